@@ -1,0 +1,35 @@
+use actix_web::{HttpResponse, web};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::db;
+use crate::error::{ApiError, Problem};
+use crate::startup::AppState;
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    #[schema(example = "ok")]
+    pub status: &'static str,
+    #[schema(example = "ok")]
+    pub database: &'static str,
+}
+
+/// Liveness and database readiness.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "health",
+    responses(
+        (status = 200, description = "Serving, and the database answers", body = Health),
+        (status = 503, description = "The database is unreachable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let pool = state.pool.clone();
+    web::block(move || -> Result<(), ApiError> {
+        let mut conn = pool.get()?;
+        db::ping(&mut conn).map_err(|_| ApiError::ServiceUnavailable("the database does not answer".into()))
+    })
+    .await??;
+    Ok(HttpResponse::Ok().json(Health { status: "ok", database: "ok" }))
+}

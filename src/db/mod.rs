@@ -1,0 +1,143 @@
+//! Storage: one diesel `MultiConnection` over SQLite and PostgreSQL, an r2d2 pool, embedded
+//! migrations per backend. Everything that differs between the two backends lives in this module.
+
+pub mod schema;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::r2d2::{ManageConnection, Pool, PooledConnection};
+use diesel::{Connection, PgConnection, SqliteConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::config::{Backend, Settings};
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// A connection to whichever backend the URL selected.
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Sqlite(SqliteConnection),
+    Pg(PgConnection),
+}
+
+pub type DbPool = Pool<Manager>;
+pub type PooledConn = PooledConnection<Manager>;
+
+/// Opens connections of one backend, chosen from the URL scheme (diesel's own `establish` on a
+/// `MultiConnection` tries each backend in turn and reports one vague error).
+#[derive(Debug)]
+pub struct Manager {
+    backend: Backend,
+    url: String,
+}
+
+impl ManageConnection for Manager {
+    type Connection = DbConn;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConn, Self::Error> {
+        match self.backend {
+            Backend::Sqlite => {
+                let mut conn = SqliteConnection::establish(&self.url).map_err(diesel::r2d2::Error::ConnectionError)?;
+                // WAL lets readers run beside the writer; FULL makes an acknowledged commit survive
+                // power loss; the busy timeout turns writer contention into waiting, not errors.
+                conn.batch_execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                )
+                .map_err(diesel::r2d2::Error::QueryError)?;
+                Ok(DbConn::Sqlite(conn))
+            }
+            Backend::Postgres => {
+                let mut conn = PgConnection::establish(&self.url).map_err(diesel::r2d2::Error::ConnectionError)?;
+                conn.batch_execute("SET TIME ZONE 'UTC'").map_err(diesel::r2d2::Error::QueryError)?;
+                Ok(DbConn::Pg(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), Self::Error> {
+        conn.batch_execute("SELECT 1").map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        match conn {
+            DbConn::Sqlite(c) => AnsiTransactionManager::is_broken_transaction_manager(c),
+            DbConn::Pg(c) => AnsiTransactionManager::is_broken_transaction_manager(c),
+        }
+    }
+}
+
+/// Errors of opening the store, worded for the operator who must fix them.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the database: {0}")]
+    Connect(String),
+    #[error("database migration failed: {0}")]
+    Migrate(String),
+}
+
+/// Opens the pool and brings the schema up to date.
+pub fn open(settings: &Settings) -> Result<DbPool, StoreError> {
+    let (backend, url) = settings.database();
+    // Connecting once outside the pool gives the operator the real reason a connection fails.
+    let mut first = Manager { backend, url: url.clone() }.connect().map_err(|e| StoreError::Connect(e.to_string()))?;
+    migrate(&mut first)?;
+    drop(first);
+    Pool::builder()
+        .max_size(settings.db_pool_size)
+        .min_idle(Some(1))
+        .connection_timeout(settings.db_timeout())
+        .build(Manager { backend, url })
+        .map_err(|e| StoreError::Connect(e.to_string()))
+}
+
+/// A pool that connects on first use, without migrating.
+pub fn lazy_pool(settings: &Settings) -> DbPool {
+    let (backend, url) = settings.database();
+    Pool::builder()
+        .max_size(settings.db_pool_size)
+        .min_idle(Some(0))
+        .connection_timeout(settings.db_timeout())
+        .build_unchecked(Manager { backend, url })
+}
+
+fn migrate(conn: &mut DbConn) -> Result<(), StoreError> {
+    let result = match conn {
+        DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()),
+        DbConn::Pg(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ()),
+    };
+    result.map_err(|e| StoreError::Migrate(e.to_string()))
+}
+
+/// Runs `f` in a write transaction. On SQLite the transaction starts `IMMEDIATE`, so it takes
+/// the write lock up front and waits for it (a deferred transaction that reads first and writes
+/// later fails with SQLITE_BUSY instead of waiting when another writer got there first).
+pub fn write_tx<T, E>(conn: &mut DbConn, f: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
+        DbConn::Pg(_) => DbConn::begin_transaction(conn)?,
+    }
+    match f(conn) {
+        Ok(value) => match DbConn::commit_transaction(conn) {
+            Ok(()) => Ok(value),
+            Err(e) => {
+                // A failed COMMIT leaves the transaction open on some backends; close it.
+                let _rolled_back = DbConn::rollback_transaction(conn);
+                Err(e.into())
+            }
+        },
+        Err(e) => {
+            DbConn::rollback_transaction(conn)?;
+            Err(e)
+        }
+    }
+}
+
+/// Readiness: a round trip to the database.
+pub fn ping(conn: &mut DbConn) -> diesel::QueryResult<()> {
+    conn.batch_execute("SELECT 1")
+}

@@ -1,0 +1,118 @@
+// The tables of both backends; kept by hand in step with migrations/{sqlite,postgres}.
+
+diesel::table! {
+    organizations (id) {
+        id -> Text,
+        name -> Text,
+        kind -> Text,
+        address -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        created_at -> Text,
+        updated_at -> Text,
+    }
+}
+
+diesel::table! {
+    practitioners (id) {
+        id -> Text,
+        name -> Text,
+        profession -> Text,
+        organization_id -> Text,
+        created_at -> Text,
+        updated_at -> Text,
+    }
+}
+
+diesel::table! {
+    patients (id) {
+        id -> Text,
+        managing_organization_id -> Text,
+        care_level -> Nullable<Text>,
+        sealed -> Text,
+        ltc_index -> Nullable<Text>,
+        data_key -> Nullable<Text>,
+        data_key_kid -> Text,
+        created_at -> Text,
+        created_by -> Text,
+        updated_at -> Text,
+        updated_by -> Text,
+        erased_at -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    care_team_members (patient_id, position) {
+        patient_id -> Text,
+        position -> Integer,
+        organization_id -> Text,
+        practitioner_id -> Nullable<Text>,
+        role -> Text,
+        since -> Text,
+        until -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    documents (id) {
+        id -> Text,
+        patient_id -> Text,
+        doc_type -> Text,
+        schema_version -> Text,
+        version -> Integer,
+        deleted -> Bool,
+        created_at -> Text,
+        created_by -> Text,
+        updated_at -> Text,
+        updated_by -> Text,
+    }
+}
+
+diesel::table! {
+    document_versions (document_id, version) {
+        document_id -> Text,
+        version -> Integer,
+        patient_id -> Text,
+        doc_type -> Text,
+        schema_version -> Text,
+        op -> Text,
+        content -> Nullable<Text>,
+        seq -> BigInt,
+        created_at -> Text,
+        created_by -> Text,
+    }
+}
+
+diesel::table! {
+    counters (name) {
+        name -> Text,
+        value -> BigInt,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (caller, idem_key) {
+        caller -> Text,
+        idem_key -> Text,
+        request_hash -> Text,
+        status -> Integer,
+        response -> Text,
+        created_at -> Text,
+    }
+}
+
+diesel::joinable!(practitioners -> organizations (organization_id));
+diesel::joinable!(patients -> organizations (managing_organization_id));
+diesel::joinable!(care_team_members -> patients (patient_id));
+diesel::joinable!(documents -> patients (patient_id));
+diesel::joinable!(document_versions -> documents (document_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    organizations,
+    practitioners,
+    patients,
+    care_team_members,
+    documents,
+    document_versions,
+    counters,
+    idempotency_keys,
+);

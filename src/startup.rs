@@ -1,0 +1,146 @@
+//! Wiring: the actix `App` (routes, middleware, framework error mapping) and the server.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::{StatusCode, header};
+use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers, from_fn};
+use actix_web::{App, HttpResponse, HttpServer, ResponseError, web};
+use utoipa::OpenApi;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::config::Settings;
+use crate::db::{self, DbPool};
+use crate::error::{ApiError, PROBLEM_JSON};
+use crate::{api, openapi, request_id};
+
+/// What every handler may reach: built once at start, shared by all workers.
+pub struct AppState {
+    pub settings: Settings,
+    pub pool: DbPool,
+}
+
+/// Errors that stop `serve` before it listens, worded for the operator.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir { path: String, source: std::io::Error },
+    #[error(transparent)]
+    Store(#[from] db::StoreError),
+    #[error("cannot listen on {bind}: {source}")]
+    Bind { bind: String, source: std::io::Error },
+}
+
+impl AppState {
+    /// Creates the data directory (0700) if needed, opens and migrates the database.
+    pub fn open(settings: Settings) -> Result<Arc<Self>, StartError> {
+        create_data_dir(&settings)?;
+        let pool = db::open(&settings)?;
+        Ok(Arc::new(Self { settings, pool }))
+    }
+}
+
+impl AppState {
+    /// State whose pool connects on first use: for a health check against a database that may be
+    /// down (and for the test that shows the 503).
+    pub fn lazy(settings: Settings) -> Arc<Self> {
+        let pool = db::lazy_pool(&settings);
+        Arc::new(Self { settings, pool })
+    }
+}
+
+fn create_data_dir(settings: &Settings) -> Result<(), StartError> {
+    use std::os::unix::fs::DirBuilderExt;
+    let path = &settings.data_dir;
+    if path.is_dir() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)
+        .map_err(|source| StartError::DataDir { path: path.display().to_string(), source })
+}
+
+/// The whole application: used by `serve` and, unchanged, by the tests.
+pub fn app(
+    state: Arc<AppState>,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(web::PayloadConfig::new(state.settings.body_limit))
+        .app_data(web::Data::from(state))
+        .app_data(
+            web::QueryConfig::default().error_handler(|err, _| ApiError::BadRequest(format!("query: {err}")).into()),
+        )
+        .app_data(web::PathConfig::default().error_handler(|_, _| ApiError::NotFound("no such resource".into()).into()))
+        .configure(api::routes)
+        .service(web::redirect("/docs", "/docs/"))
+        .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi::ApiDoc::openapi()))
+        .default_service(web::to(|| async { ApiError::NotFound("no such resource".into()).error_response() }))
+        .wrap(ErrorHandlers::new().default_handler(bare_error_as_problem))
+        .wrap(from_fn(request_id::middleware))
+}
+
+/// Rewrites any error response that is not already problem+json (the framework's own 404, 405,
+/// 413, ... with their empty or text bodies) as problem+json with the same status and headers.
+fn bare_error_as_problem<B: MessageBody + 'static>(
+    res: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_problem =
+        res.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    if is_problem {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let error = match status {
+        StatusCode::NOT_FOUND => ApiError::NotFound("no such resource".into()),
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge("the request body is over the size limit".into()),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType("unsupported content type".into()),
+        s if s.is_server_error() => ApiError::internal(format!("framework answered {s}")),
+        s => ApiError::BadRequest(s.canonical_reason().unwrap_or("bad request").to_lowercase()),
+    };
+    let (req, old) = res.into_parts();
+    let mut new: HttpResponse = error.error_response();
+    *new.status_mut() = status;
+    for (name, value) in old.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            new.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    Ok(ErrorHandlerResponse::Response(ServiceResponse::new(req, new).map_into_right_body()))
+}
+
+/// A server bound and ready to run; `port` tells which port a `:0` bind received.
+pub struct Application {
+    pub port: u16,
+    pub server: Server,
+}
+
+impl Application {
+    pub fn build(state: Arc<AppState>) -> Result<Self, StartError> {
+        let bind = state.settings.bind.clone();
+        let listener = TcpListener::bind(&bind).map_err(|source| StartError::Bind { bind: bind.clone(), source })?;
+        let port = listener.local_addr().map_err(|source| StartError::Bind { bind: bind.clone(), source })?.port();
+        let workers = state.settings.workers;
+        let state_for_workers = state.clone();
+        let mut server = HttpServer::new(move || app(state_for_workers.clone()))
+            // In-flight requests get this long to finish after SIGTERM/SIGINT.
+            .shutdown_timeout(30);
+        if let Some(n) = workers {
+            server = server.workers(n);
+        }
+        let server = server.listen(listener).map_err(|source| StartError::Bind { bind, source })?.run();
+        Ok(Self { port, server })
+    }
+}

@@ -1,0 +1,115 @@
+//! The binary as an operator meets it: help text, first and second start, graceful shutdown.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_carepath");
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A plain HTTP/1.1 GET, so this test needs no client library: (status, body).
+fn get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let status = response.split(' ').nth(1)?.parse().ok()?;
+    let body = response.split("\r\n\r\n").nth(1).unwrap_or("").to_owned();
+    Some((status, body))
+}
+
+fn start(db: &common::TestDb, data_dir: &Path, port: u16) -> Child {
+    let mut cmd = Command::new(BIN);
+    cmd.arg("serve").arg("--data-dir").arg(data_dir).arg("--bind").arg(format!("127.0.0.1:{port}"));
+    if let Some(url) = db.settings().database_url {
+        cmd.env("CAREPATH_DATABASE_URL", url);
+    }
+    cmd.env("CAREPATH_LOG", "warn").stdout(Stdio::null()).stderr(Stdio::inherit()).spawn().unwrap()
+}
+
+fn wait_healthy(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if let Some((200, body)) = get(port, "/healthz") {
+            assert!(body.contains(r#""database":"ok""#), "{body}");
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("carepath did not become healthy on port {port}");
+}
+
+fn terminate(mut child: Child) {
+    let status = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            assert!(exit.success(), "carepath exited with {exit} after SIGTERM");
+            return;
+        }
+        assert!(Instant::now() < deadline, "carepath did not stop after SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn help_names_every_setting() {
+    let out = Command::new(BIN).args(["serve", "--help"]).output().unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    for needle in [
+        "--data-dir",
+        "CAREPATH_DATA_DIR",
+        "--bind",
+        "CAREPATH_BIND",
+        "--database-url",
+        "CAREPATH_DATABASE_URL",
+        "./carepath-data",
+        "127.0.0.1:8080",
+    ] {
+        assert!(help.contains(needle), "serve --help lacks {needle}:\n{help}");
+    }
+    let top = Command::new(BIN).arg("--help").output().unwrap();
+    let top = String::from_utf8(top.stdout).unwrap();
+    for command in ["serve", "openapi"] {
+        assert!(top.contains(command), "--help lacks {command}");
+    }
+}
+
+#[test]
+fn first_start_creates_the_data_dir_and_a_second_start_reuses_it() {
+    let db = common::TestDb::new();
+    let data_dir = db.dir.path().join("fresh").join("carepath-data");
+    let port = free_port();
+
+    let first = start(&db, &data_dir, port);
+    wait_healthy(port);
+    let mode = std::fs::metadata(&data_dir).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700, "data directory mode");
+    let (status, spec) = get(port, "/openapi.json").unwrap();
+    assert_eq!(status, 200);
+    assert!(spec.contains("\"openapi\""));
+    terminate(first);
+
+    let second = start(&db, &data_dir, port);
+    wait_healthy(port);
+    terminate(second);
+}
+
+#[test]
+fn openapi_command_prints_the_committed_spec() {
+    let out = Command::new(BIN).arg("openapi").output().unwrap();
+    assert!(out.status.success());
+    let committed = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json")).unwrap();
+    assert!(out.stdout == committed, "run `cargo run -- openapi > openapi/openapi.json`");
+}

@@ -1,0 +1,131 @@
+//! The test harness: the real application on a fresh database per test. The backend is SQLite
+//! in a temporary directory, or PostgreSQL when `CAREPATH_TEST_DATABASE_URL` names a server
+//! (each test then gets a database of its own, dropped at the end).
+#![allow(dead_code, reason = "each test binary uses its own part of the harness")]
+
+use std::sync::Arc;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::http::header::HeaderMap;
+use actix_web::test::{self, TestRequest};
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use serde_json::Value;
+
+use carepath::config::Settings;
+use carepath::startup::AppState;
+
+pub const PG_ENV: &str = "CAREPATH_TEST_DATABASE_URL";
+
+/// A database that exists for one test.
+pub struct TestDb {
+    pub dir: tempfile::TempDir,
+    pg: Option<(String, String)>,
+}
+
+impl TestDb {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let pg = std::env::var(PG_ENV).ok().filter(|u| !u.is_empty()).map(|admin_url| {
+            let name = format!("carepath_test_{}", uuid::Uuid::new_v4().simple());
+            let mut conn = PgConnection::establish(&admin_url).expect("connect to the test PostgreSQL server");
+            diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut conn).expect("create test database");
+            (admin_url, name)
+        });
+        Self { dir, pg }
+    }
+
+    /// Settings that point at this database, with the data directory inside the temp dir.
+    pub fn settings(&self) -> Settings {
+        let mut settings = Settings::for_data_dir(self.dir.path().join("data"));
+        settings.database_url = self.pg.as_ref().map(|(admin, name)| with_database(admin, name));
+        settings
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.pg.is_some()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((admin_url, name)) = &self.pg
+            && let Ok(mut conn) = PgConnection::establish(admin_url)
+        {
+            let _dropped = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn);
+        }
+    }
+}
+
+/// The same server URL with another database name (the path), keeping the query (`sslmode`).
+pub fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let server = match base[scheme_end..].find('/') {
+        Some(slash) => &base[..scheme_end + slash],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{server}/{name}?{q}"),
+        None => format!("{server}/{name}"),
+    }
+}
+
+/// The application on its own database.
+pub struct TestApp {
+    pub state: Arc<AppState>,
+    pub db: TestDb,
+}
+
+impl TestApp {
+    pub fn new() -> Self {
+        Self::with(|_| {})
+    }
+
+    /// The application with adjusted settings.
+    pub fn with(adjust: impl FnOnce(&mut Settings)) -> Self {
+        let db = TestDb::new();
+        let mut settings = db.settings();
+        adjust(&mut settings);
+        let state = AppState::open(settings).expect("open app state");
+        Self { state, db }
+    }
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+    pub raw: Vec<u8>,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts a problem+json answer with this status, and returns its body.
+    pub fn problem(&self, status: u16) -> &Value {
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
+        assert_eq!(self.header("content-type"), Some("application/problem+json"), "not problem+json: {self:?}");
+        assert_eq!(self.body["status"], status);
+        assert!(self.body["type"].is_string() && self.body["title"].is_string() && self.body["detail"].is_string());
+        &self.body
+    }
+}
+
+pub async fn send<S, B>(app: &S, req: TestRequest) -> Resp
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let res = test::call_service(app, req.to_request()).await;
+    let status = res.status();
+    let headers = res.headers().clone();
+    let raw = test::read_body(res).await.to_vec();
+    let body = serde_json::from_slice(&raw).unwrap_or(Value::Null);
+    Resp { status, headers, body, raw }
+}
