@@ -34,6 +34,33 @@ pub struct Settings {
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "CAREPATH_WORKERS")]
     pub workers: Option<usize>,
+
+    /// JSON file of trusted external token issuers (issuer, audience, PEM key or JWKS file).
+    #[arg(long, env = "CAREPATH_TRUST_FILE")]
+    pub trust_file: Option<PathBuf>,
+
+    /// Trust the built-in `carepath-local` issuer (tokens from `carepath token`). Turn off in
+    /// production, where an identity provider issues tokens.
+    #[arg(long, env = "CAREPATH_LOCAL_ISSUER", default_value_t = true, action = clap::ArgAction::Set)]
+    pub local_issuer: bool,
+
+    /// Seconds of clock skew tolerated on `exp` and `nbf`.
+    #[arg(long, env = "CAREPATH_JWT_LEEWAY", default_value_t = 30)]
+    pub jwt_leeway_secs: u64,
+
+    /// The organisation id of the network operator: its `admin` may act before any organisation
+    /// exists (to create the first ones) and across organisations.
+    #[arg(long, env = "CAREPATH_OPERATOR_ORG", default_value = "carepath-operator")]
+    pub operator_org: String,
+
+    /// Master key file (production). Default: `master.key` in the data directory, created on
+    /// first start.
+    #[arg(long, env = "CAREPATH_MASTER_KEY_FILE")]
+    pub master_key_file: Option<PathBuf>,
+
+    /// Blind-index key file (production). Default: `index.key` in the data directory.
+    #[arg(long, env = "CAREPATH_INDEX_KEY_FILE")]
+    pub index_key_file: Option<PathBuf>,
 }
 
 /// Which backend a URL selects; decided here, once, from the scheme.
@@ -54,6 +81,12 @@ impl Settings {
             db_pool_size: 4,
             db_timeout_secs: 5,
             workers: Some(1),
+            trust_file: None,
+            local_issuer: true,
+            jwt_leeway_secs: 30,
+            operator_org: "carepath-operator".into(),
+            master_key_file: None,
+            index_key_file: None,
         }
     }
 

@@ -8,3 +8,6 @@ pub mod openapi;
 pub mod request_id;
 pub mod startup;
 pub mod telemetry;
+pub mod access;
+pub mod auth;
+pub mod crypto;

@@ -1,0 +1,1 @@
+//! The access rule (being written).

@@ -1,0 +1,1 @@
+//! JWT verification and the caller (being written).
