@@ -58,6 +58,14 @@ pub struct Settings {
     #[arg(long, env = "CAREPATH_MASTER_KEY_FILE")]
     pub master_key_file: Option<PathBuf>,
 
+    /// Extra schema directory (`<type>/<major.minor.patch>.json`) adding regional document types.
+    #[arg(long, env = "CAREPATH_SCHEMA_DIR")]
+    pub schema_dir: Option<PathBuf>,
+
+    /// Seconds an `Idempotency-Key` is remembered.
+    #[arg(long, env = "CAREPATH_IDEMPOTENCY_TTL", default_value_t = 24 * 3600)]
+    pub idempotency_ttl_secs: u64,
+
     /// Blind-index key file (production). Default: `index.key` in the data directory.
     #[arg(long, env = "CAREPATH_INDEX_KEY_FILE")]
     pub index_key_file: Option<PathBuf>,
@@ -87,6 +95,8 @@ impl Settings {
             operator_org: "carepath-operator".into(),
             master_key_file: None,
             index_key_file: None,
+            schema_dir: None,
+            idempotency_ttl_secs: 24 * 3600,
         }
     }
 

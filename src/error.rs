@@ -185,3 +185,14 @@ impl From<actix_web::error::BlockingError> for ApiError {
         Self::internal(e)
     }
 }
+
+impl From<crate::access::Denial> for ApiError {
+    fn from(denial: crate::access::Denial) -> Self {
+        use crate::access::Denial;
+        match denial {
+            Denial::Role => Self::Forbidden("your role may not do this".into()),
+            Denial::NotManaging => Self::Forbidden("only the patient's managing organisation may do this".into()),
+            Denial::NoRelationship => Self::NotFound("no such patient".into()),
+        }
+    }
+}

@@ -1,13 +1,18 @@
 //! carepath: a regional care-pathway record service. See README.md for the tour.
 
+pub mod access;
 pub mod api;
+pub mod auth;
+pub mod authorize;
+pub mod clock;
 pub mod config;
+pub mod crypto;
 pub mod db;
+pub mod documents;
 pub mod error;
 pub mod openapi;
 pub mod request_id;
+pub mod schemas;
+pub mod sealing;
 pub mod startup;
 pub mod telemetry;
-pub mod access;
-pub mod auth;
-pub mod crypto;

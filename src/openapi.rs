@@ -10,10 +10,40 @@ use crate::error::{FieldError, Problem};
 #[derive(OpenApi)]
 #[openapi(
     info(title = "carepath", description = "Regional care-pathway record service: one shared, consent-governed record per patient for the doctors, nurses, care managers and pharmacists of home care."),
-    paths(api::health::healthz),
+    paths(
+        api::health::healthz,
+        api::directory::create_organization,
+        api::directory::list_organizations,
+        api::directory::get_organization,
+        api::directory::put_organization,
+        api::directory::create_practitioner,
+        api::directory::list_practitioners,
+        api::directory::get_practitioner,
+        api::directory::put_practitioner,
+        api::patients::create_patient,
+        api::patients::list_patients,
+        api::patients::get_patient,
+        api::care_team::get_care_team,
+        api::care_team::put_care_team,
+        api::documents::create_document,
+        api::documents::list_documents,
+        api::documents::get_document,
+        api::documents::put_document,
+        api::documents::delete_document,
+        api::documents::get_version,
+        api::documents::get_history,
+        api::schemas::list_schemas,
+        api::schemas::get_schema,
+    ),
     components(schemas(Problem, FieldError)),
     modifiers(&BearerAuth),
-    tags((name = "health", description = "Liveness and readiness")),
+    tags(
+        (name = "health", description = "Liveness and readiness"),
+        (name = "directory", description = "Organisations and practitioners of the region"),
+        (name = "patients", description = "Patients (identifiers sealed at rest) and their care teams"),
+        (name = "documents", description = "Versioned, schema-validated care documents"),
+        (name = "schemas", description = "The document schema registry"),
+    ),
 )]
 pub struct ApiDoc;
 

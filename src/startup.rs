@@ -1,7 +1,8 @@
 //! Wiring: the actix `App` (routes, middleware, framework error mapping) and the server.
 
+use std::collections::HashSet;
 use std::net::TcpListener;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
@@ -11,15 +12,26 @@ use actix_web::{App, HttpResponse, HttpServer, ResponseError, web};
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::auth::Authenticator;
 use crate::config::Settings;
+use crate::crypto::Keyring;
+use crate::db::directory::OrganizationRow;
+use crate::db::patients::PatientRow;
 use crate::db::{self, DbPool};
 use crate::error::{ApiError, PROBLEM_JSON};
+use crate::schemas::Registry;
 use crate::{api, openapi, request_id};
 
 /// What every handler may reach: built once at start, shared by all workers.
 pub struct AppState {
     pub settings: Settings,
     pub pool: DbPool,
+    pub auth: Authenticator,
+    pub keys: Keyring,
+    pub schemas: Registry,
+    /// Organisations known to exist. The directory never deletes one, so a hit never goes stale
+    /// and the per-request check stays off the database.
+    known_orgs: RwLock<HashSet<String>>,
 }
 
 /// Errors that stop `serve` before it listens, worded for the operator.
@@ -29,6 +41,14 @@ pub enum StartError {
     DataDir { path: String, source: std::io::Error },
     #[error(transparent)]
     Store(#[from] db::StoreError),
+    #[error("{0}")]
+    Auth(#[from] crate::auth::AuthSetupError),
+    #[error("{0}")]
+    Keys(#[from] crate::crypto::KeyError),
+    #[error("{0}")]
+    Schemas(#[from] crate::schemas::SchemaError),
+    #[error("cannot inspect the database: {0}")]
+    Inspect(String),
     #[error("cannot listen on {bind}: {source}")]
     Bind { bind: String, source: std::io::Error },
 }
@@ -36,18 +56,43 @@ pub enum StartError {
 impl AppState {
     /// Creates the data directory (0700) if needed, opens and migrates the database.
     pub fn open(settings: Settings) -> Result<Arc<Self>, StartError> {
+        let schemas = Registry::load(settings.schema_dir.as_deref())?;
         create_data_dir(&settings)?;
         let pool = db::open(&settings)?;
-        Ok(Arc::new(Self { settings, pool }))
+        let has_data = {
+            let mut conn = pool.get().map_err(|e| StartError::Inspect(e.to_string()))?;
+            PatientRow::any(&mut conn).map_err(|e| StartError::Inspect(e.to_string()))?
+        };
+        let keys = Keyring::load_or_create(&settings, has_data)?;
+        let auth = Authenticator::load(&settings)?;
+        Ok(Arc::new(Self { settings, pool, auth, keys, schemas, known_orgs: RwLock::default() }))
+    }
+
+    /// Whether the caller's organisation exists (the operator's need not). Cached positively.
+    pub async fn organization_known(&self, org: &str) -> Result<bool, ApiError> {
+        if self.known_orgs.read().map_err(ApiError::internal)?.contains(org) {
+            return Ok(true);
+        }
+        let id = org.to_owned();
+        let exists = db::run(&self.pool, move |conn| Ok(OrganizationRow::exists(conn, &id)?)).await?;
+        if exists {
+            self.known_orgs.write().map_err(ApiError::internal)?.insert(org.to_owned());
+        }
+        Ok(exists)
     }
 }
 
 impl AppState {
     /// State whose pool connects on first use: for a health check against a database that may be
     /// down (and for the test that shows the 503).
-    pub fn lazy(settings: Settings) -> Arc<Self> {
+    pub fn lazy(settings: Settings) -> Result<Arc<Self>, StartError> {
         let pool = db::lazy_pool(&settings);
-        Arc::new(Self { settings, pool })
+        // The database may be down, so whether it holds data is unknown: assume it does, so an
+        // existing key is loaded and a missing one is never invented.
+        let keys = Keyring::load_or_create(&settings, true)?;
+        let auth = Authenticator::load(&settings)?;
+        let schemas = Registry::load(settings.schema_dir.as_deref())?;
+        Ok(Arc::new(Self { settings, pool, auth, keys, schemas, known_orgs: RwLock::default() }))
     }
 }
 

@@ -1,12 +1,51 @@
 //! HTTP handlers, one file per resource. Handlers parse, authorise, call the domain, map the result.
 
+pub mod care_team;
+pub mod directory;
+pub mod documents;
+pub mod fields;
 pub mod health;
 pub mod json;
+pub mod paging;
+pub mod patients;
+pub mod schemas;
 
 use actix_web::web;
 
 /// Every route, in one table. Resources (not method-guarded routes) so that a known path with
 /// the wrong method answers 405, not 404.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/healthz").get(health::healthz));
+    cfg.service(web::resource("/healthz").get(health::healthz))
+        .service(
+            web::resource("/v1/organizations").get(directory::list_organizations).post(directory::create_organization),
+        )
+        .service(
+            web::resource("/v1/organizations/{id}").get(directory::get_organization).put(directory::put_organization),
+        )
+        .service(
+            web::resource("/v1/practitioners").get(directory::list_practitioners).post(directory::create_practitioner),
+        )
+        .service(
+            web::resource("/v1/practitioners/{id}").get(directory::get_practitioner).put(directory::put_practitioner),
+        )
+        .service(web::resource("/v1/patients").get(patients::list_patients).post(patients::create_patient))
+        .service(web::resource("/v1/patients/{id}").get(patients::get_patient))
+        .service(
+            web::resource("/v1/patients/{id}/care-team").get(care_team::get_care_team).put(care_team::put_care_team),
+        )
+        .service(
+            web::resource("/v1/patients/{id}/documents")
+                .get(documents::list_documents)
+                .post(documents::create_document),
+        )
+        .service(
+            web::resource("/v1/documents/{id}")
+                .get(documents::get_document)
+                .put(documents::put_document)
+                .delete(documents::delete_document),
+        )
+        .service(web::resource("/v1/documents/{id}/versions/{n}").get(documents::get_version))
+        .service(web::resource("/v1/documents/{id}/history").get(documents::get_history))
+        .service(web::resource("/v1/schemas").get(schemas::list_schemas))
+        .service(web::resource("/v1/schemas/{type}/{version}").get(schemas::get_schema));
 }

@@ -1,6 +1,9 @@
 //! Storage: one diesel `MultiConnection` over SQLite and PostgreSQL, an r2d2 pool, embedded
 //! migrations per backend. Everything that differs between the two backends lives in this module.
 
+pub mod directory;
+pub mod documents;
+pub mod patients;
 pub mod schema;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -140,4 +143,18 @@ where
 /// Readiness: a round trip to the database.
 pub fn ping(conn: &mut DbConn) -> diesel::QueryResult<()> {
     conn.batch_execute("SELECT 1")
+}
+
+/// Runs blocking database work off the async workers, with a pooled connection.
+pub async fn run<T, F>(pool: &DbPool, f: F) -> Result<T, crate::error::ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConn) -> Result<T, crate::error::ApiError> + Send + 'static,
+{
+    let pool = pool.clone();
+    actix_web::web::block(move || {
+        let mut conn = pool.get()?;
+        f(&mut conn)
+    })
+    .await?
 }

@@ -129,3 +129,63 @@ where
     let body = serde_json::from_slice(&raw).unwrap_or(Value::Null);
     Resp { status, headers, body, raw }
 }
+
+impl TestApp {
+    /// A token from the local issuer for `role` at `org`.
+    pub fn token(&self, role: &str, org: &str) -> String {
+        let role = role.parse().expect("known role");
+        carepath::auth::issue_local_token(&self.state.settings.data_dir, &format!("{role:?}-tester"), role, org, 600)
+            .expect("issue token")
+    }
+
+    /// The operator's administrator, who may create the first organisations.
+    pub fn operator(&self) -> String {
+        self.token("admin", &self.state.settings.operator_org.clone())
+    }
+}
+
+pub fn auth(token: &str) -> (&'static str, String) {
+    ("authorization", format!("Bearer {token}"))
+}
+
+/// Every byte the database holds for patients, as text: the SQLite files (WAL included) or,
+/// on PostgreSQL, every row of every table.
+pub fn raw_database_text(t: &TestApp) -> String {
+    match t.state.settings.database_url.as_deref() {
+        None => {
+            let mut all = Vec::new();
+            for entry in std::fs::read_dir(&t.state.settings.data_dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.file_name().unwrap().to_string_lossy().starts_with("carepath.db") {
+                    all.extend(std::fs::read(path).unwrap());
+                }
+            }
+            String::from_utf8_lossy(&all).into_owned()
+        }
+        Some(url) => {
+            #[derive(diesel::QueryableByName)]
+            struct Row {
+                #[diesel(sql_type = diesel::sql_types::Text)]
+                t: String,
+            }
+            let mut conn = PgConnection::establish(url).unwrap();
+            let tables: Vec<Row> = diesel::sql_query(
+                "SELECT table_name::text AS t FROM information_schema.tables WHERE table_schema = 'public'",
+            )
+            .load(&mut conn)
+            .unwrap();
+            let mut all = String::new();
+            for table in tables {
+                let rows: Vec<Row> =
+                    diesel::sql_query(format!("SELECT row_to_json(x)::text AS t FROM \"{}\" x", table.t))
+                        .load(&mut conn)
+                        .unwrap();
+                for row in rows {
+                    all.push_str(&row.t);
+                    all.push('\n');
+                }
+            }
+            all
+        }
+    }
+}

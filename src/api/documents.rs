@@ -1,0 +1,233 @@
+//! Documents over HTTP: thin handlers around `crate::documents`.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::api::json::ApiJson;
+use crate::api::paging::{Page, PageParams};
+use crate::auth::Caller;
+use crate::clock;
+use crate::db::{self, write_tx};
+use crate::documents::{self, Document, DocumentInput, Idempotency, IfMatch, ListFilter, Written};
+use crate::error::{ApiError, Problem};
+use crate::startup::AppState;
+
+fn header_str<'r>(req: &'r HttpRequest, name: &str) -> Result<Option<&'r str>, ApiError> {
+    req.headers()
+        .get(name)
+        .map(|v| v.to_str().map_err(|_| ApiError::field(format!("/header/{name}"), "must be visible ASCII")))
+        .transpose()
+}
+
+fn idempotency(req: &HttpRequest, caller: &Caller, body: &DocumentInput) -> Result<Option<Idempotency>, ApiError> {
+    header_str(req, "Idempotency-Key")?
+        .map(|key| Idempotency::new(caller, key, req.method().as_str(), req.path(), body))
+        .transpose()
+}
+
+fn if_match(req: &HttpRequest) -> Result<IfMatch, ApiError> {
+    let value = header_str(req, "If-Match")?.ok_or_else(|| {
+        ApiError::PreconditionRequired("send If-Match with the ETag of the version you edited".into())
+    })?;
+    IfMatch::parse(value).ok_or_else(|| ApiError::field("/header/If-Match", "must be * or one strong ETag like \"3\""))
+}
+
+fn respond(written: Written) -> HttpResponse {
+    let doc = written.document;
+    HttpResponse::build(written.status)
+        .insert_header((header::ETAG, doc.etag()))
+        .insert_header((header::LOCATION, format!("/v1/documents/{}", doc.id)))
+        .json(doc)
+}
+
+/// Create a document for a patient: validated, sealed, stored as version 1.
+#[utoipa::path(post, path = "/v1/patients/{id}/documents", tag = "documents", request_body = DocumentInput,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key: a retry with the same body returns the first answer")),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = Document, headers(("ETag" = String), ("Location" = String))),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Every validation error, located by pointer", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn create_document(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    patient: web::Path<String>,
+    ApiJson(input): ApiJson<DocumentInput>,
+) -> Result<HttpResponse, ApiError> {
+    let idem = idempotency(&req, &caller, &input)?;
+    documents::check(&state, &input)?;
+    let st = state.clone();
+    let patient = patient.into_inner();
+    let written = db::run(&state.pool, move |conn| {
+        write_tx(conn, |tx| documents::create(tx, &st, &caller, &patient, &input, idem.as_ref()))
+    })
+    .await?;
+    Ok(respond(written))
+}
+
+/// Replace a document's content as a new version. Requires `If-Match`.
+#[utoipa::path(put, path = "/v1/documents/{id}", tag = "documents", request_body = DocumentInput,
+    params(("If-Match" = String, Header, description = "ETag of the version being replaced, or *"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Document, headers(("ETag" = String))),
+        (status = 410, body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Stale: `current` holds the current version", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 428, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn put_document(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<String>,
+    ApiJson(input): ApiJson<DocumentInput>,
+) -> Result<HttpResponse, ApiError> {
+    let precondition = if_match(&req)?;
+    let idem = idempotency(&req, &caller, &input)?;
+    documents::check(&state, &input)?;
+    let st = state.clone();
+    let id = id.into_inner();
+    let written = db::run(&state.pool, move |conn| {
+        write_tx(conn, |tx| documents::update(tx, &st, &caller, &id, precondition, &input, idem.as_ref()))
+    })
+    .await?;
+    Ok(respond(written))
+}
+
+/// Delete a document: a tombstone version; the history stays and a later GET is 410.
+#[utoipa::path(delete, path = "/v1/documents/{id}", tag = "documents",
+    params(("If-Match" = Option<String>, Header, description = "ETag of the current version, or * (default)")),
+    security(("bearer" = [])),
+    responses((status = 200, body = Document), (status = 410, body = Problem, content_type = "application/problem+json"),
+        (status = 412, body = Problem, content_type = "application/problem+json")))]
+pub async fn delete_document(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let precondition = match header_str(&req, "If-Match")? {
+        None => IfMatch::Any,
+        Some(_) => if_match(&req)?,
+    };
+    let st = state.clone();
+    let id = id.into_inner();
+    let doc =
+        db::run(&state.pool, move |conn| write_tx(conn, |tx| documents::delete(tx, &st, &caller, &id, precondition)))
+            .await?;
+    Ok(HttpResponse::Ok().insert_header((header::ETAG, doc.etag())).json(doc))
+}
+
+/// Read a document's current version.
+#[utoipa::path(get, path = "/v1/documents/{id}", tag = "documents", security(("bearer" = [])),
+    responses((status = 200, body = Document, headers(("ETag" = String))),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 410, body = Problem, content_type = "application/problem+json")))]
+pub async fn get_document(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let st = state.clone();
+    let id = id.into_inner();
+    let doc = db::run(&state.pool, move |conn| documents::read(conn, &st, &caller, &id, None)).await?;
+    Ok(HttpResponse::Ok().insert_header((header::ETAG, doc.etag())).json(doc))
+}
+
+/// Read one version of a document.
+#[utoipa::path(get, path = "/v1/documents/{id}/versions/{n}", tag = "documents", security(("bearer" = [])),
+    responses((status = 200, body = Document), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn get_version(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, n) = path.into_inner();
+    let n: i32 = n.parse().map_err(|_| ApiError::NotFound("no such version".into()))?;
+    let st = state.clone();
+    let doc = db::run(&state.pool, move |conn| documents::read(conn, &st, &caller, &id, Some(n))).await?;
+    Ok(HttpResponse::Ok().insert_header((header::ETAG, doc.etag())).json(doc))
+}
+
+/// Every version of a document, newest first, paged (`cursor` is a version number).
+#[utoipa::path(get, path = "/v1/documents/{id}/history", tag = "documents", params(PageParams), security(("bearer" = [])),
+    responses((status = 200, body = Page<Document>), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn get_history(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    page: web::Query<PageParams>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = page.limit()?;
+    let before = page
+        .cursor
+        .as_deref()
+        .map(|c| c.parse::<i32>().map_err(|_| ApiError::field("/query/cursor", "not a cursor of this listing")))
+        .transpose()?;
+    let st = state.clone();
+    let id = id.into_inner();
+    let items = db::run(&state.pool, move |conn| documents::history(conn, &st, &caller, &id, before, limit)).await?;
+    Ok(HttpResponse::Ok().json(Page::new(items, limit, |d: &Document| d.version.to_string())))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DocumentFilter {
+    /// Only documents of this type.
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    pub doc_type: Option<String>,
+    /// Only documents changed at or after this time (RFC 3339).
+    pub updated_since: Option<String>,
+}
+
+/// A patient's documents (current versions), in order of last change, paged.
+#[utoipa::path(get, path = "/v1/patients/{id}/documents", tag = "documents", params(DocumentFilter, PageParams),
+    security(("bearer" = [])),
+    responses((status = 200, body = Page<Document>), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn list_documents(
+    state: web::Data<AppState>,
+    caller: Caller,
+    patient: web::Path<String>,
+    filter: web::Query<DocumentFilter>,
+    page: web::Query<PageParams>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = page.limit()?;
+    let filter = filter.into_inner();
+    if let Some(t) = &filter.doc_type
+        && !state.schemas.has_type(t)
+    {
+        return Err(ApiError::field("/query/type", format!("unknown document type {t}")));
+    }
+    let updated_since = filter
+        .updated_since
+        .as_deref()
+        .map(|s| {
+            time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+                .map(clock::format)
+                .map_err(|_| ApiError::field("/query/updated_since", "must be an RFC 3339 date-time"))
+        })
+        .transpose()?;
+    let after = page
+        .cursor
+        .as_deref()
+        .map(|c| {
+            c.split_once('|')
+                .map(|(a, b)| (a.to_owned(), b.to_owned()))
+                .ok_or_else(|| ApiError::field("/query/cursor", "not a cursor of this listing"))
+        })
+        .transpose()?;
+    let list_filter = ListFilter { doc_type: filter.doc_type, updated_since, after };
+    let st = state.clone();
+    let patient = patient.into_inner();
+    let items =
+        db::run(&state.pool, move |conn| documents::list(conn, &st, &caller, &patient, &list_filter, limit)).await?;
+    Ok(HttpResponse::Ok().json(Page::new(items, limit, |d: &Document| format!("{}|{}", d.updated_at, d.id))))
+}

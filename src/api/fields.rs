@@ -1,0 +1,60 @@
+//! Checks of the coded and free-text fields that several request bodies share. Each check adds
+//! to a list, so a client learns every failing field at once.
+
+use crate::error::{ApiError, FieldError};
+
+/// Collects field errors; `finish` turns a non-empty list into one 422.
+#[derive(Default)]
+pub struct Errors(Vec<FieldError>);
+
+impl Errors {
+    pub fn add(&mut self, pointer: impl Into<String>, message: impl Into<String>) {
+        self.0.push(FieldError::new(pointer, message));
+    }
+
+    pub fn text(&mut self, pointer: &str, value: &str, max_chars: usize) {
+        if value.trim().is_empty() {
+            self.add(pointer, "must not be empty");
+        } else if value.chars().count() > max_chars {
+            self.add(pointer, format!("must be at most {max_chars} characters"));
+        } else if value.chars().any(|c| c.is_control()) {
+            self.add(pointer, "must not contain control characters");
+        }
+    }
+
+    /// Digits, hyphens, an optional leading `+`; 7 to 20 characters.
+    pub fn phone(&mut self, pointer: &str, value: &str) {
+        let body = value.strip_prefix('+').unwrap_or(value);
+        let ok = (7..=20).contains(&value.len())
+            && body.chars().all(|c| c.is_ascii_digit() || c == '-')
+            && body.chars().filter(char::is_ascii_digit).count() >= 7;
+        if !ok {
+            self.add(pointer, "must be a phone number: digits and hyphens, 7 to 20 characters");
+        }
+    }
+
+    /// Exactly `len` ASCII digits.
+    pub fn digits(&mut self, pointer: &str, value: &str, lens: &[usize]) {
+        if !(lens.contains(&value.len()) && value.bytes().all(|b| b.is_ascii_digit())) {
+            let lens: Vec<String> = lens.iter().map(ToString::to_string).collect();
+            self.add(pointer, format!("must be {} digits", lens.join(" or ")));
+        }
+    }
+
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.0.is_empty() { Ok(()) } else { Err(ApiError::Validation(self.0)) }
+    }
+}
+
+/// A Japanese postal code: `123-4567` or `1234567`.
+pub fn is_postal_code(s: &str) -> bool {
+    let digits: String = s.chars().filter(|c| *c != '-').collect();
+    digits.len() == 7
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && (s.len() == 7 || s.as_bytes().get(3) == Some(&b'-'))
+}
+
+/// Full-width katakana (with the long-vowel mark, middle dot and spaces), as in 氏名カナ.
+pub fn is_katakana(s: &str) -> bool {
+    s.chars().all(|c| ('\u{30A0}'..='\u{30FF}').contains(&c) || c == ' ' || c == '\u{3000}')
+}
