@@ -848,10 +848,22 @@ const X_PURPOSE: &str = "x-purpose";
 /// ends in 401 before the handler runs.
 impl FromRequest for Caller {
     type Error = ApiError;
-    type Future = std::future::Ready<Result<Self, Self::Error>>;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        std::future::ready(caller_from_request(req))
+        let verified = caller_from_request(req);
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        Box::pin(async move {
+            let caller = verified?;
+            let state = state.ok_or_else(|| ApiError::internal("the application state is not registered"))?;
+            // The operator's admin acts before any organisation exists; everyone else must
+            // belong to one in the directory (a positive cache keeps this off the database).
+            let operator = caller.role == Role::Admin && caller.org == state.settings.operator_org;
+            if !operator && !state.organization_known(&caller.org).await? {
+                return Err(ApiError::Forbidden("your organisation is not in the directory".into()));
+            }
+            Ok(caller)
+        })
     }
 }
 
