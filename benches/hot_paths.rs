@@ -1,9 +1,218 @@
-//! Benchmarks of the hot paths (being written).
-use criterion::{Criterion, criterion_group, criterion_main};
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "benchmarks fail loudly")]
+//! Benchmarks of the hot paths: schema validation, field encryption, token verification and one
+//! document write through the real application on SQLite. See BENCHMARKS.md for the figures.
+//!
+//! ```sh
+//! cargo bench --bench hot_paths                                        # everything
+//! cargo bench --bench hot_paths -- crypto/                             # one group
+//! cargo bench --bench hot_paths -- --warm-up-time 1 --measurement-time 3
+//! ```
 
-fn placeholder(c: &mut Criterion) {
-    c.bench_function("noop", |b| b.iter(|| 1 + 1));
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::test::{TestRequest, call_service, init_service, read_body};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use serde_json::{Value, json};
+
+use carepath::auth::{Authenticator, Caller, Role, issue_local_token};
+use carepath::config::Settings;
+use carepath::crypto::{FieldContext, Keyring, WrappedKey};
+use carepath::db::patients::PatientRow;
+use carepath::db::write_tx;
+use carepath::documents::{self, DocumentInput};
+use carepath::schemas::Registry;
+use carepath::sealing::{self, Place};
+use carepath::startup::AppState;
+
+const PATIENT: &str = "0b6c2f4e-5d1a-4c7e-9f3b-2a8d6e1c4b70";
+const DOCUMENT: &str = "7e3a9c1d-2b4f-4e8a-b6d5-1f0c9a8e7d62";
+
+/// The full care-path example (≈6 KB pretty-printed, ≈4.9 KB compact), read at bench start.
+fn full_care_path() -> Value {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/care-path/examples/1.0.0-full.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
-criterion_group!(benches, placeholder);
+fn schema(c: &mut Criterion) {
+    let registry = Registry::load(None).unwrap();
+    let entry = registry.get("care-path", "1.0.0").unwrap();
+    let content = full_care_path();
+    assert_eq!(entry.validate(&content), vec![], "the example must be valid");
+
+    let mut g = c.benchmark_group("schema");
+    g.bench_function("validate_care_path_5kb", |b| b.iter(|| entry.validate(black_box(&content))));
+    g.finish();
+}
+
+fn crypto(c: &mut Criterion) {
+    let keys = Keyring::for_testing();
+    let (key, _wrapped) = keys.new_data_key(PATIENT).unwrap();
+
+    // A typical free-text clinical field: ~100 bytes once serialised as JSON.
+    let value = Value::String("頓用: 疼痛時ロキソプロフェン60mg 1錠、1日2回まで。胃部不快時は中止し連絡".to_owned());
+    let serialised = serde_json::to_vec(&value).unwrap().len();
+    assert!((90..=120).contains(&serialised), "field is {serialised} bytes");
+    let at = FieldContext { patient_id: PATIENT, document_id: DOCUMENT, version: 1, pointer: "/medications/0/notes" };
+    let sealed = key.seal(&at, &value).unwrap();
+    assert_eq!(key.open(&at, &sealed).unwrap(), value);
+
+    let mut g = c.benchmark_group("crypto");
+    g.bench_function("seal_field", |b| b.iter(|| key.seal(black_box(&at), black_box(&value)).unwrap()));
+    g.bench_function("open_field", |b| b.iter(|| key.open(black_box(&at), black_box(&sealed)).unwrap()));
+
+    let registry = Registry::load(None).unwrap();
+    let entry = registry.get("care-path", "1.0.0").unwrap();
+    let content = full_care_path();
+    let place = Place { patient_id: PATIENT, document_id: DOCUMENT, version: 1 };
+    let stored = sealing::seal(&entry.marked, &content, &key, place).unwrap();
+    assert_ne!(stored, content, "the care path has marked values");
+    let opened = sealing::open(&entry.marked, &stored, &key, place, true).unwrap();
+    assert_eq!(opened.content, content);
+    assert!(opened.withheld.is_empty());
+
+    g.bench_function("seal_document", |b| {
+        b.iter(|| sealing::seal(&entry.marked, black_box(&content), &key, place).unwrap());
+    });
+    // As a caller cleared for restricted fields (physician) sees it: every marked value opened.
+    g.bench_function("open_document", |b| {
+        b.iter(|| sealing::open(&entry.marked, black_box(&stored), &key, place, true).unwrap());
+    });
+    g.finish();
+}
+
+fn auth(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let auth = Authenticator::load(&Settings::for_data_dir(&data)).unwrap();
+    let issue = |sub: &str| issue_local_token(&data, sub, Role::Physician, "niimi-clinic", 3600).unwrap();
+
+    let mut g = c.benchmark_group("auth");
+    // Every verified token is a distinct text (distinct `sub`), so each one misses the cache:
+    // a full EdDSA signature check plus the claim checks, the cache lookup and the insert.
+    let mut n = 0u64;
+    g.bench_function("verify_eddsa_uncached", |b| {
+        b.iter_batched(
+            || {
+                n += 1;
+                issue(&format!("dr-{n}"))
+            },
+            |token| auth.verify(&token).unwrap(),
+            BatchSize::SmallInput,
+        );
+    });
+    assert!(auth.cache_len() > 0, "verified tokens are remembered");
+
+    let token = issue("dr-tanaka");
+    let before = auth.cache_len();
+    assert_eq!(auth.verify(&token).unwrap().role, Role::Physician);
+    assert!(auth.cache_len() == before + 1 || auth.cache_len() == 1, "the token is now cached");
+    g.bench_function("verify_cached", |b| b.iter(|| auth.verify(black_box(&token)).unwrap()));
+    g.finish();
+}
+
+/// POSTs `body` and returns the answer's JSON, asserting the status.
+async fn post<S, B>(app: &S, uri: &str, token: &str, body: &Value, status: u16) -> Value
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let req = TestRequest::post().uri(uri).insert_header(("authorization", format!("Bearer {token}"))).set_json(body);
+    let res = call_service(app, req.to_request()).await;
+    let got = res.status().as_u16();
+    let body: Value = serde_json::from_slice(&read_body(res).await).unwrap_or(Value::Null);
+    assert_eq!(got, status, "POST {uri}: {body}");
+    body
+}
+
+fn write(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let state: Arc<AppState> = AppState::open(Settings::for_data_dir(dir.path().join("data"))).unwrap();
+    let data = state.settings.data_dir.clone();
+    let sys = actix_web::rt::System::new();
+    let app = sys.block_on(init_service(carepath::startup::app(state.clone())));
+
+    // A clinic, its physician and one patient, made through the HTTP stack like a client would.
+    let operator = issue_local_token(&data, "operator", Role::Admin, &state.settings.operator_org, 3600).unwrap();
+    let org =
+        sys.block_on(post(&app, "/v1/organizations", &operator, &json!({"name": "clinic", "kind": "clinic"}), 201));
+    let org = org["id"].as_str().unwrap().to_owned();
+    let physician = issue_local_token(&data, "dr-tanaka", Role::Physician, &org, 3600).unwrap();
+    let patient =
+        json!({"name": "山田 花子", "birth_date": "1939-04-01", "sex": "female", "managing_organization": org});
+    let patient = sys.block_on(post(&app, "/v1/patients", &physician, &patient, 201));
+    let patient = patient["id"].as_str().unwrap().to_owned();
+
+    let content = full_care_path();
+    let body = json!({"type": "care-path", "schema_version": "1.0.0", "content": content});
+    let uri = format!("/v1/patients/{patient}/documents");
+    let bearer = format!("Bearer {physician}");
+    // One write outside the measurement: it must succeed, and it warms the caches (token,
+    // organisation) as a client's earlier requests would.
+    sys.block_on(post(&app, &uri, &physician, &body, 201));
+
+    let mut g = c.benchmark_group("write");
+    g.sample_size(20);
+    // The whole request: routing, token (cached), body parsing, validation, sealing, the
+    // transaction (fsync'd commit, synchronous = FULL) and the response. Building the request
+    // (the client's serialisation of the body) is outside the measurement.
+    g.bench_function("create_document_sqlite", |b| {
+        b.iter_batched(
+            || {
+                TestRequest::post()
+                    .uri(&uri)
+                    .insert_header(("authorization", bearer.as_str()))
+                    .set_json(&body)
+                    .to_request()
+            },
+            |req| {
+                sys.block_on(async {
+                    let res = call_service(&app, req).await;
+                    assert_eq!(res.status().as_u16(), 201);
+                    read_body(res).await
+                })
+            },
+            BatchSize::SmallInput,
+        );
+    });
+
+    // The same write without HTTP: a pooled connection, the transaction and documents::create
+    // (which validates, seals and inserts), as the handler runs it on the blocking pool.
+    let caller = Caller { sub: "dr-tanaka".into(), org: org.clone(), role: Role::Physician, purpose: None };
+    let input: DocumentInput = serde_json::from_value(body.clone()).unwrap();
+    g.bench_function("create_document_sqlite_direct", |b| {
+        b.iter(|| {
+            let mut conn = state.pool.get().unwrap();
+            write_tx(&mut conn, |tx| documents::create(tx, &state, &caller, &patient, &input, None)).unwrap()
+        });
+    });
+
+    // The encryption inside one such write: unwrapping the patient's data key and sealing every
+    // marked value of the content (what `store_version` does before the insert).
+    let row = PatientRow::find(&mut state.pool.get().unwrap(), &patient).unwrap().unwrap();
+    let wrapped = WrappedKey { kid: row.data_key_kid.clone(), blob: row.data_key.clone().unwrap() };
+    let entry = state.schemas.get("care-path", "1.0.0").unwrap();
+    let document_id = uuid::Uuid::new_v4().to_string();
+    let place = Place { patient_id: &patient, document_id: &document_id, version: 1 };
+    g.bench_function("encryption_of_write", |b| {
+        b.iter(|| {
+            let key = state.keys.unwrap_data_key(&patient, &wrapped).unwrap();
+            sealing::seal(&entry.marked, black_box(&content), &key, place).unwrap()
+        });
+    });
+    g.finish();
+}
+
+fn config() -> Criterion {
+    Criterion::default().warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3)).sample_size(30)
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = schema, crypto, auth, write
+}
 criterion_main!(benches);

@@ -95,6 +95,9 @@ pub enum Denial {
     NotManaging,
     /// No relationship to the patient: indistinguishable from a missing patient (404).
     NoRelationship,
+    /// A relationship, but no consent shares this with the caller's organisation (404 too: the
+    /// document's existence is itself information).
+    NoConsent,
 }
 
 /// A care-team membership as the rule needs it.
@@ -112,21 +115,72 @@ impl Membership {
     }
 }
 
+/// Which organisations a consent names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConsentScope {
+    /// Whoever is on the patient's care team at the time of the request.
+    CareTeam,
+    Organizations(Vec<String>),
+}
+
+/// A consent as the rule needs it.
+#[derive(Debug, Clone)]
+pub struct ConsentTerms {
+    pub active: bool,
+    pub scope: ConsentScope,
+    /// Document types shared; empty means every type.
+    pub permitted_types: Vec<String>,
+    /// Document types never shared (a deny provision: it wins over any permit).
+    pub denied_types: Vec<String>,
+    pub purposes: Vec<String>,
+    pub start: Date,
+    pub end: Option<Date>,
+    /// Restricted fields are released to the named organisations too.
+    pub release_restricted: bool,
+}
+
+impl ConsentTerms {
+    fn in_force(&self, today: Date) -> bool {
+        self.active && self.start <= today && self.end.is_none_or(|end| today <= end)
+    }
+
+    fn names(&self, org: &str, on_team: bool) -> bool {
+        match &self.scope {
+            ConsentScope::CareTeam => on_team,
+            ConsentScope::Organizations(orgs) => orgs.iter().any(|o| o == org),
+        }
+    }
+}
+
 /// What the rule needs to know about one patient.
 #[derive(Debug, Clone)]
 pub struct PatientFacts {
     pub managing_organization: String,
     pub team: Vec<Membership>,
+    pub consents: Vec<ConsentTerms>,
 }
 
-/// Is the caller the operator's administrator (who acts across organisations)?
-pub fn is_operator(caller: &Caller, operator_org: &str) -> bool {
-    caller.role == Role::Admin && caller.org == operator_org
+/// The question: may this caller do this, to this patient's data, now?
+#[derive(Debug, Clone, Copy)]
+pub struct Ask<'a> {
+    pub caller: &'a Caller,
+    pub operator_org: &'a str,
+    pub resource: Resource,
+    pub action: Action,
+    /// The document type, for document requests.
+    pub doc_type: Option<&'a str>,
+    /// The caller holds an open break-glass grant for this patient.
+    pub break_glass: bool,
+    pub today: Date,
 }
 
-/// Rule 1 alone, for resources that are not a patient's (the directory, the audit log).
-pub fn check(caller: &Caller, resource: Resource, action: Action) -> Result<(), Denial> {
-    if role_allows(caller.role, resource, action) { Ok(()) } else { Err(Denial::Role) }
+/// What an allowed request may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Allowed {
+    /// Restricted fields are shown (role cleared, or released by consent).
+    pub restricted: bool,
+    /// Allowed only because of break-glass (the audit event is flagged for review).
+    pub by_break_glass: bool,
 }
 
 /// Whether the role sees `restricted` fields without the consent releasing them.
@@ -134,29 +188,84 @@ pub fn clears_restricted(role: Role) -> bool {
     grant(role).restricted
 }
 
-/// Rules 1 and 2 for a request on one patient's data: the role matrix, then the relationship.
-/// Registering a patient and managing its team need the managing organisation.
-pub fn check_patient(
-    caller: &Caller,
-    operator_org: &str,
-    resource: Resource,
-    action: Action,
-    patient: &PatientFacts,
-    today: Date,
-) -> Result<(), Denial> {
-    check(caller, resource, action)?;
-    if is_operator(caller, operator_org) {
-        return Ok(());
+/// Is the caller the operator's administrator (who acts across organisations)?
+pub fn is_operator(caller: &Caller, operator_org: &str) -> bool {
+    caller.role == Role::Admin && caller.org == operator_org
+}
+
+/// The request's purpose: the `X-Purpose` header or `purpose` claim, `treatment` by default.
+pub fn purpose_of(caller: &Caller) -> &str {
+    caller.purpose.as_deref().unwrap_or("treatment")
+}
+
+/// Roles that may open a record by break-glass.
+pub fn may_break_glass(role: Role) -> bool {
+    matches!(role, Role::Physician | Role::Nurse)
+}
+
+/// Rule 1 alone, for resources that are not a patient's (the directory, the audit log).
+pub fn check(caller: &Caller, resource: Resource, action: Action) -> Result<(), Denial> {
+    if role_allows(caller.role, resource, action) { Ok(()) } else { Err(Denial::Role) }
+}
+
+/// The access rule for a request on one patient's data:
+/// 1. the role matrix lets the role do the action on the resource;
+/// 2. the caller's organisation manages the patient or is on its care team, active today;
+/// 3. for documents, unless the caller's organisation manages the patient, an active consent
+///    names the organisation (or the care team) for this document type and purpose, and no deny
+///    provision matches.
+///
+/// Break-glass (physician or nurse, reading) stands in for 2 and 3. Registering a patient and
+/// managing its team need the managing organisation.
+pub fn decide(ask: &Ask<'_>, patient: &PatientFacts) -> Result<Allowed, Denial> {
+    let caller = ask.caller;
+    check(caller, ask.resource, ask.action)?;
+    let cleared = clears_restricted(caller.role);
+    if is_operator(caller, ask.operator_org) {
+        return Ok(Allowed { restricted: cleared, by_break_glass: false });
     }
     let managing = caller.org == patient.managing_organization;
-    let on_team = patient.team.iter().any(|m| m.organization == caller.org && m.active_on(today));
-    let needs_managing = action == Action::Write && matches!(resource, Resource::Patient | Resource::CareTeam);
-    match (managing, on_team, needs_managing) {
-        (true, _, _) => Ok(()),
-        (false, true, false) => Ok(()),
+    let on_team = patient.team.iter().any(|m| m.organization == caller.org && m.active_on(ask.today));
+    let needs_managing = ask.action == Action::Write && matches!(ask.resource, Resource::Patient | Resource::CareTeam);
+    let emergency = ask.break_glass && ask.action == Action::Read && may_break_glass(caller.role);
+    let relationship = match (managing, on_team, needs_managing) {
+        (true, _, _) | (false, true, false) => Ok(()),
         (false, true, true) => Err(Denial::NotManaging),
         (false, false, _) => Err(Denial::NoRelationship),
+    };
+    if let Err(denial) = relationship {
+        return if emergency && !needs_managing {
+            Ok(Allowed { restricted: cleared, by_break_glass: true })
+        } else {
+            Err(denial)
+        };
     }
+    if ask.resource != Resource::Document || managing {
+        return Ok(Allowed { restricted: cleared, by_break_glass: false });
+    }
+    match consent_for(ask, patient, on_team) {
+        Some(release) => Ok(Allowed { restricted: cleared || release, by_break_glass: false }),
+        None if emergency => Ok(Allowed { restricted: cleared, by_break_glass: true }),
+        None => Err(Denial::NoConsent),
+    }
+}
+
+/// Rule 3: `Some(releases restricted fields)` when an active consent shares this document type
+/// for this purpose with the caller's organisation and no deny provision matches.
+fn consent_for(ask: &Ask<'_>, patient: &PatientFacts, on_team: bool) -> Option<bool> {
+    let purpose = purpose_of(ask.caller);
+    let applicable: Vec<&ConsentTerms> =
+        patient.consents.iter().filter(|c| c.in_force(ask.today) && c.names(&ask.caller.org, on_team)).collect();
+    let type_matches = |list: &[String]| ask.doc_type.is_some_and(|t| list.iter().any(|x| x == t));
+    if applicable.iter().any(|c| type_matches(&c.denied_types)) {
+        return None;
+    }
+    let permitting: Vec<&&ConsentTerms> = applicable
+        .iter()
+        .filter(|c| c.purposes.iter().any(|p| p == purpose))
+        .filter(|c| c.permitted_types.is_empty() || ask.doc_type.is_none() || type_matches(&c.permitted_types))
+        .collect();
+    if permitting.is_empty() { None } else { Some(permitting.iter().any(|c| c.release_restricted)) }
 }
 
 /// The matrix as the Markdown table in `docs/roles.md`.

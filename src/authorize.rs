@@ -1,44 +1,168 @@
 //! The one way to a patient's data: load the facts the access rule needs (managing
-//! organisation, care team) in the caller's transaction, and apply the rule.
+//! organisation, care team, consents, break-glass grant) in the caller's transaction, apply the
+//! rule, and note on the audit event what it decided.
 
-use crate::access::{self, Action, Denial, Membership, PatientFacts, Resource};
+use serde_json::Value;
+
+use crate::access::{
+    self, Action, Allowed, Ask, ConsentScope, ConsentTerms, Denial, Membership, PatientFacts, Resource,
+};
+use crate::audit::Event;
 use crate::auth::Caller;
 use crate::clock;
 use crate::db::DbConn;
+use crate::db::consents::{BreakGlassRow, ConsentRow};
 use crate::db::patients::{CareTeamRow, PatientRow};
 use crate::error::ApiError;
 use crate::startup::AppState;
 
-/// The facts the access rule needs about a patient, read in the caller's transaction.
+/// A break-glass reason must say something.
+pub const MIN_BREAK_GLASS_REASON: usize = 10;
+
+/// A patient the caller may act on, and what the rule allowed.
+pub struct Access {
+    pub patient: PatientRow,
+    pub allowed: Allowed,
+    pub facts: PatientFacts,
+}
+
+fn day(s: &str) -> Option<time::Date> {
+    clock::parse_day(s)
+}
+
+fn list(json: &str) -> Vec<String> {
+    serde_json::from_str(json).unwrap_or_default()
+}
+
+pub fn consent_terms(row: &ConsentRow) -> Option<ConsentTerms> {
+    let scope = match serde_json::from_str::<Value>(&row.organizations).ok()? {
+        Value::String(s) if s == "care_team" => ConsentScope::CareTeam,
+        Value::Array(items) => {
+            ConsentScope::Organizations(items.into_iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+        }
+        _ => return None,
+    };
+    Some(ConsentTerms {
+        active: row.status == "active",
+        scope,
+        permitted_types: list(&row.permitted_types),
+        denied_types: list(&row.denied_types),
+        purposes: list(&row.purposes),
+        start: day(&row.period_start)?,
+        end: match row.period_end.as_deref() {
+            Some(e) => Some(day(e)?),
+            None => None,
+        },
+        release_restricted: row.release_restricted,
+    })
+}
+
+/// The facts the access rule needs about a patient.
 pub fn facts(conn: &mut DbConn, patient: &PatientRow) -> Result<PatientFacts, ApiError> {
     let team = CareTeamRow::for_patient(conn, &patient.id)?
         .into_iter()
         .filter_map(|m| {
             Some(Membership {
-                since: clock::parse_day(&m.since)?,
+                since: day(&m.since)?,
                 until: match m.until.as_deref() {
-                    Some(u) => Some(clock::parse_day(u)?),
+                    Some(u) => Some(day(u)?),
                     None => None,
                 },
                 organization: m.organization_id,
             })
         })
         .collect();
-    Ok(PatientFacts { managing_organization: patient.managing_organization_id.clone(), team })
+    let consents = ConsentRow::for_patient(conn, &patient.id)?.iter().filter_map(consent_terms).collect();
+    Ok(PatientFacts { managing_organization: patient.managing_organization_id.clone(), team, consents })
 }
 
-/// Loads a patient the caller may act on, or the error the rule calls for (404 for strangers).
-pub fn load_authorised(
+/// The break-glass reason the request carries, checked: only physicians and nurses, and a reason
+/// of substance.
+fn requested_break_glass(caller: &Caller, event: &Event) -> Result<Option<String>, ApiError> {
+    let Some(reason) = event.requested_break_glass.as_deref() else { return Ok(None) };
+    if !access::may_break_glass(caller.role) {
+        return Err(ApiError::Forbidden("only physicians and nurses may break the glass".into()));
+    }
+    if reason.trim().chars().count() < MIN_BREAK_GLASS_REASON {
+        return Err(ApiError::field(
+            "/header/X-Break-Glass",
+            format!("give a reason of at least {MIN_BREAK_GLASS_REASON} characters"),
+        ));
+    }
+    Ok(Some(reason.trim().to_owned()))
+}
+
+/// Decides with the facts already loaded; for listings that check many documents of one patient.
+pub fn decide(
+    state: &AppState,
+    caller: &Caller,
+    facts: &PatientFacts,
+    resource: Resource,
+    action: Action,
+    doc_type: Option<&str>,
+    break_glass: bool,
+) -> Result<Allowed, Denial> {
+    let ask = Ask {
+        caller,
+        operator_org: &state.settings.operator_org,
+        resource,
+        action,
+        doc_type,
+        break_glass,
+        today: clock::today(),
+    };
+    access::decide(&ask, facts)
+}
+
+/// Loads a patient the caller may act on, or the error the rule calls for (404 for strangers),
+/// and records on `event` the patient and whether break-glass opened it. A first break-glass
+/// opens a grant for the configured time; reads within it are allowed and flagged.
+#[expect(clippy::too_many_arguments, reason = "the rule's inputs, named")]
+pub fn authorise(
     conn: &mut DbConn,
     state: &AppState,
     caller: &Caller,
-    id: &str,
+    patient_id: &str,
     resource: Resource,
     action: Action,
-) -> Result<PatientRow, ApiError> {
+    doc_type: Option<&str>,
+    event: &mut Event,
+) -> Result<Access, ApiError> {
     access::check(caller, resource, action)?;
-    let row = PatientRow::find(conn, id)?.ok_or(Denial::NoRelationship)?;
-    let facts = facts(conn, &row)?;
-    access::check_patient(caller, &state.settings.operator_org, resource, action, &facts, clock::today())?;
-    Ok(row)
+    let requested = requested_break_glass(caller, event)?;
+    let patient = PatientRow::find(conn, patient_id)?.ok_or(Denial::NoRelationship)?;
+    event.patient_id = Some(patient.id.clone());
+    let facts = facts(conn, &patient)?;
+    let denial = match decide(state, caller, &facts, resource, action, doc_type, false) {
+        Ok(allowed) => return Ok(Access { patient, allowed, facts }),
+        Err(denial) => denial,
+    };
+    let now = clock::now();
+    let open = BreakGlassRow::open(conn, &patient.id, &caller.sub, &caller.org, &now)?;
+    if requested.is_none() && open.is_none() {
+        return Err(denial.into());
+    }
+    let allowed = decide(state, caller, &facts, resource, action, doc_type, true).map_err(ApiError::from)?;
+    let reason = match (open, requested) {
+        (Some(grant), _) => grant.reason,
+        (None, Some(reason)) => {
+            let hours = time::Duration::seconds(i64::try_from(state.settings.break_glass_secs).unwrap_or(4 * 3600));
+            BreakGlassRow {
+                id: uuid::Uuid::new_v4().to_string(),
+                patient_id: patient.id.clone(),
+                actor_sub: caller.sub.clone(),
+                actor_org: caller.org.clone(),
+                reason: reason.clone(),
+                started_at: now,
+                expires_at: clock::format(time::OffsetDateTime::now_utc() + hours),
+            }
+            .insert(conn)?;
+            reason
+        }
+        (None, None) => return Err(denial.into()),
+    };
+    event.break_glass = true;
+    event.break_glass_reason = Some(reason);
+    event.purpose = "emergency".into();
+    Ok(Access { patient, allowed, facts })
 }

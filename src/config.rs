@@ -66,6 +66,10 @@ pub struct Settings {
     #[arg(long, env = "CAREPATH_IDEMPOTENCY_TTL", default_value_t = 24 * 3600)]
     pub idempotency_ttl_secs: u64,
 
+    /// Seconds a break-glass opening lasts.
+    #[arg(long, env = "CAREPATH_BREAK_GLASS_SECS", default_value_t = 4 * 3600)]
+    pub break_glass_secs: u64,
+
     /// Blind-index key file (production). Default: `index.key` in the data directory.
     #[arg(long, env = "CAREPATH_INDEX_KEY_FILE")]
     pub index_key_file: Option<PathBuf>,
@@ -97,6 +101,7 @@ impl Settings {
             index_key_file: None,
             schema_dir: None,
             idempotency_ttl_secs: 24 * 3600,
+            break_glass_secs: 4 * 3600,
         }
     }
 

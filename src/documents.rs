@@ -7,9 +7,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
-use crate::access::{self, Action, Resource};
+use crate::access::{Action, Resource};
+use crate::audit::Event;
 use crate::auth::Caller;
-use crate::authorize::load_authorised;
+use crate::authorize::{self, Access, authorise};
 use crate::clock;
 use crate::crypto::{DataKey, WrappedKey};
 use crate::db::DbConn;
@@ -152,7 +153,7 @@ fn data_key(state: &AppState, patient: &PatientRow) -> Result<DataKey, ApiError>
 /// Renders a stored version for `caller` (restricted fields withheld unless cleared).
 fn render(
     state: &AppState,
-    caller: &Caller,
+    restricted: bool,
     patient: &PatientRow,
     head: &DocumentRow,
     v: &VersionRow,
@@ -166,8 +167,7 @@ fn render(
             let stored: Value = serde_json::from_str(stored).map_err(ApiError::internal)?;
             let key = data_key(state, patient)?;
             let place = Place { patient_id: &v.patient_id, document_id: &v.document_id, version: i64::from(v.version) };
-            let opened = sealing::open(&entry.marked, &stored, &key, place, access::clears_restricted(caller.role))
-                .map_err(ApiError::internal)?;
+            let opened = sealing::open(&entry.marked, &stored, &key, place, restricted).map_err(ApiError::internal)?;
             (opened.content, opened.withheld)
         }
     };
@@ -193,6 +193,7 @@ fn replay(
     state: &AppState,
     caller: &Caller,
     idem: Option<&Idempotency>,
+    event: &mut Event,
 ) -> Result<Option<Written>, ApiError> {
     let Some(idem) = idem else { return Ok(None) };
     let ttl = time::Duration::seconds(i64::try_from(state.settings.idempotency_ttl_secs).unwrap_or(i64::MAX / 2));
@@ -206,7 +207,7 @@ fn replay(
         return Err(ApiError::internal("stored idempotent answer"));
     };
     let version = i32::try_from(version).map_err(ApiError::internal)?;
-    let document = read(conn, state, caller, id, Some(version))?;
+    let document = read(conn, state, caller, id, Some(version), event)?;
     let status = StatusCode::from_u16(u16::try_from(row.status).unwrap_or(200)).map_err(ApiError::internal)?;
     Ok(Some(Written { status, document }))
 }
@@ -279,12 +280,15 @@ pub fn create(
     patient_id: &str,
     input: &DocumentInput,
     idem: Option<&Idempotency>,
+    event: &mut Event,
 ) -> Result<Written, ApiError> {
     let seq = next_seq(conn)?;
-    if let Some(done) = replay(conn, state, caller, idem)? {
+    if let Some(done) = replay(conn, state, caller, idem, event)? {
         return Ok(done);
     }
-    let patient = load_authorised(conn, state, caller, patient_id, Resource::Document, Action::Write)?;
+    let patient =
+        authorise(conn, state, caller, patient_id, Resource::Document, Action::Write, Some(&input.doc_type), event)?
+            .patient;
     let entry = check(state, input)?;
     let now = clock::now();
     let head = DocumentRow {
@@ -300,6 +304,7 @@ pub fn create(
         updated_by: caller.sub.clone(),
     };
     let v = store_version(conn, state, &patient, &head, None, "created", Some(entry), Some(&input.content), seq)?;
+    note(event, &v);
     let document = echo(&head, &v, input);
     remember(conn, idem, StatusCode::CREATED, &document)?;
     Ok(Written { status: StatusCode::CREATED, document })
@@ -323,35 +328,48 @@ fn echo(head: &DocumentRow, v: &VersionRow, input: &DocumentInput) -> Document {
     }
 }
 
-/// Loads the head and its patient, authorised for `action`; deleted documents are gone.
+/// Loads the head and its patient, authorised for `action`.
 fn load_head(
     conn: &mut DbConn,
     state: &AppState,
     caller: &Caller,
     id: &str,
     action: Action,
-) -> Result<(DocumentRow, PatientRow), ApiError> {
+    event: &mut Event,
+) -> Result<(DocumentRow, Access), ApiError> {
+    event.resource_type = Some("document");
+    event.resource_id = Some(id.to_owned());
     let head = DocumentRow::find(conn, id)?.ok_or_else(|| ApiError::NotFound("no such document".into()))?;
-    let patient = load_authorised(conn, state, caller, &head.patient_id, Resource::Document, action).map_err(|e| {
-        if matches!(e, ApiError::NotFound(_)) { ApiError::NotFound("no such document".into()) } else { e }
-    })?;
-    if patient.erased_at.is_some() {
+    let access =
+        authorise(conn, state, caller, &head.patient_id, Resource::Document, action, Some(&head.doc_type), event)
+            .map_err(|e| {
+                if matches!(e, ApiError::NotFound(_)) { ApiError::NotFound("no such document".into()) } else { e }
+            })?;
+    if access.patient.erased_at.is_some() {
         return Err(ApiError::Gone("this patient's record was erased".into()));
     }
-    Ok((head, patient))
+    Ok((head, access))
+}
+
+/// Records on the audit event which version was touched.
+fn note(event: &mut Event, v: &VersionRow) {
+    event.resource_type = Some("document");
+    event.resource_id = Some(v.document_id.clone());
+    event.resource_version = Some(v.version);
 }
 
 /// The 412 answer: the current version's metadata and content, so the client can merge.
-fn stale(conn: &mut DbConn, state: &AppState, caller: &Caller, head: &DocumentRow, patient: &PatientRow) -> ApiError {
+fn stale(conn: &mut DbConn, state: &AppState, access: &Access, head: &DocumentRow) -> ApiError {
     let current = VersionRow::find(conn, &head.id, head.version)
         .ok()
         .flatten()
-        .and_then(|v| render(state, caller, patient, head, &v).ok())
+        .and_then(|v| render(state, access.allowed.restricted, &access.patient, head, &v).ok())
         .and_then(|d| serde_json::to_value(d).ok());
     ApiError::PreconditionFailed { detail: format!("the current version is {}", head.version), current }
 }
 
 /// Replaces the content as a new version (run inside `write_tx`).
+#[expect(clippy::too_many_arguments, reason = "the update's every input, named")]
 pub fn update(
     conn: &mut DbConn,
     state: &AppState,
@@ -360,19 +378,20 @@ pub fn update(
     if_match: IfMatch,
     input: &DocumentInput,
     idem: Option<&Idempotency>,
+    event: &mut Event,
 ) -> Result<Written, ApiError> {
     let seq = next_seq(conn)?;
-    if let Some(done) = replay(conn, state, caller, idem)? {
+    if let Some(done) = replay(conn, state, caller, idem, event)? {
         return Ok(done);
     }
-    let (head, patient) = load_head(conn, state, caller, id, Action::Write)?;
+    let (head, access) = load_head(conn, state, caller, id, Action::Write, event)?;
     if head.deleted {
         return Err(ApiError::Gone("this document was deleted".into()));
     }
     if let IfMatch::Version(v) = if_match
         && v != head.version
     {
-        return Err(stale(conn, state, caller, &head, &patient));
+        return Err(stale(conn, state, &access, &head));
     }
     if input.doc_type != head.doc_type {
         return Err(ApiError::field("/type", format!("a {} document cannot become {}", head.doc_type, input.doc_type)));
@@ -392,7 +411,7 @@ pub fn update(
     let v = store_version(
         conn,
         state,
-        &patient,
+        &access.patient,
         &next,
         Some(head.version),
         "updated",
@@ -400,6 +419,7 @@ pub fn update(
         Some(&input.content),
         seq,
     )?;
+    note(event, &v);
     let document = echo(&next, &v, input);
     remember(conn, idem, StatusCode::OK, &document)?;
     Ok(Written { status: StatusCode::OK, document })
@@ -412,16 +432,17 @@ pub fn delete(
     caller: &Caller,
     id: &str,
     if_match: IfMatch,
+    event: &mut Event,
 ) -> Result<Document, ApiError> {
     let seq = next_seq(conn)?;
-    let (head, patient) = load_head(conn, state, caller, id, Action::Write)?;
+    let (head, access) = load_head(conn, state, caller, id, Action::Write, event)?;
     if head.deleted {
         return Err(ApiError::Gone("this document was deleted".into()));
     }
     if let IfMatch::Version(v) = if_match
         && v != head.version
     {
-        return Err(stale(conn, state, caller, &head, &patient));
+        return Err(stale(conn, state, &access, &head));
     }
     let next = DocumentRow {
         version: head.version + 1,
@@ -430,8 +451,9 @@ pub fn delete(
         updated_by: caller.sub.clone(),
         ..head.clone()
     };
-    let v = store_version(conn, state, &patient, &next, Some(head.version), "deleted", None, None, seq)?;
-    render(state, caller, &patient, &next, &v)
+    let v = store_version(conn, state, &access.patient, &next, Some(head.version), "deleted", None, None, seq)?;
+    note(event, &v);
+    render(state, access.allowed.restricted, &access.patient, &next, &v)
 }
 
 /// Reads the current version, or version `n`.
@@ -441,14 +463,16 @@ pub fn read(
     caller: &Caller,
     id: &str,
     n: Option<i32>,
+    event: &mut Event,
 ) -> Result<Document, ApiError> {
-    let (head, patient) = load_head(conn, state, caller, id, Action::Read)?;
+    let (head, access) = load_head(conn, state, caller, id, Action::Read, event)?;
     if n.is_none() && head.deleted {
         return Err(ApiError::Gone("this document was deleted".into()));
     }
     let v = VersionRow::find(conn, id, n.unwrap_or(head.version))?
         .ok_or_else(|| ApiError::NotFound("no such version".into()))?;
-    render(state, caller, &patient, &head, &v)
+    note(event, &v);
+    render(state, access.allowed.restricted, &access.patient, &head, &v)
 }
 
 /// Every version, newest first, below version `before`.
@@ -459,12 +483,18 @@ pub fn history(
     id: &str,
     before: Option<i32>,
     limit: i64,
+    event: &mut Event,
 ) -> Result<Vec<Document>, ApiError> {
-    let (head, patient) = load_head(conn, state, caller, id, Action::Read)?;
-    VersionRow::history(conn, id, before, limit)?.iter().map(|v| render(state, caller, &patient, &head, v)).collect()
+    let (head, access) = load_head(conn, state, caller, id, Action::Read, event)?;
+    let restricted = access.allowed.restricted;
+    VersionRow::history(conn, id, before, limit)?
+        .iter()
+        .map(|v| render(state, restricted, &access.patient, &head, v))
+        .collect()
 }
 
-/// A patient's live documents (current versions), oldest change first.
+/// A patient's live documents (current versions), oldest change first. Consent may share some
+/// types and not others: each document is asked about on its own, and those not shared are absent.
 pub fn list(
     conn: &mut DbConn,
     state: &AppState,
@@ -472,15 +502,16 @@ pub fn list(
     patient_id: &str,
     filter: &ListFilter,
     limit: i64,
+    event: &mut Event,
 ) -> Result<Vec<Document>, ApiError> {
-    let patient = load_authorised(conn, state, caller, patient_id, Resource::Document, Action::Read)?;
-    if patient.erased_at.is_some() {
+    let access = authorise(conn, state, caller, patient_id, Resource::Document, Action::Read, None, event)?;
+    if access.patient.erased_at.is_some() {
         return Err(ApiError::Gone("this patient's record was erased".into()));
     }
     let after = filter.after.as_ref().map(|(a, b)| (a.as_str(), b.as_str()));
     let heads = DocumentRow::list_for_patient(
         conn,
-        &patient.id,
+        &access.patient.id,
         filter.doc_type.as_deref(),
         filter.updated_since.as_deref(),
         after,
@@ -488,9 +519,19 @@ pub fn list(
     )?;
     let mut out = Vec::with_capacity(heads.len());
     for head in heads {
+        let decision = authorize::decide(
+            state,
+            caller,
+            &access.facts,
+            Resource::Document,
+            Action::Read,
+            Some(&head.doc_type),
+            event.break_glass,
+        );
+        let Ok(allowed) = decision else { continue };
         let v = VersionRow::find(conn, &head.id, head.version)?
             .ok_or_else(|| ApiError::internal("head without version"))?;
-        out.push(render(state, caller, &patient, &head, &v)?);
+        out.push(render(state, allowed.restricted, &access.patient, &head, &v)?);
     }
     Ok(out)
 }

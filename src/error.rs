@@ -193,6 +193,7 @@ impl From<crate::access::Denial> for ApiError {
             Denial::Role => Self::Forbidden("your role may not do this".into()),
             Denial::NotManaging => Self::Forbidden("only the patient's managing organisation may do this".into()),
             Denial::NoRelationship => Self::NotFound("no such patient".into()),
+            Denial::NoConsent => Self::NotFound("no such document".into()),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! the code's matrix, and the rendered `docs/roles.md` kept in step with it.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
-use carepath::access::{self, Action, Denial, Membership, PatientFacts, Resource};
+use carepath::access::{self, Action, Ask, ConsentScope, ConsentTerms, Denial, Membership, PatientFacts, Resource};
 use carepath::auth::{Caller, Role};
 
 // role, then per resource (directory, patient, care team, document, consent, audit): "", "r", "rw".
@@ -70,22 +70,45 @@ fn day(s: &str) -> time::Date {
     carepath::clock::parse_day(s).unwrap()
 }
 
-#[test]
-fn relationship_decides_between_allow_403_and_404() {
-    let facts = PatientFacts {
+fn ask<'a>(caller: &'a Caller, resource: Resource, action: Action, doc_type: Option<&'a str>, today: &str) -> Ask<'a> {
+    Ask { caller, operator_org: "op", resource, action, doc_type, break_glass: false, today: day(today) }
+}
+
+fn team_facts() -> PatientFacts {
+    PatientFacts {
         managing_organization: "clinic".into(),
         team: vec![
             Membership { organization: "station".into(), since: day("2026-01-01"), until: None },
             Membership { organization: "old".into(), since: day("2025-01-01"), until: Some(day("2025-12-31")) },
             Membership { organization: "future".into(), since: day("2027-01-01"), until: None },
+            Membership { organization: "pharmacy".into(), since: day("2026-01-01"), until: None },
         ],
+        consents: Vec::new(),
+    }
+}
+
+fn consent(scope: ConsentScope) -> ConsentTerms {
+    ConsentTerms {
+        active: true,
+        scope,
+        permitted_types: vec![],
+        denied_types: vec![],
+        purposes: vec!["treatment".into(), "care_coordination".into()],
+        start: day("2026-01-01"),
+        end: Some(day("2026-12-31")),
+        release_restricted: false,
+    }
+}
+
+#[test]
+fn relationship_decides_between_allow_403_and_404() {
+    let facts = team_facts();
+    let check = |role, org: &str, resource, action| {
+        let c = caller(role, org);
+        access::decide(&ask(&c, resource, action, None, "2026-06-01"), &facts).map(|_| ())
     };
-    let today = day("2026-06-01");
-    let check =
-        |role, org, resource, action| access::check_patient(&caller(role, org), "op", resource, action, &facts, today);
     assert_eq!(check(Role::Physician, "clinic", Resource::Patient, Action::Write), Ok(()));
     assert_eq!(check(Role::Nurse, "station", Resource::Patient, Action::Read), Ok(()));
-    assert_eq!(check(Role::Nurse, "station", Resource::Document, Action::Write), Ok(()));
     assert_eq!(check(Role::CareManager, "station", Resource::CareTeam, Action::Write), Err(Denial::NotManaging));
     assert_eq!(check(Role::Nurse, "old", Resource::Patient, Action::Read), Err(Denial::NoRelationship));
     assert_eq!(check(Role::Nurse, "future", Resource::Patient, Action::Read), Err(Denial::NoRelationship));
@@ -95,8 +118,68 @@ fn relationship_decides_between_allow_403_and_404() {
     assert_eq!(check(Role::Admin, "op", Resource::CareTeam, Action::Write), Ok(()));
     assert_eq!(check(Role::Admin, "op", Resource::Document, Action::Read), Err(Denial::Role));
     // The last day of a membership still counts; the day after does not.
-    let on =
-        |d| access::check_patient(&caller(Role::Nurse, "old"), "op", Resource::Patient, Action::Read, &facts, day(d));
+    let nurse = caller(Role::Nurse, "old");
+    let on = |d| access::decide(&ask(&nurse, Resource::Patient, Action::Read, None, d), &facts).map(|_| ());
     assert_eq!(on("2025-12-31"), Ok(()));
     assert_eq!(on("2026-01-01"), Err(Denial::NoRelationship));
+}
+
+#[test]
+fn documents_need_consent_except_for_the_managing_organisation() {
+    let mut facts = team_facts();
+    let nurse = caller(Role::Nurse, "station");
+    let doc = |facts: &PatientFacts, c: &Caller, t: &str, today: &str| {
+        access::decide(&ask(c, Resource::Document, Action::Read, Some(t), today), facts)
+    };
+    let physician = caller(Role::Physician, "clinic");
+    assert!(doc(&facts, &physician, "care-path", "2026-06-01").is_ok(), "opt-in: the managing organisation sees");
+    assert_eq!(doc(&facts, &nurse, "care-path", "2026-06-01"), Err(Denial::NoConsent), "no consent, no documents");
+
+    facts.consents.push(consent(ConsentScope::CareTeam));
+    assert!(doc(&facts, &nurse, "care-path", "2026-06-01").is_ok());
+    assert_eq!(doc(&facts, &nurse, "care-path", "2027-01-01"), Err(Denial::NoConsent), "after the period");
+    let mut emergency = nurse.clone();
+    emergency.purpose = Some("research".into());
+    assert_eq!(doc(&facts, &emergency, "care-path", "2026-06-01"), Err(Denial::NoConsent), "purpose not named");
+
+    // A deny provision wins over the permit.
+    facts.consents.push(ConsentTerms { denied_types: vec!["visiting-nursing-report".into()], ..consent(ConsentScope::CareTeam) });
+    assert_eq!(doc(&facts, &nurse, "visiting-nursing-report", "2026-06-01"), Err(Denial::NoConsent));
+    assert!(doc(&facts, &nurse, "care-path", "2026-06-01").is_ok());
+
+    // Named organisations only; revoked consents count for nothing.
+    let mut named = team_facts();
+    named.consents.push(ConsentTerms { permitted_types: vec!["contact-sheet".into()], ..consent(ConsentScope::Organizations(vec!["pharmacy".into()])) });
+    let pharmacist = caller(Role::Pharmacist, "pharmacy");
+    assert!(doc(&named, &pharmacist, "contact-sheet", "2026-06-01").is_ok());
+    assert_eq!(doc(&named, &pharmacist, "care-path", "2026-06-01"), Err(Denial::NoConsent));
+    assert_eq!(doc(&named, &nurse, "contact-sheet", "2026-06-01"), Err(Denial::NoConsent));
+    named.consents[0].active = false;
+    assert_eq!(doc(&named, &pharmacist, "contact-sheet", "2026-06-01"), Err(Denial::NoConsent));
+}
+
+#[test]
+fn restricted_fields_follow_the_role_or_an_explicit_release() {
+    let mut facts = team_facts();
+    facts.consents.push(consent(ConsentScope::CareTeam));
+    let read = |facts: &PatientFacts, c: &Caller| access::decide(&ask(c, Resource::Document, Action::Read, Some("care-path"), "2026-06-01"), facts).unwrap();
+    assert!(read(&facts, &caller(Role::Nurse, "station")).restricted);
+    assert!(!read(&facts, &caller(Role::Pharmacist, "pharmacy")).restricted);
+    assert!(!read(&facts, &caller(Role::CareManager, "clinic")).restricted);
+    facts.consents[0].release_restricted = true;
+    assert!(read(&facts, &caller(Role::Pharmacist, "pharmacy")).restricted);
+}
+
+#[test]
+fn break_glass_opens_reads_for_physicians_and_nurses_only() {
+    let facts = team_facts();
+    let glass = |role, action| {
+        let c = caller(role, "elsewhere");
+        access::decide(&Ask { break_glass: true, ..ask(&c, Resource::Document, action, Some("care-path"), "2026-06-01") }, &facts)
+    };
+    let allowed = glass(Role::Physician, Action::Read).unwrap();
+    assert!(allowed.by_break_glass && allowed.restricted);
+    assert!(glass(Role::Nurse, Action::Read).unwrap().by_break_glass);
+    assert_eq!(glass(Role::Physician, Action::Write), Err(Denial::NoRelationship));
+    assert_eq!(glass(Role::CareManager, Action::Read), Err(Denial::NoRelationship));
 }

@@ -1,19 +1,20 @@
 //! A patient's care team: which organisations (and practitioners) serve the patient, in which
 //! role, from when to when. A membership counts only between `since` and `until`.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::access::{Action, Resource};
 use crate::api::fields::Errors;
 use crate::api::json::ApiJson;
+use crate::audit::{self, Event};
 use crate::auth::{Caller, Role};
-use crate::authorize::load_authorised;
+use crate::authorize::authorise;
 use crate::clock;
 use crate::db::directory::{OrganizationRow, PractitionerRow};
 use crate::db::patients::{CareTeamRow, PatientRow};
-use crate::db::{self, DbConn, write_tx};
+use crate::db::{self, DbConn};
 use crate::error::{ApiError, Problem};
 use crate::startup::AppState;
 
@@ -131,13 +132,17 @@ fn team_of(patient: &PatientRow, rows: Vec<CareTeamRow>) -> CareTeam {
 pub async fn get_care_team(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let st = state.clone();
+    let event = Event::new(&caller, &req, "care_team.read").resource("care_team", &id);
     let team = db::run(&state.pool, move |conn| {
-        let patient = load_authorised(conn, &st, &caller, &id, Resource::CareTeam, Action::Read)?;
-        Ok(team_of(&patient, CareTeamRow::for_patient(conn, &patient.id)?))
+        audit::read(conn, event, |conn, ev| {
+            let patient = authorise(conn, &st, &caller, &id, Resource::CareTeam, Action::Read, None, ev)?.patient;
+            Ok(team_of(&patient, CareTeamRow::for_patient(conn, &patient.id)?))
+        })
     })
     .await?;
     Ok(HttpResponse::Ok().json(team))
@@ -152,15 +157,17 @@ pub async fn get_care_team(
 pub async fn put_care_team(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     id: web::Path<String>,
     ApiJson(input): ApiJson<CareTeamInput>,
 ) -> Result<HttpResponse, ApiError> {
     input.check()?;
     let id = id.into_inner();
     let st = state.clone();
+    let event = Event::new(&caller, &req, "care_team.write").resource("care_team", &id);
     let team = db::run(&state.pool, move |conn| {
-        write_tx(conn, |tx| {
-            let patient = load_authorised(tx, &st, &caller, &id, Resource::CareTeam, Action::Write)?;
+        audit::write(conn, event, 200, |tx, ev| {
+            let patient = authorise(tx, &st, &caller, &id, Resource::CareTeam, Action::Write, None, ev)?.patient;
             input.check_references(tx)?;
             let rows: Vec<CareTeamRow> = input
                 .members

@@ -7,9 +7,10 @@ use utoipa::IntoParams;
 
 use crate::api::json::ApiJson;
 use crate::api::paging::{Page, PageParams};
+use crate::audit::{self, Event};
 use crate::auth::Caller;
 use crate::clock;
-use crate::db::{self, write_tx};
+use crate::db;
 use crate::documents::{self, Document, DocumentInput, Idempotency, IfMatch, ListFilter, Written};
 use crate::error::{ApiError, Problem};
 use crate::startup::AppState;
@@ -62,8 +63,11 @@ pub async fn create_document(
     documents::check(&state, &input)?;
     let st = state.clone();
     let patient = patient.into_inner();
+    let event = Event::new(&caller, &req, "document.create");
     let written = db::run(&state.pool, move |conn| {
-        write_tx(conn, |tx| documents::create(tx, &st, &caller, &patient, &input, idem.as_ref()))
+        audit::write(conn, event, 201, |tx, ev| {
+            documents::create(tx, &st, &caller, &patient, &input, idem.as_ref(), ev)
+        })
     })
     .await?;
     Ok(respond(written))
@@ -93,8 +97,11 @@ pub async fn put_document(
     documents::check(&state, &input)?;
     let st = state.clone();
     let id = id.into_inner();
+    let event = Event::new(&caller, &req, "document.update");
     let written = db::run(&state.pool, move |conn| {
-        write_tx(conn, |tx| documents::update(tx, &st, &caller, &id, precondition, &input, idem.as_ref()))
+        audit::write(conn, event, 200, |tx, ev| {
+            documents::update(tx, &st, &caller, &id, precondition, &input, idem.as_ref(), ev)
+        })
     })
     .await?;
     Ok(respond(written))
@@ -118,9 +125,11 @@ pub async fn delete_document(
     };
     let st = state.clone();
     let id = id.into_inner();
-    let doc =
-        db::run(&state.pool, move |conn| write_tx(conn, |tx| documents::delete(tx, &st, &caller, &id, precondition)))
-            .await?;
+    let event = Event::new(&caller, &req, "document.delete");
+    let doc = db::run(&state.pool, move |conn| {
+        audit::write(conn, event, 200, |tx, ev| documents::delete(tx, &st, &caller, &id, precondition, ev))
+    })
+    .await?;
     Ok(HttpResponse::Ok().insert_header((header::ETAG, doc.etag())).json(doc))
 }
 
@@ -132,11 +141,16 @@ pub async fn delete_document(
 pub async fn get_document(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let st = state.clone();
     let id = id.into_inner();
-    let doc = db::run(&state.pool, move |conn| documents::read(conn, &st, &caller, &id, None)).await?;
+    let event = Event::new(&caller, &req, "document.read");
+    let doc = db::run(&state.pool, move |conn| {
+        audit::read(conn, event, |conn, ev| documents::read(conn, &st, &caller, &id, None, ev))
+    })
+    .await?;
     Ok(HttpResponse::Ok().insert_header((header::ETAG, doc.etag())).json(doc))
 }
 
@@ -146,12 +160,17 @@ pub async fn get_document(
 pub async fn get_version(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, n) = path.into_inner();
     let n: i32 = n.parse().map_err(|_| ApiError::NotFound("no such version".into()))?;
     let st = state.clone();
-    let doc = db::run(&state.pool, move |conn| documents::read(conn, &st, &caller, &id, Some(n))).await?;
+    let event = Event::new(&caller, &req, "document.read");
+    let doc = db::run(&state.pool, move |conn| {
+        audit::read(conn, event, |conn, ev| documents::read(conn, &st, &caller, &id, Some(n), ev))
+    })
+    .await?;
     Ok(HttpResponse::Ok().insert_header((header::ETAG, doc.etag())).json(doc))
 }
 
@@ -161,6 +180,7 @@ pub async fn get_version(
 pub async fn get_history(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     id: web::Path<String>,
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
@@ -172,7 +192,11 @@ pub async fn get_history(
         .transpose()?;
     let st = state.clone();
     let id = id.into_inner();
-    let items = db::run(&state.pool, move |conn| documents::history(conn, &st, &caller, &id, before, limit)).await?;
+    let event = Event::new(&caller, &req, "document.history");
+    let items = db::run(&state.pool, move |conn| {
+        audit::read(conn, event, |conn, ev| documents::history(conn, &st, &caller, &id, before, limit, ev))
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(Page::new(items, limit, |d: &Document| d.version.to_string())))
 }
 
@@ -195,6 +219,7 @@ pub struct DocumentFilter {
 pub async fn list_documents(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     patient: web::Path<String>,
     filter: web::Query<DocumentFilter>,
     page: web::Query<PageParams>,
@@ -227,7 +252,10 @@ pub async fn list_documents(
     let list_filter = ListFilter { doc_type: filter.doc_type, updated_since, after };
     let st = state.clone();
     let patient = patient.into_inner();
-    let items =
-        db::run(&state.pool, move |conn| documents::list(conn, &st, &caller, &patient, &list_filter, limit)).await?;
+    let event = Event::new(&caller, &req, "document.list");
+    let items = db::run(&state.pool, move |conn| {
+        audit::read(conn, event, |conn, ev| documents::list(conn, &st, &caller, &patient, &list_filter, limit, ev))
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(Page::new(items, limit, |d: &Document| format!("{}|{}", d.updated_at, d.id))))
 }

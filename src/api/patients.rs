@@ -2,7 +2,7 @@
 //! reach the database; the insured number is found through its keyed blind index.
 
 use actix_web::http::header;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
@@ -12,13 +12,14 @@ use crate::api::directory::Address;
 use crate::api::fields::{self, Errors};
 use crate::api::json::ApiJson;
 use crate::api::paging::{Page, PageParams};
+use crate::audit::{self, Event};
 use crate::auth::Caller;
-use crate::authorize::{facts, load_authorised};
+use crate::authorize::{self, authorise, facts};
 use crate::clock;
 use crate::crypto::{DataKey, FieldContext, Keyring, WrappedKey};
+use crate::db;
 use crate::db::directory::OrganizationRow;
 use crate::db::patients::PatientRow;
-use crate::db::{self, write_tx};
 use crate::error::{ApiError, Problem};
 use crate::startup::AppState;
 
@@ -215,20 +216,19 @@ fn care_level_text(level: CareLevel) -> Result<String, ApiError> {
 pub async fn create_patient(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     ApiJson(input): ApiJson<PatientInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let facts = PatientFacts { managing_organization: input.managing_organization.clone(), team: Vec::new() };
-    access::check_patient(
-        &caller,
-        &state.settings.operator_org,
-        Resource::Patient,
-        Action::Write,
-        &facts,
-        clock::today(),
-    )
-    .map_err(|denial| match denial {
-        Denial::Role => ApiError::from(denial),
-        _ => ApiError::Forbidden("you may register patients only for your own organisation".into()),
+    let facts = PatientFacts {
+        managing_organization: input.managing_organization.clone(),
+        team: Vec::new(),
+        consents: Vec::new(),
+    };
+    authorize::decide(&state, &caller, &facts, Resource::Patient, Action::Write, None, false).map_err(|denial| {
+        match denial {
+            Denial::Role => ApiError::from(denial),
+            _ => ApiError::Forbidden("you may register patients only for your own organisation".into()),
+        }
     })?;
     let mut errors = Errors::default();
     input.identity.check(&mut errors);
@@ -252,8 +252,9 @@ pub async fn create_patient(
         id: id.clone(),
     };
     let stored = row.clone();
+    let event = Event::new(&caller, &req, "patient.create").patient(&id).resource("patient", &id);
     db::run(&state.pool, move |conn| {
-        write_tx(conn, |tx| {
+        audit::write(conn, event, 201, |tx, _| {
             if !OrganizationRow::exists(tx, &stored.managing_organization_id)? {
                 return Err(ApiError::field("/managing_organization", "no such organization"));
             }
@@ -279,13 +280,22 @@ pub async fn create_patient(
 pub async fn get_patient(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let st = state.clone();
-    let row =
-        db::run(&state.pool, move |conn| load_authorised(conn, &st, &caller, &id, Resource::Patient, Action::Read))
-            .await?;
+    let event = Event::new(&caller, &req, "patient.read").resource("patient", &id);
+    let row = db::run(&state.pool, move |conn| {
+        audit::read(conn, event, |conn, ev| {
+            let access = authorise(conn, &st, &caller, &id, Resource::Patient, Action::Read, None, ev)?;
+            if access.patient.erased_at.is_some() {
+                return Err(erased());
+            }
+            Ok(access.patient)
+        })
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(Patient::reveal(&state.keys, &row)?))
 }
 
@@ -303,6 +313,7 @@ pub struct PatientSearch {
 pub async fn list_patients(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     search: web::Query<PatientSearch>,
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
@@ -319,31 +330,32 @@ pub async fn list_patients(
     };
     let cursor = page.cursor.clone();
     let st = state.clone();
+    let action = if index.is_some() { "patient.search" } else { "patient.list" };
+    let event = Event::new(&caller, &req, action);
     let rows = db::run(&state.pool, move |conn| {
-        let candidates = match index {
-            Some(index) => PatientRow::find_by_index(conn, &index)?,
-            None if access::is_operator(&caller, &st.settings.operator_org) => Vec::new(),
-            None => {
-                let today = clock::format_day(clock::today());
-                PatientRow::list_for_org(conn, &caller.org, &today, cursor.as_deref(), limit)?
+        audit::read(conn, event, |conn, ev| {
+            let candidates = match index {
+                Some(index) => PatientRow::find_by_index(conn, &index)?,
+                None if access::is_operator(&caller, &st.settings.operator_org) => Vec::new(),
+                None => {
+                    let today = clock::format_day(clock::today());
+                    PatientRow::list_for_org(conn, &caller.org, &today, cursor.as_deref(), limit)?
+                }
+            };
+            let mut visible = Vec::new();
+            for row in candidates {
+                let facts = facts(conn, &row)?;
+                let allowed = authorize::decide(&st, &caller, &facts, Resource::Patient, Action::Read, None, false);
+                if allowed.is_ok() && row.erased_at.is_none() {
+                    visible.push(row);
+                }
             }
-        };
-        let mut visible = Vec::new();
-        for row in candidates {
-            let facts = facts(conn, &row)?;
-            let allowed = access::check_patient(
-                &caller,
-                &st.settings.operator_org,
-                Resource::Patient,
-                Action::Read,
-                &facts,
-                clock::today(),
-            );
-            if allowed.is_ok() && row.erased_at.is_none() {
-                visible.push(row);
+            // A search that finds one patient is an access to that patient.
+            if let [only] = visible.as_slice() {
+                ev.patient_id = Some(only.id.clone());
             }
-        }
-        Ok(visible)
+            Ok(visible)
+        })
     })
     .await?;
     let items = rows.iter().map(|row| Patient::reveal(&state.keys, row)).collect::<Result<Vec<_>, _>>()?;

@@ -1,6 +1,8 @@
 //! Storage: one diesel `MultiConnection` over SQLite and PostgreSQL, an r2d2 pool, embedded
 //! migrations per backend. Everything that differs between the two backends lives in this module.
 
+pub mod audit;
+pub mod consents;
 pub mod directory;
 pub mod documents;
 pub mod patients;

@@ -115,4 +115,85 @@ diesel::allow_tables_to_appear_in_same_query!(
     document_versions,
     counters,
     idempotency_keys,
+    consents,
+    break_glass_grants,
+    audit_events,
+    audit_head,
+    audit_reviews,
 );
+
+diesel::table! {
+    consents (id) {
+        id -> Text,
+        patient_id -> Text,
+        status -> Text,
+        organizations -> Text,
+        permitted_types -> Text,
+        denied_types -> Text,
+        purposes -> Text,
+        period_start -> Text,
+        period_end -> Nullable<Text>,
+        obtained_by -> Text,
+        proxy -> Nullable<Text>,
+        release_restricted -> Bool,
+        recorded_by -> Text,
+        recorded_org -> Text,
+        recorded_at -> Text,
+        revoked_at -> Nullable<Text>,
+        revoked_by -> Nullable<Text>,
+        revoke_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    break_glass_grants (id) {
+        id -> Text,
+        patient_id -> Text,
+        actor_sub -> Text,
+        actor_org -> Text,
+        reason -> Text,
+        started_at -> Text,
+        expires_at -> Text,
+    }
+}
+
+diesel::table! {
+    audit_events (seq) {
+        seq -> BigInt,
+        at -> Text,
+        actor_sub -> Text,
+        actor_org -> Text,
+        actor_role -> Text,
+        action -> Text,
+        patient_id -> Nullable<Text>,
+        resource_type -> Nullable<Text>,
+        resource_id -> Nullable<Text>,
+        resource_version -> Nullable<Integer>,
+        outcome -> Text,
+        status -> Integer,
+        purpose -> Text,
+        break_glass -> Bool,
+        break_glass_reason -> Nullable<Text>,
+        request_id -> Text,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    audit_head (id) {
+        id -> Integer,
+        seq -> BigInt,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    audit_reviews (event_seq) {
+        event_seq -> BigInt,
+        reviewer_sub -> Text,
+        reviewer_org -> Text,
+        comment -> Text,
+        reviewed_at -> Text,
+    }
+}

@@ -1,0 +1,5 @@
+DROP TABLE audit_reviews;
+DROP TABLE audit_head;
+DROP TABLE audit_events;
+DROP TABLE break_glass_grants;
+DROP TABLE consents;

@@ -1,0 +1,100 @@
+//! The audit log's tables: events (append-only), the chain head, break-glass reviews.
+
+use diesel::prelude::*;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::DbConn;
+use super::schema::{audit_events, audit_head, audit_reviews};
+
+#[derive(Debug, Clone, Queryable, Insertable, Serialize, ToSchema)]
+#[diesel(table_name = audit_events)]
+pub struct AuditRow {
+    pub seq: i64,
+    pub at: String,
+    pub actor_sub: String,
+    pub actor_org: String,
+    pub actor_role: String,
+    pub action: String,
+    pub patient_id: Option<String>,
+    pub resource_type: Option<String>,
+    pub resource_id: Option<String>,
+    pub resource_version: Option<i32>,
+    pub outcome: String,
+    pub status: i32,
+    pub purpose: String,
+    pub break_glass: bool,
+    pub break_glass_reason: Option<String>,
+    pub request_id: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// Moves the head to the next sequence number and returns it with the previous hash. Being an
+/// UPDATE, it locks the head row until commit: appenders queue here, so the chain never forks.
+pub fn advance_head(conn: &mut DbConn) -> QueryResult<(i64, String)> {
+    diesel::update(audit_head::table.find(1))
+        .set(audit_head::seq.eq(audit_head::seq + 1))
+        .returning((audit_head::seq, audit_head::hash))
+        .get_result(conn)
+}
+
+pub fn set_head_hash(conn: &mut DbConn, hash: &str) -> QueryResult<()> {
+    diesel::update(audit_head::table.find(1)).set(audit_head::hash.eq(hash)).execute(conn).map(drop)
+}
+
+pub fn head(conn: &mut DbConn) -> QueryResult<(i64, String)> {
+    audit_head::table.find(1).select((audit_head::seq, audit_head::hash)).first(conn)
+}
+
+/// Filters of the auditors' listing.
+#[derive(Debug, Default, Clone)]
+pub struct AuditFilter {
+    pub patient_id: Option<String>,
+    pub break_glass: Option<bool>,
+    pub after_seq: Option<i64>,
+}
+
+impl AuditRow {
+    pub fn insert(&self, conn: &mut DbConn) -> QueryResult<()> {
+        diesel::insert_into(audit_events::table).values(self).execute(conn).map(drop)
+    }
+
+    pub fn find(conn: &mut DbConn, seq: i64) -> QueryResult<Option<Self>> {
+        audit_events::table.find(seq).first(conn).optional()
+    }
+
+    pub fn list(conn: &mut DbConn, filter: &AuditFilter, limit: i64) -> QueryResult<Vec<Self>> {
+        let mut query = audit_events::table.order(audit_events::seq).limit(limit).into_boxed();
+        if let Some(p) = &filter.patient_id {
+            query = query.filter(audit_events::patient_id.eq(p.clone()));
+        }
+        if let Some(b) = filter.break_glass {
+            query = query.filter(audit_events::break_glass.eq(b));
+        }
+        if let Some(after) = filter.after_seq {
+            query = query.filter(audit_events::seq.gt(after));
+        }
+        query.load(conn)
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Insertable, Serialize, ToSchema)]
+#[diesel(table_name = audit_reviews)]
+pub struct ReviewRow {
+    pub event_seq: i64,
+    pub reviewer_sub: String,
+    pub reviewer_org: String,
+    pub comment: String,
+    pub reviewed_at: String,
+}
+
+impl ReviewRow {
+    pub fn insert(&self, conn: &mut DbConn) -> QueryResult<()> {
+        diesel::insert_into(audit_reviews::table).values(self).execute(conn).map(drop)
+    }
+
+    pub fn for_events(conn: &mut DbConn, seqs: &[i64]) -> QueryResult<Vec<Self>> {
+        audit_reviews::table.filter(audit_reviews::event_seq.eq_any(seqs.to_vec())).load(conn)
+    }
+}
