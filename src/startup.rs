@@ -29,6 +29,8 @@ pub struct AppState {
     pub auth: Authenticator,
     pub keys: Keyring,
     pub schemas: Registry,
+    /// Ticks after every committed document change; long-polling readers of the change feed wait on it.
+    pub changes: tokio::sync::watch::Sender<u64>,
     /// Organisations known to exist. The directory never deletes one, so a hit never goes stale
     /// and the per-request check stays off the database.
     known_orgs: RwLock<HashSet<String>>,
@@ -65,7 +67,20 @@ impl AppState {
         };
         let keys = Keyring::load_or_create(&settings, has_data)?;
         let auth = Authenticator::load(&settings)?;
-        Ok(Arc::new(Self { settings, pool, auth, keys, schemas, known_orgs: RwLock::default() }))
+        Ok(Arc::new(Self {
+            settings,
+            pool,
+            auth,
+            keys,
+            schemas,
+            changes: tokio::sync::watch::Sender::new(0),
+            known_orgs: RwLock::default(),
+        }))
+    }
+
+    /// Wakes the change feed's long-polls: call after a document change has committed.
+    pub fn notify_change(&self) {
+        self.changes.send_modify(|tick| *tick = tick.wrapping_add(1));
     }
 
     /// Whether the caller's organisation exists (the operator's need not). Cached positively.
@@ -92,7 +107,15 @@ impl AppState {
         let keys = Keyring::load_or_create(&settings, true)?;
         let auth = Authenticator::load(&settings)?;
         let schemas = Registry::load(settings.schema_dir.as_deref())?;
-        Ok(Arc::new(Self { settings, pool, auth, keys, schemas, known_orgs: RwLock::default() }))
+        Ok(Arc::new(Self {
+            settings,
+            pool,
+            auth,
+            keys,
+            schemas,
+            changes: tokio::sync::watch::Sender::new(0),
+            known_orgs: RwLock::default(),
+        }))
     }
 }
 

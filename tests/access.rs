@@ -143,13 +143,18 @@ fn documents_need_consent_except_for_the_managing_organisation() {
     assert_eq!(doc(&facts, &emergency, "care-path", "2026-06-01"), Err(Denial::NoConsent), "purpose not named");
 
     // A deny provision wins over the permit.
-    facts.consents.push(ConsentTerms { denied_types: vec!["visiting-nursing-report".into()], ..consent(ConsentScope::CareTeam) });
+    facts
+        .consents
+        .push(ConsentTerms { denied_types: vec!["visiting-nursing-report".into()], ..consent(ConsentScope::CareTeam) });
     assert_eq!(doc(&facts, &nurse, "visiting-nursing-report", "2026-06-01"), Err(Denial::NoConsent));
     assert!(doc(&facts, &nurse, "care-path", "2026-06-01").is_ok());
 
     // Named organisations only; revoked consents count for nothing.
     let mut named = team_facts();
-    named.consents.push(ConsentTerms { permitted_types: vec!["contact-sheet".into()], ..consent(ConsentScope::Organizations(vec!["pharmacy".into()])) });
+    named.consents.push(ConsentTerms {
+        permitted_types: vec!["contact-sheet".into()],
+        ..consent(ConsentScope::Organizations(vec!["pharmacy".into()]))
+    });
     let pharmacist = caller(Role::Pharmacist, "pharmacy");
     assert!(doc(&named, &pharmacist, "contact-sheet", "2026-06-01").is_ok());
     assert_eq!(doc(&named, &pharmacist, "care-path", "2026-06-01"), Err(Denial::NoConsent));
@@ -162,7 +167,9 @@ fn documents_need_consent_except_for_the_managing_organisation() {
 fn restricted_fields_follow_the_role_or_an_explicit_release() {
     let mut facts = team_facts();
     facts.consents.push(consent(ConsentScope::CareTeam));
-    let read = |facts: &PatientFacts, c: &Caller| access::decide(&ask(c, Resource::Document, Action::Read, Some("care-path"), "2026-06-01"), facts).unwrap();
+    let read = |facts: &PatientFacts, c: &Caller| {
+        access::decide(&ask(c, Resource::Document, Action::Read, Some("care-path"), "2026-06-01"), facts).unwrap()
+    };
     assert!(read(&facts, &caller(Role::Nurse, "station")).restricted);
     assert!(!read(&facts, &caller(Role::Pharmacist, "pharmacy")).restricted);
     assert!(!read(&facts, &caller(Role::CareManager, "clinic")).restricted);
@@ -175,7 +182,10 @@ fn break_glass_opens_reads_for_physicians_and_nurses_only() {
     let facts = team_facts();
     let glass = |role, action| {
         let c = caller(role, "elsewhere");
-        access::decide(&Ask { break_glass: true, ..ask(&c, Resource::Document, action, Some("care-path"), "2026-06-01") }, &facts)
+        access::decide(
+            &Ask { break_glass: true, ..ask(&c, Resource::Document, action, Some("care-path"), "2026-06-01") },
+            &facts,
+        )
     };
     let allowed = glass(Role::Physician, Action::Read).unwrap();
     assert!(allowed.by_break_glass && allowed.restricted);

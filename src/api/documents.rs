@@ -70,6 +70,7 @@ pub async fn create_document(
         })
     })
     .await?;
+    state.notify_change();
     Ok(respond(written))
 }
 
@@ -104,6 +105,7 @@ pub async fn put_document(
         })
     })
     .await?;
+    state.notify_change();
     Ok(respond(written))
 }
 
@@ -130,6 +132,7 @@ pub async fn delete_document(
         audit::write(conn, event, 200, |tx, ev| documents::delete(tx, &st, &caller, &id, precondition, ev))
     })
     .await?;
+    state.notify_change();
     Ok(HttpResponse::Ok().insert_header((header::ETAG, doc.etag())).json(doc))
 }
 
