@@ -18,11 +18,11 @@ use actix_web::test::{TestRequest, call_service, init_service, read_body};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use serde_json::{Value, json};
 
+use carepath::audit::{self, Event};
 use carepath::auth::{Authenticator, Caller, Role, issue_local_token};
 use carepath::config::Settings;
 use carepath::crypto::{FieldContext, Keyring, WrappedKey};
 use carepath::db::patients::PatientRow;
-use carepath::db::write_tx;
 use carepath::documents::{self, DocumentInput};
 use carepath::schemas::Registry;
 use carepath::sealing::{self, Place};
@@ -179,14 +179,21 @@ fn write(c: &mut Criterion) {
         );
     });
 
-    // The same write without HTTP: a pooled connection, the transaction and documents::create
-    // (which validates, seals and inserts), as the handler runs it on the blocking pool.
+    // The same write without HTTP: a pooled connection, then what the handler runs on the blocking
+    // pool: one transaction with documents::create (validate, seal, insert) and its audit event.
     let caller = Caller { sub: "dr-tanaka".into(), org: org.clone(), role: Role::Physician, purpose: None };
     let input: DocumentInput = serde_json::from_value(body.clone()).unwrap();
+    let mut event = Event::system("document.create");
+    event.actor_sub.clone_from(&caller.sub);
+    event.actor_org.clone_from(&caller.org);
+    event.actor_role = caller.role.as_str().to_owned();
     g.bench_function("create_document_sqlite_direct", |b| {
         b.iter(|| {
             let mut conn = state.pool.get().unwrap();
-            write_tx(&mut conn, |tx| documents::create(tx, &state, &caller, &patient, &input, None)).unwrap()
+            audit::write(&mut conn, event.clone(), 201, |tx, ev| {
+                documents::create(tx, &state, &caller, &patient, &input, None, ev)
+            })
+            .unwrap()
         });
     });
 

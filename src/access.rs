@@ -21,6 +21,8 @@ pub enum Resource {
     Document,
     Consent,
     Audit,
+    /// Erasing a patient (crypto-shredding).
+    Erasure,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +44,7 @@ pub struct Grant {
     document: u8,
     consent: u8,
     audit: u8,
+    erasure: u8,
     /// Sees fields marked `"x-carepath-sensitivity": "restricted"` without an explicit release.
     pub restricted: bool,
 }
@@ -49,16 +52,16 @@ pub struct Grant {
 /// The role matrix, written once. `docs/roles.md` is rendered from it (a test keeps them equal).
 #[rustfmt::skip]
 pub const MATRIX: [Grant; 10] = [
-    Grant { role: Role::Physician,    directory: R,  patient: RW, care_team: RW, document: RW, consent: RW, audit: NO, restricted: true },
-    Grant { role: Role::Dentist,      directory: R,  patient: R,  care_team: R,  document: RW, consent: R,  audit: NO, restricted: false },
-    Grant { role: Role::Pharmacist,   directory: R,  patient: R,  care_team: R,  document: RW, consent: R,  audit: NO, restricted: false },
-    Grant { role: Role::Nurse,        directory: R,  patient: R,  care_team: R,  document: RW, consent: R,  audit: NO, restricted: true },
-    Grant { role: Role::Therapist,    directory: R,  patient: R,  care_team: R,  document: RW, consent: R,  audit: NO, restricted: false },
-    Grant { role: Role::CareManager,  directory: R,  patient: RW, care_team: RW, document: RW, consent: RW, audit: NO, restricted: false },
-    Grant { role: Role::CareWorker,   directory: R,  patient: R,  care_team: R,  document: R,  consent: NO, audit: NO, restricted: false },
-    Grant { role: Role::SocialWorker, directory: R,  patient: R,  care_team: R,  document: RW, consent: R,  audit: NO, restricted: false },
-    Grant { role: Role::Admin,        directory: RW, patient: RW, care_team: RW, document: NO, consent: NO, audit: NO, restricted: false },
-    Grant { role: Role::Auditor,      directory: R,  patient: NO, care_team: NO, document: NO, consent: NO, audit: R,  restricted: false },
+    Grant { role: Role::Physician,    directory: R,  patient: RW, care_team: RW, document: RW, consent: RW, audit: NO, erasure: NO, restricted: true },
+    Grant { role: Role::Dentist,      directory: R,  patient: R,  care_team: R,  document: RW, consent: R,  audit: NO, erasure: NO, restricted: false },
+    Grant { role: Role::Pharmacist,   directory: R,  patient: R,  care_team: R,  document: RW, consent: R,  audit: NO, erasure: NO, restricted: false },
+    Grant { role: Role::Nurse,        directory: R,  patient: R,  care_team: R,  document: RW, consent: R,  audit: NO, erasure: NO, restricted: true },
+    Grant { role: Role::Therapist,    directory: R,  patient: R,  care_team: R,  document: RW, consent: R,  audit: NO, erasure: NO, restricted: false },
+    Grant { role: Role::CareManager,  directory: R,  patient: RW, care_team: RW, document: RW, consent: RW, audit: NO, erasure: NO, restricted: false },
+    Grant { role: Role::CareWorker,   directory: R,  patient: R,  care_team: R,  document: R,  consent: NO, audit: NO, erasure: NO, restricted: false },
+    Grant { role: Role::SocialWorker, directory: R,  patient: R,  care_team: R,  document: RW, consent: R,  audit: NO, erasure: NO, restricted: false },
+    Grant { role: Role::Admin,        directory: RW, patient: RW, care_team: RW, document: NO, consent: NO, audit: NO, erasure: RW, restricted: false },
+    Grant { role: Role::Auditor,      directory: R,  patient: NO, care_team: NO, document: NO, consent: NO, audit: RW, erasure: NO, restricted: false },
 ];
 
 fn grant(role: Role) -> &'static Grant {
@@ -74,6 +77,7 @@ fn bits(grant: &Grant, resource: Resource) -> u8 {
         Resource::Document => grant.document,
         Resource::Consent => grant.consent,
         Resource::Audit => grant.audit,
+        Resource::Erasure => grant.erasure,
     }
 }
 
@@ -226,7 +230,8 @@ pub fn decide(ask: &Ask<'_>, patient: &PatientFacts) -> Result<Allowed, Denial> 
     }
     let managing = caller.org == patient.managing_organization;
     let on_team = patient.team.iter().any(|m| m.organization == caller.org && m.active_on(ask.today));
-    let needs_managing = ask.action == Action::Write && matches!(ask.resource, Resource::Patient | Resource::CareTeam);
+    let needs_managing = ask.action == Action::Write
+        && matches!(ask.resource, Resource::Patient | Resource::CareTeam | Resource::Consent | Resource::Erasure);
     let emergency = ask.break_glass && ask.action == Action::Read && may_break_glass(caller.role);
     let relationship = match (managing, on_team, needs_managing) {
         (true, _, _) | (false, true, false) => Ok(()),
@@ -278,12 +283,12 @@ pub fn matrix_markdown() -> String {
         }
     }
     let mut out = String::from(
-        "| role | directory | patient | care team | documents | consents | audit log | restricted fields |\n\
-         |---|---|---|---|---|---|---|---|\n",
+        "| role | directory | patient | care team | documents | consents | audit log | erasure | restricted fields |\n\
+         |---|---|---|---|---|---|---|---|---|\n",
     );
     for g in &MATRIX {
         out.push_str(&format!(
-            "| `{}` | {} | {} | {} | {} | {} | {} | {} |\n",
+            "| `{}` | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             g.role.as_str(),
             cell(g.directory),
             cell(g.patient),
@@ -291,6 +296,7 @@ pub fn matrix_markdown() -> String {
             cell(g.document),
             cell(g.consent),
             cell(g.audit),
+            cell(g.erasure),
             if g.restricted { "yes" } else { "—" },
         ));
     }

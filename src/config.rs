@@ -73,6 +73,10 @@ pub struct Settings {
     /// Blind-index key file (production). Default: `index.key` in the data directory.
     #[arg(long, env = "CAREPATH_INDEX_KEY_FILE")]
     pub index_key_file: Option<PathBuf>,
+
+    /// Operations one `POST /v1/batch` may carry at most.
+    #[arg(long, env = "CAREPATH_BATCH_MAX", default_value_t = 100)]
+    pub batch_max_operations: usize,
 }
 
 /// Which backend a URL selects; decided here, once, from the scheme.
@@ -102,6 +106,7 @@ impl Settings {
             schema_dir: None,
             idempotency_ttl_secs: 24 * 3600,
             break_glass_secs: 4 * 3600,
+            batch_max_operations: 100,
         }
     }
 

@@ -12,7 +12,7 @@ use crate::audit::Event;
 use crate::auth::Caller;
 use crate::authorize::{self, Access, authorise};
 use crate::clock;
-use crate::crypto::{DataKey, WrappedKey};
+use crate::crypto::{CryptoError, DataKey, WrappedKey};
 use crate::db::DbConn;
 use crate::db::documents::{DocumentRow, IdempotencyRow, VersionRow, next_seq};
 use crate::db::patients::PatientRow;
@@ -142,12 +142,18 @@ fn depth(v: &Value) -> usize {
     }
 }
 
-fn data_key(state: &AppState, patient: &PatientRow) -> Result<DataKey, ApiError> {
+/// The patient's data key; 410 once it was shredded.
+pub fn data_key(state: &AppState, patient: &PatientRow) -> Result<DataKey, ApiError> {
     let blob = patient.data_key.clone().ok_or_else(|| ApiError::Gone("this patient's record was erased".into()))?;
-    state
-        .keys
-        .unwrap_data_key(&patient.id, &WrappedKey { kid: patient.data_key_kid.clone(), blob })
-        .map_err(ApiError::internal)
+    let wrapped = WrappedKey { kid: patient.data_key_kid.clone(), blob };
+    match state.keys().unwrap_data_key(&patient.id, &wrapped) {
+        Err(CryptoError::UnknownKid(_)) => {
+            // A rotation elsewhere re-wrapped this key under a newer master key: load it.
+            state.reload_keys()?;
+            state.keys().unwrap_data_key(&patient.id, &wrapped).map_err(ApiError::internal)
+        }
+        other => other.map_err(ApiError::internal),
+    }
 }
 
 /// Renders a stored version for `caller` (restricted fields withheld unless cleared).

@@ -13,6 +13,7 @@ pub mod documents;
 pub mod error;
 pub mod openapi;
 pub mod request_id;
+pub mod rotation;
 pub mod schemas;
 pub mod sealing;
 pub mod startup;

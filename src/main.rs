@@ -24,6 +24,25 @@ enum Command {
     Openapi,
     /// Print a token signed by the local issuer (`carepath-local`), for trying the API.
     Token(TokenArgs),
+    /// Master key management.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Audit log tools.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Make a new master key current and re-wrap every patient's data key under it, while the
+    /// service runs. Safe to interrupt and run again; the old key is dropped once unused.
+    Rotate(Settings),
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Recompute the audit log's hash chain; exit status 1 if it does not hold.
+    Verify(Settings),
 }
 
 #[derive(clap::Args)]
@@ -62,9 +81,37 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Keys(KeysCommand::Rotate(settings)) => {
+            telemetry::init();
+            let report = carepath::rotation::rotate(&settings, |done, remaining| {
+                eprintln!("re-wrapped {done} data keys, {remaining} to go");
+            });
+            print_json(report.map_err(|e| e.to_string()), |_| true)
+        }
+        Command::Audit(AuditCommand::Verify(settings)) => {
+            let result = carepath::db::open(&settings).map_err(|e| e.to_string()).and_then(|pool| {
+                let mut conn = pool.get().map_err(|e| e.to_string())?;
+                carepath::audit::verify(&mut conn).map_err(|e| e.to_string())
+            });
+            print_json(result, |v| v.valid)
+        }
         Command::Openapi => {
             print!("{}", openapi::spec_json());
             ExitCode::SUCCESS
+        }
+    }
+}
+
+/// Prints a report as JSON; the exit status says whether it is good news.
+fn print_json<T: serde::Serialize>(result: Result<T, String>, good: impl Fn(&T) -> bool) -> ExitCode {
+    match result {
+        Ok(report) => {
+            println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+            if good(&report) { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+        }
+        Err(e) => {
+            eprintln!("carepath: {e}");
+            ExitCode::FAILURE
         }
     }
 }

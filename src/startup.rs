@@ -27,7 +27,10 @@ pub struct AppState {
     pub settings: Settings,
     pub pool: DbPool,
     pub auth: Authenticator,
-    pub keys: Keyring,
+    /// Swapped whole when `carepath keys rotate` (another process) re-wraps data keys under a
+    /// master key this process has not loaded yet.
+    keys: RwLock<Arc<Keyring>>,
+    keys_modified: RwLock<Option<std::time::SystemTime>>,
     pub schemas: Registry,
     /// Ticks after every committed document change; long-polling readers of the change feed wait on it.
     pub changes: tokio::sync::watch::Sender<u64>,
@@ -49,6 +52,8 @@ pub enum StartError {
     Keys(#[from] crate::crypto::KeyError),
     #[error("{0}")]
     Schemas(#[from] crate::schemas::SchemaError),
+    #[error("{0}")]
+    WrongKey(String),
     #[error("cannot inspect the database: {0}")]
     Inspect(String),
     #[error("cannot listen on {bind}: {source}")]
@@ -66,16 +71,53 @@ impl AppState {
             PatientRow::any(&mut conn).map_err(|e| StartError::Inspect(e.to_string()))?
         };
         let keys = Keyring::load_or_create(&settings, has_data)?;
+        check_keys_open_data(&pool, &keys)?;
         let auth = Authenticator::load(&settings)?;
         Ok(Arc::new(Self {
             settings,
             pool,
             auth,
-            keys,
+            keys: RwLock::new(Arc::new(keys)),
+            keys_modified: RwLock::default(),
             schemas,
             changes: tokio::sync::watch::Sender::new(0),
             known_orgs: RwLock::default(),
         }))
+    }
+
+    /// The keyring in use.
+    pub fn keys(&self) -> Arc<Keyring> {
+        match self.keys.read() {
+            Ok(keys) => keys.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// The keyring as its file now stands: reloaded first if the file changed since it was read.
+    /// Wrapping a new data key goes through here, so no new key is wrapped under a master key
+    /// that a rotation has already moved away from.
+    pub fn fresh_keys(&self) -> Result<Arc<Keyring>, ApiError> {
+        let path = self.settings.master_key_file.clone().unwrap_or_else(|| self.settings.data_dir.join("master.key"));
+        let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
+        let known = self.keys_modified.read().map(|m| *m).unwrap_or(None);
+        if modified != known {
+            self.reload_keys()?;
+            if let Ok(mut m) = self.keys_modified.write() {
+                *m = modified;
+            }
+        }
+        Ok(self.keys())
+    }
+
+    /// Reloads the keyring from its file (after a rotation by another process).
+    pub fn reload_keys(&self) -> Result<(), ApiError> {
+        let fresh = Keyring::load_or_create(&self.settings, true).map_err(ApiError::internal)?;
+        tracing::info!(current = fresh.current_kid(), "reloaded the master keyring");
+        match self.keys.write() {
+            Ok(mut keys) => *keys = Arc::new(fresh),
+            Err(poisoned) => *poisoned.into_inner() = Arc::new(fresh),
+        }
+        Ok(())
     }
 
     /// Wakes the change feed's long-polls: call after a document change has committed.
@@ -111,12 +153,30 @@ impl AppState {
             settings,
             pool,
             auth,
-            keys,
+            keys: RwLock::new(Arc::new(keys)),
+            keys_modified: RwLock::default(),
             schemas,
             changes: tokio::sync::watch::Sender::new(0),
             known_orgs: RwLock::default(),
         }))
     }
+}
+
+/// Refuses to start with a master key that does not open the stored data keys (a wrong key
+/// file would otherwise surface as errors on every read).
+fn check_keys_open_data(pool: &DbPool, keys: &Keyring) -> Result<(), StartError> {
+    let mut conn = pool.get().map_err(|e| StartError::Inspect(e.to_string()))?;
+    let Some(patient) = PatientRow::any_with_key(&mut conn).map_err(|e| StartError::Inspect(e.to_string()))? else {
+        return Ok(());
+    };
+    let wrapped =
+        crate::crypto::WrappedKey { kid: patient.data_key_kid.clone(), blob: patient.data_key.unwrap_or_default() };
+    keys.unwrap_data_key(&patient.id, &wrapped).map(drop).map_err(|e| {
+        StartError::WrongKey(format!(
+            "the master key file does not open the data keys in this database ({e}); \
+             set CAREPATH_MASTER_KEY_FILE to the keyring this database was sealed with"
+        ))
+    })
 }
 
 fn create_data_dir(settings: &Settings) -> Result<(), StartError> {

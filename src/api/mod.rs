@@ -1,6 +1,8 @@
 //! HTTP handlers, one file per resource. Handlers parse, authorise, call the domain, map the result.
 
+pub mod audit;
 pub mod care_team;
+pub mod consents;
 pub mod directory;
 pub mod documents;
 pub mod fields;
@@ -29,7 +31,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::resource("/v1/practitioners/{id}").get(directory::get_practitioner).put(directory::put_practitioner),
         )
         .service(web::resource("/v1/patients").get(patients::list_patients).post(patients::create_patient))
-        .service(web::resource("/v1/patients/{id}").get(patients::get_patient))
+        .service(web::resource("/v1/patients/{id}").get(patients::get_patient).delete(patients::erase_patient))
         .service(
             web::resource("/v1/patients/{id}/care-team").get(care_team::get_care_team).put(care_team::put_care_team),
         )
@@ -46,6 +48,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(web::resource("/v1/documents/{id}/versions/{n}").get(documents::get_version))
         .service(web::resource("/v1/documents/{id}/history").get(documents::get_history))
+        .service(
+            web::resource("/v1/patients/{id}/consents").get(consents::list_consents).post(consents::create_consent),
+        )
+        .service(web::resource("/v1/patients/{id}/consents/{cid}/revoke").post(consents::revoke_consent))
+        .service(web::resource("/v1/audit-events").get(audit::list_events))
+        .service(web::resource("/v1/audit-events/verify").get(audit::verify))
+        .service(web::resource("/v1/audit-events/{seq}/review").post(audit::review_event))
         .service(web::resource("/v1/schemas").get(schemas::list_schemas))
         .service(web::resource("/v1/schemas/{type}/{version}").get(schemas::get_schema));
 }

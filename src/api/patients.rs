@@ -16,10 +16,11 @@ use crate::audit::{self, Event};
 use crate::auth::Caller;
 use crate::authorize::{self, authorise, facts};
 use crate::clock;
-use crate::crypto::{DataKey, FieldContext, Keyring, WrappedKey};
+use crate::crypto::{DataKey, FieldContext, Keyring};
 use crate::db;
 use crate::db::directory::OrganizationRow;
 use crate::db::patients::PatientRow;
+use crate::documents::data_key;
 use crate::error::{ApiError, Problem};
 use crate::startup::AppState;
 
@@ -152,11 +153,8 @@ impl Identity {
         Ok(Value::Object(sealed).to_string())
     }
 
-    fn open(keys: &Keyring, row: &PatientRow) -> Result<Self, ApiError> {
-        let wrapped = row.data_key.clone().ok_or_else(erased)?;
-        let data_key = keys
-            .unwrap_data_key(&row.id, &WrappedKey { kid: row.data_key_kid.clone(), blob: wrapped })
-            .map_err(ApiError::internal)?;
+    fn open(state: &AppState, row: &PatientRow) -> Result<Self, ApiError> {
+        let data_key = data_key(state, row)?;
         let Value::Object(sealed) = serde_json::from_str(&row.sealed).map_err(ApiError::internal)? else {
             return Err(ApiError::internal("stored identity is not an object"));
         };
@@ -182,12 +180,12 @@ fn ltc_index(keys: &Keyring, number: &str) -> String {
 }
 
 impl Patient {
-    fn reveal(keys: &Keyring, row: &PatientRow) -> Result<Self, ApiError> {
+    fn reveal(state: &AppState, row: &PatientRow) -> Result<Self, ApiError> {
         if row.erased_at.is_some() {
             return Err(erased());
         }
         Ok(Self {
-            identity: Identity::open(keys, row)?,
+            identity: Identity::open(state, row)?,
             care_level: row.care_level.as_deref().map(parse_care_level).transpose()?,
             id: row.id.clone(),
             managing_organization: row.managing_organization_id.clone(),
@@ -235,11 +233,11 @@ pub async fn create_patient(
     errors.finish()?;
 
     let id = uuid::Uuid::new_v4().to_string();
-    let (data_key, wrapped) = state.keys.new_data_key(&id).map_err(ApiError::internal)?;
+    let (data_key, wrapped) = state.fresh_keys()?.new_data_key(&id).map_err(ApiError::internal)?;
     let now = clock::now();
     let row = PatientRow {
         sealed: input.identity.seal(&data_key, &id)?,
-        ltc_index: input.identity.ltc_insured_number.as_deref().map(|n| ltc_index(&state.keys, n)),
+        ltc_index: input.identity.ltc_insured_number.as_deref().map(|n| ltc_index(&state.keys(), n)),
         care_level: input.care_level.map(care_level_text).transpose()?,
         managing_organization_id: input.managing_organization.clone(),
         data_key: Some(wrapped.blob),
@@ -296,7 +294,7 @@ pub async fn get_patient(
         })
     })
     .await?;
-    Ok(HttpResponse::Ok().json(Patient::reveal(&state.keys, &row)?))
+    Ok(HttpResponse::Ok().json(Patient::reveal(&state, &row)?))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -324,7 +322,7 @@ pub async fn list_patients(
             let mut errors = Errors::default();
             errors.digits("/query/ltc_insured_number", number, &[10]);
             errors.finish()?;
-            Some(ltc_index(&state.keys, number))
+            Some(ltc_index(&state.keys(), number))
         }
         None => None,
     };
@@ -358,6 +356,48 @@ pub async fn list_patients(
         })
     })
     .await?;
-    let items = rows.iter().map(|row| Patient::reveal(&state.keys, row)).collect::<Result<Vec<_>, _>>()?;
+    let items = rows.iter().map(|row| Patient::reveal(&state, row)).collect::<Result<Vec<_>, _>>()?;
     Ok(HttpResponse::Ok().json(Page::new(items, limit, |p: &Patient| p.id.clone())))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EraseInput {
+    /// Why the record is erased (for example, the patient's request). Required, never stored
+    /// with patient data.
+    pub reason: String,
+}
+
+/// Erase a patient by crypto-shredding (admin of the managing organisation or the operator):
+/// the data key is destroyed, so every sealed field of the patient is unreadable for good.
+/// Reads answer 410 afterwards; the audit trail keeps that the erasure happened.
+#[utoipa::path(delete, path = "/v1/patients/{id}", tag = "patients", request_body = EraseInput, security(("bearer" = [])),
+    responses((status = 204, description = "Erased"), (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 410, body = Problem, content_type = "application/problem+json")))]
+pub async fn erase_patient(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<String>,
+    ApiJson(input): ApiJson<EraseInput>,
+) -> Result<HttpResponse, ApiError> {
+    let mut errors = Errors::default();
+    errors.text("/reason", &input.reason, 1000);
+    errors.finish()?;
+    let id = id.into_inner();
+    let st = state.clone();
+    let event = Event::new(&caller, &req, "patient.erase").resource("patient", &id);
+    db::run(&state.pool, move |conn| {
+        audit::write(conn, event, 204, |tx, ev| {
+            let access = authorise(tx, &st, &caller, &id, Resource::Erasure, Action::Write, None, ev)?;
+            if !PatientRow::erase(tx, &access.patient.id, &clock::now(), &caller.sub)? {
+                return Err(erased());
+            }
+            Ok(())
+        })
+    })
+    .await?;
+    state.notify_change();
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -97,3 +97,61 @@ impl CareTeamRow {
         Ok(())
     }
 }
+
+/// Key management: data keys to re-wrap, and which master keys are still in use.
+impl PatientRow {
+    /// Patients whose data key is wrapped by another master key than `current`.
+    pub fn wrapped_by_other(conn: &mut DbConn, current: &str, limit: i64) -> QueryResult<Vec<Self>> {
+        patients::table
+            .filter(patients::data_key.is_not_null())
+            .filter(patients::data_key_kid.ne(current))
+            .order(patients::id)
+            .limit(limit)
+            .load(conn)
+    }
+
+    pub fn count_wrapped_by_other(conn: &mut DbConn, current: &str) -> QueryResult<i64> {
+        patients::table
+            .filter(patients::data_key.is_not_null())
+            .filter(patients::data_key_kid.ne(current))
+            .count()
+            .get_result(conn)
+    }
+
+    /// Replaces the wrapped key if it is still the one that was read (a concurrent erasure wins).
+    pub fn replace_data_key(conn: &mut DbConn, id: &str, old_kid: &str, kid: &str, blob: &str) -> QueryResult<bool> {
+        let n = diesel::update(
+            patients::table
+                .find(id)
+                .filter(patients::data_key_kid.eq(old_kid))
+                .filter(patients::data_key.is_not_null()),
+        )
+        .set((patients::data_key_kid.eq(kid), patients::data_key.eq(blob)))
+        .execute(conn)?;
+        Ok(n == 1)
+    }
+
+    pub fn kids_in_use(conn: &mut DbConn) -> QueryResult<Vec<String>> {
+        patients::table.filter(patients::data_key.is_not_null()).select(patients::data_key_kid).distinct().load(conn)
+    }
+
+    /// One patient whose data key still exists: start-up checks that the master key opens it.
+    pub fn any_with_key(conn: &mut DbConn) -> QueryResult<Option<Self>> {
+        patients::table.filter(patients::data_key.is_not_null()).first(conn).optional()
+    }
+
+    /// Crypto-shredding: the data key is destroyed, and with it every sealed field of the patient.
+    pub fn erase(conn: &mut DbConn, id: &str, at: &str, by: &str) -> QueryResult<bool> {
+        let n = diesel::update(patients::table.find(id).filter(patients::erased_at.is_null()))
+            .set((
+                patients::data_key.eq(None::<String>),
+                patients::sealed.eq("{}"),
+                patients::ltc_index.eq(None::<String>),
+                patients::erased_at.eq(at),
+                patients::updated_at.eq(at),
+                patients::updated_by.eq(by),
+            ))
+            .execute(conn)?;
+        Ok(n == 1)
+    }
+}

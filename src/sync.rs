@@ -1,0 +1,421 @@
+//! Sync for stations that work offline: a change feed followed by cursor (filtered by the access
+//! rule, long-polling once caught up) and batch upload of document writes, item by item or all
+//! or nothing, retry-safe through per-operation idempotency keys.
+//!
+//! A cursor never skips a change because `next_seq` locks the counter row first in every write
+//! transaction and holds it to commit: sequence numbers become visible in the order given out, so
+//! once a reader sees N, everything below N has committed or never will (docs/sync.md).
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::ResponseError;
+use actix_web::rt::time::{Instant, timeout_at};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::access::{self, Action, PatientFacts, Resource};
+use crate::audit::{self, Event};
+use crate::auth::Caller;
+use crate::authorize;
+use crate::db::changes::{self, ChangeRow};
+use crate::db::documents::DocumentRow;
+use crate::db::patients::PatientRow;
+use crate::db::{self, DbConn};
+use crate::documents::{self, Document, DocumentInput, Idempotency, IfMatch, Written};
+use crate::error::{ApiError, FieldError, Problem};
+use crate::startup::AppState;
+
+pub const DEFAULT_LIMIT: usize = 100;
+pub const MAX_LIMIT: usize = 1000;
+pub const MAX_WAIT_SECS: u64 = 60;
+/// Rows one feed request examines at most, visible or not, so that a caller who may see little
+/// of a large feed gets bounded requests (with `has_more`) rather than one that scans it all.
+pub const MAX_SCAN: usize = 10_000;
+
+/// One change the caller may see.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Change {
+    /// Position in the global change sequence.
+    pub seq: i64,
+    pub patient_id: String,
+    pub document_id: String,
+    #[serde(rename = "type")]
+    pub doc_type: String,
+    /// The version this change wrote.
+    pub version: i32,
+    /// `created`, `updated` or `deleted`.
+    pub op: String,
+    /// When the version was written.
+    pub at: String,
+}
+
+impl From<ChangeRow> for Change {
+    fn from(r: ChangeRow) -> Self {
+        Self {
+            seq: r.seq,
+            patient_id: r.patient_id,
+            document_id: r.document_id,
+            doc_type: r.doc_type,
+            version: r.version,
+            op: r.op,
+            at: r.created_at,
+        }
+    }
+}
+
+/// An answer of the change feed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChangePage {
+    pub changes: Vec<Change>,
+    /// Send as `since` next time. It is the last change examined, visible or not, so hidden
+    /// changes are never examined again.
+    pub next_cursor: String,
+    /// More changes lay past `next_cursor` when this answer was cut: ask again at once.
+    pub has_more: bool,
+}
+
+/// What a feed request asks.
+#[derive(Debug, Clone, Copy)]
+pub struct FeedQuery {
+    pub since: i64,
+    pub limit: usize,
+    pub wait: Duration,
+}
+
+struct Scan {
+    changes: Vec<Change>,
+    cursor: i64,
+    has_more: bool,
+}
+
+impl Scan {
+    fn page(self) -> ChangePage {
+        ChangePage { changes: self.changes, next_cursor: self.cursor.to_string(), has_more: self.has_more }
+    }
+}
+
+/// Reads forward from `since` in chunks until `limit` visible changes, the scan budget or the
+/// end. Each patient's facts are loaded once per request, so a consent revoked or a care-team
+/// membership ended hides that patient's changes from the next request on.
+fn scan(conn: &mut DbConn, state: &AppState, caller: &Caller, since: i64, limit: usize) -> Result<Scan, ApiError> {
+    access::check(caller, Resource::Document, Action::Read)?;
+    let chunk = limit.clamp(100, MAX_LIMIT);
+    let mut facts: HashMap<String, Option<PatientFacts>> = HashMap::new();
+    let mut out = Scan { changes: Vec::new(), cursor: since, has_more: false };
+    let mut scanned = 0;
+    loop {
+        let rows = changes::after(conn, out.cursor, i64::try_from(chunk).map_err(ApiError::internal)?)?;
+        let complete = rows.len() < chunk;
+        for row in rows {
+            out.cursor = row.seq;
+            scanned += 1;
+            if visible(conn, state, caller, &mut facts, &row)? {
+                out.changes.push(row.into());
+            }
+            if out.changes.len() == limit || scanned >= MAX_SCAN {
+                out.has_more = changes::any_after(conn, out.cursor)?;
+                return Ok(out);
+            }
+        }
+        if complete {
+            return Ok(out);
+        }
+    }
+}
+
+/// The access rule for reading this document type, without break-glass: an emergency opens one
+/// record for one clinician, never a stream of them.
+fn visible(
+    conn: &mut DbConn,
+    state: &AppState,
+    caller: &Caller,
+    cache: &mut HashMap<String, Option<PatientFacts>>,
+    row: &ChangeRow,
+) -> Result<bool, ApiError> {
+    let facts = match cache.entry(row.patient_id.clone()) {
+        Entry::Occupied(e) => e.into_mut(),
+        Entry::Vacant(e) => {
+            let loaded = match PatientRow::find(conn, &row.patient_id)? {
+                Some(patient) => Some(authorize::facts(conn, &patient)?),
+                None => None,
+            };
+            e.insert(loaded)
+        }
+    };
+    Ok(facts.as_ref().is_some_and(|f| {
+        authorize::decide(state, caller, f, Resource::Document, Action::Read, Some(&row.doc_type), false).is_ok()
+    }))
+}
+
+enum Poll {
+    Answer(ChangePage),
+    Nothing { cursor: i64 },
+}
+
+/// One scan; answers (and records the request's one audit event) if there is anything to say
+/// or the wait is over, else hands back how far it read.
+async fn poll(state: &Arc<AppState>, caller: &Caller, event: &Event, since: i64, limit: usize, last: bool) -> Result<Poll, ApiError> {
+    let (st, caller, event) = (state.clone(), caller.clone(), event.clone());
+    db::run(&state.pool, move |conn| match scan(conn, &st, &caller, since, limit) {
+        Ok(s) if s.changes.is_empty() && !s.has_more && !last => Ok(Poll::Nothing { cursor: s.cursor }),
+        result => audit::read(conn, event, |_, _| result).map(|s| Poll::Answer(s.page())),
+    })
+    .await
+}
+
+/// Answers a feed request: at once when there is something to see (or no wait was asked for),
+/// else as soon as a change the caller may see commits, else empty when the wait runs out. No
+/// database connection is held while waiting.
+pub async fn follow(state: Arc<AppState>, caller: Caller, event: Event, query: FeedQuery) -> Result<ChangePage, ApiError> {
+    // Subscribed before the first scan: a commit landing between that scan and the wait below
+    // still marks the receiver changed, so it cannot be missed.
+    let mut ticks = state.changes.subscribe();
+    let deadline = Instant::now() + query.wait;
+    let mut since = query.since;
+    let mut last = query.wait.is_zero();
+    loop {
+        match poll(&state, &caller, &event, since, query.limit, last).await? {
+            Poll::Answer(page) => return Ok(page),
+            Poll::Nothing { cursor } => since = cursor,
+        }
+        // `changed` marks the tick seen before the rescan, so a commit during it wakes us again.
+        last = !matches!(timeout_at(deadline, ticks.changed()).await, Ok(Ok(())));
+    }
+}
+
+/// An operation's `if_match`: a version number, or an ETag as in the `If-Match` header.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum IfMatchInput {
+    Version(i32),
+    /// `"\"3\""` or `"*"`.
+    ETag(String),
+}
+
+/// One write of a batch: the body of the single request it stands for, plus its key.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Operation {
+    /// As `POST /v1/patients/{patient_id}/documents`.
+    Create {
+        patient_id: String,
+        #[serde(rename = "type")]
+        doc_type: String,
+        schema_version: String,
+        #[schema(value_type = Object)]
+        content: Value,
+        /// Shared with the single request's `Idempotency-Key`: either retry replays the first answer.
+        idempotency_key: String,
+    },
+    /// As `PUT /v1/documents/{document_id}` with `If-Match`.
+    Update {
+        document_id: String,
+        if_match: IfMatchInput,
+        /// Optional: the stored document's type is taken when absent.
+        #[serde(rename = "type")]
+        doc_type: Option<String>,
+        schema_version: String,
+        #[schema(value_type = Object)]
+        content: Value,
+        idempotency_key: String,
+    },
+}
+
+impl Operation {
+    fn key(&self) -> &str {
+        match self {
+            Self::Create { idempotency_key, .. } | Self::Update { idempotency_key, .. } => idempotency_key,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchInput {
+    /// All or nothing: when one operation fails, none is written.
+    #[serde(default)]
+    pub atomic: bool,
+    pub operations: Vec<Operation>,
+}
+
+/// One operation's outcome: its status and the document written, or the problem.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OpResult {
+    pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub document: Option<Document>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<Problem>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BatchResults {
+    pub results: Vec<OpResult>,
+}
+
+/// The operation that sank an atomic batch, and why (pointers already under `/operations/<i>`).
+#[derive(Debug)]
+pub struct Failed {
+    pub index: usize,
+    pub error: ApiError,
+}
+
+impl Failed {
+    pub fn problem(&self) -> Problem {
+        let mut problem = self.error.problem();
+        problem.detail = format!("operation {}: {}", self.index, problem.detail);
+        problem
+    }
+}
+
+/// Moves an operation's errors under `/operations/<i>`; header pointers become its fields.
+fn locate(error: ApiError, i: usize) -> ApiError {
+    let ApiError::Validation(errors) = error else { return error };
+    let at = |p: &str| match p {
+        "/header/Idempotency-Key" => format!("/operations/{i}/idempotency_key"),
+        "/header/If-Match" => format!("/operations/{i}/if_match"),
+        other => format!("/operations/{i}{other}"),
+    };
+    ApiError::Validation(errors.into_iter().map(|e| FieldError::new(at(&e.pointer), e.message)).collect())
+}
+
+/// Shape checks of the whole batch, before anything is read or written.
+pub fn check(state: &AppState, input: &BatchInput) -> Result<(), ApiError> {
+    let max = state.settings.batch_max_operations;
+    if input.operations.is_empty() || input.operations.len() > max {
+        return Err(ApiError::field("/operations", format!("must hold 1 to {max} operations")));
+    }
+    let mut first: HashMap<&str, usize> = HashMap::new();
+    for (i, op) in input.operations.iter().enumerate() {
+        if let Some(j) = first.insert(op.key(), i) {
+            return Err(ApiError::field(
+                format!("/operations/{i}/idempotency_key"),
+                format!("repeats the key of operation {j}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Checks the content of every operation whose type is known without the database: an atomic
+/// batch that is bound to fail then fails before it takes the write lock.
+fn precheck(state: &AppState, ops: &[Operation]) -> Result<(), Failed> {
+    for (index, op) in ops.iter().enumerate() {
+        let (doc_type, schema_version, content) = match op {
+            Operation::Create { doc_type, schema_version, content, .. } => (doc_type, schema_version, content),
+            Operation::Update { doc_type: Some(doc_type), schema_version, content, .. } => {
+                (doc_type, schema_version, content)
+            }
+            Operation::Update { doc_type: None, .. } => continue,
+        };
+        let input = DocumentInput {
+            doc_type: doc_type.clone(),
+            schema_version: schema_version.clone(),
+            content: content.clone(),
+        };
+        documents::check(state, &input).map_err(|e| Failed { index, error: locate(e, index) })?;
+    }
+    Ok(())
+}
+
+/// Runs one operation through the same domain function, with the same idempotency key space, as
+/// its single request (inside the caller's transaction).
+fn apply(conn: &mut DbConn, state: &AppState, caller: &Caller, op: &Operation, event: &mut Event) -> Result<Written, ApiError> {
+    match op {
+        Operation::Create { patient_id, doc_type, schema_version, content, idempotency_key } => {
+            event.action = "document.create";
+            let input =
+                DocumentInput { doc_type: doc_type.clone(), schema_version: schema_version.clone(), content: content.clone() };
+            let path = format!("/v1/patients/{patient_id}/documents");
+            let idem = Idempotency::new(caller, idempotency_key, "POST", &path, &input)?;
+            documents::create(conn, state, caller, patient_id, &input, Some(&idem), event)
+        }
+        Operation::Update { document_id, if_match, doc_type, schema_version, content, idempotency_key } => {
+            event.action = "document.update";
+            let precondition = match if_match {
+                IfMatchInput::Version(v) => Some(IfMatch::Version(*v)),
+                IfMatchInput::ETag(tag) => IfMatch::parse(tag),
+            }
+            .ok_or_else(|| ApiError::field("/if_match", "must be a version, * or one strong ETag like \"3\""))?;
+            // A document never changes type, so reading it before `update` takes the lock is safe;
+            // `update` authorises, so a stranger still learns nothing from this.
+            let doc_type = match doc_type {
+                Some(t) => t.clone(),
+                None => {
+                    DocumentRow::find(conn, document_id)?
+                        .ok_or_else(|| ApiError::NotFound("no such document".into()))?
+                        .doc_type
+                }
+            };
+            let input = DocumentInput { doc_type, schema_version: schema_version.clone(), content: content.clone() };
+            let path = format!("/v1/documents/{document_id}");
+            let idem = Idempotency::new(caller, idempotency_key, "PUT", &path, &input)?;
+            documents::update(conn, state, caller, document_id, precondition, &input, Some(&idem), event)
+        }
+    }
+}
+
+fn success(w: Written) -> OpResult {
+    OpResult { status: w.status.as_u16(), document: Some(w.document), problem: None }
+}
+
+/// Each operation in its own transaction with its own audit event; one failing leaves the rest.
+pub fn run_each(conn: &mut DbConn, state: &AppState, caller: &Caller, ops: &[Operation], event: &Event) -> Vec<OpResult> {
+    let mut results = Vec::with_capacity(ops.len());
+    for (i, op) in ops.iter().enumerate() {
+        let status = if matches!(op, Operation::Create { .. }) { 201 } else { 200 };
+        match audit::write(conn, event.clone(), status, |tx, ev| apply(tx, state, caller, op, ev)) {
+            Ok(w) => results.push(success(w)),
+            Err(e) => {
+                let e = locate(e, i);
+                results.push(OpResult { status: e.status_code().as_u16(), document: None, problem: Some(e.problem()) });
+            }
+        }
+    }
+    results
+}
+
+/// Every operation in one transaction, an audit event each; the first failure rolls all back.
+pub fn run_atomic(
+    conn: &mut DbConn,
+    state: &AppState,
+    caller: &Caller,
+    ops: &[Operation],
+    event: &Event,
+) -> Result<Result<Vec<OpResult>, Failed>, ApiError> {
+    if let Err(failed) = precheck(state, ops) {
+        return Ok(Err(failed));
+    }
+    let mut failing: Option<(usize, Event)> = None;
+    let result = db::write_tx(conn, |tx| {
+        let mut results = Vec::with_capacity(ops.len());
+        for (i, op) in ops.iter().enumerate() {
+            let mut ev = event.clone();
+            let written = apply(tx, state, caller, op, &mut ev).inspect_err(|_| failing = Some((i, ev.clone())))?;
+            audit::append(tx, &ev, "allowed", written.status.as_u16())?;
+            results.push(success(written));
+        }
+        Ok(results)
+    });
+    match (result, failing) {
+        (Ok(results), _) => Ok(Ok(results)),
+        (Err(ApiError::Internal(cause)), _) => Err(ApiError::Internal(cause)),
+        // The refusal is recorded on its own after the rollback, by the same path that records a
+        // refused single write (which hands the error back).
+        (Err(error), Some((index, ev))) => match audit::write(conn, ev, 0, |_, _| Err::<(), _>(error)) {
+            Ok(()) => Err(ApiError::internal("a refused operation came back as written")),
+            Err(ApiError::Internal(cause)) => Err(ApiError::Internal(cause)),
+            Err(error) => Ok(Err(Failed { index, error: locate(error, index) })),
+        },
+        (Err(error), None) => Err(error),
+    }
+}
+
+/// Whether any operation wrote (or replayed) a document, so long-polls should look.
+pub fn wrote(results: &[OpResult]) -> bool {
+    results.iter().any(|r| r.document.is_some())
+}
