@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 use carepath::audit::{self, Event};
 use carepath::auth::{Authenticator, Caller, Role, issue_local_token};
 use carepath::config::Settings;
-use carepath::crypto::{FieldContext, Keyring, WrappedKey};
+use carepath::crypto::{FieldContext, Keyring};
 use carepath::db::patients::PatientRow;
 use carepath::documents::{self, DocumentInput};
 use carepath::schemas::Registry;
@@ -200,13 +200,12 @@ fn write(c: &mut Criterion) {
     // The encryption inside one such write: unwrapping the patient's data key and sealing every
     // marked value of the content (what `store_version` does before the insert).
     let row = PatientRow::find(&mut state.pool.get().unwrap(), &patient).unwrap().unwrap();
-    let wrapped = WrappedKey { kid: row.data_key_kid.clone(), blob: row.data_key.clone().unwrap() };
     let entry = state.schemas.get("care-path", "1.0.0").unwrap();
     let document_id = uuid::Uuid::new_v4().to_string();
     let place = Place { patient_id: &patient, document_id: &document_id, version: 1 };
     g.bench_function("encryption_of_write", |b| {
         b.iter(|| {
-            let key = state.keys.unwrap_data_key(&patient, &wrapped).unwrap();
+            let key = documents::data_key(&state, &row).unwrap();
             sealing::seal(&entry.marked, black_box(&content), &key, place).unwrap()
         });
     });

@@ -17,4 +17,5 @@ pub mod rotation;
 pub mod schemas;
 pub mod sealing;
 pub mod startup;
+pub mod sync;
 pub mod telemetry;

@@ -12,9 +12,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::ResponseError;
-use actix_web::rt::time::{Instant, timeout_at};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use tokio::time::{Instant, timeout_at};
 use utoipa::ToSchema;
 
 use crate::access::{self, Action, PatientFacts, Resource};
@@ -158,7 +158,14 @@ enum Poll {
 
 /// One scan; answers (and records the request's one audit event) if there is anything to say
 /// or the wait is over, else hands back how far it read.
-async fn poll(state: &Arc<AppState>, caller: &Caller, event: &Event, since: i64, limit: usize, last: bool) -> Result<Poll, ApiError> {
+async fn poll(
+    state: &Arc<AppState>,
+    caller: &Caller,
+    event: &Event,
+    since: i64,
+    limit: usize,
+    last: bool,
+) -> Result<Poll, ApiError> {
     let (st, caller, event) = (state.clone(), caller.clone(), event.clone());
     db::run(&state.pool, move |conn| match scan(conn, &st, &caller, since, limit) {
         Ok(s) if s.changes.is_empty() && !s.has_more && !last => Ok(Poll::Nothing { cursor: s.cursor }),
@@ -170,7 +177,12 @@ async fn poll(state: &Arc<AppState>, caller: &Caller, event: &Event, since: i64,
 /// Answers a feed request: at once when there is something to see (or no wait was asked for),
 /// else as soon as a change the caller may see commits, else empty when the wait runs out. No
 /// database connection is held while waiting.
-pub async fn follow(state: Arc<AppState>, caller: Caller, event: Event, query: FeedQuery) -> Result<ChangePage, ApiError> {
+pub async fn follow(
+    state: Arc<AppState>,
+    caller: Caller,
+    event: Event,
+    query: FeedQuery,
+) -> Result<ChangePage, ApiError> {
     // Subscribed before the first scan: a commit landing between that scan and the wait below
     // still marks the receiver changed, so it cannot be missed.
     let mut ticks = state.changes.subscribe();
@@ -324,12 +336,21 @@ fn precheck(state: &AppState, ops: &[Operation]) -> Result<(), Failed> {
 
 /// Runs one operation through the same domain function, with the same idempotency key space, as
 /// its single request (inside the caller's transaction).
-fn apply(conn: &mut DbConn, state: &AppState, caller: &Caller, op: &Operation, event: &mut Event) -> Result<Written, ApiError> {
+fn apply(
+    conn: &mut DbConn,
+    state: &AppState,
+    caller: &Caller,
+    op: &Operation,
+    event: &mut Event,
+) -> Result<Written, ApiError> {
     match op {
         Operation::Create { patient_id, doc_type, schema_version, content, idempotency_key } => {
             event.action = "document.create";
-            let input =
-                DocumentInput { doc_type: doc_type.clone(), schema_version: schema_version.clone(), content: content.clone() };
+            let input = DocumentInput {
+                doc_type: doc_type.clone(),
+                schema_version: schema_version.clone(),
+                content: content.clone(),
+            };
             let path = format!("/v1/patients/{patient_id}/documents");
             let idem = Idempotency::new(caller, idempotency_key, "POST", &path, &input)?;
             documents::create(conn, state, caller, patient_id, &input, Some(&idem), event)
@@ -364,7 +385,13 @@ fn success(w: Written) -> OpResult {
 }
 
 /// Each operation in its own transaction with its own audit event; one failing leaves the rest.
-pub fn run_each(conn: &mut DbConn, state: &AppState, caller: &Caller, ops: &[Operation], event: &Event) -> Vec<OpResult> {
+pub fn run_each(
+    conn: &mut DbConn,
+    state: &AppState,
+    caller: &Caller,
+    ops: &[Operation],
+    event: &Event,
+) -> Vec<OpResult> {
     let mut results = Vec::with_capacity(ops.len());
     for (i, op) in ops.iter().enumerate() {
         let status = if matches!(op, Operation::Create { .. }) { 201 } else { 200 };

@@ -11,6 +11,7 @@ pub mod json;
 pub mod paging;
 pub mod patients;
 pub mod schemas;
+pub mod sync;
 
 use actix_web::web;
 
@@ -55,6 +56,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/v1/audit-events").get(audit::list_events))
         .service(web::resource("/v1/audit-events/verify").get(audit::verify))
         .service(web::resource("/v1/audit-events/{seq}/review").post(audit::review_event))
+        .service(web::resource("/v1/changes").get(sync::get_changes))
+        .service(web::resource("/v1/batch").post(sync::post_batch))
         .service(web::resource("/v1/schemas").get(schemas::list_schemas))
         .service(web::resource("/v1/schemas/{type}/{version}").get(schemas::get_schema));
 }

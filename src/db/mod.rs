@@ -2,6 +2,7 @@
 //! migrations per backend. Everything that differs between the two backends lives in this module.
 
 pub mod audit;
+pub mod changes;
 pub mod consents;
 pub mod directory;
 pub mod documents;
