@@ -180,7 +180,7 @@ async fn every_access_is_audited_and_the_chain_detects_tampering() {
     let ok = send(&app, TestRequest::get().uri("/v1/audit-events/verify").insert_header(auth(&auditor))).await;
     assert_eq!(ok.body["valid"], true, "{}", ok.body);
     let n = ok.body["events"].as_i64().unwrap();
-    assert_eq!(n, 5, "four accesses and the auditor's own query");
+    assert_eq!(n, 7, "two organisations, four patient accesses and the auditor's own query");
 
     // The tables refuse to change an event, even for the service's own database user.
     use diesel::RunQueryDsl;

@@ -2,7 +2,7 @@
 //! caller reads (finding each other is its point).
 
 use actix_web::http::header;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -13,7 +13,8 @@ use crate::api::paging::{Page, PageParams};
 use crate::auth::{Caller, Role};
 use crate::clock;
 use crate::db::directory::{OrganizationRow, PractitionerRow};
-use crate::db::{self, write_tx};
+use crate::audit::{self, Event};
+use crate::db;
 use crate::error::{ApiError, Problem};
 use crate::startup::AppState;
 
@@ -161,6 +162,7 @@ pub struct OrganizationFilter {
 pub async fn create_organization(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     ApiJson(input): ApiJson<OrganizationInput>,
 ) -> Result<HttpResponse, ApiError> {
     access::check(&caller, Resource::Directory, Action::Write)?;
@@ -168,7 +170,9 @@ pub async fn create_organization(
     let now = clock::now();
     let row = input.into_row(uuid::Uuid::new_v4().to_string(), now.clone(), now)?;
     let stored = row.clone();
-    db::run(&state.pool, move |conn| write_tx(conn, |tx| stored.insert(tx).map_err(ApiError::from))).await?;
+    let event = Event::new(&caller, &req, "organization.create").resource("organization", &row.id);
+    db::run(&state.pool, move |conn| audit::write(conn, event, 201, |tx, _| stored.insert(tx).map_err(ApiError::from)))
+        .await?;
     let location = format!("/v1/organizations/{}", row.id);
     Ok(HttpResponse::Created().insert_header((header::LOCATION, location)).json(Organization::try_from(row)?))
 }
@@ -216,14 +220,16 @@ pub async fn get_organization(
 pub async fn put_organization(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     id: web::Path<String>,
     ApiJson(input): ApiJson<OrganizationInput>,
 ) -> Result<HttpResponse, ApiError> {
     access::check(&caller, Resource::Directory, Action::Write)?;
     input.check()?;
     let id = id.into_inner();
+    let event = Event::new(&caller, &req, "organization.update").resource("organization", &id);
     let row = db::run(&state.pool, move |conn| {
-        write_tx(conn, |tx| {
+        audit::write(conn, event, 200, |tx, _| {
             let existing =
                 OrganizationRow::find(tx, &id)?.ok_or_else(|| ApiError::NotFound("no such organization".into()))?;
             let row = input.into_row(id, existing.created_at, clock::now())?;
@@ -313,12 +319,14 @@ pub struct PractitionerFilter {
 pub async fn create_practitioner(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     ApiJson(input): ApiJson<PractitionerInput>,
 ) -> Result<HttpResponse, ApiError> {
     access::check(&caller, Resource::Directory, Action::Write)?;
     input.check()?;
+    let event = Event::new(&caller, &req, "practitioner.create");
     let row = db::run(&state.pool, move |conn| {
-        write_tx(conn, |tx| {
+        audit::write(conn, event, 201, |tx, _| {
             let row = input.into_row(tx, uuid::Uuid::new_v4().to_string(), clock::now())?;
             row.insert(tx)?;
             Ok(row)
@@ -374,14 +382,16 @@ pub async fn get_practitioner(
 pub async fn put_practitioner(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     id: web::Path<String>,
     ApiJson(input): ApiJson<PractitionerInput>,
 ) -> Result<HttpResponse, ApiError> {
     access::check(&caller, Resource::Directory, Action::Write)?;
     input.check()?;
     let id = id.into_inner();
+    let event = Event::new(&caller, &req, "practitioner.update").resource("practitioner", &id);
     let row = db::run(&state.pool, move |conn| {
-        write_tx(conn, |tx| {
+        audit::write(conn, event, 200, |tx, _| {
             let existing =
                 PractitionerRow::find(tx, &id)?.ok_or_else(|| ApiError::NotFound("no such practitioner".into()))?;
             let row = input.into_row(tx, id, existing.created_at)?;
