@@ -16,6 +16,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::test::{TestRequest, call_service, init_service, read_body};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use diesel::connection::SimpleConnection;
 use serde_json::{Value, json};
 
 use carepath::audit::{self, Event};
@@ -42,6 +43,12 @@ fn schema(c: &mut Criterion) {
     let entry = registry.get("care-path", "1.0.0").unwrap();
     let content = full_care_path();
     assert_eq!(entry.validate(&content), vec![], "the example must be valid");
+    // And the validator really walks the whole document: a wrong type deep inside is found.
+    let mut broken = content.clone();
+    let last = broken["medications"].as_array().unwrap().len() - 1;
+    broken["medications"][last]["dose"] = json!(6);
+    let errors = entry.validate(&broken);
+    assert!(errors.iter().any(|e| e.pointer == format!("/content/medications/{last}/dose")), "{errors:?}");
 
     let mut g = c.benchmark_group("schema");
     g.bench_function("validate_care_path_5kb", |b| b.iter(|| entry.validate(black_box(&content))));
@@ -207,6 +214,37 @@ fn write(c: &mut Criterion) {
         b.iter(|| {
             let key = documents::data_key(&state, &row).unwrap();
             sealing::seal(&entry.marked, black_box(&content), &key, place).unwrap()
+        });
+    });
+
+    // Diagnostic, not a production setting: the same direct write with SQLite's commit fsync
+    // turned off (synchronous = NORMAL), on a one-connection pool of its own. What remains is the
+    // CPU and SQLite work of a write, i.e. the encryption share on storage with a near-free fsync.
+    let nosync_dir = tempfile::tempdir().unwrap();
+    let mut settings = Settings::for_data_dir(nosync_dir.path().join("data"));
+    settings.db_pool_size = 1;
+    let nosync = AppState::open(settings).unwrap();
+    nosync.pool.get().unwrap().batch_execute("PRAGMA synchronous = NORMAL").unwrap();
+    let (nosync_org, nosync_patient) = sys.block_on(async {
+        let app = init_service(carepath::startup::app(nosync.clone())).await;
+        let data = &nosync.settings.data_dir;
+        let operator = issue_local_token(data, "operator", Role::Admin, &nosync.settings.operator_org, 3600).unwrap();
+        let org = post(&app, "/v1/organizations", &operator, &json!({"name": "clinic", "kind": "clinic"}), 201).await;
+        let org = org["id"].as_str().unwrap().to_owned();
+        let physician = issue_local_token(data, "dr-tanaka", Role::Physician, &org, 3600).unwrap();
+        let patient =
+            json!({"name": "山田 花子", "birth_date": "1939-04-01", "sex": "female", "managing_organization": org});
+        let patient = post(&app, "/v1/patients", &physician, &patient, 201).await;
+        (org, patient["id"].as_str().unwrap().to_owned())
+    });
+    let nosync_caller = Caller { sub: "dr-tanaka".into(), org: nosync_org, role: Role::Physician, purpose: None };
+    g.bench_function("create_document_sqlite_direct_nosync", |b| {
+        b.iter(|| {
+            let mut conn = nosync.pool.get().unwrap();
+            audit::write(&mut conn, event.clone(), 201, |tx, ev| {
+                documents::create(tx, &nosync, &nosync_caller, &nosync_patient, &input, None, ev)
+            })
+            .unwrap()
         });
     });
     g.finish();

@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::auth::Caller;
 use crate::clock;
-use crate::db::audit::{AuditRow, advance_head, set_head_hash};
+use crate::db::audit::{AuditRow, CheckpointRow, advance_head, set_head_hash};
 use crate::db::{DbConn, write_tx};
 use crate::error::ApiError;
 use crate::request_id::RequestId;
@@ -200,48 +200,249 @@ pub fn write<T>(
     result
 }
 
-/// The result of checking the whole chain.
+/// The result of checking the chain (and its signed checkpoints).
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct Verification {
-    pub valid: bool,
-    pub events: i64,
-    /// The head's hash: publish it, and a later verify proves nothing before it changed.
+    /// The chain holds from the first event to the head, and every checkpoint signature is good.
+    pub ok: bool,
+    /// The last sequence number up to which everything holds.
+    pub verified_through: i64,
+    /// The first sequence number whose event is missing, altered or out of place.
+    pub first_broken: Option<i64>,
+    /// Signed checkpoints checked on the way.
+    pub checkpoints_verified: u64,
+    /// The hash at `verified_through`.
     pub head_hash: String,
-    /// The first event whose hash or link does not hold.
-    pub first_broken_seq: Option<i64>,
 }
 
-/// Recomputes every hash from the first event on, in pages.
-pub fn verify(conn: &mut DbConn) -> Result<Verification, ApiError> {
+/// Walks the chain event by event; shared by the live check and the check of an export.
+struct ChainWalk<'k> {
+    prev: String,
+    expected: i64,
+    first_broken: Option<i64>,
+    checkpoints: std::collections::BTreeMap<i64, CheckpointRow>,
+    public_key: &'k [u8],
+    checkpoints_verified: u64,
+}
+
+impl<'k> ChainWalk<'k> {
+    fn new(checkpoints: Vec<CheckpointRow>, public_key: &'k [u8]) -> Self {
+        Self {
+            prev: GENESIS.to_owned(),
+            expected: 1,
+            first_broken: None,
+            checkpoints: checkpoints.into_iter().map(|c| (c.seq, c)).collect(),
+            public_key,
+            checkpoints_verified: 0,
+        }
+    }
+
+    /// Feeds the next event; false once the chain is broken (the rest is not looked at).
+    fn feed(&mut self, row: &AuditRow) -> bool {
+        if self.first_broken.is_some() {
+            return false;
+        }
+        let intact = row.seq == self.expected
+            && row.prev_hash == self.prev
+            && chain_hash(&self.prev, &canonical(row)) == row.hash;
+        let signed =
+            self.checkpoints.get(&row.seq).is_none_or(|c| c.hash == row.hash && verify_checkpoint(c, self.public_key));
+        if !(intact && signed) {
+            self.first_broken = Some(self.expected);
+            return false;
+        }
+        if self.checkpoints.contains_key(&row.seq) {
+            self.checkpoints_verified += 1;
+        }
+        self.prev = row.hash.clone();
+        self.expected += 1;
+        true
+    }
+
+    /// Closes the walk: `head` is where the chain must end (the live head), if known.
+    fn finish(mut self, head: Option<(i64, &str)>) -> Verification {
+        let through = self.expected - 1;
+        if self.first_broken.is_none() {
+            let short = head.is_some_and(|(seq, hash)| seq != through || hash != self.prev);
+            // A checkpoint beyond the last event means events were cut off the end.
+            let cut = self.checkpoints.keys().any(|&seq| seq > through);
+            if short || cut {
+                self.first_broken = Some(self.expected);
+            }
+        }
+        Verification {
+            ok: self.first_broken.is_none(),
+            verified_through: through,
+            first_broken: self.first_broken,
+            checkpoints_verified: self.checkpoints_verified,
+            head_hash: self.prev,
+        }
+    }
+}
+
+/// Recomputes every hash from the first event on, in pages, and checks every checkpoint.
+pub fn verify(conn: &mut DbConn, public_key: &[u8]) -> Result<Verification, ApiError> {
     use crate::db::audit::{AuditFilter, head};
     let (head_seq, head_hash) = head(conn)?;
-    let mut prev = GENESIS.to_owned();
-    let mut expected_seq = 1;
+    let mut walk = ChainWalk::new(CheckpointRow::all(conn)?, public_key);
+    let mut filter = AuditFilter::default();
+    'pages: loop {
+        let page = AuditRow::list(conn, &filter, 1000)?;
+        let Some(last) = page.last() else { break };
+        filter.after_seq = Some(last.seq);
+        for row in &page {
+            if !walk.feed(row) {
+                break 'pages;
+            }
+        }
+    }
+    Ok(walk.finish(Some((head_seq, &head_hash))))
+}
+
+/// The whole log as NDJSON: each event, followed by the checkpoint signed at it, if any.
+pub fn export(conn: &mut DbConn) -> Result<String, ApiError> {
+    use crate::db::audit::AuditFilter;
+    let mut checkpoints: std::collections::BTreeMap<i64, CheckpointRow> =
+        CheckpointRow::all(conn)?.into_iter().map(|c| (c.seq, c)).collect();
+    let mut out = String::new();
     let mut filter = AuditFilter::default();
     loop {
         let page = AuditRow::list(conn, &filter, 1000)?;
         let Some(last) = page.last() else { break };
         filter.after_seq = Some(last.seq);
-        for row in &page {
-            let intact =
-                row.seq == expected_seq && row.prev_hash == prev && chain_hash(&prev, &canonical(row)) == row.hash;
-            if !intact {
-                return Ok(Verification {
-                    valid: false,
-                    events: expected_seq - 1,
-                    head_hash,
-                    first_broken_seq: Some(expected_seq),
-                });
+        for row in page {
+            let seq = row.seq;
+            out.push_str(&serde_json::to_string(&ExportLine::Event(Box::new(row))).map_err(ApiError::internal)?);
+            out.push('\n');
+            if let Some(c) = checkpoints.remove(&seq) {
+                out.push_str(&serde_json::to_string(&ExportLine::Checkpoint(c)).map_err(ApiError::internal)?);
+                out.push('\n');
             }
-            prev = row.hash.clone();
-            expected_seq += 1;
         }
     }
-    let complete = expected_seq - 1 == head_seq && prev == head_hash;
-    Ok(Verification {
-        valid: complete,
-        events: expected_seq - 1,
-        first_broken_seq: (!complete).then_some(expected_seq),
-        head_hash,
-    })
+    Ok(out)
+}
+
+/// One line of an NDJSON export.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ExportLine {
+    Event(Box<AuditRow>),
+    Checkpoint(CheckpointRow),
+}
+
+/// Checks an NDJSON export with nothing but the signing public key. The export must start at
+/// the first event; it must end at a checkpoint to prove nothing was cut off its end.
+pub fn verify_export(ndjson: &str, public_key: &[u8]) -> Result<Verification, String> {
+    let mut events = Vec::new();
+    let mut checkpoints = Vec::new();
+    for (n, line) in ndjson.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        match serde_json::from_str(line).map_err(|e| format!("line {}: {e}", n + 1))? {
+            ExportLine::Event(row) => events.push(*row),
+            ExportLine::Checkpoint(c) => checkpoints.push(c),
+        }
+    }
+    let last_checkpoint = checkpoints.iter().map(|c| c.seq).max();
+    let mut walk = ChainWalk::new(checkpoints, public_key);
+    for row in &events {
+        if !walk.feed(row) {
+            break;
+        }
+    }
+    let mut result = walk.finish(None);
+    if result.ok && last_checkpoint != Some(result.verified_through) {
+        // Events after the last checkpoint are unsigned: they may be checked, not proved.
+        result.ok = last_checkpoint.is_some() && result.verified_through >= last_checkpoint.unwrap_or(i64::MAX);
+    }
+    Ok(result)
+}
+
+/// The message a checkpoint signs.
+fn checkpoint_message(seq: i64, hash: &str, signed_at: &str) -> String {
+    format!("carepath:audit-checkpoint:v1\n{seq}\n{hash}\n{signed_at}")
+}
+
+fn verify_checkpoint(c: &CheckpointRow, public_key: &[u8]) -> bool {
+    use base64::Engine;
+    let Ok(signature) = base64::engine::general_purpose::STANDARD.decode(&c.signature) else { return false };
+    ring::signature::UnparsedPublicKey::new(&ring::signature::ED25519, public_key)
+        .verify(checkpoint_message(c.seq, &c.hash, &c.signed_at).as_bytes(), &signature)
+        .is_ok()
+}
+
+/// The Ed25519 key that signs checkpoints: `audit-signing.key` in the data directory (0600),
+/// made on first start. Its public key is what an offline verifier needs.
+pub struct Signer {
+    pair: ring::signature::Ed25519KeyPair,
+    pub key_id: String,
+}
+
+impl Signer {
+    pub fn load_or_create(data_dir: &std::path::Path) -> Result<Self, String> {
+        use base64::Engine;
+        use ring::signature::KeyPair;
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let path = data_dir.join("audit-signing.key");
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let pkcs8 = match std::fs::read_to_string(&path) {
+            Ok(text) => b64.decode(text.trim()).map_err(|e| format!("{}: {e}", path.display()))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let doc = ring::signature::Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new())
+                    .map_err(|_| "cannot generate the audit signing key".to_owned())?;
+                let mut file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(&path)
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                file.write_all(b64.encode(doc.as_ref()).as_bytes())
+                    .and_then(|()| file.sync_all())
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                doc.as_ref().to_vec()
+            }
+            Err(e) => return Err(format!("{}: {e}", path.display())),
+        };
+        let pair =
+            ring::signature::Ed25519KeyPair::from_pkcs8(&pkcs8).map_err(|e| format!("{}: {e}", path.display()))?;
+        let digest = ring::digest::digest(&ring::digest::SHA256, pair.public_key().as_ref());
+        let key_id = digest.as_ref()[..8].iter().map(|b| format!("{b:02x}")).collect();
+        Ok(Self { pair, key_id })
+    }
+
+    pub fn public_key(&self) -> Vec<u8> {
+        use ring::signature::KeyPair;
+        self.pair.public_key().as_ref().to_vec()
+    }
+
+    /// Signs the chain's head if it moved since the last checkpoint and either `every` events
+    /// passed or the last checkpoint is older than `max_age`. Returns the new checkpoint.
+    pub fn checkpoint(
+        &self,
+        conn: &mut DbConn,
+        every: i64,
+        max_age: time::Duration,
+    ) -> Result<Option<CheckpointRow>, ApiError> {
+        use base64::Engine;
+        write_tx(conn, |tx| {
+            let (seq, hash) = crate::db::audit::head(tx)?;
+            let last = CheckpointRow::latest(tx)?;
+            let (last_seq, last_at) = last.map_or((0, None), |c| (c.seq, Some(c.signed_at)));
+            let old = last_at.is_none_or(|at| at < clock::format(time::OffsetDateTime::now_utc() - max_age));
+            if seq == last_seq || (seq - last_seq < every && !old) {
+                return Ok(None);
+            }
+            let signed_at = clock::now();
+            let signature = self.pair.sign(checkpoint_message(seq, &hash, &signed_at).as_bytes());
+            let row = CheckpointRow {
+                seq,
+                hash,
+                signed_at,
+                key_id: self.key_id.clone(),
+                signature: base64::engine::general_purpose::STANDARD.encode(signature.as_ref()),
+            };
+            row.insert(tx)?;
+            Ok(Some(row))
+        })
+    }
 }

@@ -70,6 +70,14 @@ pub struct Settings {
     #[arg(long, env = "CAREPATH_BREAK_GLASS_SECS", default_value_t = 4 * 3600)]
     pub break_glass_secs: u64,
 
+    /// Sign an audit checkpoint after this many events...
+    #[arg(long, env = "CAREPATH_AUDIT_CHECKPOINT_EVERY", default_value_t = 1000)]
+    pub audit_checkpoint_every: u64,
+
+    /// ...or after this many seconds, whichever comes first.
+    #[arg(long, env = "CAREPATH_AUDIT_CHECKPOINT_SECS", default_value_t = 60)]
+    pub audit_checkpoint_secs: u64,
+
     /// Blind-index key file (production). Default: `index.key` in the data directory.
     #[arg(long, env = "CAREPATH_INDEX_KEY_FILE")]
     pub index_key_file: Option<PathBuf>,
@@ -107,6 +115,8 @@ impl Settings {
             idempotency_ttl_secs: 24 * 3600,
             break_glass_secs: 4 * 3600,
             batch_max_operations: 100,
+            audit_checkpoint_every: 1000,
+            audit_checkpoint_secs: 60,
         }
     }
 

@@ -41,8 +41,24 @@ enum KeysCommand {
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Recompute the audit log's hash chain; exit status 1 if it does not hold.
-    Verify(Settings),
+    /// Recompute the audit log's hash chain and check its signed checkpoints, in the live
+    /// database or in an export file; exit status 1 naming the first broken sequence.
+    Verify(VerifyArgs),
+    /// Print the public key that verifies audit checkpoints.
+    PublicKey(Settings),
+}
+
+#[derive(clap::Args)]
+struct VerifyArgs {
+    /// An NDJSON export (`GET /v1/audit-events/export`) to check instead of the live database.
+    #[arg(long, requires = "public_key")]
+    export: Option<std::path::PathBuf>,
+    /// The checkpoint public key: base64 of the raw Ed25519 key, or the JSON of
+    /// `GET /v1/audit-events/public-key`.
+    #[arg(long)]
+    public_key: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    settings: Settings,
 }
 
 #[derive(clap::Args)]
@@ -88,16 +104,57 @@ fn main() -> ExitCode {
             });
             print_json(report.map_err(|e| e.to_string()), |_| true)
         }
-        Command::Audit(AuditCommand::Verify(settings)) => {
-            let result = carepath::db::open(&settings).map_err(|e| e.to_string()).and_then(|pool| {
-                let mut conn = pool.get().map_err(|e| e.to_string())?;
-                carepath::audit::verify(&mut conn).map_err(|e| e.to_string())
-            });
-            print_json(result, |v| v.valid)
+        Command::Audit(AuditCommand::Verify(args)) => {
+            let result = verify_audit(&args);
+            if let Ok(v) = &result
+                && let Some(seq) = v.first_broken
+            {
+                eprintln!("carepath: the audit log is broken at sequence {seq}");
+            }
+            print_json(result, |v| v.ok)
+        }
+        Command::Audit(AuditCommand::PublicKey(settings)) => {
+            use base64::Engine;
+            match carepath::audit::Signer::load_or_create(&settings.data_dir) {
+                Ok(signer) => {
+                    println!("{}", base64::engine::general_purpose::STANDARD.encode(signer.public_key()));
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("carepath: {e}");
+                    ExitCode::FAILURE
+                }
+            }
         }
         Command::Openapi => {
             print!("{}", openapi::spec_json());
             ExitCode::SUCCESS
+        }
+    }
+}
+
+fn verify_audit(args: &VerifyArgs) -> Result<carepath::audit::Verification, String> {
+    use base64::Engine;
+    let public_key = match &args.public_key {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let b64 = match serde_json::from_str::<serde_json::Value>(&text) {
+                Ok(v) => v["public_key"].as_str().unwrap_or_default().to_owned(),
+                Err(_) => text.trim().to_owned(),
+            };
+            base64::engine::general_purpose::STANDARD.decode(b64).map_err(|e| format!("{}: {e}", path.display()))?
+        }
+        None => carepath::audit::Signer::load_or_create(&args.settings.data_dir)?.public_key(),
+    };
+    match &args.export {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            carepath::audit::verify_export(&text, &public_key)
+        }
+        None => {
+            let pool = carepath::db::open(&args.settings).map_err(|e| e.to_string())?;
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            carepath::audit::verify(&mut conn, &public_key).map_err(|e| e.to_string())
         }
     }
 }

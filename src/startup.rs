@@ -32,6 +32,8 @@ pub struct AppState {
     keys: RwLock<Arc<Keyring>>,
     keys_modified: RwLock<Option<std::time::SystemTime>>,
     pub schemas: Registry,
+    /// Signs audit checkpoints.
+    pub audit_signer: crate::audit::Signer,
     /// Ticks after every committed document change; long-polling readers of the change feed wait on it.
     pub changes: tokio::sync::watch::Sender<u64>,
     /// Organisations known to exist. The directory never deletes one, so a hit never goes stale
@@ -54,6 +56,8 @@ pub enum StartError {
     Schemas(#[from] crate::schemas::SchemaError),
     #[error("{0}")]
     WrongKey(String),
+    #[error("audit signing key: {0}")]
+    AuditKey(String),
     #[error("cannot inspect the database: {0}")]
     Inspect(String),
     #[error("cannot listen on {bind}: {source}")]
@@ -73,6 +77,7 @@ impl AppState {
         let keys = Keyring::load_or_create(&settings, has_data)?;
         check_keys_open_data(&pool, &keys)?;
         let auth = Authenticator::load(&settings)?;
+        let audit_signer = crate::audit::Signer::load_or_create(&settings.data_dir).map_err(StartError::AuditKey)?;
         Ok(Arc::new(Self {
             settings,
             pool,
@@ -80,6 +85,7 @@ impl AppState {
             keys: RwLock::new(Arc::new(keys)),
             keys_modified: RwLock::default(),
             schemas,
+            audit_signer,
             changes: tokio::sync::watch::Sender::new(0),
             known_orgs: RwLock::default(),
         }))
@@ -149,6 +155,7 @@ impl AppState {
         let keys = Keyring::load_or_create(&settings, true)?;
         let auth = Authenticator::load(&settings)?;
         let schemas = Registry::load(settings.schema_dir.as_deref())?;
+        let audit_signer = crate::audit::Signer::load_or_create(&settings.data_dir).map_err(StartError::AuditKey)?;
         Ok(Arc::new(Self {
             settings,
             pool,
@@ -156,6 +163,7 @@ impl AppState {
             keys: RwLock::new(Arc::new(keys)),
             keys_modified: RwLock::default(),
             schemas,
+            audit_signer,
             changes: tokio::sync::watch::Sender::new(0),
             known_orgs: RwLock::default(),
         }))
@@ -249,6 +257,24 @@ fn bare_error_as_problem<B: MessageBody + 'static>(
     Ok(ErrorHandlerResponse::Response(ServiceResponse::new(req, new).map_into_right_body()))
 }
 
+/// Signs the audit chain's head every `audit_checkpoint_every` events or `audit_checkpoint_secs`
+/// seconds, whichever comes first. A failure is logged and retried on the next tick.
+async fn checkpoints(state: Arc<AppState>) {
+    let mut tick = actix_web::rt::time::interval(std::time::Duration::from_secs(5));
+    loop {
+        tick.tick().await;
+        let st = state.clone();
+        let every = i64::try_from(state.settings.audit_checkpoint_every).unwrap_or(i64::MAX);
+        let max_age = time::Duration::seconds(i64::try_from(state.settings.audit_checkpoint_secs).unwrap_or(60));
+        let result = db::run(&state.pool, move |conn| st.audit_signer.checkpoint(conn, every, max_age)).await;
+        match result {
+            Ok(Some(c)) => tracing::debug!(seq = c.seq, "audit checkpoint signed"),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "audit checkpoint failed"),
+        }
+    }
+}
+
 /// A server bound and ready to run; `port` tells which port a `:0` bind received.
 pub struct Application {
     pub port: u16,
@@ -269,6 +295,7 @@ impl Application {
             server = server.workers(n);
         }
         let server = server.listen(listener).map_err(|source| StartError::Bind { bind, source })?.run();
+        actix_web::rt::spawn(checkpoints(state));
         Ok(Self { port, server })
     }
 }

@@ -204,7 +204,7 @@ pub async fn follow(
 #[serde(untagged)]
 pub enum IfMatchInput {
     Version(i32),
-    /// `"\"3\""` or `"*"`.
+    /// An ETag such as `"3"` (quotes included), or `*`.
     ETag(String),
 }
 

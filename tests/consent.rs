@@ -12,7 +12,9 @@ fn today_plus(days: i64) -> String {
 }
 
 fn care_path() -> Value {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/care-path/examples/1.0.0-full.json")).unwrap();
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/care-path/examples/1.0.0-full.json"))
+            .unwrap();
     serde_json::from_str(&text).unwrap()
 }
 
@@ -45,7 +47,9 @@ async fn consent_opens_and_revocation_closes_documents_to_the_care_team() {
 
     // Opt-in: on the care team, but no consent yet.
     send(&app, read()).await.problem(404);
-    let list = send(&app, TestRequest::get().uri(&format!("/v1/patients/{patient}/documents")).insert_header(auth(&nurse))).await;
+    let list =
+        send(&app, TestRequest::get().uri(&format!("/v1/patients/{patient}/documents")).insert_header(auth(&nurse)))
+            .await;
     assert_eq!(list.status, 404, "{}", list.body);
 
     let consent = json!({
@@ -53,8 +57,23 @@ async fn consent_opens_and_revocation_closes_documents_to_the_care_team() {
         "period": {"start": today_plus(-1)}, "obtained_by": "proxy", "proxy": {"name": "山田 太郎PROXYMARK", "relation": "長男"}
     });
     // Only the managing organisation records consent.
-    send(&app, TestRequest::post().uri(&format!("/v1/patients/{patient}/consents")).insert_header(auth(&t.token("care_manager", &station))).set_json(consent.clone())).await.problem(403);
-    let res = send(&app, TestRequest::post().uri(&format!("/v1/patients/{patient}/consents")).insert_header(auth(&physician)).set_json(consent)).await;
+    send(
+        &app,
+        TestRequest::post()
+            .uri(&format!("/v1/patients/{patient}/consents"))
+            .insert_header(auth(&t.token("care_manager", &station)))
+            .set_json(consent.clone()),
+    )
+    .await
+    .problem(403);
+    let res = send(
+        &app,
+        TestRequest::post()
+            .uri(&format!("/v1/patients/{patient}/consents"))
+            .insert_header(auth(&physician))
+            .set_json(consent),
+    )
+    .await;
     assert_eq!(res.status, 201, "{}", res.body);
     let cid = res.body["id"].as_str().unwrap().to_owned();
     assert_eq!(res.body["proxy"]["name"], "山田 太郎PROXYMARK");
@@ -66,16 +85,30 @@ async fn consent_opens_and_revocation_closes_documents_to_the_care_team() {
     let research = send(&app, read().insert_header(("x-purpose", "research"))).await;
     research.problem(404);
 
-    let res = send(&app, TestRequest::post().uri(&format!("/v1/patients/{patient}/consents/{cid}/revoke")).insert_header(auth(&physician))
-        .set_json(json!({"reason": "家族の希望により撤回"}))).await;
+    let res = send(
+        &app,
+        TestRequest::post()
+            .uri(&format!("/v1/patients/{patient}/consents/{cid}/revoke"))
+            .insert_header(auth(&physician))
+            .set_json(json!({"reason": "家族の希望により撤回"})),
+    )
+    .await;
     assert_eq!(res.status, 200, "{}", res.body);
     assert_eq!(res.body["status"], "revoked");
     send(&app, read()).await.problem(404);
-    let again = send(&app, TestRequest::post().uri(&format!("/v1/patients/{patient}/consents/{cid}/revoke")).insert_header(auth(&physician))
-        .set_json(json!({"reason": "again"}))).await;
+    let again = send(
+        &app,
+        TestRequest::post()
+            .uri(&format!("/v1/patients/{patient}/consents/{cid}/revoke"))
+            .insert_header(auth(&physician))
+            .set_json(json!({"reason": "again"})),
+    )
+    .await;
     again.problem(409);
 
-    let consents = send(&app, TestRequest::get().uri(&format!("/v1/patients/{patient}/consents")).insert_header(auth(&nurse))).await;
+    let consents =
+        send(&app, TestRequest::get().uri(&format!("/v1/patients/{patient}/consents")).insert_header(auth(&nurse)))
+            .await;
     assert_eq!(consents.body["items"][0]["revoke_reason"], "家族の希望により撤回");
     let raw = common::raw_database_text(&t);
     assert!(!raw.contains("PROXYMARK"), "the proxy's name is sealed");
@@ -86,11 +119,22 @@ async fn consent_input_errors_name_their_fields() {
     world!(t, app, clinic, station, patient, doc);
     let _ = (&station, &doc);
     let physician = t.token("physician", &clinic);
-    let res = send(&app, TestRequest::post().uri(&format!("/v1/patients/{patient}/consents")).insert_header(auth(&physician)).set_json(json!({
-        "status": "revoked", "organizations": ["nowhere"], "permitted_types": ["horoscope"], "purposes": [],
-        "period": {"start": "2026-02-30"}, "obtained_by": "proxy"
-    }))).await;
-    let mut pointers: Vec<String> = res.problem(422)["errors"].as_array().unwrap().iter().map(|e| e["pointer"].as_str().unwrap().to_owned()).collect();
+    let res = send(
+        &app,
+        TestRequest::post().uri(&format!("/v1/patients/{patient}/consents")).insert_header(auth(&physician)).set_json(
+            json!({
+                "status": "revoked", "organizations": ["nowhere"], "permitted_types": ["horoscope"], "purposes": [],
+                "period": {"start": "2026-02-30"}, "obtained_by": "proxy"
+            }),
+        ),
+    )
+    .await;
+    let mut pointers: Vec<String> = res.problem(422)["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["pointer"].as_str().unwrap().to_owned())
+        .collect();
     pointers.sort();
     assert_eq!(pointers, ["/period/start", "/permitted_types/0", "/proxy", "/purposes", "/status"]);
 }
@@ -99,13 +143,36 @@ async fn consent_input_errors_name_their_fields() {
 async fn restricted_fields_are_withheld_unless_released() {
     world!(t, app, clinic, station, patient, doc);
     let physician = t.token("physician", &clinic);
-    let pharmacy = send(&app, TestRequest::post().uri("/v1/organizations").insert_header(auth(&t.operator()))
-        .set_json(json!({"name": "pharmacy", "kind": "pharmacy"}))).await.body["id"].as_str().unwrap().to_owned();
+    let pharmacy = send(
+        &app,
+        TestRequest::post()
+            .uri("/v1/organizations")
+            .insert_header(auth(&t.operator()))
+            .set_json(json!({"name": "pharmacy", "kind": "pharmacy"})),
+    )
+    .await
+    .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     send(&app, TestRequest::put().uri(&format!("/v1/patients/{patient}/care-team")).insert_header(auth(&physician))
         .set_json(json!({"members": [{"organization": station, "role": "nurse", "since": today_plus(-10)}, {"organization": pharmacy, "role": "pharmacist", "since": today_plus(-10)}]}))).await;
-    let consent = |release: bool| json!({"status": "active", "organizations": [pharmacy], "purposes": ["treatment"],
-        "period": {"start": today_plus(-1)}, "obtained_by": "signed_form", "release_restricted": release});
-    let cid = send(&app, TestRequest::post().uri(&format!("/v1/patients/{patient}/consents")).insert_header(auth(&physician)).set_json(consent(false))).await.body["id"].as_str().unwrap().to_owned();
+    let consent = |release: bool| {
+        json!({"status": "active", "organizations": [pharmacy], "purposes": ["treatment"],
+        "period": {"start": today_plus(-1)}, "obtained_by": "signed_form", "release_restricted": release})
+    };
+    let cid = send(
+        &app,
+        TestRequest::post()
+            .uri(&format!("/v1/patients/{patient}/consents"))
+            .insert_header(auth(&physician))
+            .set_json(consent(false)),
+    )
+    .await
+    .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let pharmacist = t.token("pharmacist", &pharmacy);
     let read = || TestRequest::get().uri(&format!("/v1/documents/{doc}")).insert_header(auth(&pharmacist));
     let res = send(&app, read()).await;
@@ -113,8 +180,22 @@ async fn restricted_fields_are_withheld_unless_released() {
     assert!(res.body["content"].get("infections").is_none());
     assert!(res.body["withheld"].as_array().unwrap().contains(&json!("/infections")));
 
-    send(&app, TestRequest::post().uri(&format!("/v1/patients/{patient}/consents/{cid}/revoke")).insert_header(auth(&physician)).set_json(json!({"reason": "replaced"}))).await;
-    send(&app, TestRequest::post().uri(&format!("/v1/patients/{patient}/consents")).insert_header(auth(&physician)).set_json(consent(true))).await;
+    send(
+        &app,
+        TestRequest::post()
+            .uri(&format!("/v1/patients/{patient}/consents/{cid}/revoke"))
+            .insert_header(auth(&physician))
+            .set_json(json!({"reason": "replaced"})),
+    )
+    .await;
+    send(
+        &app,
+        TestRequest::post()
+            .uri(&format!("/v1/patients/{patient}/consents"))
+            .insert_header(auth(&physician))
+            .set_json(consent(true)),
+    )
+    .await;
     let res = send(&app, read()).await;
     assert_eq!(res.body["content"]["infections"], care_path()["infections"]);
     assert!(res.body.get("withheld").is_none());
@@ -124,43 +205,83 @@ async fn restricted_fields_are_withheld_unless_released() {
 async fn break_glass_opens_a_record_and_is_flagged_for_review() {
     world!(t, app, clinic, station, patient, doc);
     let _ = (&clinic, &station, &patient);
-    let er = send(&app, TestRequest::post().uri("/v1/organizations").insert_header(auth(&t.operator()))
-        .set_json(json!({"name": "救急病院", "kind": "hospital"}))).await.body["id"].as_str().unwrap().to_owned();
+    let er = send(
+        &app,
+        TestRequest::post()
+            .uri("/v1/organizations")
+            .insert_header(auth(&t.operator()))
+            .set_json(json!({"name": "救急病院", "kind": "hospital"})),
+    )
+    .await
+    .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let er_doctor = t.token("physician", &er);
     let read = || TestRequest::get().uri(&format!("/v1/documents/{doc}")).insert_header(auth(&er_doctor));
     send(&app, read()).await.problem(404);
     send(&app, read().insert_header(("x-break-glass", "short"))).await.problem(422);
-    send(&app, TestRequest::get().uri(&format!("/v1/documents/{doc}")).insert_header(auth(&t.token("care_manager", &er)))
-        .insert_header(("x-break-glass", "救急搬送、意識レベル低下のため既往歴を確認"))).await.problem(403);
-    let opened = send(&app, read().insert_header(("x-break-glass", "救急搬送、意識レベル低下のため既往歴を確認"))).await;
+    send(
+        &app,
+        TestRequest::get()
+            .uri(&format!("/v1/documents/{doc}"))
+            .insert_header(auth(&t.token("care_manager", &er)))
+            .insert_header(("x-break-glass", "救急搬送、意識レベル低下のため既往歴を確認")),
+    )
+    .await
+    .problem(403);
+    let opened =
+        send(&app, read().insert_header(("x-break-glass", "救急搬送、意識レベル低下のため既往歴を確認"))).await;
     assert_eq!(opened.status, 200, "{}", opened.body);
     assert_eq!(opened.body["content"]["infections"], care_path()["infections"], "physicians see restricted fields");
     // The grant lasts: the next read needs no header, and is flagged too.
     assert_eq!(send(&app, read()).await.status, 200);
     // Writing is never opened by break-glass.
-    let put = TestRequest::put().uri(&format!("/v1/documents/{doc}")).insert_header(auth(&er_doctor)).insert_header(("if-match", "\"1\""))
+    let put = TestRequest::put()
+        .uri(&format!("/v1/documents/{doc}"))
+        .insert_header(auth(&er_doctor))
+        .insert_header(("if-match", "\"1\""))
         .insert_header(("x-break-glass", "救急搬送、意識レベル低下のため既往歴を確認"))
         .set_json(json!({"type": "care-path", "schema_version": "1.0.0", "content": care_path()}));
     send(&app, put).await.problem(404);
 
     let auditor = t.token("auditor", &clinic);
-    let flagged = send(&app, TestRequest::get().uri("/v1/audit-events?break_glass=true").insert_header(auth(&auditor))).await;
+    let flagged =
+        send(&app, TestRequest::get().uri("/v1/audit-events?break_glass=true").insert_header(auth(&auditor))).await;
     assert_eq!(flagged.status, 200, "{}", flagged.body);
     let items = flagged.body["items"].as_array().unwrap();
     assert_eq!(items.len(), 2, "{items:?}");
-    assert!(items.iter().all(|e| e["actor_org"] == er.as_str() && e["purpose"] == "emergency" && e["outcome"] == "allowed"));
+    assert!(
+        items.iter().all(|e| e["actor_org"] == er.as_str() && e["purpose"] == "emergency" && e["outcome"] == "allowed")
+    );
     assert_eq!(items[0]["break_glass_reason"], "救急搬送、意識レベル低下のため既往歴を確認");
     let seq = items[0]["seq"].as_i64().unwrap();
-    let review = send(&app, TestRequest::post().uri(&format!("/v1/audit-events/{seq}/review")).insert_header(auth(&auditor))
-        .set_json(json!({"comment": "救急外来からの正当なアクセスを確認"}))).await;
+    let review = send(
+        &app,
+        TestRequest::post()
+            .uri(&format!("/v1/audit-events/{seq}/review"))
+            .insert_header(auth(&auditor))
+            .set_json(json!({"comment": "救急外来からの正当なアクセスを確認"})),
+    )
+    .await;
     assert_eq!(review.status, 200, "{}", review.body);
-    send(&app, TestRequest::post().uri(&format!("/v1/audit-events/{seq}/review")).insert_header(auth(&auditor))
-        .set_json(json!({"comment": "twice"}))).await.problem(409);
-    let after = send(&app, TestRequest::get().uri("/v1/audit-events?break_glass=true").insert_header(auth(&auditor))).await;
+    send(
+        &app,
+        TestRequest::post()
+            .uri(&format!("/v1/audit-events/{seq}/review"))
+            .insert_header(auth(&auditor))
+            .set_json(json!({"comment": "twice"})),
+    )
+    .await
+    .problem(409);
+    let after =
+        send(&app, TestRequest::get().uri("/v1/audit-events?break_glass=true").insert_header(auth(&auditor))).await;
     assert_eq!(after.body["items"][0]["review"]["comment"], "救急外来からの正当なアクセスを確認");
     // Clinicians do not read the audit log; auditors read no clinical content.
     send(&app, TestRequest::get().uri("/v1/audit-events").insert_header(auth(&er_doctor))).await.problem(403);
-    send(&app, TestRequest::get().uri(&format!("/v1/documents/{doc}")).insert_header(auth(&auditor))).await.problem(403);
+    send(&app, TestRequest::get().uri(&format!("/v1/documents/{doc}")).insert_header(auth(&auditor)))
+        .await
+        .problem(403);
 }
 
 #[actix_web::test]
@@ -169,23 +290,38 @@ async fn every_access_is_audited_and_the_chain_detects_tampering() {
     let nurse = t.token("nurse", &station);
     send(&app, TestRequest::get().uri(&format!("/v1/documents/{doc}")).insert_header(auth(&nurse))).await.problem(404);
     let auditor = t.token("auditor", &clinic);
-    let events = send(&app, TestRequest::get().uri(&format!("/v1/audit-events?patient_id={patient}")).insert_header(auth(&auditor))).await;
+    let events = send(
+        &app,
+        TestRequest::get().uri(&format!("/v1/audit-events?patient_id={patient}")).insert_header(auth(&auditor)),
+    )
+    .await;
     let items = events.body["items"].as_array().unwrap();
-    let actions: Vec<(&str, &str)> = items.iter().map(|e| (e["action"].as_str().unwrap(), e["outcome"].as_str().unwrap())).collect();
-    assert_eq!(actions, [("patient.create", "allowed"), ("care_team.write", "allowed"), ("document.create", "allowed"), ("document.read", "denied")]);
+    let actions: Vec<(&str, &str)> =
+        items.iter().map(|e| (e["action"].as_str().unwrap(), e["outcome"].as_str().unwrap())).collect();
+    assert_eq!(
+        actions,
+        [
+            ("patient.create", "allowed"),
+            ("care_team.write", "allowed"),
+            ("document.create", "allowed"),
+            ("document.read", "denied")
+        ]
+    );
     assert_eq!(items[2]["resource_version"], 1);
     let text = events.body.to_string();
     assert!(!text.contains("山田") && !text.contains("ノルバスク"), "no clinical or identifying content in the log");
 
     let ok = send(&app, TestRequest::get().uri("/v1/audit-events/verify").insert_header(auth(&auditor))).await;
-    assert_eq!(ok.body["valid"], true, "{}", ok.body);
-    let n = ok.body["events"].as_i64().unwrap();
+    assert_eq!(ok.body["ok"], true, "{}", ok.body);
+    assert_eq!(ok.body["first_broken"], Value::Null);
+    let n = ok.body["verified_through"].as_i64().unwrap();
     assert_eq!(n, 7, "two organisations, four patient accesses and the auditor's own query");
 
     // The tables refuse to change an event, even for the service's own database user.
     use diesel::RunQueryDsl;
     let mut conn = t.state.pool.get().unwrap();
-    let refused = diesel::sql_query("UPDATE audit_events SET outcome = 'allowed' WHERE action = 'document.read'").execute(&mut *conn);
+    let refused = diesel::sql_query("UPDATE audit_events SET outcome = 'allowed' WHERE action = 'document.read'")
+        .execute(&mut *conn);
     assert!(refused.is_err(), "UPDATE must be refused");
     assert!(diesel::sql_query("DELETE FROM audit_events").execute(&mut *conn).is_err(), "DELETE must be refused");
     // Someone who drops the triggers and rewrites an event is caught by the chain.
@@ -195,9 +331,12 @@ async fn every_access_is_audited_and_the_chain_detects_tampering() {
         "DROP TRIGGER audit_events_no_update"
     };
     diesel::sql_query(drop_trigger).execute(&mut *conn).unwrap();
-    diesel::sql_query("UPDATE audit_events SET outcome = 'allowed' WHERE action = 'document.read'").execute(&mut *conn).unwrap();
+    diesel::sql_query("UPDATE audit_events SET outcome = 'allowed' WHERE action = 'document.read'")
+        .execute(&mut *conn)
+        .unwrap();
     drop(conn);
     let broken = send(&app, TestRequest::get().uri("/v1/audit-events/verify").insert_header(auth(&auditor))).await;
-    assert_eq!(broken.body["valid"], false);
-    assert_eq!(broken.body["first_broken_seq"], items[3]["seq"]);
+    assert_eq!(broken.body["ok"], false);
+    assert_eq!(broken.body["first_broken"], items[3]["seq"]);
+    assert_eq!(broken.body["verified_through"], items[3]["seq"].as_i64().unwrap() - 1);
 }

@@ -9,8 +9,10 @@ use crate::api::fields::Errors;
 use crate::api::json::ApiJson;
 use crate::audit::{self, Event, Verification};
 use crate::auth::Caller;
+use crate::authorize::authorise;
 use crate::clock;
 use crate::db::audit::{AuditFilter, AuditRow, ReviewRow};
+use crate::db::directory::OrganizationRow;
 use crate::db::{self, write_tx};
 use crate::error::{ApiError, Problem};
 use crate::startup::AppState;
@@ -20,6 +22,16 @@ use crate::startup::AppState;
 pub struct AuditQuery {
     /// Only events about this patient.
     pub patient_id: Option<String>,
+    /// Only events by this actor (`sub`).
+    pub actor: Option<String>,
+    /// Only events by members of this organisation.
+    pub organization: Option<String>,
+    /// Only this action, e.g. `document.read`.
+    pub action: Option<String>,
+    /// Events at or after this time (RFC 3339).
+    pub from: Option<String>,
+    /// Events before this time (RFC 3339).
+    pub to: Option<String>,
     /// Only break-glass accesses (`true`), or none of them (`false`).
     pub break_glass: Option<bool>,
     /// Events after this sequence number (the `next_cursor` of the previous page).
@@ -62,8 +74,16 @@ pub async fn list_events(
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::field("/query/limit", "must be between 1 and 1000"));
     }
-    let filter =
-        AuditFilter { patient_id: query.patient_id.clone(), break_glass: query.break_glass, after_seq: query.cursor };
+    let filter = AuditFilter {
+        patient_id: query.patient_id.clone(),
+        actor_sub: query.actor.clone(),
+        actor_org: query.organization.clone(),
+        action: query.action.clone(),
+        from: query.from.as_deref().map(|t| instant("/query/from", t)).transpose()?,
+        to: query.to.as_deref().map(|t| instant("/query/to", t)).transpose()?,
+        break_glass: query.break_glass,
+        after_seq: query.cursor,
+    };
     let event = Event::new(&caller, &req, "audit.read");
     let items = db::run(&state.pool, move |conn| {
         audit::read(conn, event, |conn, _| {
@@ -129,17 +149,144 @@ pub async fn review_event(
     Ok(HttpResponse::Ok().json(review))
 }
 
-/// Recompute the hash chain and report whether it holds (auditor).
+/// Recompute the hash chain, check every signed checkpoint, and name the first broken event
+/// (auditor).
 #[utoipa::path(get, path = "/v1/audit-events/verify", tag = "audit", security(("bearer" = [])),
     responses((status = 200, body = Verification), (status = 403, body = Problem, content_type = "application/problem+json")))]
 pub async fn verify(state: web::Data<AppState>, caller: Caller, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     access::check(&caller, Resource::Audit, Action::Read)?;
     let event = Event::new(&caller, &req, "audit.verify");
+    let st = state.clone();
     let result = db::run(&state.pool, move |conn| {
-        let result = audit::verify(conn)?;
+        let result = audit::verify(conn, &st.audit_signer.public_key())?;
         write_tx(conn, |tx| audit::append(tx, &event, "allowed", 200))?;
         Ok(result)
     })
     .await?;
     Ok(HttpResponse::Ok().json(result))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SigningKey {
+    pub algorithm: &'static str,
+    pub key_id: String,
+    /// Base64 of the raw 32-byte Ed25519 public key.
+    pub public_key: String,
+}
+
+/// The public key that verifies audit checkpoints (anyone may have it).
+#[utoipa::path(get, path = "/v1/audit-events/public-key", tag = "audit", security(("bearer" = [])),
+    responses((status = 200, body = SigningKey)))]
+pub async fn public_key(state: web::Data<AppState>, _caller: Caller) -> HttpResponse {
+    use base64::Engine;
+    HttpResponse::Ok().json(SigningKey {
+        algorithm: "Ed25519",
+        key_id: state.audit_signer.key_id.clone(),
+        public_key: base64::engine::general_purpose::STANDARD.encode(state.audit_signer.public_key()),
+    })
+}
+
+/// The whole log as NDJSON, events and signed checkpoints in sequence order (auditor). A fresh
+/// checkpoint is signed first, so the export ends on a signature. `carepath audit verify
+/// --export FILE --public-key KEY` checks it offline.
+#[utoipa::path(get, path = "/v1/audit-events/export", tag = "audit", security(("bearer" = [])),
+    responses((status = 200, description = "NDJSON lines `{kind: event|checkpoint, ...}`", content_type = "application/x-ndjson", body = String),
+        (status = 403, body = Problem, content_type = "application/problem+json")))]
+pub async fn export(state: web::Data<AppState>, caller: Caller, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    access::check(&caller, Resource::Audit, Action::Read)?;
+    let event = Event::new(&caller, &req, "audit.export");
+    let st = state.clone();
+    let body = db::run(&state.pool, move |conn| {
+        write_tx(conn, |tx| audit::append(tx, &event, "allowed", 200))?;
+        st.audit_signer.checkpoint(conn, 1, time::Duration::ZERO)?;
+        audit::export(conn)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().content_type("application/x-ndjson").body(body))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccessEntry {
+    pub at: String,
+    /// The organisation whose member opened the record.
+    pub organization: String,
+    /// Its name in the directory, when it has one.
+    pub organization_name: Option<String>,
+    pub profession: String,
+    pub action: String,
+    pub break_glass: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccessLog {
+    pub patient_id: String,
+    pub items: Vec<AccessEntry>,
+}
+
+/// Who (organisation, profession) opened this patient's record, and when: for the managing
+/// organisation and a patient portal. No clinical content, no individual names.
+#[utoipa::path(get, path = "/v1/patients/{id}/access-log", tag = "audit", security(("bearer" = [])),
+    responses((status = 200, body = AccessLog), (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn access_log(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let st = state.clone();
+    let event = Event::new(&caller, &req, "access_log.read").resource("access_log", &id);
+    let log = db::run(&state.pool, move |conn| {
+        audit::read(conn, event, |conn, ev| {
+            let patient = authorise(conn, &st, &caller, &id, Resource::Patient, Action::Read, None, ev)?.patient;
+            if caller.org != patient.managing_organization_id
+                && !access::is_operator(&caller, &st.settings.operator_org)
+            {
+                return Err(ApiError::Forbidden("the access log is for the managing organisation".into()));
+            }
+            let filter = AuditFilter { patient_id: Some(patient.id.clone()), ..AuditFilter::default() };
+            let mut items = Vec::new();
+            let mut names = std::collections::HashMap::new();
+            for row in AuditRow::list(conn, &filter, 10_000)? {
+                let opened = row.outcome == "allowed" && READS.contains(&row.action.as_str());
+                if !opened {
+                    continue;
+                }
+                if !names.contains_key(&row.actor_org) {
+                    let name = OrganizationRow::find(conn, &row.actor_org)?.map(|o| o.name);
+                    names.insert(row.actor_org.clone(), name);
+                }
+                items.push(AccessEntry {
+                    at: row.at,
+                    organization_name: names.get(&row.actor_org).cloned().flatten(),
+                    organization: row.actor_org,
+                    profession: row.actor_role,
+                    action: row.action,
+                    break_glass: row.break_glass,
+                });
+            }
+            Ok(AccessLog { patient_id: patient.id, items })
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(log))
+}
+
+/// The actions that open (part of) a patient's record.
+const READS: &[&str] = &[
+    "patient.read",
+    "patient.search",
+    "care_team.read",
+    "document.read",
+    "document.list",
+    "document.history",
+    "consent.list",
+];
+
+/// An RFC 3339 time as stored (UTC, fixed width), or a 422 naming the parameter.
+fn instant(pointer: &str, text: &str) -> Result<String, ApiError> {
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .map(clock::format)
+        .map_err(|_| ApiError::field(pointer, "must be an RFC 3339 date-time"))
 }

@@ -10,11 +10,11 @@ use crate::access::{self, Action, Resource};
 use crate::api::fields::{self, Errors};
 use crate::api::json::ApiJson;
 use crate::api::paging::{Page, PageParams};
+use crate::audit::{self, Event};
 use crate::auth::{Caller, Role};
 use crate::clock;
-use crate::db::directory::{OrganizationRow, PractitionerRow};
-use crate::audit::{self, Event};
 use crate::db;
+use crate::db::directory::{OrganizationRow, PractitionerRow};
 use crate::error::{ApiError, Problem};
 use crate::startup::AppState;
 

@@ -1,13 +1,13 @@
 //! The audit log's tables: events (append-only), the chain head, break-glass reviews.
 
 use diesel::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::DbConn;
-use super::schema::{audit_events, audit_head, audit_reviews};
+use super::schema::{audit_checkpoints, audit_events, audit_head, audit_reviews};
 
-#[derive(Debug, Clone, Queryable, Insertable, Serialize, ToSchema)]
+#[derive(Debug, Clone, Queryable, Insertable, Serialize, Deserialize, ToSchema)]
 #[diesel(table_name = audit_events)]
 pub struct AuditRow {
     pub seq: i64,
@@ -51,6 +51,12 @@ pub fn head(conn: &mut DbConn) -> QueryResult<(i64, String)> {
 #[derive(Debug, Default, Clone)]
 pub struct AuditFilter {
     pub patient_id: Option<String>,
+    pub actor_sub: Option<String>,
+    pub actor_org: Option<String>,
+    pub action: Option<String>,
+    /// RFC 3339 bounds on `at`: from inclusive, to exclusive.
+    pub from: Option<String>,
+    pub to: Option<String>,
     pub break_glass: Option<bool>,
     pub after_seq: Option<i64>,
 }
@@ -68,6 +74,21 @@ impl AuditRow {
         let mut query = audit_events::table.order(audit_events::seq).limit(limit).into_boxed();
         if let Some(p) = &filter.patient_id {
             query = query.filter(audit_events::patient_id.eq(p.clone()));
+        }
+        if let Some(a) = &filter.actor_sub {
+            query = query.filter(audit_events::actor_sub.eq(a.clone()));
+        }
+        if let Some(o) = &filter.actor_org {
+            query = query.filter(audit_events::actor_org.eq(o.clone()));
+        }
+        if let Some(a) = &filter.action {
+            query = query.filter(audit_events::action.eq(a.clone()));
+        }
+        if let Some(from) = &filter.from {
+            query = query.filter(audit_events::at.ge(from.clone()));
+        }
+        if let Some(to) = &filter.to {
+            query = query.filter(audit_events::at.lt(to.clone()));
         }
         if let Some(b) = filter.break_glass {
             query = query.filter(audit_events::break_glass.eq(b));
@@ -96,5 +117,30 @@ impl ReviewRow {
 
     pub fn for_events(conn: &mut DbConn, seqs: &[i64]) -> QueryResult<Vec<Self>> {
         audit_reviews::table.filter(audit_reviews::event_seq.eq_any(seqs.to_vec())).load(conn)
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Insertable, Serialize, Deserialize, ToSchema)]
+#[diesel(table_name = audit_checkpoints)]
+pub struct CheckpointRow {
+    pub seq: i64,
+    pub hash: String,
+    pub signed_at: String,
+    pub key_id: String,
+    /// Base64 of the Ed25519 signature.
+    pub signature: String,
+}
+
+impl CheckpointRow {
+    pub fn insert(&self, conn: &mut DbConn) -> QueryResult<()> {
+        diesel::insert_into(audit_checkpoints::table).values(self).execute(conn).map(drop)
+    }
+
+    pub fn latest(conn: &mut DbConn) -> QueryResult<Option<Self>> {
+        audit_checkpoints::table.order(audit_checkpoints::seq.desc()).first(conn).optional()
+    }
+
+    pub fn all(conn: &mut DbConn) -> QueryResult<Vec<Self>> {
+        audit_checkpoints::table.order(audit_checkpoints::seq).load(conn)
     }
 }

@@ -120,6 +120,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     audit_head,
     audit_reviews,
+    audit_checkpoints,
 );
 
 diesel::table! {
@@ -185,6 +186,16 @@ diesel::table! {
         id -> Integer,
         seq -> BigInt,
         hash -> Text,
+    }
+}
+
+diesel::table! {
+    audit_checkpoints (seq) {
+        seq -> BigInt,
+        hash -> Text,
+        signed_at -> Text,
+        key_id -> Text,
+        signature -> Text,
     }
 }
 
