@@ -124,31 +124,42 @@ pub fn chain_hash(prev: &str, canonical: &str) -> String {
 
 /// Appends one event (call inside a write transaction). Returns its sequence number.
 pub fn append(conn: &mut DbConn, event: &Event, outcome: &str, status: u16) -> Result<i64, ApiError> {
-    let (seq, prev_hash) = advance_head(conn)?;
-    let mut row = AuditRow {
-        seq,
-        at: clock::now(),
-        actor_sub: event.actor_sub.clone(),
-        actor_org: event.actor_org.clone(),
-        actor_role: event.actor_role.clone(),
-        action: event.action.to_owned(),
-        patient_id: event.patient_id.clone(),
-        resource_type: event.resource_type.map(str::to_owned),
-        resource_id: event.resource_id.clone(),
-        resource_version: event.resource_version,
-        outcome: outcome.to_owned(),
-        status: i32::from(status),
-        purpose: event.purpose.clone(),
-        break_glass: event.break_glass,
-        break_glass_reason: event.break_glass_reason.clone(),
-        request_id: event.request_id.clone(),
-        prev_hash,
-        hash: String::new(),
-    };
-    row.hash = chain_hash(&row.prev_hash, &canonical(&row));
-    row.insert(conn)?;
-    set_head_hash(conn, &row.hash)?;
-    Ok(seq)
+    append_all(conn, &[(event, outcome, status)])
+}
+
+/// Appends events in order (call inside a write transaction): the head moves once for all of
+/// them. Returns the last sequence number.
+pub fn append_all(conn: &mut DbConn, events: &[(&Event, &str, u16)]) -> Result<i64, ApiError> {
+    let n = i64::try_from(events.len()).map_err(ApiError::internal)?;
+    let (last, mut prev_hash) = advance_head(conn, n)?;
+    let at = clock::now();
+    for (seq, (event, outcome, status)) in (last - n + 1..).zip(events) {
+        let mut row = AuditRow {
+            seq,
+            at: at.clone(),
+            actor_sub: event.actor_sub.clone(),
+            actor_org: event.actor_org.clone(),
+            actor_role: event.actor_role.clone(),
+            action: event.action.to_owned(),
+            patient_id: event.patient_id.clone(),
+            resource_type: event.resource_type.map(str::to_owned),
+            resource_id: event.resource_id.clone(),
+            resource_version: event.resource_version,
+            outcome: (*outcome).to_owned(),
+            status: i32::from(*status),
+            purpose: event.purpose.clone(),
+            break_glass: event.break_glass,
+            break_glass_reason: event.break_glass_reason.clone(),
+            request_id: event.request_id.clone(),
+            prev_hash,
+            hash: String::new(),
+        };
+        row.hash = chain_hash(&row.prev_hash, &canonical(&row));
+        row.insert(conn)?;
+        prev_hash = row.hash;
+    }
+    set_head_hash(conn, &prev_hash)?;
+    Ok(last)
 }
 
 /// The outcome word and status an error stands for.
@@ -166,6 +177,7 @@ fn outcome_of(error: &ApiError) -> (&'static str, u16) {
 /// Runs a read and records it (or its denial) durably before the answer leaves.
 pub fn read<T>(
     conn: &mut DbConn,
+    recorder: &crate::recorder::Recorder,
     mut event: Event,
     f: impl FnOnce(&mut DbConn, &mut Event) -> Result<T, ApiError>,
 ) -> Result<T, ApiError> {
@@ -174,7 +186,7 @@ pub fn read<T>(
         Ok(_) => ("allowed", 200),
         Err(e) => outcome_of(e),
     };
-    write_tx(conn, |tx| append(tx, &event, outcome, status))?;
+    recorder.record(event, outcome, status)?;
     result
 }
 

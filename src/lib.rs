@@ -12,6 +12,7 @@ pub mod db;
 pub mod documents;
 pub mod error;
 pub mod openapi;
+pub mod recorder;
 pub mod request_id;
 pub mod rotation;
 pub mod schemas;

@@ -34,6 +34,8 @@ pub struct AppState {
     pub schemas: Registry,
     /// Signs audit checkpoints.
     pub audit_signer: crate::audit::Signer,
+    /// Commits read events, many reads to one commit under load.
+    pub recorder: crate::recorder::Recorder,
     /// Ticks after every committed document change; long-polling readers of the change feed wait on it.
     pub changes: tokio::sync::watch::Sender<u64>,
     /// Organisations known to exist. The directory never deletes one, so a hit never goes stale
@@ -78,6 +80,7 @@ impl AppState {
         check_keys_open_data(&pool, &keys)?;
         let auth = Authenticator::load(&settings)?;
         let audit_signer = crate::audit::Signer::load_or_create(&settings.data_dir).map_err(StartError::AuditKey)?;
+        let recorder = crate::recorder::Recorder::start(db::side_pool(&settings, 1));
         Ok(Arc::new(Self {
             settings,
             pool,
@@ -86,6 +89,7 @@ impl AppState {
             keys_modified: RwLock::default(),
             schemas,
             audit_signer,
+            recorder,
             changes: tokio::sync::watch::Sender::new(0),
             known_orgs: RwLock::default(),
         }))
@@ -156,6 +160,7 @@ impl AppState {
         let auth = Authenticator::load(&settings)?;
         let schemas = Registry::load(settings.schema_dir.as_deref())?;
         let audit_signer = crate::audit::Signer::load_or_create(&settings.data_dir).map_err(StartError::AuditKey)?;
+        let recorder = crate::recorder::Recorder::start(db::side_pool(&settings, 1));
         Ok(Arc::new(Self {
             settings,
             pool,
@@ -164,6 +169,7 @@ impl AppState {
             keys_modified: RwLock::default(),
             schemas,
             audit_signer,
+            recorder,
             changes: tokio::sync::watch::Sender::new(0),
             known_orgs: RwLock::default(),
         }))

@@ -169,7 +169,7 @@ async fn poll(
     let (st, caller, event) = (state.clone(), caller.clone(), event.clone());
     db::run(&state.pool, move |conn| match scan(conn, &st, &caller, since, limit) {
         Ok(s) if s.changes.is_empty() && !s.has_more && !last => Ok(Poll::Nothing { cursor: s.cursor }),
-        result => audit::read(conn, event, |_, _| result).map(|s| Poll::Answer(s.page())),
+        result => audit::read(conn, &st.recorder, event, |_, _| result).map(|s| Poll::Answer(s.page())),
     })
     .await
 }

@@ -85,8 +85,9 @@ pub async fn list_events(
         after_seq: query.cursor,
     };
     let event = Event::new(&caller, &req, "audit.read");
+    let st = state.clone();
     let items = db::run(&state.pool, move |conn| {
-        audit::read(conn, event, |conn, _| {
+        audit::read(conn, &st.recorder, event, |conn, _| {
             let rows = AuditRow::list(conn, &filter, limit)?;
             let seqs: Vec<i64> = rows.iter().filter(|r| r.break_glass).map(|r| r.seq).collect();
             let mut reviews = ReviewRow::for_events(conn, &seqs)?;
@@ -238,7 +239,7 @@ pub async fn access_log(
     let st = state.clone();
     let event = Event::new(&caller, &req, "access_log.read").resource("access_log", &id);
     let log = db::run(&state.pool, move |conn| {
-        audit::read(conn, event, |conn, ev| {
+        audit::read(conn, &st.recorder, event, |conn, ev| {
             let patient = authorise(conn, &st, &caller, &id, Resource::Patient, Action::Read, None, ev)?.patient;
             if caller.org != patient.managing_organization_id
                 && !access::is_operator(&caller, &st.settings.operator_org)

@@ -139,7 +139,7 @@ pub async fn get_care_team(
     let st = state.clone();
     let event = Event::new(&caller, &req, "care_team.read").resource("care_team", &id);
     let team = db::run(&state.pool, move |conn| {
-        audit::read(conn, event, |conn, ev| {
+        audit::read(conn, &st.recorder, event, |conn, ev| {
             let patient = authorise(conn, &st, &caller, &id, Resource::CareTeam, Action::Read, None, ev)?.patient;
             Ok(team_of(&patient, CareTeamRow::for_patient(conn, &patient.id)?))
         })

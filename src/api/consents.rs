@@ -296,7 +296,7 @@ pub async fn list_consents(
     let patient = patient.into_inner();
     let event = Event::new(&caller, &req, "consent.list");
     let items = db::run(&state.pool, move |conn| {
-        audit::read(conn, event, |conn, ev| {
+        audit::read(conn, &st.recorder, event, |conn, ev| {
             let access = authorise(conn, &st, &caller, &patient, Resource::Consent, Action::Read, None, ev)?;
             let key = data_key(&st, &access.patient)?;
             ConsentRow::for_patient(conn, &access.patient.id)?.iter().map(|row| reveal(&key, row)).collect()

@@ -151,7 +151,7 @@ pub async fn get_document(
     let id = id.into_inner();
     let event = Event::new(&caller, &req, "document.read");
     let doc = db::run(&state.pool, move |conn| {
-        audit::read(conn, event, |conn, ev| documents::read(conn, &st, &caller, &id, None, ev))
+        audit::read(conn, &st.recorder, event, |conn, ev| documents::read(conn, &st, &caller, &id, None, ev))
     })
     .await?;
     Ok(HttpResponse::Ok().insert_header((header::ETAG, doc.etag())).json(doc))
@@ -171,7 +171,7 @@ pub async fn get_version(
     let st = state.clone();
     let event = Event::new(&caller, &req, "document.read");
     let doc = db::run(&state.pool, move |conn| {
-        audit::read(conn, event, |conn, ev| documents::read(conn, &st, &caller, &id, Some(n), ev))
+        audit::read(conn, &st.recorder, event, |conn, ev| documents::read(conn, &st, &caller, &id, Some(n), ev))
     })
     .await?;
     Ok(HttpResponse::Ok().insert_header((header::ETAG, doc.etag())).json(doc))
@@ -197,7 +197,9 @@ pub async fn get_history(
     let id = id.into_inner();
     let event = Event::new(&caller, &req, "document.history");
     let items = db::run(&state.pool, move |conn| {
-        audit::read(conn, event, |conn, ev| documents::history(conn, &st, &caller, &id, before, limit, ev))
+        audit::read(conn, &st.recorder, event, |conn, ev| {
+            documents::history(conn, &st, &caller, &id, before, limit, ev)
+        })
     })
     .await?;
     Ok(HttpResponse::Ok().json(Page::new(items, limit, |d: &Document| d.version.to_string())))
@@ -257,7 +259,9 @@ pub async fn list_documents(
     let patient = patient.into_inner();
     let event = Event::new(&caller, &req, "document.list");
     let items = db::run(&state.pool, move |conn| {
-        audit::read(conn, event, |conn, ev| documents::list(conn, &st, &caller, &patient, &list_filter, limit, ev))
+        audit::read(conn, &st.recorder, event, |conn, ev| {
+            documents::list(conn, &st, &caller, &patient, &list_filter, limit, ev)
+        })
     })
     .await?;
     Ok(HttpResponse::Ok().json(Page::new(items, limit, |d: &Document| format!("{}|{}", d.updated_at, d.id))))

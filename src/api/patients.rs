@@ -285,7 +285,7 @@ pub async fn get_patient(
     let st = state.clone();
     let event = Event::new(&caller, &req, "patient.read").resource("patient", &id);
     let row = db::run(&state.pool, move |conn| {
-        audit::read(conn, event, |conn, ev| {
+        audit::read(conn, &st.recorder, event, |conn, ev| {
             let access = authorise(conn, &st, &caller, &id, Resource::Patient, Action::Read, None, ev)?;
             if access.patient.erased_at.is_some() {
                 return Err(erased());
@@ -331,7 +331,7 @@ pub async fn list_patients(
     let action = if index.is_some() { "patient.search" } else { "patient.list" };
     let event = Event::new(&caller, &req, action);
     let rows = db::run(&state.pool, move |conn| {
-        audit::read(conn, event, |conn, ev| {
+        audit::read(conn, &st.recorder, event, |conn, ev| {
             let candidates = match index {
                 Some(index) => PatientRow::find_by_index(conn, &index)?,
                 None if access::is_operator(&caller, &st.settings.operator_org) => Vec::new(),

@@ -30,11 +30,12 @@ pub struct AuditRow {
     pub hash: String,
 }
 
-/// Moves the head to the next sequence number and returns it with the previous hash. Being an
-/// UPDATE, it locks the head row until commit: appenders queue here, so the chain never forks.
-pub fn advance_head(conn: &mut DbConn) -> QueryResult<(i64, String)> {
+/// Moves the head `n` sequence numbers on; returns the new last one and the hash the first new
+/// event chains to. Being an UPDATE, it locks the head row until commit: appenders queue here,
+/// so the chain never forks.
+pub fn advance_head(conn: &mut DbConn, n: i64) -> QueryResult<(i64, String)> {
     diesel::update(audit_head::table.find(1))
-        .set(audit_head::seq.eq(audit_head::seq + 1))
+        .set(audit_head::seq.eq(audit_head::seq + n))
         .returning((audit_head::seq, audit_head::hash))
         .get_result(conn)
 }

@@ -108,6 +108,16 @@ pub fn lazy_pool(settings: &Settings) -> DbPool {
         .build_unchecked(Manager { backend, url })
 }
 
+/// A small pool of its own for a background writer (the audit recorder), connecting on use.
+pub fn side_pool(settings: &Settings, size: u32) -> DbPool {
+    let (backend, url) = settings.database();
+    Pool::builder()
+        .max_size(size)
+        .min_idle(Some(0))
+        .connection_timeout(settings.db_timeout())
+        .build_unchecked(Manager { backend, url })
+}
+
 fn migrate(conn: &mut DbConn) -> Result<(), StoreError> {
     let result = match conn {
         DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()),

@@ -1,0 +1,82 @@
+//! Group commit of read events. A read's audit event must be durable before the answer leaves,
+//! but a commit of its own (an fsync on SQLite) costs more than the read itself. So readers hand
+//! their event to one recorder thread and wait for it: while the recorder commits one batch, the
+//! next gathers, so under load many reads share a commit, and a lone read waits no longer than
+//! its own commit would take. No timer, no added latency.
+//!
+//! The recorder writes through a connection pool of its own: readers wait holding their pooled
+//! connection, and the recorder must never queue behind them for one.
+
+use std::sync::mpsc;
+
+use crate::audit::{Event, append_all};
+use crate::db::{DbPool, write_tx};
+use crate::error::ApiError;
+
+/// Events one commit carries at most, so that one transaction stays short.
+const MAX_BATCH: usize = 512;
+
+struct Job {
+    event: Event,
+    outcome: &'static str,
+    status: u16,
+    done: mpsc::SyncSender<Result<(), String>>,
+}
+
+/// The handle readers record through. Dropping the last one stops the thread.
+pub struct Recorder {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Recorder {
+    /// Starts the recorder thread on `pool` (one connection is all it needs).
+    pub fn start(pool: DbPool) -> Self {
+        let (jobs, rx) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("audit-recorder".into())
+            .spawn(move || run(&pool, &rx))
+            .map_or_else(|e| tracing::error!(error = %e, "cannot start the audit recorder"), drop);
+        Self { jobs }
+    }
+
+    /// Appends the event and returns once it is committed. Blocking: call it off the async workers.
+    pub fn record(&self, event: Event, outcome: &'static str, status: u16) -> Result<(), ApiError> {
+        let (done, wait) = mpsc::sync_channel(1);
+        self.jobs
+            .send(Job { event, outcome, status, done })
+            .map_err(|_| ApiError::ServiceUnavailable("the audit recorder is not running".into()))?;
+        match wait.recv() {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(ApiError::ServiceUnavailable(format!("the audit event was not recorded: {e}"))),
+            Err(_) => Err(ApiError::ServiceUnavailable("the audit recorder stopped".into())),
+        }
+    }
+}
+
+fn run(pool: &DbPool, rx: &mpsc::Receiver<Job>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        match commit(pool, &batch) {
+            Ok(()) => batch.into_iter().for_each(|job| drop(job.done.send(Ok(())))),
+            // One event that cannot be written must not sink the others: each on its own.
+            Err(_) => {
+                for job in batch {
+                    let result = commit(pool, std::slice::from_ref(&job));
+                    drop(job.done.send(result.map_err(|e| e.to_string())));
+                }
+            }
+        }
+    }
+}
+
+fn commit(pool: &DbPool, jobs: &[Job]) -> Result<(), ApiError> {
+    let mut conn = pool.get()?;
+    let events: Vec<_> = jobs.iter().map(|j| (&j.event, j.outcome, j.status)).collect();
+    write_tx(&mut conn, |tx| append_all(tx, &events).map(drop))
+}
