@@ -250,12 +250,15 @@ fn write(c: &mut Criterion) {
 }
 
 /// A read with its audit event against the same read without one: the audit must not halve read
-/// throughput. SQLite with its defaults (WAL, synchronous = FULL): the audited read commits (and
-/// fsyncs) one event per read.
+/// throughput. SQLite with its defaults (WAL, synchronous = FULL) unless a PostgreSQL URL is given:
+/// a lone audited read commits (and fsyncs) its event on its own.
 fn read(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let mut settings = Settings::for_data_dir(dir.path().join("data"));
     settings.db_pool_size = 16;
+    // `CAREPATH_BENCH_DATABASE_URL=postgres://...` runs the read group on PostgreSQL (use an empty
+    // database: the bench adds rows it does not remove).
+    settings.database_url = std::env::var("CAREPATH_BENCH_DATABASE_URL").ok().filter(|u| !u.is_empty());
     let state: Arc<AppState> = AppState::open(settings).unwrap();
     let data = state.settings.data_dir.clone();
     let sys = actix_web::rt::System::new();
