@@ -32,6 +32,9 @@ use crate::startup::AppState;
 pub const DEFAULT_LIMIT: usize = 100;
 pub const MAX_LIMIT: usize = 1000;
 pub const MAX_WAIT_SECS: u64 = 60;
+/// How often a waiting long-poll looks again without being woken: the bound on how late it
+/// sees a commit made by another carepath process.
+pub const RESCAN_EVERY: Duration = Duration::from_secs(1);
 /// Rows one feed request examines at most, visible or not, so that a caller who may see little
 /// of a large feed gets bounded requests (with `has_more`) rather than one that scans it all.
 pub const MAX_SCAN: usize = 10_000;
@@ -195,7 +198,14 @@ pub async fn follow(
             Poll::Nothing { cursor } => since = cursor,
         }
         // `changed` marks the tick seen before the rescan, so a commit during it wakes us again.
-        last = !matches!(timeout_at(deadline, ticks.changed()).await, Ok(Ok(())));
+        // The tick only hears this process's commits; the periodic rescan catches those of other
+        // instances on the same PostgreSQL database.
+        let next = (Instant::now() + RESCAN_EVERY).min(deadline);
+        last = match timeout_at(next, ticks.changed()).await {
+            Ok(Ok(())) => false,
+            Ok(Err(_)) => true,
+            Err(_) => next >= deadline,
+        };
     }
 }
 

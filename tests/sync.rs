@@ -353,6 +353,28 @@ async fn a_long_poll_wakes_on_a_commit() {
 }
 
 #[actix_web::test]
+async fn a_long_poll_sees_a_commit_made_by_another_instance() {
+    let t = TestApp::new();
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    // A second carepath process on the same database: its commits do not tick this one's channel.
+    let other_state = carepath::startup::AppState::open(t.state.settings.clone()).unwrap();
+    let other = init_service(carepath::startup::app(other_state)).await;
+    let w = world(&app, t).await;
+    let (_, cursor) = drain(&app, &w.nurse, "0", 100).await;
+    let start = Instant::now();
+    let poll = send(&app, feed(&w.nurse, &format!("since={cursor}&wait=20")));
+    let write = async {
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+        send(&other, create(&w, &w.patient, "care_4")).await
+    };
+    let (polled, written) = tokio::join!(poll, write);
+    assert_eq!(written.status, 201, "{}", written.body);
+    assert_eq!(polled.body["changes"][0]["document_id"], written.body["id"], "{}", polled.body);
+    let waited = start.elapsed();
+    assert!(waited < carepath::sync::RESCAN_EVERY * 5, "seen after {waited:?}, not by the periodic rescan");
+}
+
+#[actix_web::test]
 async fn a_batch_answers_each_operation_on_its_own() {
     let t = TestApp::new();
     let app = init_service(carepath::startup::app(t.state.clone())).await;
