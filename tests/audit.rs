@@ -260,6 +260,20 @@ async fn an_auditor_reconstructs_who_read_a_patient_and_the_patient_sees_who_ope
     assert_eq!(entries.iter().filter(|e| e["action"] == "document.read").count(), 4);
     assert!(entries.iter().all(|e| e["organization_name"] == "新見クリニック" && e["profession"] == "physician"));
     assert!(!log.body.to_string().contains("山田"), "no patient data in the access log");
+    assert_eq!(entries.len(), 4, "{entries:?}");
+    assert_eq!(log.body["next_cursor"], Value::Null);
+    // Paged, oldest first.
+    let page = |q: String| {
+        TestRequest::get().uri(&format!("/v1/patients/{patient}/access-log?{q}")).insert_header(auth(&physician))
+    };
+    let first = send(&app, page("limit=3".into())).await;
+    assert_eq!(first.body["items"].as_array().unwrap().len(), 3);
+    let cursor = first.body["next_cursor"].as_i64().expect("a next page");
+    let rest = send(&app, page(format!("limit=3&cursor={cursor}"))).await;
+    assert_eq!(rest.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(rest.body["next_cursor"], Value::Null);
+    assert!(rest.body["items"][0]["at"].as_str() >= first.body["items"][2]["at"].as_str());
+    send(&app, page("limit=0".into())).await.problem(422);
     // Another organisation learns nothing, not even that the patient exists.
     let op = t.operator();
     let other = send(

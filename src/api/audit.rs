@@ -83,6 +83,7 @@ pub async fn list_events(
         to: query.to.as_deref().map(|t| instant("/query/to", t)).transpose()?,
         break_glass: query.break_glass,
         after_seq: query.cursor,
+        ..AuditFilter::default()
     };
     let event = Event::new(&caller, &req, "audit.read");
     let st = state.clone();
@@ -221,12 +222,24 @@ pub struct AccessEntry {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AccessLog {
     pub patient_id: String,
+    /// Oldest first.
     pub items: Vec<AccessEntry>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AccessLogQuery {
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<i64>,
+    /// 1–1000, default 100.
+    pub limit: Option<i64>,
 }
 
 /// Who (organisation, profession) opened this patient's record, and when: for the managing
 /// organisation and a patient portal. No clinical content, no individual names.
-#[utoipa::path(get, path = "/v1/patients/{id}/access-log", tag = "audit", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/patients/{id}/access-log", tag = "audit", params(AccessLogQuery), security(("bearer" = [])),
     responses((status = 200, body = AccessLog), (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn access_log(
@@ -234,10 +247,16 @@ pub async fn access_log(
     caller: Caller,
     req: HttpRequest,
     id: web::Path<String>,
+    query: web::Query<AccessLogQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::field("/query/limit", "must be between 1 and 1000"));
+    }
     let id = id.into_inner();
     let st = state.clone();
     let event = Event::new(&caller, &req, "access_log.read").resource("access_log", &id);
+    let cursor = query.cursor;
     let log = db::run(&state.pool, move |conn| {
         audit::read(conn, &st.recorder, event, |conn, ev| {
             let patient = authorise(conn, &st, &caller, &id, Resource::Patient, Action::Read, None, ev)?.patient;
@@ -246,14 +265,20 @@ pub async fn access_log(
             {
                 return Err(ApiError::Forbidden("the access log is for the managing organisation".into()));
             }
-            let filter = AuditFilter { patient_id: Some(patient.id.clone()), ..AuditFilter::default() };
-            let mut items = Vec::new();
+            let filter = AuditFilter {
+                patient_id: Some(patient.id.clone()),
+                actions: Some(READS),
+                outcome: Some("allowed"),
+                after_seq: cursor,
+                ..AuditFilter::default()
+            };
+            let mut rows = AuditRow::list(conn, &filter, limit + 1)?;
+            let more = rows.len() > usize::try_from(limit).map_err(ApiError::internal)?;
+            rows.truncate(usize::try_from(limit).map_err(ApiError::internal)?);
+            let next_cursor = rows.last().filter(|_| more).map(|r| r.seq);
             let mut names = std::collections::HashMap::new();
-            for row in AuditRow::list(conn, &filter, 10_000)? {
-                let opened = row.outcome == "allowed" && READS.contains(&row.action.as_str());
-                if !opened {
-                    continue;
-                }
+            let mut items = Vec::with_capacity(rows.len());
+            for row in rows {
                 if !names.contains_key(&row.actor_org) {
                     let name = OrganizationRow::find(conn, &row.actor_org)?.map(|o| o.name);
                     names.insert(row.actor_org.clone(), name);
@@ -267,7 +292,7 @@ pub async fn access_log(
                     break_glass: row.break_glass,
                 });
             }
-            Ok(AccessLog { patient_id: patient.id, items })
+            Ok(AccessLog { patient_id: patient.id, items, next_cursor })
         })
     })
     .await?;

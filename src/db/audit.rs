@@ -59,6 +59,9 @@ pub struct AuditFilter {
     pub from: Option<String>,
     pub to: Option<String>,
     pub break_glass: Option<bool>,
+    /// Only these actions (any of them).
+    pub actions: Option<&'static [&'static str]>,
+    pub outcome: Option<&'static str>,
     pub after_seq: Option<i64>,
 }
 
@@ -93,6 +96,12 @@ impl AuditRow {
         }
         if let Some(b) = filter.break_glass {
             query = query.filter(audit_events::break_glass.eq(b));
+        }
+        if let Some(actions) = filter.actions {
+            query = query.filter(audit_events::action.eq_any(actions));
+        }
+        if let Some(outcome) = filter.outcome {
+            query = query.filter(audit_events::outcome.eq(outcome));
         }
         if let Some(after) = filter.after_seq {
             query = query.filter(audit_events::seq.gt(after));
