@@ -134,23 +134,36 @@ where
     body
 }
 
+/// A clinic, its physician's token and one patient, made through the HTTP stack like a client
+/// would.
+struct Clinic {
+    org: String,
+    physician: String,
+    patient: String,
+}
+
+async fn clinic<S, B>(app: &S, state: &AppState) -> Clinic
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let data = &state.settings.data_dir;
+    let operator = issue_local_token(data, "operator", Role::Admin, &state.settings.operator_org, 3600).unwrap();
+    let org = post(app, "/v1/organizations", &operator, &json!({"name": "clinic", "kind": "clinic"}), 201).await;
+    let org = org["id"].as_str().unwrap().to_owned();
+    let physician = issue_local_token(data, "dr-tanaka", Role::Physician, &org, 3600).unwrap();
+    let patient =
+        json!({"name": "山田 花子", "birth_date": "1939-04-01", "sex": "female", "managing_organization": org});
+    let patient = post(app, "/v1/patients", &physician, &patient, 201).await;
+    Clinic { org, physician, patient: patient["id"].as_str().unwrap().to_owned() }
+}
+
 fn write(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let state: Arc<AppState> = AppState::open(Settings::for_data_dir(dir.path().join("data"))).unwrap();
-    let data = state.settings.data_dir.clone();
     let sys = actix_web::rt::System::new();
     let app = sys.block_on(init_service(carepath::startup::app(state.clone())));
-
-    // A clinic, its physician and one patient, made through the HTTP stack like a client would.
-    let operator = issue_local_token(&data, "operator", Role::Admin, &state.settings.operator_org, 3600).unwrap();
-    let org =
-        sys.block_on(post(&app, "/v1/organizations", &operator, &json!({"name": "clinic", "kind": "clinic"}), 201));
-    let org = org["id"].as_str().unwrap().to_owned();
-    let physician = issue_local_token(&data, "dr-tanaka", Role::Physician, &org, 3600).unwrap();
-    let patient =
-        json!({"name": "山田 花子", "birth_date": "1939-04-01", "sex": "female", "managing_organization": org});
-    let patient = sys.block_on(post(&app, "/v1/patients", &physician, &patient, 201));
-    let patient = patient["id"].as_str().unwrap().to_owned();
+    let Clinic { org, physician, patient } = sys.block_on(clinic(&app, &state));
 
     let content = full_care_path();
     let body = json!({"type": "care-path", "schema_version": "1.0.0", "content": content});
@@ -224,17 +237,9 @@ fn write(c: &mut Criterion) {
     settings.db_pool_size = 1;
     let nosync = AppState::open(settings).unwrap();
     nosync.pool.get().unwrap().batch_execute("PRAGMA synchronous = NORMAL").unwrap();
-    let (nosync_org, nosync_patient) = sys.block_on(async {
+    let Clinic { org: nosync_org, patient: nosync_patient, .. } = sys.block_on(async {
         let app = init_service(carepath::startup::app(nosync.clone())).await;
-        let data = &nosync.settings.data_dir;
-        let operator = issue_local_token(data, "operator", Role::Admin, &nosync.settings.operator_org, 3600).unwrap();
-        let org = post(&app, "/v1/organizations", &operator, &json!({"name": "clinic", "kind": "clinic"}), 201).await;
-        let org = org["id"].as_str().unwrap().to_owned();
-        let physician = issue_local_token(data, "dr-tanaka", Role::Physician, &org, 3600).unwrap();
-        let patient =
-            json!({"name": "山田 花子", "birth_date": "1939-04-01", "sex": "female", "managing_organization": org});
-        let patient = post(&app, "/v1/patients", &physician, &patient, 201).await;
-        (org, patient["id"].as_str().unwrap().to_owned())
+        clinic(&app, &nosync).await
     });
     let nosync_caller = Caller { sub: "dr-tanaka".into(), org: nosync_org, role: Role::Physician, purpose: None };
     g.bench_function("create_document_sqlite_direct_nosync", |b| {
@@ -260,18 +265,9 @@ fn read(c: &mut Criterion) {
     // database: the bench adds rows it does not remove).
     settings.database_url = std::env::var("CAREPATH_BENCH_DATABASE_URL").ok().filter(|u| !u.is_empty());
     let state: Arc<AppState> = AppState::open(settings).unwrap();
-    let data = state.settings.data_dir.clone();
     let sys = actix_web::rt::System::new();
     let app = sys.block_on(init_service(carepath::startup::app(state.clone())));
-    let operator = issue_local_token(&data, "operator", Role::Admin, &state.settings.operator_org, 3600).unwrap();
-    let org =
-        sys.block_on(post(&app, "/v1/organizations", &operator, &json!({"name": "clinic", "kind": "clinic"}), 201));
-    let org = org["id"].as_str().unwrap().to_owned();
-    let physician = issue_local_token(&data, "dr-tanaka", Role::Physician, &org, 3600).unwrap();
-    let patient =
-        json!({"name": "山田 花子", "birth_date": "1939-04-01", "sex": "female", "managing_organization": org});
-    let patient = sys.block_on(post(&app, "/v1/patients", &physician, &patient, 201));
-    let patient = patient["id"].as_str().unwrap().to_owned();
+    let Clinic { org, physician, patient } = sys.block_on(clinic(&app, &state));
     let body = json!({"type": "care-path", "schema_version": "1.0.0", "content": full_care_path()});
     let doc = sys.block_on(post(&app, &format!("/v1/patients/{patient}/documents"), &physician, &body, 201));
     let doc = doc["id"].as_str().unwrap().to_owned();

@@ -354,7 +354,7 @@ pub fn verify_export(ndjson: &str, public_key: &[u8]) -> Result<Verification, St
             ExportLine::Checkpoint(c) => checkpoints.push(c),
         }
     }
-    let last_checkpoint = checkpoints.iter().map(|c| c.seq).max();
+    let last_checkpoint = checkpoints.iter().max_by_key(|c| c.seq).map(|c| (c.seq, c.hash.clone()));
     let mut walk = ChainWalk::new(checkpoints, public_key);
     for row in &events {
         if !walk.feed(row) {
@@ -362,9 +362,14 @@ pub fn verify_export(ndjson: &str, public_key: &[u8]) -> Result<Verification, St
         }
     }
     let mut result = walk.finish(None);
-    if result.ok && last_checkpoint != Some(result.verified_through) {
-        // Events after the last checkpoint are unsigned: they may be checked, not proved.
-        result.ok = last_checkpoint.is_some() && result.verified_through >= last_checkpoint.unwrap_or(i64::MAX);
+    // Anyone can chain an event onto a copy: only a signature proves where the log ended, so
+    // events after the last checkpoint are not proved, and the first of them is named.
+    let (signed_through, signed_hash) = last_checkpoint.unwrap_or((0, GENESIS.to_owned()));
+    if result.ok && signed_through < result.verified_through {
+        result.ok = false;
+        result.first_broken = Some(signed_through + 1);
+        result.verified_through = signed_through;
+        result.head_hash = signed_hash;
     }
     Ok(result)
 }
@@ -382,44 +387,29 @@ fn verify_checkpoint(c: &CheckpointRow, public_key: &[u8]) -> bool {
         .is_ok()
 }
 
-/// The Ed25519 key that signs checkpoints: `audit-signing.key` in the data directory (0600),
+/// The Ed25519 key that signs checkpoints: `audit-signing.pem` in the data directory (0600),
 /// made on first start. Its public key is what an offline verifier needs.
 pub struct Signer {
     pair: ring::signature::Ed25519KeyPair,
     pub key_id: String,
 }
 
+const SIGNING_KEY_FILE: &str = "audit-signing.pem";
+
 impl Signer {
     pub fn load_or_create(data_dir: &std::path::Path) -> Result<Self, String> {
+        let path = data_dir.join(SIGNING_KEY_FILE);
+        let file = crate::auth::KeyFile::open(data_dir, SIGNING_KEY_FILE, "audit signing key")
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let pair = ring::signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(&file.pkcs8)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(Self { pair, key_id: file.kid })
+    }
+
+    /// The public key as `GET /v1/audit-events/public-key` and `carepath audit public-key` show it.
+    pub fn public_key_base64(&self) -> String {
         use base64::Engine;
-        use ring::signature::KeyPair;
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
-        let path = data_dir.join("audit-signing.key");
-        let b64 = base64::engine::general_purpose::STANDARD;
-        let pkcs8 = match std::fs::read_to_string(&path) {
-            Ok(text) => b64.decode(text.trim()).map_err(|e| format!("{}: {e}", path.display()))?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let doc = ring::signature::Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new())
-                    .map_err(|_| "cannot generate the audit signing key".to_owned())?;
-                let mut file = std::fs::OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .mode(0o600)
-                    .open(&path)
-                    .map_err(|e| format!("{}: {e}", path.display()))?;
-                file.write_all(b64.encode(doc.as_ref()).as_bytes())
-                    .and_then(|()| file.sync_all())
-                    .map_err(|e| format!("{}: {e}", path.display()))?;
-                doc.as_ref().to_vec()
-            }
-            Err(e) => return Err(format!("{}: {e}", path.display())),
-        };
-        let pair =
-            ring::signature::Ed25519KeyPair::from_pkcs8(&pkcs8).map_err(|e| format!("{}: {e}", path.display()))?;
-        let digest = ring::digest::digest(&ring::digest::SHA256, pair.public_key().as_ref());
-        let key_id = digest.as_ref()[..8].iter().map(|b| format!("{b:02x}")).collect();
-        Ok(Self { pair, key_id })
+        base64::engine::general_purpose::STANDARD.encode(self.public_key())
     }
 
     pub fn public_key(&self) -> Vec<u8> {

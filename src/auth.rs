@@ -246,7 +246,7 @@ impl Authenticator {
         let leeway = settings.jwt_leeway_secs;
         let mut keys = Vec::new();
         if settings.local_issuer {
-            let local = LocalKey::load_or_create(&settings.data_dir)?;
+            let local = KeyFile::load_or_create(&settings.data_dir)?;
             keys.push(TrustedKey::new(
                 LOCAL_ISSUER,
                 LOCAL_AUDIENCE,
@@ -500,34 +500,42 @@ fn hex(bytes: &[u8]) -> String {
 // ---------------------------------------------------------------------------------------------
 // The local issuer
 
-/// The built-in issuer's key pair, as kept in the data directory.
-struct LocalKey {
-    pkcs8: Vec<u8>,
-    public: Vec<u8>,
-    kid: String,
+/// An Ed25519 key pair kept as a PEM file (0600) in the data directory, made on first use: the
+/// built-in token issuer's key, and the audit checkpoint signer's.
+pub(crate) struct KeyFile {
+    pub(crate) pkcs8: Vec<u8>,
+    pub(crate) public: Vec<u8>,
+    pub(crate) kid: String,
 }
 
-impl LocalKey {
-    /// Reads the key, creating it on first use. Creation goes through a private temporary file
-    /// and a hard link, so a concurrent start (or `carepath token` run) sees either no key or a
-    /// complete one, never half a file, and two creators cannot overwrite each other.
+impl KeyFile {
+    /// The local issuer's key.
     fn load_or_create(data_dir: &Path) -> Result<Self, AuthSetupError> {
-        let path = data_dir.join(LOCAL_KEY_FILE);
-        let problem = |problem: String| AuthSetupError::LocalKey { path: path.display().to_string(), problem };
+        Self::open(data_dir, LOCAL_KEY_FILE, "local token issuer key").map_err(|problem| AuthSetupError::LocalKey {
+            path: data_dir.join(LOCAL_KEY_FILE).display().to_string(),
+            problem,
+        })
+    }
+
+    /// Reads `data_dir/file_name`, creating it on first use. Creation goes through a private
+    /// temporary file and a hard link, so a concurrent start (or `carepath token` run) sees
+    /// either no key or a complete one, never half a file, and two creators cannot overwrite
+    /// each other. Errors say what went wrong, not where (the caller knows the path).
+    pub(crate) fn open(data_dir: &Path, file_name: &str, what: &str) -> Result<Self, String> {
+        let path = data_dir.join(file_name);
         match std::fs::read_to_string(&path) {
-            Ok(text) => return Self::from_file(&path, &text).map_err(problem),
+            Ok(text) => return Self::from_file(&path, &text),
             Err(e) if e.kind() == IoErrorKind::NotFound => {}
-            Err(e) => return Err(problem(format!("cannot read: {e}"))),
+            Err(e) => return Err(format!("cannot read: {e}")),
         }
-        create_private_dir(data_dir).map_err(|e| problem(format!("cannot create the data directory: {e}")))?;
+        create_private_dir(data_dir).map_err(|e| format!("cannot create the data directory: {e}"))?;
         let rng = SystemRandom::new();
-        let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).map_err(|_| problem("cannot generate a key".into()))?;
+        let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).map_err(|_| "cannot generate a key".to_owned())?;
         let pem = pem_encode("PRIVATE KEY", pkcs8.as_ref());
         let mut suffix = [0u8; 8];
-        rng.fill(&mut suffix).map_err(|_| problem("no randomness for a temporary name".into()))?;
-        let tmp = data_dir.join(format!(".{LOCAL_KEY_FILE}.{}.tmp", hex(&suffix)));
-        write_private_file(&tmp, pem.as_bytes())
-            .map_err(|e| problem(format!("cannot write {}: {e}", tmp.display())))?;
+        rng.fill(&mut suffix).map_err(|_| "no randomness for a temporary name".to_owned())?;
+        let tmp = data_dir.join(format!(".{file_name}.{}.tmp", hex(&suffix)));
+        write_private_file(&tmp, pem.as_bytes()).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
         let linked = std::fs::hard_link(&tmp, &path);
         let _removed = std::fs::remove_file(&tmp);
         match linked {
@@ -536,15 +544,15 @@ impl LocalKey {
                 if let Ok(dir) = std::fs::File::open(data_dir) {
                     let _synced = dir.sync_all();
                 }
-                tracing::info!(path = %path.display(), "created the local token issuer key");
-                Self::from_pkcs8(pkcs8.as_ref()).map_err(problem)
+                tracing::info!(path = %path.display(), "created the {what}");
+                Self::from_pkcs8(pkcs8.as_ref())
             }
             // Someone else created it meanwhile: theirs wins.
             Err(e) if e.kind() == IoErrorKind::AlreadyExists => {
-                let text = std::fs::read_to_string(&path).map_err(|e| problem(format!("cannot read: {e}")))?;
-                Self::from_file(&path, &text).map_err(problem)
+                let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read: {e}"))?;
+                Self::from_file(&path, &text)
             }
-            Err(e) => Err(problem(format!("cannot create: {e}"))),
+            Err(e) => Err(format!("cannot create: {e}")),
         }
     }
 
@@ -565,14 +573,14 @@ impl LocalKey {
         let pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(der)
             .map_err(|e| format!("not an Ed25519 PKCS#8 private key ({e})"))?;
         let public = pair.public_key().as_ref().to_vec();
-        let kid = local_kid(&public);
+        let kid = key_id(&public);
         Ok(Self { pkcs8: der.to_vec(), public, kid })
     }
 }
 
 /// Derived, not stored: the same key always has the same `kid`, so issuing and verifying agree
 /// without sharing anything but the key file.
-fn local_kid(public: &[u8]) -> String {
+fn key_id(public: &[u8]) -> String {
     let digest = ring::digest::digest(&ring::digest::SHA256, public);
     hex(&digest.as_ref()[..8])
 }
@@ -635,7 +643,7 @@ pub fn issue_local_token(
     if org.trim().is_empty() {
         return Err(AuthSetupError::Issue("org must not be empty".into()));
     }
-    let key = LocalKey::load_or_create(data_dir)?;
+    let key = KeyFile::load_or_create(data_dir)?;
     let now = now_secs();
     let claims = LocalClaims {
         iss: LOCAL_ISSUER,
@@ -953,8 +961,8 @@ mod tests {
             self.dir.path().join("data")
         }
 
-        fn local_key(&self) -> LocalKey {
-            LocalKey::load_or_create(&self.data_dir()).unwrap()
+        fn local_key(&self) -> KeyFile {
+            KeyFile::load_or_create(&self.data_dir()).unwrap()
         }
 
         /// Signs `claims` with the real local key, as an attacker with it could not.
@@ -1443,7 +1451,7 @@ mod tests {
         assert_eq!(second.verify(&token).unwrap().role, Role::Auditor);
 
         let header = jsonwebtoken::decode_header(&token).unwrap();
-        let key = LocalKey::load_or_create(&data).unwrap();
+        let key = KeyFile::load_or_create(&data).unwrap();
         assert_eq!(header.kid.as_deref(), Some(key.kid.as_str()));
         assert_eq!(key.kid.len(), 16);
     }

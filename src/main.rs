@@ -114,10 +114,9 @@ fn main() -> ExitCode {
             print_json(result, |v| v.ok)
         }
         Command::Audit(AuditCommand::PublicKey(settings)) => {
-            use base64::Engine;
             match carepath::audit::Signer::load_or_create(&settings.data_dir) {
                 Ok(signer) => {
-                    println!("{}", base64::engine::general_purpose::STANDARD.encode(signer.public_key()));
+                    println!("{}", signer.public_key_base64());
                     ExitCode::SUCCESS
                 }
                 Err(e) => {

@@ -20,7 +20,8 @@ struct Job {
     event: Event,
     outcome: &'static str,
     status: u16,
-    done: mpsc::SyncSender<Result<(), String>>,
+    /// Whether the event is committed; why not is logged, not told to the client.
+    done: mpsc::SyncSender<bool>,
 }
 
 /// The handle readers record through. Dropping the last one stops the thread.
@@ -30,13 +31,10 @@ pub struct Recorder {
 
 impl Recorder {
     /// Starts the recorder thread on `pool` (one connection is all it needs).
-    pub fn start(pool: DbPool) -> Self {
+    pub fn start(pool: DbPool) -> std::io::Result<Self> {
         let (jobs, rx) = mpsc::channel();
-        std::thread::Builder::new()
-            .name("audit-recorder".into())
-            .spawn(move || run(&pool, &rx))
-            .map_or_else(|e| tracing::error!(error = %e, "cannot start the audit recorder"), drop);
-        Self { jobs }
+        std::thread::Builder::new().name("audit-recorder".into()).spawn(move || run(&pool, &rx))?;
+        Ok(Self { jobs })
     }
 
     /// Appends the event and returns once it is committed. Blocking: call it off the async workers.
@@ -46,8 +44,8 @@ impl Recorder {
             .send(Job { event, outcome, status, done })
             .map_err(|_| ApiError::ServiceUnavailable("the audit recorder is not running".into()))?;
         match wait.recv() {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(ApiError::ServiceUnavailable(format!("the audit event was not recorded: {e}"))),
+            Ok(true) => Ok(()),
+            Ok(false) => Err(ApiError::ServiceUnavailable("the audit event could not be recorded".into())),
             Err(_) => Err(ApiError::ServiceUnavailable("the audit recorder stopped".into())),
         }
     }
@@ -63,12 +61,18 @@ fn run(pool: &DbPool, rx: &mpsc::Receiver<Job>) {
             }
         }
         match commit(pool, &batch) {
-            Ok(()) => batch.into_iter().for_each(|job| drop(job.done.send(Ok(())))),
+            // A reader that has gone away no longer waits for its answer.
+            Ok(()) => batch.into_iter().for_each(|job| {
+                let _reader_gone = job.done.send(true);
+            }),
             // One event that cannot be written must not sink the others: each on its own.
             Err(_) => {
                 for job in batch {
                     let result = commit(pool, std::slice::from_ref(&job));
-                    drop(job.done.send(result.map_err(|e| e.to_string())));
+                    if let Err(e) = &result {
+                        tracing::error!(error = %e, action = job.event.action, "audit event not recorded");
+                    }
+                    let _reader_gone = job.done.send(result.is_ok());
                 }
             }
         }

@@ -60,6 +60,8 @@ pub enum StartError {
     WrongKey(String),
     #[error("audit signing key: {0}")]
     AuditKey(String),
+    #[error("cannot start the audit recorder: {0}")]
+    Recorder(std::io::Error),
     #[error("cannot inspect the database: {0}")]
     Inspect(String),
     #[error("cannot listen on {bind}: {source}")]
@@ -78,9 +80,14 @@ impl AppState {
         };
         let keys = Keyring::load_or_create(&settings, has_data)?;
         check_keys_open_data(&pool, &keys)?;
+        Self::assemble(settings, pool, keys, schemas)
+    }
+
+    /// The rest of the state, the same whichever way the pool and keys were come by.
+    fn assemble(settings: Settings, pool: DbPool, keys: Keyring, schemas: Registry) -> Result<Arc<Self>, StartError> {
         let auth = Authenticator::load(&settings)?;
         let audit_signer = crate::audit::Signer::load_or_create(&settings.data_dir).map_err(StartError::AuditKey)?;
-        let recorder = crate::recorder::Recorder::start(db::side_pool(&settings, 1));
+        let recorder = crate::recorder::Recorder::start(db::side_pool(&settings, 1)).map_err(StartError::Recorder)?;
         Ok(Arc::new(Self {
             settings,
             pool,
@@ -157,22 +164,8 @@ impl AppState {
         // The database may be down, so whether it holds data is unknown: assume it does, so an
         // existing key is loaded and a missing one is never invented.
         let keys = Keyring::load_or_create(&settings, true)?;
-        let auth = Authenticator::load(&settings)?;
         let schemas = Registry::load(settings.schema_dir.as_deref())?;
-        let audit_signer = crate::audit::Signer::load_or_create(&settings.data_dir).map_err(StartError::AuditKey)?;
-        let recorder = crate::recorder::Recorder::start(db::side_pool(&settings, 1));
-        Ok(Arc::new(Self {
-            settings,
-            pool,
-            auth,
-            keys: RwLock::new(Arc::new(keys)),
-            keys_modified: RwLock::default(),
-            schemas,
-            audit_signer,
-            recorder,
-            changes: tokio::sync::watch::Sender::new(0),
-            known_orgs: RwLock::default(),
-        }))
+        Self::assemble(settings, pool, keys, schemas)
     }
 }
 
@@ -221,9 +214,6 @@ pub fn app(
     App::new()
         .app_data(web::PayloadConfig::new(state.settings.body_limit))
         .app_data(web::Data::from(state))
-        .app_data(
-            web::QueryConfig::default().error_handler(|err, _| ApiError::BadRequest(format!("query: {err}")).into()),
-        )
         .app_data(web::PathConfig::default().error_handler(|_, _| ApiError::NotFound("no such resource".into()).into()))
         .configure(api::routes)
         .service(web::redirect("/docs", "/docs/"))

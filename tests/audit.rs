@@ -183,6 +183,21 @@ async fn an_export_verifies_offline_with_only_the_public_key() {
     std::fs::write(&key_file, other_key).unwrap();
     let (ok, _, _) = offline(&file, &key_file);
     assert!(!ok, "a checkpoint signed by another key must fail");
+
+    // An event chained onto the copy after the last signature is not proved, however well formed.
+    std::fs::write(&key_file, key.body.to_string()).unwrap();
+    let last = lines.iter().rev().find(|l| l["kind"] == "event").unwrap();
+    let mut forged: carepath::db::audit::AuditRow = serde_json::from_value(last.clone()).unwrap();
+    forged.seq += 1;
+    forged.prev_hash = forged.hash.clone();
+    forged.hash = carepath::audit::chain_hash(&forged.prev_hash, &carepath::audit::canonical(&forged));
+    let forged_seq = forged.seq;
+    let line = serde_json::to_string(&carepath::audit::ExportLine::Event(Box::new(forged))).unwrap();
+    std::fs::write(&file, format!("{text}{line}\n")).unwrap();
+    let (ok, stdout, stderr) = offline(&file, &key_file);
+    assert!(!ok && stderr.contains(&format!("broken at sequence {forged_seq}")), "{stdout} {stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["verified_through"], forged_seq - 1, "what the signature covers");
 }
 
 #[actix_web::test]
@@ -247,6 +262,15 @@ async fn an_auditor_reconstructs_who_read_a_patient_and_the_patient_sees_who_ope
     assert_eq!(future.body["items"].as_array().unwrap().len(), 0);
     let bad = send(&app, TestRequest::get().uri("/v1/audit-events?from=last-week").insert_header(auth(&auditor))).await;
     assert_eq!(bad.problem(422)["errors"][0]["pointer"], "/query/from");
+    // A value of the wrong type names its parameter too, on every listing (one extractor).
+    for (query, pointer) in [("cursor=abc", "/query/cursor"), ("break_glass=maybe", "/query/break_glass")] {
+        let res =
+            send(&app, TestRequest::get().uri(&format!("/v1/audit-events?{query}")).insert_header(auth(&auditor)))
+                .await;
+        assert_eq!(res.problem(422)["errors"][0]["pointer"], pointer, "{query}");
+    }
+    let res = send(&app, TestRequest::get().uri("/v1/organizations?limit=many").insert_header(auth(&auditor))).await;
+    assert_eq!(res.problem(422)["errors"][0]["pointer"], "/query/limit");
 
     // The managing organisation (and a patient portal acting for it) sees who opened the record.
     let physician = t.token("physician", &clinic);
@@ -268,12 +292,13 @@ async fn an_auditor_reconstructs_who_read_a_patient_and_the_patient_sees_who_ope
     };
     let first = send(&app, page("limit=3".into())).await;
     assert_eq!(first.body["items"].as_array().unwrap().len(), 3);
-    let cursor = first.body["next_cursor"].as_i64().expect("a next page");
+    let cursor = first.body["next_cursor"].as_str().expect("a next page").to_owned();
     let rest = send(&app, page(format!("limit=3&cursor={cursor}"))).await;
     assert_eq!(rest.body["items"].as_array().unwrap().len(), 1);
     assert_eq!(rest.body["next_cursor"], Value::Null);
     assert!(rest.body["items"][0]["at"].as_str() >= first.body["items"][2]["at"].as_str());
     send(&app, page("limit=0".into())).await.problem(422);
+    assert_eq!(send(&app, page("cursor=yesterday".into())).await.problem(422)["errors"][0]["pointer"], "/query/cursor");
     // Another organisation learns nothing, not even that the patient exists.
     let op = t.operator();
     let other = send(

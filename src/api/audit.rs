@@ -7,13 +7,15 @@ use utoipa::{IntoParams, ToSchema};
 use crate::access::{self, Action, Resource};
 use crate::api::fields::Errors;
 use crate::api::json::ApiJson;
+use crate::api::paging::{Page, PageParams};
+use crate::api::query::ApiQuery;
 use crate::audit::{self, Event, Verification};
 use crate::auth::Caller;
 use crate::authorize::authorise;
 use crate::clock;
+use crate::db;
 use crate::db::audit::{AuditFilter, AuditRow, ReviewRow};
 use crate::db::directory::OrganizationRow;
-use crate::db::{self, write_tx};
 use crate::error::{ApiError, Problem};
 use crate::startup::AppState;
 
@@ -67,7 +69,7 @@ pub async fn list_events(
     state: web::Data<AppState>,
     caller: Caller,
     req: HttpRequest,
-    query: web::Query<AuditQuery>,
+    query: ApiQuery<AuditQuery>,
 ) -> Result<HttpResponse, ApiError> {
     access::check(&caller, Resource::Audit, Action::Read)?;
     let limit = query.limit.unwrap_or(100);
@@ -160,9 +162,7 @@ pub async fn verify(state: web::Data<AppState>, caller: Caller, req: HttpRequest
     let event = Event::new(&caller, &req, "audit.verify");
     let st = state.clone();
     let result = db::run(&state.pool, move |conn| {
-        let result = audit::verify(conn, &st.audit_signer.public_key())?;
-        write_tx(conn, |tx| audit::append(tx, &event, "allowed", 200))?;
-        Ok(result)
+        audit::read(conn, &st.recorder, event, |conn, _| audit::verify(conn, &st.audit_signer.public_key()))
     })
     .await?;
     Ok(HttpResponse::Ok().json(result))
@@ -180,11 +180,10 @@ pub struct SigningKey {
 #[utoipa::path(get, path = "/v1/audit-events/public-key", tag = "audit", security(("bearer" = [])),
     responses((status = 200, body = SigningKey)))]
 pub async fn public_key(state: web::Data<AppState>, _caller: Caller) -> HttpResponse {
-    use base64::Engine;
     HttpResponse::Ok().json(SigningKey {
         algorithm: "Ed25519",
         key_id: state.audit_signer.key_id.clone(),
-        public_key: base64::engine::general_purpose::STANDARD.encode(state.audit_signer.public_key()),
+        public_key: state.audit_signer.public_key_base64(),
     })
 }
 
@@ -199,7 +198,8 @@ pub async fn export(state: web::Data<AppState>, caller: Caller, req: HttpRequest
     let event = Event::new(&caller, &req, "audit.export");
     let st = state.clone();
     let body = db::run(&state.pool, move |conn| {
-        write_tx(conn, |tx| audit::append(tx, &event, "allowed", 200))?;
+        // Recorded first, so that the export holds its own event under the closing signature.
+        st.recorder.record(event, "allowed", 200)?;
         st.audit_signer.checkpoint(conn, 1, time::Duration::ZERO)?;
         audit::export(conn)
     })
@@ -209,6 +209,8 @@ pub async fn export(state: web::Data<AppState>, caller: Caller, req: HttpRequest
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AccessEntry {
+    /// The audit event's sequence number.
+    pub seq: i64,
     pub at: String,
     /// The organisation whose member opened the record.
     pub organization: String,
@@ -219,45 +221,28 @@ pub struct AccessEntry {
     pub break_glass: bool,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AccessLog {
-    pub patient_id: String,
-    /// Oldest first.
-    pub items: Vec<AccessEntry>,
-    /// Pass as `cursor` for the next page; absent on the last page.
-    pub next_cursor: Option<i64>,
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct AccessLogQuery {
-    /// The `next_cursor` of the previous page.
-    pub cursor: Option<i64>,
-    /// 1–1000, default 100.
-    pub limit: Option<i64>,
-}
-
-/// Who (organisation, profession) opened this patient's record, and when: for the managing
-/// organisation and a patient portal. No clinical content, no individual names.
-#[utoipa::path(get, path = "/v1/patients/{id}/access-log", tag = "audit", params(AccessLogQuery), security(("bearer" = [])),
-    responses((status = 200, body = AccessLog), (status = 403, body = Problem, content_type = "application/problem+json"),
+/// Who (organisation, profession) opened this patient's record, and when, oldest first: for the
+/// managing organisation and a patient portal. No clinical content, no individual names.
+#[utoipa::path(get, path = "/v1/patients/{id}/access-log", tag = "audit", params(PageParams), security(("bearer" = [])),
+    responses((status = 200, body = Page<AccessEntry>), (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn access_log(
     state: web::Data<AppState>,
     caller: Caller,
     req: HttpRequest,
     id: web::Path<String>,
-    query: web::Query<AccessLogQuery>,
+    page: ApiQuery<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let limit = query.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::field("/query/limit", "must be between 1 and 1000"));
-    }
+    let limit = page.limit()?;
+    let after = page
+        .cursor
+        .as_deref()
+        .map(|c| c.parse::<i64>().map_err(|_| ApiError::field("/query/cursor", "not a cursor of this listing")))
+        .transpose()?;
     let id = id.into_inner();
     let st = state.clone();
     let event = Event::new(&caller, &req, "access_log.read").resource("access_log", &id);
-    let cursor = query.cursor;
-    let log = db::run(&state.pool, move |conn| {
+    let items = db::run(&state.pool, move |conn| {
         audit::read(conn, &st.recorder, event, |conn, ev| {
             let patient = authorise(conn, &st, &caller, &id, Resource::Patient, Action::Read, None, ev)?.patient;
             if caller.org != patient.managing_organization_id
@@ -266,24 +251,21 @@ pub async fn access_log(
                 return Err(ApiError::Forbidden("the access log is for the managing organisation".into()));
             }
             let filter = AuditFilter {
-                patient_id: Some(patient.id.clone()),
+                patient_id: Some(patient.id),
                 actions: Some(READS),
                 outcome: Some("allowed"),
-                after_seq: cursor,
+                after_seq: after,
                 ..AuditFilter::default()
             };
-            let mut rows = AuditRow::list(conn, &filter, limit + 1)?;
-            let more = rows.len() > usize::try_from(limit).map_err(ApiError::internal)?;
-            rows.truncate(usize::try_from(limit).map_err(ApiError::internal)?);
-            let next_cursor = rows.last().filter(|_| more).map(|r| r.seq);
             let mut names = std::collections::HashMap::new();
-            let mut items = Vec::with_capacity(rows.len());
-            for row in rows {
+            let mut items = Vec::new();
+            for row in AuditRow::list(conn, &filter, limit)? {
                 if !names.contains_key(&row.actor_org) {
                     let name = OrganizationRow::find(conn, &row.actor_org)?.map(|o| o.name);
                     names.insert(row.actor_org.clone(), name);
                 }
                 items.push(AccessEntry {
+                    seq: row.seq,
                     at: row.at,
                     organization_name: names.get(&row.actor_org).cloned().flatten(),
                     organization: row.actor_org,
@@ -292,11 +274,11 @@ pub async fn access_log(
                     break_glass: row.break_glass,
                 });
             }
-            Ok(AccessLog { patient_id: patient.id, items, next_cursor })
+            Ok(items)
         })
     })
     .await?;
-    Ok(HttpResponse::Ok().json(log))
+    Ok(HttpResponse::Ok().json(Page::new(items, limit, |e: &AccessEntry| e.seq.to_string())))
 }
 
 /// The actions that open (part of) a patient's record.

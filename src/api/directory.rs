@@ -10,6 +10,7 @@ use crate::access::{self, Action, Resource};
 use crate::api::fields::{self, Errors};
 use crate::api::json::ApiJson;
 use crate::api::paging::{Page, PageParams};
+use crate::api::query::ApiQuery;
 use crate::audit::{self, Event};
 use crate::auth::{Caller, Role};
 use crate::clock;
@@ -184,8 +185,8 @@ pub async fn create_organization(
 pub async fn list_organizations(
     state: web::Data<AppState>,
     caller: Caller,
-    filter: web::Query<OrganizationFilter>,
-    page: web::Query<PageParams>,
+    filter: ApiQuery<OrganizationFilter>,
+    page: ApiQuery<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     access::check(&caller, Resource::Directory, Action::Read)?;
     let limit = page.limit()?;
@@ -343,8 +344,8 @@ pub async fn create_practitioner(
 pub async fn list_practitioners(
     state: web::Data<AppState>,
     caller: Caller,
-    filter: web::Query<PractitionerFilter>,
-    page: web::Query<PageParams>,
+    filter: ApiQuery<PractitionerFilter>,
+    page: ApiQuery<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     access::check(&caller, Resource::Directory, Action::Read)?;
     let limit = page.limit()?;

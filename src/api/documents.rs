@@ -7,6 +7,7 @@ use utoipa::IntoParams;
 
 use crate::api::json::ApiJson;
 use crate::api::paging::{Page, PageParams};
+use crate::api::query::ApiQuery;
 use crate::audit::{self, Event};
 use crate::auth::Caller;
 use crate::clock;
@@ -185,7 +186,7 @@ pub async fn get_history(
     caller: Caller,
     req: HttpRequest,
     id: web::Path<String>,
-    page: web::Query<PageParams>,
+    page: ApiQuery<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = page.limit()?;
     let before = page
@@ -226,8 +227,8 @@ pub async fn list_documents(
     caller: Caller,
     req: HttpRequest,
     patient: web::Path<String>,
-    filter: web::Query<DocumentFilter>,
-    page: web::Query<PageParams>,
+    filter: ApiQuery<DocumentFilter>,
+    page: ApiQuery<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = page.limit()?;
     let filter = filter.into_inner();

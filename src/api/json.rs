@@ -23,7 +23,7 @@ fn is_json(req: &HttpRequest) -> bool {
 }
 
 /// Turns a serde path (`members[0].since`) into a JSON Pointer (`/members/0/since`).
-fn pointer_of(path: &serde_path_to_error::Path) -> String {
+pub(crate) fn pointer_of(path: &serde_path_to_error::Path) -> String {
     use serde_path_to_error::Segment;
     let mut out = String::new();
     for segment in path.iter() {
@@ -55,8 +55,12 @@ fn classify(pointer: String, error: serde_json::Error) -> ApiError {
         return ApiError::BadRequest(format!("the body is not valid JSON: {error}"));
     }
     let message = error.to_string();
-    let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
-    // serde reports a missing field at its parent; name the field itself.
+    field_error(pointer, message.split(" at line ").next().unwrap_or(&message).to_owned())
+}
+
+/// A 422 for a value serde rejected at `pointer`. serde reports a missing field at its parent;
+/// this names the field itself.
+pub(crate) fn field_error(pointer: String, message: String) -> ApiError {
     let pointer = match message.strip_prefix("missing field `").and_then(|m| m.split('`').next()) {
         Some(field) => format!("{pointer}/{field}"),
         None => pointer,

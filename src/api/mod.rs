@@ -10,6 +10,7 @@ pub mod health;
 pub mod json;
 pub mod paging;
 pub mod patients;
+pub mod query;
 pub mod schemas;
 pub mod sync;
 

@@ -12,6 +12,7 @@ use crate::api::directory::Address;
 use crate::api::fields::{self, Errors};
 use crate::api::json::ApiJson;
 use crate::api::paging::{Page, PageParams};
+use crate::api::query::ApiQuery;
 use crate::audit::{self, Event};
 use crate::auth::Caller;
 use crate::authorize::{self, authorise, facts};
@@ -312,8 +313,8 @@ pub async fn list_patients(
     state: web::Data<AppState>,
     caller: Caller,
     req: HttpRequest,
-    search: web::Query<PatientSearch>,
-    page: web::Query<PageParams>,
+    search: ApiQuery<PatientSearch>,
+    page: ApiQuery<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     access::check(&caller, Resource::Patient, Action::Read)?;
     let limit = page.limit()?;

@@ -9,6 +9,7 @@ use utoipa::IntoParams;
 
 use crate::api::fields::Errors;
 use crate::api::json::ApiJson;
+use crate::api::query::ApiQuery;
 use crate::audit::Event;
 use crate::auth::Caller;
 use crate::db;
@@ -16,7 +17,8 @@ use crate::error::{ApiError, PROBLEM_JSON, Problem};
 use crate::startup::AppState;
 use crate::sync::{self, BatchInput, BatchResults, ChangePage, DEFAULT_LIMIT, FeedQuery, MAX_LIMIT, MAX_WAIT_SECS};
 
-/// Taken as text, so that a malformed value is a 422 naming the parameter.
+/// Taken as text: `since` is an opaque cursor, and a malformed or out-of-range number gets one
+/// message stating the range.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct FeedParams {
@@ -70,7 +72,7 @@ pub async fn get_changes(
     state: web::Data<AppState>,
     caller: Caller,
     req: HttpRequest,
-    params: web::Query<FeedParams>,
+    params: ApiQuery<FeedParams>,
 ) -> Result<HttpResponse, ApiError> {
     let query = params.parse()?;
     let event = Event::new(&caller, &req, "changes.read");
