@@ -27,7 +27,7 @@ use carepath::db::patients::PatientRow;
 use carepath::documents::{self, DocumentInput};
 use carepath::schemas::Registry;
 use carepath::sealing::{self, Place};
-use carepath::startup::AppState;
+use carepath::state::AppState;
 
 const PATIENT: &str = "0b6c2f4e-5d1a-4c7e-9f3b-2a8d6e1c4b70";
 const DOCUMENT: &str = "7e3a9c1d-2b4f-4e8a-b6d5-1f0c9a8e7d62";

@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Settings;
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// `iss` of the tokens that `carepath token` signs.
 pub const LOCAL_ISSUER: &str = "carepath-local";

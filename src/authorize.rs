@@ -14,7 +14,7 @@ use crate::db::DbConn;
 use crate::db::consents::{BreakGlassRow, ConsentRow};
 use crate::db::patients::{CareTeamRow, PatientRow};
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// A break-glass reason must say something.
 pub const MIN_BREAK_GLASS_REASON: usize = 10;

@@ -19,7 +19,7 @@ use crate::db::patients::PatientRow;
 use crate::error::ApiError;
 use crate::schemas::SchemaEntry;
 use crate::sealing::{self, Place};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Content nested deeper than this is refused (422) before validation.
 pub const MAX_DEPTH: usize = 32;

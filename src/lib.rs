@@ -18,5 +18,6 @@ pub mod rotation;
 pub mod schemas;
 pub mod sealing;
 pub mod startup;
+pub mod state;
 pub mod sync;
 pub mod telemetry;

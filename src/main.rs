@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use carepath::config::Settings;
-use carepath::startup::{AppState, Application};
+use carepath::{startup::Application, state::AppState};
 use carepath::{openapi, telemetry};
 
 /// carepath: the shared care-path record of a home-care team.
@@ -178,7 +178,7 @@ fn serve(settings: Settings) -> ExitCode {
         let state = AppState::open(settings)?;
         let app = Application::build(state)?;
         tracing::info!(port = app.port, "carepath is serving");
-        app.server.await.map_err(|e| carepath::startup::StartError::Bind { bind: "server".into(), source: e })
+        app.server.await.map_err(|e| carepath::state::StartError::Bind { bind: "server".into(), source: e })
     });
     match result {
         Ok(()) => {

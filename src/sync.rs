@@ -27,7 +27,7 @@ use crate::db::patients::PatientRow;
 use crate::db::{self, DbConn};
 use crate::documents::{self, Document, DocumentInput, Idempotency, IfMatch, Written};
 use crate::error::{ApiError, FieldError, Problem};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub const DEFAULT_LIMIT: usize = 100;
 pub const MAX_LIMIT: usize = 1000;

@@ -23,7 +23,7 @@ async fn healthz_is_503_problem_when_the_database_is_unreachable() {
     let mut settings = t.state.settings.clone();
     settings.database_url = Some("postgres://carepath@127.0.0.1:1/none".into());
     settings.db_timeout_secs = 1;
-    let state = carepath::startup::AppState::lazy(settings).unwrap();
+    let state = carepath::state::AppState::lazy(settings).unwrap();
     let app = init_service(carepath::startup::app(state)).await;
     let res = send(&app, TestRequest::get().uri("/healthz")).await;
     res.problem(503);

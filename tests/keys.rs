@@ -167,7 +167,7 @@ async fn refuses_to_start_without_the_right_master_key() {
     let original = std::fs::read(&key_file).unwrap();
 
     std::fs::remove_file(&key_file).unwrap();
-    let err = carepath::startup::AppState::open(settings.clone()).err().expect("must refuse").to_string();
+    let err = carepath::state::AppState::open(settings.clone()).err().expect("must refuse").to_string();
     assert!(err.contains("master") && err.contains("CAREPATH_MASTER_KEY_FILE"), "{err}");
     assert!(!key_file.exists(), "never creates a new master key over existing data");
 
@@ -176,11 +176,11 @@ async fn refuses_to_start_without_the_right_master_key() {
     let other_keys = carepath::config::Settings::for_data_dir(other.path());
     carepath::crypto::Keyring::load_or_create(&other_keys, false).unwrap();
     std::fs::copy(other.path().join("master.key"), &key_file).unwrap();
-    let err = carepath::startup::AppState::open(settings.clone()).err().expect("must refuse").to_string();
+    let err = carepath::state::AppState::open(settings.clone()).err().expect("must refuse").to_string();
     assert!(err.contains("does not open"), "{err}");
 
     std::fs::write(&key_file, original).unwrap();
-    assert!(carepath::startup::AppState::open(settings).is_ok());
+    assert!(carepath::state::AppState::open(settings).is_ok());
 }
 
 #[actix_web::test]

@@ -357,7 +357,7 @@ async fn a_long_poll_sees_a_commit_made_by_another_instance() {
     let t = TestApp::new();
     let app = init_service(carepath::startup::app(t.state.clone())).await;
     // A second carepath process on the same database: its commits do not tick this one's channel.
-    let other_state = carepath::startup::AppState::open(t.state.settings.clone()).unwrap();
+    let other_state = carepath::state::AppState::open(t.state.settings.clone()).unwrap();
     let other = init_service(carepath::startup::app(other_state)).await;
     let w = world(&app, t).await;
     let (_, cursor) = drain(&app, &w.nurse, "0", 100).await;

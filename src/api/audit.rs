@@ -17,7 +17,7 @@ use crate::db;
 use crate::db::audit::{AuditFilter, AuditRow, ReviewRow};
 use crate::db::directory::OrganizationRow;
 use crate::error::{ApiError, Problem};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -16,7 +16,7 @@ use crate::db::directory::{OrganizationRow, PractitionerRow};
 use crate::db::patients::{CareTeamRow, PatientRow};
 use crate::db::{self, DbConn};
 use crate::error::{ApiError, Problem};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]

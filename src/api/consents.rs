@@ -21,7 +21,7 @@ use crate::db::directory::OrganizationRow;
 use crate::db::{self, DbConn};
 use crate::documents::data_key;
 use crate::error::{ApiError, Problem};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Which organisations the consent names: a list of ids, or `"care_team"`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

@@ -17,7 +17,7 @@ use crate::clock;
 use crate::db;
 use crate::db::directory::{OrganizationRow, PractitionerRow};
 use crate::error::{ApiError, Problem};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]

@@ -14,7 +14,7 @@ use crate::clock;
 use crate::db;
 use crate::documents::{self, Document, DocumentInput, Idempotency, IfMatch, ListFilter, Written};
 use crate::error::{ApiError, Problem};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 fn header_str<'r>(req: &'r HttpRequest, name: &str) -> Result<Option<&'r str>, ApiError> {
     req.headers()

@@ -23,7 +23,7 @@ use crate::db::directory::OrganizationRow;
 use crate::db::patients::PatientRow;
 use crate::documents::data_key;
 use crate::error::{ApiError, Problem};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// 要介護度: the long-term-care certification level.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]

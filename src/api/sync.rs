@@ -14,7 +14,7 @@ use crate::audit::Event;
 use crate::auth::Caller;
 use crate::db;
 use crate::error::{ApiError, PROBLEM_JSON, Problem};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::sync::{self, BatchInput, BatchResults, ChangePage, DEFAULT_LIMIT, FeedQuery, MAX_LIMIT, MAX_WAIT_SECS};
 
 /// Taken as text: `since` is an opaque cursor, and a malformed or out-of-range number gets one

@@ -14,7 +14,7 @@ use diesel::{Connection, PgConnection, RunQueryDsl};
 use serde_json::Value;
 
 use carepath::config::Settings;
-use carepath::startup::AppState;
+use carepath::state::AppState;
 
 pub const PG_ENV: &str = "CAREPATH_TEST_DATABASE_URL";
 

@@ -1,0 +1,191 @@
+//! Shared state: what every handler may reach, built once at start by the wiring and shared by
+//! all workers. Opening it creates the data directory, database and keys on a first start.
+
+use std::collections::HashSet;
+use std::sync::{Arc, RwLock};
+
+use crate::auth::Authenticator;
+use crate::config::Settings;
+use crate::crypto::Keyring;
+use crate::db::directory::OrganizationRow;
+use crate::db::patients::PatientRow;
+use crate::db::{self, DbPool};
+use crate::error::ApiError;
+use crate::schemas::Registry;
+
+/// What every handler may reach: built once at start, shared by all workers.
+pub struct AppState {
+    pub settings: Settings,
+    pub pool: DbPool,
+    pub auth: Authenticator,
+    /// Swapped whole when `carepath keys rotate` (another process) re-wraps data keys under a
+    /// master key this process has not loaded yet.
+    keys: RwLock<Arc<Keyring>>,
+    keys_modified: RwLock<Option<std::time::SystemTime>>,
+    pub schemas: Registry,
+    /// Signs audit checkpoints.
+    pub audit_signer: crate::audit::Signer,
+    /// Commits read events, many reads to one commit under load.
+    pub recorder: crate::recorder::Recorder,
+    /// Ticks after every committed document change; long-polling readers of the change feed wait on it.
+    pub changes: tokio::sync::watch::Sender<u64>,
+    /// Organisations known to exist. The directory never deletes one, so a hit never goes stale
+    /// and the per-request check stays off the database.
+    known_orgs: RwLock<HashSet<String>>,
+}
+
+/// Errors that stop `serve` before it listens, worded for the operator.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir { path: String, source: std::io::Error },
+    #[error(transparent)]
+    Store(#[from] db::StoreError),
+    #[error("{0}")]
+    Auth(#[from] crate::auth::AuthSetupError),
+    #[error("{0}")]
+    Keys(#[from] crate::crypto::KeyError),
+    #[error("{0}")]
+    Schemas(#[from] crate::schemas::SchemaError),
+    #[error("{0}")]
+    WrongKey(String),
+    #[error("audit signing key: {0}")]
+    AuditKey(String),
+    #[error("cannot start the audit recorder: {0}")]
+    Recorder(std::io::Error),
+    #[error("cannot inspect the database: {0}")]
+    Inspect(String),
+    #[error("cannot listen on {bind}: {source}")]
+    Bind { bind: String, source: std::io::Error },
+}
+
+impl AppState {
+    /// Creates the data directory (0700) if needed, opens and migrates the database.
+    pub fn open(settings: Settings) -> Result<Arc<Self>, StartError> {
+        let schemas = Registry::load(settings.schema_dir.as_deref())?;
+        create_data_dir(&settings)?;
+        let pool = db::open(&settings)?;
+        let has_data = {
+            let mut conn = pool.get().map_err(|e| StartError::Inspect(e.to_string()))?;
+            PatientRow::any(&mut conn).map_err(|e| StartError::Inspect(e.to_string()))?
+        };
+        let keys = Keyring::load_or_create(&settings, has_data)?;
+        check_keys_open_data(&pool, &keys)?;
+        Self::assemble(settings, pool, keys, schemas)
+    }
+
+    /// The rest of the state, the same whichever way the pool and keys were come by.
+    fn assemble(settings: Settings, pool: DbPool, keys: Keyring, schemas: Registry) -> Result<Arc<Self>, StartError> {
+        let auth = Authenticator::load(&settings)?;
+        let audit_signer = crate::audit::Signer::load_or_create(&settings.data_dir).map_err(StartError::AuditKey)?;
+        let recorder = crate::recorder::Recorder::start(db::side_pool(&settings, 1)).map_err(StartError::Recorder)?;
+        Ok(Arc::new(Self {
+            settings,
+            pool,
+            auth,
+            keys: RwLock::new(Arc::new(keys)),
+            keys_modified: RwLock::default(),
+            schemas,
+            audit_signer,
+            recorder,
+            changes: tokio::sync::watch::Sender::new(0),
+            known_orgs: RwLock::default(),
+        }))
+    }
+
+    /// The keyring in use.
+    pub fn keys(&self) -> Arc<Keyring> {
+        match self.keys.read() {
+            Ok(keys) => keys.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// The keyring as its file now stands: reloaded first if the file changed since it was read.
+    /// Wrapping a new data key goes through here, so no new key is wrapped under a master key
+    /// that a rotation has already moved away from.
+    pub fn fresh_keys(&self) -> Result<Arc<Keyring>, ApiError> {
+        let path = self.settings.master_key_file.clone().unwrap_or_else(|| self.settings.data_dir.join("master.key"));
+        let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
+        let known = self.keys_modified.read().map(|m| *m).unwrap_or(None);
+        if modified != known {
+            self.reload_keys()?;
+            if let Ok(mut m) = self.keys_modified.write() {
+                *m = modified;
+            }
+        }
+        Ok(self.keys())
+    }
+
+    /// Reloads the keyring from its file (after a rotation by another process).
+    pub fn reload_keys(&self) -> Result<(), ApiError> {
+        let fresh = Keyring::load_or_create(&self.settings, true).map_err(ApiError::internal)?;
+        tracing::info!(current = fresh.current_kid(), "reloaded the master keyring");
+        match self.keys.write() {
+            Ok(mut keys) => *keys = Arc::new(fresh),
+            Err(poisoned) => *poisoned.into_inner() = Arc::new(fresh),
+        }
+        Ok(())
+    }
+
+    /// Wakes the change feed's long-polls: call after a document change has committed.
+    pub fn notify_change(&self) {
+        self.changes.send_modify(|tick| *tick = tick.wrapping_add(1));
+    }
+
+    /// Whether the caller's organisation exists (the operator's need not). Cached positively.
+    pub async fn organization_known(&self, org: &str) -> Result<bool, ApiError> {
+        if self.known_orgs.read().map_err(ApiError::internal)?.contains(org) {
+            return Ok(true);
+        }
+        let id = org.to_owned();
+        let exists = db::run(&self.pool, move |conn| Ok(OrganizationRow::exists(conn, &id)?)).await?;
+        if exists {
+            self.known_orgs.write().map_err(ApiError::internal)?.insert(org.to_owned());
+        }
+        Ok(exists)
+    }
+}
+
+impl AppState {
+    /// State whose pool connects on first use: for a health check against a database that may be
+    /// down (and for the test that shows the 503).
+    pub fn lazy(settings: Settings) -> Result<Arc<Self>, StartError> {
+        let pool = db::lazy_pool(&settings);
+        // The database may be down, so whether it holds data is unknown: assume it does, so an
+        // existing key is loaded and a missing one is never invented.
+        let keys = Keyring::load_or_create(&settings, true)?;
+        let schemas = Registry::load(settings.schema_dir.as_deref())?;
+        Self::assemble(settings, pool, keys, schemas)
+    }
+}
+
+/// Refuses to start with a master key that does not open the stored data keys (a wrong key
+/// file would otherwise surface as errors on every read).
+fn check_keys_open_data(pool: &DbPool, keys: &Keyring) -> Result<(), StartError> {
+    let mut conn = pool.get().map_err(|e| StartError::Inspect(e.to_string()))?;
+    let Some(patient) = PatientRow::any_with_key(&mut conn).map_err(|e| StartError::Inspect(e.to_string()))? else {
+        return Ok(());
+    };
+    let wrapped =
+        crate::crypto::WrappedKey { kid: patient.data_key_kid.clone(), blob: patient.data_key.unwrap_or_default() };
+    keys.unwrap_data_key(&patient.id, &wrapped).map(drop).map_err(|e| {
+        StartError::WrongKey(format!(
+            "the master key file does not open the data keys in this database ({e}); \
+             set CAREPATH_MASTER_KEY_FILE to the keyring this database was sealed with"
+        ))
+    })
+}
+
+fn create_data_dir(settings: &Settings) -> Result<(), StartError> {
+    use std::os::unix::fs::DirBuilderExt;
+    let path = &settings.data_dir;
+    if path.is_dir() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)
+        .map_err(|source| StartError::DataDir { path: path.display().to_string(), source })
+}
