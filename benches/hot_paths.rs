@@ -24,7 +24,7 @@ use carepath::auth::{Authenticator, Caller, Role, issue_local_token};
 use carepath::config::Settings;
 use carepath::crypto::{FieldContext, Keyring};
 use carepath::db::patients::PatientRow;
-use carepath::documents::{self, DocumentInput};
+use carepath::domain::documents::{self, DocumentInput};
 use carepath::schemas::Registry;
 use carepath::sealing::{self, Place};
 use carepath::state::AppState;

@@ -8,6 +8,7 @@
 use time::Date;
 
 use crate::auth::{Caller, Role};
+use crate::error::ApiError;
 
 /// What a request touches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,6 +103,17 @@ pub enum Denial {
     /// A relationship, but no consent shares this with the caller's organisation (404 too: the
     /// document's existence is itself information).
     NoConsent,
+}
+
+impl From<Denial> for ApiError {
+    fn from(denial: Denial) -> Self {
+        match denial {
+            Denial::Role => Self::Forbidden("your role may not do this".into()),
+            Denial::NotManaging => Self::Forbidden("only the patient's managing organisation may do this".into()),
+            Denial::NoRelationship => Self::NotFound("no such patient".into()),
+            Denial::NoConsent => Self::NotFound("no such document".into()),
+        }
+    }
 }
 
 /// A care-team membership as the rule needs it.

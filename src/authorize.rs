@@ -30,11 +30,22 @@ fn day(s: &str) -> Option<time::Date> {
     clock::parse_day(s)
 }
 
-fn list(json: &str) -> Vec<String> {
-    serde_json::from_str(json).unwrap_or_default()
+fn list(json: &str) -> Option<Vec<String>> {
+    serde_json::from_str(json).ok()
 }
 
+/// A consent's terms as the rule needs them. A consent whose stored terms cannot be read grants
+/// nothing (consent is opt-in, so leaving it out denies) and is logged as an error: an empty
+/// `denied_types` read from garbage must never widen what is shared.
 pub fn consent_terms(row: &ConsentRow) -> Option<ConsentTerms> {
+    let terms = read_terms(row);
+    if terms.is_none() {
+        tracing::error!(consent = %row.id, "unreadable consent terms: the consent is treated as granting nothing");
+    }
+    terms
+}
+
+fn read_terms(row: &ConsentRow) -> Option<ConsentTerms> {
     let scope = match serde_json::from_str::<Value>(&row.organizations).ok()? {
         Value::String(s) if s == "care_team" => ConsentScope::CareTeam,
         Value::Array(items) => {
@@ -45,9 +56,9 @@ pub fn consent_terms(row: &ConsentRow) -> Option<ConsentTerms> {
     Some(ConsentTerms {
         active: row.status == "active",
         scope,
-        permitted_types: list(&row.permitted_types),
-        denied_types: list(&row.denied_types),
-        purposes: list(&row.purposes),
+        permitted_types: list(&row.permitted_types)?,
+        denied_types: list(&row.denied_types)?,
+        purposes: list(&row.purposes)?,
         start: day(&row.period_start)?,
         end: match row.period_end.as_deref() {
             Some(e) => Some(day(e)?),
@@ -165,4 +176,45 @@ pub fn authorise(
     event.break_glass_reason = Some(reason);
     event.purpose = "emergency".into();
     Ok(Access { patient, allowed, facts })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn consent(denied_types: &str) -> ConsentRow {
+        ConsentRow {
+            id: "c-1".into(),
+            patient_id: "p-1".into(),
+            status: "active".into(),
+            organizations: r#""care_team""#.into(),
+            permitted_types: "[]".into(),
+            denied_types: denied_types.into(),
+            purposes: "[]".into(),
+            period_start: "2026-01-01".into(),
+            period_end: None,
+            obtained_by: "written".into(),
+            proxy: None,
+            release_restricted: false,
+            recorded_by: "dr-1".into(),
+            recorded_org: "org-1".into(),
+            recorded_at: "2026-01-01T00:00:00Z".into(),
+            revoked_at: None,
+            revoked_by: None,
+            revoke_reason: None,
+        }
+    }
+
+    #[test]
+    fn readable_terms_are_read() {
+        let terms = consent_terms(&consent(r#"["end-of-life"]"#)).map(|t| t.denied_types);
+        assert_eq!(terms, Some(vec!["end-of-life".to_owned()]));
+    }
+
+    #[test]
+    fn unreadable_terms_grant_nothing() {
+        // Before, garbage here read as "no type denied", widening what the consent shared.
+        assert!(consent_terms(&consent("not json")).is_none());
+        assert!(consent_terms(&consent(r#"{"x":1}"#)).is_none());
+    }
 }

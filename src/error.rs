@@ -1,13 +1,9 @@
-//! The one error type. Every failure, ours or the framework's, leaves as RFC 9457
-//! `application/problem+json`; internal causes are logged, never sent.
+//! The one error type, shared by every layer, and the RFC 9457 body that describes it. It knows
+//! nothing of the web framework: `api::problem` sends it as `application/problem+json`.
 
-use actix_web::http::{StatusCode, header};
-use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
-
-pub const PROBLEM_JSON: &str = "application/problem+json";
 
 /// One failing field of a request, located by a JSON Pointer into the submitted body
 /// (or `/query/<name>`, `/path/<name>`, `/header/<name>` for the other parts of a request).
@@ -83,6 +79,28 @@ impl ApiError {
         Self::Internal(cause.to_string())
     }
 
+    /// The HTTP status this error stands for.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::BadRequest(_) => 400,
+            Self::Unauthorized(_) => 401,
+            Self::Forbidden(_) => 403,
+            Self::NotFound(_) => 404,
+            Self::MethodNotAllowed => 405,
+            Self::Conflict(_) => 409,
+            Self::Gone(_) => 410,
+            Self::PreconditionFailed { .. } => 412,
+            Self::PreconditionRequired(_) => 428,
+            Self::PayloadTooLarge(_) => 413,
+            Self::UnsupportedMediaType(_) => 415,
+            Self::Validation(_) => 422,
+            Self::ServiceUnavailable(_) => 503,
+            Self::Internal(_) => 500,
+        }
+    }
+}
+
+impl ApiError {
     fn slug_and_title(&self) -> (&'static str, &'static str) {
         match self {
             Self::BadRequest(_) => ("bad-request", "Bad request"),
@@ -117,7 +135,7 @@ impl ApiError {
         Problem {
             kind: format!("https://carepath.example/problems/{slug}"),
             title: title.to_owned(),
-            status: self.status_code().as_u16(),
+            status: self.status(),
             detail,
             errors: match self {
                 Self::Validation(errors) => errors.clone(),
@@ -128,39 +146,6 @@ impl ApiError {
                 _ => None,
             },
         }
-    }
-}
-
-impl ResponseError for ApiError {
-    fn status_code(&self) -> StatusCode {
-        match self {
-            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
-            Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Conflict(_) => StatusCode::CONFLICT,
-            Self::Gone(_) => StatusCode::GONE,
-            Self::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
-            Self::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
-            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        if let Self::Internal(cause) = self {
-            tracing::error!(%cause, "internal error");
-        }
-        let mut response = HttpResponse::build(self.status_code());
-        response.insert_header((header::CONTENT_TYPE, PROBLEM_JSON));
-        if let Self::Unauthorized(_) = self {
-            response.insert_header((header::WWW_AUTHENTICATE, r#"Bearer error="invalid_token""#));
-        }
-        response.body(serde_json::to_vec(&self.problem()).unwrap_or_default())
     }
 }
 
@@ -177,23 +162,5 @@ impl From<diesel::r2d2::PoolError> for ApiError {
     fn from(e: diesel::r2d2::PoolError) -> Self {
         tracing::warn!(error = %e, "database pool unavailable");
         Self::ServiceUnavailable("the database is unavailable".into())
-    }
-}
-
-impl From<actix_web::error::BlockingError> for ApiError {
-    fn from(e: actix_web::error::BlockingError) -> Self {
-        Self::internal(e)
-    }
-}
-
-impl From<crate::access::Denial> for ApiError {
-    fn from(denial: crate::access::Denial) -> Self {
-        use crate::access::Denial;
-        match denial {
-            Denial::Role => Self::Forbidden("your role may not do this".into()),
-            Denial::NotManaging => Self::Forbidden("only the patient's managing organisation may do this".into()),
-            Denial::NoRelationship => Self::NotFound("no such patient".into()),
-            Denial::NoConsent => Self::NotFound("no such document".into()),
-        }
     }
 }

@@ -5,8 +5,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use carepath::config::Settings;
-use carepath::{startup::Application, state::AppState};
 use carepath::{openapi, telemetry};
+use carepath::{startup::Application, state::AppState};
 
 /// carepath: the shared care-path record of a home-care team.
 #[derive(Parser)]

@@ -11,8 +11,9 @@ use actix_web::{App, HttpResponse, HttpServer, ResponseError, web};
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::api::problem::PROBLEM_JSON;
 use crate::db;
-use crate::error::{ApiError, PROBLEM_JSON};
+use crate::error::ApiError;
 use crate::state::{AppState, StartError};
 use crate::{api, openapi, request_id};
 

@@ -26,7 +26,7 @@ pub struct AppState {
     /// Signs audit checkpoints.
     pub audit_signer: crate::audit::Signer,
     /// Commits read events, many reads to one commit under load.
-    pub recorder: crate::recorder::Recorder,
+    pub recorder: crate::audit::Recorder,
     /// Ticks after every committed document change; long-polling readers of the change feed wait on it.
     pub changes: tokio::sync::watch::Sender<u64>,
     /// Organisations known to exist. The directory never deletes one, so a hit never goes stale
@@ -78,7 +78,7 @@ impl AppState {
     fn assemble(settings: Settings, pool: DbPool, keys: Keyring, schemas: Registry) -> Result<Arc<Self>, StartError> {
         let auth = Authenticator::load(&settings)?;
         let audit_signer = crate::audit::Signer::load_or_create(&settings.data_dir).map_err(StartError::AuditKey)?;
-        let recorder = crate::recorder::Recorder::start(db::side_pool(&settings, 1)).map_err(StartError::Recorder)?;
+        let recorder = crate::audit::Recorder::start(db::side_pool(&settings, 1)).map_err(StartError::Recorder)?;
         Ok(Arc::new(Self {
             settings,
             pool,

@@ -371,7 +371,7 @@ async fn a_long_poll_sees_a_commit_made_by_another_instance() {
     assert_eq!(written.status, 201, "{}", written.body);
     assert_eq!(polled.body["changes"][0]["document_id"], written.body["id"], "{}", polled.body);
     let waited = start.elapsed();
-    assert!(waited < carepath::sync::RESCAN_EVERY * 5, "seen after {waited:?}, not by the periodic rescan");
+    assert!(waited < carepath::domain::sync::RESCAN_EVERY * 5, "seen after {waited:?}, not by the periodic rescan");
 }
 
 #[actix_web::test]

@@ -1,21 +1,23 @@
 //! The audit log for auditors: query events, review break-glass accesses, verify the chain.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::access::{self, Action, Resource};
-use crate::api::fields::Errors;
 use crate::api::json::ApiJson;
-use crate::api::paging::{Page, PageParams};
 use crate::api::query::ApiQuery;
 use crate::audit::{self, Event, Verification};
 use crate::auth::Caller;
 use crate::authorize::authorise;
 use crate::clock;
+use crate::context::Context;
 use crate::db;
 use crate::db::audit::{AuditFilter, AuditRow, ReviewRow};
 use crate::db::directory::OrganizationRow;
+use crate::domain;
+use crate::domain::fields::Errors;
+use crate::domain::paging::{Page, PageParams};
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 
@@ -67,10 +69,10 @@ pub struct ReviewInput {
     responses((status = 200, body = AuditPage), (status = 403, body = Problem, content_type = "application/problem+json")))]
 pub async fn list_events(
     state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
+    ctx: Context,
     query: ApiQuery<AuditQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    let caller = ctx.caller.clone();
     access::check(&caller, Resource::Audit, Action::Read)?;
     let limit = query.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
@@ -87,7 +89,7 @@ pub async fn list_events(
         after_seq: query.cursor,
         ..AuditFilter::default()
     };
-    let event = Event::new(&caller, &req, "audit.read");
+    let event = Event::new(&ctx, "audit.read");
     let st = state.clone();
     let items = db::run(&state.pool, move |conn| {
         audit::read(conn, &st.recorder, event, |conn, _| {
@@ -117,17 +119,17 @@ pub async fn list_events(
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn review_event(
     state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
+    ctx: Context,
     seq: web::Path<i64>,
     ApiJson(input): ApiJson<ReviewInput>,
 ) -> Result<HttpResponse, ApiError> {
+    let caller = ctx.caller.clone();
     access::check(&caller, Resource::Audit, Action::Write)?;
     let mut errors = Errors::default();
     errors.text("/comment", &input.comment, 2000);
     errors.finish()?;
     let seq = seq.into_inner();
-    let event = Event::new(&caller, &req, "audit.review").resource("audit_event", &seq.to_string());
+    let event = Event::new(&ctx, "audit.review").resource("audit_event", &seq.to_string());
     let review = db::run(&state.pool, move |conn| {
         audit::write(conn, event, 200, |tx, ev| {
             let target = AuditRow::find(tx, seq)?.ok_or_else(|| ApiError::NotFound("no such audit event".into()))?;
@@ -157,9 +159,9 @@ pub async fn review_event(
 /// (auditor).
 #[utoipa::path(get, path = "/v1/audit-events/verify", tag = "audit", security(("bearer" = [])),
     responses((status = 200, body = Verification), (status = 403, body = Problem, content_type = "application/problem+json")))]
-pub async fn verify(state: web::Data<AppState>, caller: Caller, req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    access::check(&caller, Resource::Audit, Action::Read)?;
-    let event = Event::new(&caller, &req, "audit.verify");
+pub async fn verify(state: web::Data<AppState>, ctx: Context) -> Result<HttpResponse, ApiError> {
+    access::check(&ctx.caller, Resource::Audit, Action::Read)?;
+    let event = Event::new(&ctx, "audit.verify");
     let st = state.clone();
     let result = db::run(&state.pool, move |conn| {
         audit::read(conn, &st.recorder, event, |conn, _| audit::verify(conn, &st.audit_signer.public_key()))
@@ -193,9 +195,9 @@ pub async fn public_key(state: web::Data<AppState>, _caller: Caller) -> HttpResp
 #[utoipa::path(get, path = "/v1/audit-events/export", tag = "audit", security(("bearer" = [])),
     responses((status = 200, description = "NDJSON lines `{kind: event|checkpoint, ...}`", content_type = "application/x-ndjson", body = String),
         (status = 403, body = Problem, content_type = "application/problem+json")))]
-pub async fn export(state: web::Data<AppState>, caller: Caller, req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    access::check(&caller, Resource::Audit, Action::Read)?;
-    let event = Event::new(&caller, &req, "audit.export");
+pub async fn export(state: web::Data<AppState>, ctx: Context) -> Result<HttpResponse, ApiError> {
+    access::check(&ctx.caller, Resource::Audit, Action::Read)?;
+    let event = Event::new(&ctx, "audit.export");
     let st = state.clone();
     let body = db::run(&state.pool, move |conn| {
         // Recorded first, so that the export holds its own event under the closing signature.
@@ -228,11 +230,11 @@ pub struct AccessEntry {
         (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn access_log(
     state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
+    ctx: Context,
     id: web::Path<String>,
     page: ApiQuery<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
+    let caller = ctx.caller.clone();
     let limit = page.limit()?;
     let after = page
         .cursor
@@ -240,13 +242,11 @@ pub async fn access_log(
         .map(|c| c.parse::<i64>().map_err(|_| ApiError::field("/query/cursor", "not a cursor of this listing")))
         .transpose()?;
     let id = id.into_inner();
-    let st = state.clone();
-    let event = Event::new(&caller, &req, "access_log.read").resource("access_log", &id);
-    let items = db::run(&state.pool, move |conn| {
-        audit::read(conn, &st.recorder, event, |conn, ev| {
-            let patient = authorise(conn, &st, &caller, &id, Resource::Patient, Action::Read, None, ev)?.patient;
+    let items =
+        domain::read(&state, Event::new(&ctx, "access_log.read").resource("access_log", &id), move |conn, st, ev| {
+            let patient = authorise(conn, st, &ctx.caller, &id, Resource::Patient, Action::Read, None, ev)?.patient;
             if caller.org != patient.managing_organization_id
-                && !access::is_operator(&caller, &st.settings.operator_org)
+                && !access::is_operator(&ctx.caller, &st.settings.operator_org)
             {
                 return Err(ApiError::Forbidden("the access log is for the managing organisation".into()));
             }
@@ -276,8 +276,7 @@ pub async fn access_log(
             }
             Ok(items)
         })
-    })
-    .await?;
+        .await?;
     Ok(HttpResponse::Ok().json(Page::new(items, limit, |e: &AccessEntry| e.seq.to_string())))
 }
 

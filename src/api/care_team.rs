@@ -1,151 +1,22 @@
-//! A patient's care team: which organisations (and practitioners) serve the patient, in which
-//! role, from when to when. A membership counts only between `since` and `until`.
+//! A patient's care team over HTTP: thin handlers around `crate::domain::care_team`.
 
-use actix_web::{HttpRequest, HttpResponse, web};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use actix_web::{HttpResponse, web};
 
-use crate::access::{Action, Resource};
-use crate::api::fields::Errors;
 use crate::api::json::ApiJson;
-use crate::audit::{self, Event};
-use crate::auth::{Caller, Role};
-use crate::authorize::authorise;
-use crate::clock;
-use crate::db::directory::{OrganizationRow, PractitionerRow};
-use crate::db::patients::{CareTeamRow, PatientRow};
-use crate::db::{self, DbConn};
+use crate::context::Context;
+use crate::domain::care_team::{self, CareTeam, CareTeamInput};
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
-
-#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MemberInput {
-    pub organization: String,
-    pub practitioner: Option<String>,
-    /// The member's profession on this team.
-    pub role: Role,
-    /// First day of the membership, YYYY-MM-DD.
-    pub since: String,
-    /// Last day of the membership (inclusive), YYYY-MM-DD; open-ended when absent.
-    pub until: Option<String>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CareTeamInput {
-    pub members: Vec<MemberInput>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Member {
-    #[serde(flatten)]
-    pub member: MemberInput,
-    /// Whether the membership counts today.
-    pub active: bool,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CareTeam {
-    pub patient_id: String,
-    pub members: Vec<Member>,
-}
-
-const MAX_MEMBERS: usize = 100;
-
-impl CareTeamInput {
-    /// Shape checks first, then (inside the transaction) that organisations and practitioners exist.
-    fn check(&self) -> Result<(), ApiError> {
-        let mut errors = Errors::default();
-        if self.members.len() > MAX_MEMBERS {
-            errors.add("/members", format!("at most {MAX_MEMBERS} members"));
-        }
-        for (i, m) in self.members.iter().enumerate() {
-            if matches!(m.role, Role::Admin | Role::Auditor) {
-                errors.add(format!("/members/{i}/role"), "must be a care profession");
-            }
-            let since = clock::parse_day(&m.since);
-            if since.is_none() {
-                errors.add(format!("/members/{i}/since"), "must be a real date, YYYY-MM-DD");
-            }
-            if let Some(until) = &m.until {
-                match clock::parse_day(until) {
-                    None => errors.add(format!("/members/{i}/until"), "must be a real date, YYYY-MM-DD"),
-                    Some(u) if since.is_some_and(|s| u < s) => {
-                        errors.add(format!("/members/{i}/until"), "must not be before since")
-                    }
-                    Some(_) => {}
-                }
-            }
-        }
-        errors.finish()
-    }
-
-    fn check_references(&self, conn: &mut DbConn) -> Result<(), ApiError> {
-        let mut errors = Errors::default();
-        for (i, m) in self.members.iter().enumerate() {
-            if !OrganizationRow::exists(conn, &m.organization)? {
-                errors.add(format!("/members/{i}/organization"), "no such organization");
-            }
-            if let Some(p) = &m.practitioner {
-                match PractitionerRow::find(conn, p)? {
-                    None => errors.add(format!("/members/{i}/practitioner"), "no such practitioner"),
-                    Some(p) if p.organization_id != m.organization => {
-                        errors.add(format!("/members/{i}/practitioner"), "works for another organization")
-                    }
-                    Some(_) => {}
-                }
-            }
-        }
-        errors.finish()
-    }
-}
-
-fn team_of(patient: &PatientRow, rows: Vec<CareTeamRow>) -> CareTeam {
-    let today = clock::today();
-    let members = rows
-        .into_iter()
-        .map(|r| {
-            let membership = crate::access::Membership {
-                organization: r.organization_id.clone(),
-                since: clock::parse_day(&r.since).unwrap_or(today),
-                until: r.until.as_deref().and_then(clock::parse_day),
-            };
-            Member {
-                active: membership.active_on(today),
-                member: MemberInput {
-                    organization: r.organization_id,
-                    practitioner: r.practitioner_id,
-                    role: r.role.parse().unwrap_or(Role::CareWorker),
-                    since: r.since,
-                    until: r.until,
-                },
-            }
-        })
-        .collect();
-    CareTeam { patient_id: patient.id.clone(), members }
-}
 
 /// Read a patient's care team.
 #[utoipa::path(get, path = "/v1/patients/{id}/care-team", tag = "patients", security(("bearer" = [])),
     responses((status = 200, body = CareTeam), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get_care_team(
     state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
+    ctx: Context,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
-    let st = state.clone();
-    let event = Event::new(&caller, &req, "care_team.read").resource("care_team", &id);
-    let team = db::run(&state.pool, move |conn| {
-        audit::read(conn, &st.recorder, event, |conn, ev| {
-            let patient = authorise(conn, &st, &caller, &id, Resource::CareTeam, Action::Read, None, ev)?.patient;
-            Ok(team_of(&patient, CareTeamRow::for_patient(conn, &patient.id)?))
-        })
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(team))
+    Ok(HttpResponse::Ok().json(care_team::get(&state, ctx, id.into_inner()).await?))
 }
 
 /// Replace a patient's care team (physician, care manager or admin of the managing organisation).
@@ -156,37 +27,9 @@ pub async fn get_care_team(
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn put_care_team(
     state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
+    ctx: Context,
     id: web::Path<String>,
     ApiJson(input): ApiJson<CareTeamInput>,
 ) -> Result<HttpResponse, ApiError> {
-    input.check()?;
-    let id = id.into_inner();
-    let st = state.clone();
-    let event = Event::new(&caller, &req, "care_team.write").resource("care_team", &id);
-    let team = db::run(&state.pool, move |conn| {
-        audit::write(conn, event, 200, |tx, ev| {
-            let patient = authorise(tx, &st, &caller, &id, Resource::CareTeam, Action::Write, None, ev)?.patient;
-            input.check_references(tx)?;
-            let rows: Vec<CareTeamRow> = input
-                .members
-                .into_iter()
-                .zip(0..)
-                .map(|(m, position)| CareTeamRow {
-                    patient_id: patient.id.clone(),
-                    position,
-                    organization_id: m.organization,
-                    practitioner_id: m.practitioner,
-                    role: m.role.as_str().to_owned(),
-                    since: m.since,
-                    until: m.until,
-                })
-                .collect();
-            CareTeamRow::replace(tx, &patient.id, &rows)?;
-            Ok(team_of(&patient, rows))
-        })
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(team))
+    Ok(HttpResponse::Ok().json(care_team::replace(&state, ctx, id.into_inner(), input).await?))
 }

@@ -3,23 +3,24 @@
 //! sealed under the patient's data key.
 
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
 use crate::access::{Action, Resource};
-use crate::api::fields::Errors;
 use crate::api::json::ApiJson;
-use crate::audit::{self, Event};
-use crate::auth::Caller;
+use crate::audit::Event;
 use crate::authorize::authorise;
 use crate::clock;
+use crate::context::Context;
 use crate::crypto::{DataKey, FieldContext};
+use crate::db::DbConn;
 use crate::db::consents::ConsentRow;
 use crate::db::directory::OrganizationRow;
-use crate::db::{self, DbConn};
-use crate::documents::data_key;
+use crate::domain;
+use crate::domain::documents::data_key;
+use crate::domain::fields::Errors;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 
@@ -231,52 +232,48 @@ fn text<T: Serialize>(value: &T) -> Result<String, ApiError> {
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn create_consent(
     state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
+    ctx: Context,
     patient: web::Path<String>,
     ApiJson(input): ApiJson<ConsentInput>,
 ) -> Result<HttpResponse, ApiError> {
+    let caller = ctx.caller.clone();
     input.check(&state)?;
-    let st = state.clone();
     let patient = patient.into_inner();
-    let event = Event::new(&caller, &req, "consent.create");
-    let consent = db::run(&state.pool, move |conn| {
-        audit::write(conn, event, 201, |tx, ev| {
-            let access = authorise(tx, &st, &caller, &patient, Resource::Consent, Action::Write, None, ev)?;
-            input.check_organizations(tx)?;
-            let key = data_key(&st, &access.patient)?;
-            let obtained_by = match serde_json::to_value(input.obtained_by).map_err(ApiError::internal)? {
-                Value::String(s) => s,
-                _ => return Err(ApiError::internal("obtained_by")),
-            };
-            let mut row = ConsentRow {
-                id: uuid::Uuid::new_v4().to_string(),
-                patient_id: access.patient.id.clone(),
-                status: "active".into(),
-                organizations: text(&input.organizations)?,
-                permitted_types: text(&input.permitted_types)?,
-                denied_types: text(&input.denied_types)?,
-                purposes: text(&input.purposes)?,
-                period_start: input.period.start.clone(),
-                period_end: input.period.end.clone(),
-                obtained_by,
-                proxy: None,
-                release_restricted: input.release_restricted,
-                recorded_by: caller.sub.clone(),
-                recorded_org: caller.org.clone(),
-                recorded_at: clock::now(),
-                revoked_at: None,
-                revoked_by: None,
-                revoke_reason: None,
-            };
-            if let Some(proxy) = &input.proxy {
-                row.proxy = Some(seal(&key, &row, "/proxy", &json!(proxy))?);
-            }
-            ev.resource_type = Some("consent");
-            ev.resource_id = Some(row.id.clone());
-            row.insert(tx)?;
-            reveal(&key, &row)
-        })
+    let consent = domain::write(&state, Event::new(&ctx, "consent.create"), 201, move |tx, st, ev| {
+        let access = authorise(tx, st, &ctx.caller, &patient, Resource::Consent, Action::Write, None, ev)?;
+        input.check_organizations(tx)?;
+        let key = data_key(st, &access.patient)?;
+        let obtained_by = match serde_json::to_value(input.obtained_by).map_err(ApiError::internal)? {
+            Value::String(s) => s,
+            _ => return Err(ApiError::internal("obtained_by")),
+        };
+        let mut row = ConsentRow {
+            id: uuid::Uuid::new_v4().to_string(),
+            patient_id: access.patient.id.clone(),
+            status: "active".into(),
+            organizations: text(&input.organizations)?,
+            permitted_types: text(&input.permitted_types)?,
+            denied_types: text(&input.denied_types)?,
+            purposes: text(&input.purposes)?,
+            period_start: input.period.start.clone(),
+            period_end: input.period.end.clone(),
+            obtained_by,
+            proxy: None,
+            release_restricted: input.release_restricted,
+            recorded_by: caller.sub.clone(),
+            recorded_org: caller.org.clone(),
+            recorded_at: clock::now(),
+            revoked_at: None,
+            revoked_by: None,
+            revoke_reason: None,
+        };
+        if let Some(proxy) = &input.proxy {
+            row.proxy = Some(seal(&key, &row, "/proxy", &json!(proxy))?);
+        }
+        ev.resource_type = Some("consent");
+        ev.resource_id = Some(row.id.clone());
+        row.insert(tx)?;
+        reveal(&key, &row)
     })
     .await?;
     let location = format!("/v1/patients/{}/consents/{}", consent.patient_id, consent.id);
@@ -288,19 +285,14 @@ pub async fn create_consent(
     responses((status = 200, body = ConsentList), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn list_consents(
     state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
+    ctx: Context,
     patient: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let st = state.clone();
     let patient = patient.into_inner();
-    let event = Event::new(&caller, &req, "consent.list");
-    let items = db::run(&state.pool, move |conn| {
-        audit::read(conn, &st.recorder, event, |conn, ev| {
-            let access = authorise(conn, &st, &caller, &patient, Resource::Consent, Action::Read, None, ev)?;
-            let key = data_key(&st, &access.patient)?;
-            ConsentRow::for_patient(conn, &access.patient.id)?.iter().map(|row| reveal(&key, row)).collect()
-        })
+    let items = domain::read(&state, Event::new(&ctx, "consent.list"), move |conn, st, ev| {
+        let access = authorise(conn, st, &ctx.caller, &patient, Resource::Consent, Action::Read, None, ev)?;
+        let key = data_key(st, &access.patient)?;
+        ConsentRow::for_patient(conn, &access.patient.id)?.iter().map(|row| reveal(&key, row)).collect()
     })
     .await?;
     Ok(HttpResponse::Ok().json(ConsentList { items }))
@@ -313,8 +305,7 @@ pub async fn list_consents(
         (status = 409, description = "Already revoked", body = Problem, content_type = "application/problem+json")))]
 pub async fn revoke_consent(
     state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
+    ctx: Context,
     path: web::Path<(String, String)>,
     ApiJson(input): ApiJson<RevokeInput>,
 ) -> Result<HttpResponse, ApiError> {
@@ -322,23 +313,24 @@ pub async fn revoke_consent(
     errors.text("/reason", &input.reason, 1000);
     errors.finish()?;
     let (patient, consent_id) = path.into_inner();
-    let st = state.clone();
-    let event = Event::new(&caller, &req, "consent.revoke").resource("consent", &consent_id);
-    let consent = db::run(&state.pool, move |conn| {
-        audit::write(conn, event, 200, |tx, ev| {
-            let access = authorise(tx, &st, &caller, &patient, Resource::Consent, Action::Write, None, ev)?;
-            let key = data_key(&st, &access.patient)?;
+    let consent = domain::write(
+        &state,
+        Event::new(&ctx, "consent.revoke").resource("consent", &consent_id),
+        200,
+        move |tx, st, ev| {
+            let access = authorise(tx, st, &ctx.caller, &patient, Resource::Consent, Action::Write, None, ev)?;
+            let key = data_key(st, &access.patient)?;
             let row = ConsentRow::find(tx, &access.patient.id, &consent_id)?
                 .ok_or_else(|| ApiError::NotFound("no such consent".into()))?;
             let reason = seal(&key, &row, "/revoke_reason", &json!(input.reason))?;
-            if !ConsentRow::revoke(tx, &row.id, &caller.sub, &clock::now(), &reason)? {
+            if !ConsentRow::revoke(tx, &row.id, &ctx.caller.sub, &clock::now(), &reason)? {
                 return Err(ApiError::Conflict("this consent is not active".into()));
             }
             let row = ConsentRow::find(tx, &access.patient.id, &consent_id)?
                 .ok_or_else(|| ApiError::internal("revoked consent vanished"))?;
             reveal(&key, &row)
-        })
-    })
+        },
+    )
     .await?;
     Ok(HttpResponse::Ok().json(consent))
 }

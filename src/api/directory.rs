@@ -2,20 +2,21 @@
 //! caller reads (finding each other is its point).
 
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::access::{self, Action, Resource};
-use crate::api::fields::{self, Errors};
 use crate::api::json::ApiJson;
-use crate::api::paging::{Page, PageParams};
 use crate::api::query::ApiQuery;
 use crate::audit::{self, Event};
 use crate::auth::{Caller, Role};
 use crate::clock;
+use crate::context::Context;
 use crate::db;
 use crate::db::directory::{OrganizationRow, PractitionerRow};
+use crate::domain::fields::{Address, Errors};
+use crate::domain::paging::{Page, PageParams};
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 
@@ -50,35 +51,6 @@ impl OrganizationKind {
 
     fn parse(s: &str) -> Option<Self> {
         serde_json::from_value(serde_json::Value::String(s.to_owned())).ok()
-    }
-}
-
-/// A postal address in Japan.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Address {
-    /// 郵便番号, `123-4567`.
-    pub postal_code: Option<String>,
-    /// 都道府県
-    pub prefecture: Option<String>,
-    /// 市区町村
-    pub city: Option<String>,
-    /// 町名・番地・建物
-    pub line: Option<String>,
-}
-
-impl Address {
-    pub fn check(&self, at: &str, errors: &mut Errors) {
-        if let Some(code) = &self.postal_code
-            && !fields::is_postal_code(code)
-        {
-            errors.add(format!("{at}/postal_code"), "must be a postal code like 123-4567");
-        }
-        for (name, value) in [("prefecture", &self.prefecture), ("city", &self.city), ("line", &self.line)] {
-            if let Some(value) = value {
-                errors.text(&format!("{at}/{name}"), value, 200);
-            }
-        }
     }
 }
 
@@ -162,16 +134,16 @@ pub struct OrganizationFilter {
     ))]
 pub async fn create_organization(
     state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
+    ctx: Context,
     ApiJson(input): ApiJson<OrganizationInput>,
 ) -> Result<HttpResponse, ApiError> {
+    let caller = ctx.caller.clone();
     access::check(&caller, Resource::Directory, Action::Write)?;
     input.check()?;
     let now = clock::now();
     let row = input.into_row(uuid::Uuid::new_v4().to_string(), now.clone(), now)?;
     let stored = row.clone();
-    let event = Event::new(&caller, &req, "organization.create").resource("organization", &row.id);
+    let event = Event::new(&ctx, "organization.create").resource("organization", &row.id);
     db::run(&state.pool, move |conn| audit::write(conn, event, 201, |tx, _| stored.insert(tx).map_err(ApiError::from)))
         .await?;
     let location = format!("/v1/organizations/{}", row.id);
@@ -220,15 +192,15 @@ pub async fn get_organization(
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn put_organization(
     state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
+    ctx: Context,
     id: web::Path<String>,
     ApiJson(input): ApiJson<OrganizationInput>,
 ) -> Result<HttpResponse, ApiError> {
+    let caller = ctx.caller.clone();
     access::check(&caller, Resource::Directory, Action::Write)?;
     input.check()?;
     let id = id.into_inner();
-    let event = Event::new(&caller, &req, "organization.update").resource("organization", &id);
+    let event = Event::new(&ctx, "organization.update").resource("organization", &id);
     let row = db::run(&state.pool, move |conn| {
         audit::write(conn, event, 200, |tx, _| {
             let existing =
@@ -319,13 +291,13 @@ pub struct PractitionerFilter {
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn create_practitioner(
     state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
+    ctx: Context,
     ApiJson(input): ApiJson<PractitionerInput>,
 ) -> Result<HttpResponse, ApiError> {
+    let caller = ctx.caller.clone();
     access::check(&caller, Resource::Directory, Action::Write)?;
     input.check()?;
-    let event = Event::new(&caller, &req, "practitioner.create");
+    let event = Event::new(&ctx, "practitioner.create");
     let row = db::run(&state.pool, move |conn| {
         audit::write(conn, event, 201, |tx, _| {
             let row = input.into_row(tx, uuid::Uuid::new_v4().to_string(), clock::now())?;
@@ -382,15 +354,15 @@ pub async fn get_practitioner(
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn put_practitioner(
     state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
+    ctx: Context,
     id: web::Path<String>,
     ApiJson(input): ApiJson<PractitionerInput>,
 ) -> Result<HttpResponse, ApiError> {
+    let caller = ctx.caller.clone();
     access::check(&caller, Resource::Directory, Action::Write)?;
     input.check()?;
     let id = id.into_inner();
-    let event = Event::new(&caller, &req, "practitioner.update").resource("practitioner", &id);
+    let event = Event::new(&ctx, "practitioner.update").resource("practitioner", &id);
     let row = db::run(&state.pool, move |conn| {
         audit::write(conn, event, 200, |tx, _| {
             let existing =

@@ -1,4 +1,4 @@
-//! Documents over HTTP: thin handlers around `crate::documents`.
+//! Documents over HTTP: thin handlers around `crate::domain::documents`.
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -6,13 +6,14 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::api::json::ApiJson;
-use crate::api::paging::{Page, PageParams};
 use crate::api::query::ApiQuery;
-use crate::audit::{self, Event};
+use crate::audit::Event;
 use crate::auth::Caller;
 use crate::clock;
-use crate::db;
-use crate::documents::{self, Document, DocumentInput, Idempotency, IfMatch, ListFilter, Written};
+use crate::context::Context;
+use crate::domain;
+use crate::domain::documents::{self, Document, DocumentInput, Idempotency, IfMatch, ListFilter, Written};
+use crate::domain::paging::{Page, PageParams};
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 
@@ -55,20 +56,15 @@ fn respond(written: Written) -> HttpResponse {
     ))]
 pub async fn create_document(
     state: web::Data<AppState>,
-    caller: Caller,
+    ctx: Context,
     req: HttpRequest,
     patient: web::Path<String>,
     ApiJson(input): ApiJson<DocumentInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let idem = idempotency(&req, &caller, &input)?;
-    documents::check(&state, &input)?;
-    let st = state.clone();
+    let idem = idempotency(&req, &ctx.caller, &input)?;
     let patient = patient.into_inner();
-    let event = Event::new(&caller, &req, "document.create");
-    let written = db::run(&state.pool, move |conn| {
-        audit::write(conn, event, 201, |tx, ev| {
-            documents::create(tx, &st, &caller, &patient, &input, idem.as_ref(), ev)
-        })
+    let written = domain::write(&state, Event::new(&ctx, "document.create"), 201, move |tx, st, ev| {
+        documents::create(tx, st, &ctx.caller, &patient, &input, idem.as_ref(), ev)
     })
     .await?;
     state.notify_change();
@@ -89,21 +85,16 @@ pub async fn create_document(
     ))]
 pub async fn put_document(
     state: web::Data<AppState>,
-    caller: Caller,
+    ctx: Context,
     req: HttpRequest,
     id: web::Path<String>,
     ApiJson(input): ApiJson<DocumentInput>,
 ) -> Result<HttpResponse, ApiError> {
     let precondition = if_match(&req)?;
-    let idem = idempotency(&req, &caller, &input)?;
-    documents::check(&state, &input)?;
-    let st = state.clone();
+    let idem = idempotency(&req, &ctx.caller, &input)?;
     let id = id.into_inner();
-    let event = Event::new(&caller, &req, "document.update");
-    let written = db::run(&state.pool, move |conn| {
-        audit::write(conn, event, 200, |tx, ev| {
-            documents::update(tx, &st, &caller, &id, precondition, &input, idem.as_ref(), ev)
-        })
+    let written = domain::write(&state, Event::new(&ctx, "document.update"), 200, move |tx, st, ev| {
+        documents::update(tx, st, &ctx.caller, &id, precondition, &input, idem.as_ref(), ev)
     })
     .await?;
     state.notify_change();
@@ -118,7 +109,7 @@ pub async fn put_document(
         (status = 412, body = Problem, content_type = "application/problem+json")))]
 pub async fn delete_document(
     state: web::Data<AppState>,
-    caller: Caller,
+    ctx: Context,
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
@@ -126,11 +117,9 @@ pub async fn delete_document(
         None => IfMatch::Any,
         Some(_) => if_match(&req)?,
     };
-    let st = state.clone();
     let id = id.into_inner();
-    let event = Event::new(&caller, &req, "document.delete");
-    let doc = db::run(&state.pool, move |conn| {
-        audit::write(conn, event, 200, |tx, ev| documents::delete(tx, &st, &caller, &id, precondition, ev))
+    let doc = domain::write(&state, Event::new(&ctx, "document.delete"), 200, move |tx, st, ev| {
+        documents::delete(tx, st, &ctx.caller, &id, precondition, ev)
     })
     .await?;
     state.notify_change();
@@ -144,15 +133,12 @@ pub async fn delete_document(
         (status = 410, body = Problem, content_type = "application/problem+json")))]
 pub async fn get_document(
     state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
+    ctx: Context,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let st = state.clone();
     let id = id.into_inner();
-    let event = Event::new(&caller, &req, "document.read");
-    let doc = db::run(&state.pool, move |conn| {
-        audit::read(conn, &st.recorder, event, |conn, ev| documents::read(conn, &st, &caller, &id, None, ev))
+    let doc = domain::read(&state, Event::new(&ctx, "document.read"), move |conn, st, ev| {
+        documents::read(conn, st, &ctx.caller, &id, None, ev)
     })
     .await?;
     Ok(HttpResponse::Ok().insert_header((header::ETAG, doc.etag())).json(doc))
@@ -163,16 +149,13 @@ pub async fn get_document(
     responses((status = 200, body = Document), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get_version(
     state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
+    ctx: Context,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, n) = path.into_inner();
     let n: i32 = n.parse().map_err(|_| ApiError::NotFound("no such version".into()))?;
-    let st = state.clone();
-    let event = Event::new(&caller, &req, "document.read");
-    let doc = db::run(&state.pool, move |conn| {
-        audit::read(conn, &st.recorder, event, |conn, ev| documents::read(conn, &st, &caller, &id, Some(n), ev))
+    let doc = domain::read(&state, Event::new(&ctx, "document.read"), move |conn, st, ev| {
+        documents::read(conn, st, &ctx.caller, &id, Some(n), ev)
     })
     .await?;
     Ok(HttpResponse::Ok().insert_header((header::ETAG, doc.etag())).json(doc))
@@ -183,8 +166,7 @@ pub async fn get_version(
     responses((status = 200, body = Page<Document>), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get_history(
     state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
+    ctx: Context,
     id: web::Path<String>,
     page: ApiQuery<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
@@ -194,13 +176,9 @@ pub async fn get_history(
         .as_deref()
         .map(|c| c.parse::<i32>().map_err(|_| ApiError::field("/query/cursor", "not a cursor of this listing")))
         .transpose()?;
-    let st = state.clone();
     let id = id.into_inner();
-    let event = Event::new(&caller, &req, "document.history");
-    let items = db::run(&state.pool, move |conn| {
-        audit::read(conn, &st.recorder, event, |conn, ev| {
-            documents::history(conn, &st, &caller, &id, before, limit, ev)
-        })
+    let items = domain::read(&state, Event::new(&ctx, "document.history"), move |conn, st, ev| {
+        documents::history(conn, st, &ctx.caller, &id, before, limit, ev)
     })
     .await?;
     Ok(HttpResponse::Ok().json(Page::new(items, limit, |d: &Document| d.version.to_string())))
@@ -224,8 +202,7 @@ pub struct DocumentFilter {
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn list_documents(
     state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
+    ctx: Context,
     patient: web::Path<String>,
     filter: ApiQuery<DocumentFilter>,
     page: ApiQuery<PageParams>,
@@ -256,13 +233,9 @@ pub async fn list_documents(
         })
         .transpose()?;
     let list_filter = ListFilter { doc_type: filter.doc_type, updated_since, after };
-    let st = state.clone();
     let patient = patient.into_inner();
-    let event = Event::new(&caller, &req, "document.list");
-    let items = db::run(&state.pool, move |conn| {
-        audit::read(conn, &st.recorder, event, |conn, ev| {
-            documents::list(conn, &st, &caller, &patient, &list_filter, limit, ev)
-        })
+    let items = domain::read(&state, Event::new(&ctx, "document.list"), move |conn, st, ev| {
+        documents::list(conn, st, &ctx.caller, &patient, &list_filter, limit, ev)
     })
     .await?;
     Ok(HttpResponse::Ok().json(Page::new(items, limit, |d: &Document| format!("{}|{}", d.updated_at, d.id))))

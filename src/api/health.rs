@@ -25,11 +25,9 @@ pub struct Health {
     )
 )]
 pub async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let pool = state.pool.clone();
-    web::block(move || -> Result<(), ApiError> {
-        let mut conn = pool.get()?;
-        db::ping(&mut conn).map_err(|_| ApiError::ServiceUnavailable("the database does not answer".into()))
+    db::run(&state.pool, |conn| {
+        db::ping(conn).map_err(|_| ApiError::ServiceUnavailable("the database does not answer".into()))
     })
-    .await??;
+    .await?;
     Ok(HttpResponse::Ok().json(Health { status: "ok", database: "ok" }))
 }

@@ -1,211 +1,15 @@
-//! Patients. Identifying fields are sealed one by one under the patient's data key before they
-//! reach the database; the insured number is found through its keyed blind index.
+//! Patients over HTTP: thin handlers around `crate::domain::patients`.
 
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, web};
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
-use utoipa::{IntoParams, ToSchema};
+use actix_web::{HttpResponse, web};
 
-use crate::access::{self, Action, Denial, PatientFacts, Resource};
-use crate::api::directory::Address;
-use crate::api::fields::{self, Errors};
 use crate::api::json::ApiJson;
-use crate::api::paging::{Page, PageParams};
 use crate::api::query::ApiQuery;
-use crate::audit::{self, Event};
-use crate::auth::Caller;
-use crate::authorize::{self, authorise, facts};
-use crate::clock;
-use crate::crypto::{DataKey, FieldContext, Keyring};
-use crate::db;
-use crate::db::directory::OrganizationRow;
-use crate::db::patients::PatientRow;
-use crate::documents::data_key;
+use crate::context::Context;
+use crate::domain::paging::{Page, PageParams};
+use crate::domain::patients::{self, EraseInput, Patient, PatientInput, PatientSearch};
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
-
-/// 要介護度: the long-term-care certification level.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum CareLevel {
-    #[serde(rename = "support_1")]
-    Support1,
-    #[serde(rename = "support_2")]
-    Support2,
-    #[serde(rename = "care_1")]
-    Care1,
-    #[serde(rename = "care_2")]
-    Care2,
-    #[serde(rename = "care_3")]
-    Care3,
-    #[serde(rename = "care_4")]
-    Care4,
-    #[serde(rename = "care_5")]
-    Care5,
-    NotCertified,
-    Pending,
-}
-
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum Sex {
-    Male,
-    Female,
-    Other,
-    Unknown,
-}
-
-/// 医療保険: insurer number (保険者番号), symbol (記号) and number (番号).
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct HealthInsurance {
-    /// 6 digits (national health insurance) or 8 digits.
-    pub insurer_number: String,
-    pub symbol: Option<String>,
-    pub number: String,
-}
-
-/// The identifying part of a patient: every field here is sealed at rest.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Identity {
-    /// 氏名
-    pub name: String,
-    /// 氏名カナ (full-width katakana)
-    pub name_kana: Option<String>,
-    /// YYYY-MM-DD
-    pub birth_date: String,
-    pub sex: Sex,
-    pub address: Option<Address>,
-    pub phone: Option<String>,
-    /// 介護保険被保険者番号: 10 digits.
-    pub ltc_insured_number: Option<String>,
-    pub health_insurance: Option<HealthInsurance>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct PatientInput {
-    #[serde(flatten)]
-    pub identity: Identity,
-    pub care_level: Option<CareLevel>,
-    /// The organisation responsible for the patient's record.
-    pub managing_organization: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Patient {
-    pub id: String,
-    #[serde(flatten)]
-    pub identity: Identity,
-    pub care_level: Option<CareLevel>,
-    pub managing_organization: String,
-    pub created_at: String,
-    pub updated_at: String,
-}
-
-impl Identity {
-    fn check(&self, errors: &mut Errors) {
-        errors.text("/name", &self.name, 200);
-        if let Some(kana) = &self.name_kana {
-            errors.text("/name_kana", kana, 200);
-            if !fields::is_katakana(kana) {
-                errors.add("/name_kana", "must be full-width katakana");
-            }
-        }
-        match clock::parse_day(&self.birth_date) {
-            None => errors.add("/birth_date", "must be a real date, YYYY-MM-DD"),
-            Some(day) if day > clock::today() => errors.add("/birth_date", "must not be in the future"),
-            Some(day) if day.year() < 1890 => errors.add("/birth_date", "must be after 1890"),
-            Some(_) => {}
-        }
-        if let Some(address) = &self.address {
-            address.check("/address", errors);
-        }
-        if let Some(phone) = &self.phone {
-            errors.phone("/phone", phone);
-        }
-        if let Some(number) = &self.ltc_insured_number {
-            errors.digits("/ltc_insured_number", number, &[10]);
-        }
-        if let Some(hi) = &self.health_insurance {
-            errors.digits("/health_insurance/insurer_number", &hi.insurer_number, &[6, 8]);
-            errors.text("/health_insurance/number", &hi.number, 20);
-            if let Some(symbol) = &hi.symbol {
-                errors.text("/health_insurance/symbol", symbol, 20);
-            }
-        }
-    }
-
-    /// Seals every field on its own, bound to its place in this patient's record.
-    fn seal(&self, data_key: &DataKey, patient_id: &str) -> Result<String, ApiError> {
-        let Value::Object(plain) = serde_json::to_value(self).map_err(ApiError::internal)? else {
-            return Err(ApiError::internal("identity is not an object"));
-        };
-        let mut sealed = Map::new();
-        for (name, value) in plain {
-            if value.is_null() {
-                continue;
-            }
-            let pointer = format!("/{name}");
-            let at = FieldContext { patient_id, document_id: "patient", version: 1, pointer: &pointer };
-            sealed.insert(name, Value::String(data_key.seal(&at, &value).map_err(ApiError::internal)?));
-        }
-        Ok(Value::Object(sealed).to_string())
-    }
-
-    fn open(state: &AppState, row: &PatientRow) -> Result<Self, ApiError> {
-        let data_key = data_key(state, row)?;
-        let Value::Object(sealed) = serde_json::from_str(&row.sealed).map_err(ApiError::internal)? else {
-            return Err(ApiError::internal("stored identity is not an object"));
-        };
-        let mut plain = Map::new();
-        for (name, value) in sealed {
-            let pointer = format!("/{name}");
-            let at = FieldContext { patient_id: &row.id, document_id: "patient", version: 1, pointer: &pointer };
-            let Value::String(s) = value else { return Err(ApiError::internal("stored field is not sealed")) };
-            plain.insert(name, data_key.open(&at, &s).map_err(ApiError::internal)?);
-        }
-        serde_json::from_value(Value::Object(plain)).map_err(ApiError::internal)
-    }
-}
-
-fn erased() -> ApiError {
-    ApiError::Gone("this patient's record was erased".into())
-}
-
-/// The insured number as it is indexed: digits only, so `12345-67890` finds `1234567890`.
-fn ltc_index(keys: &Keyring, number: &str) -> String {
-    let digits: String = number.chars().filter(char::is_ascii_digit).collect();
-    keys.blind_index("ltc_insured_number", &digits)
-}
-
-impl Patient {
-    fn reveal(state: &AppState, row: &PatientRow) -> Result<Self, ApiError> {
-        if row.erased_at.is_some() {
-            return Err(erased());
-        }
-        Ok(Self {
-            identity: Identity::open(state, row)?,
-            care_level: row.care_level.as_deref().map(parse_care_level).transpose()?,
-            id: row.id.clone(),
-            managing_organization: row.managing_organization_id.clone(),
-            created_at: row.created_at.clone(),
-            updated_at: row.updated_at.clone(),
-        })
-    }
-}
-
-fn parse_care_level(s: &str) -> Result<CareLevel, ApiError> {
-    serde_json::from_value(Value::String(s.to_owned())).map_err(ApiError::internal)
-}
-
-fn care_level_text(level: CareLevel) -> Result<String, ApiError> {
-    match serde_json::to_value(level).map_err(ApiError::internal)? {
-        Value::String(s) => Ok(s),
-        _ => Err(ApiError::internal("care level")),
-    }
-}
 
 /// Register a patient (physician, care manager or admin of the managing organisation).
 #[utoipa::path(post, path = "/v1/patients", tag = "patients", request_body = PatientInput, security(("bearer" = [])),
@@ -214,62 +18,11 @@ fn care_level_text(level: CareLevel) -> Result<String, ApiError> {
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn create_patient(
     state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
+    ctx: Context,
     ApiJson(input): ApiJson<PatientInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let facts = PatientFacts {
-        managing_organization: input.managing_organization.clone(),
-        team: Vec::new(),
-        consents: Vec::new(),
-    };
-    authorize::decide(&state, &caller, &facts, Resource::Patient, Action::Write, None, false).map_err(|denial| {
-        match denial {
-            Denial::Role => ApiError::from(denial),
-            _ => ApiError::Forbidden("you may register patients only for your own organisation".into()),
-        }
-    })?;
-    let mut errors = Errors::default();
-    input.identity.check(&mut errors);
-    errors.finish()?;
-
-    let id = uuid::Uuid::new_v4().to_string();
-    let (data_key, wrapped) = state.fresh_keys()?.new_data_key(&id).map_err(ApiError::internal)?;
-    let now = clock::now();
-    let row = PatientRow {
-        sealed: input.identity.seal(&data_key, &id)?,
-        ltc_index: input.identity.ltc_insured_number.as_deref().map(|n| ltc_index(&state.keys(), n)),
-        care_level: input.care_level.map(care_level_text).transpose()?,
-        managing_organization_id: input.managing_organization.clone(),
-        data_key: Some(wrapped.blob),
-        data_key_kid: wrapped.kid,
-        created_at: now.clone(),
-        created_by: caller.sub.clone(),
-        updated_at: now.clone(),
-        updated_by: caller.sub.clone(),
-        erased_at: None,
-        id: id.clone(),
-    };
-    let stored = row.clone();
-    let event = Event::new(&caller, &req, "patient.create").patient(&id).resource("patient", &id);
-    db::run(&state.pool, move |conn| {
-        audit::write(conn, event, 201, |tx, _| {
-            if !OrganizationRow::exists(tx, &stored.managing_organization_id)? {
-                return Err(ApiError::field("/managing_organization", "no such organization"));
-            }
-            Ok(stored.insert(tx)?)
-        })
-    })
-    .await?;
-    let patient = Patient {
-        id: id.clone(),
-        identity: input.identity,
-        care_level: input.care_level,
-        managing_organization: input.managing_organization,
-        created_at: now.clone(),
-        updated_at: now,
-    };
-    Ok(HttpResponse::Created().insert_header((header::LOCATION, format!("/v1/patients/{id}"))).json(patient))
+    let patient = patients::create(&state, ctx, input).await?;
+    Ok(HttpResponse::Created().insert_header((header::LOCATION, format!("/v1/patients/{}", patient.id))).json(patient))
 }
 
 /// Read a patient (managing organisation or active care team).
@@ -278,31 +31,10 @@ pub async fn create_patient(
         (status = 410, body = Problem, content_type = "application/problem+json")))]
 pub async fn get_patient(
     state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
+    ctx: Context,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
-    let st = state.clone();
-    let event = Event::new(&caller, &req, "patient.read").resource("patient", &id);
-    let row = db::run(&state.pool, move |conn| {
-        audit::read(conn, &st.recorder, event, |conn, ev| {
-            let access = authorise(conn, &st, &caller, &id, Resource::Patient, Action::Read, None, ev)?;
-            if access.patient.erased_at.is_some() {
-                return Err(erased());
-            }
-            Ok(access.patient)
-        })
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(Patient::reveal(&state, &row)?))
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PatientSearch {
-    /// Exact match on the LTC insured number (介護保険被保険者番号), through the blind index.
-    pub ltc_insured_number: Option<String>,
+    Ok(HttpResponse::Ok().json(patients::get(&state, ctx, id.into_inner()).await?))
 }
 
 /// Find patients by insured number, or list the caller's organisation's patients. Only patients
@@ -311,62 +43,13 @@ pub struct PatientSearch {
     responses((status = 200, body = Page<Patient>), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn list_patients(
     state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
+    ctx: Context,
     search: ApiQuery<PatientSearch>,
     page: ApiQuery<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    access::check(&caller, Resource::Patient, Action::Read)?;
     let limit = page.limit()?;
-    let index = match &search.ltc_insured_number {
-        Some(number) => {
-            let mut errors = Errors::default();
-            errors.digits("/query/ltc_insured_number", number, &[10]);
-            errors.finish()?;
-            Some(ltc_index(&state.keys(), number))
-        }
-        None => None,
-    };
-    let cursor = page.cursor.clone();
-    let st = state.clone();
-    let action = if index.is_some() { "patient.search" } else { "patient.list" };
-    let event = Event::new(&caller, &req, action);
-    let rows = db::run(&state.pool, move |conn| {
-        audit::read(conn, &st.recorder, event, |conn, ev| {
-            let candidates = match index {
-                Some(index) => PatientRow::find_by_index(conn, &index)?,
-                None if access::is_operator(&caller, &st.settings.operator_org) => Vec::new(),
-                None => {
-                    let today = clock::format_day(clock::today());
-                    PatientRow::list_for_org(conn, &caller.org, &today, cursor.as_deref(), limit)?
-                }
-            };
-            let mut visible = Vec::new();
-            for row in candidates {
-                let facts = facts(conn, &row)?;
-                let allowed = authorize::decide(&st, &caller, &facts, Resource::Patient, Action::Read, None, false);
-                if allowed.is_ok() && row.erased_at.is_none() {
-                    visible.push(row);
-                }
-            }
-            // A search that finds one patient is an access to that patient.
-            if let [only] = visible.as_slice() {
-                ev.patient_id = Some(only.id.clone());
-            }
-            Ok(visible)
-        })
-    })
-    .await?;
-    let items = rows.iter().map(|row| Patient::reveal(&state, row)).collect::<Result<Vec<_>, _>>()?;
-    Ok(HttpResponse::Ok().json(Page::new(items, limit, |p: &Patient| p.id.clone())))
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct EraseInput {
-    /// Why the record is erased (for example, the patient's request). Required, never stored
-    /// with patient data.
-    pub reason: String,
+    let page = page.into_inner();
+    Ok(HttpResponse::Ok().json(patients::list(&state, ctx, search.into_inner(), page.cursor, limit).await?))
 }
 
 /// Erase a patient by crypto-shredding (admin of the managing organisation or the operator):
@@ -378,27 +61,10 @@ pub struct EraseInput {
         (status = 410, body = Problem, content_type = "application/problem+json")))]
 pub async fn erase_patient(
     state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
+    ctx: Context,
     id: web::Path<String>,
     ApiJson(input): ApiJson<EraseInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut errors = Errors::default();
-    errors.text("/reason", &input.reason, 1000);
-    errors.finish()?;
-    let id = id.into_inner();
-    let st = state.clone();
-    let event = Event::new(&caller, &req, "patient.erase").resource("patient", &id);
-    db::run(&state.pool, move |conn| {
-        audit::write(conn, event, 204, |tx, ev| {
-            let access = authorise(tx, &st, &caller, &id, Resource::Erasure, Action::Write, None, ev)?;
-            if !PatientRow::erase(tx, &access.patient.id, &clock::now(), &caller.sub)? {
-                return Err(erased());
-            }
-            Ok(())
-        })
-    })
-    .await?;
-    state.notify_change();
+    patients::erase(&state, ctx, id.into_inner(), input).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,21 +1,25 @@
-//! Sync over HTTP: the change feed and batch upload, thin handlers around `crate::sync`.
+//! Sync over HTTP: the change feed and batch upload, thin handlers around `crate::domain::sync`.
 
 use std::time::Duration;
 
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use actix_web::{HttpResponse, ResponseError, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::api::fields::Errors;
 use crate::api::json::ApiJson;
 use crate::api::query::ApiQuery;
 use crate::audit::Event;
-use crate::auth::Caller;
+use crate::context::Context;
 use crate::db;
-use crate::error::{ApiError, PROBLEM_JSON, Problem};
+use crate::domain::fields::Errors;
+
+use crate::api::problem::PROBLEM_JSON;
+use crate::domain::sync::{
+    self, BatchInput, BatchResults, ChangePage, DEFAULT_LIMIT, FeedQuery, MAX_LIMIT, MAX_WAIT_SECS,
+};
+use crate::error::{ApiError, Problem};
 use crate::state::AppState;
-use crate::sync::{self, BatchInput, BatchResults, ChangePage, DEFAULT_LIMIT, FeedQuery, MAX_LIMIT, MAX_WAIT_SECS};
 
 /// Taken as text: `since` is an opaque cursor, and a malformed or out-of-range number gets one
 /// message stating the range.
@@ -70,13 +74,12 @@ impl FeedParams {
     ))]
 pub async fn get_changes(
     state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
+    ctx: Context,
     params: ApiQuery<FeedParams>,
 ) -> Result<HttpResponse, ApiError> {
     let query = params.parse()?;
-    let event = Event::new(&caller, &req, "changes.read");
-    let page = sync::follow(state.into_inner(), caller, event, query).await?;
+    let event = Event::new(&ctx, "changes.read");
+    let page = sync::follow(state.into_inner(), ctx.caller, event, query).await?;
     Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(page))
 }
 
@@ -94,13 +97,13 @@ pub async fn get_changes(
     ))]
 pub async fn post_batch(
     state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
+    ctx: Context,
     ApiJson(input): ApiJson<BatchInput>,
 ) -> Result<HttpResponse, ApiError> {
     sync::check(&state, &input)?;
     let st = state.clone();
-    let event = Event::new(&caller, &req, "document.create");
+    let event = Event::new(&ctx, "document.create");
+    let caller = ctx.caller;
     let outcome = db::run(&state.pool, move |conn| {
         if input.atomic {
             sync::run_atomic(conn, &st, &caller, &input.operations, &event)

@@ -165,9 +165,10 @@ where
     F: FnOnce(&mut DbConn) -> Result<T, crate::error::ApiError> + Send + 'static,
 {
     let pool = pool.clone();
-    actix_web::web::block(move || {
+    tokio::task::spawn_blocking(move || {
         let mut conn = pool.get()?;
         f(&mut conn)
     })
-    .await?
+    .await
+    .map_err(crate::error::ApiError::internal)?
 }

@@ -11,7 +11,6 @@ use std::collections::hash_map::Entry;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::ResponseError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::time::{Instant, timeout_at};
@@ -25,7 +24,7 @@ use crate::db::changes::{self, ChangeRow};
 use crate::db::documents::DocumentRow;
 use crate::db::patients::PatientRow;
 use crate::db::{self, DbConn};
-use crate::documents::{self, Document, DocumentInput, Idempotency, IfMatch, Written};
+use crate::domain::documents::{self, Document, DocumentInput, Idempotency, IfMatch, Written};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::state::AppState;
 
@@ -409,7 +408,7 @@ pub fn run_each(
             Ok(w) => results.push(success(w)),
             Err(e) => {
                 let e = locate(e, i);
-                results.push(OpResult { status: e.status_code().as_u16(), document: None, problem: Some(e.problem()) });
+                results.push(OpResult { status: e.status(), document: None, problem: Some(e.problem()) });
             }
         }
     }

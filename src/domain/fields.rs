@@ -1,6 +1,9 @@
 //! Checks of the coded and free-text fields that several request bodies share. Each check adds
 //! to a list, so a client learns every failing field at once.
 
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
 use crate::error::{ApiError, FieldError};
 
 /// Collects field errors; `finish` turns a non-empty list into one 422.
@@ -57,4 +60,34 @@ pub fn is_postal_code(s: &str) -> bool {
 /// Full-width katakana (with the long-vowel mark, middle dot and spaces), as in 氏名カナ.
 pub fn is_katakana(s: &str) -> bool {
     s.chars().all(|c| ('\u{30A0}'..='\u{30FF}').contains(&c) || c == ' ' || c == '\u{3000}')
+}
+
+/// A postal address in Japan.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Address {
+    /// 郵便番号, `123-4567`.
+    pub postal_code: Option<String>,
+    /// 都道府県
+    pub prefecture: Option<String>,
+    /// 市区町村
+    pub city: Option<String>,
+    /// 町名・番地・建物
+    pub line: Option<String>,
+}
+
+impl Address {
+    /// Adds an error for each malformed part, located under `at`.
+    pub fn check(&self, at: &str, errors: &mut Errors) {
+        if let Some(code) = &self.postal_code
+            && !is_postal_code(code)
+        {
+            errors.add(format!("{at}/postal_code"), "must be a postal code like 123-4567");
+        }
+        for (name, value) in [("prefecture", &self.prefecture), ("city", &self.city), ("line", &self.line)] {
+            if let Some(value) = value {
+                errors.text(&format!("{at}/{name}"), value, 200);
+            }
+        }
+    }
 }

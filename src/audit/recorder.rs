@@ -9,7 +9,8 @@
 
 use std::sync::mpsc;
 
-use crate::audit::{Event, append_all};
+use super::chain::append_all;
+use super::event::Event;
 use crate::db::{DbPool, write_tx};
 use crate::error::ApiError;
 

@@ -1,0 +1,4 @@
+//! Request extractors: each turns one part of a request into a typed value, or into a 4xx
+//! problem naming what was wrong.
+
+pub mod context;

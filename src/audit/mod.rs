@@ -1,0 +1,71 @@
+//! The audit log: an event for every access to patient data (read, list, search, write, denial),
+//! every consent change, break-glass, key rotation and erasure. Events name who, what, which
+//! patient and resource, and the outcome; never clinical content.
+//!
+//! Each event's hash is SHA-256 over the previous hash and a canonical encoding of the event, so
+//! changing, inserting or removing any event breaks every later hash. A write's event commits in
+//! the write's own transaction; a read's event commits before the response leaves.
+
+mod chain;
+mod event;
+pub mod recorder;
+mod signer;
+mod verify;
+
+pub use chain::{GENESIS, append, append_all, canonical, chain_hash};
+pub use event::Event;
+pub use recorder::Recorder;
+pub use signer::Signer;
+pub use verify::{ExportLine, Verification, export, verify, verify_export};
+
+use crate::db::{DbConn, write_tx};
+use crate::error::ApiError;
+
+/// The outcome word and status an error stands for.
+fn outcome_of(error: &ApiError) -> (&'static str, u16) {
+    let status = error.status();
+    let outcome = match error {
+        ApiError::Forbidden(_) | ApiError::NotFound(_) | ApiError::Unauthorized(_) => "denied",
+        ApiError::Internal(_) | ApiError::ServiceUnavailable(_) => "failed",
+        _ => "rejected",
+    };
+    (outcome, status)
+}
+
+/// Runs a read and records it (or its denial) durably before the answer leaves.
+pub fn read<T>(
+    conn: &mut DbConn,
+    recorder: &Recorder,
+    mut event: Event,
+    f: impl FnOnce(&mut DbConn, &mut Event) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    let result = f(conn, &mut event);
+    let (outcome, status) = match &result {
+        Ok(_) => ("allowed", 200),
+        Err(e) => outcome_of(e),
+    };
+    recorder.record(event, outcome, status)?;
+    result
+}
+
+/// Runs a write in one transaction with its audit event. A refused write is recorded on its own
+/// (its transaction rolled back, so nothing else of it remains).
+pub fn write<T>(
+    conn: &mut DbConn,
+    mut event: Event,
+    success_status: u16,
+    f: impl FnOnce(&mut DbConn, &mut Event) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    let result = write_tx(conn, |tx| {
+        let value = f(tx, &mut event)?;
+        append(tx, &event, "allowed", success_status)?;
+        Ok(value)
+    });
+    if let Err(e) = &result {
+        let (outcome, status) = outcome_of(e);
+        if outcome != "failed" {
+            write_tx(conn, |tx| append(tx, &event, outcome, status))?;
+        }
+    }
+    result
+}

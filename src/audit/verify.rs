@@ -1,0 +1,181 @@
+//! Checking the chain, live or from an NDJSON export, against its signed checkpoints.
+
+use super::chain::{GENESIS, canonical, chain_hash};
+use crate::db::DbConn;
+use crate::db::audit::{AuditRow, CheckpointRow};
+use crate::error::ApiError;
+
+/// The result of checking the chain (and its signed checkpoints).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Verification {
+    /// The chain holds from the first event to the head, and every checkpoint signature is good.
+    pub ok: bool,
+    /// The last sequence number up to which everything holds.
+    pub verified_through: i64,
+    /// The first sequence number whose event is missing, altered or out of place.
+    pub first_broken: Option<i64>,
+    /// Signed checkpoints checked on the way.
+    pub checkpoints_verified: u64,
+    /// The hash at `verified_through`.
+    pub head_hash: String,
+}
+
+/// Walks the chain event by event; shared by the live check and the check of an export.
+struct ChainWalk<'k> {
+    prev: String,
+    expected: i64,
+    first_broken: Option<i64>,
+    checkpoints: std::collections::BTreeMap<i64, CheckpointRow>,
+    public_key: &'k [u8],
+    checkpoints_verified: u64,
+}
+
+impl<'k> ChainWalk<'k> {
+    fn new(checkpoints: Vec<CheckpointRow>, public_key: &'k [u8]) -> Self {
+        Self {
+            prev: GENESIS.to_owned(),
+            expected: 1,
+            first_broken: None,
+            checkpoints: checkpoints.into_iter().map(|c| (c.seq, c)).collect(),
+            public_key,
+            checkpoints_verified: 0,
+        }
+    }
+
+    /// Feeds the next event; false once the chain is broken (the rest is not looked at).
+    fn feed(&mut self, row: &AuditRow) -> bool {
+        if self.first_broken.is_some() {
+            return false;
+        }
+        let intact = row.seq == self.expected
+            && row.prev_hash == self.prev
+            && chain_hash(&self.prev, &canonical(row)) == row.hash;
+        let signed =
+            self.checkpoints.get(&row.seq).is_none_or(|c| c.hash == row.hash && verify_checkpoint(c, self.public_key));
+        if !(intact && signed) {
+            self.first_broken = Some(self.expected);
+            return false;
+        }
+        if self.checkpoints.contains_key(&row.seq) {
+            self.checkpoints_verified += 1;
+        }
+        self.prev = row.hash.clone();
+        self.expected += 1;
+        true
+    }
+
+    /// Closes the walk: `head` is where the chain must end (the live head), if known.
+    fn finish(mut self, head: Option<(i64, &str)>) -> Verification {
+        let through = self.expected - 1;
+        if self.first_broken.is_none() {
+            let short = head.is_some_and(|(seq, hash)| seq != through || hash != self.prev);
+            // A checkpoint beyond the last event means events were cut off the end.
+            let cut = self.checkpoints.keys().any(|&seq| seq > through);
+            if short || cut {
+                self.first_broken = Some(self.expected);
+            }
+        }
+        Verification {
+            ok: self.first_broken.is_none(),
+            verified_through: through,
+            first_broken: self.first_broken,
+            checkpoints_verified: self.checkpoints_verified,
+            head_hash: self.prev,
+        }
+    }
+}
+
+/// Recomputes every hash from the first event on, in pages, and checks every checkpoint.
+pub fn verify(conn: &mut DbConn, public_key: &[u8]) -> Result<Verification, ApiError> {
+    use crate::db::audit::{AuditFilter, head};
+    let (head_seq, head_hash) = head(conn)?;
+    let mut walk = ChainWalk::new(CheckpointRow::all(conn)?, public_key);
+    let mut filter = AuditFilter::default();
+    'pages: loop {
+        let page = AuditRow::list(conn, &filter, 1000)?;
+        let Some(last) = page.last() else { break };
+        filter.after_seq = Some(last.seq);
+        for row in &page {
+            if !walk.feed(row) {
+                break 'pages;
+            }
+        }
+    }
+    Ok(walk.finish(Some((head_seq, &head_hash))))
+}
+
+/// The whole log as NDJSON: each event, followed by the checkpoint signed at it, if any.
+pub fn export(conn: &mut DbConn) -> Result<String, ApiError> {
+    use crate::db::audit::AuditFilter;
+    let mut checkpoints: std::collections::BTreeMap<i64, CheckpointRow> =
+        CheckpointRow::all(conn)?.into_iter().map(|c| (c.seq, c)).collect();
+    let mut out = String::new();
+    let mut filter = AuditFilter::default();
+    loop {
+        let page = AuditRow::list(conn, &filter, 1000)?;
+        let Some(last) = page.last() else { break };
+        filter.after_seq = Some(last.seq);
+        for row in page {
+            let seq = row.seq;
+            out.push_str(&serde_json::to_string(&ExportLine::Event(Box::new(row))).map_err(ApiError::internal)?);
+            out.push('\n');
+            if let Some(c) = checkpoints.remove(&seq) {
+                out.push_str(&serde_json::to_string(&ExportLine::Checkpoint(c)).map_err(ApiError::internal)?);
+                out.push('\n');
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// One line of an NDJSON export.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ExportLine {
+    Event(Box<AuditRow>),
+    Checkpoint(CheckpointRow),
+}
+
+/// Checks an NDJSON export with nothing but the signing public key. The export must start at
+/// the first event; it must end at a checkpoint to prove nothing was cut off its end.
+pub fn verify_export(ndjson: &str, public_key: &[u8]) -> Result<Verification, String> {
+    let mut events = Vec::new();
+    let mut checkpoints = Vec::new();
+    for (n, line) in ndjson.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        match serde_json::from_str(line).map_err(|e| format!("line {}: {e}", n + 1))? {
+            ExportLine::Event(row) => events.push(*row),
+            ExportLine::Checkpoint(c) => checkpoints.push(c),
+        }
+    }
+    let last_checkpoint = checkpoints.iter().max_by_key(|c| c.seq).map(|c| (c.seq, c.hash.clone()));
+    let mut walk = ChainWalk::new(checkpoints, public_key);
+    for row in &events {
+        if !walk.feed(row) {
+            break;
+        }
+    }
+    let mut result = walk.finish(None);
+    // Anyone can chain an event onto a copy: only a signature proves where the log ended, so
+    // events after the last checkpoint are not proved, and the first of them is named.
+    let (signed_through, signed_hash) = last_checkpoint.unwrap_or((0, GENESIS.to_owned()));
+    if result.ok && signed_through < result.verified_through {
+        result.ok = false;
+        result.first_broken = Some(signed_through + 1);
+        result.verified_through = signed_through;
+        result.head_hash = signed_hash;
+    }
+    Ok(result)
+}
+
+/// The message a checkpoint signs.
+pub(super) fn checkpoint_message(seq: i64, hash: &str, signed_at: &str) -> String {
+    format!("carepath:audit-checkpoint:v1\n{seq}\n{hash}\n{signed_at}")
+}
+
+fn verify_checkpoint(c: &CheckpointRow, public_key: &[u8]) -> bool {
+    use base64::Engine;
+    let Ok(signature) = base64::engine::general_purpose::STANDARD.decode(&c.signature) else { return false };
+    ring::signature::UnparsedPublicKey::new(&ring::signature::ED25519, public_key)
+        .verify(checkpoint_message(c.seq, &c.hash, &c.signed_at).as_bytes(), &signature)
+        .is_ok()
+}

@@ -1,0 +1,174 @@
+//! A patient's care team: which organisations (and practitioners) serve the patient, in which
+//! role, from when to when. A membership counts only between `since` and `until`.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::access::{Action, Resource};
+use crate::audit::Event;
+use crate::auth::Role;
+use crate::authorize::authorise;
+use crate::clock;
+use crate::context::Context;
+use crate::db::DbConn;
+use crate::db::directory::{OrganizationRow, PractitionerRow};
+use crate::db::patients::{CareTeamRow, PatientRow};
+use crate::domain::fields::Errors;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// One membership as submitted (and, with `active`, as answered).
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MemberInput {
+    pub organization: String,
+    pub practitioner: Option<String>,
+    /// The member's profession on this team.
+    pub role: Role,
+    /// First day of the membership, YYYY-MM-DD.
+    pub since: String,
+    /// Last day of the membership (inclusive), YYYY-MM-DD; open-ended when absent.
+    pub until: Option<String>,
+}
+
+/// The whole team, replacing the current one.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CareTeamInput {
+    pub members: Vec<MemberInput>,
+}
+
+/// A membership with whether it counts today.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Member {
+    #[serde(flatten)]
+    pub member: MemberInput,
+    /// Whether the membership counts today.
+    pub active: bool,
+}
+
+/// A patient's care team as answered.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CareTeam {
+    pub patient_id: String,
+    pub members: Vec<Member>,
+}
+
+const MAX_MEMBERS: usize = 100;
+
+impl CareTeamInput {
+    /// Shape checks first, then (inside the transaction) that organisations and practitioners exist.
+    fn check(&self) -> Result<(), ApiError> {
+        let mut errors = Errors::default();
+        if self.members.len() > MAX_MEMBERS {
+            errors.add("/members", format!("at most {MAX_MEMBERS} members"));
+        }
+        for (i, m) in self.members.iter().enumerate() {
+            if matches!(m.role, Role::Admin | Role::Auditor) {
+                errors.add(format!("/members/{i}/role"), "must be a care profession");
+            }
+            let since = clock::parse_day(&m.since);
+            if since.is_none() {
+                errors.add(format!("/members/{i}/since"), "must be a real date, YYYY-MM-DD");
+            }
+            if let Some(until) = &m.until {
+                match clock::parse_day(until) {
+                    None => errors.add(format!("/members/{i}/until"), "must be a real date, YYYY-MM-DD"),
+                    Some(u) if since.is_some_and(|s| u < s) => {
+                        errors.add(format!("/members/{i}/until"), "must not be before since")
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        errors.finish()
+    }
+
+    fn check_references(&self, conn: &mut DbConn) -> Result<(), ApiError> {
+        let mut errors = Errors::default();
+        for (i, m) in self.members.iter().enumerate() {
+            if !OrganizationRow::exists(conn, &m.organization)? {
+                errors.add(format!("/members/{i}/organization"), "no such organization");
+            }
+            if let Some(p) = &m.practitioner {
+                match PractitionerRow::find(conn, p)? {
+                    None => errors.add(format!("/members/{i}/practitioner"), "no such practitioner"),
+                    Some(p) if p.organization_id != m.organization => {
+                        errors.add(format!("/members/{i}/practitioner"), "works for another organization")
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        errors.finish()
+    }
+}
+
+fn team_of(patient: &PatientRow, rows: Vec<CareTeamRow>) -> CareTeam {
+    let today = clock::today();
+    let members = rows
+        .into_iter()
+        .map(|r| {
+            let membership = crate::access::Membership {
+                organization: r.organization_id.clone(),
+                since: clock::parse_day(&r.since).unwrap_or(today),
+                until: r.until.as_deref().and_then(clock::parse_day),
+            };
+            Member {
+                active: membership.active_on(today),
+                member: MemberInput {
+                    organization: r.organization_id,
+                    practitioner: r.practitioner_id,
+                    role: r.role.parse().unwrap_or(Role::CareWorker),
+                    since: r.since,
+                    until: r.until,
+                },
+            }
+        })
+        .collect();
+    CareTeam { patient_id: patient.id.clone(), members }
+}
+
+/// A patient's care team, for a caller who may read it.
+pub async fn get(state: &Arc<AppState>, ctx: Context, patient: String) -> Result<CareTeam, ApiError> {
+    let event = Event::new(&ctx, "care_team.read").resource("care_team", &patient);
+    super::read(state, event, move |conn, st, ev| {
+        let patient = authorise(conn, st, &ctx.caller, &patient, Resource::CareTeam, Action::Read, None, ev)?.patient;
+        Ok(team_of(&patient, CareTeamRow::for_patient(conn, &patient.id)?))
+    })
+    .await
+}
+
+/// Replaces a patient's care team (physician, care manager or admin of the managing organisation).
+pub async fn replace(
+    state: &Arc<AppState>,
+    ctx: Context,
+    patient: String,
+    input: CareTeamInput,
+) -> Result<CareTeam, ApiError> {
+    input.check()?;
+    let event = Event::new(&ctx, "care_team.write").resource("care_team", &patient);
+    super::write(state, event, 200, move |tx, st, ev| {
+        let patient = authorise(tx, st, &ctx.caller, &patient, Resource::CareTeam, Action::Write, None, ev)?.patient;
+        input.check_references(tx)?;
+        let rows: Vec<CareTeamRow> = input
+            .members
+            .into_iter()
+            .zip(0..)
+            .map(|(m, position)| CareTeamRow {
+                patient_id: patient.id.clone(),
+                position,
+                organization_id: m.organization,
+                practitioner_id: m.practitioner,
+                role: m.role.as_str().to_owned(),
+                since: m.since,
+                until: m.until,
+            })
+            .collect();
+        CareTeamRow::replace(tx, &patient.id, &rows)?;
+        Ok(team_of(&patient, rows))
+    })
+    .await
+}

@@ -1,0 +1,39 @@
+//! The domain: one module per resource, each owning its rules, its transactions and its audit
+//! events. A public domain function runs whole: authorised, validated, sealed, committed and
+//! audited together, so the HTTP layer only parses and renders.
+
+pub mod care_team;
+pub mod documents;
+pub mod fields;
+pub mod paging;
+pub mod patients;
+pub mod sync;
+
+use std::sync::Arc;
+
+use crate::audit::{self, Event};
+use crate::db::{self, DbConn};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Runs an audited read on a pooled connection, off the async workers. `f` completes the event
+/// (patient, resource); the event is durable before the answer leaves, denials included.
+pub async fn read<T, F>(state: &Arc<AppState>, event: Event, f: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConn, &AppState, &mut Event) -> Result<T, ApiError> + Send + 'static,
+{
+    let st = state.clone();
+    db::run(&state.pool, move |conn| audit::read(conn, &st.recorder, event, |conn, ev| f(conn, &st, ev))).await
+}
+
+/// Runs a write in one transaction with its audit event; a refused write is recorded alone.
+/// `status` is the HTTP status the success will be answered with, kept in the event.
+pub async fn write<T, F>(state: &Arc<AppState>, event: Event, status: u16, f: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConn, &AppState, &mut Event) -> Result<T, ApiError> + Send + 'static,
+{
+    let st = state.clone();
+    db::run(&state.pool, move |conn| audit::write(conn, event, status, |tx, ev| f(tx, &st, ev))).await
+}
