@@ -232,7 +232,8 @@ pub fn check(caller: &Caller, resource: Resource, action: Action) -> Result<(), 
 ///    provision matches.
 ///
 /// Break-glass (physician or nurse, reading) stands in for 2 and 3. Registering a patient and
-/// managing its team need the managing organisation.
+/// managing its team need the managing organisation; recording consent too, except for a care
+/// manager whose organisation is on the active care team.
 pub fn decide(ask: &Ask<'_>, patient: &PatientFacts) -> Result<Allowed, Denial> {
     let caller = ask.caller;
     check(caller, ask.resource, ask.action)?;
@@ -242,8 +243,12 @@ pub fn decide(ask: &Ask<'_>, patient: &PatientFacts) -> Result<Allowed, Denial> 
     }
     let managing = caller.org == patient.managing_organization;
     let on_team = patient.team.iter().any(|m| m.organization == caller.org && m.active_on(ask.today));
+    // In Japan the care manager's office often collects the consent form, so a care manager on
+    // the team records (and revokes) consent too; everything else here is the managing side's.
+    let consent_by_care_manager = ask.resource == Resource::Consent && caller.role == Role::CareManager;
     let needs_managing = ask.action == Action::Write
-        && matches!(ask.resource, Resource::Patient | Resource::CareTeam | Resource::Consent | Resource::Erasure);
+        && matches!(ask.resource, Resource::Patient | Resource::CareTeam | Resource::Consent | Resource::Erasure)
+        && !consent_by_care_manager;
     let emergency = ask.break_glass && ask.action == Action::Read && may_break_glass(caller.role);
     let relationship = match (managing, on_team, needs_managing) {
         (true, _, _) | (false, true, false) => Ok(()),

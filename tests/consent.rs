@@ -56,12 +56,13 @@ async fn consent_opens_and_revocation_closes_documents_to_the_care_team() {
         "status": "active", "organizations": "care_team", "permitted_types": ["care-path"], "purposes": ["treatment"],
         "period": {"start": today_plus(-1)}, "obtained_by": "proxy", "proxy": {"name": "山田 太郎PROXYMARK", "relation": "長男"}
     });
-    // Only the managing organisation records consent.
+    // A nurse on the team may not record consent (the managing organisation or a care manager
+    // on the team does).
     send(
         &app,
         TestRequest::post()
             .uri(&format!("/v1/patients/{patient}/consents"))
-            .insert_header(auth(&t.token("care_manager", &station)))
+            .insert_header(auth(&nurse))
             .set_json(consent.clone()),
     )
     .await
@@ -339,4 +340,40 @@ async fn every_access_is_audited_and_the_chain_detects_tampering() {
     assert_eq!(broken.body["ok"], false);
     assert_eq!(broken.body["first_broken"], items[3]["seq"]);
     assert_eq!(broken.body["verified_through"], items[3]["seq"].as_i64().unwrap() - 1);
+}
+
+#[actix_web::test]
+async fn a_care_manager_on_the_team_records_consent_and_one_off_the_team_cannot() {
+    world!(t, app, clinic, station, patient, doc);
+    let _ = (&clinic, &doc);
+    let consent = json!({
+        "status": "active", "organizations": "care_team", "purposes": ["treatment"],
+        "period": {"start": today_plus(-1)}, "obtained_by": "signed_form"
+    });
+    let post = |token: String| {
+        TestRequest::post()
+            .uri(&format!("/v1/patients/{patient}/consents"))
+            .insert_header(auth(&token))
+            .set_json(consent.clone())
+    };
+    // The care-management office collects the form: its care manager, on the team, records it.
+    let res = send(&app, post(t.token("care_manager", &station))).await;
+    assert_eq!(res.status, 201, "{}", res.body);
+    assert_eq!(res.body["obtained_by"], "signed_form");
+
+    // A care manager whose office is not on the team knows nothing of the patient.
+    let op = t.operator();
+    let other = send(
+        &app,
+        TestRequest::post()
+            .uri("/v1/organizations")
+            .insert_header(auth(&op))
+            .set_json(json!({"name": "other office", "kind": "care_management_office"})),
+    )
+    .await
+    .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    send(&app, post(t.token("care_manager", &other))).await.problem(404);
 }
