@@ -16,7 +16,6 @@ pub mod recorder;
 pub mod request_id;
 pub mod rotation;
 pub mod schemas;
-pub mod sealing;
 pub mod startup;
 pub mod state;
 pub mod sync;

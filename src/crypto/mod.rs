@@ -102,6 +102,8 @@ use serde_json::Value;
 
 use crate::config::Settings;
 
+pub mod sealing;
+
 /// The prefix of every sealed value (format version 1).
 pub const SEALED_PREFIX: &str = "enc:v1:";
 
