@@ -119,7 +119,7 @@ pub fn chain_hash(prev: &str, canonical: &str) -> String {
     ctx.update(prev.as_bytes());
     ctx.update(b"\n");
     ctx.update(canonical.as_bytes());
-    ctx.finish().as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    crate::crypto::keyfile::hex(ctx.finish().as_ref())
 }
 
 /// Appends one event (call inside a write transaction). Returns its sequence number.
@@ -399,7 +399,7 @@ const SIGNING_KEY_FILE: &str = "audit-signing.pem";
 impl Signer {
     pub fn load_or_create(data_dir: &std::path::Path) -> Result<Self, String> {
         let path = data_dir.join(SIGNING_KEY_FILE);
-        let file = crate::auth::KeyFile::open(data_dir, SIGNING_KEY_FILE, "audit signing key")
+        let file = crate::crypto::keyfile::KeyFile::open(data_dir, SIGNING_KEY_FILE, "audit signing key")
             .map_err(|e| format!("{}: {e}", path.display()))?;
         let pair = ring::signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(&file.pkcs8)
             .map_err(|e| format!("{}: {e}", path.display()))?;

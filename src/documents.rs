@@ -104,7 +104,7 @@ impl Idempotency {
         for part in [method.as_bytes(), b"\0", path.as_bytes(), b"\0", &body] {
             ctx.update(part);
         }
-        let hash = ctx.finish().as_ref().iter().map(|b| format!("{b:02x}")).collect();
+        let hash = crate::crypto::keyfile::hex(ctx.finish().as_ref());
         Ok(Self { caller: format!("{}\u{1f}{}", caller.org, caller.sub), key: key.to_owned(), request_hash: hash })
     }
 }

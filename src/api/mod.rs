@@ -5,6 +5,7 @@ pub mod care_team;
 pub mod consents;
 pub mod directory;
 pub mod documents;
+pub mod extract;
 pub mod fields;
 pub mod health;
 pub mod json;
