@@ -22,11 +22,11 @@ use serde_json::{Value, json};
 use carepath::audit::{self, Event};
 use carepath::auth::{Authenticator, Caller, Role, issue_local_token};
 use carepath::config::Settings;
+use carepath::crypto::sealing::{self, Place};
 use carepath::crypto::{FieldContext, Keyring};
 use carepath::db::patients::PatientRow;
 use carepath::domain::documents::{self, DocumentInput};
 use carepath::schemas::Registry;
-use carepath::sealing::{self, Place};
 use carepath::state::AppState;
 
 const PATIENT: &str = "0b6c2f4e-5d1a-4c7e-9f3b-2a8d6e1c4b70";

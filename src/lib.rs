@@ -17,7 +17,6 @@ pub mod openapi;
 pub mod request_id;
 pub mod rotation;
 pub mod schemas;
-pub mod sealing;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

@@ -105,7 +105,7 @@ impl AppState {
     /// Wrapping a new data key goes through here, so no new key is wrapped under a master key
     /// that a rotation has already moved away from.
     pub fn fresh_keys(&self) -> Result<Arc<Keyring>, ApiError> {
-        let path = self.settings.master_key_file.clone().unwrap_or_else(|| self.settings.data_dir.join("master.key"));
+        let path = Keyring::master_key_path(&self.settings);
         let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
         let known = self.keys_modified.read().map(|m| *m).unwrap_or(None);
         if modified != known {
@@ -178,14 +178,7 @@ fn check_keys_open_data(pool: &DbPool, keys: &Keyring) -> Result<(), StartError>
 }
 
 fn create_data_dir(settings: &Settings) -> Result<(), StartError> {
-    use std::os::unix::fs::DirBuilderExt;
     let path = &settings.data_dir;
-    if path.is_dir() {
-        return Ok(());
-    }
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(path)
+    crate::crypto::keyfile::create_private_dir(path)
         .map_err(|source| StartError::DataDir { path: path.display().to_string(), source })
 }

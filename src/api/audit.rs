@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::access::{self, Action, Resource};
-use crate::api::json::ApiJson;
-use crate::api::query::ApiQuery;
+use crate::api::extract::json::ApiJson;
+use crate::api::extract::query::ApiQuery;
 use crate::audit::{self, Event, Verification};
 use crate::auth::Caller;
 use crate::authorize::authorise;

@@ -2,7 +2,7 @@
 
 use actix_web::{HttpResponse, web};
 
-use crate::api::json::ApiJson;
+use crate::api::extract::json::ApiJson;
 use crate::context::Context;
 use crate::domain::care_team::{self, CareTeam, CareTeamInput};
 use crate::error::{ApiError, Problem};

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use utoipa::ToSchema;
 
 use crate::access::{Action, Resource};
-use crate::api::json::ApiJson;
+use crate::api::extract::json::ApiJson;
 use crate::audit::Event;
 use crate::authorize::authorise;
 use crate::clock;

@@ -7,10 +7,8 @@ pub mod directory;
 pub mod documents;
 pub mod extract;
 pub mod health;
-pub mod json;
 pub mod patients;
 pub mod problem;
-pub mod query;
 pub mod schemas;
 pub mod sync;
 

@@ -3,8 +3,8 @@
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 
-use crate::api::json::ApiJson;
-use crate::api::query::ApiQuery;
+use crate::api::extract::json::ApiJson;
+use crate::api::extract::query::ApiQuery;
 use crate::context::Context;
 use crate::domain::paging::{Page, PageParams};
 use crate::domain::patients::{self, EraseInput, Patient, PatientInput, PatientSearch};

@@ -7,8 +7,8 @@ use actix_web::{HttpResponse, ResponseError, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::api::json::ApiJson;
-use crate::api::query::ApiQuery;
+use crate::api::extract::json::ApiJson;
+use crate::api::extract::query::ApiQuery;
 use crate::audit::Event;
 use crate::context::Context;
 use crate::db;

@@ -39,7 +39,7 @@ pub fn chain_hash(prev: &str, canonical: &str) -> String {
     ctx.update(prev.as_bytes());
     ctx.update(b"\n");
     ctx.update(canonical.as_bytes());
-    ctx.finish().as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    crate::crypto::keyfile::hex(ctx.finish().as_ref())
 }
 
 /// Appends one event (call inside a write transaction). Returns its sequence number.

@@ -18,7 +18,7 @@ const SIGNING_KEY_FILE: &str = "audit-signing.pem";
 impl Signer {
     pub fn load_or_create(data_dir: &std::path::Path) -> Result<Self, String> {
         let path = data_dir.join(SIGNING_KEY_FILE);
-        let file = crate::auth::KeyFile::open(data_dir, SIGNING_KEY_FILE, "audit signing key")
+        let file = crate::crypto::keyfile::KeyFile::open(data_dir, SIGNING_KEY_FILE, "audit signing key")
             .map_err(|e| format!("{}: {e}", path.display()))?;
         let pair = ring::signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(&file.pkcs8)
             .map_err(|e| format!("{}: {e}", path.display()))?;

@@ -12,13 +12,13 @@ use crate::audit::Event;
 use crate::auth::Caller;
 use crate::authorize::{self, Access, authorise};
 use crate::clock;
+use crate::crypto::sealing::{self, Place};
 use crate::crypto::{CryptoError, DataKey, WrappedKey};
 use crate::db::DbConn;
 use crate::db::documents::{DocumentRow, IdempotencyRow, VersionRow, next_seq};
 use crate::db::patients::PatientRow;
 use crate::error::ApiError;
 use crate::schemas::SchemaEntry;
-use crate::sealing::{self, Place};
 use crate::state::AppState;
 
 /// Content nested deeper than this is refused (422) before validation.
@@ -104,7 +104,7 @@ impl Idempotency {
         for part in [method.as_bytes(), b"\0", path.as_bytes(), b"\0", &body] {
             ctx.update(part);
         }
-        let hash = ctx.finish().as_ref().iter().map(|b| format!("{b:02x}")).collect();
+        let hash = crate::crypto::keyfile::hex(ctx.finish().as_ref());
         Ok(Self { caller: format!("{}\u{1f}{}", caller.org, caller.sub), key: key.to_owned(), request_hash: hash })
     }
 }

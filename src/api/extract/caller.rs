@@ -1,0 +1,90 @@
+//! The request extractor for [`Caller`]: a handler that takes a `Caller` runs only for a request
+//! with a valid bearer token, from an organisation in the directory.
+
+use actix_web::dev::Payload;
+use actix_web::http::header::AUTHORIZATION;
+use actix_web::{FromRequest, HttpRequest, web};
+
+use crate::auth::{Caller, Role};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Bounds `X-Purpose`, which ends up in the audit log.
+const MAX_PURPOSE_LEN: usize = 256;
+
+const X_PURPOSE: &str = "x-purpose";
+
+/// A handler that takes a `Caller` is authenticated: without a valid bearer token the request
+/// ends in 401 before the handler runs.
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        let verified = caller_from_request(req);
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        Box::pin(async move {
+            let caller = verified?;
+            let state = state.ok_or_else(|| ApiError::internal("the application state is not registered"))?;
+            // The operator's admin acts before any organisation exists; everyone else must
+            // belong to one in the directory (a positive cache keeps this off the database).
+            let operator = caller.role == Role::Admin && caller.org == state.settings.operator_org;
+            if !operator && !state.organization_known(&caller.org).await? {
+                return Err(ApiError::Forbidden("your organisation is not in the directory".into()));
+            }
+            Ok(caller)
+        })
+    }
+}
+
+fn caller_from_request(req: &HttpRequest) -> Result<Caller, ApiError> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| ApiError::internal("the application state is not registered"))?;
+    let token = bearer_token(req).map_err(|m| ApiError::Unauthorized(m.to_owned()))?;
+    let mut caller = state.auth.verify(token).map_err(|e| {
+        tracing::debug!(reason = %e, "bearer token rejected");
+        ApiError::Unauthorized(e.to_string())
+    })?;
+    if let Some(purpose) = purpose_header(req)? {
+        caller.purpose = Some(purpose);
+    }
+    Ok(caller)
+}
+
+fn bearer_token(req: &HttpRequest) -> Result<&str, &'static str> {
+    let mut values = req.headers().get_all(AUTHORIZATION);
+    let value = values.next().ok_or("missing Authorization header")?;
+    if values.next().is_some() {
+        return Err("more than one Authorization header");
+    }
+    let value = value.to_str().map_err(|_| "malformed Authorization header")?;
+    let (scheme, rest) = value.trim().split_once(' ').unwrap_or((value.trim(), ""));
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err("Authorization scheme must be Bearer");
+    }
+    let token = rest.trim();
+    if token.is_empty() {
+        return Err("empty bearer token");
+    }
+    if token.contains(char::is_whitespace) {
+        return Err("malformed bearer token");
+    }
+    Ok(token)
+}
+
+fn purpose_header(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+    let Some(value) = req.headers().get(X_PURPOSE) else {
+        return Ok(None);
+    };
+    let invalid = |m: &str| ApiError::field("/header/x-purpose", m);
+    // UTF-8 rather than visible ASCII only: purposes are often written in Japanese.
+    let text = std::str::from_utf8(value.as_bytes()).map_err(|_| invalid("must be UTF-8 text"))?.trim();
+    if text.is_empty() {
+        return Err(invalid("must not be empty"));
+    }
+    if text.chars().count() > MAX_PURPOSE_LEN || text.chars().any(char::is_control) {
+        return Err(invalid("must be one line of at most 256 characters"));
+    }
+    Ok(Some(text.to_owned()))
+}

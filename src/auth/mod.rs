@@ -1,0 +1,184 @@
+//! Who is calling. Every request names its caller with a bearer JWT; this module decides whether
+//! to believe it and turns it into a [`Caller`], which the API layer's request extractor hands to
+//! the handlers. Nothing here knows about HTTP.
+//!
+//! Only asymmetric signatures are accepted (ES256, EdDSA): carepath holds public keys only, so a
+//! leaked configuration cannot mint tokens, and the classic confusions (`alg: none`, an HMAC
+//! "signed" with a public key, RSA padding oracles) are impossible by construction.
+//!
+//! Several issuers are trusted at once: the built-in `carepath-local` issuer (for a single
+//! installation and for tests) and any identity providers listed in the trust file. A token picks
+//! its key by algorithm, `kid` and `iss`, and is then checked against that issuer's audience.
+
+mod cache;
+mod claims;
+mod issuer;
+#[cfg(test)]
+mod test_support;
+mod tokens;
+mod trust;
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use crate::crypto::keyfile::printable;
+
+pub use issuer::issue_local_token;
+pub use tokens::Authenticator;
+
+/// `iss` of the tokens that `carepath token` signs.
+pub const LOCAL_ISSUER: &str = "carepath-local";
+/// `aud` that carepath's own tokens carry; external issuers name theirs in the trust file.
+pub const LOCAL_AUDIENCE: &str = "carepath";
+/// Name of the built-in issuer's private key inside the data directory.
+pub const LOCAL_KEY_FILE: &str = "local-issuer.pem";
+
+/// The professions of DESIGN.md, as the JWT claim `role` spells them. Authorisation
+/// (`crate::access`) is written against this closed set, so an unknown role is refused at the
+/// door rather than silently getting no rights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Physician,
+    Dentist,
+    Pharmacist,
+    Nurse,
+    Therapist,
+    CareManager,
+    CareWorker,
+    SocialWorker,
+    Admin,
+    Auditor,
+}
+
+impl Role {
+    /// Every role, in the order of DESIGN.md.
+    pub const ALL: [Role; 10] = [
+        Role::Physician,
+        Role::Dentist,
+        Role::Pharmacist,
+        Role::Nurse,
+        Role::Therapist,
+        Role::CareManager,
+        Role::CareWorker,
+        Role::SocialWorker,
+        Role::Admin,
+        Role::Auditor,
+    ];
+
+    /// The claim value; identical to the serde name (a test keeps them equal).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Role::Physician => "physician",
+            Role::Dentist => "dentist",
+            Role::Pharmacist => "pharmacist",
+            Role::Nurse => "nurse",
+            Role::Therapist => "therapist",
+            Role::CareManager => "care_manager",
+            Role::CareWorker => "care_worker",
+            Role::SocialWorker => "social_worker",
+            Role::Admin => "admin",
+            Role::Auditor => "auditor",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A `role` value outside [`Role::ALL`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown role '{}'", printable(.0))]
+pub struct UnknownRole(pub String);
+
+impl FromStr for Role {
+    type Err = UnknownRole;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| UnknownRole(s.to_owned()))
+    }
+}
+
+/// The authenticated caller, as handlers and the access rule see it.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The practitioner (the token's `sub`).
+    pub sub: String,
+    /// The organisation the practitioner acts for (claim `org`).
+    pub org: String,
+    /// The profession (claim `role`), which the access rule decides by.
+    pub role: Role,
+    /// Why the record is opened (header `X-Purpose`, else claim `purpose`); kept for the audit log.
+    pub purpose: Option<String>,
+}
+
+/// Why a token was refused. The message goes back to the client in the 401, so it says which
+/// check failed (integrators need that to fix their side) but never echoes the token, and
+/// echoes claim values only truncated and stripped of control characters.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    #[error("token too large")]
+    TooLarge,
+    #[error("malformed token: {0}")]
+    Malformed(&'static str),
+    #[error("unsupported algorithm {0}")]
+    UnsupportedAlgorithm(String),
+    #[error("unsupported critical header parameters")]
+    CriticalHeader,
+    #[error("unknown signing key")]
+    UnknownKey,
+    #[error("untrusted issuer")]
+    UntrustedIssuer,
+    #[error("wrong audience")]
+    WrongAudience,
+    #[error("token expired")]
+    Expired,
+    #[error("token not yet valid")]
+    NotYetValid,
+    #[error("missing claim {0}")]
+    MissingClaim(&'static str),
+    #[error("malformed claim {0}")]
+    MalformedClaim(String),
+    #[error("unknown role '{0}'")]
+    UnknownRole(String),
+}
+
+/// Why the authenticator (or a local token) could not be set up; worded for the operator, with
+/// the file concerned.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthSetupError {
+    #[error("local issuer key {path}: {problem}")]
+    LocalKey { path: String, problem: String },
+    #[error("trust file {path}: {problem}")]
+    TrustFile { path: String, problem: String },
+    #[error("cannot issue a token: {0}")]
+    Issue(String),
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn role_names_match_serde_and_parse_back() {
+        for role in Role::ALL {
+            assert_eq!(serde_json::to_value(role).unwrap(), json!(role.as_str()));
+            assert_eq!(role.as_str().parse::<Role>().unwrap(), role);
+            assert_eq!(serde_json::from_value::<Role>(json!(role.as_str())).unwrap(), role);
+        }
+        assert_eq!("wizard".parse::<Role>().unwrap_err().to_string(), "unknown role 'wizard'");
+        assert!("Physician".parse::<Role>().is_err());
+    }
+}
