@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use carepath::config::Settings;
+use carepath::config::{DataDirArgs, KeyFileArgs, Settings, StoreArgs};
 use carepath::{openapi, telemetry};
 use carepath::{startup::Application, state::AppState};
 
@@ -36,7 +36,15 @@ enum Command {
 enum KeysCommand {
     /// Make a new master key current and re-wrap every patient's data key under it, while the
     /// service runs. Safe to interrupt and run again; the old key is dropped once unused.
-    Rotate(Settings),
+    Rotate(RotateArgs),
+}
+
+#[derive(clap::Args)]
+struct RotateArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    #[command(flatten)]
+    keys: KeyFileArgs,
 }
 
 #[derive(Subcommand)]
@@ -45,7 +53,7 @@ enum AuditCommand {
     /// database or in an export file; exit status 1 naming the first broken sequence.
     Verify(VerifyArgs),
     /// Print the public key that verifies audit checkpoints.
-    PublicKey(Settings),
+    PublicKey(DataDirArgs),
 }
 
 #[derive(clap::Args)]
@@ -58,7 +66,7 @@ struct VerifyArgs {
     #[arg(long)]
     public_key: Option<std::path::PathBuf>,
     #[command(flatten)]
-    settings: Settings,
+    store: StoreArgs,
 }
 
 #[derive(clap::Args)]
@@ -97,8 +105,9 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Keys(KeysCommand::Rotate(settings)) => {
+        Command::Keys(KeysCommand::Rotate(args)) => {
             telemetry::init();
+            let settings = args.store.into_settings(Some(args.keys));
             let report = carepath::rotation::rotate(&settings, |done, remaining| {
                 eprintln!("re-wrapped {done} data keys, {remaining} to go");
             });
@@ -113,8 +122,8 @@ fn main() -> ExitCode {
             }
             print_json(result, |v| v.ok)
         }
-        Command::Audit(AuditCommand::PublicKey(settings)) => {
-            match carepath::audit::Signer::load_or_create(&settings.data_dir) {
+        Command::Audit(AuditCommand::PublicKey(args)) => {
+            match carepath::audit::Signer::load_or_create(&args.data_dir) {
                 Ok(signer) => {
                     println!("{}", signer.public_key_base64());
                     ExitCode::SUCCESS
@@ -143,7 +152,7 @@ fn verify_audit(args: &VerifyArgs) -> Result<carepath::audit::Verification, Stri
             };
             base64::engine::general_purpose::STANDARD.decode(b64).map_err(|e| format!("{}: {e}", path.display()))?
         }
-        None => carepath::audit::Signer::load_or_create(&args.settings.data_dir)?.public_key(),
+        None => carepath::audit::Signer::load_or_create(&args.store.dir.data_dir)?.public_key(),
     };
     match &args.export {
         Some(path) => {
@@ -151,7 +160,8 @@ fn verify_audit(args: &VerifyArgs) -> Result<carepath::audit::Verification, Stri
             carepath::audit::verify_export(&text, &public_key)
         }
         None => {
-            let pool = carepath::db::open(&args.settings).map_err(|e| e.to_string())?;
+            let settings = args.store.clone().into_settings(None);
+            let pool = carepath::db::open(&settings).map_err(|e| e.to_string())?;
             let mut conn = pool.get().map_err(|e| e.to_string())?;
             carepath::audit::verify(&mut conn, &public_key).map_err(|e| e.to_string())
         }

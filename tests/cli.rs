@@ -86,6 +86,42 @@ fn help_names_every_setting() {
     }
 }
 
+fn help(args: &[&str]) -> String {
+    let out = Command::new(BIN).args(args).arg("--help").output().unwrap();
+    assert!(out.status.success(), "{args:?} --help failed");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn each_command_lists_only_the_flags_it_uses() {
+    let serve = help(&["serve"]);
+    let rotate = help(&["keys", "rotate"]);
+    let verify = help(&["audit", "verify"]);
+    let public_key = help(&["audit", "public-key"]);
+    for flag in ["--bind", "--body-limit", "--trust-file", "--workers", "--audit-checkpoint-every"] {
+        assert!(serve.contains(flag), "serve --help lacks {flag}:\n{serve}");
+        for (command, text) in [("keys rotate", &rotate), ("audit verify", &verify), ("audit public-key", &public_key)]
+        {
+            assert!(!text.contains(flag), "{command} --help lists the serve flag {flag}:\n{text}");
+        }
+    }
+    // The store flags: the same names and environment variables as serve's.
+    for flag in ["--data-dir", "CAREPATH_DATA_DIR", "--database-url", "CAREPATH_DATABASE_URL", "--db-pool-size"] {
+        assert!(serve.contains(flag), "serve --help lacks {flag}");
+        assert!(rotate.contains(flag), "keys rotate --help lacks {flag}:\n{rotate}");
+        assert!(verify.contains(flag), "audit verify --help lacks {flag}:\n{verify}");
+    }
+    for flag in ["--master-key-file", "CAREPATH_MASTER_KEY_FILE", "--index-key-file"] {
+        assert!(serve.contains(flag) && rotate.contains(flag), "serve or keys rotate --help lacks {flag}");
+        assert!(!verify.contains(flag), "audit verify --help lists {flag}, which it does not use");
+    }
+    for flag in ["--export", "--public-key"] {
+        assert!(verify.contains(flag), "audit verify --help lacks {flag}");
+    }
+    assert!(public_key.contains("--data-dir"), "{public_key}");
+    assert!(!public_key.contains("--database-url"), "audit public-key --help lists --database-url:\n{public_key}");
+}
+
 #[test]
 fn first_start_creates_the_data_dir_and_a_second_start_reuses_it() {
     let db = common::TestDb::new();
