@@ -13,11 +13,9 @@ use crate::clock;
 use crate::db::DbConn;
 use crate::db::consents::{BreakGlassRow, ConsentRow};
 use crate::db::patients::{CareTeamRow, PatientRow};
+use crate::domain::break_glass;
 use crate::error::ApiError;
 use crate::state::AppState;
-
-/// A break-glass reason must say something.
-pub const MIN_BREAK_GLASS_REASON: usize = 10;
 
 /// A patient the caller may act on, and what the rule allowed.
 pub struct Access {
@@ -88,19 +86,27 @@ pub fn facts(conn: &mut DbConn, patient: &PatientRow) -> Result<PatientFacts, Ap
 }
 
 /// The break-glass reason the request carries, checked: only physicians and nurses, and a reason
-/// of substance.
+/// of substance within bounds (`domain::break_glass::check_reason`).
 fn requested_break_glass(caller: &Caller, event: &Event) -> Result<Option<String>, ApiError> {
     let Some(reason) = event.requested_break_glass.as_deref() else { return Ok(None) };
     if !access::may_break_glass(caller.role) {
         return Err(ApiError::Forbidden("only physicians and nurses may break the glass".into()));
     }
-    if reason.trim().chars().count() < MIN_BREAK_GLASS_REASON {
-        return Err(ApiError::field(
-            "/header/X-Break-Glass",
-            format!("give a reason of at least {MIN_BREAK_GLASS_REASON} characters"),
-        ));
-    }
-    Ok(Some(reason.trim().to_owned()))
+    break_glass::check_reason(reason).map(Some)
+}
+
+/// The caller as a grant is keyed: subject, organisation and role.
+fn grant_holder(caller: &Caller) -> (&str, &str, &str) {
+    (&caller.sub, &caller.org, caller.role.as_str())
+}
+
+/// For an id that names no patient: the same lookups an unrelated caller's request makes (care
+/// team, consents, grant), so the 404 takes about as long either way.
+fn decoy_lookups(conn: &mut DbConn, caller: &Caller, patient_id: &str) -> Result<(), ApiError> {
+    CareTeamRow::for_patient(conn, patient_id)?;
+    ConsentRow::for_patient(conn, patient_id)?;
+    BreakGlassRow::open(conn, patient_id, grant_holder(caller), &clock::now())?;
+    Ok(())
 }
 
 /// Decides with the facts already loaded; for listings that check many documents of one patient.
@@ -141,7 +147,10 @@ pub fn authorise(
 ) -> Result<Access, ApiError> {
     access::check(caller, resource, action)?;
     let requested = requested_break_glass(caller, event)?;
-    let patient = PatientRow::find(conn, patient_id)?.ok_or(Denial::NoRelationship)?;
+    let Some(patient) = PatientRow::find(conn, patient_id)? else {
+        decoy_lookups(conn, caller, patient_id)?;
+        return Err(Denial::NoRelationship.into());
+    };
     event.patient_id = Some(patient.id.clone());
     let facts = facts(conn, &patient)?;
     let denial = match decide(state, caller, &facts, resource, action, doc_type, false) {
@@ -149,31 +158,34 @@ pub fn authorise(
         Err(denial) => denial,
     };
     let now = clock::now();
-    let open = BreakGlassRow::open(conn, &patient.id, &caller.sub, &caller.org, &now)?;
+    let open = BreakGlassRow::open(conn, &patient.id, grant_holder(caller), &now)?;
     if requested.is_none() && open.is_none() {
         return Err(denial.into());
     }
     let allowed = decide(state, caller, &facts, resource, action, doc_type, true).map_err(ApiError::from)?;
-    let reason = match (open, requested) {
-        (Some(grant), _) => grant.reason,
+    let grant_id = match (open, requested) {
+        (Some(grant), _) => grant.id,
         (None, Some(reason)) => {
             let hours = time::Duration::seconds(i64::try_from(state.settings.break_glass_secs).unwrap_or(4 * 3600));
+            let id = uuid::Uuid::new_v4().to_string();
             BreakGlassRow {
-                id: uuid::Uuid::new_v4().to_string(),
+                reason: break_glass::seal_reason(state, &patient, &id, &reason)?,
+                id: id.clone(),
                 patient_id: patient.id.clone(),
                 actor_sub: caller.sub.clone(),
                 actor_org: caller.org.clone(),
-                reason: reason.clone(),
+                actor_role: caller.role.as_str().to_owned(),
                 started_at: now,
                 expires_at: clock::format(time::OffsetDateTime::now_utc() + hours),
             }
             .insert(conn)?;
-            reason
+            id
         }
         (None, None) => return Err(denial.into()),
     };
+    // The reason is stored once, sealed, with the grant; the event points at it.
     event.break_glass = true;
-    event.break_glass_reason = Some(reason);
+    event.break_glass_reason = Some(break_glass::reference(&grant_id));
     event.purpose = "emergency".into();
     Ok(Access { patient, allowed, facts })
 }

@@ -3,10 +3,10 @@
 use std::net::TcpListener;
 use std::sync::Arc;
 
-use actix_web::body::MessageBody;
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::{StatusCode, header};
-use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers, from_fn};
+use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers, Next, from_fn};
 use actix_web::{App, HttpResponse, HttpServer, ResponseError, web};
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
@@ -39,6 +39,39 @@ pub fn app(
         .default_service(web::to(|| async { ApiError::NotFound("no such resource".into()).error_response() }))
         .wrap(ErrorHandlers::new().default_handler(bare_error_as_problem))
         .wrap(from_fn(request_id::middleware))
+        .wrap(from_fn(bounded_head))
+}
+
+/// Request headers (names and values) beyond this many bytes are refused with 431 problem+json.
+/// Heads over actix's own limit (128 KiB, or more than 96 headers) and malformed heads never
+/// reach the application: actix-http's h1 dispatcher answers them itself (a bare 431 or 400
+/// with no body) and offers no hook to render them; see `docs/roles.md`, residual risks.
+pub const MAX_HEAD_BYTES: usize = 32 * 1024;
+
+async fn bounded_head(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let size: usize = req.headers().iter().map(|(name, value)| name.as_str().len() + value.len()).sum();
+    if size > MAX_HEAD_BYTES {
+        let status = StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE;
+        let error = ApiError::BadRequest(format!("the request headers exceed {MAX_HEAD_BYTES} bytes"));
+        let response = problem_response(&error, status);
+        return Ok(req.into_response(response).map_into_right_body());
+    }
+    Ok(next.call(req).await?.map_into_left_body())
+}
+
+/// `error` as problem+json under `status`, which the body states too.
+fn problem_response(error: &ApiError, status: StatusCode) -> HttpResponse {
+    let mut problem = error.problem();
+    if problem.status != status.as_u16() {
+        problem.status = status.as_u16();
+        if let Some(reason) = status.canonical_reason() {
+            problem.title = reason.to_owned();
+        }
+    }
+    HttpResponse::build(status).insert_header((header::CONTENT_TYPE, PROBLEM_JSON)).json(problem)
 }
 
 /// Rewrites any error response that is not already problem+json (the framework's own 404, 405,
@@ -61,8 +94,10 @@ fn bare_error_as_problem<B: MessageBody + 'static>(
         s => ApiError::BadRequest(s.canonical_reason().unwrap_or("bad request").to_lowercase()),
     };
     let (req, old) = res.into_parts();
-    let mut new: HttpResponse = error.error_response();
-    *new.status_mut() = status;
+    if error.status() >= 500 {
+        let _logged = error.error_response();
+    }
+    let mut new = problem_response(&error, status);
     for (name, value) in old.headers() {
         if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
             new.headers_mut().insert(name.clone(), value.clone());

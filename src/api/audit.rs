@@ -93,7 +93,13 @@ pub async fn list_events(
     let st = state.clone();
     let items = db::run(&state.pool, move |conn| {
         audit::read(conn, &st.recorder, event, |conn, _| {
-            let rows = AuditRow::list(conn, &filter, limit)?;
+            let mut rows = AuditRow::list(conn, &filter, limit)?;
+            // Events reference the break-glass grant; the auditor sees the reason opened from it.
+            for row in rows.iter_mut().filter(|r| r.break_glass) {
+                if let Some(stored) = row.break_glass_reason.take() {
+                    row.break_glass_reason = domain::break_glass::reveal_reason(conn, &st, &stored)?;
+                }
+            }
             let seqs: Vec<i64> = rows.iter().filter(|r| r.break_glass).map(|r| r.seq).collect();
             let mut reviews = ReviewRow::for_events(conn, &seqs)?;
             Ok(rows

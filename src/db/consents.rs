@@ -69,9 +69,11 @@ pub struct BreakGlassRow {
     pub patient_id: String,
     pub actor_sub: String,
     pub actor_org: String,
+    /// Sealed under the patient's data key (bound to the grant id); blank after erasure.
     pub reason: String,
     pub started_at: String,
     pub expires_at: String,
+    pub actor_role: String,
 }
 
 impl BreakGlassRow {
@@ -79,15 +81,35 @@ impl BreakGlassRow {
         diesel::insert_into(break_glass_grants::table).values(self).execute(conn).map(drop)
     }
 
-    /// The caller's grant for this patient still open at `now`, if any.
-    pub fn open(conn: &mut DbConn, patient_id: &str, sub: &str, org: &str, now: &str) -> QueryResult<Option<Self>> {
+    /// The caller's grant for this patient still open at `now`, if any: the same subject,
+    /// organisation and role (a role the same person also holds does not inherit it).
+    pub fn open(
+        conn: &mut DbConn,
+        patient_id: &str,
+        caller: (&str, &str, &str),
+        now: &str,
+    ) -> QueryResult<Option<Self>> {
+        let (sub, org, role) = caller;
         break_glass_grants::table
             .filter(break_glass_grants::patient_id.eq(patient_id))
             .filter(break_glass_grants::actor_sub.eq(sub))
             .filter(break_glass_grants::actor_org.eq(org))
+            .filter(break_glass_grants::actor_role.eq(role))
             .filter(break_glass_grants::expires_at.gt(now))
             .order(break_glass_grants::expires_at.desc())
             .first(conn)
             .optional()
+    }
+
+    pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<Self>> {
+        break_glass_grants::table.find(id).first(conn).optional()
+    }
+
+    /// Erasure: every reason of the patient's grants blanked (sealed ones could no longer be
+    /// opened anyway; grants made before reasons were sealed held them in clear).
+    pub fn blank_reasons(conn: &mut DbConn, patient_id: &str) -> QueryResult<usize> {
+        diesel::update(break_glass_grants::table.filter(break_glass_grants::patient_id.eq(patient_id)))
+            .set(break_glass_grants::reason.eq(""))
+            .execute(conn)
     }
 }

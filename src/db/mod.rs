@@ -6,6 +6,7 @@ pub mod changes;
 pub mod consents;
 pub mod directory;
 pub mod documents;
+pub mod erasure;
 pub mod patients;
 pub mod schema;
 
@@ -44,14 +45,20 @@ impl ManageConnection for Manager {
     fn connect(&self) -> Result<DbConn, Self::Error> {
         match self.backend {
             Backend::Sqlite => {
+                owner_only(&self.url, true).map_err(diesel::r2d2::Error::QueryError)?;
                 let mut conn = SqliteConnection::establish(&self.url).map_err(diesel::r2d2::Error::ConnectionError)?;
                 // WAL lets readers run beside the writer; FULL makes an acknowledged commit survive
                 // power loss; the busy timeout turns writer contention into waiting, not errors.
+                // `secure_delete` zeroes what a DELETE or UPDATE frees, so erased values do not
+                // linger in free space of the file.
                 conn.batch_execute(
-                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA secure_delete = ON; \
                      PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
                 )
                 .map_err(diesel::r2d2::Error::QueryError)?;
+                // SQLite gives -wal and -shm the database file's mode; set them too in case an
+                // older install (or another tool) made them wider.
+                owner_only(&self.url, false).map_err(diesel::r2d2::Error::QueryError)?;
                 Ok(DbConn::Sqlite(conn))
             }
             Backend::Postgres => {
@@ -71,6 +78,46 @@ impl ManageConnection for Manager {
             DbConn::Sqlite(c) => AnsiTransactionManager::is_broken_transaction_manager(c),
             DbConn::Pg(c) => AnsiTransactionManager::is_broken_transaction_manager(c),
         }
+    }
+}
+
+/// Makes the SQLite database and its -wal and -shm files readable and writable by the owner
+/// only (0600); with `create`, creates a missing database file that way before SQLite opens it.
+fn owner_only(path: &str, create: bool) -> diesel::QueryResult<()> {
+    if path == ":memory:" || path.starts_with("file:") {
+        return Ok(());
+    }
+    let io = |e: std::io::Error| diesel::result::Error::QueryBuilderError(format!("{path}: {e}").into());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        if create && !std::path::Path::new(path).exists() {
+            std::fs::OpenOptions::new().write(true).create(true).truncate(false).mode(0o600).open(path).map_err(io)?;
+        }
+        for file in [path.to_owned(), format!("{path}-wal"), format!("{path}-shm")] {
+            match std::fs::metadata(&file) {
+                Ok(meta) if meta.permissions().mode() & 0o777 != 0o600 => {
+                    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
+                }
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io(e)),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (create, io);
+    Ok(())
+}
+
+/// After an erasure on SQLite: copies the WAL into the database and truncates it, so the erased
+/// values' old page images do not stay in the -wal file. Best effort (a long reader can hold it
+/// back; the next checkpoint then does it). Nothing to do on PostgreSQL.
+pub fn truncate_wal(conn: &mut DbConn) {
+    if let DbConn::Sqlite(c) = conn
+        && let Err(e) = c.batch_execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    {
+        tracing::warn!(error = %e, "WAL checkpoint after erasure failed");
     }
 }
 

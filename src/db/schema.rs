@@ -155,6 +155,7 @@ diesel::table! {
         reason -> Text,
         started_at -> Text,
         expires_at -> Text,
+        actor_role -> Text,
     }
 }
 

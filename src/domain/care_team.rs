@@ -16,6 +16,7 @@ use crate::db::DbConn;
 use crate::db::directory::{OrganizationRow, PractitionerRow};
 use crate::db::patients::{CareTeamRow, PatientRow};
 use crate::domain::fields::Errors;
+use crate::domain::patients::erased_patient_gone;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -136,6 +137,7 @@ pub async fn get(state: &Arc<AppState>, ctx: Context, patient: String) -> Result
     let event = Event::new(&ctx, "care_team.read").resource("care_team", &patient);
     super::read(state, event, move |conn, st, ev| {
         let patient = authorise(conn, st, &ctx.caller, &patient, Resource::CareTeam, Action::Read, None, ev)?.patient;
+        erased_patient_gone(&patient)?;
         Ok(team_of(&patient, CareTeamRow::for_patient(conn, &patient.id)?))
     })
     .await
@@ -152,6 +154,7 @@ pub async fn replace(
     let event = Event::new(&ctx, "care_team.write").resource("care_team", &patient);
     super::write(state, event, 200, move |tx, st, ev| {
         let patient = authorise(tx, st, &ctx.caller, &patient, Resource::CareTeam, Action::Write, None, ev)?.patient;
+        erased_patient_gone(&patient)?;
         input.check_references(tx)?;
         let rows: Vec<CareTeamRow> = input
             .members

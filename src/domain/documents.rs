@@ -86,7 +86,7 @@ impl IfMatch {
     }
 }
 
-/// A request's `Idempotency-Key`, scoped to the caller, with a digest of what was asked.
+/// A request's `Idempotency-Key`, scoped to the caller (organisation, subject and role), with a digest of what was asked.
 #[derive(Debug, Clone)]
 pub struct Idempotency {
     pub caller: String,
@@ -105,7 +105,9 @@ impl Idempotency {
             ctx.update(part);
         }
         let hash = crate::crypto::keyfile::hex(ctx.finish().as_ref());
-        Ok(Self { caller: format!("{}\u{1f}{}", caller.org, caller.sub), key: key.to_owned(), request_hash: hash })
+        // The full caller: the same person under another role has keys of its own.
+        let scope = format!("{}\u{1f}{}\u{1f}{}", caller.org, caller.sub, caller.role.as_str());
+        Ok(Self { caller: scope, key: key.to_owned(), request_hash: hash })
     }
 }
 
@@ -345,7 +347,12 @@ fn load_head(
 ) -> Result<(DocumentRow, Access), ApiError> {
     event.resource_type = Some("document");
     event.resource_id = Some(id.to_owned());
-    let head = DocumentRow::find(conn, id)?.ok_or_else(|| ApiError::NotFound("no such document".into()))?;
+    let Some(head) = DocumentRow::find(conn, id)? else {
+        // The lookups of a refused caller, so a missing id takes about as long (no patient has
+        // a document's id, so this can only end in the same 404).
+        let _decoy = authorise(conn, state, caller, id, Resource::Document, action, None, event);
+        return Err(ApiError::NotFound("no such document".into()));
+    };
     let access =
         authorise(conn, state, caller, &head.patient_id, Resource::Document, action, Some(&head.doc_type), event)
             .map_err(|e| {

@@ -2,6 +2,7 @@
 //! events. A public domain function runs whole: authorised, validated, sealed, committed and
 //! audited together, so the HTTP layer only parses and renders.
 
+pub mod break_glass;
 pub mod care_team;
 pub mod documents;
 pub mod fields;

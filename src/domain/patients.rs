@@ -170,6 +170,13 @@ fn erased() -> ApiError {
     ApiError::Gone("this patient's record was erased".into())
 }
 
+/// 410 Gone for an erased patient, else nothing. Every route that serves something of a patient
+/// calls it after authorising (patient, care team, documents; the access log should too): an
+/// erased record answers only that it was erased.
+pub fn erased_patient_gone(patient: &PatientRow) -> Result<(), ApiError> {
+    if patient.erased_at.is_some() { Err(erased()) } else { Ok(()) }
+}
+
 /// The insured number as it is indexed: digits only, so `12345-67890` finds `1234567890`.
 fn ltc_index(keys: &Keyring, number: &str) -> String {
     let digits: String = number.chars().filter(char::is_ascii_digit).collect();
@@ -347,6 +354,13 @@ pub async fn erase(state: &Arc<AppState>, ctx: Context, id: String, input: Erase
         if !PatientRow::erase(tx, &access.patient.id, &clock::now(), &ctx.caller.sub)? {
             return Err(erased());
         }
+        // What the shredded key does not cover goes in the same transaction.
+        crate::db::erasure::blank_clear_values(tx, &access.patient.id)?;
+        Ok(())
+    })
+    .await?;
+    crate::db::run(&state.pool, |conn| {
+        crate::db::truncate_wal(conn);
         Ok(())
     })
     .await?;

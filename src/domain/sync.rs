@@ -141,9 +141,10 @@ fn visible(
     let facts = match cache.entry(row.patient_id.clone()) {
         Entry::Occupied(e) => e.into_mut(),
         Entry::Vacant(e) => {
+            // An erased patient's changes stay in the sequence (no gap) but are shown to no one.
             let loaded = match PatientRow::find(conn, &row.patient_id)? {
-                Some(patient) => Some(authorize::facts(conn, &patient)?),
-                None => None,
+                Some(patient) if patient.erased_at.is_none() => Some(authorize::facts(conn, &patient)?),
+                Some(_) | None => None,
             };
             e.insert(loaded)
         }

@@ -1,0 +1,232 @@
+//! Issue 11, items 3, 6 and 9: bounded and sealed break-glass reasons, erasure that leaves no
+//! plaintext, grants and idempotency keys of the full caller, private database files, and
+//! problem+json for oversized heads. Through the HTTP stack, on either backend.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+
+mod common;
+
+use actix_web::test::{TestRequest, init_service};
+use common::{TestApp, auth, send};
+use serde_json::{Value, json};
+
+const NAME: &str = "消去 対象子NAMEMARK";
+const CONTACT: &str = "連携CONTACTMARK 医師";
+const REASON: &str = "救急搬送REASONMARK、意識レベル低下のため既往歴を確認";
+
+fn token(t: &TestApp, sub: &str, role: &str, org: &str) -> String {
+    carepath::auth::issue_local_token(&t.state.settings.data_dir, sub, role.parse().unwrap(), org, 600).unwrap()
+}
+
+fn document() -> Value {
+    json!({"type": "care-path", "schema_version": "1.0.0", "content": {
+        "care_level": "care_1", "diagnoses": [],
+        "team_contacts": [{"name": CONTACT, "organization": "クリニック", "role": "physician", "phone": "0867-72-1111"}]
+    }})
+}
+
+/// A clinic managing a patient (with a care team and a document) and an emergency hospital.
+macro_rules! world {
+    ($t:ident, $app:ident, $clinic:ident, $er:ident, $patient:ident, $doc:ident) => {
+        let $t = TestApp::new();
+        let $app = init_service(carepath::startup::app($t.state.clone())).await;
+        let op = $t.operator();
+        let mk = |name: &str, kind: &str| TestRequest::post().uri("/v1/organizations").insert_header(auth(&op)).set_json(json!({"name": name, "kind": kind}));
+        let $clinic = send(&$app, mk("clinic", "clinic")).await.body["id"].as_str().unwrap().to_owned();
+        let $er = send(&$app, mk("救急病院", "hospital")).await.body["id"].as_str().unwrap().to_owned();
+        let physician = $t.token("physician", &$clinic);
+        let res = send(&$app, TestRequest::post().uri("/v1/patients").insert_header(auth(&physician))
+            .set_json(json!({"name": NAME, "birth_date": "1939-04-01", "sex": "female", "care_level": "support_2", "managing_organization": $clinic}))).await;
+        assert_eq!(res.status, 201, "{}", res.body);
+        let $patient = res.body["id"].as_str().unwrap().to_owned();
+        let res = send(&$app, TestRequest::put().uri(&format!("/v1/patients/{}/care-team", $patient)).insert_header(auth(&physician))
+            .set_json(json!({"members": [{"organization": $clinic, "role": "physician", "since": "2020-01-01"}]}))).await;
+        assert_eq!(res.status, 200, "{}", res.body);
+        let res = send(&$app, TestRequest::post().uri(&format!("/v1/patients/{}/documents", $patient)).insert_header(auth(&physician)).set_json(document())).await;
+        assert_eq!(res.status, 201, "{}", res.body);
+        let $doc = res.body["id"].as_str().unwrap().to_owned();
+    };
+}
+
+#[actix_web::test]
+async fn break_glass_reasons_are_bounded_stored_once_sealed_and_opened_for_auditors() {
+    world!(t, app, clinic, er, _patient, doc);
+    let doctor = token(&t, "er-doctor", "physician", &er);
+    let read = |reason: &str| {
+        TestRequest::get()
+            .uri(&format!("/v1/documents/{doc}"))
+            .insert_header(auth(&doctor))
+            .insert_header(("x-break-glass", reason.to_owned()))
+    };
+    let long = "救急搬送のため確認".repeat(60);
+    for bad in
+        [long.as_str(), "aaaaaaaaaaaaaaaa", "ab ab ab ab ab ab", "救急搬送\tのため既往歴を確認する", "          "]
+    {
+        let res = send(&app, read(bad)).await;
+        assert_eq!(res.problem(422)["errors"][0]["pointer"], "/header/X-Break-Glass", "{bad:?}: {}", res.body);
+    }
+    // Surrounding spaces are trimmed; exactly 500 characters pass.
+    let max: String = "救急搬送のため確認".chars().cycle().take(500).collect();
+    assert_eq!(send(&app, read(&format!("  {max}  "))).await.status, 200);
+    let other = token(&t, "er-doctor-2", "physician", &er);
+    let opened = send(
+        &app,
+        TestRequest::get()
+            .uri(&format!("/v1/documents/{doc}"))
+            .insert_header(auth(&other))
+            .insert_header(("x-break-glass", REASON)),
+    )
+    .await;
+    assert_eq!(opened.status, 200, "{}", opened.body);
+    for _ in 0..3 {
+        let res = send(&app, TestRequest::get().uri(&format!("/v1/documents/{doc}")).insert_header(auth(&other))).await;
+        assert_eq!(res.status, 200);
+    }
+    // Stored once, sealed: the text is nowhere in the database; events reference the grant.
+    assert!(!common::raw_database_text(&t).contains("REASONMARK"), "the reason is readable at rest");
+    let mut conn = t.state.pool.get().unwrap();
+    let filter = carepath::db::audit::AuditFilter { break_glass: Some(true), ..Default::default() };
+    let rows = carepath::db::audit::AuditRow::list(&mut conn, &filter, 100).unwrap();
+    assert_eq!(rows.len(), 5, "{rows:?}");
+    assert!(rows.iter().all(|r| r.break_glass_reason.as_deref().is_some_and(|g| g.starts_with("grant:"))));
+    drop(conn);
+    // An auditor reads the reason, opened from the grant.
+    let auditor = t.token("auditor", &clinic);
+    let listed = send(
+        &app,
+        TestRequest::get().uri("/v1/audit-events?break_glass=true&actor=er-doctor-2").insert_header(auth(&auditor)),
+    )
+    .await;
+    let items = listed.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 4, "{}", listed.body);
+    assert!(items.iter().all(|e| e["break_glass_reason"] == REASON), "{}", listed.body);
+}
+
+#[actix_web::test]
+async fn break_glass_grants_belong_to_the_full_caller() {
+    world!(t, app, _clinic, er, _patient, doc);
+    // The same subject at the same organisation under another role does not inherit the grant.
+    let as_physician = token(&t, "er-1", "physician", &er);
+    let as_nurse = token(&t, "er-1", "nurse", &er);
+    let read = |tok: &str| TestRequest::get().uri(&format!("/v1/documents/{doc}")).insert_header(auth(tok));
+    assert_eq!(send(&app, read(&as_physician).insert_header(("x-break-glass", REASON))).await.status, 200);
+    assert_eq!(send(&app, read(&as_physician)).await.status, 200);
+    send(&app, read(&as_nurse)).await.problem(404);
+}
+
+#[actix_web::test]
+async fn idempotency_keys_belong_to_the_full_caller() {
+    world!(t, app, clinic, _er, patient, _doc);
+    // The same subject at the same organisation under another role: its own request, not a
+    // replay of the physician's.
+    let post = |tok: &str| {
+        TestRequest::post()
+            .uri(&format!("/v1/patients/{patient}/documents"))
+            .insert_header(auth(tok))
+            .insert_header(("idempotency-key", "same-key-1"))
+            .set_json(document())
+    };
+    let first = send(&app, post(&token(&t, "dr-x", "physician", &clinic))).await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    let second = send(&app, post(&token(&t, "dr-x", "nurse", &clinic))).await;
+    assert_eq!(second.status, 201, "{}", second.body);
+    assert_ne!(first.body["id"], second.body["id"], "another role's key was replayed");
+}
+
+#[actix_web::test]
+async fn erasure_leaves_nothing_readable_and_the_record_answers_410() {
+    world!(t, app, clinic, er, patient, doc);
+    let physician = t.token("physician", &clinic);
+    let doctor = token(&t, "er-doctor", "physician", &er);
+    let res = send(
+        &app,
+        TestRequest::get()
+            .uri(&format!("/v1/documents/{doc}"))
+            .insert_header(auth(&doctor))
+            .insert_header(("x-break-glass", REASON)),
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    let consent = json!({"status": "active", "organizations": [er], "purposes": ["treatment"],
+        "period": {"start": "2020-01-01"}, "obtained_by": "proxy", "proxy": {"name": "PROXYMARK 太郎", "relation": "長男"}});
+    let res = send(
+        &app,
+        TestRequest::post()
+            .uri(&format!("/v1/patients/{patient}/consents"))
+            .insert_header(auth(&physician))
+            .set_json(consent),
+    )
+    .await;
+    assert_eq!(res.status, 201, "{}", res.body);
+    let feed = || TestRequest::get().uri("/v1/changes").insert_header(auth(&physician));
+    assert_eq!(send(&app, feed()).await.body["changes"].as_array().unwrap().len(), 1);
+
+    let res = send(
+        &app,
+        TestRequest::delete()
+            .uri(&format!("/v1/patients/{patient}"))
+            .insert_header(auth(&t.operator()))
+            .set_json(json!({"reason": "本人の申出による削除"})),
+    )
+    .await;
+    assert_eq!(res.status, 204, "{}", res.body);
+
+    // Only that an erasure happened remains.
+    let raw = common::raw_database_text(&t);
+    for (what, text) in [
+        ("name", "NAMEMARK"),
+        ("care level", "support_2"),
+        ("unsealed document field", "CONTACTMARK"),
+        ("break-glass reason", "REASONMARK"),
+        ("consent proxy", "PROXYMARK"),
+    ] {
+        assert!(!raw.contains(text), "the {what} is still readable in the database");
+    }
+    // The care team, the documents and the feed entries answer 410 or are gone.
+    let team = TestRequest::get().uri(&format!("/v1/patients/{patient}/care-team")).insert_header(auth(&physician));
+    send(&app, team).await.problem(410);
+    send(&app, TestRequest::get().uri(&format!("/v1/documents/{doc}")).insert_header(auth(&physician)))
+        .await
+        .problem(410);
+    let page = send(&app, feed()).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(page.body["changes"], json!([]), "an erased patient's change is still listed");
+    assert!(page.body["next_cursor"].as_str().unwrap().parse::<i64>().unwrap() >= 1, "the sequence keeps its place");
+}
+
+#[actix_web::test]
+async fn database_files_are_private_to_the_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    world!(t, app, clinic, _er, _patient, _doc);
+    let _ = (&app, &clinic);
+    if t.db.is_postgres() {
+        return;
+    }
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&t.state.settings.data_dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.file_name().unwrap().to_string_lossy().starts_with("carepath.db") {
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{} is {mode:o}", path.display());
+            seen += 1;
+        }
+    }
+    assert!(seen >= 2, "the database and its WAL");
+}
+
+#[actix_web::test]
+async fn oversized_request_headers_get_a_problem() {
+    let t = TestApp::new();
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let res = send(
+        &app,
+        TestRequest::get()
+            .uri("/v1/organizations")
+            .insert_header(auth(&t.operator()))
+            .insert_header(("x-filler", "a".repeat(40 * 1024))),
+    )
+    .await;
+    res.problem(431);
+    // Under the limit, the same request is served.
+    let res = send(&app, TestRequest::get().uri("/v1/organizations").insert_header(auth(&t.operator()))).await;
+    assert_eq!(res.status, 200, "{}", res.body);
+}
