@@ -234,9 +234,10 @@ pub async fn list_documents(
         .transpose()?;
     let list_filter = ListFilter { doc_type: filter.doc_type, updated_since, after };
     let patient = patient.into_inner();
-    let items = domain::read(&state, Event::new(&ctx, "document.list"), move |conn, st, ev| {
+    let (items, next) = domain::read(&state, Event::new(&ctx, "document.list"), move |conn, st, ev| {
         documents::list(conn, st, &ctx.caller, &patient, &list_filter, limit, ev)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(Page::new(items, limit, |d: &Document| format!("{}|{}", d.updated_at, d.id))))
+    let next_cursor = next.map(|(at, id)| format!("{at}|{id}"));
+    Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
 }

@@ -16,6 +16,7 @@ use crate::crypto::{CryptoError, DataKey, WrappedKey};
 use crate::db::DbConn;
 use crate::db::documents::{DocumentRow, IdempotencyRow, VersionRow, next_seq};
 use crate::db::patients::PatientRow;
+use crate::domain::paging;
 use crate::error::ApiError;
 use crate::schemas::SchemaEntry;
 use crate::sealing::{self, Place};
@@ -499,8 +500,9 @@ pub fn history(
         .collect()
 }
 
-/// A patient's live documents (current versions), oldest change first. Consent may share some
-/// types and not others: each document is asked about on its own, and those not shared are absent.
+/// A patient's live documents (current versions), oldest change first, and the cursor of the
+/// next page. Consent may share some types and not others: each document is asked about on its
+/// own, those not shared are absent, and the page is filled past them (`paging::fill`).
 pub fn list(
     conn: &mut DbConn,
     state: &AppState,
@@ -509,22 +511,22 @@ pub fn list(
     filter: &ListFilter,
     limit: i64,
     event: &mut Event,
-) -> Result<Vec<Document>, ApiError> {
+) -> Result<(Vec<Document>, Option<(String, String)>), ApiError> {
     let access = authorise(conn, state, caller, patient_id, Resource::Document, Action::Read, None, event)?;
     if access.patient.erased_at.is_some() {
         return Err(ApiError::Gone("this patient's record was erased".into()));
     }
-    let after = filter.after.as_ref().map(|(a, b)| (a.as_str(), b.as_str()));
-    let heads = DocumentRow::list_for_patient(
-        conn,
-        &access.patient.id,
-        filter.doc_type.as_deref(),
-        filter.updated_since.as_deref(),
-        after,
-        limit,
-    )?;
-    let mut out = Vec::with_capacity(heads.len());
-    for head in heads {
+    let fetch = |conn: &mut DbConn, after: Option<&(String, String)>, n: i64| {
+        Ok(DocumentRow::list_for_patient(
+            conn,
+            &access.patient.id,
+            filter.doc_type.as_deref(),
+            filter.updated_since.as_deref(),
+            after.map(|(a, b)| (a.as_str(), b.as_str())),
+            n,
+        )?)
+    };
+    let keep = |conn: &mut DbConn, head: DocumentRow| {
         let decision = authorize::decide(
             state,
             caller,
@@ -534,12 +536,13 @@ pub fn list(
             Some(&head.doc_type),
             event.break_glass,
         );
-        let Ok(allowed) = decision else { continue };
+        let Ok(allowed) = decision else { return Ok(None) };
         let v = VersionRow::find(conn, &head.id, head.version)?
             .ok_or_else(|| ApiError::internal("head without version"))?;
-        out.push(render(state, allowed.restricted, &access.patient, &head, &v)?);
-    }
-    Ok(out)
+        render(state, allowed.restricted, &access.patient, &head, &v).map(Some)
+    };
+    let key = |head: &DocumentRow| (head.updated_at.clone(), head.id.clone());
+    paging::fill(conn, limit, filter.after.clone(), fetch, key, keep)
 }
 
 /// Filters of a patient's document list.
