@@ -13,9 +13,37 @@ pub struct FieldError {
     pub message: String,
 }
 
+/// A 422 lists at most this many field errors; one more entry (pointer `""`) counts the rest.
+pub const MAX_REPORTED_ERRORS: usize = 100;
+/// A field error's message is cut after this many characters (messages may quote the value).
+pub const MAX_MESSAGE_CHARS: usize = 300;
+
 impl FieldError {
     pub fn new(pointer: impl Into<String>, message: impl Into<String>) -> Self {
         Self { pointer: pointer.into(), message: message.into() }
+    }
+
+    /// The first `MAX_REPORTED_ERRORS` errors and, if there were more, `{"pointer": "", "message":
+    /// "and N more errors"}`; a message that quotes a large value is cut at
+    /// `MAX_MESSAGE_CHARS`. A huge invalid body cannot make a huge answer.
+    pub fn capped(errors: impl Iterator<Item = Self>) -> Vec<Self> {
+        let mut errors = errors;
+        let mut out: Vec<Self> = errors
+            .by_ref()
+            .take(MAX_REPORTED_ERRORS)
+            .map(|mut e| {
+                if let Some((cut, _)) = e.message.char_indices().nth(MAX_MESSAGE_CHARS) {
+                    e.message.truncate(cut);
+                    e.message.push('…');
+                }
+                e
+            })
+            .collect();
+        let rest = errors.count();
+        if rest > 0 {
+            out.push(Self::new("", format!("and {rest} more errors")));
+        }
+        out
     }
 }
 
@@ -28,7 +56,8 @@ pub struct Problem {
     pub title: String,
     pub status: u16,
     pub detail: String,
-    /// Present on validation failures: every failing field.
+    /// Present on validation failures: every failing field, or the first 100 and a last entry
+    /// with pointer `""` counting the rest (`"and 1234 more errors"`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
     /// Present on 412: the current version's metadata (and content where the caller may read it).
@@ -128,6 +157,9 @@ impl ApiError {
             }
             Self::Validation(errors) => match errors.as_slice() {
                 [one] => format!("{}: {}", one.pointer, one.message),
+                many if many.len() > MAX_REPORTED_ERRORS => {
+                    format!("more than {MAX_REPORTED_ERRORS} fields failed validation; the first are listed")
+                }
                 many => format!("{} fields failed validation", many.len()),
             },
             other => other.to_string(),

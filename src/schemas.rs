@@ -67,12 +67,14 @@ pub struct SchemaEntry {
 }
 
 impl SchemaEntry {
-    /// Every validation error, each located by a pointer into the request body (`/content/...`).
+    /// The validation errors, each located by a pointer into the request body (`/content/...`):
+    /// the first `MAX_REPORTED_ERRORS`, then one entry counting the rest.
     pub fn validate(&self, content: &Value) -> Vec<FieldError> {
-        self.validator
-            .iter_errors(content)
-            .map(|e| FieldError::new(format!("/content{}", e.instance_path().as_str()), e.to_string()))
-            .collect()
+        FieldError::capped(
+            self.validator
+                .iter_errors(content)
+                .map(|e| FieldError::new(format!("/content{}", e.instance_path().as_str()), e.to_string())),
+        )
     }
 }
 

@@ -377,3 +377,62 @@ async fn a_care_manager_on_the_team_records_consent_and_one_off_the_team_cannot(
         .to_owned();
     send(&app, post(t.token("care_manager", &other))).await.problem(404);
 }
+
+/// Issue 11 item 8: documents hidden by a type-limited consent, interleaved with visible ones,
+/// never end a page early: paging with a small limit finds every visible document.
+#[actix_web::test]
+async fn paging_under_a_type_limited_consent_finds_every_visible_document() {
+    world!(t, app, clinic, station, patient, doc);
+    let physician = t.token("physician", &clinic);
+    let nurse = t.token("nurse", &station);
+    let consent = json!({"status": "active", "organizations": "care_team", "permitted_types": ["care-path"],
+        "purposes": ["treatment"], "period": {"start": today_plus(-1)}, "obtained_by": "signed_form"});
+    let res = send(
+        &app,
+        TestRequest::post()
+            .uri(&format!("/v1/patients/{patient}/consents"))
+            .insert_header(auth(&physician))
+            .set_json(consent),
+    )
+    .await;
+    assert_eq!(res.status, 201, "{}", res.body);
+    let mut visible = vec![doc.clone()];
+    for _ in 0..5 {
+        for (ty, content) in [
+            ("end-of-life-record", json!({"date_of_death": "2026-11-01", "place_of_death": "home"})),
+            ("end-of-life-record", json!({"date_of_death": "2026-11-02", "place_of_death": "home"})),
+            ("care-path", json!({"care_level": "care_1", "diagnoses": []})),
+        ] {
+            let res = send(
+                &app,
+                TestRequest::post()
+                    .uri(&format!("/v1/patients/{patient}/documents"))
+                    .insert_header(auth(&physician))
+                    .set_json(json!({"type": ty, "schema_version": "1.0.0", "content": content})),
+            )
+            .await;
+            assert_eq!(res.status, 201, "{}", res.body);
+            if ty == "care-path" {
+                visible.push(res.body["id"].as_str().unwrap().to_owned());
+            }
+        }
+    }
+    let mut seen = Vec::new();
+    let mut cursor = String::new();
+    for _ in 0..20 {
+        let page = send(
+            &app,
+            TestRequest::get()
+                .uri(&format!("/v1/patients/{patient}/documents?limit=2{cursor}"))
+                .insert_header(auth(&nurse)),
+        )
+        .await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        seen.extend(page.body["items"].as_array().unwrap().iter().map(|d| d["id"].as_str().unwrap().to_owned()));
+        match page.body["next_cursor"].as_str() {
+            Some(c) => cursor = format!("&cursor={}", c.replace(':', "%3A").replace('|', "%7C").replace('+', "%2B")),
+            None => break,
+        }
+    }
+    assert_eq!(seen, visible);
+}

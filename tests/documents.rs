@@ -359,3 +359,127 @@ async fn schemas_are_listed_and_served() {
         .await
         .problem(404);
 }
+
+/// Issue 11 item 1: a caller not cleared for restricted fields writes back what it read; the
+/// values withheld from it stay, sealed, for everyone; setting one is refused, naming it.
+#[actix_web::test]
+async fn a_write_back_keeps_the_restricted_values_the_writer_could_not_see() {
+    world!(w, app);
+    let mut full = full_care_path();
+    full["infections"][0]["name"] = json!("INFECTIONMARKER-4411");
+    let res = send(&app, post_doc(&w, json!({"type": "care-path", "schema_version": "1.0.0", "content": full}))).await;
+    let id = res.body["id"].as_str().unwrap().to_owned();
+    let get = |token: &str| TestRequest::get().uri(&format!("/v1/documents/{id}")).insert_header(auth(token));
+    let put = |token: &str, etag: &str, version: &str, content: Value| {
+        TestRequest::put()
+            .uri(&format!("/v1/documents/{id}"))
+            .insert_header(auth(token))
+            .insert_header(("if-match", etag))
+            .set_json(json!({"type": "care-path", "schema_version": version, "content": content}))
+    };
+
+    let seen = send(&app, get(&w.care_manager)).await;
+    assert_eq!(seen.body["withheld"], json!(["/infections"]));
+    let mut edited = seen.body["content"].clone();
+    edited["care_level"] = json!("care_4");
+    let res = send(&app, put(&w.care_manager, "\"1\"", "1.0.0", edited.clone())).await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert!(res.body["content"]["infections"].is_null(), "the answer does not reveal what was kept");
+    assert_eq!(res.body["withheld"], json!(["/infections"]));
+    let after = send(&app, get(&w.physician)).await;
+    assert_eq!(after.body["version"], 2);
+    assert_eq!(after.body["content"]["care_level"], "care_4");
+    assert_eq!(after.body["content"]["infections"], full["infections"], "kept for those cleared");
+
+    // Moving to a newer schema version carries them too (re-sealed for the new version's place).
+    let res = send(&app, put(&w.care_manager, "\"2\"", "1.1.0", edited.clone())).await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert_eq!(send(&app, get(&w.physician)).await.body["content"]["infections"], full["infections"]);
+
+    // Setting a value it cannot see is refused, naming the pointer; nothing is written.
+    let mut overwrite = edited.clone();
+    overwrite["infections"] = json!([]);
+    let res = send(&app, put(&w.care_manager, "\"3\"", "1.1.0", overwrite)).await;
+    let body = res.problem(422);
+    assert_eq!(body["errors"][0]["pointer"], "/content/infections", "{body}");
+    assert_eq!(send(&app, get(&w.physician)).await.body["version"], 3);
+
+    // The same through a batch update, atomic or not.
+    for (atomic, etag) in [(false, 3), (true, 4)] {
+        let batch = json!({"atomic": atomic, "operations": [{"op": "update", "document_id": id, "if_match": etag,
+            "schema_version": "1.1.0", "content": edited, "idempotency_key": format!("b-{etag}")}]});
+        let res =
+            send(&app, TestRequest::post().uri("/v1/batch").insert_header(auth(&w.care_manager)).set_json(batch)).await;
+        assert_eq!(res.status, 200, "{}", res.body);
+        assert_eq!(res.body["results"][0]["status"], 200, "{}", res.body);
+        let now = send(&app, get(&w.physician)).await;
+        assert_eq!(now.body["version"], etag + 1);
+        assert_eq!(now.body["content"]["infections"], full["infections"]);
+    }
+    let raw = common::raw_database_text(&w.t);
+    assert!(!raw.contains("INFECTIONMARKER"), "kept values stay sealed at rest");
+}
+
+/// Issue 11 item 5: a caller without access learns nothing from validation (404, as for a
+/// missing patient, and audited); an allowed caller gets at most 100 errors and a count of the rest.
+#[actix_web::test]
+async fn validation_comes_after_authorisation_and_is_capped() {
+    world!(w, app);
+    let huge = json!({"type": "care-path", "schema_version": "1.0.0",
+        "content": {"care_level": "care_1", "diagnoses": vec![1; 150_000]}});
+    let op = w.t.operator();
+    let other = send(
+        &app,
+        TestRequest::post()
+            .uri("/v1/organizations")
+            .insert_header(auth(&op))
+            .set_json(json!({"name": "elsewhere", "kind": "clinic"})),
+    )
+    .await
+    .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let stranger = w.t.token("physician", &other);
+    let to = |token: &str, patient: &str| {
+        TestRequest::post()
+            .uri(&format!("/v1/patients/{patient}/documents"))
+            .insert_header(auth(token))
+            .set_json(huge.clone())
+    };
+    send(&app, to(&stranger, &w.patient)).await.problem(404);
+    send(&app, to(&w.physician, &uuid::Uuid::new_v4().to_string())).await.problem(404);
+    let batch = |atomic: bool| {
+        let mut op = huge.clone();
+        op["op"] = json!("create");
+        op["patient_id"] = json!(w.patient);
+        op["idempotency_key"] = json!(format!("huge-{atomic}"));
+        TestRequest::post()
+            .uri("/v1/batch")
+            .insert_header(auth(&stranger))
+            .set_json(json!({"atomic": atomic, "operations": [op]}))
+    };
+    let res = send(&app, batch(true)).await;
+    assert_eq!(res.problem(404)["errors"], Value::Null, "{}", res.body);
+    let res = send(&app, batch(false)).await;
+    assert_eq!(res.body["results"][0]["status"], 404, "{}", res.raw.len());
+
+    // Each refusal is an audit event of the stranger's organisation.
+    let auditor = w.t.token("auditor", &other);
+    let events = send(
+        &app,
+        TestRequest::get()
+            .uri(&format!("/v1/audit-events?organization={other}&action=document.create"))
+            .insert_header(auth(&auditor)),
+    )
+    .await;
+    let outcomes: Vec<&str> =
+        events.body["items"].as_array().unwrap().iter().map(|e| e["outcome"].as_str().unwrap()).collect();
+    assert_eq!(outcomes, ["denied"; 3], "{}", events.body);
+
+    let res = send(&app, to(&w.physician, &w.patient)).await;
+    let errors = res.problem(422)["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 101);
+    assert_eq!(errors[100], json!({"pointer": "", "message": "and 149901 more errors"}));
+    assert!(res.raw.len() < 50_000, "{} bytes", res.raw.len());
+}

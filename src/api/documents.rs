@@ -72,6 +72,12 @@ pub async fn create_document(
 }
 
 /// Replace a document's content as a new version. Requires `If-Match`.
+///
+/// A caller not cleared for restricted fields keeps the current values withheld from it (those
+/// its reads list in `withheld`): it leaves them out and they are carried over unchanged into the
+/// new version (the answer lists them in `withheld` again); setting one is refused with 422
+/// naming its pointer. The caller is authorised before the body is validated; a 422 lists at
+/// most 100 errors, then one entry (pointer `""`) counting the rest.
 #[utoipa::path(put, path = "/v1/documents/{id}", tag = "documents", request_body = DocumentInput,
     params(("If-Match" = String, Header, description = "ETag of the version being replaced, or *"),
         ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key")),
@@ -80,7 +86,7 @@ pub async fn create_document(
         (status = 200, body = Document, headers(("ETag" = String))),
         (status = 410, body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Stale: `current` holds the current version", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Validation errors (at most 100, then a count), or a withheld restricted field that the content sets", body = Problem, content_type = "application/problem+json"),
         (status = 428, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn put_document(
@@ -234,9 +240,10 @@ pub async fn list_documents(
         .transpose()?;
     let list_filter = ListFilter { doc_type: filter.doc_type, updated_since, after };
     let patient = patient.into_inner();
-    let items = domain::read(&state, Event::new(&ctx, "document.list"), move |conn, st, ev| {
+    let (items, next) = domain::read(&state, Event::new(&ctx, "document.list"), move |conn, st, ev| {
         documents::list(conn, st, &ctx.caller, &patient, &list_filter, limit, ev)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(Page::new(items, limit, |d: &Document| format!("{}|{}", d.updated_at, d.id))))
+    let next_cursor = next.map(|(at, id)| format!("{at}|{id}"));
+    Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
 }

@@ -120,3 +120,34 @@ fn withhold(content: &mut Value, pointer: &str) {
         _ => {}
     }
 }
+
+/// The restricted values of a stored document, opened, by pointer: exactly what `open` withholds
+/// from a caller not cleared for them.
+pub fn restricted(
+    marked: &[Marked],
+    stored: &Value,
+    key: &DataKey,
+    place: Place<'_>,
+) -> Result<Vec<(String, Value)>, CryptoError> {
+    let mut out = Vec::new();
+    for (pointer, sensitivity) in marked_pointers(marked, stored) {
+        if sensitivity != Sensitivity::Restricted {
+            continue;
+        }
+        let Some(slot) = stored.pointer(&pointer) else { continue };
+        let value = match slot.as_str().filter(|s| is_sealed(s)) {
+            Some(text) => {
+                let at = FieldContext {
+                    patient_id: place.patient_id,
+                    document_id: place.document_id,
+                    version: place.version,
+                    pointer: &pointer,
+                };
+                key.open(&at, text)?
+            }
+            None => slot.clone(),
+        };
+        out.push((pointer, value));
+    }
+    Ok(out)
+}

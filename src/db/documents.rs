@@ -148,6 +148,17 @@ impl IdempotencyRow {
         idempotency_keys::table.find((caller, key)).first(conn).optional()
     }
 
+    /// Whether an answer given after `not_before` is remembered (a read: nothing is forgotten).
+    pub fn exists(conn: &mut DbConn, caller: &str, key: &str, not_before: &str) -> QueryResult<bool> {
+        diesel::select(diesel::dsl::exists(
+            idempotency_keys::table
+                .filter(idempotency_keys::caller.eq(caller))
+                .filter(idempotency_keys::idem_key.eq(key))
+                .filter(idempotency_keys::created_at.ge(not_before.to_owned())),
+        ))
+        .get_result(conn)
+    }
+
     pub fn insert(&self, conn: &mut DbConn) -> QueryResult<()> {
         diesel::insert_into(idempotency_keys::table).values(self).execute(conn).map(drop)
     }

@@ -42,3 +42,50 @@ impl<T: ToSchema> Page<T> {
         Self { items, next_cursor }
     }
 }
+
+/// Rows one listing request examines at most, shown or not: a caller who may see little of a
+/// long listing gets bounded requests, each with a cursor past what it examined.
+pub const MAX_SCAN: i64 = 5_000;
+/// Rows fetched at a time while filling a page (more when the page is larger).
+const CHUNK: i64 = 100;
+
+/// Fills a page from a keyset-ordered listing whose rows are checked one by one after loading
+/// (the access rule, erasure): it fetches on past hidden rows until `limit` rows are kept, the
+/// listing ends or `MAX_SCAN` rows were examined, so hidden rows never end a page early. The
+/// cursor is the last row examined (`None` once the listing is exhausted).
+pub fn fill<C, R, K, T>(
+    conn: &mut C,
+    limit: i64,
+    start: Option<K>,
+    mut fetch: impl FnMut(&mut C, Option<&K>, i64) -> Result<Vec<R>, ApiError>,
+    key: impl Fn(&R) -> K,
+    mut keep: impl FnMut(&mut C, R) -> Result<Option<T>, ApiError>,
+) -> Result<(Vec<T>, Option<K>), ApiError> {
+    let want = usize::try_from(limit).map_err(ApiError::internal)?;
+    let mut items = Vec::with_capacity(want);
+    let mut cursor = start;
+    let mut scanned: i64 = 0;
+    loop {
+        let chunk = limit.max(CHUNK).min(MAX_SCAN - scanned);
+        let rows = fetch(conn, cursor.as_ref(), chunk)?;
+        let count = rows.len();
+        for (i, row) in rows.into_iter().enumerate() {
+            cursor = Some(key(&row));
+            scanned += 1;
+            if let Some(item) = keep(conn, row)? {
+                items.push(item);
+            }
+            if items.len() == want {
+                // Full: a next page follows unless this was the listing's last row.
+                let last = i + 1 == count && i64::try_from(count).is_ok_and(|c| c < chunk);
+                return Ok((items, if last { None } else { cursor }));
+            }
+        }
+        if i64::try_from(count).is_ok_and(|c| c < chunk) {
+            return Ok((items, None));
+        }
+        if scanned >= MAX_SCAN {
+            return Ok((items, cursor));
+        }
+    }
+}

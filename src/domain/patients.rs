@@ -13,11 +13,12 @@ use crate::authorize::{self, authorise, facts};
 use crate::clock;
 use crate::context::Context;
 use crate::crypto::{DataKey, FieldContext, Keyring};
+use crate::db::DbConn;
 use crate::db::directory::OrganizationRow;
 use crate::db::patients::PatientRow;
 use crate::domain::documents::data_key;
 use crate::domain::fields::{self, Address, Errors};
-use crate::domain::paging::Page;
+use crate::domain::paging::{self, Page};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -314,33 +315,40 @@ pub async fn list(
     };
     let action = if index.is_some() { "patient.search" } else { "patient.list" };
     let event = Event::new(&ctx, action);
-    let rows = super::read(state, event, move |conn, st, ev| {
+    let (rows, next_cursor) = super::read(state, event, move |conn, st, ev| {
         let caller = &ctx.caller;
-        let candidates = match index {
-            Some(index) => PatientRow::find_by_index(conn, &index)?,
-            None if access::is_operator(caller, &st.settings.operator_org) => Vec::new(),
-            None => {
-                let today = clock::format_day(clock::today());
-                PatientRow::list_for_org(conn, &caller.org, &today, cursor.as_deref(), limit)?
-            }
-        };
-        let mut visible = Vec::new();
-        for row in candidates {
+        let keep = |conn: &mut DbConn, row: PatientRow| {
             let facts = facts(conn, &row)?;
             let allowed = authorize::decide(st, caller, &facts, Resource::Patient, Action::Read, None, false);
-            if allowed.is_ok() && row.erased_at.is_none() {
-                visible.push(row);
+            Ok((allowed.is_ok() && row.erased_at.is_none()).then_some(row))
+        };
+        let (visible, next) = match index {
+            Some(index) => {
+                let mut visible = Vec::new();
+                for row in PatientRow::find_by_index(conn, &index)? {
+                    visible.extend(keep(conn, row)?);
+                }
+                (visible, None)
             }
-        }
+            None if access::is_operator(caller, &st.settings.operator_org) => (Vec::new(), None),
+            None => {
+                // Erased or no longer visible patients are skipped without ending the page.
+                let today = clock::format_day(clock::today());
+                let fetch = |conn: &mut DbConn, after: Option<&String>, n: i64| {
+                    Ok(PatientRow::list_for_org(conn, &caller.org, &today, after.map(String::as_str), n)?)
+                };
+                paging::fill(conn, limit, cursor, fetch, |row: &PatientRow| row.id.clone(), keep)?
+            }
+        };
         // A search that finds one patient is an access to that patient.
         if let [only] = visible.as_slice() {
             ev.patient_id = Some(only.id.clone());
         }
-        Ok(visible)
+        Ok((visible, next))
     })
     .await?;
     let items = rows.iter().map(|row| Patient::reveal(state, row)).collect::<Result<Vec<_>, _>>()?;
-    Ok(Page::new(items, limit, |p: &Patient| p.id.clone()))
+    Ok(Page { items, next_cursor })
 }
 
 /// Erases a patient by crypto-shredding (admin of the managing organisation or the operator).

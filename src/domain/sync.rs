@@ -323,25 +323,97 @@ pub fn check(state: &AppState, input: &BatchInput) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Checks the content of every operation whose type is known without the database: an atomic
-/// batch that is bound to fail then fails before it takes the write lock.
-fn precheck(state: &AppState, ops: &[Operation]) -> Result<(), Failed> {
-    for (index, op) in ops.iter().enumerate() {
-        let (doc_type, schema_version, content) = match op {
-            Operation::Create { doc_type, schema_version, content, .. } => (doc_type, schema_version, content),
-            Operation::Update { doc_type: Some(doc_type), schema_version, content, .. } => {
-                (doc_type, schema_version, content)
+/// An operation as the single request it stands for.
+enum Request {
+    Create { patient_id: String, input: DocumentInput, idem: Idempotency },
+    Update { document_id: String, precondition: IfMatch, input: DocumentInput, idem: Idempotency },
+}
+
+impl Request {
+    fn of(conn: &mut DbConn, caller: &Caller, op: &Operation, event: &mut Event) -> Result<Self, ApiError> {
+        Ok(match op {
+            Operation::Create { patient_id, doc_type, schema_version, content, idempotency_key } => {
+                event.action = "document.create";
+                let input = DocumentInput {
+                    doc_type: doc_type.clone(),
+                    schema_version: schema_version.clone(),
+                    content: content.clone(),
+                };
+                let path = format!("/v1/patients/{patient_id}/documents");
+                let idem = Idempotency::new(caller, idempotency_key, "POST", &path, &input)?;
+                Self::Create { patient_id: patient_id.clone(), input, idem }
             }
-            Operation::Update { doc_type: None, .. } => continue,
-        };
-        let input = DocumentInput {
-            doc_type: doc_type.clone(),
-            schema_version: schema_version.clone(),
-            content: content.clone(),
-        };
-        documents::check(state, &input).map_err(|e| Failed { index, error: locate(e, index) })?;
+            Operation::Update { document_id, if_match, doc_type, schema_version, content, idempotency_key } => {
+                event.action = "document.update";
+                let precondition = match if_match {
+                    IfMatchInput::Version(v) => Some(IfMatch::Version(*v)),
+                    IfMatchInput::ETag(tag) => IfMatch::parse(tag),
+                }
+                .ok_or_else(|| ApiError::field("/if_match", "must be a version, * or one strong ETag like \"3\""))?;
+                // A document never changes type, so reading it before `update` takes the lock is
+                // safe; `update` authorises, and a hidden document is as absent as a missing one.
+                let doc_type = match doc_type {
+                    Some(t) => t.clone(),
+                    None => {
+                        event.resource_type = Some("document");
+                        event.resource_id = Some(document_id.clone());
+                        DocumentRow::find(conn, document_id)?
+                            .ok_or_else(|| ApiError::NotFound("no such document".into()))?
+                            .doc_type
+                    }
+                };
+                let input =
+                    DocumentInput { doc_type, schema_version: schema_version.clone(), content: content.clone() };
+                let path = format!("/v1/documents/{document_id}");
+                let idem = Idempotency::new(caller, idempotency_key, "PUT", &path, &input)?;
+                Self::Update { document_id: document_id.clone(), precondition, input, idem }
+            }
+        })
     }
-    Ok(())
+}
+
+/// Looks at every operation of an atomic batch before anything is written, as its single
+/// request would: authorised first (a caller without access gets the 404 of a missing patient or
+/// document, never a validation answer about it), then validated. A batch bound to fail fails
+/// before it takes the write lock; the refusal is recorded as the single request's would be.
+/// Operations whose key already has a remembered answer are left to replay.
+fn precheck(
+    conn: &mut DbConn,
+    state: &AppState,
+    caller: &Caller,
+    ops: &[Operation],
+    event: &Event,
+) -> Result<Result<(), Failed>, ApiError> {
+    for (index, op) in ops.iter().enumerate() {
+        let mut ev = event.clone();
+        let looked = Request::of(conn, caller, op, &mut ev).and_then(|request| match request {
+            Request::Create { idem, .. } | Request::Update { idem, .. }
+                if documents::remembered(conn, state, &idem)? =>
+            {
+                Ok(())
+            }
+            Request::Create { patient_id, input, .. } => {
+                documents::examine_create(conn, state, caller, &patient_id, &input, &mut ev)
+            }
+            Request::Update { document_id, input, .. } => {
+                documents::examine_update(conn, state, caller, &document_id, &input, &mut ev)
+            }
+        });
+        if let Err(error) = looked {
+            return refused(conn, index, ev, error).map(Err);
+        }
+    }
+    Ok(Ok(()))
+}
+
+/// Records an atomic batch's refused operation on its own, by the same path that records a
+/// refused single write (which hands the error back).
+fn refused(conn: &mut DbConn, index: usize, ev: Event, error: ApiError) -> Result<Failed, ApiError> {
+    match audit::write(conn, ev, 0, |_, _| Err::<(), _>(error)) {
+        Ok(()) => Err(ApiError::internal("a refused operation came back as written")),
+        Err(ApiError::Internal(cause)) => Err(ApiError::Internal(cause)),
+        Err(error) => Ok(Failed { index, error: locate(error, index) }),
+    }
 }
 
 /// Runs one operation through the same domain function, with the same idempotency key space, as
@@ -353,39 +425,12 @@ fn apply(
     op: &Operation,
     event: &mut Event,
 ) -> Result<Written, ApiError> {
-    match op {
-        Operation::Create { patient_id, doc_type, schema_version, content, idempotency_key } => {
-            event.action = "document.create";
-            let input = DocumentInput {
-                doc_type: doc_type.clone(),
-                schema_version: schema_version.clone(),
-                content: content.clone(),
-            };
-            let path = format!("/v1/patients/{patient_id}/documents");
-            let idem = Idempotency::new(caller, idempotency_key, "POST", &path, &input)?;
-            documents::create(conn, state, caller, patient_id, &input, Some(&idem), event)
+    match Request::of(conn, caller, op, event)? {
+        Request::Create { patient_id, input, idem } => {
+            documents::create(conn, state, caller, &patient_id, &input, Some(&idem), event)
         }
-        Operation::Update { document_id, if_match, doc_type, schema_version, content, idempotency_key } => {
-            event.action = "document.update";
-            let precondition = match if_match {
-                IfMatchInput::Version(v) => Some(IfMatch::Version(*v)),
-                IfMatchInput::ETag(tag) => IfMatch::parse(tag),
-            }
-            .ok_or_else(|| ApiError::field("/if_match", "must be a version, * or one strong ETag like \"3\""))?;
-            // A document never changes type, so reading it before `update` takes the lock is safe;
-            // `update` authorises, so a stranger still learns nothing from this.
-            let doc_type = match doc_type {
-                Some(t) => t.clone(),
-                None => {
-                    DocumentRow::find(conn, document_id)?
-                        .ok_or_else(|| ApiError::NotFound("no such document".into()))?
-                        .doc_type
-                }
-            };
-            let input = DocumentInput { doc_type, schema_version: schema_version.clone(), content: content.clone() };
-            let path = format!("/v1/documents/{document_id}");
-            let idem = Idempotency::new(caller, idempotency_key, "PUT", &path, &input)?;
-            documents::update(conn, state, caller, document_id, precondition, &input, Some(&idem), event)
+        Request::Update { document_id, precondition, input, idem } => {
+            documents::update(conn, state, caller, &document_id, precondition, &input, Some(&idem), event)
         }
     }
 }
@@ -424,7 +469,7 @@ pub fn run_atomic(
     ops: &[Operation],
     event: &Event,
 ) -> Result<Result<Vec<OpResult>, Failed>, ApiError> {
-    if let Err(failed) = precheck(state, ops) {
+    if let Err(failed) = precheck(conn, state, caller, ops, event)? {
         return Ok(Err(failed));
     }
     let mut failing: Option<(usize, Event)> = None;
@@ -441,13 +486,8 @@ pub fn run_atomic(
     match (result, failing) {
         (Ok(results), _) => Ok(Ok(results)),
         (Err(ApiError::Internal(cause)), _) => Err(ApiError::Internal(cause)),
-        // The refusal is recorded on its own after the rollback, by the same path that records a
-        // refused single write (which hands the error back).
-        (Err(error), Some((index, ev))) => match audit::write(conn, ev, 0, |_, _| Err::<(), _>(error)) {
-            Ok(()) => Err(ApiError::internal("a refused operation came back as written")),
-            Err(ApiError::Internal(cause)) => Err(ApiError::Internal(cause)),
-            Err(error) => Ok(Err(Failed { index, error: locate(error, index) })),
-        },
+        // The refusal is recorded on its own after the rollback.
+        (Err(error), Some((index, ev))) => refused(conn, index, ev, error).map(Err),
         (Err(error), None) => Err(error),
     }
 }

@@ -1,0 +1,257 @@
+//! Care documents: validated against their schema, sealed field by field, every change a new
+//! immutable version. A write is one transaction: the head row, the version (with its sealed
+//! content and its change sequence number) and the remembered idempotent answer commit together.
+
+use actix_web::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::access::{Action, Resource};
+use crate::audit::Event;
+use crate::auth::Caller;
+use crate::authorize::{Access, authorise};
+use crate::crypto::sealing::{self, Place};
+use crate::crypto::{CryptoError, DataKey, WrappedKey};
+use crate::db::DbConn;
+use crate::db::documents::{DocumentRow, VersionRow};
+use crate::db::patients::PatientRow;
+use crate::error::ApiError;
+use crate::schemas::SchemaEntry;
+use crate::state::AppState;
+
+mod read;
+mod withheld;
+mod write;
+
+pub use read::{history, list, read};
+pub use write::{create, delete, examine_create, examine_update, remembered, update};
+
+/// Content nested deeper than this is refused (422) before validation.
+pub const MAX_DEPTH: usize = 32;
+
+/// What a client sends to create or replace a document.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentInput {
+    /// Document type, e.g. `care-path`.
+    #[serde(rename = "type")]
+    pub doc_type: String,
+    /// Schema version of the type, e.g. `1.1.0`.
+    pub schema_version: String,
+    /// The document, valid against `schemas/<type>/<schema_version>.json`.
+    #[schema(value_type = Object)]
+    pub content: Value,
+}
+
+/// A document version as a caller sees it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Document {
+    pub id: String,
+    pub patient_id: String,
+    #[serde(rename = "type")]
+    pub doc_type: String,
+    pub schema_version: String,
+    pub version: i32,
+    /// `null` for a deleted document's tombstone.
+    #[schema(value_type = Object)]
+    pub content: Value,
+    /// Pointers into `content` of values withheld from this caller (restricted fields).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub withheld: Vec<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
+    pub created_at: String,
+    pub created_by: String,
+    pub updated_at: String,
+    pub updated_by: String,
+}
+
+impl Document {
+    /// The strong validator of this version.
+    pub fn etag(&self) -> String {
+        format!("\"{}\"", self.version)
+    }
+}
+
+/// The `If-Match` precondition of an update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IfMatch {
+    Any,
+    Version(i32),
+}
+
+impl IfMatch {
+    /// `*`, or one strong ETag `"<version>"` (weak tags never match, as RFC 9110 says).
+    pub fn parse(header: &str) -> Option<Self> {
+        let h = header.trim();
+        if h == "*" {
+            return Some(Self::Any);
+        }
+        h.strip_prefix('"')?.strip_suffix('"')?.parse().ok().map(Self::Version)
+    }
+}
+
+/// A request's `Idempotency-Key`, scoped to the caller (organisation, subject and role), with a
+/// digest of what was asked.
+#[derive(Debug, Clone)]
+pub struct Idempotency {
+    pub caller: String,
+    pub key: String,
+    pub request_hash: String,
+}
+
+impl Idempotency {
+    pub fn new(caller: &Caller, key: &str, method: &str, path: &str, body: &impl Serialize) -> Result<Self, ApiError> {
+        if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(ApiError::field("/header/Idempotency-Key", "must be 1 to 255 visible ASCII characters"));
+        }
+        let body = serde_json::to_vec(body).map_err(ApiError::internal)?;
+        let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+        for part in [method.as_bytes(), b"\0", path.as_bytes(), b"\0", &body] {
+            ctx.update(part);
+        }
+        let hash = crate::crypto::keyfile::hex(ctx.finish().as_ref());
+        // The full caller: the same person under another role has keys of its own.
+        let scope = format!("{}\u{1f}{}\u{1f}{}", caller.org, caller.sub, caller.role.as_str());
+        Ok(Self { caller: scope, key: key.to_owned(), request_hash: hash })
+    }
+}
+
+/// The answer to a write.
+pub struct Written {
+    pub status: StatusCode,
+    pub document: Document,
+}
+
+/// Finds the schema and validates the content: the errors (at most `MAX_REPORTED_ERRORS` and a
+/// count of the rest), located in the request body. Callers authorise first.
+pub fn check<'s>(state: &'s AppState, input: &DocumentInput) -> Result<&'s SchemaEntry, ApiError> {
+    let entry = schema_for(state, input)?;
+    let errors = entry.validate(&input.content);
+    if errors.is_empty() { Ok(entry) } else { Err(ApiError::Validation(errors)) }
+}
+
+/// The input's schema, and its content not nested too deep; the content is not validated yet.
+fn schema_for<'s>(state: &'s AppState, input: &DocumentInput) -> Result<&'s SchemaEntry, ApiError> {
+    let Some(entry) = state.schemas.get(&input.doc_type, &input.schema_version) else {
+        return Err(if state.schemas.has_type(&input.doc_type) {
+            ApiError::field(
+                "/schema_version",
+                format!("{} has no schema version {}", input.doc_type, input.schema_version),
+            )
+        } else {
+            ApiError::field("/type", format!("unknown document type {}", input.doc_type))
+        });
+    };
+    if depth(&input.content) > MAX_DEPTH {
+        return Err(ApiError::field("/content", format!("nests deeper than {MAX_DEPTH} levels")));
+    }
+    Ok(entry)
+}
+
+fn depth(v: &Value) -> usize {
+    match v {
+        Value::Array(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
+        Value::Object(map) => 1 + map.values().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// The patient's data key; 410 once it was shredded.
+pub fn data_key(state: &AppState, patient: &PatientRow) -> Result<DataKey, ApiError> {
+    let blob = patient.data_key.clone().ok_or_else(|| ApiError::Gone("this patient's record was erased".into()))?;
+    let wrapped = WrappedKey { kid: patient.data_key_kid.clone(), blob };
+    match state.keys().unwrap_data_key(&patient.id, &wrapped) {
+        Err(CryptoError::UnknownKid(_)) => {
+            // A rotation elsewhere re-wrapped this key under a newer master key: load it.
+            state.reload_keys()?;
+            state.keys().unwrap_data_key(&patient.id, &wrapped).map_err(ApiError::internal)
+        }
+        other => other.map_err(ApiError::internal),
+    }
+}
+
+/// Renders a stored version for `caller` (restricted fields withheld unless cleared).
+fn render(
+    state: &AppState,
+    restricted: bool,
+    patient: &PatientRow,
+    head: &DocumentRow,
+    v: &VersionRow,
+) -> Result<Document, ApiError> {
+    let (content, withheld) = match &v.content {
+        None => (Value::Null, Vec::new()),
+        Some(stored) => {
+            let entry = state.schemas.get(&v.doc_type, &v.schema_version).ok_or_else(|| {
+                ApiError::internal(format!("stored schema {} {} is gone", v.doc_type, v.schema_version))
+            })?;
+            let stored: Value = serde_json::from_str(stored).map_err(ApiError::internal)?;
+            let key = data_key(state, patient)?;
+            let place = Place { patient_id: &v.patient_id, document_id: &v.document_id, version: i64::from(v.version) };
+            let opened = sealing::open(&entry.marked, &stored, &key, place, restricted).map_err(ApiError::internal)?;
+            (opened.content, opened.withheld)
+        }
+    };
+    Ok(Document {
+        id: v.document_id.clone(),
+        patient_id: v.patient_id.clone(),
+        doc_type: v.doc_type.clone(),
+        schema_version: v.schema_version.clone(),
+        version: v.version,
+        content,
+        withheld,
+        deleted: v.op == "deleted",
+        created_at: head.created_at.clone(),
+        created_by: head.created_by.clone(),
+        updated_at: v.created_at.clone(),
+        updated_by: v.created_by.clone(),
+    })
+}
+
+/// Loads the head and its patient, authorised for `action`.
+fn load_head(
+    conn: &mut DbConn,
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    action: Action,
+    event: &mut Event,
+) -> Result<(DocumentRow, Access), ApiError> {
+    event.resource_type = Some("document");
+    event.resource_id = Some(id.to_owned());
+    let Some(head) = DocumentRow::find(conn, id)? else {
+        // The lookups of a refused caller, so a missing id takes about as long (no patient has
+        // a document's id, so this can only end in the same 404).
+        let _decoy = authorise(conn, state, caller, id, Resource::Document, action, None, event);
+        return Err(ApiError::NotFound("no such document".into()));
+    };
+    let access =
+        authorise(conn, state, caller, &head.patient_id, Resource::Document, action, Some(&head.doc_type), event)
+            .map_err(|e| {
+                if matches!(e, ApiError::NotFound(_)) { ApiError::NotFound("no such document".into()) } else { e }
+            })?;
+    if access.patient.erased_at.is_some() {
+        return Err(ApiError::Gone("this patient's record was erased".into()));
+    }
+    Ok((head, access))
+}
+
+/// Records on the audit event which version was touched.
+fn note(event: &mut Event, v: &VersionRow) {
+    event.resource_type = Some("document");
+    event.resource_id = Some(v.document_id.clone());
+    event.resource_version = Some(v.version);
+}
+
+/// (updated_at, id) of the last document a list page examined.
+pub type ListCursor = (String, String);
+
+/// Filters of a patient's document list.
+#[derive(Debug, Default)]
+pub struct ListFilter {
+    pub doc_type: Option<String>,
+    pub updated_since: Option<String>,
+    /// (updated_at, id) of the last document of the previous page.
+    pub after: Option<ListCursor>,
+}

@@ -1,0 +1,95 @@
+//! Reading documents: one version, a history, a patient's list.
+
+use crate::access::{Action, Resource};
+use crate::audit::Event;
+use crate::auth::Caller;
+use crate::authorize::{self, authorise};
+use crate::db::DbConn;
+use crate::db::documents::{DocumentRow, VersionRow};
+use crate::domain::paging;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+use super::{Document, ListCursor, ListFilter, load_head, note, render};
+
+/// Reads the current version, or version `n`.
+pub fn read(
+    conn: &mut DbConn,
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    n: Option<i32>,
+    event: &mut Event,
+) -> Result<Document, ApiError> {
+    let (head, access) = load_head(conn, state, caller, id, Action::Read, event)?;
+    if n.is_none() && head.deleted {
+        return Err(ApiError::Gone("this document was deleted".into()));
+    }
+    let v = VersionRow::find(conn, id, n.unwrap_or(head.version))?
+        .ok_or_else(|| ApiError::NotFound("no such version".into()))?;
+    note(event, &v);
+    render(state, access.allowed.restricted, &access.patient, &head, &v)
+}
+
+/// Every version, newest first, below version `before`.
+pub fn history(
+    conn: &mut DbConn,
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    before: Option<i32>,
+    limit: i64,
+    event: &mut Event,
+) -> Result<Vec<Document>, ApiError> {
+    let (head, access) = load_head(conn, state, caller, id, Action::Read, event)?;
+    let restricted = access.allowed.restricted;
+    VersionRow::history(conn, id, before, limit)?
+        .iter()
+        .map(|v| render(state, restricted, &access.patient, &head, v))
+        .collect()
+}
+
+/// A patient's live documents (current versions), oldest change first, and the cursor of the
+/// next page. Consent may share some types and not others: each document is asked about on its
+/// own, those not shared are absent, and the page is filled past them (`paging::fill`).
+pub fn list(
+    conn: &mut DbConn,
+    state: &AppState,
+    caller: &Caller,
+    patient_id: &str,
+    filter: &ListFilter,
+    limit: i64,
+    event: &mut Event,
+) -> Result<(Vec<Document>, Option<ListCursor>), ApiError> {
+    let access = authorise(conn, state, caller, patient_id, Resource::Document, Action::Read, None, event)?;
+    if access.patient.erased_at.is_some() {
+        return Err(ApiError::Gone("this patient's record was erased".into()));
+    }
+    let fetch = |conn: &mut DbConn, after: Option<&ListCursor>, n: i64| {
+        Ok(DocumentRow::list_for_patient(
+            conn,
+            &access.patient.id,
+            filter.doc_type.as_deref(),
+            filter.updated_since.as_deref(),
+            after.map(|(a, b)| (a.as_str(), b.as_str())),
+            n,
+        )?)
+    };
+    let keep = |conn: &mut DbConn, head: DocumentRow| {
+        let decision = authorize::decide(
+            state,
+            caller,
+            &access.facts,
+            Resource::Document,
+            Action::Read,
+            Some(&head.doc_type),
+            event.break_glass,
+        );
+        let Ok(allowed) = decision else { return Ok(None) };
+        let v = VersionRow::find(conn, &head.id, head.version)?
+            .ok_or_else(|| ApiError::internal("head without version"))?;
+        render(state, allowed.restricted, &access.patient, &head, &v).map(Some)
+    };
+    let key = |head: &DocumentRow| (head.updated_at.clone(), head.id.clone());
+    paging::fill(conn, limit, filter.after.clone(), fetch, key, keep)
+}

@@ -1,0 +1,338 @@
+//! Writing documents: create, update and delete, each a new immutable version.
+
+use actix_web::http::StatusCode;
+use serde_json::{Value, json};
+
+use crate::access::{Action, Resource};
+use crate::audit::Event;
+use crate::auth::Caller;
+use crate::authorize::{Access, authorise};
+use crate::clock;
+use crate::crypto::sealing::{self, Place};
+use crate::db::DbConn;
+use crate::db::documents::{DocumentRow, IdempotencyRow, VersionRow, next_seq};
+use crate::db::patients::PatientRow;
+use crate::error::ApiError;
+use crate::schemas::SchemaEntry;
+use crate::state::AppState;
+
+use super::withheld;
+use super::{Document, DocumentInput, Idempotency, IfMatch, Written, check, data_key, load_head, note, read, render};
+
+/// The oldest remembered answer still replayed.
+fn not_before(state: &AppState) -> String {
+    let ttl = time::Duration::seconds(i64::try_from(state.settings.idempotency_ttl_secs).unwrap_or(i64::MAX / 2));
+    clock::format(time::OffsetDateTime::now_utc() - ttl)
+}
+
+/// Whether this key has a remembered answer (which a retry replays rather than writes again).
+pub fn remembered(conn: &mut DbConn, state: &AppState, idem: &Idempotency) -> Result<bool, ApiError> {
+    Ok(IdempotencyRow::exists(conn, &idem.caller, &idem.key, &not_before(state))?)
+}
+
+/// A remembered answer for this key, replayed; or an error if the key was used for another request.
+fn replay(
+    conn: &mut DbConn,
+    state: &AppState,
+    caller: &Caller,
+    idem: Option<&Idempotency>,
+    event: &mut Event,
+) -> Result<Option<Written>, ApiError> {
+    let Some(idem) = idem else { return Ok(None) };
+    let Some(row) = IdempotencyRow::find(conn, &idem.caller, &idem.key, &not_before(state))? else {
+        return Ok(None);
+    };
+    if row.request_hash != idem.request_hash {
+        return Err(ApiError::field("/header/Idempotency-Key", "this key was already used for a different request"));
+    }
+    let answer: Value = serde_json::from_str(&row.response).map_err(ApiError::internal)?;
+    let (Some(id), Some(version)) = (answer["document_id"].as_str(), answer["version"].as_i64()) else {
+        return Err(ApiError::internal("stored idempotent answer"));
+    };
+    let version = i32::try_from(version).map_err(ApiError::internal)?;
+    let document = read(conn, state, caller, id, Some(version), event)?;
+    let status = StatusCode::from_u16(u16::try_from(row.status).unwrap_or(200)).map_err(ApiError::internal)?;
+    Ok(Some(Written { status, document }))
+}
+
+fn remember(conn: &mut DbConn, idem: Option<&Idempotency>, status: StatusCode, doc: &Document) -> Result<(), ApiError> {
+    if let Some(idem) = idem {
+        IdempotencyRow {
+            caller: idem.caller.clone(),
+            idem_key: idem.key.clone(),
+            request_hash: idem.request_hash.clone(),
+            status: i32::from(status.as_u16()),
+            response: json!({"document_id": doc.id, "version": doc.version}).to_string(),
+            created_at: clock::now(),
+        }
+        .insert(conn)?;
+    }
+    Ok(())
+}
+
+/// Seals and stores one version, moving the head from `expected` (run inside `write_tx`, after `next_seq`).
+#[expect(clippy::too_many_arguments, reason = "one version's every part, written together")]
+fn store_version(
+    conn: &mut DbConn,
+    state: &AppState,
+    patient: &PatientRow,
+    head: &DocumentRow,
+    expected: Option<i32>,
+    op: &str,
+    entry: Option<&SchemaEntry>,
+    content: Option<&Value>,
+    seq: i64,
+) -> Result<VersionRow, ApiError> {
+    let sealed = match (entry, content) {
+        (Some(entry), Some(content)) => {
+            let key = data_key(state, patient)?;
+            let place = Place { patient_id: &patient.id, document_id: &head.id, version: i64::from(head.version) };
+            Some(sealing::seal(&entry.marked, content, &key, place).map_err(ApiError::internal)?.to_string())
+        }
+        _ => None,
+    };
+    let version = VersionRow {
+        document_id: head.id.clone(),
+        version: head.version,
+        patient_id: patient.id.clone(),
+        doc_type: head.doc_type.clone(),
+        schema_version: head.schema_version.clone(),
+        op: op.to_owned(),
+        content: sealed,
+        seq,
+        created_at: head.updated_at.clone(),
+        created_by: head.updated_by.clone(),
+    };
+    match expected {
+        None => head.insert(conn)?,
+        Some(expected) => {
+            if !head.advance(conn, expected)? {
+                return Err(ApiError::Conflict("the document changed during the update; retry".into()));
+            }
+        }
+    }
+    version.insert(conn)?;
+    Ok(version)
+}
+
+/// Creates a document as version 1 (run inside `write_tx`).
+pub fn create(
+    conn: &mut DbConn,
+    state: &AppState,
+    caller: &Caller,
+    patient_id: &str,
+    input: &DocumentInput,
+    idem: Option<&Idempotency>,
+    event: &mut Event,
+) -> Result<Written, ApiError> {
+    let seq = next_seq(conn)?;
+    if let Some(done) = replay(conn, state, caller, idem, event)? {
+        return Ok(done);
+    }
+    let patient =
+        authorise(conn, state, caller, patient_id, Resource::Document, Action::Write, Some(&input.doc_type), event)?
+            .patient;
+    let entry = check(state, input)?;
+    let now = clock::now();
+    let head = DocumentRow {
+        id: uuid::Uuid::new_v4().to_string(),
+        patient_id: patient.id.clone(),
+        doc_type: input.doc_type.clone(),
+        schema_version: input.schema_version.clone(),
+        version: 1,
+        deleted: false,
+        created_at: now.clone(),
+        created_by: caller.sub.clone(),
+        updated_at: now,
+        updated_by: caller.sub.clone(),
+    };
+    let v = store_version(conn, state, &patient, &head, None, "created", Some(entry), Some(&input.content), seq)?;
+    note(event, &v);
+    let document = echo(&head, &v, input);
+    remember(conn, idem, StatusCode::CREATED, &document)?;
+    Ok(Written { status: StatusCode::CREATED, document })
+}
+
+/// The writer's own content, as written (no need to open what was just sealed).
+fn echo(head: &DocumentRow, v: &VersionRow, input: &DocumentInput) -> Document {
+    Document {
+        id: head.id.clone(),
+        patient_id: head.patient_id.clone(),
+        doc_type: head.doc_type.clone(),
+        schema_version: v.schema_version.clone(),
+        version: v.version,
+        content: input.content.clone(),
+        withheld: Vec::new(),
+        deleted: false,
+        created_at: head.created_at.clone(),
+        created_by: head.created_by.clone(),
+        updated_at: v.created_at.clone(),
+        updated_by: v.created_by.clone(),
+    }
+}
+
+/// The 412 answer: the current version's metadata and content, so the client can merge.
+fn stale(conn: &mut DbConn, state: &AppState, access: &Access, head: &DocumentRow) -> ApiError {
+    let current = VersionRow::find(conn, &head.id, head.version)
+        .ok()
+        .flatten()
+        .and_then(|v| render(state, access.allowed.restricted, &access.patient, head, &v).ok())
+        .and_then(|d| serde_json::to_value(d).ok());
+    ApiError::PreconditionFailed { detail: format!("the current version is {}", head.version), current }
+}
+
+/// Replaces the content as a new version (run inside `write_tx`). A caller not cleared for
+/// restricted fields keeps the current restricted values it could not see (`withheld`).
+#[expect(clippy::too_many_arguments, reason = "the update's every input, named")]
+pub fn update(
+    conn: &mut DbConn,
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    if_match: IfMatch,
+    input: &DocumentInput,
+    idem: Option<&Idempotency>,
+    event: &mut Event,
+) -> Result<Written, ApiError> {
+    let seq = next_seq(conn)?;
+    if let Some(done) = replay(conn, state, caller, idem, event)? {
+        return Ok(done);
+    }
+    let (head, access) = load_head(conn, state, caller, id, Action::Write, event)?;
+    if head.deleted {
+        return Err(ApiError::Gone("this document was deleted".into()));
+    }
+    if let IfMatch::Version(v) = if_match
+        && v != head.version
+    {
+        return Err(stale(conn, state, &access, &head));
+    }
+    let revision = revise(conn, state, &head, &access, input)?;
+    let next = DocumentRow {
+        version: head.version + 1,
+        schema_version: input.schema_version.clone(),
+        updated_at: clock::now(),
+        updated_by: caller.sub.clone(),
+        ..head.clone()
+    };
+    let v = store_version(
+        conn,
+        state,
+        &access.patient,
+        &next,
+        Some(head.version),
+        "updated",
+        Some(revision.entry),
+        Some(&revision.content),
+        seq,
+    )?;
+    note(event, &v);
+    let mut document = echo(&next, &v, input);
+    document.withheld = revision.kept;
+    remember(conn, idem, StatusCode::OK, &document)?;
+    Ok(Written { status: StatusCode::OK, document })
+}
+
+/// The content an update stores, checked.
+struct Revision<'s> {
+    entry: &'s SchemaEntry,
+    /// The caller's content with the withheld values carried over (in clear until sealed).
+    content: Value,
+    /// Pointers of the values carried over: withheld from the caller in the answer too.
+    kept: Vec<String>,
+}
+
+/// Checks an update's content against the current version: same type, no older schema version;
+/// for a caller not cleared for restricted fields, the values withheld from it are carried over
+/// (and setting one is refused); then the result is validated once.
+fn revise<'s>(
+    conn: &mut DbConn,
+    state: &'s AppState,
+    head: &DocumentRow,
+    access: &Access,
+    input: &DocumentInput,
+) -> Result<Revision<'s>, ApiError> {
+    if input.doc_type != head.doc_type {
+        return Err(ApiError::field("/type", format!("a {} document cannot become {}", head.doc_type, input.doc_type)));
+    }
+    let entry = super::schema_for(state, input)?;
+    let current = crate::schemas::Version::parse(&head.schema_version);
+    if current.is_some_and(|c| c.0 > entry.version.0 || (c.0 == entry.version.0 && c > entry.version)) {
+        return Err(ApiError::field("/schema_version", format!("cannot move back from {}", head.schema_version)));
+    }
+    let mut content = input.content.clone();
+    let kept = if access.allowed.restricted {
+        Vec::new()
+    } else {
+        let stored = VersionRow::find(conn, &head.id, head.version)?
+            .ok_or_else(|| ApiError::internal("head without version"))?;
+        let values = withheld::current(state, &access.patient, &stored)?;
+        withheld::carry(&mut content, values)?
+    };
+    let errors = withheld::redact(entry.validate(&content), &kept, &input.schema_version);
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    Ok(Revision { entry, content, kept })
+}
+
+/// An atomic batch's look ahead at a create: authorised, then validated; nothing written.
+pub fn examine_create(
+    conn: &mut DbConn,
+    state: &AppState,
+    caller: &Caller,
+    patient_id: &str,
+    input: &DocumentInput,
+    event: &mut Event,
+) -> Result<(), ApiError> {
+    authorise(conn, state, caller, patient_id, Resource::Document, Action::Write, Some(&input.doc_type), event)?;
+    check(state, input).map(drop)
+}
+
+/// An atomic batch's look ahead at an update: authorised, then checked as `update` will
+/// (withheld values carried over); nothing written. `If-Match` is left to the write.
+pub fn examine_update(
+    conn: &mut DbConn,
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    input: &DocumentInput,
+    event: &mut Event,
+) -> Result<(), ApiError> {
+    let (head, access) = load_head(conn, state, caller, id, Action::Write, event)?;
+    if head.deleted {
+        return Err(ApiError::Gone("this document was deleted".into()));
+    }
+    revise(conn, state, &head, &access, input).map(drop)
+}
+
+/// Writes a tombstone version; the history stays (run inside `write_tx`).
+pub fn delete(
+    conn: &mut DbConn,
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    if_match: IfMatch,
+    event: &mut Event,
+) -> Result<Document, ApiError> {
+    let seq = next_seq(conn)?;
+    let (head, access) = load_head(conn, state, caller, id, Action::Write, event)?;
+    if head.deleted {
+        return Err(ApiError::Gone("this document was deleted".into()));
+    }
+    if let IfMatch::Version(v) = if_match
+        && v != head.version
+    {
+        return Err(stale(conn, state, &access, &head));
+    }
+    let next = DocumentRow {
+        version: head.version + 1,
+        deleted: true,
+        updated_at: clock::now(),
+        updated_by: caller.sub.clone(),
+        ..head.clone()
+    };
+    let v = store_version(conn, state, &access.patient, &next, Some(head.version), "deleted", None, None, seq)?;
+    note(event, &v);
+    render(state, access.allowed.restricted, &access.patient, &next, &v)
+}
