@@ -3,9 +3,11 @@
 //! audited together, so the HTTP layer only parses and renders.
 
 pub mod care_team;
+pub mod consents;
 pub mod documents;
 pub mod fields;
 pub mod paging;
+pub mod params;
 pub mod patients;
 pub mod sync;
 
