@@ -4,6 +4,7 @@
 
 pub mod care_team;
 pub mod consents;
+pub mod directory;
 pub mod documents;
 pub mod fields;
 pub mod paging;
