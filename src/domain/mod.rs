@@ -2,6 +2,7 @@
 //! events. A public domain function runs whole: authorised, validated, sealed, committed and
 //! audited together, so the HTTP layer only parses and renders.
 
+pub mod audit_log;
 pub mod care_team;
 pub mod consents;
 pub mod directory;
