@@ -9,11 +9,11 @@ use crate::api::extract::json::ApiJson;
 use crate::api::extract::query::ApiQuery;
 use crate::audit::Event;
 use crate::auth::Caller;
-use crate::clock;
 use crate::context::Context;
 use crate::domain;
 use crate::domain::documents::{self, Document, DocumentInput, Idempotency, IfMatch, ListFilter, Written};
 use crate::domain::paging::{Page, PageParams};
+use crate::domain::params;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 
@@ -177,11 +177,7 @@ pub async fn get_history(
     page: ApiQuery<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = page.limit()?;
-    let before = page
-        .cursor
-        .as_deref()
-        .map(|c| c.parse::<i32>().map_err(|_| ApiError::field("/query/cursor", "not a cursor of this listing")))
-        .transpose()?;
+    let before = page.cursor_as::<i32>()?;
     let id = id.into_inner();
     let items = domain::read(&state, Event::new(&ctx, "document.history"), move |conn, st, ev| {
         documents::history(conn, st, &ctx.caller, &id, before, limit, ev)
@@ -220,24 +216,8 @@ pub async fn list_documents(
     {
         return Err(ApiError::field("/query/type", format!("unknown document type {t}")));
     }
-    let updated_since = filter
-        .updated_since
-        .as_deref()
-        .map(|s| {
-            time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-                .map(clock::format)
-                .map_err(|_| ApiError::field("/query/updated_since", "must be an RFC 3339 date-time"))
-        })
-        .transpose()?;
-    let after = page
-        .cursor
-        .as_deref()
-        .map(|c| {
-            c.split_once('|')
-                .map(|(a, b)| (a.to_owned(), b.to_owned()))
-                .ok_or_else(|| ApiError::field("/query/cursor", "not a cursor of this listing"))
-        })
-        .transpose()?;
+    let updated_since = params::optional_instant("/query/updated_since", filter.updated_since.as_deref())?;
+    let after = page.cursor_with(|c| c.split_once('|').map(|(a, b)| (a.to_owned(), b.to_owned())))?;
     let list_filter = ListFilter { doc_type: filter.doc_type, updated_since, after };
     let patient = patient.into_inner();
     let (items, next) = domain::read(&state, Event::new(&ctx, "document.list"), move |conn, st, ev| {

@@ -2,11 +2,15 @@
 //! events. A public domain function runs whole: authorised, validated, sealed, committed and
 //! audited together, so the HTTP layer only parses and renders.
 
+pub mod audit_log;
 pub mod break_glass;
 pub mod care_team;
+pub mod consents;
+pub mod directory;
 pub mod documents;
 pub mod fields;
 pub mod paging;
+pub mod params;
 pub mod patients;
 pub mod sync;
 

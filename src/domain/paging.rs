@@ -1,13 +1,18 @@
 //! Keyset paging: `limit` and an opaque `cursor` (the last item's id), stable under inserts.
 
+use std::str::FromStr;
+
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::ApiError;
 
+/// Items per page when the caller does not say.
 pub const DEFAULT_LIMIT: u32 = 50;
+/// The most items one page may hold.
 pub const MAX_LIMIT: u32 = 500;
 
+/// The paging parameters of a listing's query string.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PageParams {
@@ -18,11 +23,26 @@ pub struct PageParams {
 }
 
 impl PageParams {
+    /// The page size, or a 422 naming `limit`.
     pub fn limit(&self) -> Result<i64, ApiError> {
         match self.limit.unwrap_or(DEFAULT_LIMIT) {
             n @ 1..=MAX_LIMIT => Ok(i64::from(n)),
             _ => Err(ApiError::field("/query/limit", format!("must be between 1 and {MAX_LIMIT}"))),
         }
+    }
+
+    /// The cursor as `read` understands it. Each listing makes its own cursors, so one that
+    /// `read` rejects came from another listing (or was made up): a 422 naming `cursor`.
+    pub fn cursor_with<T>(&self, read: impl FnOnce(&str) -> Option<T>) -> Result<Option<T>, ApiError> {
+        self.cursor
+            .as_deref()
+            .map(|c| read(c).ok_or_else(|| ApiError::field("/query/cursor", "not a cursor of this listing")))
+            .transpose()
+    }
+
+    /// A cursor that is one number, such as a sequence or version number.
+    pub fn cursor_as<T: FromStr>(&self) -> Result<Option<T>, ApiError> {
+        self.cursor_with(|c| c.parse().ok())
     }
 }
 

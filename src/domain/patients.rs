@@ -1,6 +1,7 @@
 //! Patients. Identifying fields are sealed one by one under the patient's data key before they
 //! reach the database; the insured number is found through its keyed blind index.
 
+use std::str::FromStr;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -19,6 +20,7 @@ use crate::db::patients::PatientRow;
 use crate::domain::documents::data_key;
 use crate::domain::fields::{self, Address, Errors};
 use crate::domain::paging::{self, Page};
+use crate::domain::params::{self, UnknownWord};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -42,6 +44,44 @@ pub enum CareLevel {
     Care5,
     NotCertified,
     Pending,
+}
+
+impl CareLevel {
+    /// Every level, in declaration order.
+    pub const ALL: [CareLevel; 9] = [
+        Self::Support1,
+        Self::Support2,
+        Self::Care1,
+        Self::Care2,
+        Self::Care3,
+        Self::Care4,
+        Self::Care5,
+        Self::NotCertified,
+        Self::Pending,
+    ];
+
+    /// The stored word; identical to the serde name (a test keeps them equal).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Support1 => "support_1",
+            Self::Support2 => "support_2",
+            Self::Care1 => "care_1",
+            Self::Care2 => "care_2",
+            Self::Care3 => "care_3",
+            Self::Care4 => "care_4",
+            Self::Care5 => "care_5",
+            Self::NotCertified => "not_certified",
+            Self::Pending => "pending",
+        }
+    }
+}
+
+impl FromStr for CareLevel {
+    type Err = UnknownWord;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        params::from_word(&Self::ALL, Self::as_str, "care level", s)
+    }
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
@@ -191,23 +231,12 @@ impl Patient {
         }
         Ok(Self {
             identity: Identity::open(state, row)?,
-            care_level: row.care_level.as_deref().map(parse_care_level).transpose()?,
+            care_level: row.care_level.as_deref().map(str::parse).transpose().map_err(ApiError::internal)?,
             id: row.id.clone(),
             managing_organization: row.managing_organization_id.clone(),
             created_at: row.created_at.clone(),
             updated_at: row.updated_at.clone(),
         })
-    }
-}
-
-fn parse_care_level(s: &str) -> Result<CareLevel, ApiError> {
-    serde_json::from_value(Value::String(s.to_owned())).map_err(ApiError::internal)
-}
-
-fn care_level_text(level: CareLevel) -> Result<String, ApiError> {
-    match serde_json::to_value(level).map_err(ApiError::internal)? {
-        Value::String(s) => Ok(s),
-        _ => Err(ApiError::internal("care level")),
     }
 }
 
@@ -251,7 +280,7 @@ pub async fn create(state: &Arc<AppState>, ctx: Context, input: PatientInput) ->
     let row = PatientRow {
         sealed: input.identity.seal(&data_key, &id)?,
         ltc_index: input.identity.ltc_insured_number.as_deref().map(|n| ltc_index(&state.keys(), n)),
-        care_level: input.care_level.map(care_level_text).transpose()?,
+        care_level: input.care_level.map(|level| level.as_str().to_owned()),
         managing_organization_id: input.managing_organization.clone(),
         data_key: Some(wrapped.blob),
         data_key_kid: wrapped.kid,
@@ -374,4 +403,18 @@ pub async fn erase(state: &Arc<AppState>, ctx: Context, id: String, input: Erase
     .await?;
     state.notify_change();
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_care_levels_are_the_wire_words() {
+        for level in CareLevel::ALL {
+            assert_eq!(serde_json::to_value(level).unwrap(), Value::String(level.as_str().to_owned()));
+            assert_eq!(level.as_str().parse::<CareLevel>().unwrap(), level);
+        }
+        assert!("care_6".parse::<CareLevel>().is_err());
+    }
 }

@@ -1,0 +1,278 @@
+//! The audit log as a resource: auditors query events, review break-glass accesses, verify the
+//! chain and export it; a patient's managing organisation sees who opened the record. The chain
+//! itself (hashing, signing, recording) is `crate::audit`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::access::{self, Action, Resource};
+use crate::audit::{self, Event, Verification};
+use crate::authorize::authorise;
+use crate::clock;
+use crate::context::Context;
+use crate::db::audit::{AuditFilter, AuditRow, ReviewRow};
+use crate::db::directory::OrganizationRow;
+use crate::db::{self, DbConn};
+use crate::domain::fields::Errors;
+use crate::domain::paging::Page;
+use crate::domain::params;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Which events an auditor's query returns, and how many.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// Only events about this patient.
+    pub patient_id: Option<String>,
+    /// Only events by this actor (`sub`).
+    pub actor: Option<String>,
+    /// Only events by members of this organisation.
+    pub organization: Option<String>,
+    /// Only this action, e.g. `document.read`.
+    pub action: Option<String>,
+    /// Events at or after this time (RFC 3339).
+    pub from: Option<String>,
+    /// Events before this time (RFC 3339).
+    pub to: Option<String>,
+    /// Only break-glass accesses (`true`), or none of them (`false`).
+    pub break_glass: Option<bool>,
+    /// Events after this sequence number (the `next_cursor` of the previous page).
+    pub cursor: Option<i64>,
+    /// 1–1000, default 100.
+    pub limit: Option<i64>,
+}
+
+/// One event of the log, with its review when it is a reviewed break-glass access.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditEvent {
+    #[serde(flatten)]
+    pub event: AuditRow,
+    /// For break-glass events: the auditor's review, once made.
+    pub review: Option<ReviewRow>,
+}
+
+/// One page of events in sequence order; the cursor is a sequence number.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditPage {
+    pub items: Vec<AuditEvent>,
+    pub next_cursor: Option<i64>,
+}
+
+/// An auditor's review of a break-glass access.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewInput {
+    pub comment: String,
+}
+
+/// The key that verifies the log's signed checkpoints.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SigningKey {
+    pub algorithm: &'static str,
+    pub key_id: String,
+    /// Base64 of the raw 32-byte Ed25519 public key.
+    pub public_key: String,
+}
+
+/// One opening of a patient's record, told without clinical content or individual names.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccessEntry {
+    /// The audit event's sequence number.
+    pub seq: i64,
+    pub at: String,
+    /// The organisation whose member opened the record.
+    pub organization: String,
+    /// Its name in the directory, when it has one.
+    pub organization_name: Option<String>,
+    pub profession: String,
+    pub action: String,
+    pub break_glass: bool,
+}
+
+/// The actions that open (part of) a patient's record.
+const READS: &[&str] = &[
+    "patient.read",
+    "patient.search",
+    "care_team.read",
+    "document.read",
+    "document.list",
+    "document.history",
+    "consent.list",
+];
+
+const DEFAULT_LIMIT: i64 = 100;
+const MAX_LIMIT: i64 = 1000;
+
+impl AuditQuery {
+    /// The page size and the database filter; the log is larger than other listings, hence its
+    /// own limits.
+    fn filter(self) -> Result<(AuditFilter, i64), ApiError> {
+        let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            return Err(ApiError::field("/query/limit", format!("must be between 1 and {MAX_LIMIT}")));
+        }
+        let filter = AuditFilter {
+            from: params::optional_instant("/query/from", self.from.as_deref())?,
+            to: params::optional_instant("/query/to", self.to.as_deref())?,
+            patient_id: self.patient_id,
+            actor_sub: self.actor,
+            actor_org: self.organization,
+            action: self.action,
+            break_glass: self.break_glass,
+            after_seq: self.cursor,
+            ..AuditFilter::default()
+        };
+        Ok((filter, limit))
+    }
+}
+
+fn with_reviews(conn: &mut DbConn, rows: Vec<AuditRow>) -> Result<Vec<AuditEvent>, ApiError> {
+    let seqs: Vec<i64> = rows.iter().filter(|r| r.break_glass).map(|r| r.seq).collect();
+    let mut reviews = ReviewRow::for_events(conn, &seqs)?;
+    Ok(rows
+        .into_iter()
+        .map(|event| {
+            let review = reviews.iter().position(|r| r.event_seq == event.seq).map(|i| reviews.swap_remove(i));
+            AuditEvent { event, review }
+        })
+        .collect())
+}
+
+/// Events matching `query`, in sequence order (auditor).
+pub async fn list_events(state: &Arc<AppState>, ctx: Context, query: AuditQuery) -> Result<AuditPage, ApiError> {
+    access::check(&ctx.caller, Resource::Audit, Action::Read)?;
+    let (filter, limit) = query.filter()?;
+    let items = super::read(state, Event::new(&ctx, "audit.read"), move |conn, st, _| {
+        let mut rows = AuditRow::list(conn, &filter, limit)?;
+        // Events reference the break-glass grant; the auditor sees the reason opened from it.
+        for row in rows.iter_mut().filter(|r| r.break_glass) {
+            if let Some(stored) = row.break_glass_reason.take() {
+                row.break_glass_reason = super::break_glass::reveal_reason(conn, st, &stored)?;
+            }
+        }
+        with_reviews(conn, rows)
+    })
+    .await?;
+    let full = usize::try_from(limit).is_ok_and(|l| items.len() == l);
+    let next_cursor = if full { items.last().map(|e| e.event.seq) } else { None };
+    Ok(AuditPage { items, next_cursor })
+}
+
+/// Marks a break-glass access reviewed, with a comment (auditor); each access is reviewed once.
+pub async fn review(state: &Arc<AppState>, ctx: Context, seq: i64, input: ReviewInput) -> Result<ReviewRow, ApiError> {
+    access::check(&ctx.caller, Resource::Audit, Action::Write)?;
+    let mut errors = Errors::default();
+    errors.text("/comment", &input.comment, 2000);
+    errors.finish()?;
+    let event = Event::new(&ctx, "audit.review").resource("audit_event", &seq.to_string());
+    super::write(state, event, 200, move |tx, _, ev| {
+        let target = AuditRow::find(tx, seq)?.ok_or_else(|| ApiError::NotFound("no such audit event".into()))?;
+        if !target.break_glass {
+            return Err(ApiError::field("/seq", "only break-glass accesses are reviewed"));
+        }
+        ev.patient_id = target.patient_id.clone();
+        if !ReviewRow::for_events(tx, &[seq])?.is_empty() {
+            return Err(ApiError::Conflict("this access was already reviewed".into()));
+        }
+        let review = ReviewRow {
+            event_seq: seq,
+            reviewer_sub: ctx.caller.sub.clone(),
+            reviewer_org: ctx.caller.org.clone(),
+            comment: input.comment,
+            reviewed_at: clock::now(),
+        };
+        review.insert(tx)?;
+        Ok(review)
+    })
+    .await
+}
+
+/// Recomputes the hash chain and checks every signed checkpoint (auditor).
+pub async fn verify(state: &Arc<AppState>, ctx: Context) -> Result<Verification, ApiError> {
+    access::check(&ctx.caller, Resource::Audit, Action::Read)?;
+    super::read(state, Event::new(&ctx, "audit.verify"), |conn, st, _| {
+        audit::verify(conn, &st.audit_signer.public_key())
+    })
+    .await
+}
+
+/// The public key of the checkpoint signer (anyone authenticated may have it).
+pub fn signing_key(state: &AppState) -> SigningKey {
+    SigningKey {
+        algorithm: "Ed25519",
+        key_id: state.audit_signer.key_id.clone(),
+        public_key: state.audit_signer.public_key_base64(),
+    }
+}
+
+/// The whole log as NDJSON, ending on a checkpoint signed for the occasion (auditor).
+pub async fn export(state: &Arc<AppState>, ctx: Context) -> Result<String, ApiError> {
+    access::check(&ctx.caller, Resource::Audit, Action::Read)?;
+    let event = Event::new(&ctx, "audit.export");
+    let st = state.clone();
+    db::run(&state.pool, move |conn| {
+        // Recorded first, so that the export holds its own event under the closing signature.
+        st.recorder.record(event, "allowed", 200)?;
+        st.audit_signer.checkpoint(conn, 1, time::Duration::ZERO)?;
+        audit::export(conn)
+    })
+    .await
+}
+
+/// Who (organisation, profession) opened a patient's record, and when, oldest first: for the
+/// managing organisation (or the operator). Paged by sequence number.
+pub async fn access_log(
+    state: &Arc<AppState>,
+    ctx: Context,
+    patient: String,
+    after: Option<i64>,
+    limit: i64,
+) -> Result<Page<AccessEntry>, ApiError> {
+    let event = Event::new(&ctx, "access_log.read").resource("access_log", &patient);
+    let items = super::read(state, event, move |conn, st, ev| {
+        let patient = authorise(conn, st, &ctx.caller, &patient, Resource::Patient, Action::Read, None, ev)?.patient;
+        super::patients::erased_patient_gone(&patient)?;
+        if ctx.caller.org != patient.managing_organization_id
+            && !access::is_operator(&ctx.caller, &st.settings.operator_org)
+        {
+            return Err(ApiError::Forbidden("the access log is for the managing organisation".into()));
+        }
+        let filter = AuditFilter {
+            patient_id: Some(patient.id),
+            actions: Some(READS),
+            outcome: Some("allowed"),
+            after_seq: after,
+            ..AuditFilter::default()
+        };
+        let rows = AuditRow::list(conn, &filter, limit)?;
+        entries(conn, rows)
+    })
+    .await?;
+    Ok(Page::new(items, limit, |e: &AccessEntry| e.seq.to_string()))
+}
+
+/// Each organisation is looked up once per page: a page is mostly a few organisations.
+fn entries(conn: &mut DbConn, rows: Vec<AuditRow>) -> Result<Vec<AccessEntry>, ApiError> {
+    let mut names: HashMap<String, Option<String>> = HashMap::new();
+    let mut items = Vec::new();
+    for row in rows {
+        if !names.contains_key(&row.actor_org) {
+            let name = OrganizationRow::find(conn, &row.actor_org)?.map(|o| o.name);
+            names.insert(row.actor_org.clone(), name);
+        }
+        items.push(AccessEntry {
+            seq: row.seq,
+            at: row.at,
+            organization_name: names.get(&row.actor_org).cloned().flatten(),
+            organization: row.actor_org,
+            profession: row.actor_role,
+            action: row.action,
+            break_glass: row.break_glass,
+        });
+    }
+    Ok(items)
+}

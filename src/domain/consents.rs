@@ -1,0 +1,345 @@
+//! Consent records: grant, list, revoke. Opt-in: without an active consent only the managing
+//! organisation sees the patient's documents. The proxy's name and the revocation reason are
+//! sealed under the patient's data key.
+
+use std::str::FromStr;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+
+use crate::access::{Action, Resource};
+use crate::audit::Event;
+use crate::authorize::authorise;
+use crate::clock;
+use crate::context::Context;
+use crate::crypto::{DataKey, FieldContext};
+use crate::db::DbConn;
+use crate::db::consents::ConsentRow;
+use crate::db::directory::OrganizationRow;
+use crate::domain::documents::data_key;
+use crate::domain::fields::Errors;
+use crate::domain::params::{self, UnknownWord};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Which organisations the consent names: a list of ids, or `"care_team"`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum ConsentOrganizations {
+    /// `"care_team"`: whoever is on the care team at the time of a request.
+    CareTeam(String),
+    List(Vec<String>),
+}
+
+/// The days a consent counts: from `start` to `end` inclusive, open-ended without `end`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Period {
+    pub start: String,
+    pub end: Option<String>,
+}
+
+/// How the consent was given.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ObtainedBy {
+    SignedForm,
+    Verbal,
+    Proxy,
+}
+
+impl ObtainedBy {
+    /// Every way, in declaration order.
+    pub const ALL: [ObtainedBy; 3] = [ObtainedBy::SignedForm, ObtainedBy::Verbal, ObtainedBy::Proxy];
+
+    /// The stored word; identical to the serde name (a test keeps them equal).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ObtainedBy::SignedForm => "signed_form",
+            ObtainedBy::Verbal => "verbal",
+            ObtainedBy::Proxy => "proxy",
+        }
+    }
+}
+
+impl FromStr for ObtainedBy {
+    type Err = UnknownWord;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        params::from_word(&Self::ALL, Self::as_str, "way of consent", s)
+    }
+}
+
+/// A family member consenting for the patient.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Proxy {
+    pub name: String,
+    pub relation: String,
+}
+
+/// A consent as recorded.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentInput {
+    /// Must be `active`.
+    pub status: String,
+    pub organizations: ConsentOrganizations,
+    /// Document types shared; empty or absent: every type.
+    #[serde(default)]
+    pub permitted_types: Vec<String>,
+    /// Document types never shared with the named organisations.
+    #[serde(default)]
+    pub denied_types: Vec<String>,
+    /// `treatment`, `care_coordination`, `emergency`, ...
+    pub purposes: Vec<String>,
+    pub period: Period,
+    pub obtained_by: ObtainedBy,
+    pub proxy: Option<Proxy>,
+    /// Release restricted fields to the named organisations as well.
+    #[serde(default)]
+    pub release_restricted: bool,
+}
+
+/// A consent as answered, with its revocation once revoked.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Consent {
+    pub id: String,
+    pub patient_id: String,
+    pub status: String,
+    pub organizations: ConsentOrganizations,
+    pub permitted_types: Vec<String>,
+    pub denied_types: Vec<String>,
+    pub purposes: Vec<String>,
+    pub period: Period,
+    pub obtained_by: ObtainedBy,
+    pub proxy: Option<Proxy>,
+    pub release_restricted: bool,
+    pub recorded_by: String,
+    pub recorded_at: String,
+    pub revoked_at: Option<String>,
+    pub revoked_by: Option<String>,
+    pub revoke_reason: Option<String>,
+}
+
+/// Why a consent is revoked.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeInput {
+    pub reason: String,
+}
+
+/// A patient's consents, active and revoked, oldest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConsentList {
+    pub items: Vec<Consent>,
+}
+
+fn is_token(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 50 && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+impl ConsentInput {
+    fn check(&self, state: &AppState) -> Result<(), ApiError> {
+        let mut errors = Errors::default();
+        if self.status != "active" {
+            errors.add("/status", "a new consent must be active");
+        }
+        match &self.organizations {
+            ConsentOrganizations::CareTeam(s) if s != "care_team" => {
+                errors.add("/organizations", "must be a list of organisation ids or \"care_team\"")
+            }
+            ConsentOrganizations::List(list) if list.is_empty() => errors.add("/organizations", "must name someone"),
+            _ => {}
+        }
+        for (field, types) in [("permitted_types", &self.permitted_types), ("denied_types", &self.denied_types)] {
+            for (i, t) in types.iter().enumerate() {
+                if !state.schemas.has_type(t) {
+                    errors.add(format!("/{field}/{i}"), format!("unknown document type {t}"));
+                }
+            }
+        }
+        if self.purposes.is_empty() {
+            errors.add("/purposes", "must name at least one purpose");
+        }
+        for (i, p) in self.purposes.iter().enumerate() {
+            if !is_token(p) {
+                errors.add(format!("/purposes/{i}"), "must be a lowercase word like treatment or care_coordination");
+            }
+        }
+        params::day_range(&mut errors, "/period/start", &self.period.start, "/period/end", self.period.end.as_deref());
+        match (&self.proxy, self.obtained_by) {
+            (None, ObtainedBy::Proxy) => errors.add("/proxy", "name the family member who consented"),
+            (Some(p), _) => {
+                errors.text("/proxy/name", &p.name, 200);
+                errors.text("/proxy/relation", &p.relation, 100);
+            }
+            _ => {}
+        }
+        errors.finish()
+    }
+
+    fn check_organizations(&self, conn: &mut DbConn) -> Result<(), ApiError> {
+        let mut errors = Errors::default();
+        if let ConsentOrganizations::List(list) = &self.organizations {
+            for (i, org) in list.iter().enumerate() {
+                if !OrganizationRow::exists(conn, org)? {
+                    errors.add(format!("/organizations/{i}"), "no such organization");
+                }
+            }
+        }
+        errors.finish()
+    }
+
+    /// The row to insert, its proxy sealed under `key`.
+    fn into_row(self, key: &DataKey, patient_id: &str, ctx: &Context) -> Result<ConsentRow, ApiError> {
+        let mut row = ConsentRow {
+            id: uuid::Uuid::new_v4().to_string(),
+            patient_id: patient_id.to_owned(),
+            status: "active".into(),
+            organizations: text(&self.organizations)?,
+            permitted_types: text(&self.permitted_types)?,
+            denied_types: text(&self.denied_types)?,
+            purposes: text(&self.purposes)?,
+            period_start: self.period.start,
+            period_end: self.period.end,
+            obtained_by: self.obtained_by.as_str().to_owned(),
+            proxy: None,
+            release_restricted: self.release_restricted,
+            recorded_by: ctx.caller.sub.clone(),
+            recorded_org: ctx.caller.org.clone(),
+            recorded_at: clock::now(),
+            revoked_at: None,
+            revoked_by: None,
+            revoke_reason: None,
+        };
+        // Sealed once the row exists: the seal is bound to the consent's own id.
+        if let Some(proxy) = &self.proxy {
+            row.proxy = Some(seal(key, &row, "/proxy", &json!(proxy))?);
+        }
+        Ok(row)
+    }
+}
+
+fn at<'a>(row: &'a ConsentRow, pointer: &'a str) -> FieldContext<'a> {
+    FieldContext { patient_id: &row.patient_id, document_id: &row.id, version: 1, pointer }
+}
+
+fn seal(key: &DataKey, row: &ConsentRow, pointer: &str, value: &Value) -> Result<String, ApiError> {
+    key.seal(&at(row, pointer), value).map_err(ApiError::internal)
+}
+
+fn open_str(key: &DataKey, row: &ConsentRow, pointer: &str, sealed: Option<&str>) -> Result<Option<Value>, ApiError> {
+    sealed.map(|s| key.open(&at(row, pointer), s).map_err(ApiError::internal)).transpose()
+}
+
+fn parse<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, ApiError> {
+    serde_json::from_str(json).map_err(ApiError::internal)
+}
+
+fn text<T: Serialize>(value: &T) -> Result<String, ApiError> {
+    serde_json::to_string(value).map_err(ApiError::internal)
+}
+
+fn reveal(key: &DataKey, row: &ConsentRow) -> Result<Consent, ApiError> {
+    let proxy = open_str(key, row, "/proxy", row.proxy.as_deref())?
+        .map(serde_json::from_value)
+        .transpose()
+        .map_err(ApiError::internal)?;
+    let revoke_reason =
+        open_str(key, row, "/revoke_reason", row.revoke_reason.as_deref())?.and_then(|v| v.as_str().map(str::to_owned));
+    Ok(Consent {
+        id: row.id.clone(),
+        patient_id: row.patient_id.clone(),
+        status: row.status.clone(),
+        organizations: parse(&row.organizations)?,
+        permitted_types: parse(&row.permitted_types)?,
+        denied_types: parse(&row.denied_types)?,
+        purposes: parse(&row.purposes)?,
+        period: Period { start: row.period_start.clone(), end: row.period_end.clone() },
+        obtained_by: row.obtained_by.parse().map_err(ApiError::internal)?,
+        proxy,
+        release_restricted: row.release_restricted,
+        recorded_by: row.recorded_by.clone(),
+        recorded_at: row.recorded_at.clone(),
+        revoked_at: row.revoked_at.clone(),
+        revoked_by: row.revoked_by.clone(),
+        revoke_reason,
+    })
+}
+
+/// Records a consent (physician, care manager of the managing organisation).
+pub async fn create(
+    state: &Arc<AppState>,
+    ctx: Context,
+    patient: String,
+    input: ConsentInput,
+) -> Result<Consent, ApiError> {
+    input.check(state)?;
+    super::write(state, Event::new(&ctx, "consent.create"), 201, move |tx, st, ev| {
+        let access = authorise(tx, st, &ctx.caller, &patient, Resource::Consent, Action::Write, None, ev)?;
+        input.check_organizations(tx)?;
+        let key = data_key(st, &access.patient)?;
+        let row = input.into_row(&key, &access.patient.id, &ctx)?;
+        ev.resource_type = Some("consent");
+        ev.resource_id = Some(row.id.clone());
+        row.insert(tx)?;
+        reveal(&key, &row)
+    })
+    .await
+}
+
+/// A patient's consents, active and revoked, oldest first.
+pub async fn list(state: &Arc<AppState>, ctx: Context, patient: String) -> Result<ConsentList, ApiError> {
+    let items = super::read(state, Event::new(&ctx, "consent.list"), move |conn, st, ev| {
+        let access = authorise(conn, st, &ctx.caller, &patient, Resource::Consent, Action::Read, None, ev)?;
+        let key = data_key(st, &access.patient)?;
+        ConsentRow::for_patient(conn, &access.patient.id)?.iter().map(|row| reveal(&key, row)).collect()
+    })
+    .await?;
+    Ok(ConsentList { items })
+}
+
+/// Revokes an active consent, the reason sealed; it stops counting from the next request on.
+pub async fn revoke(
+    state: &Arc<AppState>,
+    ctx: Context,
+    patient: String,
+    consent_id: String,
+    input: RevokeInput,
+) -> Result<Consent, ApiError> {
+    let mut errors = Errors::default();
+    errors.text("/reason", &input.reason, 1000);
+    errors.finish()?;
+    let event = Event::new(&ctx, "consent.revoke").resource("consent", &consent_id);
+    super::write(state, event, 200, move |tx, st, ev| {
+        let access = authorise(tx, st, &ctx.caller, &patient, Resource::Consent, Action::Write, None, ev)?;
+        let key = data_key(st, &access.patient)?;
+        let row = ConsentRow::find(tx, &access.patient.id, &consent_id)?
+            .ok_or_else(|| ApiError::NotFound("no such consent".into()))?;
+        let reason = seal(&key, &row, "/revoke_reason", &json!(input.reason))?;
+        if !ConsentRow::revoke(tx, &row.id, &ctx.caller.sub, &clock::now(), &reason)? {
+            return Err(ApiError::Conflict("this consent is not active".into()));
+        }
+        let row = ConsentRow::find(tx, &access.patient.id, &consent_id)?
+            .ok_or_else(|| ApiError::internal("revoked consent vanished"))?;
+        reveal(&key, &row)
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_words_are_the_wire_words() {
+        for way in ObtainedBy::ALL {
+            assert_eq!(serde_json::to_value(way).unwrap(), json!(way.as_str()));
+            assert_eq!(way.as_str().parse::<ObtainedBy>().unwrap(), way);
+        }
+        assert!("signed form".parse::<ObtainedBy>().is_err());
+    }
+}

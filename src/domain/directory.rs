@@ -1,0 +1,361 @@
+//! The regional directory: organisations and practitioners. `admin` writes; every authenticated
+//! caller reads (finding each other is its point), so reads are not audited.
+
+use std::str::FromStr;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::access::{self, Action, Resource};
+use crate::audit::Event;
+use crate::auth::Role;
+use crate::clock;
+use crate::context::Context;
+use crate::db::directory::{OrganizationRow, PractitionerRow};
+use crate::db::{self, DbConn};
+use crate::domain::fields::{Address, Errors};
+use crate::domain::paging::Page;
+use crate::domain::params::{self, UnknownWord};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// What kind of provider or office an organisation is.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum OrganizationKind {
+    Clinic,
+    Hospital,
+    VisitingNurseStation,
+    CareManagementOffice,
+    CommunitySupportCenter,
+    Pharmacy,
+    DentalClinic,
+    CareFacility,
+    Municipality,
+}
+
+impl OrganizationKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [OrganizationKind; 9] = [
+        Self::Clinic,
+        Self::Hospital,
+        Self::VisitingNurseStation,
+        Self::CareManagementOffice,
+        Self::CommunitySupportCenter,
+        Self::Pharmacy,
+        Self::DentalClinic,
+        Self::CareFacility,
+        Self::Municipality,
+    ];
+
+    /// The stored word; identical to the serde name (a test keeps them equal).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Clinic => "clinic",
+            Self::Hospital => "hospital",
+            Self::VisitingNurseStation => "visiting_nurse_station",
+            Self::CareManagementOffice => "care_management_office",
+            Self::CommunitySupportCenter => "community_support_center",
+            Self::Pharmacy => "pharmacy",
+            Self::DentalClinic => "dental_clinic",
+            Self::CareFacility => "care_facility",
+            Self::Municipality => "municipality",
+        }
+    }
+}
+
+impl FromStr for OrganizationKind {
+    type Err = UnknownWord;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        params::from_word(&Self::ALL, Self::as_str, "organisation kind", s)
+    }
+}
+
+/// An organisation as registered or replaced.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrganizationInput {
+    pub name: String,
+    pub kind: OrganizationKind,
+    pub address: Option<Address>,
+    pub phone: Option<String>,
+}
+
+/// An organisation of the directory.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Organization {
+    pub id: String,
+    pub name: String,
+    pub kind: OrganizationKind,
+    pub address: Option<Address>,
+    pub phone: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl OrganizationInput {
+    fn check(&self) -> Result<(), ApiError> {
+        let mut errors = Errors::default();
+        errors.text("/name", &self.name, 200);
+        if let Some(address) = &self.address {
+            address.check("/address", &mut errors);
+        }
+        if let Some(phone) = &self.phone {
+            errors.phone("/phone", phone);
+        }
+        errors.finish()
+    }
+
+    fn into_row(self, id: String, created_at: String, now: String) -> Result<OrganizationRow, ApiError> {
+        let address = self.address.map(|a| serde_json::to_string(&a)).transpose().map_err(ApiError::internal)?;
+        Ok(OrganizationRow {
+            id,
+            name: self.name,
+            kind: self.kind.as_str().to_owned(),
+            address,
+            phone: self.phone,
+            created_at,
+            updated_at: now,
+        })
+    }
+}
+
+impl TryFrom<OrganizationRow> for Organization {
+    type Error = ApiError;
+    fn try_from(row: OrganizationRow) -> Result<Self, ApiError> {
+        Ok(Self {
+            kind: row.kind.parse().map_err(ApiError::internal)?,
+            address: row.address.as_deref().map(serde_json::from_str).transpose().map_err(ApiError::internal)?,
+            id: row.id,
+            name: row.name,
+            phone: row.phone,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+/// Which organisations a listing shows.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OrganizationFilter {
+    /// Only organisations of this kind.
+    pub kind: Option<OrganizationKind>,
+}
+
+/// A practitioner as registered or replaced.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PractitionerInput {
+    pub name: String,
+    /// The profession, one of the roles.
+    pub profession: Role,
+    /// The organisation the practitioner works for.
+    pub organization: String,
+}
+
+/// A practitioner of the directory.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Practitioner {
+    pub id: String,
+    pub name: String,
+    pub profession: Role,
+    pub organization: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl TryFrom<PractitionerRow> for Practitioner {
+    type Error = ApiError;
+    fn try_from(row: PractitionerRow) -> Result<Self, ApiError> {
+        Ok(Self {
+            profession: row.profession.parse().map_err(|_| ApiError::internal("stored profession"))?,
+            id: row.id,
+            name: row.name,
+            organization: row.organization_id,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+impl PractitionerInput {
+    fn check(&self) -> Result<(), ApiError> {
+        let mut errors = Errors::default();
+        errors.text("/name", &self.name, 200);
+        if matches!(self.profession, Role::Admin | Role::Auditor) {
+            errors.add("/profession", "must be a care profession, not admin or auditor");
+        }
+        errors.finish()
+    }
+
+    /// Inside a transaction: the organisation must exist.
+    fn into_row(self, conn: &mut DbConn, id: String, created_at: String) -> Result<PractitionerRow, ApiError> {
+        if !OrganizationRow::exists(conn, &self.organization)? {
+            return Err(ApiError::field("/organization", "no such organization"));
+        }
+        Ok(PractitionerRow {
+            id,
+            name: self.name,
+            profession: self.profession.as_str().to_owned(),
+            organization_id: self.organization,
+            created_at,
+            updated_at: clock::now(),
+        })
+    }
+}
+
+/// Which practitioners a listing shows.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PractitionerFilter {
+    /// Only practitioners of this organisation.
+    pub organization: Option<String>,
+    /// Only practitioners of this profession.
+    pub profession: Option<Role>,
+}
+
+fn no_organization() -> ApiError {
+    ApiError::NotFound("no such organization".into())
+}
+
+fn no_practitioner() -> ApiError {
+    ApiError::NotFound("no such practitioner".into())
+}
+
+/// Registers an organisation (admin).
+pub async fn create_organization(
+    state: &Arc<AppState>,
+    ctx: Context,
+    input: OrganizationInput,
+) -> Result<Organization, ApiError> {
+    access::check(&ctx.caller, Resource::Directory, Action::Write)?;
+    input.check()?;
+    let now = clock::now();
+    let row = input.into_row(uuid::Uuid::new_v4().to_string(), now.clone(), now)?;
+    let event = Event::new(&ctx, "organization.create").resource("organization", &row.id);
+    let stored = row.clone();
+    super::write(state, event, 201, move |tx, _, _| Ok(stored.insert(tx)?)).await?;
+    Organization::try_from(row)
+}
+
+/// One page of organisations in id order, optionally of one kind.
+pub async fn list_organizations(
+    state: &Arc<AppState>,
+    ctx: Context,
+    filter: OrganizationFilter,
+    cursor: Option<String>,
+    limit: i64,
+) -> Result<Page<Organization>, ApiError> {
+    access::check(&ctx.caller, Resource::Directory, Action::Read)?;
+    let kind = filter.kind.map(OrganizationKind::as_str);
+    let rows =
+        db::run(&state.pool, move |conn| Ok(OrganizationRow::list(conn, kind, cursor.as_deref(), limit)?)).await?;
+    let items = rows.into_iter().map(Organization::try_from).collect::<Result<Vec<_>, _>>()?;
+    Ok(Page::new(items, limit, |o: &Organization| o.id.clone()))
+}
+
+/// One organisation.
+pub async fn get_organization(state: &Arc<AppState>, ctx: Context, id: String) -> Result<Organization, ApiError> {
+    access::check(&ctx.caller, Resource::Directory, Action::Read)?;
+    let row = db::run(&state.pool, move |conn| Ok(OrganizationRow::find(conn, &id)?)).await?;
+    Organization::try_from(row.ok_or_else(no_organization)?)
+}
+
+/// Replaces an organisation's details (admin); it keeps its id and creation time.
+pub async fn replace_organization(
+    state: &Arc<AppState>,
+    ctx: Context,
+    id: String,
+    input: OrganizationInput,
+) -> Result<Organization, ApiError> {
+    access::check(&ctx.caller, Resource::Directory, Action::Write)?;
+    input.check()?;
+    let event = Event::new(&ctx, "organization.update").resource("organization", &id);
+    let row = super::write(state, event, 200, move |tx, _, _| {
+        let existing = OrganizationRow::find(tx, &id)?.ok_or_else(no_organization)?;
+        let row = input.into_row(id, existing.created_at, clock::now())?;
+        row.update(tx)?;
+        Ok(row)
+    })
+    .await?;
+    Organization::try_from(row)
+}
+
+/// Registers a practitioner (admin) for an organisation that exists.
+pub async fn create_practitioner(
+    state: &Arc<AppState>,
+    ctx: Context,
+    input: PractitionerInput,
+) -> Result<Practitioner, ApiError> {
+    access::check(&ctx.caller, Resource::Directory, Action::Write)?;
+    input.check()?;
+    let row = super::write(state, Event::new(&ctx, "practitioner.create"), 201, move |tx, _, _| {
+        let row = input.into_row(tx, uuid::Uuid::new_v4().to_string(), clock::now())?;
+        row.insert(tx)?;
+        Ok(row)
+    })
+    .await?;
+    Practitioner::try_from(row)
+}
+
+/// One page of practitioners in id order, by organisation or profession.
+pub async fn list_practitioners(
+    state: &Arc<AppState>,
+    ctx: Context,
+    filter: PractitionerFilter,
+    cursor: Option<String>,
+    limit: i64,
+) -> Result<Page<Practitioner>, ApiError> {
+    access::check(&ctx.caller, Resource::Directory, Action::Read)?;
+    let rows = db::run(&state.pool, move |conn| {
+        let profession = filter.profession.map(|p| p.as_str());
+        Ok(PractitionerRow::list(conn, filter.organization.as_deref(), profession, cursor.as_deref(), limit)?)
+    })
+    .await?;
+    let items = rows.into_iter().map(Practitioner::try_from).collect::<Result<Vec<_>, _>>()?;
+    Ok(Page::new(items, limit, |p: &Practitioner| p.id.clone()))
+}
+
+/// One practitioner.
+pub async fn get_practitioner(state: &Arc<AppState>, ctx: Context, id: String) -> Result<Practitioner, ApiError> {
+    access::check(&ctx.caller, Resource::Directory, Action::Read)?;
+    let row = db::run(&state.pool, move |conn| Ok(PractitionerRow::find(conn, &id)?)).await?;
+    Practitioner::try_from(row.ok_or_else(no_practitioner)?)
+}
+
+/// Replaces a practitioner's details (admin); it keeps its id and creation time.
+pub async fn replace_practitioner(
+    state: &Arc<AppState>,
+    ctx: Context,
+    id: String,
+    input: PractitionerInput,
+) -> Result<Practitioner, ApiError> {
+    access::check(&ctx.caller, Resource::Directory, Action::Write)?;
+    input.check()?;
+    let event = Event::new(&ctx, "practitioner.update").resource("practitioner", &id);
+    let row = super::write(state, event, 200, move |tx, _, _| {
+        let existing = PractitionerRow::find(tx, &id)?.ok_or_else(no_practitioner)?;
+        let row = input.into_row(tx, id, existing.created_at)?;
+        row.update(tx)?;
+        Ok(row)
+    })
+    .await?;
+    Practitioner::try_from(row)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_kinds_are_the_wire_words() {
+        for kind in OrganizationKind::ALL {
+            assert_eq!(serde_json::to_value(kind).unwrap(), serde_json::json!(kind.as_str()));
+            assert_eq!(kind.as_str().parse::<OrganizationKind>().unwrap(), kind);
+        }
+        assert!("Clinic".parse::<OrganizationKind>().is_err());
+    }
+}

@@ -1,0 +1,98 @@
+//! Values that several requests spell the same way and the domain checks the same way: RFC 3339
+//! instants in query strings, day ranges in bodies, and the words that coded enums travel as.
+
+use crate::clock;
+use crate::domain::fields::Errors;
+use crate::error::ApiError;
+
+/// An RFC 3339 time as stored (UTC, fixed width), so that it compares as text with stored
+/// times; anything else is a 422 naming the parameter at `pointer`.
+pub fn instant(pointer: &str, text: &str) -> Result<String, ApiError> {
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .map(clock::format)
+        .map_err(|_| ApiError::field(pointer, "must be an RFC 3339 date-time"))
+}
+
+/// [`instant`] for an optional parameter: absent stays absent.
+pub fn optional_instant(pointer: &str, text: Option<&str>) -> Result<Option<String>, ApiError> {
+    text.map(|t| instant(pointer, t)).transpose()
+}
+
+/// Checks a range of days: `start` a real date, `end` (open-ended when absent) a real date not
+/// before it. An end before the start is named after the start's field, the last segment of
+/// `start_at` ("must not be before since").
+pub fn day_range(errors: &mut Errors, start_at: &str, start: &str, end_at: &str, end: Option<&str>) {
+    const NOT_A_DAY: &str = "must be a real date, YYYY-MM-DD";
+    let first = clock::parse_day(start);
+    if first.is_none() {
+        errors.add(start_at, NOT_A_DAY);
+    }
+    let Some(end) = end else { return };
+    match clock::parse_day(end) {
+        None => errors.add(end_at, NOT_A_DAY),
+        Some(last) if first.is_some_and(|f| last < f) => {
+            let name = start_at.rsplit('/').next().unwrap_or(start_at);
+            errors.add(end_at, format!("must not be before {name}"));
+        }
+        Some(_) => {}
+    }
+}
+
+/// A word (stored, or sent in a query) that names no value of a coded enum. Stored words come
+/// from `as_str`, so meeting one is a fault of the database, not of the caller.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {kind} '{word}'")]
+pub struct UnknownWord {
+    /// What the word should have named, e.g. `care level`.
+    pub kind: &'static str,
+    /// The word as met.
+    pub word: String,
+}
+
+/// Finds the value of `all` whose word is `word`: the shared body of the coded enums' `FromStr`.
+pub fn from_word<T: Copy>(
+    all: &[T],
+    as_str: impl Fn(T) -> &'static str,
+    kind: &'static str,
+    word: &str,
+) -> Result<T, UnknownWord> {
+    all.iter().copied().find(|v| as_str(*v) == word).ok_or_else(|| UnknownWord { kind, word: word.to_owned() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ApiError;
+
+    fn pointers(errors: Errors) -> Vec<(String, String)> {
+        match errors.finish() {
+            Ok(()) => Vec::new(),
+            Err(ApiError::Validation(list)) => list.into_iter().map(|e| (e.pointer, e.message)).collect(),
+            Err(other) => panic!("{other}"),
+        }
+    }
+
+    #[test]
+    fn instants_are_stored_in_utc() {
+        let stored = instant("/query/from", "2026-04-01T09:00:00+09:00").unwrap();
+        assert_eq!(stored, instant("/query/from", "2026-04-01T00:00:00Z").unwrap());
+        assert!(matches!(instant("/query/to", "2026-04-01"), Err(ApiError::Validation(_))));
+        assert_eq!(optional_instant("/query/to", None).unwrap(), None);
+    }
+
+    #[test]
+    fn a_range_names_its_own_fields() {
+        let mut errors = Errors::default();
+        day_range(&mut errors, "/period/start", "2026-04-02", "/period/end", Some("2026-04-01"));
+        assert_eq!(pointers(errors), [("/period/end".into(), "must not be before start".into())]);
+
+        let mut errors = Errors::default();
+        day_range(&mut errors, "/m/0/since", "2026-02-30", "/m/0/until", Some("soon"));
+        let found: Vec<String> = pointers(errors).into_iter().map(|(p, _)| p).collect();
+        assert_eq!(found, ["/m/0/since", "/m/0/until"]);
+
+        let mut errors = Errors::default();
+        day_range(&mut errors, "/period/start", "2026-04-01", "/period/end", None);
+        assert!(pointers(errors).is_empty());
+    }
+}
