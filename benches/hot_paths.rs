@@ -224,7 +224,7 @@ fn write(c: &mut Criterion) {
     let place = Place { patient_id: &patient, document_id: &document_id, version: 1 };
     g.bench_function("encryption_of_write", |b| {
         b.iter(|| {
-            let key = documents::data_key(&state, &row).unwrap();
+            let key = state.data_key(&row).unwrap();
             sealing::seal(&entry.marked, black_box(&content), &key, place).unwrap()
         });
     });

@@ -9,11 +9,11 @@ use crate::access::{
 };
 use crate::audit::Event;
 use crate::auth::Caller;
+use crate::break_glass;
 use crate::clock;
 use crate::db::DbConn;
 use crate::db::consents::{BreakGlassRow, ConsentRow};
 use crate::db::patients::{CareTeamRow, PatientRow};
-use crate::domain::break_glass;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -86,7 +86,7 @@ pub fn facts(conn: &mut DbConn, patient: &PatientRow) -> Result<PatientFacts, Ap
 }
 
 /// The break-glass reason the request carries, checked: only physicians and nurses, and a reason
-/// of substance within bounds (`domain::break_glass::check_reason`).
+/// of substance within bounds (`crate::break_glass::check_reason`).
 fn requested_break_glass(caller: &Caller, event: &Event) -> Result<Option<String>, ApiError> {
     let Some(reason) = event.requested_break_glass.as_deref() else { return Ok(None) };
     if !access::may_break_glass(caller.role) {

@@ -5,6 +5,7 @@ pub mod api;
 pub mod audit;
 pub mod auth;
 pub mod authorize;
+pub mod break_glass;
 pub mod clock;
 pub mod config;
 pub mod context;

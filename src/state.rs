@@ -6,7 +6,7 @@ use std::sync::{Arc, RwLock};
 
 use crate::auth::Authenticator;
 use crate::config::Settings;
-use crate::crypto::Keyring;
+use crate::crypto::{CryptoError, DataKey, Keyring, WrappedKey};
 use crate::db::directory::OrganizationRow;
 use crate::db::patients::PatientRow;
 use crate::db::{self, DbPool};
@@ -126,6 +126,20 @@ impl AppState {
             Err(poisoned) => *poisoned.into_inner() = Arc::new(fresh),
         }
         Ok(())
+    }
+
+    /// The patient's data key; 410 once it was shredded.
+    pub fn data_key(&self, patient: &PatientRow) -> Result<DataKey, ApiError> {
+        let blob = patient.data_key.clone().ok_or_else(|| ApiError::Gone("this patient's record was erased".into()))?;
+        let wrapped = WrappedKey { kid: patient.data_key_kid.clone(), blob };
+        match self.keys().unwrap_data_key(&patient.id, &wrapped) {
+            Err(CryptoError::UnknownKid(_)) => {
+                // A rotation elsewhere re-wrapped this key under a newer master key: load it.
+                self.reload_keys()?;
+                self.keys().unwrap_data_key(&patient.id, &wrapped).map_err(ApiError::internal)
+            }
+            other => other.map_err(ApiError::internal),
+        }
     }
 
     /// Wakes the change feed's long-polls: call after a document change has committed.

@@ -1,17 +1,15 @@
 //! Documents over HTTP: thin handlers around `crate::domain::documents`.
 
-use actix_web::http::header;
+use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::api::extract::json::ApiJson;
 use crate::api::extract::query::ApiQuery;
-use crate::audit::Event;
 use crate::auth::Caller;
 use crate::context::Context;
-use crate::domain;
-use crate::domain::documents::{self, Document, DocumentInput, Idempotency, IfMatch, ListFilter, Written};
+use crate::domain::documents::{Document, DocumentInput, Idempotency, IfMatch, ListFilter, Written, audited};
 use crate::domain::paging::{Page, PageParams};
 use crate::domain::params;
 use crate::error::{ApiError, Problem};
@@ -39,7 +37,7 @@ fn if_match(req: &HttpRequest) -> Result<IfMatch, ApiError> {
 
 fn respond(written: Written) -> HttpResponse {
     let doc = written.document;
-    HttpResponse::build(written.status)
+    HttpResponse::build(StatusCode::from_u16(written.status).unwrap_or(StatusCode::OK))
         .insert_header((header::ETAG, doc.etag()))
         .insert_header((header::LOCATION, format!("/v1/documents/{}", doc.id)))
         .json(doc)
@@ -63,12 +61,7 @@ pub async fn create_document(
 ) -> Result<HttpResponse, ApiError> {
     let idem = idempotency(&req, &ctx.caller, &input)?;
     let patient = patient.into_inner();
-    let written = domain::write(&state, Event::new(&ctx, "document.create"), 201, move |tx, st, ev| {
-        documents::create(tx, st, &ctx.caller, &patient, &input, idem.as_ref(), ev)
-    })
-    .await?;
-    state.notify_change();
-    Ok(respond(written))
+    Ok(respond(audited::create(&state, ctx, patient, input, idem).await?))
 }
 
 /// Replace a document's content as a new version. Requires `If-Match`.
@@ -99,12 +92,7 @@ pub async fn put_document(
     let precondition = if_match(&req)?;
     let idem = idempotency(&req, &ctx.caller, &input)?;
     let id = id.into_inner();
-    let written = domain::write(&state, Event::new(&ctx, "document.update"), 200, move |tx, st, ev| {
-        documents::update(tx, st, &ctx.caller, &id, precondition, &input, idem.as_ref(), ev)
-    })
-    .await?;
-    state.notify_change();
-    Ok(respond(written))
+    Ok(respond(audited::update(&state, ctx, id, precondition, input, idem).await?))
 }
 
 /// Delete a document: a tombstone version; the history stays and a later GET is 410.
@@ -124,11 +112,7 @@ pub async fn delete_document(
         Some(_) => if_match(&req)?,
     };
     let id = id.into_inner();
-    let doc = domain::write(&state, Event::new(&ctx, "document.delete"), 200, move |tx, st, ev| {
-        documents::delete(tx, st, &ctx.caller, &id, precondition, ev)
-    })
-    .await?;
-    state.notify_change();
+    let doc = audited::delete(&state, ctx, id, precondition).await?;
     Ok(HttpResponse::Ok().insert_header((header::ETAG, doc.etag())).json(doc))
 }
 
@@ -143,10 +127,7 @@ pub async fn get_document(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let doc = domain::read(&state, Event::new(&ctx, "document.read"), move |conn, st, ev| {
-        documents::read(conn, st, &ctx.caller, &id, None, ev)
-    })
-    .await?;
+    let doc = audited::get(&state, ctx, id, None).await?;
     Ok(HttpResponse::Ok().insert_header((header::ETAG, doc.etag())).json(doc))
 }
 
@@ -160,10 +141,7 @@ pub async fn get_version(
 ) -> Result<HttpResponse, ApiError> {
     let (id, n) = path.into_inner();
     let n: i32 = n.parse().map_err(|_| ApiError::NotFound("no such version".into()))?;
-    let doc = domain::read(&state, Event::new(&ctx, "document.read"), move |conn, st, ev| {
-        documents::read(conn, st, &ctx.caller, &id, Some(n), ev)
-    })
-    .await?;
+    let doc = audited::get(&state, ctx, id, Some(n)).await?;
     Ok(HttpResponse::Ok().insert_header((header::ETAG, doc.etag())).json(doc))
 }
 
@@ -179,10 +157,7 @@ pub async fn get_history(
     let limit = page.limit()?;
     let before = page.cursor_as::<i32>()?;
     let id = id.into_inner();
-    let items = domain::read(&state, Event::new(&ctx, "document.history"), move |conn, st, ev| {
-        documents::history(conn, st, &ctx.caller, &id, before, limit, ev)
-    })
-    .await?;
+    let items = audited::history(&state, ctx, id, before, limit).await?;
     Ok(HttpResponse::Ok().json(Page::new(items, limit, |d: &Document| d.version.to_string())))
 }
 
@@ -220,10 +195,7 @@ pub async fn list_documents(
     let after = page.cursor_with(|c| c.split_once('|').map(|(a, b)| (a.to_owned(), b.to_owned())))?;
     let list_filter = ListFilter { doc_type: filter.doc_type, updated_since, after };
     let patient = patient.into_inner();
-    let (items, next) = domain::read(&state, Event::new(&ctx, "document.list"), move |conn, st, ev| {
-        documents::list(conn, st, &ctx.caller, &patient, &list_filter, limit, ev)
-    })
-    .await?;
+    let (items, next) = audited::list(&state, ctx, patient, list_filter, limit).await?;
     let next_cursor = next.map(|(at, id)| format!("{at}|{id}"));
     Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
 }

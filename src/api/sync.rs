@@ -11,7 +11,6 @@ use crate::api::extract::json::ApiJson;
 use crate::api::extract::query::ApiQuery;
 use crate::audit::Event;
 use crate::context::Context;
-use crate::db;
 use crate::domain::fields::Errors;
 
 use crate::api::problem::PROBLEM_JSON;
@@ -100,25 +99,9 @@ pub async fn post_batch(
     ctx: Context,
     ApiJson(input): ApiJson<BatchInput>,
 ) -> Result<HttpResponse, ApiError> {
-    sync::check(&state, &input)?;
-    let st = state.clone();
-    let event = Event::new(&ctx, "document.create");
-    let caller = ctx.caller;
-    let outcome = db::run(&state.pool, move |conn| {
-        if input.atomic {
-            sync::run_atomic(conn, &st, &caller, &input.operations, &event)
-        } else {
-            Ok(Ok(sync::run_each(conn, &st, &caller, &input.operations, &event)))
-        }
-    })
-    .await?;
+    let outcome = sync::submit(&state, ctx, input).await?;
     match outcome {
-        Ok(results) => {
-            if sync::wrote(&results) {
-                state.notify_change();
-            }
-            Ok(HttpResponse::Ok().json(BatchResults { results }))
-        }
+        Ok(results) => Ok(HttpResponse::Ok().json(BatchResults { results })),
         Err(failed) => Ok(HttpResponse::build(failed.error.status_code())
             .insert_header((header::CONTENT_TYPE, PROBLEM_JSON))
             .json(failed.problem())),

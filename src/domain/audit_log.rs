@@ -151,7 +151,7 @@ pub async fn list_events(state: &Arc<AppState>, ctx: Context, query: AuditQuery)
         // Events reference the break-glass grant; the auditor sees the reason opened from it.
         for row in rows.iter_mut().filter(|r| r.break_glass) {
             if let Some(stored) = row.break_glass_reason.take() {
-                row.break_glass_reason = super::break_glass::reveal_reason(conn, st, &stored)?;
+                row.break_glass_reason = crate::break_glass::reveal_reason(conn, st, &stored)?;
             }
         }
         with_reviews(conn, rows)

@@ -18,7 +18,6 @@ use crate::crypto::{DataKey, FieldContext};
 use crate::db::DbConn;
 use crate::db::consents::ConsentRow;
 use crate::db::directory::OrganizationRow;
-use crate::domain::documents::data_key;
 use crate::domain::fields::Errors;
 use crate::domain::params::{self, UnknownWord};
 use crate::error::ApiError;
@@ -281,7 +280,7 @@ pub async fn create(
     super::write(state, Event::new(&ctx, "consent.create"), 201, move |tx, st, ev| {
         let access = authorise(tx, st, &ctx.caller, &patient, Resource::Consent, Action::Write, None, ev)?;
         input.check_organizations(tx)?;
-        let key = data_key(st, &access.patient)?;
+        let key = st.data_key(&access.patient)?;
         let row = input.into_row(&key, &access.patient.id, &ctx)?;
         ev.resource_type = Some("consent");
         ev.resource_id = Some(row.id.clone());
@@ -295,7 +294,7 @@ pub async fn create(
 pub async fn list(state: &Arc<AppState>, ctx: Context, patient: String) -> Result<ConsentList, ApiError> {
     let items = super::read(state, Event::new(&ctx, "consent.list"), move |conn, st, ev| {
         let access = authorise(conn, st, &ctx.caller, &patient, Resource::Consent, Action::Read, None, ev)?;
-        let key = data_key(st, &access.patient)?;
+        let key = st.data_key(&access.patient)?;
         ConsentRow::for_patient(conn, &access.patient.id)?.iter().map(|row| reveal(&key, row)).collect()
     })
     .await?;
@@ -316,7 +315,7 @@ pub async fn revoke(
     let event = Event::new(&ctx, "consent.revoke").resource("consent", &consent_id);
     super::write(state, event, 200, move |tx, st, ev| {
         let access = authorise(tx, st, &ctx.caller, &patient, Resource::Consent, Action::Write, None, ev)?;
-        let key = data_key(st, &access.patient)?;
+        let key = st.data_key(&access.patient)?;
         let row = ConsentRow::find(tx, &access.patient.id, &consent_id)?
             .ok_or_else(|| ApiError::NotFound("no such consent".into()))?;
         let reason = seal(&key, &row, "/revoke_reason", &json!(input.reason))?;

@@ -3,7 +3,6 @@
 //! audited together, so the HTTP layer only parses and renders.
 
 pub mod audit_log;
-pub mod break_glass;
 pub mod care_team;
 pub mod consents;
 pub mod directory;

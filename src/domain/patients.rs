@@ -17,7 +17,6 @@ use crate::crypto::{DataKey, FieldContext, Keyring};
 use crate::db::DbConn;
 use crate::db::directory::OrganizationRow;
 use crate::db::patients::PatientRow;
-use crate::domain::documents::data_key;
 use crate::domain::fields::{self, Address, Errors};
 use crate::domain::paging::{self, Page};
 use crate::domain::params::{self, UnknownWord};
@@ -192,7 +191,7 @@ impl Identity {
     }
 
     fn open(state: &AppState, row: &PatientRow) -> Result<Self, ApiError> {
-        let data_key = data_key(state, row)?;
+        let data_key = state.data_key(row)?;
         let Value::Object(sealed) = serde_json::from_str(&row.sealed).map_err(ApiError::internal)? else {
             return Err(ApiError::internal("stored identity is not an object"));
         };

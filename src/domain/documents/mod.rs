@@ -2,7 +2,6 @@
 //! immutable version. A write is one transaction: the head row, the version (with its sealed
 //! content and its change sequence number) and the remembered idempotent answer commit together.
 
-use actix_web::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -12,7 +11,6 @@ use crate::audit::Event;
 use crate::auth::Caller;
 use crate::authorize::{Access, authorise};
 use crate::crypto::sealing::{self, Place};
-use crate::crypto::{CryptoError, DataKey, WrappedKey};
 use crate::db::DbConn;
 use crate::db::documents::{DocumentRow, VersionRow};
 use crate::db::patients::PatientRow;
@@ -20,6 +18,7 @@ use crate::error::ApiError;
 use crate::schemas::SchemaEntry;
 use crate::state::AppState;
 
+pub mod audited;
 mod read;
 mod withheld;
 mod write;
@@ -120,7 +119,7 @@ impl Idempotency {
 
 /// The answer to a write.
 pub struct Written {
-    pub status: StatusCode,
+    pub status: u16,
     pub document: Document,
 }
 
@@ -158,20 +157,6 @@ fn depth(v: &Value) -> usize {
     }
 }
 
-/// The patient's data key; 410 once it was shredded.
-pub fn data_key(state: &AppState, patient: &PatientRow) -> Result<DataKey, ApiError> {
-    let blob = patient.data_key.clone().ok_or_else(|| ApiError::Gone("this patient's record was erased".into()))?;
-    let wrapped = WrappedKey { kid: patient.data_key_kid.clone(), blob };
-    match state.keys().unwrap_data_key(&patient.id, &wrapped) {
-        Err(CryptoError::UnknownKid(_)) => {
-            // A rotation elsewhere re-wrapped this key under a newer master key: load it.
-            state.reload_keys()?;
-            state.keys().unwrap_data_key(&patient.id, &wrapped).map_err(ApiError::internal)
-        }
-        other => other.map_err(ApiError::internal),
-    }
-}
-
 /// Renders a stored version for `caller` (restricted fields withheld unless cleared).
 fn render(
     state: &AppState,
@@ -187,7 +172,7 @@ fn render(
                 ApiError::internal(format!("stored schema {} {} is gone", v.doc_type, v.schema_version))
             })?;
             let stored: Value = serde_json::from_str(stored).map_err(ApiError::internal)?;
-            let key = data_key(state, patient)?;
+            let key = state.data_key(patient)?;
             let place = Place { patient_id: &v.patient_id, document_id: &v.document_id, version: i64::from(v.version) };
             let opened = sealing::open(&entry.marked, &stored, &key, place, restricted).map_err(ApiError::internal)?;
             (opened.content, opened.withheld)

@@ -12,8 +12,6 @@ use crate::db::patients::PatientRow;
 use crate::error::{ApiError, FieldError};
 use crate::state::AppState;
 
-use super::data_key;
-
 /// The restricted values of a stored version, opened, by pointer into its content.
 pub fn current(state: &AppState, patient: &PatientRow, v: &VersionRow) -> Result<Vec<(String, Value)>, ApiError> {
     let Some(stored) = &v.content else { return Ok(Vec::new()) };
@@ -22,7 +20,7 @@ pub fn current(state: &AppState, patient: &PatientRow, v: &VersionRow) -> Result
         .get(&v.doc_type, &v.schema_version)
         .ok_or_else(|| ApiError::internal(format!("stored schema {} {} is gone", v.doc_type, v.schema_version)))?;
     let stored: Value = serde_json::from_str(stored).map_err(ApiError::internal)?;
-    let key = data_key(state, patient)?;
+    let key = state.data_key(patient)?;
     let place = Place { patient_id: &v.patient_id, document_id: &v.document_id, version: i64::from(v.version) };
     sealing::restricted(&entry.marked, &stored, &key, place).map_err(ApiError::internal)
 }

@@ -1,6 +1,5 @@
 //! Writing documents: create, update and delete, each a new immutable version.
 
-use actix_web::http::StatusCode;
 use serde_json::{Value, json};
 
 use crate::access::{Action, Resource};
@@ -17,7 +16,7 @@ use crate::schemas::SchemaEntry;
 use crate::state::AppState;
 
 use super::withheld;
-use super::{Document, DocumentInput, Idempotency, IfMatch, Written, check, data_key, load_head, note, read, render};
+use super::{Document, DocumentInput, Idempotency, IfMatch, Written, check, load_head, note, read, render};
 
 /// The oldest remembered answer still replayed.
 fn not_before(state: &AppState) -> String {
@@ -51,17 +50,17 @@ fn replay(
     };
     let version = i32::try_from(version).map_err(ApiError::internal)?;
     let document = read(conn, state, caller, id, Some(version), event)?;
-    let status = StatusCode::from_u16(u16::try_from(row.status).unwrap_or(200)).map_err(ApiError::internal)?;
+    let status = u16::try_from(row.status).map_err(ApiError::internal)?;
     Ok(Some(Written { status, document }))
 }
 
-fn remember(conn: &mut DbConn, idem: Option<&Idempotency>, status: StatusCode, doc: &Document) -> Result<(), ApiError> {
+fn remember(conn: &mut DbConn, idem: Option<&Idempotency>, status: u16, doc: &Document) -> Result<(), ApiError> {
     if let Some(idem) = idem {
         IdempotencyRow {
             caller: idem.caller.clone(),
             idem_key: idem.key.clone(),
             request_hash: idem.request_hash.clone(),
-            status: i32::from(status.as_u16()),
+            status: i32::from(status),
             response: json!({"document_id": doc.id, "version": doc.version}).to_string(),
             created_at: clock::now(),
         }
@@ -85,7 +84,7 @@ fn store_version(
 ) -> Result<VersionRow, ApiError> {
     let sealed = match (entry, content) {
         (Some(entry), Some(content)) => {
-            let key = data_key(state, patient)?;
+            let key = state.data_key(patient)?;
             let place = Place { patient_id: &patient.id, document_id: &head.id, version: i64::from(head.version) };
             Some(sealing::seal(&entry.marked, content, &key, place).map_err(ApiError::internal)?.to_string())
         }
@@ -149,8 +148,8 @@ pub fn create(
     let v = store_version(conn, state, &patient, &head, None, "created", Some(entry), Some(&input.content), seq)?;
     note(event, &v);
     let document = echo(&head, &v, input);
-    remember(conn, idem, StatusCode::CREATED, &document)?;
-    Ok(Written { status: StatusCode::CREATED, document })
+    remember(conn, idem, 201, &document)?;
+    Ok(Written { status: 201, document })
 }
 
 /// The writer's own content, as written (no need to open what was just sealed).
@@ -229,8 +228,8 @@ pub fn update(
     note(event, &v);
     let mut document = echo(&next, &v, input);
     document.withheld = revision.kept;
-    remember(conn, idem, StatusCode::OK, &document)?;
-    Ok(Written { status: StatusCode::OK, document })
+    remember(conn, idem, 200, &document)?;
+    Ok(Written { status: 200, document })
 }
 
 /// The content an update stores, checked.

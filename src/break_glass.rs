@@ -7,7 +7,6 @@ use crate::crypto::FieldContext;
 use crate::db::DbConn;
 use crate::db::consents::BreakGlassRow;
 use crate::db::patients::PatientRow;
-use crate::domain::documents::data_key;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -47,7 +46,7 @@ fn at<'a>(patient_id: &'a str, grant_id: &'a str) -> FieldContext<'a> {
 
 /// The reason sealed for the grant `grant_id` of `patient`.
 pub fn seal_reason(state: &AppState, patient: &PatientRow, grant_id: &str, reason: &str) -> Result<String, ApiError> {
-    let key = data_key(state, patient)?;
+    let key = state.data_key(patient)?;
     key.seal(&at(&patient.id, grant_id), &Value::String(reason.to_owned())).map_err(ApiError::internal)
 }
 
@@ -67,7 +66,7 @@ pub fn reveal_reason(conn: &mut DbConn, state: &AppState, stored: &str) -> Resul
     if patient.data_key.is_none() || grant.reason.is_empty() {
         return Ok(None);
     }
-    let key = data_key(state, &patient)?;
+    let key = state.data_key(&patient)?;
     match key.open(&at(&patient.id, &grant.id), &grant.reason) {
         Ok(Value::String(text)) => Ok(Some(text)),
         Ok(_) | Err(_) => {

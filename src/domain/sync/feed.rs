@@ -1,0 +1,206 @@
+//! The change feed of stations that work offline: followed by cursor, filtered by the access
+//! rule, long-polling once caught up.
+//!
+//! A cursor never skips a change because `next_seq` locks the counter row first in every write
+//! transaction and holds it to commit: sequence numbers become visible in the order given out, so
+//! once a reader sees N, everything below N has committed or never will (docs/sync.md).
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::time::{Instant, timeout_at};
+use utoipa::ToSchema;
+
+use crate::access::{self, Action, PatientFacts, Resource};
+use crate::audit::{self, Event};
+use crate::auth::Caller;
+use crate::authorize;
+use crate::db::changes::{self, ChangeRow};
+use crate::db::patients::PatientRow;
+use crate::db::{self, DbConn};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub const DEFAULT_LIMIT: usize = 100;
+pub const MAX_LIMIT: usize = 1000;
+pub const MAX_WAIT_SECS: u64 = 60;
+/// How often a waiting long-poll looks again without being woken: the bound on how late it
+/// sees a commit made by another carepath process.
+pub const RESCAN_EVERY: Duration = Duration::from_secs(1);
+/// Rows one feed request examines at most, visible or not, so that a caller who may see little
+/// of a large feed gets bounded requests (with `has_more`) rather than one that scans it all.
+pub const MAX_SCAN: usize = 10_000;
+
+/// One change the caller may see.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Change {
+    /// Position in the global change sequence.
+    pub seq: i64,
+    pub patient_id: String,
+    pub document_id: String,
+    #[serde(rename = "type")]
+    pub doc_type: String,
+    /// The version this change wrote.
+    pub version: i32,
+    /// `created`, `updated` or `deleted`.
+    pub op: String,
+    /// When the version was written.
+    pub at: String,
+}
+
+impl From<ChangeRow> for Change {
+    fn from(r: ChangeRow) -> Self {
+        Self {
+            seq: r.seq,
+            patient_id: r.patient_id,
+            document_id: r.document_id,
+            doc_type: r.doc_type,
+            version: r.version,
+            op: r.op,
+            at: r.created_at,
+        }
+    }
+}
+
+/// An answer of the change feed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChangePage {
+    pub changes: Vec<Change>,
+    /// Send as `since` next time. It is the last change examined, visible or not, so hidden
+    /// changes are never examined again.
+    pub next_cursor: String,
+    /// More changes lay past `next_cursor` when this answer was cut: ask again at once.
+    pub has_more: bool,
+}
+
+/// What a feed request asks.
+#[derive(Debug, Clone, Copy)]
+pub struct FeedQuery {
+    pub since: i64,
+    pub limit: usize,
+    pub wait: Duration,
+}
+
+struct Scan {
+    changes: Vec<Change>,
+    cursor: i64,
+    has_more: bool,
+}
+
+impl Scan {
+    fn page(self) -> ChangePage {
+        ChangePage { changes: self.changes, next_cursor: self.cursor.to_string(), has_more: self.has_more }
+    }
+}
+
+/// Reads forward from `since` in chunks until `limit` visible changes, the scan budget or the
+/// end. Each patient's facts are loaded once per request, so a consent revoked or a care-team
+/// membership ended hides that patient's changes from the next request on.
+fn scan(conn: &mut DbConn, state: &AppState, caller: &Caller, since: i64, limit: usize) -> Result<Scan, ApiError> {
+    access::check(caller, Resource::Document, Action::Read)?;
+    let chunk = limit.clamp(100, MAX_LIMIT);
+    let mut facts: HashMap<String, Option<PatientFacts>> = HashMap::new();
+    let mut out = Scan { changes: Vec::new(), cursor: since, has_more: false };
+    let mut scanned = 0;
+    loop {
+        let rows = changes::after(conn, out.cursor, i64::try_from(chunk).map_err(ApiError::internal)?)?;
+        let complete = rows.len() < chunk;
+        for row in rows {
+            out.cursor = row.seq;
+            scanned += 1;
+            if visible(conn, state, caller, &mut facts, &row)? {
+                out.changes.push(row.into());
+            }
+            if out.changes.len() == limit || scanned >= MAX_SCAN {
+                out.has_more = changes::any_after(conn, out.cursor)?;
+                return Ok(out);
+            }
+        }
+        if complete {
+            return Ok(out);
+        }
+    }
+}
+
+/// The access rule for reading this document type, without break-glass: an emergency opens one
+/// record for one clinician, never a stream of them.
+fn visible(
+    conn: &mut DbConn,
+    state: &AppState,
+    caller: &Caller,
+    cache: &mut HashMap<String, Option<PatientFacts>>,
+    row: &ChangeRow,
+) -> Result<bool, ApiError> {
+    let facts = match cache.entry(row.patient_id.clone()) {
+        Entry::Occupied(e) => e.into_mut(),
+        Entry::Vacant(e) => {
+            // An erased patient's changes stay in the sequence (no gap) but are shown to no one.
+            let loaded = match PatientRow::find(conn, &row.patient_id)? {
+                Some(patient) if patient.erased_at.is_none() => Some(authorize::facts(conn, &patient)?),
+                Some(_) | None => None,
+            };
+            e.insert(loaded)
+        }
+    };
+    Ok(facts.as_ref().is_some_and(|f| {
+        authorize::decide(state, caller, f, Resource::Document, Action::Read, Some(&row.doc_type), false).is_ok()
+    }))
+}
+
+enum Poll {
+    Answer(ChangePage),
+    Nothing { cursor: i64 },
+}
+
+/// One scan; answers (and records the request's one audit event) if there is anything to say
+/// or the wait is over, else hands back how far it read.
+async fn poll(
+    state: &Arc<AppState>,
+    caller: &Caller,
+    event: &Event,
+    since: i64,
+    limit: usize,
+    last: bool,
+) -> Result<Poll, ApiError> {
+    let (st, caller, event) = (state.clone(), caller.clone(), event.clone());
+    db::run(&state.pool, move |conn| match scan(conn, &st, &caller, since, limit) {
+        Ok(s) if s.changes.is_empty() && !s.has_more && !last => Ok(Poll::Nothing { cursor: s.cursor }),
+        result => audit::read(conn, &st.recorder, event, |_, _| result).map(|s| Poll::Answer(s.page())),
+    })
+    .await
+}
+
+/// Answers a feed request: at once when there is something to see (or no wait was asked for),
+/// else as soon as a change the caller may see commits, else empty when the wait runs out. No
+/// database connection is held while waiting.
+pub async fn follow(
+    state: Arc<AppState>,
+    caller: Caller,
+    event: Event,
+    query: FeedQuery,
+) -> Result<ChangePage, ApiError> {
+    // Subscribed before the first scan: a commit landing between that scan and the wait below
+    // still marks the receiver changed, so it cannot be missed.
+    let mut ticks = state.changes.subscribe();
+    let deadline = Instant::now() + query.wait;
+    let mut since = query.since;
+    let mut last = query.wait.is_zero();
+    loop {
+        match poll(&state, &caller, &event, since, query.limit, last).await? {
+            Poll::Answer(page) => return Ok(page),
+            Poll::Nothing { cursor } => since = cursor,
+        }
+        // `changed` marks the tick seen before the rescan, so a commit during it wakes us again.
+        // The tick only hears this process's commits; the periodic rescan catches those of other
+        // instances on the same PostgreSQL database.
+        let next = (Instant::now() + RESCAN_EVERY).min(deadline);
+        last = match timeout_at(next, ticks.changed()).await {
+            Ok(Ok(())) => false,
+            Ok(Err(_)) => true,
+            Err(_) => next >= deadline,
+        };
+    }
+}
