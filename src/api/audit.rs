@@ -76,5 +76,5 @@ pub async fn access_log(
     page: ApiQuery<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let (limit, after) = (page.limit()?, page.cursor_as::<i64>()?);
-    Ok(HttpResponse::Ok().json(audit_log::access_log(&state, ctx, id.into_inner(), after, limit).await?))
+    Ok(HttpResponse::Ok().json(audit_log::access_log(&state, ctx, id.into_inner().into(), after, limit).await?))
 }

@@ -16,7 +16,7 @@ pub async fn get_care_team(
     ctx: Context,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(care_team::get(&state, ctx, id.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(care_team::get(&state, ctx, id.into_inner().into()).await?))
 }
 
 /// Replace a patient's care team (physician, care manager or admin of the managing organisation).
@@ -31,5 +31,5 @@ pub async fn put_care_team(
     id: web::Path<String>,
     ApiJson(input): ApiJson<CareTeamInput>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(care_team::replace(&state, ctx, id.into_inner(), input).await?))
+    Ok(HttpResponse::Ok().json(care_team::replace(&state, ctx, id.into_inner().into(), input).await?))
 }

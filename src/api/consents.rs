@@ -22,7 +22,7 @@ pub async fn create_consent(
     patient: web::Path<String>,
     ApiJson(input): ApiJson<ConsentInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let consent = consents::create(&state, ctx, patient.into_inner(), input).await?;
+    let consent = consents::create(&state, ctx, patient.into_inner().into(), input).await?;
     let location = format!("/v1/patients/{}/consents/{}", consent.patient_id, consent.id);
     Ok(HttpResponse::Created().insert_header((header::LOCATION, location)).json(consent))
 }
@@ -35,7 +35,7 @@ pub async fn list_consents(
     ctx: Context,
     patient: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(consents::list(&state, ctx, patient.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(consents::list(&state, ctx, patient.into_inner().into()).await?))
 }
 
 /// Revoke a consent; it stops counting from the next request on.
@@ -50,5 +50,5 @@ pub async fn revoke_consent(
     ApiJson(input): ApiJson<RevokeInput>,
 ) -> Result<HttpResponse, ApiError> {
     let (patient, consent_id) = path.into_inner();
-    Ok(HttpResponse::Ok().json(consents::revoke(&state, ctx, patient, consent_id, input).await?))
+    Ok(HttpResponse::Ok().json(consents::revoke(&state, ctx, patient.into(), consent_id, input).await?))
 }

@@ -56,7 +56,7 @@ pub async fn get_organization(
     ctx: Context,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(directory::get_organization(&state, ctx, id.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(directory::get_organization(&state, ctx, id.into_inner().into()).await?))
 }
 
 /// Replace an organisation's details (admin).
@@ -70,7 +70,7 @@ pub async fn put_organization(
     id: web::Path<String>,
     ApiJson(input): ApiJson<OrganizationInput>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(directory::replace_organization(&state, ctx, id.into_inner(), input).await?))
+    Ok(HttpResponse::Ok().json(directory::replace_organization(&state, ctx, id.into_inner().into(), input).await?))
 }
 
 /// Register a practitioner (admin).
@@ -112,7 +112,7 @@ pub async fn get_practitioner(
     ctx: Context,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(directory::get_practitioner(&state, ctx, id.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(directory::get_practitioner(&state, ctx, id.into_inner().into()).await?))
 }
 
 /// Replace a practitioner's details (admin).
@@ -126,5 +126,5 @@ pub async fn put_practitioner(
     id: web::Path<String>,
     ApiJson(input): ApiJson<PractitionerInput>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(directory::replace_practitioner(&state, ctx, id.into_inner(), input).await?))
+    Ok(HttpResponse::Ok().json(directory::replace_practitioner(&state, ctx, id.into_inner().into(), input).await?))
 }

@@ -61,7 +61,7 @@ pub async fn create_document(
 ) -> Result<HttpResponse, ApiError> {
     let idem = idempotency(&req, &ctx.caller, &input)?;
     let patient = patient.into_inner();
-    Ok(respond(audited::create(&state, ctx, patient, input, idem).await?))
+    Ok(respond(audited::create(&state, ctx, patient.into(), input, idem).await?))
 }
 
 /// Replace a document's content as a new version. Requires `If-Match`.
@@ -92,7 +92,7 @@ pub async fn put_document(
     let precondition = if_match(&req)?;
     let idem = idempotency(&req, &ctx.caller, &input)?;
     let id = id.into_inner();
-    Ok(respond(audited::update(&state, ctx, id, precondition, input, idem).await?))
+    Ok(respond(audited::update(&state, ctx, id.into(), precondition, input, idem).await?))
 }
 
 /// Delete a document: a tombstone version; the history stays and a later GET is 410.
@@ -112,7 +112,7 @@ pub async fn delete_document(
         Some(_) => if_match(&req)?,
     };
     let id = id.into_inner();
-    let doc = audited::delete(&state, ctx, id, precondition).await?;
+    let doc = audited::delete(&state, ctx, id.into(), precondition).await?;
     Ok(HttpResponse::Ok().insert_header((header::ETAG, doc.etag())).json(doc))
 }
 
@@ -127,7 +127,7 @@ pub async fn get_document(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let doc = audited::get(&state, ctx, id, None).await?;
+    let doc = audited::get(&state, ctx, id.into(), None).await?;
     Ok(HttpResponse::Ok().insert_header((header::ETAG, doc.etag())).json(doc))
 }
 
@@ -141,7 +141,7 @@ pub async fn get_version(
 ) -> Result<HttpResponse, ApiError> {
     let (id, n) = path.into_inner();
     let n: i32 = n.parse().map_err(|_| ApiError::NotFound("no such version".into()))?;
-    let doc = audited::get(&state, ctx, id, Some(n)).await?;
+    let doc = audited::get(&state, ctx, id.into(), Some(n)).await?;
     Ok(HttpResponse::Ok().insert_header((header::ETAG, doc.etag())).json(doc))
 }
 
@@ -157,7 +157,7 @@ pub async fn get_history(
     let limit = page.limit()?;
     let before = page.cursor_as::<i32>()?;
     let id = id.into_inner();
-    let items = audited::history(&state, ctx, id, before, limit).await?;
+    let items = audited::history(&state, ctx, id.into(), before, limit).await?;
     Ok(HttpResponse::Ok().json(Page::new(items, limit, |d: &Document| d.version.to_string())))
 }
 
@@ -195,7 +195,7 @@ pub async fn list_documents(
     let after = page.cursor_with(|c| c.split_once('|').map(|(a, b)| (a.to_owned(), b.to_owned())))?;
     let list_filter = ListFilter { doc_type: filter.doc_type, updated_since, after };
     let patient = patient.into_inner();
-    let (items, next) = audited::list(&state, ctx, patient, list_filter, limit).await?;
+    let (items, next) = audited::list(&state, ctx, patient.into(), list_filter, limit).await?;
     let next_cursor = next.map(|(at, id)| format!("{at}|{id}"));
     Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
 }

@@ -34,7 +34,7 @@ pub async fn get_patient(
     ctx: Context,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(patients::get(&state, ctx, id.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(patients::get(&state, ctx, id.into_inner().into()).await?))
 }
 
 /// Find patients by insured number, or list the caller's organisation's patients. Only patients
@@ -65,6 +65,6 @@ pub async fn erase_patient(
     id: web::Path<String>,
     ApiJson(input): ApiJson<EraseInput>,
 ) -> Result<HttpResponse, ApiError> {
-    patients::erase(&state, ctx, id.into_inner(), input).await?;
+    patients::erase(&state, ctx, id.into_inner().into(), input).await?;
     Ok(HttpResponse::NoContent().finish())
 }

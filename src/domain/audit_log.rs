@@ -20,6 +20,7 @@ use crate::domain::fields::Errors;
 use crate::domain::paging::Page;
 use crate::domain::params;
 use crate::error::ApiError;
+use crate::ids::PatientId;
 use crate::state::AppState;
 
 /// Which events an auditor's query returns, and how many.
@@ -228,7 +229,7 @@ pub async fn export(state: &Arc<AppState>, ctx: Context) -> Result<String, ApiEr
 pub async fn access_log(
     state: &Arc<AppState>,
     ctx: Context,
-    patient: String,
+    patient: PatientId,
     after: Option<i64>,
     limit: i64,
 ) -> Result<Page<AccessEntry>, ApiError> {

@@ -18,6 +18,7 @@ use crate::db::patients::{CareTeamRow, PatientRow};
 use crate::domain::fields::Errors;
 use crate::domain::patients::erased_patient_gone;
 use crate::error::ApiError;
+use crate::ids::PatientId;
 use crate::state::AppState;
 
 /// One membership as submitted (and, with `active`, as answered).
@@ -133,7 +134,7 @@ fn team_of(patient: &PatientRow, rows: Vec<CareTeamRow>) -> CareTeam {
 }
 
 /// A patient's care team, for a caller who may read it.
-pub async fn get(state: &Arc<AppState>, ctx: Context, patient: String) -> Result<CareTeam, ApiError> {
+pub async fn get(state: &Arc<AppState>, ctx: Context, patient: PatientId) -> Result<CareTeam, ApiError> {
     let event = Event::new(&ctx, "care_team.read").resource("care_team", &patient);
     super::read(state, event, move |conn, st, ev| {
         let patient = authorise(conn, st, &ctx.caller, &patient, Resource::CareTeam, Action::Read, None, ev)?.patient;
@@ -147,7 +148,7 @@ pub async fn get(state: &Arc<AppState>, ctx: Context, patient: String) -> Result
 pub async fn replace(
     state: &Arc<AppState>,
     ctx: Context,
-    patient: String,
+    patient: PatientId,
     input: CareTeamInput,
 ) -> Result<CareTeam, ApiError> {
     input.check()?;

@@ -21,6 +21,7 @@ use crate::db::directory::OrganizationRow;
 use crate::domain::fields::Errors;
 use crate::domain::params::{self, UnknownWord};
 use crate::error::ApiError;
+use crate::ids::PatientId;
 use crate::state::AppState;
 
 /// Which organisations the consent names: a list of ids, or `"care_team"`.
@@ -273,7 +274,7 @@ fn reveal(key: &DataKey, row: &ConsentRow) -> Result<Consent, ApiError> {
 pub async fn create(
     state: &Arc<AppState>,
     ctx: Context,
-    patient: String,
+    patient: PatientId,
     input: ConsentInput,
 ) -> Result<Consent, ApiError> {
     input.check(state)?;
@@ -291,7 +292,7 @@ pub async fn create(
 }
 
 /// A patient's consents, active and revoked, oldest first.
-pub async fn list(state: &Arc<AppState>, ctx: Context, patient: String) -> Result<ConsentList, ApiError> {
+pub async fn list(state: &Arc<AppState>, ctx: Context, patient: PatientId) -> Result<ConsentList, ApiError> {
     let items = super::read(state, Event::new(&ctx, "consent.list"), move |conn, st, ev| {
         let access = authorise(conn, st, &ctx.caller, &patient, Resource::Consent, Action::Read, None, ev)?;
         let key = st.data_key(&access.patient)?;
@@ -305,7 +306,7 @@ pub async fn list(state: &Arc<AppState>, ctx: Context, patient: String) -> Resul
 pub async fn revoke(
     state: &Arc<AppState>,
     ctx: Context,
-    patient: String,
+    patient: PatientId,
     consent_id: String,
     input: RevokeInput,
 ) -> Result<Consent, ApiError> {

@@ -18,6 +18,7 @@ use crate::domain::fields::{Address, Errors};
 use crate::domain::paging::Page;
 use crate::domain::params::{self, UnknownWord};
 use crate::error::ApiError;
+use crate::ids::{OrganizationId, PractitionerId};
 use crate::state::AppState;
 
 /// What kind of provider or office an organisation is.
@@ -258,7 +259,11 @@ pub async fn list_organizations(
 }
 
 /// One organisation.
-pub async fn get_organization(state: &Arc<AppState>, ctx: Context, id: String) -> Result<Organization, ApiError> {
+pub async fn get_organization(
+    state: &Arc<AppState>,
+    ctx: Context,
+    id: OrganizationId,
+) -> Result<Organization, ApiError> {
     access::check(&ctx.caller, Resource::Directory, Action::Read)?;
     let row = db::run(&state.pool, move |conn| Ok(OrganizationRow::find(conn, &id)?)).await?;
     Organization::try_from(row.ok_or_else(no_organization)?)
@@ -268,7 +273,7 @@ pub async fn get_organization(state: &Arc<AppState>, ctx: Context, id: String) -
 pub async fn replace_organization(
     state: &Arc<AppState>,
     ctx: Context,
-    id: String,
+    id: OrganizationId,
     input: OrganizationInput,
 ) -> Result<Organization, ApiError> {
     access::check(&ctx.caller, Resource::Directory, Action::Write)?;
@@ -276,7 +281,7 @@ pub async fn replace_organization(
     let event = Event::new(&ctx, "organization.update").resource("organization", &id);
     let row = super::write(state, event, 200, move |tx, _, _| {
         let existing = OrganizationRow::find(tx, &id)?.ok_or_else(no_organization)?;
-        let row = input.into_row(id, existing.created_at, clock::now())?;
+        let row = input.into_row(id.into_string(), existing.created_at, clock::now())?;
         row.update(tx)?;
         Ok(row)
     })
@@ -320,7 +325,11 @@ pub async fn list_practitioners(
 }
 
 /// One practitioner.
-pub async fn get_practitioner(state: &Arc<AppState>, ctx: Context, id: String) -> Result<Practitioner, ApiError> {
+pub async fn get_practitioner(
+    state: &Arc<AppState>,
+    ctx: Context,
+    id: PractitionerId,
+) -> Result<Practitioner, ApiError> {
     access::check(&ctx.caller, Resource::Directory, Action::Read)?;
     let row = db::run(&state.pool, move |conn| Ok(PractitionerRow::find(conn, &id)?)).await?;
     Practitioner::try_from(row.ok_or_else(no_practitioner)?)
@@ -330,7 +339,7 @@ pub async fn get_practitioner(state: &Arc<AppState>, ctx: Context, id: String) -
 pub async fn replace_practitioner(
     state: &Arc<AppState>,
     ctx: Context,
-    id: String,
+    id: PractitionerId,
     input: PractitionerInput,
 ) -> Result<Practitioner, ApiError> {
     access::check(&ctx.caller, Resource::Directory, Action::Write)?;
@@ -338,7 +347,7 @@ pub async fn replace_practitioner(
     let event = Event::new(&ctx, "practitioner.update").resource("practitioner", &id);
     let row = super::write(state, event, 200, move |tx, _, _| {
         let existing = PractitionerRow::find(tx, &id)?.ok_or_else(no_practitioner)?;
-        let row = input.into_row(tx, id, existing.created_at)?;
+        let row = input.into_row(tx, id.into_string(), existing.created_at)?;
         row.update(tx)?;
         Ok(row)
     })

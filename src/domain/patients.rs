@@ -21,6 +21,7 @@ use crate::domain::fields::{self, Address, Errors};
 use crate::domain::paging::{self, Page};
 use crate::domain::params::{self, UnknownWord};
 use crate::error::ApiError;
+use crate::ids::PatientId;
 use crate::state::AppState;
 
 /// 要介護度: the long-term-care certification level.
@@ -309,7 +310,7 @@ pub async fn create(state: &Arc<AppState>, ctx: Context, input: PatientInput) ->
 }
 
 /// A patient's identity, for the managing organisation or the active care team.
-pub async fn get(state: &Arc<AppState>, ctx: Context, id: String) -> Result<Patient, ApiError> {
+pub async fn get(state: &Arc<AppState>, ctx: Context, id: PatientId) -> Result<Patient, ApiError> {
     let event = Event::new(&ctx, "patient.read").resource("patient", &id);
     let row = super::read(state, event, move |conn, st, ev| {
         let access = authorise(conn, st, &ctx.caller, &id, Resource::Patient, Action::Read, None, ev)?;
@@ -380,7 +381,7 @@ pub async fn list(
 }
 
 /// Erases a patient by crypto-shredding (admin of the managing organisation or the operator).
-pub async fn erase(state: &Arc<AppState>, ctx: Context, id: String, input: EraseInput) -> Result<(), ApiError> {
+pub async fn erase(state: &Arc<AppState>, ctx: Context, id: PatientId, input: EraseInput) -> Result<(), ApiError> {
     let mut errors = Errors::default();
     errors.text("/reason", &input.reason, 1000);
     errors.finish()?;

@@ -9,13 +9,14 @@ use crate::audit::Event;
 use crate::context::Context;
 use crate::domain;
 use crate::error::ApiError;
+use crate::ids::{DocumentId, PatientId};
 use crate::state::AppState;
 
 /// Creates a document for a patient: authorised, validated, sealed, stored as version 1.
 pub async fn create(
     state: &Arc<AppState>,
     ctx: Context,
-    patient: String,
+    patient: PatientId,
     input: DocumentInput,
     idem: Option<Idempotency>,
 ) -> Result<Written, ApiError> {
@@ -31,7 +32,7 @@ pub async fn create(
 pub async fn update(
     state: &Arc<AppState>,
     ctx: Context,
-    id: String,
+    id: DocumentId,
     precondition: IfMatch,
     input: DocumentInput,
     idem: Option<Idempotency>,
@@ -48,7 +49,7 @@ pub async fn update(
 pub async fn delete(
     state: &Arc<AppState>,
     ctx: Context,
-    id: String,
+    id: DocumentId,
     precondition: IfMatch,
 ) -> Result<Document, ApiError> {
     let doc = domain::write(state, Event::new(&ctx, "document.delete"), 200, move |tx, st, ev| {
@@ -60,7 +61,12 @@ pub async fn delete(
 }
 
 /// One version of a document (the current one when `version` is `None`).
-pub async fn get(state: &Arc<AppState>, ctx: Context, id: String, version: Option<i32>) -> Result<Document, ApiError> {
+pub async fn get(
+    state: &Arc<AppState>,
+    ctx: Context,
+    id: DocumentId,
+    version: Option<i32>,
+) -> Result<Document, ApiError> {
     domain::read(state, Event::new(&ctx, "document.read"), move |conn, st, ev| {
         super::read(conn, st, &ctx.caller, &id, version, ev)
     })
@@ -71,7 +77,7 @@ pub async fn get(state: &Arc<AppState>, ctx: Context, id: String, version: Optio
 pub async fn history(
     state: &Arc<AppState>,
     ctx: Context,
-    id: String,
+    id: DocumentId,
     before: Option<i32>,
     limit: i64,
 ) -> Result<Vec<Document>, ApiError> {
@@ -85,7 +91,7 @@ pub async fn history(
 pub async fn list(
     state: &Arc<AppState>,
     ctx: Context,
-    patient: String,
+    patient: PatientId,
     filter: ListFilter,
     limit: i64,
 ) -> Result<(Vec<Document>, Option<ListCursor>), ApiError> {
