@@ -436,3 +436,70 @@ async fn paging_under_a_type_limited_consent_finds_every_visible_document() {
     }
     assert_eq!(seen, visible);
 }
+
+/// Issue 22 item 2: a consent naming an organisation off the care team is recorded with a
+/// warning, and that organisation reads nothing until it is on the team too.
+#[actix_web::test]
+async fn a_consent_naming_an_organisation_off_the_team_warns_and_shares_once_it_joins() {
+    world!(t, app, clinic, station, patient, doc);
+    let physician = t.token("physician", &clinic);
+    let op = t.operator();
+    let pharmacy = send(
+        &app,
+        TestRequest::post()
+            .uri("/v1/organizations")
+            .insert_header(auth(&op))
+            .set_json(json!({"name": "みどり薬局", "kind": "pharmacy"})),
+    )
+    .await
+    .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = send(
+        &app,
+        TestRequest::post()
+            .uri(&format!("/v1/patients/{patient}/consents"))
+            .insert_header(auth(&physician))
+            .set_json(json!({"status": "active", "organizations": [pharmacy], "purposes": ["treatment"],
+                   "period": {"start": today_plus(-1)}, "obtained_by": "signed_form"})),
+    )
+    .await;
+    assert_eq!(res.status, 201, "{}", res.body);
+    let warnings = res.body["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 1, "{}", res.body);
+    assert!(warnings[0].as_str().unwrap().contains(&pharmacy));
+
+    let pharmacist = t.token("pharmacist", &pharmacy);
+    let read = || TestRequest::get().uri(&format!("/v1/documents/{doc}")).insert_header(auth(&pharmacist));
+    send(&app, read()).await.problem(404);
+
+    let team = json!({"members": [
+        {"organization": station, "role": "nurse", "since": today_plus(-10)},
+        {"organization": pharmacy, "role": "pharmacist", "since": today_plus(-1)},
+    ]});
+    let res = send(
+        &app,
+        TestRequest::put()
+            .uri(&format!("/v1/patients/{patient}/care-team"))
+            .insert_header(auth(&physician))
+            .set_json(team),
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    let res = send(&app, read()).await;
+    assert_eq!(res.status, 200, "{}", res.body);
+
+    // A consent for the care team names no one in particular: no warning.
+    let res = send(
+        &app,
+        TestRequest::post()
+            .uri(&format!("/v1/patients/{patient}/consents"))
+            .insert_header(auth(&physician))
+            .set_json(json!({"status": "active", "organizations": "care_team", "purposes": ["treatment"],
+                   "period": {"start": today_plus(-1)}, "obtained_by": "signed_form"})),
+    )
+    .await;
+    assert_eq!(res.status, 201, "{}", res.body);
+    assert!(res.body.get("warnings").is_none(), "{}", res.body);
+}

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
-use crate::access::{Action, Resource};
+use crate::access::{Action, PatientFacts, Resource};
 use crate::audit::Event;
 use crate::authorize::authorise;
 use crate::clock;
@@ -122,6 +122,11 @@ pub struct Consent {
     pub revoked_at: Option<String>,
     pub revoked_by: Option<String>,
     pub revoke_reason: Option<String>,
+    /// Said when a consent is recorded: named organisations that are not on the patient's
+    /// active care team, and so will see nothing until they are added to it (sharing needs both
+    /// the patient's consent and a place on the team).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// Why a consent is revoked.
@@ -267,6 +272,7 @@ fn reveal(key: &DataKey, row: &ConsentRow) -> Result<Consent, ApiError> {
         revoked_at: row.revoked_at.clone(),
         revoked_by: row.revoked_by.clone(),
         revoke_reason,
+        warnings: Vec::new(),
     })
 }
 
@@ -286,9 +292,25 @@ pub async fn create(
         ev.resource_type = Some("consent");
         ev.resource_id = Some(row.id.clone());
         row.insert(tx)?;
-        reveal(&key, &row)
+        let mut consent = reveal(&key, &row)?;
+        consent.warnings = off_the_team(&consent.organizations, &access.facts);
+        Ok(consent)
     })
     .await
+}
+
+/// The named organisations that could not use the consent today: neither managing the patient
+/// nor on its active care team.
+fn off_the_team(named: &ConsentOrganizations, facts: &PatientFacts) -> Vec<String> {
+    let ConsentOrganizations::List(orgs) = named else { return Vec::new() };
+    let today = clock::today();
+    orgs.iter()
+        .filter(|org| {
+            **org != facts.managing_organization
+                && !facts.team.iter().any(|m| &m.organization == *org && m.active_on(today))
+        })
+        .map(|org| format!("organisation {org} is not on the patient's care team: it sees nothing until it is added"))
+        .collect()
 }
 
 /// A patient's consents, active and revoked, oldest first.
