@@ -1,3 +1,5 @@
+//! Liveness and readiness: `/healthz` answers 200 only when the database answers too.
+
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 use utoipa::ToSchema;

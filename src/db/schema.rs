@@ -1,4 +1,4 @@
-// The tables of both backends; kept by hand in step with migrations/{sqlite,postgres}.
+//! The tables of both backends; kept by hand in step with migrations/{sqlite,postgres}.
 
 diesel::table! {
     organizations (id) {
