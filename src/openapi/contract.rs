@@ -5,7 +5,7 @@
 use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::server::Server;
-use utoipa::openapi::{Content, OpenApi, Ref, RefOr, Response};
+use utoipa::openapi::{Content, OpenApi, Ref, RefOr, Response, Schema};
 
 use crate::api::problem::PROBLEM_JSON;
 
@@ -68,7 +68,30 @@ impl utoipa::Modify for Contract {
                 complete(operation, public);
             }
         }
+        inline_flattened(openapi);
         drop_unused_schemas(openapi);
+    }
+}
+
+/// `#[serde(flatten)]` becomes an `allOf` of the flattened type and the outer fields. When the
+/// flattened type denies unknown fields (`additionalProperties: false`), that `allOf` would
+/// forbid the outer fields too: no value could match it. Each such part is inlined as a copy
+/// that leaves unknown fields to the outer schema (the type itself keeps its rule where it is
+/// used on its own).
+fn inline_flattened(openapi: &mut OpenApi) {
+    let Some(components) = openapi.components.as_mut() else { return };
+    let originals = components.schemas.clone();
+    for schema in components.schemas.values_mut() {
+        let RefOr::T(Schema::AllOf(all_of)) = schema else { continue };
+        for item in &mut all_of.items {
+            let RefOr::Ref(reference) = item else { continue };
+            let name = reference.ref_location.trim_start_matches("#/components/schemas/");
+            if let Some(RefOr::T(Schema::Object(object))) = originals.get(name) {
+                let mut object = object.clone();
+                object.additional_properties = None;
+                *item = RefOr::T(Schema::Object(object));
+            }
+        }
     }
 }
 
