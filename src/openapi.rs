@@ -1,8 +1,11 @@
 //! The OpenAPI 3.1 document, generated from the handlers' `#[utoipa::path]` attributes.
 //! `carepath openapi` prints it; `openapi/openapi.json` is that output, checked by a test.
 
+mod contract;
+
+use contract::Contract;
+
 use utoipa::OpenApi;
-use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 
 use crate::api;
 use crate::error::{FieldError, Problem};
@@ -48,7 +51,7 @@ use crate::error::{FieldError, Problem};
         api::schemas::get_schema,
     ),
     components(schemas(Problem, FieldError)),
-    modifiers(&BearerAuth),
+    modifiers(&Contract),
     tags(
         (name = "health", description = "Liveness and readiness"),
         (name = "directory", description = "Organisations and practitioners of the region"),
@@ -61,17 +64,6 @@ use crate::error::{FieldError, Problem};
     ),
 )]
 pub struct ApiDoc;
-
-struct BearerAuth;
-
-impl utoipa::Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        let mut scheme = Http::new(HttpAuthScheme::Bearer);
-        scheme.bearer_format = Some("JWT".to_owned());
-        components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
-    }
-}
 
 /// The spec as committed in `openapi/openapi.json` (pretty, with a final newline).
 pub fn spec_json() -> String {

@@ -36,7 +36,7 @@ pub async fn list_schemas(state: web::Data<AppState>, _caller: Caller) -> HttpRe
 
 /// The JSON Schema (draft 2020-12) of one type and version.
 #[utoipa::path(get, path = "/v1/schemas/{type}/{version}", tag = "schemas", security(("bearer" = [])),
-    responses((status = 200, description = "The schema", body = Object),
+    responses((status = 200, description = "The schema", body = Object, content_type = "application/schema+json"),
         (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get_schema(
     state: web::Data<AppState>,

@@ -26,7 +26,7 @@ use crate::state::AppState;
 #[into_params(parameter_in = Query)]
 pub struct FeedParams {
     /// The `next_cursor` of the previous answer; `0` (the default) starts at the beginning.
-    #[param(value_type = Option<String>, example = "0")]
+    #[param(value_type = Option<String>, example = "0", pattern = "^[0-9]{1,18}$")]
     pub since: Option<String>,
     /// Changes per answer at most (1–1000, default 100).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]

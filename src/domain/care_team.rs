@@ -30,8 +30,11 @@ pub struct MemberInput {
     /// The member's profession on this team.
     pub role: Role,
     /// First day of the membership, YYYY-MM-DD.
+    #[schema(format = Date)]
     pub since: String,
-    /// Last day of the membership (inclusive), YYYY-MM-DD; open-ended when absent.
+    /// Last day of the membership (inclusive), YYYY-MM-DD, not before `since`; open-ended when
+    /// absent.
+    #[schema(format = Date)]
     pub until: Option<String>,
 }
 

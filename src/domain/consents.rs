@@ -37,7 +37,10 @@ pub enum ConsentOrganizations {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Period {
+    #[schema(format = Date)]
     pub start: String,
+    /// Inclusive; open-ended when absent.
+    #[schema(format = Date)]
     pub end: Option<String>,
 }
 
@@ -133,6 +136,11 @@ pub struct Consent {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RevokeInput {
+    #[schema(
+        min_length = 1,
+        max_length = 1000,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub reason: String,
 }
 

@@ -17,6 +17,7 @@ pub const MAX_LIMIT: u32 = 500;
 #[into_params(parameter_in = Query)]
 pub struct PageParams {
     /// Items per page (1–500, default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,

@@ -107,11 +107,17 @@ pub struct HealthInsurance {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Identity {
-    /// 氏名
+    /// 氏名: not blank, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub name: String,
     /// 氏名カナ (full-width katakana)
     pub name_kana: Option<String>,
-    /// YYYY-MM-DD
+    /// A real date, not in the future, after 1890.
+    #[schema(format = Date)]
     pub birth_date: String,
     pub sex: Sex,
     pub address: Option<Address>,
@@ -244,6 +250,7 @@ impl Patient {
 #[into_params(parameter_in = Query)]
 pub struct PatientSearch {
     /// Exact match on the LTC insured number (介護保険被保険者番号), through the blind index.
+    #[param(pattern = "^[0-9]{10}$")]
     pub ltc_insured_number: Option<String>,
 }
 
@@ -252,6 +259,11 @@ pub struct PatientSearch {
 pub struct EraseInput {
     /// Why the record is erased (for example, the patient's request). Required, never stored
     /// with patient data.
+    #[schema(
+        min_length = 1,
+        max_length = 1000,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub reason: String,
 }
 
