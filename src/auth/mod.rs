@@ -36,9 +36,9 @@ pub const LOCAL_AUDIENCE: &str = "carepath";
 /// Name of the built-in issuer's private key inside the data directory.
 pub const LOCAL_KEY_FILE: &str = "local-issuer.pem";
 
-/// The professions of DESIGN.md, as the JWT claim `role` spells them. Authorisation
-/// (`crate::access`) is written against this closed set, so an unknown role is refused at the
-/// door rather than silently getting no rights.
+/// The caller's profession, as the JWT claim `role` spells it; what each may do is in
+/// docs/roles.md. The set is closed: a token with any other role is refused (401) rather than
+/// silently getting no rights.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
@@ -65,7 +65,7 @@ pub enum Role {
 }
 
 impl Role {
-    /// Every role, in the order of DESIGN.md.
+    /// Every role, in the order of docs/roles.md.
     pub const ALL: [Role; 10] = [
         Role::Physician,
         Role::Dentist,
