@@ -3,14 +3,17 @@
 pub mod access;
 pub mod api;
 pub mod audit;
+#[deny(missing_docs)]
 pub mod auth;
 pub mod authorize;
 pub mod break_glass;
 pub mod clock;
 pub mod config;
 pub mod context;
+#[deny(missing_docs)]
 pub mod crypto;
 pub mod db;
+#[deny(missing_docs)]
 pub mod domain;
 pub mod error;
 pub mod ids;

@@ -36,26 +36,36 @@ pub const LOCAL_AUDIENCE: &str = "carepath";
 /// Name of the built-in issuer's private key inside the data directory.
 pub const LOCAL_KEY_FILE: &str = "local-issuer.pem";
 
-/// The professions of DESIGN.md, as the JWT claim `role` spells them. Authorisation
-/// (`crate::access`) is written against this closed set, so an unknown role is refused at the
-/// door rather than silently getting no rights.
+/// The caller's profession, as the JWT claim `role` spells it; what each may do is in
+/// docs/roles.md. The set is closed: a token with any other role is refused (401) rather than
+/// silently getting no rights.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
+    /// Physician.
     Physician,
+    /// Dentist.
     Dentist,
+    /// Pharmacist.
     Pharmacist,
+    /// Nurse, including visiting nurses.
     Nurse,
+    /// Physical, occupational or speech therapist.
     Therapist,
+    /// Care manager (ケアマネジャー), who draws up the care plan.
     CareManager,
+    /// Care worker, home helper; reads only.
     CareWorker,
+    /// Social worker.
     SocialWorker,
+    /// Administrator: keeps the directory, registers patients and care teams, erases; sees no documents.
     Admin,
+    /// Auditor: reads the audit log and marks break-glass accesses reviewed; sees no patient data.
     Auditor,
 }
 
 impl Role {
-    /// Every role, in the order of DESIGN.md.
+    /// Every role, in the order of docs/roles.md.
     pub const ALL: [Role; 10] = [
         Role::Physician,
         Role::Dentist,
@@ -123,28 +133,40 @@ pub struct Caller {
 /// echoes claim values only truncated and stripped of control characters.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuthError {
+    /// The token exceeds the size limit.
     #[error("token too large")]
     TooLarge,
+    /// The token is not a well-formed JWT.
     #[error("malformed token: {0}")]
     Malformed(&'static str),
+    /// The header names an algorithm carepath does not accept.
     #[error("unsupported algorithm {0}")]
     UnsupportedAlgorithm(String),
+    /// The header has a `crit` parameter, which carepath does not understand.
     #[error("unsupported critical header parameters")]
     CriticalHeader,
+    /// No trusted key matches the header's `kid`.
     #[error("unknown signing key")]
     UnknownKey,
+    /// The `iss` claim is not a trusted issuer, or not the issuer of the signing key.
     #[error("untrusted issuer")]
     UntrustedIssuer,
+    /// The `aud` claim does not name carepath.
     #[error("wrong audience")]
     WrongAudience,
+    /// The `exp` claim is in the past.
     #[error("token expired")]
     Expired,
+    /// The `nbf` claim is in the future.
     #[error("token not yet valid")]
     NotYetValid,
+    /// A required claim is absent.
     #[error("missing claim {0}")]
     MissingClaim(&'static str),
+    /// A claim has the wrong type or shape.
     #[error("malformed claim {0}")]
     MalformedClaim(String),
+    /// The `role` claim names no [`Role`].
     #[error("unknown role '{0}'")]
     UnknownRole(String),
 }
@@ -153,10 +175,23 @@ pub enum AuthError {
 /// the file concerned.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthSetupError {
+    /// The local issuer's signing key could not be loaded or created.
     #[error("local issuer key {path}: {problem}")]
-    LocalKey { path: String, problem: String },
+    LocalKey {
+        /// The key file's path.
+        path: String,
+        /// What went wrong.
+        problem: String,
+    },
+    /// The trust file (issuers and their public keys) could not be read.
     #[error("trust file {path}: {problem}")]
-    TrustFile { path: String, problem: String },
+    TrustFile {
+        /// The trust file's path.
+        path: String,
+        /// What went wrong.
+        problem: String,
+    },
+    /// A local token could not be signed.
     #[error("cannot issue a token: {0}")]
     Issue(String),
 }

@@ -110,24 +110,34 @@ const BLIND_INDEX_DOMAIN: &[u8] = b"carepath:blind-index:v1\0";
 /// A failure to seal, open, wrap or unwrap. Messages never hold key material or plaintext.
 #[derive(Debug, thiserror::Error)]
 pub enum CryptoError {
+    /// The string lacks the `enc:v1:` prefix.
     #[error("the value is not sealed (it does not start with enc:v1:)")]
     NotSealed,
+    /// The sealed string or wrapped key does not decode to the stored format.
     #[error("malformed ciphertext: {0}")]
     Malformed(&'static str),
+    /// The AES-GCM tag did not verify: the value was altered, moved, or sealed under another key.
     #[error("a sealed value failed authentication (altered, moved from another place, or sealed under another key)")]
     OpenFailed,
+    /// The wrapped data key names a master key (kid) that the keyring does not hold.
     #[error("the data key is wrapped under master key {0}, which is not in the keyring")]
     UnknownKid(String),
+    /// A wrapped data key did not unwrap: altered, or copied from another patient or kid.
     #[error("a wrapped data key failed authentication (altered, or wrapped for another patient)")]
     UnwrapFailed,
+    /// An id bound into the associated data holds a zero byte.
     #[error("invalid encryption context: {0}")]
     InvalidContext(&'static str),
+    /// The value to seal could not be serialised as JSON.
     #[error("the value could not be serialised as JSON")]
     Serialize,
+    /// The opened plaintext is not valid JSON.
     #[error("a sealed value opened to something that is not JSON")]
     InvalidPlaintext,
+    /// ring refused to encrypt.
     #[error("encryption failed")]
     Encrypt,
+    /// The system random number generator failed.
     #[error("the system random number generator failed")]
     Random,
 }
@@ -142,24 +152,74 @@ impl From<CryptoError> for crate::error::ApiError {
 /// A failure to load, create or save a key file, worded for the operator.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
+    /// The key file is missing while the database already holds patient data; a fresh key would
+    /// leave that data unreadable, so carepath refuses to start.
     #[error(
         "the {what} file {path} does not exist, but the database already holds patient data {consequence}; \
          restore the file, or set {env} to the file that holds the key"
     )]
-    MissingWithData { what: &'static str, path: String, env: &'static str, consequence: &'static str },
+    MissingWithData {
+        /// Which key the file holds, for the message ("master key", "blind-index key", ...).
+        what: &'static str,
+        /// Where the file was expected.
+        path: String,
+        /// The environment variable that names another file.
+        env: &'static str,
+        /// What a fresh key would break, for the message.
+        consequence: &'static str,
+    },
+    /// A key file named in the configuration does not exist (only default files are ever created).
     #[error(
         "the {what} file {path} (set by {env}) does not exist; carepath creates a key only at its default \
          place in the data directory on a first start, so provide this file or unset {env}"
     )]
-    MissingConfigured { what: &'static str, path: String, env: &'static str },
+    MissingConfigured {
+        /// Which key the file holds.
+        what: &'static str,
+        /// The configured path.
+        path: String,
+        /// The environment variable that configured it.
+        env: &'static str,
+    },
+    /// The key file exists but could not be read.
     #[error("cannot read the {what} file {path}: {source}")]
-    Read { what: &'static str, path: String, source: io::Error },
+    Read {
+        /// Which key the file holds.
+        what: &'static str,
+        /// The file's path.
+        path: String,
+        /// The underlying I/O error.
+        source: io::Error,
+    },
+    /// The key file was read but its contents are not a valid key file.
     #[error("the {what} file {path} {problem}")]
-    Malformed { what: &'static str, path: String, problem: String },
+    Malformed {
+        /// Which key the file holds.
+        what: &'static str,
+        /// The file's path.
+        path: String,
+        /// What is wrong with it, worded to follow the path; never holds key material.
+        problem: String,
+    },
+    /// A new or rewritten key file could not be written.
     #[error("cannot write the {what} file {path}: {source}")]
-    Write { what: &'static str, path: String, source: io::Error },
+    Write {
+        /// Which key the file holds.
+        what: &'static str,
+        /// The file's path.
+        path: String,
+        /// The underlying I/O error.
+        source: io::Error,
+    },
+    /// The data directory, where default key files live, could not be created.
     #[error("cannot create the data directory {path}: {source}")]
-    DataDir { path: String, source: io::Error },
+    DataDir {
+        /// The data directory's path.
+        path: String,
+        /// The underlying I/O error.
+        source: io::Error,
+    },
+    /// The system random number generator failed.
     #[error("the system random number generator failed")]
     Random,
 }

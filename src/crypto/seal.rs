@@ -27,8 +27,11 @@ impl fmt::Debug for DataKey {
 /// Where a sealed value sits; all of it is bound into the ciphertext as associated data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FieldContext<'a> {
+    /// The patient whose data key seals the value.
     pub patient_id: &'a str,
+    /// The document the value belongs to.
     pub document_id: &'a str,
+    /// The document version the value was sealed for; a later version seals afresh.
     pub version: i64,
     /// JSON Pointer of the value within the document.
     pub pointer: &'a str,

@@ -10,14 +10,18 @@ use crate::schemas::{Marked, Sensitivity, Step};
 /// Which document version the values belong to (bound into every ciphertext).
 #[derive(Debug, Clone, Copy)]
 pub struct Place<'a> {
+    /// The patient whose data key seals the values.
     pub patient_id: &'a str,
+    /// The document the values belong to.
     pub document_id: &'a str,
+    /// The document version the values were sealed for.
     pub version: i64,
 }
 
 /// A document's content as a caller may see it.
 #[derive(Debug)]
 pub struct Opened {
+    /// The document with every value this caller may not see left out.
     pub content: Value,
     /// Pointers (into `content`) of values withheld from this caller.
     pub withheld: Vec<String>,

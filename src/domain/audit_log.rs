@@ -51,6 +51,7 @@ pub struct AuditQuery {
 /// One event of the log, with its review when it is a reviewed break-glass access.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AuditEvent {
+    /// The event as recorded, at the top level of the object.
     #[serde(flatten)]
     pub event: AuditRow,
     /// For break-glass events: the auditor's review, once made.
@@ -60,7 +61,9 @@ pub struct AuditEvent {
 /// One page of events in sequence order; the cursor is a sequence number.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AuditPage {
+    /// The events of this page.
     pub items: Vec<AuditEvent>,
+    /// Pass as `cursor` for the next page; absent on the last page.
     pub next_cursor: Option<i64>,
 }
 
@@ -68,6 +71,7 @@ pub struct AuditPage {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReviewInput {
+    /// The auditor's finding, at most 2000 characters.
     #[schema(
         min_length = 1,
         max_length = 2000,
@@ -79,7 +83,9 @@ pub struct ReviewInput {
 /// The key that verifies the log's signed checkpoints.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SigningKey {
+    /// Always `Ed25519`.
     pub algorithm: &'static str,
+    /// The key's id, as named by the checkpoints it signs.
     pub key_id: String,
     /// Base64 of the raw 32-byte Ed25519 public key.
     pub public_key: String,
@@ -90,13 +96,17 @@ pub struct SigningKey {
 pub struct AccessEntry {
     /// The audit event's sequence number.
     pub seq: i64,
+    /// When the record was opened; RFC 3339 in UTC.
     pub at: String,
     /// The organisation whose member opened the record.
     pub organization: String,
     /// Its name in the directory, when it has one.
     pub organization_name: Option<String>,
+    /// The profession (role) of the member who opened it.
     pub profession: String,
+    /// What was read, e.g. `document.read` or `care_team.read`.
     pub action: String,
+    /// Whether it was an emergency (break-glass) access.
     pub break_glass: bool,
 }
 

@@ -25,7 +25,10 @@ use crate::state::AppState;
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MemberInput {
+    /// Id of the serving organisation; it must be in the directory.
     pub organization: String,
+    /// Id of a practitioner of that organisation, when one person is named; absent when the
+    /// organisation as a whole serves.
     pub practitioner: Option<String>,
     /// The member's profession on this team.
     pub role: Role,
@@ -42,12 +45,14 @@ pub struct MemberInput {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CareTeamInput {
+    /// Every membership, at most 100; an empty list dissolves the team.
     pub members: Vec<MemberInput>,
 }
 
 /// A membership with whether it counts today.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Member {
+    /// The membership as submitted, at the top level of the object.
     #[serde(flatten)]
     pub member: MemberInput,
     /// Whether the membership counts today.
@@ -57,7 +62,9 @@ pub struct Member {
 /// A patient's care team as answered.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CareTeam {
+    /// The patient the team serves.
     pub patient_id: String,
+    /// Every membership, current or not, in the order submitted.
     pub members: Vec<Member>,
 }
 

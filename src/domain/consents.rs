@@ -30,6 +30,7 @@ use crate::state::AppState;
 pub enum ConsentOrganizations {
     /// `"care_team"`: whoever is on the care team at the time of a request.
     CareTeam(String),
+    /// Organisation ids from the directory; at least one.
     List(Vec<String>),
 }
 
@@ -37,9 +38,10 @@ pub enum ConsentOrganizations {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Period {
+    /// First day, YYYY-MM-DD.
     #[schema(format = Date)]
     pub start: String,
-    /// Inclusive; open-ended when absent.
+    /// Last day (inclusive), YYYY-MM-DD, not before `start`; open-ended when absent.
     #[schema(format = Date)]
     pub end: Option<String>,
 }
@@ -48,8 +50,11 @@ pub struct Period {
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum ObtainedBy {
+    /// The patient signed a consent form (同意書).
     SignedForm,
+    /// The patient agreed orally.
     Verbal,
+    /// A family member consented for the patient; `proxy` names them.
     Proxy,
 }
 
@@ -79,7 +84,9 @@ impl FromStr for ObtainedBy {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Proxy {
+    /// The family member's name, at most 200 characters.
     pub name: String,
+    /// Their relation to the patient (e.g. 長女, spouse), at most 100 characters.
     pub relation: String,
 }
 
@@ -89,6 +96,7 @@ pub struct Proxy {
 pub struct ConsentInput {
     /// Must be `active`.
     pub status: String,
+    /// The organisations the patient consents to share with.
     pub organizations: ConsentOrganizations,
     /// Document types shared; empty or absent: every type.
     #[serde(default)]
@@ -98,8 +106,11 @@ pub struct ConsentInput {
     pub denied_types: Vec<String>,
     /// `treatment`, `care_coordination`, `emergency`, ...
     pub purposes: Vec<String>,
+    /// The days the consent counts.
     pub period: Period,
+    /// How the consent was given.
     pub obtained_by: ObtainedBy,
+    /// Who consented for the patient; required when `obtained_by` is `proxy`.
     pub proxy: Option<Proxy>,
     /// Release restricted fields to the named organisations as well.
     #[serde(default)]
@@ -109,21 +120,37 @@ pub struct ConsentInput {
 /// A consent as answered, with its revocation once revoked.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Consent {
+    /// The consent id (a UUID).
     pub id: String,
+    /// The patient who consented.
     pub patient_id: String,
+    /// `active`, or `revoked` once revoked.
     pub status: String,
+    /// The organisations the patient consents to share with.
     pub organizations: ConsentOrganizations,
+    /// Document types shared; empty: every type.
     pub permitted_types: Vec<String>,
+    /// Document types never shared with the named organisations.
     pub denied_types: Vec<String>,
+    /// What the sharing is for.
     pub purposes: Vec<String>,
+    /// The days the consent counts.
     pub period: Period,
+    /// How the consent was given.
     pub obtained_by: ObtainedBy,
+    /// Who consented for the patient, when a family member did.
     pub proxy: Option<Proxy>,
+    /// Whether restricted fields are released to the named organisations as well.
     pub release_restricted: bool,
+    /// The practitioner (token `sub`) who recorded the consent.
     pub recorded_by: String,
+    /// When it was recorded; RFC 3339 in UTC, e.g. `2025-04-01T09:30:00.000000Z`.
     pub recorded_at: String,
+    /// When it was revoked; same format. Absent while active.
     pub revoked_at: Option<String>,
+    /// The practitioner who revoked it.
     pub revoked_by: Option<String>,
+    /// Why it was revoked.
     pub revoke_reason: Option<String>,
     /// Said when a consent is recorded: named organisations that are not on the patient's
     /// active care team, and so will see nothing until they are added to it (sharing needs both
@@ -136,6 +163,7 @@ pub struct Consent {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RevokeInput {
+    /// Free text, at most 1000 characters.
     #[schema(
         min_length = 1,
         max_length = 1000,
@@ -147,6 +175,7 @@ pub struct RevokeInput {
 /// A patient's consents, active and revoked, oldest first.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ConsentList {
+    /// The consents.
     pub items: Vec<Consent>,
 }
 

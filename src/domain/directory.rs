@@ -25,14 +25,23 @@ use crate::state::AppState;
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum OrganizationKind {
+    /// 診療所
     Clinic,
+    /// 病院
     Hospital,
+    /// 訪問看護ステーション
     VisitingNurseStation,
+    /// 居宅介護支援事業所, where care managers work.
     CareManagementOffice,
+    /// 地域包括支援センター
     CommunitySupportCenter,
+    /// 薬局
     Pharmacy,
+    /// 歯科診療所
     DentalClinic,
+    /// 介護施設
     CareFacility,
+    /// 市区町村, for example as the auditing body.
     Municipality,
 }
 
@@ -78,26 +87,37 @@ impl FromStr for OrganizationKind {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrganizationInput {
+    /// The organisation's name, at most 200 characters.
     #[schema(
         min_length = 1,
         max_length = 200,
         pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
     )]
     pub name: String,
+    /// What kind of provider or office it is.
     pub kind: OrganizationKind,
+    /// Its address.
     pub address: Option<Address>,
+    /// Its phone number: digits and hyphens, optional leading `+`, 7 to 20 characters.
     pub phone: Option<String>,
 }
 
 /// An organisation of the directory.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Organization {
+    /// The organisation id (a UUID); the `org` claim of its practitioners' tokens.
     pub id: String,
+    /// The organisation's name.
     pub name: String,
+    /// What kind of provider or office it is.
     pub kind: OrganizationKind,
+    /// Its address.
     pub address: Option<Address>,
+    /// Its phone number.
     pub phone: Option<String>,
+    /// When it was registered; RFC 3339 in UTC, e.g. `2025-04-01T09:30:00.000000Z`.
     pub created_at: String,
+    /// When its details last changed; same format.
     pub updated_at: String,
 }
 
@@ -155,26 +175,33 @@ pub struct OrganizationFilter {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PractitionerInput {
+    /// The practitioner's name, at most 200 characters.
     #[schema(
         min_length = 1,
         max_length = 200,
         pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
     )]
     pub name: String,
-    /// The profession, one of the roles.
+    /// The profession, one of the roles; a care profession, never `admin` or `auditor`.
     pub profession: Role,
-    /// The organisation the practitioner works for.
+    /// The organisation the practitioner works for; it must be in the directory.
     pub organization: String,
 }
 
 /// A practitioner of the directory.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Practitioner {
+    /// The practitioner id (a UUID).
     pub id: String,
+    /// The practitioner's name.
     pub name: String,
+    /// The profession.
     pub profession: Role,
+    /// The organisation the practitioner works for.
     pub organization: String,
+    /// When the practitioner was registered; RFC 3339 in UTC, e.g. `2025-04-01T09:30:00.000000Z`.
     pub created_at: String,
+    /// When their details last changed; same format.
     pub updated_at: String,
 }
 

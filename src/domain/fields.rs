@@ -11,10 +11,12 @@ use crate::error::{ApiError, FieldError};
 pub struct Errors(Vec<FieldError>);
 
 impl Errors {
+    /// Records that the value at `pointer` (a JSON Pointer into the request) fails, and why.
     pub fn add(&mut self, pointer: impl Into<String>, message: impl Into<String>) {
         self.0.push(FieldError::new(pointer, message));
     }
 
+    /// Free text: not blank, at most `max_chars` characters, no control characters.
     pub fn text(&mut self, pointer: &str, value: &str, max_chars: usize) {
         if value.trim().is_empty() {
             self.add(pointer, "must not be empty");
@@ -36,7 +38,7 @@ impl Errors {
         }
     }
 
-    /// Exactly `len` ASCII digits.
+    /// ASCII digits only, as many as one of `lens` allows (e.g. an insurer number of 6 or 8).
     pub fn digits(&mut self, pointer: &str, value: &str, lens: &[usize]) {
         if !(lens.contains(&value.len()) && value.bytes().all(|b| b.is_ascii_digit())) {
             let lens: Vec<String> = lens.iter().map(ToString::to_string).collect();
@@ -44,6 +46,7 @@ impl Errors {
         }
     }
 
+    /// `Ok` when nothing failed, else one 422 listing every failing field.
     pub fn finish(self) -> Result<(), ApiError> {
         if self.0.is_empty() { Ok(()) } else { Err(ApiError::Validation(self.0)) }
     }

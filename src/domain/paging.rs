@@ -50,6 +50,7 @@ impl PageParams {
 /// One page of a listing.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Page<T: ToSchema> {
+    /// The items of this page, in the listing's order.
     pub items: Vec<T>,
     /// Pass as `cursor` for the next page; absent on the last page.
     pub next_cursor: Option<String>,

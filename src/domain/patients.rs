@@ -28,21 +28,30 @@ use crate::state::AppState;
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum CareLevel {
+    /// 要支援1
     #[serde(rename = "support_1")]
     Support1,
+    /// 要支援2
     #[serde(rename = "support_2")]
     Support2,
+    /// 要介護1
     #[serde(rename = "care_1")]
     Care1,
+    /// 要介護2
     #[serde(rename = "care_2")]
     Care2,
+    /// 要介護3
     #[serde(rename = "care_3")]
     Care3,
+    /// 要介護4
     #[serde(rename = "care_4")]
     Care4,
+    /// 要介護5
     #[serde(rename = "care_5")]
     Care5,
+    /// 非該当: assessed and not certified as needing support or care.
     NotCertified,
+    /// 申請中: certification applied for, not yet decided.
     Pending,
 }
 
@@ -84,12 +93,17 @@ impl FromStr for CareLevel {
     }
 }
 
+/// The patient's sex (性別) as recorded.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum Sex {
+    /// Male.
     Male,
+    /// Female.
     Female,
+    /// Neither male nor female.
     Other,
+    /// Not known or not recorded.
     Unknown,
 }
 
@@ -99,7 +113,9 @@ pub enum Sex {
 pub struct HealthInsurance {
     /// 6 digits (national health insurance) or 8 digits.
     pub insurer_number: String,
+    /// 記号, at most 20 characters; absent when the card has none.
     pub symbol: Option<String>,
+    /// 番号, at most 20 characters.
     pub number: String,
 }
 
@@ -119,31 +135,45 @@ pub struct Identity {
     /// A real date, not in the future, after 1890.
     #[schema(format = Date)]
     pub birth_date: String,
+    /// 性別
     pub sex: Sex,
+    /// Home address (住所), where care is delivered.
     pub address: Option<Address>,
+    /// 電話番号: digits and hyphens, optional leading `+`, 7 to 20 characters.
     pub phone: Option<String>,
     /// 介護保険被保険者番号: 10 digits.
     pub ltc_insured_number: Option<String>,
+    /// 医療保険 card details.
     pub health_insurance: Option<HealthInsurance>,
 }
 
+/// A patient to register.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct PatientInput {
+    /// The identifying fields, at the top level of the body.
     #[serde(flatten)]
     pub identity: Identity,
+    /// 要介護度, when known.
     pub care_level: Option<CareLevel>,
     /// The organisation responsible for the patient's record.
     pub managing_organization: String,
 }
 
+/// A registered patient.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Patient {
+    /// The patient id (a UUID), assigned at registration.
     pub id: String,
+    /// The identifying fields, at the top level of the object.
     #[serde(flatten)]
     pub identity: Identity,
+    /// 要介護度, when known.
     pub care_level: Option<CareLevel>,
+    /// The organisation responsible for the patient's record.
     pub managing_organization: String,
+    /// When the patient was registered; RFC 3339 in UTC with microseconds, e.g. `2025-04-01T09:30:00.000000Z`.
     pub created_at: String,
+    /// When the record last changed; same format.
     pub updated_at: String,
 }
 
@@ -246,6 +276,7 @@ impl Patient {
     }
 }
 
+/// The query of the patient listing.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PatientSearch {
@@ -254,6 +285,7 @@ pub struct PatientSearch {
     pub ltc_insured_number: Option<String>,
 }
 
+/// A request to erase a patient's record.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EraseInput {

@@ -46,11 +46,16 @@ pub struct DocumentInput {
 /// A document version as a caller sees it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Document {
+    /// The document id (a UUID), the same for all its versions.
     pub id: String,
+    /// The patient the document is about.
     pub patient_id: String,
+    /// Document type, e.g. `care-path`.
     #[serde(rename = "type")]
     pub doc_type: String,
+    /// Schema version of the type the content is valid against, e.g. `1.1.0`.
     pub schema_version: String,
+    /// Version number, from 1, one more with every change; also the `ETag` (`"<version>"`).
     pub version: i32,
     /// `null` for a deleted document's tombstone.
     #[schema(value_type = Object)]
@@ -58,11 +63,16 @@ pub struct Document {
     /// Pointers into `content` of values withheld from this caller (restricted fields).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub withheld: Vec<String>,
+    /// `true` on a deleted document's tombstone; absent otherwise.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub deleted: bool,
+    /// When the document's first version was written; RFC 3339 in UTC.
     pub created_at: String,
+    /// Who wrote the first version (token `sub`).
     pub created_by: String,
+    /// When this version was written; RFC 3339 in UTC.
     pub updated_at: String,
+    /// Who wrote this version (token `sub`).
     pub updated_by: String,
 }
 
@@ -76,7 +86,9 @@ impl Document {
 /// The `If-Match` precondition of an update.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IfMatch {
+    /// `*`: any current version.
     Any,
+    /// `"<version>"`: only while this version is current.
     Version(i32),
 }
 
@@ -95,12 +107,17 @@ impl IfMatch {
 /// digest of what was asked.
 #[derive(Debug, Clone)]
 pub struct Idempotency {
+    /// The caller as one string: organisation, subject and role, so that another role of the same
+    /// person has keys of its own.
     pub caller: String,
+    /// The `Idempotency-Key` header as sent.
     pub key: String,
+    /// Hex SHA-256 of method, path and body: a key reused for a different request is refused.
     pub request_hash: String,
 }
 
 impl Idempotency {
+    /// Checks the key (1 to 255 visible ASCII characters, else a 422) and digests the request.
     pub fn new(caller: &Caller, key: &str, method: &str, path: &str, body: &impl Serialize) -> Result<Self, ApiError> {
         if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(ApiError::field("/header/Idempotency-Key", "must be 1 to 255 visible ASCII characters"));
@@ -119,7 +136,9 @@ impl Idempotency {
 
 /// The answer to a write.
 pub struct Written {
+    /// The HTTP status to answer with.
     pub status: u16,
+    /// The document as written, as the caller may see it.
     pub document: Document,
 }
 
@@ -235,7 +254,9 @@ pub type ListCursor = (String, String);
 /// Filters of a patient's document list.
 #[derive(Debug, Default)]
 pub struct ListFilter {
+    /// Only documents of this type.
     pub doc_type: Option<String>,
+    /// Only documents changed at or after this instant (stored timestamp format).
     pub updated_since: Option<String>,
     /// (updated_at, id) of the last document of the previous page.
     pub after: Option<ListCursor>,

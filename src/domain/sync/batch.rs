@@ -21,6 +21,7 @@ use crate::state::AppState;
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum IfMatchInput {
+    /// The version number the update expects to replace.
     Version(i32),
     /// An ETag such as `"3"` (quotes included), or `*`.
     ETag(String),
@@ -32,10 +33,14 @@ pub enum IfMatchInput {
 pub enum Operation {
     /// As `POST /v1/patients/{patient_id}/documents`.
     Create {
+        /// The patient the document is about.
         patient_id: String,
+        /// Document type, e.g. `care-path`.
         #[serde(rename = "type")]
         doc_type: String,
+        /// Schema version of the type, e.g. `1.1.0`.
         schema_version: String,
+        /// The document, valid against its schema.
         #[schema(value_type = Object)]
         content: Value,
         /// Shared with the single request's `Idempotency-Key`: either retry replays the first answer.
@@ -43,14 +48,19 @@ pub enum Operation {
     },
     /// As `PUT /v1/documents/{document_id}` with `If-Match`.
     Update {
+        /// The document to replace.
         document_id: String,
+        /// The version the update expects to replace, as `If-Match` would say it.
         if_match: IfMatchInput,
         /// Optional: the stored document's type is taken when absent.
         #[serde(rename = "type")]
         doc_type: Option<String>,
+        /// Schema version of the type, e.g. `1.1.0`.
         schema_version: String,
+        /// The new content, valid against its schema.
         #[schema(value_type = Object)]
         content: Value,
+        /// Shared with the single request's `Idempotency-Key`: either retry replays the first answer.
         idempotency_key: String,
     },
 }
@@ -63,38 +73,48 @@ impl Operation {
     }
 }
 
+/// A batch of document writes, as sent by a client syncing offline work.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchInput {
     /// All or nothing: when one operation fails, none is written.
     #[serde(default)]
     pub atomic: bool,
+    /// The writes, in the order they are applied; each `idempotency_key` at most once.
     pub operations: Vec<Operation>,
 }
 
 /// One operation's outcome: its status and the document written, or the problem.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OpResult {
+    /// The HTTP status the single request would have answered.
     pub status: u16,
+    /// The document written, on success.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub document: Option<Document>,
+    /// Why the operation failed, on failure.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub problem: Option<Problem>,
 }
 
+/// The outcome of a batch.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BatchResults {
+    /// One result per operation, in the order sent.
     pub results: Vec<OpResult>,
 }
 
 /// The operation that sank an atomic batch, and why (pointers already under `/operations/<i>`).
 #[derive(Debug)]
 pub struct Failed {
+    /// Position of the failing operation in the batch, from 0.
     pub index: usize,
+    /// Its error, pointers already moved under `/operations/<index>`.
     pub error: ApiError,
 }
 
 impl Failed {
+    /// The problem document answered for the whole batch, its detail naming the operation.
     pub fn problem(&self) -> Problem {
         let mut problem = self.error.problem();
         problem.detail = format!("operation {}: {}", self.index, problem.detail);

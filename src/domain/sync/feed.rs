@@ -24,8 +24,11 @@ use crate::db::{self, DbConn};
 use crate::error::ApiError;
 use crate::state::AppState;
 
+/// Changes per feed page when the caller does not say.
 pub const DEFAULT_LIMIT: usize = 100;
+/// The most changes one feed page may hold.
 pub const MAX_LIMIT: usize = 1000;
+/// The longest a long-poll (`wait`) may hold a feed request open, in seconds.
 pub const MAX_WAIT_SECS: u64 = 60;
 /// How often a waiting long-poll looks again without being woken: the bound on how late it
 /// sees a commit made by another carepath process.
@@ -39,15 +42,18 @@ pub const MAX_SCAN: usize = 10_000;
 pub struct Change {
     /// Position in the global change sequence.
     pub seq: i64,
+    /// The patient the document is about.
     pub patient_id: String,
+    /// The document changed.
     pub document_id: String,
+    /// Its document type, e.g. `care-path`.
     #[serde(rename = "type")]
     pub doc_type: String,
     /// The version this change wrote.
     pub version: i32,
     /// `created`, `updated` or `deleted`.
     pub op: String,
-    /// When the version was written.
+    /// When the version was written; RFC 3339 in UTC.
     pub at: String,
 }
 
@@ -68,6 +74,7 @@ impl From<ChangeRow> for Change {
 /// An answer of the change feed.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ChangePage {
+    /// The visible changes, in commit order.
     pub changes: Vec<Change>,
     /// Send as `since` next time. It is the last change examined, visible or not, so hidden
     /// changes are never examined again.
@@ -79,8 +86,11 @@ pub struct ChangePage {
 /// What a feed request asks.
 #[derive(Debug, Clone, Copy)]
 pub struct FeedQuery {
+    /// Changes after this sequence number (the previous `next_cursor`; 0 from the start).
     pub since: i64,
+    /// The most visible changes to answer.
     pub limit: usize,
+    /// How long to wait for a change when there is none yet.
     pub wait: Duration,
 }
 
