@@ -19,7 +19,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the HTTP API. First start creates the data directory, database and keys.
-    Serve(Settings),
+    Serve(Box<Settings>),
     /// Print the OpenAPI 3.1 document (the content of openapi/openapi.json).
     Openapi,
     /// Print a token signed by the local issuer (`carepath-local`), for trying the API.
@@ -92,7 +92,7 @@ struct TokenArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve(settings) => serve(settings),
+        Command::Serve(settings) => serve(*settings),
         Command::Token(args) => {
             match carepath::auth::issue_local_token(&args.data_dir, &args.sub, args.role, &args.org, args.ttl) {
                 Ok(token) => {
