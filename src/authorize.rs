@@ -126,7 +126,7 @@ pub fn decide(
         action,
         doc_type,
         break_glass,
-        today: clock::today(),
+        today: state.calendar.today(),
     };
     access::decide(&ask, facts)
 }

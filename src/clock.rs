@@ -17,10 +17,6 @@ pub fn now() -> String {
     format(OffsetDateTime::now_utc())
 }
 
-pub fn today() -> Date {
-    OffsetDateTime::now_utc().date()
-}
-
 /// A calendar day as `YYYY-MM-DD`; `None` for anything else, impossible dates included.
 pub fn parse_day(s: &str) -> Option<Date> {
     Date::parse(s, DAY).ok()

@@ -85,6 +85,15 @@ pub struct Settings {
     /// Operations one `POST /v1/batch` may carry at most.
     #[arg(long, env = "CAREPATH_BATCH_MAX", default_value_t = 100)]
     pub batch_max_operations: usize,
+
+    /// The region's time zone (IANA name): day-granular rules (care-team `since`/`until`, consent
+    /// periods, "not in the future") use its date; instants stay UTC.
+    #[arg(long, env = "CAREPATH_TIME_ZONE", default_value = "Asia/Tokyo")]
+    pub time_zone: String,
+
+    /// A fixed "now" for the calendar (tests only; no flag).
+    #[arg(skip)]
+    pub fixed_now: Option<time::OffsetDateTime>,
 }
 
 /// The data directory, alone: for commands that only read a key kept there.
@@ -174,6 +183,8 @@ impl Settings {
             batch_max_operations: 100,
             audit_checkpoint_every: 1000,
             audit_checkpoint_secs: 60,
+            time_zone: "Asia/Tokyo".into(),
+            fixed_now: None,
         }
     }
 

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 pub mod authorize;
 pub mod break_glass;
+pub mod calendar;
 pub mod clock;
 pub mod config;
 pub mod context;

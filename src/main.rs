@@ -19,7 +19,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the HTTP API. First start creates the data directory, database and keys.
-    Serve(Settings),
+    Serve(Box<Settings>),
     /// Print the OpenAPI 3.1 document (the content of openapi/openapi.json).
     Openapi,
     /// Print a token signed by the local issuer (`carepath-local`), for trying the API.
@@ -92,7 +92,7 @@ struct TokenArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve(settings) => serve(settings),
+        Command::Serve(settings) => serve(*settings),
         Command::Token(args) => {
             match carepath::auth::issue_local_token(&args.data_dir, &args.sub, args.role, &args.org, args.ttl) {
                 Ok(token) => {
@@ -116,24 +116,23 @@ fn main() -> ExitCode {
         Command::Audit(AuditCommand::Verify(args)) => {
             let result = verify_audit(&args);
             if let Ok(v) = &result
-                && let Some(seq) = v.first_broken
+                && !v.ok
             {
-                eprintln!("carepath: the audit log is broken at sequence {seq}");
+                let reason = v.reason.as_deref().unwrap_or("the log does not verify");
+                eprintln!("carepath: {reason} (verified through sequence {})", v.verified_through);
             }
             print_json(result, |v| v.ok)
         }
-        Command::Audit(AuditCommand::PublicKey(args)) => {
-            match carepath::audit::Signer::load_or_create(&args.data_dir) {
-                Ok(signer) => {
-                    println!("{}", signer.public_key_base64());
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("carepath: {e}");
-                    ExitCode::FAILURE
-                }
+        Command::Audit(AuditCommand::PublicKey(args)) => match carepath::audit::Signer::open_existing(&args.data_dir) {
+            Ok(signer) => {
+                println!("{}", signer.public_key_base64());
+                ExitCode::SUCCESS
             }
-        }
+            Err(e) => {
+                eprintln!("carepath: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Openapi => {
             print!("{}", openapi::spec_json());
             ExitCode::SUCCESS
@@ -152,7 +151,7 @@ fn verify_audit(args: &VerifyArgs) -> Result<carepath::audit::Verification, Stri
             };
             base64::engine::general_purpose::STANDARD.decode(b64).map_err(|e| format!("{}: {e}", path.display()))?
         }
-        None => carepath::audit::Signer::load_or_create(&args.store.dir.data_dir)?.public_key(),
+        None => carepath::audit::Signer::open_existing(&args.store.dir.data_dir)?.public_key(),
     };
     match &args.export {
         Some(path) => {

@@ -16,6 +16,8 @@ use crate::schemas::Registry;
 /// What every handler may reach: built once at start, shared by all workers.
 pub struct AppState {
     pub settings: Settings,
+    /// The region's calendar: `calendar.today()` is the date day-granular rules use.
+    pub calendar: crate::calendar::Calendar,
     pub pool: DbPool,
     pub auth: Authenticator,
     /// Swapped whole when `carepath keys rotate` (another process) re-wraps data keys under a
@@ -55,6 +57,8 @@ pub enum StartError {
     Recorder(std::io::Error),
     #[error("cannot inspect the database: {0}")]
     Inspect(String),
+    #[error("{0}")]
+    TimeZone(String),
     #[error("cannot listen on {bind}: {source}")]
     Bind { bind: String, source: std::io::Error },
 }
@@ -62,6 +66,7 @@ pub enum StartError {
 impl AppState {
     /// Creates the data directory (0700) if needed, opens and migrates the database.
     pub fn open(settings: Settings) -> Result<Arc<Self>, StartError> {
+        crate::calendar::Calendar::new(&settings.time_zone, settings.fixed_now).map_err(StartError::TimeZone)?;
         let schemas = Registry::load(settings.schema_dir.as_deref())?;
         create_data_dir(&settings)?;
         let pool = db::open(&settings)?;
@@ -76,11 +81,14 @@ impl AppState {
 
     /// The rest of the state, the same whichever way the pool and keys were come by.
     fn assemble(settings: Settings, pool: DbPool, keys: Keyring, schemas: Registry) -> Result<Arc<Self>, StartError> {
+        let calendar =
+            crate::calendar::Calendar::new(&settings.time_zone, settings.fixed_now).map_err(StartError::TimeZone)?;
         let auth = Authenticator::load(&settings)?;
         let audit_signer = crate::audit::Signer::load_or_create(&settings.data_dir).map_err(StartError::AuditKey)?;
         let recorder = crate::audit::Recorder::start(db::side_pool(&settings, 1)).map_err(StartError::Recorder)?;
         Ok(Arc::new(Self {
             settings,
+            calendar,
             pool,
             auth,
             keys: RwLock::new(Arc::new(keys)),

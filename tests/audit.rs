@@ -85,12 +85,12 @@ fn cli_verify(t: &TestApp, extra: &[&str]) -> (bool, String, String) {
 
 #[actix_web::test]
 async fn verify_and_the_cli_name_the_first_broken_event_after_an_edit_a_delete_or_a_swap() {
-    for (how, first_broken) in [
-        (Tamper::Edit(4), 4),
-        (Tamper::Delete(5), 5),
-        (Tamper::Swap(3, 6), 3),
+    for (how, first_broken, reason) in [
+        (Tamper::Edit(4), 4, "event 4 was altered"),
+        (Tamper::Delete(5), 5, "event 5 is missing or out of place"),
+        (Tamper::Swap(3, 6), 3, "event 3 does not follow from event 2"),
         // Cutting the newest event off the end: the chain's head no longer matches.
-        (Tamper::Delete(8), 8),
+        (Tamper::Delete(8), 8, "the log's head is at 8 but its events end at 7: events were cut off"),
     ] {
         world!(t, app, clinic, _patient);
         let auditor = t.token("auditor", &clinic);
@@ -99,6 +99,7 @@ async fn verify_and_the_cli_name_the_first_broken_event_after_an_edit_a_delete_o
         assert_eq!(before.status, 200, "{}", before.body);
         assert_eq!(before.body["ok"], true, "{}", before.body);
         assert_eq!(before.body["first_broken"], Value::Null);
+        assert!(before.body.get("reason").is_none(), "no reason when ok: {}", before.body);
         let head = before.body["verified_through"].as_i64().unwrap();
         assert_eq!(head, 7, "{how:?}: organisation, patient, document, four reads");
         let (ok, stdout, _) = cli_verify(&t, &[]);
@@ -110,9 +111,12 @@ async fn verify_and_the_cli_name_the_first_broken_event_after_an_edit_a_delete_o
         assert_eq!(after.body["ok"], false, "{how:?}: {}", after.body);
         assert_eq!(after.body["first_broken"], first_broken, "{how:?}: {}", after.body);
         assert_eq!(after.body["verified_through"], first_broken - 1, "{how:?}");
+        assert!(after.body["reason"].as_str().unwrap().starts_with(reason), "{how:?}: {}", after.body);
         let (ok, _, stderr) = cli_verify(&t, &[]);
         assert!(!ok, "{how:?}: the CLI must fail");
-        assert!(stderr.contains(&format!("broken at sequence {first_broken}")), "{how:?}: {stderr}");
+        // The audit events of the HTTP check came after the cut: the CLI finds event 8 missing.
+        let reason = if first_broken == 8 { "event 8 is missing or out of place" } else { reason };
+        assert!(stderr.contains(reason), "{how:?}: {stderr}");
     }
 }
 
@@ -174,15 +178,28 @@ async fn an_export_verifies_offline_with_only_the_public_key() {
     assert_ne!(edited.join("\n"), text.trim_end());
     std::fs::write(&file, edited.join("\n")).unwrap();
     let (ok, _, stderr) = offline(&file, &key_file);
-    assert!(!ok && stderr.contains("broken at sequence 3"), "{stderr}");
+    assert!(!ok && stderr.contains("event 3 was altered"), "{stderr}");
 
-    // A genuine export under someone else's key is not trusted.
+    // A genuine export under someone else's key is not trusted, and the report says it is the
+    // key, naming both, rather than blaming the log.
     std::fs::write(&file, &text).unwrap();
     let other = carepath::audit::Signer::load_or_create(dir.path()).unwrap();
     let other_key = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, other.public_key());
     std::fs::write(&key_file, other_key).unwrap();
-    let (ok, _, _) = offline(&file, &key_file);
+    let (ok, stdout, stderr) = offline(&file, &key_file);
     assert!(!ok, "a checkpoint signed by another key must fail");
+    let (ours, theirs) = (&t.state.audit_signer.key_id, &other.key_id);
+    let wrong_key = format!("signature does not verify with key {theirs} (the export was signed by key {ours})");
+    assert!(stderr.contains(&wrong_key) && !stderr.contains("broken at"), "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["reason"], wrong_key.as_str());
+
+    // An export cut before its last checkpoint: what follows the last signature is not proved.
+    std::fs::write(&key_file, key.body.to_string()).unwrap();
+    let cut: Vec<&str> = text.lines().take(text.lines().count() - 2).collect();
+    std::fs::write(&file, cut.join("\n")).unwrap();
+    let (ok, stdout, stderr) = offline(&file, &key_file);
+    assert!(!ok && stderr.contains("no signed checkpoint covers events from 1"), "{stdout} {stderr}");
 
     // An event chained onto the copy after the last signature is not proved, however well formed.
     std::fs::write(&key_file, key.body.to_string()).unwrap();
@@ -195,7 +212,8 @@ async fn an_export_verifies_offline_with_only_the_public_key() {
     let line = serde_json::to_string(&carepath::audit::ExportLine::Event(Box::new(forged))).unwrap();
     std::fs::write(&file, format!("{text}{line}\n")).unwrap();
     let (ok, stdout, stderr) = offline(&file, &key_file);
-    assert!(!ok && stderr.contains(&format!("broken at sequence {forged_seq}")), "{stdout} {stderr}");
+    let unsigned = format!("no signed checkpoint covers events from {forged_seq}");
+    assert!(!ok && stderr.contains(&unsigned), "{stdout} {stderr}");
     let report: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(report["verified_through"], forged_seq - 1, "what the signature covers");
 }
@@ -229,6 +247,7 @@ async fn checkpoints_are_signed_on_schedule_and_catch_a_cut_off_tail() {
     let res = send(&app, TestRequest::get().uri("/v1/audit-events/verify").insert_header(auth(&auditor))).await;
     assert_eq!(res.body["ok"], false, "{}", res.body);
     assert_eq!(res.body["first_broken"], 5, "{}", res.body);
+    assert_eq!(res.body["reason"], "the log ends before its checkpoint at 7: events were cut off", "{}", res.body);
 }
 
 #[actix_web::test]

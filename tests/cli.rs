@@ -149,3 +149,62 @@ fn openapi_command_prints_the_committed_spec() {
     let committed = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json")).unwrap();
     assert!(out.stdout == committed, "run `cargo run -- openapi > openapi/openapi.json`");
 }
+
+/// Runs the binary in `cwd` with no `CAREPATH_*` settings from the environment: (ok, stdout, stderr).
+fn run_in(cwd: &Path, args: &[&str]) -> (bool, String, String) {
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(cwd).args(args);
+    for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("CAREPATH_")) {
+        cmd.env_remove(name);
+    }
+    let out = cmd.output().unwrap();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (out.status.success(), text(&out.stdout), text(&out.stderr))
+}
+
+/// Issue 22 item 6: `carepath token` run where no server made a key (no data directory, or one
+/// without the issuer key) says so, naming the path, and creates nothing; with the server's key
+/// it signs tokens that server accepts.
+#[test]
+fn token_never_creates_an_issuer_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = ["token", "--sub", "op", "--role", "admin", "--org", "carepath-operator"];
+    // From another directory, with the default ./carepath-data.
+    let (ok, _, stderr) = run_in(dir.path(), &token);
+    assert!(!ok, "token must fail without a data directory");
+    for needle in ["carepath-data/local-issuer", "no data directory", "carepath serve", "--data-dir"] {
+        assert!(stderr.contains(needle), "lacks {needle:?}: {stderr}");
+    }
+    assert!(!dir.path().join("carepath-data").exists(), "token made a data directory");
+
+    // A data directory without the key.
+    let data = dir.path().join("empty");
+    std::fs::create_dir(&data).unwrap();
+    let with_dir = [&token[..], &["--data-dir", data.to_str().unwrap()]].concat();
+    let (ok, _, stderr) = run_in(dir.path(), &with_dir);
+    assert!(!ok, "token must fail without a key");
+    let key_path = data.join(carepath::auth::LOCAL_KEY_FILE);
+    assert!(stderr.contains(key_path.to_str().unwrap()) && stderr.contains("carepath serve"), "{stderr}");
+    assert_eq!(std::fs::read_dir(&data).unwrap().count(), 0, "token made a file");
+
+    // Once a server made the key, token signs with it.
+    let server = carepath::auth::Authenticator::load(&carepath::config::Settings::for_data_dir(&data)).unwrap();
+    let (ok, stdout, stderr) = run_in(dir.path(), &with_dir);
+    assert!(ok, "{stderr}");
+    assert_eq!(server.verify(stdout.trim()).unwrap().org, "carepath-operator");
+}
+
+/// Issue 22 item 5: the audit commands that need the server's signing key never make one.
+#[test]
+fn audit_commands_never_create_a_signing_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    let data_arg = data.to_str().unwrap();
+    for args in [&["audit", "public-key", "--data-dir", data_arg][..], &["audit", "verify", "--data-dir", data_arg]] {
+        let (ok, stdout, stderr) = run_in(dir.path(), args);
+        assert!(!ok, "{args:?} must fail: {stdout}");
+        assert!(stderr.contains("audit-signing.pem") && stderr.contains("carepath serve"), "{args:?}: {stderr}");
+        assert_eq!(std::fs::read_dir(&data).unwrap().count(), 0, "{args:?} made a file");
+    }
+}

@@ -45,12 +45,13 @@ async fn consent_opens_and_revocation_closes_documents_to_the_care_team() {
     let nurse = t.token("nurse", &station);
     let read = || TestRequest::get().uri(&format!("/v1/documents/{doc}")).insert_header(auth(&nurse));
 
-    // Opt-in: on the care team, but no consent yet.
+    // Opt-in: on the care team, but no consent yet. The patient is readable, so the list answers
+    // 200 with nothing in it (issue 22 item 7); the document itself is 404.
     send(&app, read()).await.problem(404);
-    let list =
-        send(&app, TestRequest::get().uri(&format!("/v1/patients/{patient}/documents")).insert_header(auth(&nurse)))
-            .await;
-    assert_eq!(list.status, 404, "{}", list.body);
+    let list = || TestRequest::get().uri(&format!("/v1/patients/{patient}/documents")).insert_header(auth(&nurse));
+    let listed = send(&app, list()).await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    assert_eq!(listed.body["items"], json!([]), "{}", listed.body);
 
     let consent = json!({
         "status": "active", "organizations": "care_team", "permitted_types": ["care-path"], "purposes": ["treatment"],
@@ -97,6 +98,27 @@ async fn consent_opens_and_revocation_closes_documents_to_the_care_team() {
     assert_eq!(res.status, 200, "{}", res.body);
     assert_eq!(res.body["status"], "revoked");
     send(&app, read()).await.problem(404);
+    // After the revocation the patient still answers 200, and so does the list: empty.
+    let patient_record =
+        send(&app, TestRequest::get().uri(&format!("/v1/patients/{patient}")).insert_header(auth(&nurse))).await;
+    assert_eq!(patient_record.status, 200, "{}", patient_record.body);
+    let listed = send(&app, list()).await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    assert_eq!(listed.body["items"], json!([]), "{}", listed.body);
+    // A stranger to the patient still gets 404 for the list, as for the record.
+    let other = send(
+        &app,
+        TestRequest::post()
+            .uri("/v1/organizations")
+            .insert_header(auth(&t.operator()))
+            .set_json(json!({"name": "other station", "kind": "visiting_nurse_station"})),
+    )
+    .await;
+    let stranger = t.token("nurse", other.body["id"].as_str().unwrap());
+    let listed =
+        send(&app, TestRequest::get().uri(&format!("/v1/patients/{patient}/documents")).insert_header(auth(&stranger)))
+            .await;
+    assert_eq!(listed.problem(404)["detail"], "no such patient");
     let again = send(
         &app,
         TestRequest::post()

@@ -101,6 +101,40 @@ async fn break_glass_reasons_are_bounded_stored_once_sealed_and_opened_for_audit
     assert!(items.iter().all(|e| e["break_glass_reason"] == REASON), "{}", listed.body);
 }
 
+/// Issue 22 item 9: a browser's `fetch` cannot send raw UTF-8 in a header, so a Japanese reason
+/// travels percent-encoded after `UTF-8''` (RFC 8187); the auditor reads it decoded.
+#[actix_web::test]
+async fn a_percent_encoded_japanese_break_glass_reason_is_decoded() {
+    world!(t, app, clinic, er, _patient, doc);
+    let reason = "救急搬送、意識レベル低下のため服薬歴を確認";
+    assert!(reason.chars().count() >= 10);
+    let encoded: String = reason.bytes().map(|b| format!("%{b:02X}")).collect();
+    let nurse = token(&t, "er-nurse", "nurse", &er);
+    let read = |value: String| {
+        TestRequest::get()
+            .uri(&format!("/v1/documents/{doc}"))
+            .insert_header(auth(&nurse))
+            .insert_header(("x-break-glass", value))
+    };
+    // Malformed encodings are refused at the header, and open nothing.
+    for bad in ["UTF-8''%E6%95", "UTF-8''%zz%E6%95%91%E6%80%A5%E6%90%AC%E9%80%81"] {
+        let res = send(&app, read(bad.to_owned())).await;
+        assert_eq!(res.problem(422)["errors"][0]["pointer"], "/header/X-Break-Glass", "{bad}: {}", res.body);
+    }
+    let opened = send(&app, read(format!("UTF-8''{encoded}"))).await;
+    assert_eq!(opened.status, 200, "{}", opened.body);
+
+    let auditor = t.token("auditor", &clinic);
+    let listed = send(
+        &app,
+        TestRequest::get().uri("/v1/audit-events?break_glass=true&actor=er-nurse").insert_header(auth(&auditor)),
+    )
+    .await;
+    let items = listed.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{}", listed.body);
+    assert_eq!(items[0]["break_glass_reason"], reason, "{}", listed.body);
+}
+
 #[actix_web::test]
 async fn break_glass_grants_belong_to_the_full_caller() {
     world!(t, app, _clinic, er, _patient, doc);

@@ -199,7 +199,7 @@ async fn care_team_membership_counts_between_since_and_until() {
     };
 
     send(&app, read()).await.problem(404);
-    let today = time::OffsetDateTime::now_utc().date();
+    let today = t.state.calendar.today();
     let day = |offset: i64| carepath::clock::format_day(today + time::Duration::days(offset));
 
     let res = send(&app, put_team(json!([{"organization": station, "role": "nurse", "since": day(-1)}]))).await;
@@ -237,6 +237,53 @@ async fn care_team_membership_counts_between_since_and_until() {
         .collect();
     pointers.sort();
     assert_eq!(pointers, ["/members/0/since", "/members/1/role", "/members/1/until"]);
+}
+
+/// Issue 22 item 1: day-granular rules use the region's date. At 23:30 UTC on 25 November it is
+/// 08:30 on the 26th in Tokyo: a membership starting on the 26th counts, and a birth date of the
+/// 26th is not in the future. Judged in UTC, neither would be.
+#[actix_web::test]
+async fn a_membership_starting_today_in_tokyo_counts_before_nine_in_the_morning() {
+    let at = time::macros::datetime!(2026-11-25 23:30 UTC);
+    for (zone, member) in [("Asia/Tokyo", true), ("UTC", false)] {
+        let t = TestApp::with(|s| {
+            s.fixed_now = Some(at);
+            s.time_zone = zone.into();
+        });
+        let app = init_service(carepath::startup::app(t.state.clone())).await;
+        let clinic = org(&app, &t, "clinic", "clinic").await;
+        let station = org(&app, &t, "station", "visiting_nurse_station").await;
+        let physician = t.token("physician", &clinic);
+        let newborn =
+            json!({"name": "山田 一郎", "birth_date": "2026-11-26", "sex": "male", "managing_organization": clinic});
+        let res =
+            send(&app, TestRequest::post().uri("/v1/patients").insert_header(auth(&physician)).set_json(newborn)).await;
+        assert_eq!(res.status.as_u16(), if member { 201 } else { 422 }, "{zone}: {}", res.body);
+        let res = send(
+            &app,
+            TestRequest::post().uri("/v1/patients").insert_header(auth(&physician)).set_json(patient_body(&clinic)),
+        )
+        .await;
+        let id = res.body["id"].as_str().unwrap().to_owned();
+        let team = json!({"members": [{"organization": station, "role": "nurse", "since": "2026-11-26"}]});
+        let res = send(
+            &app,
+            TestRequest::put()
+                .uri(&format!("/v1/patients/{id}/care-team"))
+                .insert_header(auth(&physician))
+                .set_json(team),
+        )
+        .await;
+        assert_eq!(res.body["members"][0]["active"], member, "{zone}: {}", res.body);
+
+        let nurse = t.token("nurse", &station);
+        let read = send(&app, TestRequest::get().uri(&format!("/v1/patients/{id}")).insert_header(auth(&nurse))).await;
+        assert_eq!(read.status.as_u16(), if member { 200 } else { 404 }, "{zone}: {}", read.body);
+        let list = send(&app, TestRequest::get().uri("/v1/patients").insert_header(auth(&nurse))).await;
+        assert_eq!(list.status, 200, "{}", list.body);
+        let listed = list.body["items"].as_array().unwrap().iter().any(|p| p["id"] == id.as_str());
+        assert_eq!(listed, member, "{zone}: {}", list.body);
+    }
 }
 
 /// Issue 11 item 8: erased patients interleaved with live ones never end a page of the

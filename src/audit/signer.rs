@@ -10,6 +10,7 @@ use crate::error::ApiError;
 /// made on first start. Its public key is what an offline verifier needs.
 pub struct Signer {
     pair: ring::signature::Ed25519KeyPair,
+    /// The key's id (`crypto::keyfile::key_id` of its public key), stored with each checkpoint.
     pub key_id: String,
 }
 
@@ -20,9 +21,28 @@ impl Signer {
         let path = data_dir.join(SIGNING_KEY_FILE);
         let file = crate::crypto::keyfile::KeyFile::open(data_dir, SIGNING_KEY_FILE, "audit signing key")
             .map_err(|e| format!("{}: {e}", path.display()))?;
+        Self::from_file(&path, &file)
+    }
+
+    /// The signing key a server made in this data directory; never creates one (a new key would
+    /// verify nothing the server signed). Errors name the path.
+    pub fn open_existing(data_dir: &std::path::Path) -> Result<Self, String> {
+        let path = data_dir.join(SIGNING_KEY_FILE);
+        match crate::crypto::keyfile::KeyFile::open_existing(data_dir, SIGNING_KEY_FILE) {
+            Ok(Some(file)) => Self::from_file(&path, &file),
+            Ok(None) => Err(format!(
+                "{}: no audit signing key here; start `carepath serve` on this data directory first, or pass \
+                 --data-dir (or set CAREPATH_DATA_DIR) to the server's data directory",
+                path.display()
+            )),
+            Err(e) => Err(format!("{}: {e}", path.display())),
+        }
+    }
+
+    fn from_file(path: &std::path::Path, file: &crate::crypto::keyfile::KeyFile) -> Result<Self, String> {
         let pair = ring::signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(&file.pkcs8)
             .map_err(|e| format!("{}: {e}", path.display()))?;
-        Ok(Self { pair, key_id: file.kid })
+        Ok(Self { pair, key_id: file.kid.clone() })
     }
 
     /// The public key as `GET /v1/audit-events/public-key` and `carepath audit public-key` show it.

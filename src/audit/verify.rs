@@ -18,6 +18,10 @@ pub struct Verification {
     pub checkpoints_verified: u64,
     /// The hash at `verified_through`.
     pub head_hash: String,
+    /// Why the log does not verify, in words (absent when `ok`): which key failed and which
+    /// signed, the first event no signature covers, the event that does not follow, or the cut.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// Walks the chain event by event; shared by the live check and the check of an export.
@@ -25,21 +29,63 @@ struct ChainWalk<'k> {
     prev: String,
     expected: i64,
     first_broken: Option<i64>,
+    reason: Option<String>,
     checkpoints: std::collections::BTreeMap<i64, CheckpointRow>,
     public_key: &'k [u8],
     checkpoints_verified: u64,
+    /// What is being checked, for the reasons: "export" or "log".
+    source: &'static str,
 }
 
 impl<'k> ChainWalk<'k> {
-    fn new(checkpoints: Vec<CheckpointRow>, public_key: &'k [u8]) -> Self {
+    fn new(checkpoints: Vec<CheckpointRow>, public_key: &'k [u8], source: &'static str) -> Self {
         Self {
             prev: GENESIS.to_owned(),
             expected: 1,
             first_broken: None,
+            reason: None,
             checkpoints: checkpoints.into_iter().map(|c| (c.seq, c)).collect(),
             public_key,
             checkpoints_verified: 0,
+            source,
         }
+    }
+
+    /// Marks the chain broken at the expected event, for `reason`.
+    fn broken(&mut self, reason: String) {
+        self.first_broken = Some(self.expected);
+        self.reason = Some(reason);
+    }
+
+    /// Why `row`, in the expected place, does not hold (None if it does).
+    fn fault(&self, row: &AuditRow) -> Option<String> {
+        let n = self.expected;
+        if row.seq != n {
+            return Some(format!("event {n} is missing or out of place (found event {} there)", row.seq));
+        }
+        if row.prev_hash != self.prev {
+            return Some(if n == 1 {
+                "event 1 does not start the chain".to_owned()
+            } else {
+                format!("event {n} does not follow from event {}", n - 1)
+            });
+        }
+        if chain_hash(&self.prev, &canonical(row)) != row.hash {
+            return Some(format!("event {n} was altered: its hash does not match its content"));
+        }
+        let c = self.checkpoints.get(&row.seq)?;
+        if c.hash != row.hash {
+            return Some(format!("the checkpoint at {n} signed another hash than event {n}'s"));
+        }
+        if verify_checkpoint(c, self.public_key) {
+            return None;
+        }
+        let key = crate::crypto::keyfile::key_id(self.public_key);
+        Some(if key == c.key_id {
+            format!("the checkpoint at {n} does not verify with key {key}, which signed it: the checkpoint was altered")
+        } else {
+            format!("signature does not verify with key {key} (the {} was signed by key {})", self.source, c.key_id)
+        })
     }
 
     /// Feeds the next event; false once the chain is broken (the rest is not looked at).
@@ -47,13 +93,8 @@ impl<'k> ChainWalk<'k> {
         if self.first_broken.is_some() {
             return false;
         }
-        let intact = row.seq == self.expected
-            && row.prev_hash == self.prev
-            && chain_hash(&self.prev, &canonical(row)) == row.hash;
-        let signed =
-            self.checkpoints.get(&row.seq).is_none_or(|c| c.hash == row.hash && verify_checkpoint(c, self.public_key));
-        if !(intact && signed) {
-            self.first_broken = Some(self.expected);
+        if let Some(reason) = self.fault(row) {
+            self.broken(reason);
             return false;
         }
         if self.checkpoints.contains_key(&row.seq) {
@@ -68,11 +109,15 @@ impl<'k> ChainWalk<'k> {
     fn finish(mut self, head: Option<(i64, &str)>) -> Verification {
         let through = self.expected - 1;
         if self.first_broken.is_none() {
-            let short = head.is_some_and(|(seq, hash)| seq != through || hash != self.prev);
             // A checkpoint beyond the last event means events were cut off the end.
-            let cut = self.checkpoints.keys().any(|&seq| seq > through);
-            if short || cut {
-                self.first_broken = Some(self.expected);
+            if let Some(&cut) = self.checkpoints.keys().rev().find(|&&seq| seq > through) {
+                self.broken(format!("the {} ends before its checkpoint at {cut}: events were cut off", self.source));
+            } else if let Some((seq, _)) = head.filter(|&(seq, hash)| seq != through || hash != self.prev) {
+                self.broken(if seq == through {
+                    format!("the log's head does not name event {seq}: the last event was replaced")
+                } else {
+                    format!("the log's head is at {seq} but its events end at {through}: events were cut off")
+                });
             }
         }
         Verification {
@@ -81,6 +126,7 @@ impl<'k> ChainWalk<'k> {
             first_broken: self.first_broken,
             checkpoints_verified: self.checkpoints_verified,
             head_hash: self.prev,
+            reason: self.reason,
         }
     }
 }
@@ -89,7 +135,7 @@ impl<'k> ChainWalk<'k> {
 pub fn verify(conn: &mut DbConn, public_key: &[u8]) -> Result<Verification, ApiError> {
     use crate::db::audit::{AuditFilter, head};
     let (head_seq, head_hash) = head(conn)?;
-    let mut walk = ChainWalk::new(CheckpointRow::all(conn)?, public_key);
+    let mut walk = ChainWalk::new(CheckpointRow::all(conn)?, public_key, "log");
     let mut filter = AuditFilter::default();
     'pages: loop {
         let page = AuditRow::list(conn, &filter, 1000)?;
@@ -148,7 +194,7 @@ pub fn verify_export(ndjson: &str, public_key: &[u8]) -> Result<Verification, St
         }
     }
     let last_checkpoint = checkpoints.iter().max_by_key(|c| c.seq).map(|c| (c.seq, c.hash.clone()));
-    let mut walk = ChainWalk::new(checkpoints, public_key);
+    let mut walk = ChainWalk::new(checkpoints, public_key, "export");
     for row in &events {
         if !walk.feed(row) {
             break;
@@ -163,6 +209,7 @@ pub fn verify_export(ndjson: &str, public_key: &[u8]) -> Result<Verification, St
         result.first_broken = Some(signed_through + 1);
         result.verified_through = signed_through;
         result.head_hash = signed_hash;
+        result.reason = Some(format!("no signed checkpoint covers events from {}", signed_through + 1));
     }
     Ok(result)
 }

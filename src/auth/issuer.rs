@@ -17,8 +17,29 @@ pub(super) fn local_key(data_dir: &Path) -> Result<KeyFile, AuthSetupError> {
     })
 }
 
-/// Signs a token as the built-in issuer (for `carepath token` and tests), creating the key if
-/// this data directory has none yet.
+/// The local issuer's key as `carepath serve` made it; never creates one, since tokens signed by
+/// a key the server does not know only ever get 401. Errors name the path and the way out.
+fn existing_local_key(data_dir: &Path) -> Result<KeyFile, AuthSetupError> {
+    let path = data_dir.join(LOCAL_KEY_FILE).display().to_string();
+    let missing = |what: String| AuthSetupError::LocalKey {
+        path: path.clone(),
+        problem: format!(
+            "{what}; start `carepath serve` first (it creates the key), or pass --data-dir (or set \
+             CAREPATH_DATA_DIR) to the data directory of the server the token is for"
+        ),
+    };
+    if !data_dir.is_dir() {
+        return Err(missing(format!("there is no data directory {}", data_dir.display())));
+    }
+    match KeyFile::open_existing(data_dir, LOCAL_KEY_FILE) {
+        Ok(Some(key)) => Ok(key),
+        Ok(None) => Err(missing("no such file".into())),
+        Err(problem) => Err(AuthSetupError::LocalKey { path, problem }),
+    }
+}
+
+/// Signs a token as the built-in issuer (for `carepath token` and tests) with the key that
+/// `carepath serve` made in this data directory; never creates a key.
 pub fn issue_local_token(
     data_dir: &Path,
     sub: &str,
@@ -32,7 +53,7 @@ pub fn issue_local_token(
     if org.trim().is_empty() {
         return Err(AuthSetupError::Issue("org must not be empty".into()));
     }
-    let key = local_key(data_dir)?;
+    let key = existing_local_key(data_dir)?;
     let now = now_secs();
     let claims = LocalClaims {
         iss: LOCAL_ISSUER,
@@ -104,6 +125,7 @@ mod tests {
     #[test]
     fn issued_tokens_carry_the_contract_claims() {
         let dir = tempfile::tempdir().unwrap();
+        local_key(dir.path()).unwrap();
         let token = issue_local_token(dir.path(), "cm-1", Role::CareManager, "kyotaku-1", 300).unwrap();
         let claims: Value =
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(token.split('.').nth(1).unwrap()).unwrap()).unwrap();
@@ -142,6 +164,7 @@ mod tests {
     fn without_the_local_issuer_no_key_file_is_made() {
         let f = Fixture::with(|s| s.local_issuer = false);
         assert!(!f.data_dir().join(LOCAL_KEY_FILE).exists());
+        local_key(&f.data_dir()).unwrap();
         let token = issue_local_token(&f.data_dir(), "u", Role::Admin, "o", 60).unwrap();
         assert_eq!(f.reject(&token), AuthError::UnknownKey);
     }

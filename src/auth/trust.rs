@@ -300,6 +300,7 @@ mod tests {
         let forged = with(idp_claims(), json!({"iss": "https://other.example", "aud": "carepath"}));
         assert_eq!(f.reject(&sign_es(&pkcs8, Some("k1"), &forged)), AuthError::UntrustedIssuer);
         // The local issuer is off here (the kid-less EdDSA key is a candidate, for another issuer).
+        crate::auth::issuer::local_key(&f.data_dir()).unwrap();
         let local = issue_local_token(&f.data_dir(), "x", Role::Admin, "o", 60).unwrap();
         assert_eq!(f.reject(&local), AuthError::UntrustedIssuer);
     }

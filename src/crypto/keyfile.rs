@@ -148,10 +148,8 @@ impl KeyFile {
     /// each other. Errors say what went wrong, not where (the caller knows the path).
     pub fn open(data_dir: &Path, file_name: &str, what: &str) -> Result<Self, String> {
         let path = data_dir.join(file_name);
-        match fs::read_to_string(&path) {
-            Ok(text) => return Self::from_file(&path, &text),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(format!("cannot read: {e}")),
+        if let Some(existing) = Self::open_existing(data_dir, file_name)? {
+            return Ok(existing);
         }
         create_private_dir(data_dir).map_err(|e| format!("cannot create the data directory: {e}"))?;
         let pkcs8 =
@@ -164,6 +162,17 @@ impl KeyFile {
             // Someone else created it meanwhile: theirs wins.
             let text = fs::read_to_string(&path).map_err(|e| format!("cannot read: {e}"))?;
             Self::from_file(&path, &text)
+        }
+    }
+
+    /// Reads `data_dir/file_name` if it is there; never creates it (`Ok(None)` when absent), for
+    /// the commands that must use the key a server made and must not invent another.
+    pub fn open_existing(data_dir: &Path, file_name: &str) -> Result<Option<Self>, String> {
+        let path = data_dir.join(file_name);
+        match fs::read_to_string(&path) {
+            Ok(text) => Self::from_file(&path, &text).map(Some),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(format!("cannot read: {e}")),
         }
     }
 
@@ -190,8 +199,8 @@ impl KeyFile {
 }
 
 /// Derived, not stored: the same key always has the same `kid`, so issuing and verifying agree
-/// without sharing anything but the key file.
-fn key_id(public: &[u8]) -> String {
+/// without sharing anything but the key file. Also names the audit checkpoints' signing key.
+pub fn key_id(public: &[u8]) -> String {
     let digest = ring::digest::digest(&ring::digest::SHA256, public);
     hex(&digest.as_ref()[..8])
 }

@@ -118,8 +118,8 @@ impl CareTeamInput {
     }
 }
 
-fn team_of(patient: &PatientRow, rows: Vec<CareTeamRow>) -> CareTeam {
-    let today = clock::today();
+/// The team as the caller sees it; `today` is the region's date (`AppState::calendar`).
+fn team_of(patient: &PatientRow, rows: Vec<CareTeamRow>, today: time::Date) -> CareTeam {
     let members = rows
         .into_iter()
         .map(|r| {
@@ -149,7 +149,7 @@ pub async fn get(state: &Arc<AppState>, ctx: Context, patient: PatientId) -> Res
     super::read(state, event, move |conn, st, ev| {
         let patient = authorise(conn, st, &ctx.caller, &patient, Resource::CareTeam, Action::Read, None, ev)?.patient;
         erased_patient_gone(&patient)?;
-        Ok(team_of(&patient, CareTeamRow::for_patient(conn, &patient.id)?))
+        Ok(team_of(&patient, CareTeamRow::for_patient(conn, &patient.id)?, st.calendar.today()))
     })
     .await
 }
@@ -182,7 +182,7 @@ pub async fn replace(
             })
             .collect();
         CareTeamRow::replace(tx, &patient.id, &rows)?;
-        Ok(team_of(&patient, rows))
+        Ok(team_of(&patient, rows, st.calendar.today()))
     })
     .await
 }

@@ -330,7 +330,7 @@ pub async fn create(
         ev.resource_id = Some(row.id.clone());
         row.insert(tx)?;
         let mut consent = reveal(&key, &row)?;
-        consent.warnings = off_the_team(&consent.organizations, &access.facts);
+        consent.warnings = off_the_team(&consent.organizations, &access.facts, st.calendar.today());
         Ok(consent)
     })
     .await
@@ -338,9 +338,8 @@ pub async fn create(
 
 /// The named organisations that could not use the consent today: neither managing the patient
 /// nor on its active care team.
-fn off_the_team(named: &ConsentOrganizations, facts: &PatientFacts) -> Vec<String> {
+fn off_the_team(named: &ConsentOrganizations, facts: &PatientFacts, today: time::Date) -> Vec<String> {
     let ConsentOrganizations::List(orgs) = named else { return Vec::new() };
-    let today = clock::today();
     orgs.iter()
         .filter(|org| {
             **org != facts.managing_organization

@@ -178,7 +178,8 @@ pub struct Patient {
 }
 
 impl Identity {
-    fn check(&self, errors: &mut Errors) {
+    /// `today` is the region's date: a birth date may not be after it.
+    fn check(&self, today: time::Date, errors: &mut Errors) {
         errors.text("/name", &self.name, 200);
         if let Some(kana) = &self.name_kana {
             errors.text("/name_kana", kana, 200);
@@ -188,7 +189,7 @@ impl Identity {
         }
         match clock::parse_day(&self.birth_date) {
             None => errors.add("/birth_date", "must be a real date, YYYY-MM-DD"),
-            Some(day) if day > clock::today() => errors.add("/birth_date", "must not be in the future"),
+            Some(day) if day > today => errors.add("/birth_date", "must not be in the future"),
             Some(day) if day.year() < 1890 => errors.add("/birth_date", "must be after 1890"),
             Some(_) => {}
         }
@@ -315,7 +316,7 @@ pub async fn create(state: &Arc<AppState>, ctx: Context, input: PatientInput) ->
         }
     })?;
     let mut errors = Errors::default();
-    input.identity.check(&mut errors);
+    input.identity.check(state.calendar.today(), &mut errors);
     errors.finish()?;
 
     let id = uuid::Uuid::new_v4().to_string();
@@ -406,7 +407,7 @@ pub async fn list(
             None if access::is_operator(caller, &st.settings.operator_org) => (Vec::new(), None),
             None => {
                 // Erased or no longer visible patients are skipped without ending the page.
-                let today = clock::format_day(clock::today());
+                let today = clock::format_day(st.calendar.today());
                 let fetch = |conn: &mut DbConn, after: Option<&String>, n: i64| {
                     Ok(PatientRow::list_for_org(conn, &caller.org, &today, after.map(String::as_str), n)?)
                 };

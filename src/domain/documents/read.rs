@@ -51,7 +51,9 @@ pub fn history(
 
 /// A patient's live documents (current versions), oldest change first, and the cursor of the
 /// next page. Consent may share some types and not others: each document is asked about on its
-/// own, those not shared are absent, and the page is filled past them (`paging::fill`).
+/// own, those not shared are absent, and the page is filled past them (`paging::fill`). A caller
+/// who may read the patient but whom no consent shares any document with (none yet, or revoked)
+/// gets an empty page, as the patient record answers 200: not a 404 that says the patient is gone.
 pub fn list(
     conn: &mut DbConn,
     state: &AppState,
@@ -61,7 +63,17 @@ pub fn list(
     limit: i64,
     event: &mut Event,
 ) -> Result<(Vec<Document>, Option<ListCursor>), ApiError> {
-    let access = authorise(conn, state, caller, patient_id, Resource::Document, Action::Read, None, event)?;
+    let access = match authorise(conn, state, caller, patient_id, Resource::Document, Action::Read, None, event) {
+        Err(ApiError::NotFound(_)) => {
+            // No consent shares any type with the caller: if the patient is readable, nothing is.
+            let access = authorise(conn, state, caller, patient_id, Resource::Patient, Action::Read, None, event)?;
+            if access.patient.erased_at.is_some() {
+                return Err(ApiError::Gone("this patient's record was erased".into()));
+            }
+            return Ok((Vec::new(), None));
+        }
+        other => other?,
+    };
     if access.patient.erased_at.is_some() {
         return Err(ApiError::Gone("this patient's record was erased".into()));
     }

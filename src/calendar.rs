@@ -1,0 +1,80 @@
+//! The region's calendar: day-granular rules (care-team `since`/`until`, consent periods, "not in
+//! the future") use the date in the region's time zone; instants stay UTC. Zones come from the
+//! tz database bundled into the binary, so no system tzdata is read and nothing is downloaded.
+
+use time::{Date, Month, OffsetDateTime};
+
+/// The region's time zone, and the clock "today" is read from.
+#[derive(Debug, Clone)]
+pub struct Calendar {
+    name: String,
+    zone: jiff::tz::TimeZone,
+    fixed_now: Option<OffsetDateTime>,
+}
+
+impl Calendar {
+    /// The calendar of an IANA time zone (`Asia/Tokyo`); an unknown name is refused with a
+    /// message for the operator. `fixed_now` stops the clock at that instant (tests).
+    pub fn new(name: &str, fixed_now: Option<OffsetDateTime>) -> Result<Self, String> {
+        let zone = jiff::tz::TimeZone::get(name).map_err(|_| {
+            format!(
+                "unknown time zone {name:?} (--time-zone, CAREPATH_TIME_ZONE): give an IANA name such as \
+                 Asia/Tokyo or UTC"
+            )
+        })?;
+        Ok(Self { name: name.to_owned(), zone, fixed_now })
+    }
+
+    /// The zone's IANA name, as configured.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The current instant (UTC), or the fixed one.
+    pub fn now(&self) -> OffsetDateTime {
+        self.fixed_now.unwrap_or_else(OffsetDateTime::now_utc)
+    }
+
+    /// Today's date in the region.
+    pub fn today(&self) -> Date {
+        self.date_at(self.now())
+    }
+
+    /// The region's date at an instant.
+    pub fn date_at(&self, at: OffsetDateTime) -> Date {
+        let utc = at.date();
+        let Ok(stamp) = jiff::Timestamp::from_second(at.unix_timestamp()) else { return utc };
+        let local = self.zone.to_datetime(stamp).date();
+        let month = u8::try_from(local.month()).ok().and_then(|m| Month::try_from(m).ok());
+        let day = u8::try_from(local.day()).ok();
+        match (month, day) {
+            (Some(month), Some(day)) => Date::from_calendar_date(i32::from(local.year()), month, day).unwrap_or(utc),
+            _ => utc,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::{date, datetime};
+
+    #[test]
+    fn tokyo_is_a_day_ahead_of_utc_before_nine() {
+        let at = datetime!(2026-11-25 23:30 UTC);
+        let tokyo = Calendar::new("Asia/Tokyo", Some(at)).unwrap();
+        assert_eq!(tokyo.today(), date!(2026 - 11 - 26));
+        let utc = Calendar::new("UTC", Some(at)).unwrap();
+        assert_eq!(utc.today(), date!(2026 - 11 - 25));
+        assert_eq!(tokyo.date_at(datetime!(2026-11-26 15:00 UTC)), date!(2026 - 11 - 27));
+        let honolulu = Calendar::new("Pacific/Honolulu", Some(at)).unwrap();
+        assert_eq!(honolulu.today(), date!(2026 - 11 - 25));
+        assert_eq!(honolulu.date_at(datetime!(2026-11-26 09:59 UTC)), date!(2026 - 11 - 25));
+    }
+
+    #[test]
+    fn an_unknown_zone_is_refused_by_name() {
+        let error = Calendar::new("Asia/Tokio", None).unwrap_err();
+        assert!(error.contains("Asia/Tokio") && error.contains("CAREPATH_TIME_ZONE"), "{error}");
+    }
+}
