@@ -94,9 +94,11 @@ pub struct AccessEntry {
     pub break_glass: bool,
 }
 
-/// The actions that open (part of) a patient's record.
+/// The actions that open (part of) a patient's record. A list or search shows here through the
+/// per-patient events it records for each patient it disclosed.
 const READS: &[&str] = &[
     "patient.read",
+    "patient.list",
     "patient.search",
     "care_team.read",
     "document.read",

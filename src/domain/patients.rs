@@ -369,10 +369,9 @@ pub async fn list(
                 paging::fill(conn, limit, cursor, fetch, |row: &PatientRow| row.id.clone(), keep)?
             }
         };
-        // A search that finds one patient is an access to that patient.
-        if let [only] = visible.as_slice() {
-            ev.patient_id = Some(only.id.clone());
-        }
+        // Each patient the answer discloses gets an event of its own in the same commit, so
+        // its access log shows the listing (the request's event names no patient).
+        ev.disclosed = visible.iter().map(|row| row.id.clone()).collect();
         Ok((visible, next))
     })
     .await?;
