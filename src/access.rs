@@ -103,6 +103,9 @@ pub enum Denial {
     /// A relationship, but no consent shares this with the caller's organisation (404 too: the
     /// document's existence is itself information).
     NoConsent,
+    /// A directory write outside the caller's own organisation, or creating one, by an admin who
+    /// is not the operator's (403: the directory is public, so refusing reveals nothing).
+    OtherOrganization,
 }
 
 impl From<Denial> for ApiError {
@@ -112,6 +115,9 @@ impl From<Denial> for ApiError {
             Denial::NotManaging => Self::Forbidden("only the patient's managing organisation may do this".into()),
             Denial::NoRelationship => Self::NotFound("no such patient".into()),
             Denial::NoConsent => Self::NotFound("no such document".into()),
+            Denial::OtherOrganization => {
+                Self::Forbidden("an organisation's admin manages only its own organisation and practitioners".into())
+            }
         }
     }
 }
@@ -224,6 +230,40 @@ pub fn check(caller: &Caller, resource: Resource, action: Action) -> Result<(), 
     if role_allows(caller.role, resource, action) { Ok(()) } else { Err(Denial::Role) }
 }
 
+/// A write to the directory, with the organisations it touches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DirectoryWrite<'a> {
+    /// Registering a new organisation.
+    CreateOrganization,
+    /// Replacing the details of organisation `id`.
+    ReplaceOrganization { id: &'a str },
+    /// Registering a practitioner into organisation `into`.
+    CreatePractitioner { into: &'a str },
+    /// Replacing a practitioner who works for `from` with details that name `into`.
+    ReplacePractitioner { from: &'a str, into: &'a str },
+}
+
+/// The directory rule: the role matrix lets the role write the directory, and then either the
+/// caller is the operator's admin (who creates organisations and edits any entry), or every
+/// organisation the write touches is the caller's own. A local admin thus cannot create an
+/// organisation, edit another, register a practitioner into another, or move one out of (or
+/// into) its own: the directory names who may be trusted with patients, so one clinic must not
+/// rewrite another's entries.
+pub fn may_write_directory(caller: &Caller, operator_org: &str, write: DirectoryWrite<'_>) -> Result<(), Denial> {
+    check(caller, Resource::Directory, Action::Write)?;
+    if is_operator(caller, operator_org) {
+        return Ok(());
+    }
+    let own = |org: &str| org == caller.org;
+    let allowed = match write {
+        DirectoryWrite::CreateOrganization => false,
+        DirectoryWrite::ReplaceOrganization { id } => own(id),
+        DirectoryWrite::CreatePractitioner { into } => own(into),
+        DirectoryWrite::ReplacePractitioner { from, into } => own(from) && own(into),
+    };
+    if allowed { Ok(()) } else { Err(Denial::OtherOrganization) }
+}
+
 /// The access rule for a request on one patient's data:
 /// 1. the role matrix lets the role do the action on the resource;
 /// 2. the caller's organisation manages the patient or is on its care team, active today;
@@ -318,4 +358,58 @@ pub fn matrix_markdown() -> String {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OPERATOR: &str = "carepath-operator";
+
+    fn caller(role: Role, org: &str) -> Caller {
+        Caller { sub: "tester".into(), org: org.into(), role, purpose: None }
+    }
+
+    #[test]
+    fn the_operators_admin_writes_the_whole_directory() {
+        let op = caller(Role::Admin, OPERATOR);
+        for write in [
+            DirectoryWrite::CreateOrganization,
+            DirectoryWrite::ReplaceOrganization { id: "a" },
+            DirectoryWrite::CreatePractitioner { into: "a" },
+            DirectoryWrite::ReplacePractitioner { from: "a", into: "b" },
+        ] {
+            assert_eq!(may_write_directory(&op, OPERATOR, write), Ok(()), "{write:?}");
+        }
+    }
+
+    #[test]
+    fn a_local_admin_writes_its_own_organisation_and_practitioners_only() {
+        let admin = caller(Role::Admin, "a");
+        let ok = |write| may_write_directory(&admin, OPERATOR, write);
+        assert_eq!(ok(DirectoryWrite::ReplaceOrganization { id: "a" }), Ok(()));
+        assert_eq!(ok(DirectoryWrite::CreatePractitioner { into: "a" }), Ok(()));
+        assert_eq!(ok(DirectoryWrite::ReplacePractitioner { from: "a", into: "a" }), Ok(()));
+        for write in [
+            DirectoryWrite::CreateOrganization,
+            DirectoryWrite::ReplaceOrganization { id: "c" },
+            DirectoryWrite::CreatePractitioner { into: "c" },
+            // Moving a practitioner away, or taking over another organisation's.
+            DirectoryWrite::ReplacePractitioner { from: "a", into: "c" },
+            DirectoryWrite::ReplacePractitioner { from: "c", into: "a" },
+            DirectoryWrite::ReplacePractitioner { from: "c", into: "c" },
+        ] {
+            assert_eq!(ok(write), Err(Denial::OtherOrganization), "{write:?}");
+        }
+    }
+
+    #[test]
+    fn other_roles_never_write_the_directory_even_at_the_operator() {
+        for role in Role::ALL.into_iter().filter(|r| *r != Role::Admin) {
+            for org in ["a", OPERATOR] {
+                let write = DirectoryWrite::ReplaceOrganization { id: org };
+                assert_eq!(may_write_directory(&caller(role, org), OPERATOR, write), Err(Denial::Role), "{role:?}");
+            }
+        }
+    }
 }

@@ -341,3 +341,99 @@ async fn an_auditor_reconstructs_who_read_a_patient_and_the_patient_sees_who_ope
     .await
     .problem(404);
 }
+
+/// Issue 11 item 4: a list or search that discloses patients' identities records an event per
+/// disclosed patient (same commit as the request's own event), so each of those patients'
+/// access logs shows it; a patient it did not disclose has no such entry.
+#[actix_web::test]
+async fn listing_and_searching_patients_shows_in_each_disclosed_patients_access_log() {
+    let t = TestApp::new();
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let op = t.operator();
+    let mut orgs = Vec::new();
+    for (name, kind) in [("新見クリニック", "clinic"), ("まなび訪問看護", "visiting_nurse_station")] {
+        let res = send(
+            &app,
+            TestRequest::post()
+                .uri("/v1/organizations")
+                .insert_header(auth(&op))
+                .set_json(json!({"name": name, "kind": kind})),
+        )
+        .await;
+        orgs.push(res.body["id"].as_str().unwrap().to_owned());
+    }
+    let (clinic, station) = (orgs[0].clone(), orgs[1].clone());
+    let physician = t.token("physician", &clinic);
+    let yesterday = carepath::clock::format_day(time::OffsetDateTime::now_utc().date() - time::Duration::days(1));
+    let mut patients = Vec::new();
+    for (i, ltc) in ["1234567890", "2234567890", "3234567890"].into_iter().enumerate() {
+        let res = send(
+            &app,
+            TestRequest::post().uri("/v1/patients").insert_header(auth(&physician)).set_json(json!({
+                "name": "山田 花子", "birth_date": "1939-04-01", "sex": "female", "ltc_insured_number": ltc,
+                "managing_organization": clinic
+            })),
+        )
+        .await;
+        assert_eq!(res.status, 201, "{}", res.body);
+        let id = res.body["id"].as_str().unwrap().to_owned();
+        // The station is on the team of the first two only.
+        if i < 2 {
+            let team = json!({"members": [{"organization": station, "role": "nurse", "since": yesterday}]});
+            let res = send(
+                &app,
+                TestRequest::put()
+                    .uri(&format!("/v1/patients/{id}/care-team"))
+                    .insert_header(auth(&physician))
+                    .set_json(team),
+            )
+            .await;
+            assert_eq!(res.status, 200, "{}", res.body);
+        }
+        patients.push(id);
+    }
+    let nurse = t.token("nurse", &station);
+    let list = send(&app, TestRequest::get().uri("/v1/patients").insert_header(auth(&nurse))).await;
+    assert_eq!(list.status, 200, "{}", list.body);
+    assert_eq!(list.body["items"].as_array().unwrap().len(), 2);
+    let found =
+        send(&app, TestRequest::get().uri("/v1/patients?ltc_insured_number=1234567890").insert_header(auth(&nurse)))
+            .await;
+    assert_eq!(found.body["items"].as_array().unwrap().len(), 1);
+
+    let station_entries = |log: &Value| -> Vec<String> {
+        log["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["organization"] == station.as_str())
+            .inspect(|e| assert_eq!(e["profession"], "nurse"))
+            .map(|e| e["action"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let mut seen = Vec::new();
+    for id in &patients {
+        let log = send(
+            &app,
+            TestRequest::get().uri(&format!("/v1/patients/{id}/access-log")).insert_header(auth(&physician)),
+        )
+        .await;
+        assert_eq!(log.status, 200, "{}", log.body);
+        seen.push(station_entries(&log.body));
+    }
+    assert_eq!(seen, [vec!["patient.list", "patient.search"], vec!["patient.list"], vec![]]);
+
+    // The request's own event names no patient; the per-patient ones name one each.
+    let auditor = t.token("auditor", &clinic);
+    let events =
+        send(&app, TestRequest::get().uri("/v1/audit-events?action=patient.list").insert_header(auth(&auditor))).await;
+    let items = events.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 3, "{items:?}");
+    assert_eq!(items[0]["patient_id"], Value::Null);
+    let mut named: Vec<&str> = items[1..].iter().map(|e| e["patient_id"].as_str().unwrap()).collect();
+    named.sort_unstable();
+    let mut listed = vec![patients[0].as_str(), patients[1].as_str()];
+    listed.sort_unstable();
+    assert_eq!(named, listed);
+    assert!(items.iter().all(|e| e["request_id"] == items[0]["request_id"] && e["at"] == items[0]["at"]), "one commit");
+}

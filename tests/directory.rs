@@ -104,17 +104,112 @@ async fn only_admin_writes_and_unknown_organisations_are_refused() {
     // A token naming an organisation that is not in the directory gets nothing.
     let stranger = t.token("physician", "no-such-org");
     send(&app, TestRequest::get().uri("/v1/organizations").insert_header(auth(&stranger))).await.problem(403);
-    // An admin of a real organisation is not the operator, but may still manage the directory.
+    // An admin of a real organisation is not the operator: it may not register organisations
+    // (issue 11 item 2; this test used to expect 201 here).
     let local_admin = t.token("admin", org);
-    let res = send(
+    send(
         &app,
         TestRequest::post()
             .uri("/v1/organizations")
             .insert_header(auth(&local_admin))
             .set_json(json!({"name": "C", "kind": "pharmacy"})),
     )
+    .await
+    .problem(403);
+}
+
+/// Issue 11 item 2: clinic C's admin can no longer rename clinic A, move A's practitioner to C,
+/// or register practitioners into A; A's admin still manages A's own entries. Every refusal is
+/// an audit event with outcome `denied`.
+#[actix_web::test]
+async fn a_local_admin_manages_only_its_own_organisation_and_practitioners() {
+    let t = TestApp::new();
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let op = t.operator();
+    let mut orgs = Vec::new();
+    for name in ["A", "C"] {
+        let res = send(
+            &app,
+            TestRequest::post()
+                .uri("/v1/organizations")
+                .insert_header(auth(&op))
+                .set_json(json!({"name": name, "kind": "clinic"})),
+        )
+        .await;
+        assert_eq!(res.status, 201, "{}", res.body);
+        orgs.push(res.body["id"].as_str().unwrap().to_owned());
+    }
+    let (a, c) = (orgs[0].clone(), orgs[1].clone());
+    let doctor = |org: &str| json!({"name": "佐藤 一郎", "profession": "physician", "organization": org});
+    let res =
+        send(&app, TestRequest::post().uri("/v1/practitioners").insert_header(auth(&op)).set_json(doctor(&a))).await;
+    assert_eq!(res.status, 201, "{}", res.body);
+    let practitioner = res.body["id"].as_str().unwrap().to_owned();
+    let org_uri = format!("/v1/organizations/{a}");
+    let practitioner_uri = format!("/v1/practitioners/{practitioner}");
+
+    let c_admin = t.token("admin", &c);
+    let rename = json!({"name": "乗っ取られたクリニック", "kind": "clinic"});
+    send(&app, TestRequest::put().uri(&org_uri).insert_header(auth(&c_admin)).set_json(rename.clone()))
+        .await
+        .problem(403);
+    send(&app, TestRequest::put().uri(&practitioner_uri).insert_header(auth(&c_admin)).set_json(doctor(&c)))
+        .await
+        .problem(403);
+    send(&app, TestRequest::post().uri("/v1/practitioners").insert_header(auth(&c_admin)).set_json(doctor(&a)))
+        .await
+        .problem(403);
+    let a_now = send(&app, TestRequest::get().uri(&org_uri).insert_header(auth(&c_admin))).await;
+    assert_eq!(a_now.body["name"], "A");
+    let p_now = send(&app, TestRequest::get().uri(&practitioner_uri).insert_header(auth(&c_admin))).await;
+    assert_eq!(p_now.body["organization"], a.as_str());
+
+    // A's own admin manages A and its practitioners, but moves no one to C.
+    let a_admin = t.token("admin", &a);
+    let res = send(
+        &app,
+        TestRequest::put()
+            .uri(&org_uri)
+            .insert_header(auth(&a_admin))
+            .set_json(json!({"name": "A 改名", "kind": "clinic"})),
+    )
     .await;
-    assert_eq!(res.status, 201);
+    assert_eq!(res.status, 200, "{}", res.body);
+    let res =
+        send(&app, TestRequest::post().uri("/v1/practitioners").insert_header(auth(&a_admin)).set_json(doctor(&a)))
+            .await;
+    assert_eq!(res.status, 201, "{}", res.body);
+    let res =
+        send(&app, TestRequest::put().uri(&practitioner_uri).insert_header(auth(&a_admin)).set_json(doctor(&a))).await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    send(&app, TestRequest::put().uri(&practitioner_uri).insert_header(auth(&a_admin)).set_json(doctor(&c)))
+        .await
+        .problem(403);
+    // The operator's admin moves practitioners between organisations.
+    let res = send(&app, TestRequest::put().uri(&practitioner_uri).insert_header(auth(&op)).set_json(doctor(&c))).await;
+    assert_eq!(res.status, 200, "{}", res.body);
+
+    // Every refusal is in the audit log, denied with 403, by whom it was tried.
+    let auditor = t.token("auditor", &a);
+    let events = send(&app, TestRequest::get().uri("/v1/audit-events?limit=1000").insert_header(auth(&auditor))).await;
+    assert_eq!(events.status, 200, "{}", events.body);
+    let denied: Vec<(&str, &str)> = events.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["outcome"] == "denied")
+        .inspect(|e| assert_eq!(e["status"], 403, "{e}"))
+        .map(|e| (e["action"].as_str().unwrap(), e["actor_org"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        denied,
+        [
+            ("organization.update", c.as_str()),
+            ("practitioner.update", c.as_str()),
+            ("practitioner.create", c.as_str()),
+            ("practitioner.update", a.as_str()),
+        ]
+    );
 }
 
 #[actix_web::test]

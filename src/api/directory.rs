@@ -13,7 +13,7 @@ use crate::domain::paging::{Page, PageParams};
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 
-/// Register an organisation (admin).
+/// Register an organisation (the operator's admin).
 #[utoipa::path(post, path = "/v1/organizations", tag = "directory", request_body = OrganizationInput,
     security(("bearer" = [])),
     responses(
@@ -59,7 +59,7 @@ pub async fn get_organization(
     Ok(HttpResponse::Ok().json(directory::get_organization(&state, ctx, id.into_inner().into()).await?))
 }
 
-/// Replace an organisation's details (admin).
+/// Replace an organisation's details (its own admin, or the operator's).
 #[utoipa::path(put, path = "/v1/organizations/{id}", tag = "directory", request_body = OrganizationInput,
     security(("bearer" = [])),
     responses((status = 200, body = Organization), (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -73,7 +73,7 @@ pub async fn put_organization(
     Ok(HttpResponse::Ok().json(directory::replace_organization(&state, ctx, id.into_inner().into(), input).await?))
 }
 
-/// Register a practitioner (admin).
+/// Register a practitioner (its organisation's admin, or the operator's).
 #[utoipa::path(post, path = "/v1/practitioners", tag = "directory", request_body = PractitionerInput,
     security(("bearer" = [])),
     responses((status = 201, body = Practitioner, headers(("Location" = String))),
@@ -115,7 +115,8 @@ pub async fn get_practitioner(
     Ok(HttpResponse::Ok().json(directory::get_practitioner(&state, ctx, id.into_inner().into()).await?))
 }
 
-/// Replace a practitioner's details (admin).
+/// Replace a practitioner's details (its organisation's admin, or the operator's; only the
+/// operator's moves a practitioner to another organisation).
 #[utoipa::path(put, path = "/v1/practitioners/{id}", tag = "directory", request_body = PractitionerInput,
     security(("bearer" = [])),
     responses((status = 200, body = Practitioner), (status = 404, body = Problem, content_type = "application/problem+json"),

@@ -42,9 +42,14 @@ pub fn chain_hash(prev: &str, canonical: &str) -> String {
     crate::crypto::keyfile::hex(ctx.finish().as_ref())
 }
 
-/// Appends one event (call inside a write transaction). Returns its sequence number.
+/// Appends one event, with one per patient it disclosed (call inside a write transaction).
+/// Returns the last sequence number.
 pub fn append(conn: &mut DbConn, event: &Event, outcome: &str, status: u16) -> Result<i64, ApiError> {
-    append_all(conn, &[(event, outcome, status)])
+    if event.disclosed.is_empty() {
+        return append_all(conn, &[(event, outcome, status)]);
+    }
+    let events = event.clone().expand();
+    append_all(conn, &events.iter().map(|e| (e, outcome, status)).collect::<Vec<_>>())
 }
 
 /// Appends events in order (call inside a write transaction): the head moves once for all of

@@ -19,6 +19,10 @@ pub struct Event {
     pub request_id: String,
     /// The `X-Break-Glass` header as sent; the access rule checks it.
     pub requested_break_glass: Option<String>,
+    /// Patients a list or search disclosed. Each becomes an event of its own (this action, that
+    /// patient) committed with this one, so every patient's access log shows the listing; the
+    /// event itself stays about the request as a whole.
+    pub disclosed: Vec<String>,
 }
 
 impl Event {
@@ -39,6 +43,7 @@ impl Event {
             break_glass_reason: None,
             request_id: ctx.request_id.clone(),
             requested_break_glass: ctx.break_glass.clone(),
+            disclosed: Vec::new(),
         }
     }
 
@@ -58,6 +63,7 @@ impl Event {
             break_glass_reason: None,
             request_id: String::new(),
             requested_break_glass: None,
+            disclosed: Vec::new(),
         }
     }
 
@@ -70,5 +76,33 @@ impl Event {
         self.resource_type = Some(kind);
         self.resource_id = Some(id.to_owned());
         self
+    }
+
+    /// The events to append for this one: itself, then one per disclosed patient (same actor,
+    /// action, purpose and request; that patient as patient and resource), in disclosure order.
+    pub fn expand(mut self) -> Vec<Event> {
+        let disclosed = std::mem::take(&mut self.disclosed);
+        let per_patient: Vec<Event> =
+            disclosed.iter().map(|id| self.clone().patient(id).resource("patient", id)).collect();
+        let mut events = vec![self];
+        events.extend(per_patient);
+        events
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_listing_expands_into_one_event_per_disclosed_patient() {
+        let mut event = Event::system("patient.list");
+        assert_eq!(event.clone().expand().len(), 1, "nothing disclosed: the event alone");
+        event.disclosed = vec!["p1".into(), "p2".into()];
+        let events = event.expand();
+        let patients: Vec<_> = events.iter().map(|e| e.patient_id.as_deref()).collect();
+        assert_eq!(patients, [None, Some("p1"), Some("p2")]);
+        assert!(events.iter().all(|e| e.action == "patient.list" && e.disclosed.is_empty()));
+        assert_eq!(events[2].resource_id.as_deref(), Some("p2"));
     }
 }

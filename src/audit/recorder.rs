@@ -14,11 +14,13 @@ use super::event::Event;
 use crate::db::{DbPool, write_tx};
 use crate::error::ApiError;
 
-/// Events one commit carries at most, so that one transaction stays short.
+/// Events one commit gathers up to, so that one transaction stays short (a single listing's
+/// events are never split, so a batch may exceed it by one job).
 const MAX_BATCH: usize = 512;
 
 struct Job {
-    event: Event,
+    /// The request's event and those of the patients it disclosed: one commit, all or none.
+    events: Vec<Event>,
     outcome: &'static str,
     status: u16,
     /// Whether the event is committed; why not is logged, not told to the client.
@@ -38,11 +40,12 @@ impl Recorder {
         Ok(Self { jobs })
     }
 
-    /// Appends the event and returns once it is committed. Blocking: call it off the async workers.
+    /// Appends the event (with one per patient it disclosed, see [`Event::expand`]) and returns
+    /// once they are committed. Blocking: call it off the async workers.
     pub fn record(&self, event: Event, outcome: &'static str, status: u16) -> Result<(), ApiError> {
         let (done, wait) = mpsc::sync_channel(1);
         self.jobs
-            .send(Job { event, outcome, status, done })
+            .send(Job { events: event.expand(), outcome, status, done })
             .map_err(|_| ApiError::ServiceUnavailable("the audit recorder is not running".into()))?;
         match wait.recv() {
             Ok(true) => Ok(()),
@@ -54,10 +57,14 @@ impl Recorder {
 
 fn run(pool: &DbPool, rx: &mpsc::Receiver<Job>) {
     while let Ok(first) = rx.recv() {
+        let mut size = first.events.len();
         let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
+        while size < MAX_BATCH {
             match rx.try_recv() {
-                Ok(job) => batch.push(job),
+                Ok(job) => {
+                    size += job.events.len();
+                    batch.push(job);
+                }
                 Err(_) => break,
             }
         }
@@ -71,7 +78,8 @@ fn run(pool: &DbPool, rx: &mpsc::Receiver<Job>) {
                 for job in batch {
                     let result = commit(pool, std::slice::from_ref(&job));
                     if let Err(e) = &result {
-                        tracing::error!(error = %e, action = job.event.action, "audit event not recorded");
+                        let action = job.events.first().map_or("", |e| e.action);
+                        tracing::error!(error = %e, action, "audit event not recorded");
                     }
                     let _reader_gone = job.done.send(result.is_ok());
                 }
@@ -82,6 +90,6 @@ fn run(pool: &DbPool, rx: &mpsc::Receiver<Job>) {
 
 fn commit(pool: &DbPool, jobs: &[Job]) -> Result<(), ApiError> {
     let mut conn = pool.get()?;
-    let events: Vec<_> = jobs.iter().map(|j| (&j.event, j.outcome, j.status)).collect();
+    let events: Vec<_> = jobs.iter().flat_map(|j| j.events.iter().map(|e| (e, j.outcome, j.status))).collect();
     write_tx(&mut conn, |tx| append_all(tx, &events).map(drop))
 }

@@ -110,9 +110,11 @@ pub struct AccessEntry {
     pub break_glass: bool,
 }
 
-/// The actions that open (part of) a patient's record.
+/// The actions that open (part of) a patient's record. A list or search shows here through the
+/// per-patient events it records for each patient it disclosed.
 const READS: &[&str] = &[
     "patient.read",
+    "patient.list",
     "patient.search",
     "care_team.read",
     "document.read",
@@ -161,9 +163,11 @@ fn with_reviews(conn: &mut DbConn, rows: Vec<AuditRow>) -> Result<Vec<AuditEvent
 
 /// Events matching `query`, in sequence order (auditor).
 pub async fn list_events(state: &Arc<AppState>, ctx: Context, query: AuditQuery) -> Result<AuditPage, ApiError> {
-    access::check(&ctx.caller, Resource::Audit, Action::Read)?;
-    let (filter, limit) = query.filter()?;
-    let items = super::read(state, Event::new(&ctx, "audit.read"), move |conn, st, _| {
+    // The role check runs inside the audited read (as on every audit route), so a refused
+    // query is an event too.
+    let (items, limit) = super::read(state, Event::new(&ctx, "audit.read"), move |conn, st, _| {
+        access::check(&ctx.caller, Resource::Audit, Action::Read)?;
+        let (filter, limit) = query.filter()?;
         let mut rows = AuditRow::list(conn, &filter, limit)?;
         // Events reference the break-glass grant; the auditor sees the reason opened from it.
         for row in rows.iter_mut().filter(|r| r.break_glass) {
@@ -171,7 +175,7 @@ pub async fn list_events(state: &Arc<AppState>, ctx: Context, query: AuditQuery)
                 row.break_glass_reason = crate::break_glass::reveal_reason(conn, st, &stored)?;
             }
         }
-        with_reviews(conn, rows)
+        Ok((with_reviews(conn, rows)?, limit))
     })
     .await?;
     let full = usize::try_from(limit).is_ok_and(|l| items.len() == l);
@@ -181,12 +185,12 @@ pub async fn list_events(state: &Arc<AppState>, ctx: Context, query: AuditQuery)
 
 /// Marks a break-glass access reviewed, with a comment (auditor); each access is reviewed once.
 pub async fn review(state: &Arc<AppState>, ctx: Context, seq: i64, input: ReviewInput) -> Result<ReviewRow, ApiError> {
-    access::check(&ctx.caller, Resource::Audit, Action::Write)?;
-    let mut errors = Errors::default();
-    errors.text("/comment", &input.comment, 2000);
-    errors.finish()?;
     let event = Event::new(&ctx, "audit.review").resource("audit_event", &seq.to_string());
     super::write(state, event, 200, move |tx, _, ev| {
+        access::check(&ctx.caller, Resource::Audit, Action::Write)?;
+        let mut errors = Errors::default();
+        errors.text("/comment", &input.comment, 2000);
+        errors.finish()?;
         let target = AuditRow::find(tx, seq)?.ok_or_else(|| ApiError::NotFound("no such audit event".into()))?;
         if !target.break_glass {
             return Err(ApiError::field("/seq", "only break-glass accesses are reviewed"));
@@ -210,8 +214,8 @@ pub async fn review(state: &Arc<AppState>, ctx: Context, seq: i64, input: Review
 
 /// Recomputes the hash chain and checks every signed checkpoint (auditor).
 pub async fn verify(state: &Arc<AppState>, ctx: Context) -> Result<Verification, ApiError> {
-    access::check(&ctx.caller, Resource::Audit, Action::Read)?;
-    super::read(state, Event::new(&ctx, "audit.verify"), |conn, st, _| {
+    super::read(state, Event::new(&ctx, "audit.verify"), move |conn, st, _| {
+        access::check(&ctx.caller, Resource::Audit, Action::Read)?;
         audit::verify(conn, &st.audit_signer.public_key())
     })
     .await
@@ -228,10 +232,14 @@ pub fn signing_key(state: &AppState) -> SigningKey {
 
 /// The whole log as NDJSON, ending on a checkpoint signed for the occasion (auditor).
 pub async fn export(state: &Arc<AppState>, ctx: Context) -> Result<String, ApiError> {
-    access::check(&ctx.caller, Resource::Audit, Action::Read)?;
     let event = Event::new(&ctx, "audit.export");
     let st = state.clone();
     db::run(&state.pool, move |conn| {
+        if let Err(denial) = access::check(&ctx.caller, Resource::Audit, Action::Read) {
+            let refused = ApiError::from(denial);
+            st.recorder.record(event, "denied", refused.status())?;
+            return Err(refused);
+        }
         // Recorded first, so that the export holds its own event under the closing signature.
         st.recorder.record(event, "allowed", 200)?;
         st.audit_signer.checkpoint(conn, 1, time::Duration::ZERO)?;

@@ -1,5 +1,7 @@
-//! The regional directory: organisations and practitioners. `admin` writes; every authenticated
-//! caller reads (finding each other is its point), so reads are not audited.
+//! The regional directory: organisations and practitioners. An organisation's `admin` writes its
+//! own entries, the operator's admin any (`access::may_write_directory`); writes and their
+//! refusals are audited. Every authenticated caller reads (finding each other is its point), so
+//! reads are not audited.
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -7,7 +9,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::access::{self, Action, Resource};
+use crate::access::{self, Action, DirectoryWrite, Resource};
 use crate::audit::Event;
 use crate::auth::Role;
 use crate::clock;
@@ -263,20 +265,30 @@ fn no_practitioner() -> ApiError {
     ApiError::NotFound("no such practitioner".into())
 }
 
-/// Registers an organisation (admin).
+/// Registers an organisation (the operator's admin). Refusals are audited like the write.
 pub async fn create_organization(
     state: &Arc<AppState>,
     ctx: Context,
     input: OrganizationInput,
 ) -> Result<Organization, ApiError> {
-    access::check(&ctx.caller, Resource::Directory, Action::Write)?;
-    input.check()?;
-    let now = clock::now();
-    let row = input.into_row(uuid::Uuid::new_v4().to_string(), now.clone(), now)?;
-    let event = Event::new(&ctx, "organization.create").resource("organization", &row.id);
-    let stored = row.clone();
-    super::write(state, event, 201, move |tx, _, _| Ok(stored.insert(tx)?)).await?;
+    let row = super::write(state, Event::new(&ctx, "organization.create"), 201, move |tx, st, ev| {
+        access::may_write_directory(&ctx.caller, &st.settings.operator_org, DirectoryWrite::CreateOrganization)?;
+        input.check()?;
+        let now = clock::now();
+        let row = input.into_row(uuid::Uuid::new_v4().to_string(), now.clone(), now)?;
+        name_resource(ev, "organization", &row.id);
+        row.insert(tx)?;
+        Ok(row)
+    })
+    .await?;
     Organization::try_from(row)
+}
+
+/// Names the created entry on its event; only once the write is allowed, so a refusal does not
+/// name an entry that never existed.
+fn name_resource(event: &mut Event, kind: &'static str, id: &str) {
+    event.resource_type = Some(kind);
+    event.resource_id = Some(id.to_owned());
 }
 
 /// One page of organisations in id order, optionally of one kind.
@@ -306,17 +318,19 @@ pub async fn get_organization(
     Organization::try_from(row.ok_or_else(no_organization)?)
 }
 
-/// Replaces an organisation's details (admin); it keeps its id and creation time.
+/// Replaces an organisation's details (its own admin, or the operator's); it keeps its id and
+/// creation time.
 pub async fn replace_organization(
     state: &Arc<AppState>,
     ctx: Context,
     id: OrganizationId,
     input: OrganizationInput,
 ) -> Result<Organization, ApiError> {
-    access::check(&ctx.caller, Resource::Directory, Action::Write)?;
-    input.check()?;
     let event = Event::new(&ctx, "organization.update").resource("organization", &id);
-    let row = super::write(state, event, 200, move |tx, _, _| {
+    let row = super::write(state, event, 200, move |tx, st, _| {
+        let write = DirectoryWrite::ReplaceOrganization { id: &id };
+        access::may_write_directory(&ctx.caller, &st.settings.operator_org, write)?;
+        input.check()?;
         let existing = OrganizationRow::find(tx, &id)?.ok_or_else(no_organization)?;
         let row = input.into_row(id.into_string(), existing.created_at, clock::now())?;
         row.update(tx)?;
@@ -326,16 +340,19 @@ pub async fn replace_organization(
     Organization::try_from(row)
 }
 
-/// Registers a practitioner (admin) for an organisation that exists.
+/// Registers a practitioner for an organisation that exists (that organisation's admin, or the
+/// operator's).
 pub async fn create_practitioner(
     state: &Arc<AppState>,
     ctx: Context,
     input: PractitionerInput,
 ) -> Result<Practitioner, ApiError> {
-    access::check(&ctx.caller, Resource::Directory, Action::Write)?;
-    input.check()?;
-    let row = super::write(state, Event::new(&ctx, "practitioner.create"), 201, move |tx, _, _| {
+    let row = super::write(state, Event::new(&ctx, "practitioner.create"), 201, move |tx, st, ev| {
+        let write = DirectoryWrite::CreatePractitioner { into: &input.organization };
+        access::may_write_directory(&ctx.caller, &st.settings.operator_org, write)?;
+        input.check()?;
         let row = input.into_row(tx, uuid::Uuid::new_v4().to_string(), clock::now())?;
+        name_resource(ev, "practitioner", &row.id);
         row.insert(tx)?;
         Ok(row)
     })
@@ -372,18 +389,22 @@ pub async fn get_practitioner(
     Practitioner::try_from(row.ok_or_else(no_practitioner)?)
 }
 
-/// Replaces a practitioner's details (admin); it keeps its id and creation time.
+/// Replaces a practitioner's details (its organisation's admin, or the operator's); it keeps
+/// its id and creation time. Only the operator's admin moves a practitioner to another
+/// organisation.
 pub async fn replace_practitioner(
     state: &Arc<AppState>,
     ctx: Context,
     id: PractitionerId,
     input: PractitionerInput,
 ) -> Result<Practitioner, ApiError> {
-    access::check(&ctx.caller, Resource::Directory, Action::Write)?;
-    input.check()?;
     let event = Event::new(&ctx, "practitioner.update").resource("practitioner", &id);
-    let row = super::write(state, event, 200, move |tx, _, _| {
+    let row = super::write(state, event, 200, move |tx, st, _| {
+        // Not a secret: the directory is readable by everyone, so looking up first reveals nothing.
         let existing = PractitionerRow::find(tx, &id)?.ok_or_else(no_practitioner)?;
+        let write = DirectoryWrite::ReplacePractitioner { from: &existing.organization_id, into: &input.organization };
+        access::may_write_directory(&ctx.caller, &st.settings.operator_org, write)?;
+        input.check()?;
         let row = input.into_row(tx, id.into_string(), existing.created_at)?;
         row.update(tx)?;
         Ok(row)

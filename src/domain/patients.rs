@@ -301,8 +301,26 @@ pub struct EraseInput {
 }
 
 /// Registers a patient (physician, care manager or admin of the managing organisation): the
-/// identity sealed under a new data key, the insured number blind-indexed.
+/// identity sealed under a new data key, the insured number blind-indexed. A refusal is audited.
 pub async fn create(state: &Arc<AppState>, ctx: Context, input: PatientInput) -> Result<Patient, ApiError> {
+    super::write(state, Event::new(&ctx, "patient.create"), 201, move |tx, st, ev| {
+        let (row, patient) = registration(st, &ctx, input)?;
+        // Named only once allowed: a refused registration names no patient that never existed.
+        ev.patient_id = Some(row.id.clone());
+        ev.resource_type = Some("patient");
+        ev.resource_id = Some(row.id.clone());
+        if !OrganizationRow::exists(tx, &row.managing_organization_id)? {
+            return Err(ApiError::field("/managing_organization", "no such organization"));
+        }
+        row.insert(tx)?;
+        Ok(patient)
+    })
+    .await
+}
+
+/// Authorises a registration first, then validates and seals it: the row to insert and the
+/// answer.
+fn registration(state: &AppState, ctx: &Context, input: PatientInput) -> Result<(PatientRow, Patient), ApiError> {
     let caller = &ctx.caller;
     let facts = PatientFacts {
         managing_organization: input.managing_organization.clone(),
@@ -336,22 +354,15 @@ pub async fn create(state: &Arc<AppState>, ctx: Context, input: PatientInput) ->
         erased_at: None,
         id: id.clone(),
     };
-    let event = Event::new(&ctx, "patient.create").patient(&id).resource("patient", &id);
-    super::write(state, event, 201, move |tx, _, _| {
-        if !OrganizationRow::exists(tx, &row.managing_organization_id)? {
-            return Err(ApiError::field("/managing_organization", "no such organization"));
-        }
-        Ok(row.insert(tx)?)
-    })
-    .await?;
-    Ok(Patient {
+    let patient = Patient {
         id,
         identity: input.identity,
         care_level: input.care_level,
         managing_organization: input.managing_organization,
         created_at: now.clone(),
         updated_at: now,
-    })
+    };
+    Ok((row, patient))
 }
 
 /// A patient's identity, for the managing organisation or the active care team.
@@ -377,20 +388,21 @@ pub async fn list(
     cursor: Option<String>,
     limit: i64,
 ) -> Result<Page<Patient>, ApiError> {
-    access::check(&ctx.caller, Resource::Patient, Action::Read)?;
-    let index = match &search.ltc_insured_number {
-        Some(number) => {
-            let mut errors = Errors::default();
-            errors.digits("/query/ltc_insured_number", number, &[10]);
-            errors.finish()?;
-            Some(ltc_index(&state.keys(), number))
-        }
-        None => None,
-    };
-    let action = if index.is_some() { "patient.search" } else { "patient.list" };
+    let action = if search.ltc_insured_number.is_some() { "patient.search" } else { "patient.list" };
     let event = Event::new(&ctx, action);
     let (rows, next_cursor) = super::read(state, event, move |conn, st, ev| {
         let caller = &ctx.caller;
+        // Inside the audited read, so a role that may not list patients leaves a denied event.
+        access::check(caller, Resource::Patient, Action::Read)?;
+        let index = match &search.ltc_insured_number {
+            Some(number) => {
+                let mut errors = Errors::default();
+                errors.digits("/query/ltc_insured_number", number, &[10]);
+                errors.finish()?;
+                Some(ltc_index(&st.keys(), number))
+            }
+            None => None,
+        };
         let keep = |conn: &mut DbConn, row: PatientRow| {
             let facts = facts(conn, &row)?;
             let allowed = authorize::decide(st, caller, &facts, Resource::Patient, Action::Read, None, false);
@@ -414,10 +426,9 @@ pub async fn list(
                 paging::fill(conn, limit, cursor, fetch, |row: &PatientRow| row.id.clone(), keep)?
             }
         };
-        // A search that finds one patient is an access to that patient.
-        if let [only] = visible.as_slice() {
-            ev.patient_id = Some(only.id.clone());
-        }
+        // Each patient the answer discloses gets an event of its own in the same commit, so
+        // its access log shows the listing (the request's event names no patient).
+        ev.disclosed = visible.iter().map(|row| row.id.clone()).collect();
         Ok((visible, next))
     })
     .await?;

@@ -3,10 +3,13 @@
 
 use actix_web::dev::Payload;
 use actix_web::http::header::AUTHORIZATION;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 
+use crate::audit::Event;
 use crate::auth::{Caller, Role};
+use crate::context::Context;
 use crate::error::ApiError;
+use crate::request_id::RequestId;
 use crate::state::AppState;
 
 /// Bounds `X-Purpose`, which ends up in the audit log.
@@ -21,8 +24,13 @@ impl FromRequest for Caller {
     type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let verified = caller_from_request(req);
+        let verified = caller_from_request(req).inspect_err(|e| {
+            if matches!(e, ApiError::Unauthorized(_)) {
+                crate::telemetry::count_unauthenticated();
+            }
+        });
         let state = req.app_data::<web::Data<AppState>>().cloned();
+        let refused = Refused::of(req);
         Box::pin(async move {
             let caller = verified?;
             let state = state.ok_or_else(|| ApiError::internal("the application state is not registered"))?;
@@ -30,10 +38,55 @@ impl FromRequest for Caller {
             // belong to one in the directory (a positive cache keeps this off the database).
             let operator = caller.role == Role::Admin && caller.org == state.settings.operator_org;
             if !operator && !state.organization_known(&caller.org).await? {
-                return Err(ApiError::Forbidden("your organisation is not in the directory".into()));
+                let error = ApiError::Forbidden("your organisation is not in the directory".into());
+                refused.record(&state, caller, &error).await?;
+                return Err(error);
             }
             Ok(caller)
         })
+    }
+}
+
+/// Action of the event recorded when a verified token names an organisation not in the
+/// directory: the token is genuine (a trusted issuer signed it), so the actor is known and the
+/// refusal belongs in the audit log, with the route it tried.
+pub const UNKNOWN_ORGANIZATION: &str = "caller.unknown_organization";
+
+/// Longest path id taken as a patient id into the event: ids are UUIDs (36 characters), and the
+/// bound keeps a caller from writing kilobytes of path into the append-only log.
+const MAX_PATH_ID: usize = 64;
+
+/// What an audit event about a request refused before its handler needs from the request.
+struct Refused {
+    request_id: String,
+    /// `METHOD /route/{pattern}`: bounded by the route table, unlike the raw path.
+    route: String,
+    /// The patient the path names, on `/v1/patients/{id}…` routes.
+    patient: Option<String>,
+}
+
+impl Refused {
+    fn of(req: &HttpRequest) -> Self {
+        let pattern = req.match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+        let patient = (pattern.starts_with("/v1/patients/{id}"))
+            .then(|| req.match_info().get("id"))
+            .flatten()
+            .filter(|id| id.len() <= MAX_PATH_ID)
+            .map(str::to_owned);
+        Self {
+            request_id: req.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default(),
+            route: format!("{} {pattern}", req.method()),
+            patient,
+        }
+    }
+
+    /// Records the refusal (outcome `denied`) through the recorder, off the async workers.
+    async fn record(self, state: &web::Data<AppState>, caller: Caller, error: &ApiError) -> Result<(), ApiError> {
+        let ctx = Context { caller, request_id: self.request_id, break_glass: None };
+        let mut event = Event::new(&ctx, UNKNOWN_ORGANIZATION).resource("route", &self.route);
+        event.patient_id = self.patient;
+        let (state, status) = (state.clone(), error.status());
+        web::block(move || state.recorder.record(event, "denied", status)).await.map_err(ApiError::internal)?
     }
 }
 
