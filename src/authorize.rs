@@ -114,11 +114,10 @@ pub fn decide(
     state: &AppState,
     caller: &Caller,
     facts: &PatientFacts,
-    resource: Resource,
-    action: Action,
-    doc_type: Option<&str>,
+    want: Want<'_>,
     break_glass: bool,
 ) -> Result<Allowed, Denial> {
+    let Want { resource, action, doc_type } = want;
     let ask = Ask {
         caller,
         operator_org: &state.settings.operator_org,
@@ -131,20 +130,52 @@ pub fn decide(
     access::decide(&ask, facts)
 }
 
+/// What a request wants to do with a patient's data: the kind of resource, read or write, and for
+/// a document its type (consents share or deny by type).
+#[derive(Debug, Clone, Copy)]
+pub struct Want<'a> {
+    /// The kind of resource touched.
+    pub resource: Resource,
+    /// Read or write.
+    pub action: Action,
+    /// The document's type, when the resource is a document of a known type.
+    pub doc_type: Option<&'a str>,
+}
+
+impl<'a> Want<'a> {
+    /// Reading `resource`.
+    pub fn read(resource: Resource) -> Self {
+        Self { resource, action: Action::Read, doc_type: None }
+    }
+
+    /// Writing `resource`.
+    pub fn write(resource: Resource) -> Self {
+        Self { resource, action: Action::Write, doc_type: None }
+    }
+
+    /// `action` on `resource`.
+    pub fn to(action: Action, resource: Resource) -> Self {
+        Self { resource, action, doc_type: None }
+    }
+
+    /// The same, for a document of type `doc_type`.
+    pub fn of_type(self, doc_type: &'a str) -> Self {
+        Self { doc_type: Some(doc_type), ..self }
+    }
+}
+
 /// Loads a patient the caller may act on, or the error the rule calls for (404 for strangers),
 /// and records on `event` the patient and whether break-glass opened it. A first break-glass
 /// opens a grant for the configured time; reads within it are allowed and flagged.
-#[expect(clippy::too_many_arguments, reason = "the rule's inputs, named")]
 pub fn authorise(
     conn: &mut DbConn,
     state: &AppState,
     caller: &Caller,
     patient_id: &str,
-    resource: Resource,
-    action: Action,
-    doc_type: Option<&str>,
+    want: Want<'_>,
     event: &mut Event,
 ) -> Result<Access, ApiError> {
+    let Want { resource, action, .. } = want;
     access::check(caller, resource, action)?;
     let requested = requested_break_glass(caller, event)?;
     let Some(patient) = PatientRow::find(conn, patient_id)? else {
@@ -153,7 +184,7 @@ pub fn authorise(
     };
     event.patient_id = Some(patient.id.clone());
     let facts = facts(conn, &patient)?;
-    let denial = match decide(state, caller, &facts, resource, action, doc_type, false) {
+    let denial = match decide(state, caller, &facts, want, false) {
         Ok(allowed) => return Ok(Access { patient, allowed, facts }),
         Err(denial) => denial,
     };
@@ -162,7 +193,7 @@ pub fn authorise(
     if requested.is_none() && open.is_none() {
         return Err(denial.into());
     }
-    let allowed = decide(state, caller, &facts, resource, action, doc_type, true).map_err(ApiError::from)?;
+    let allowed = decide(state, caller, &facts, want, true).map_err(ApiError::from)?;
     let grant_id = match (open, requested) {
         (Some(grant), _) => grant.id,
         (None, Some(reason)) => {

@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::access::{self, Action, Resource};
 use crate::audit::{self, Event, Verification};
-use crate::authorize::authorise;
+use crate::authorize::{Want, authorise};
 use crate::clock;
 use crate::context::Context;
 use crate::db::audit::{AuditFilter, AuditRow, ReviewRow};
@@ -259,7 +259,7 @@ pub async fn access_log(
 ) -> Result<Page<AccessEntry>, ApiError> {
     let event = Event::new(&ctx, "access_log.read").resource("access_log", &patient);
     let items = super::read(state, event, move |conn, st, ev| {
-        let patient = authorise(conn, st, &ctx.caller, &patient, Resource::Patient, Action::Read, None, ev)?.patient;
+        let patient = authorise(conn, st, &ctx.caller, &patient, Want::read(Resource::Patient), ev)?.patient;
         super::patients::erased_patient_gone(&patient)?;
         if ctx.caller.org != patient.managing_organization_id
             && !access::is_operator(&ctx.caller, &st.settings.operator_org)

@@ -6,10 +6,10 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::access::{Action, Resource};
+use crate::access::Resource;
 use crate::audit::Event;
 use crate::auth::Role;
-use crate::authorize::authorise;
+use crate::authorize::{Want, authorise};
 use crate::clock;
 use crate::context::Context;
 use crate::db::DbConn;
@@ -147,7 +147,7 @@ fn team_of(patient: &PatientRow, rows: Vec<CareTeamRow>, today: time::Date) -> C
 pub async fn get(state: &Arc<AppState>, ctx: Context, patient: PatientId) -> Result<CareTeam, ApiError> {
     let event = Event::new(&ctx, "care_team.read").resource("care_team", &patient);
     super::read(state, event, move |conn, st, ev| {
-        let patient = authorise(conn, st, &ctx.caller, &patient, Resource::CareTeam, Action::Read, None, ev)?.patient;
+        let patient = authorise(conn, st, &ctx.caller, &patient, Want::read(Resource::CareTeam), ev)?.patient;
         erased_patient_gone(&patient)?;
         Ok(team_of(&patient, CareTeamRow::for_patient(conn, &patient.id)?, st.calendar.today()))
     })
@@ -164,7 +164,7 @@ pub async fn replace(
     input.check()?;
     let event = Event::new(&ctx, "care_team.write").resource("care_team", &patient);
     super::write(state, event, 200, move |tx, st, ev| {
-        let patient = authorise(tx, st, &ctx.caller, &patient, Resource::CareTeam, Action::Write, None, ev)?.patient;
+        let patient = authorise(tx, st, &ctx.caller, &patient, Want::write(Resource::CareTeam), ev)?.patient;
         erased_patient_gone(&patient)?;
         input.check_references(tx)?;
         let rows: Vec<CareTeamRow> = input

@@ -9,9 +9,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
-use crate::access::{Action, PatientFacts, Resource};
+use crate::access::{PatientFacts, Resource};
 use crate::audit::Event;
-use crate::authorize::authorise;
+use crate::authorize::{Want, authorise};
 use crate::clock;
 use crate::context::Context;
 use crate::crypto::{DataKey, FieldContext};
@@ -322,7 +322,7 @@ pub async fn create(
 ) -> Result<Consent, ApiError> {
     input.check(state)?;
     super::write(state, Event::new(&ctx, "consent.create"), 201, move |tx, st, ev| {
-        let access = authorise(tx, st, &ctx.caller, &patient, Resource::Consent, Action::Write, None, ev)?;
+        let access = authorise(tx, st, &ctx.caller, &patient, Want::write(Resource::Consent), ev)?;
         input.check_organizations(tx)?;
         let key = st.data_key(&access.patient)?;
         let row = input.into_row(&key, &access.patient.id, &ctx)?;
@@ -352,7 +352,7 @@ fn off_the_team(named: &ConsentOrganizations, facts: &PatientFacts, today: time:
 /// A patient's consents, active and revoked, oldest first.
 pub async fn list(state: &Arc<AppState>, ctx: Context, patient: PatientId) -> Result<ConsentList, ApiError> {
     let items = super::read(state, Event::new(&ctx, "consent.list"), move |conn, st, ev| {
-        let access = authorise(conn, st, &ctx.caller, &patient, Resource::Consent, Action::Read, None, ev)?;
+        let access = authorise(conn, st, &ctx.caller, &patient, Want::read(Resource::Consent), ev)?;
         let key = st.data_key(&access.patient)?;
         ConsentRow::for_patient(conn, &access.patient.id)?.iter().map(|row| reveal(&key, row)).collect()
     })
@@ -373,7 +373,7 @@ pub async fn revoke(
     errors.finish()?;
     let event = Event::new(&ctx, "consent.revoke").resource("consent", &consent_id);
     super::write(state, event, 200, move |tx, st, ev| {
-        let access = authorise(tx, st, &ctx.caller, &patient, Resource::Consent, Action::Write, None, ev)?;
+        let access = authorise(tx, st, &ctx.caller, &patient, Want::write(Resource::Consent), ev)?;
         let key = st.data_key(&access.patient)?;
         let row = ConsentRow::find(tx, &access.patient.id, &consent_id)?
             .ok_or_else(|| ApiError::NotFound("no such consent".into()))?;

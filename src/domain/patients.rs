@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::access::{self, Action, Denial, PatientFacts, Resource};
 use crate::audit::Event;
-use crate::authorize::{self, authorise, facts};
+use crate::authorize::{self, Want, authorise, facts};
 use crate::clock;
 use crate::context::Context;
 use crate::crypto::{DataKey, FieldContext, Keyring};
@@ -327,11 +327,9 @@ fn registration(state: &AppState, ctx: &Context, input: PatientInput) -> Result<
         team: Vec::new(),
         consents: Vec::new(),
     };
-    authorize::decide(state, caller, &facts, Resource::Patient, Action::Write, None, false).map_err(|denial| {
-        match denial {
-            Denial::Role => ApiError::from(denial),
-            _ => ApiError::Forbidden("you may register patients only for your own organisation".into()),
-        }
+    authorize::decide(state, caller, &facts, Want::write(Resource::Patient), false).map_err(|denial| match denial {
+        Denial::Role => ApiError::from(denial),
+        _ => ApiError::Forbidden("you may register patients only for your own organisation".into()),
     })?;
     let mut errors = Errors::default();
     input.identity.check(state.calendar.today(), &mut errors);
@@ -369,7 +367,7 @@ fn registration(state: &AppState, ctx: &Context, input: PatientInput) -> Result<
 pub async fn get(state: &Arc<AppState>, ctx: Context, id: PatientId) -> Result<Patient, ApiError> {
     let event = Event::new(&ctx, "patient.read").resource("patient", &id);
     let row = super::read(state, event, move |conn, st, ev| {
-        let access = authorise(conn, st, &ctx.caller, &id, Resource::Patient, Action::Read, None, ev)?;
+        let access = authorise(conn, st, &ctx.caller, &id, Want::read(Resource::Patient), ev)?;
         if access.patient.erased_at.is_some() {
             return Err(erased());
         }
@@ -405,7 +403,7 @@ pub async fn list(
         };
         let keep = |conn: &mut DbConn, row: PatientRow| {
             let facts = facts(conn, &row)?;
-            let allowed = authorize::decide(st, caller, &facts, Resource::Patient, Action::Read, None, false);
+            let allowed = authorize::decide(st, caller, &facts, Want::read(Resource::Patient), false);
             Ok((allowed.is_ok() && row.erased_at.is_none()).then_some(row))
         };
         let (visible, next) = match index {
@@ -443,7 +441,7 @@ pub async fn erase(state: &Arc<AppState>, ctx: Context, id: PatientId, input: Er
     errors.finish()?;
     let event = Event::new(&ctx, "patient.erase").resource("patient", &id);
     super::write(state, event, 204, move |tx, st, ev| {
-        let access = authorise(tx, st, &ctx.caller, &id, Resource::Erasure, Action::Write, None, ev)?;
+        let access = authorise(tx, st, &ctx.caller, &id, Want::write(Resource::Erasure), ev)?;
         if !PatientRow::erase(tx, &access.patient.id, &clock::now(), &ctx.caller.sub)? {
             return Err(erased());
         }

@@ -38,7 +38,8 @@ pub async fn update(
     idem: Option<Idempotency>,
 ) -> Result<Written, ApiError> {
     let written = domain::write(state, Event::new(&ctx, "document.update"), 200, move |tx, st, ev| {
-        super::update(tx, st, &ctx.caller, &id, precondition, &input, idem.as_ref(), ev)
+        let change = super::Update { id: &id, if_match: precondition, input: &input, idem: idem.as_ref() };
+        super::update(tx, st, &ctx.caller, change, ev)
     })
     .await?;
     state.notify_change();

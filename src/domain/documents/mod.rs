@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use crate::access::{Action, Resource};
 use crate::audit::Event;
 use crate::auth::Caller;
-use crate::authorize::{Access, authorise};
+use crate::authorize::{Access, Want, authorise};
 use crate::crypto::sealing::{self, Place};
 use crate::db::DbConn;
 use crate::db::documents::{DocumentRow, VersionRow};
@@ -24,7 +24,7 @@ mod withheld;
 mod write;
 
 pub use read::{history, list, read};
-pub use write::{create, delete, examine_create, examine_update, remembered, update};
+pub use write::{Update, create, delete, examine_create, examine_update, remembered, update};
 
 /// Content nested deeper than this is refused (422) before validation.
 pub const MAX_DEPTH: usize = 32;
@@ -227,14 +227,21 @@ fn load_head(
     let Some(head) = DocumentRow::find(conn, id)? else {
         // The lookups of a refused caller, so a missing id takes about as long (no patient has
         // a document's id, so this can only end in the same 404).
-        let _decoy = authorise(conn, state, caller, id, Resource::Document, action, None, event);
+        let _decoy = authorise(conn, state, caller, id, Want::to(action, Resource::Document), event);
         return Err(ApiError::NotFound("no such document".into()));
     };
     let access =
-        authorise(conn, state, caller, &head.patient_id, Resource::Document, action, Some(&head.doc_type), event)
-            .map_err(|e| {
-                if matches!(e, ApiError::NotFound(_)) { ApiError::NotFound("no such document".into()) } else { e }
-            })?;
+        authorise(
+            conn,
+            state,
+            caller,
+            &head.patient_id,
+            Want::to(action, Resource::Document).of_type(&head.doc_type),
+            event,
+        )
+        .map_err(|e| {
+            if matches!(e, ApiError::NotFound(_)) { ApiError::NotFound("no such document".into()) } else { e }
+        })?;
     if access.patient.erased_at.is_some() {
         return Err(ApiError::Gone("this patient's record was erased".into()));
     }

@@ -3,7 +3,7 @@
 use crate::access::{Action, Resource};
 use crate::audit::Event;
 use crate::auth::Caller;
-use crate::authorize::{self, authorise};
+use crate::authorize::{self, Want, authorise};
 use crate::db::DbConn;
 use crate::db::documents::{DocumentRow, VersionRow};
 use crate::domain::paging;
@@ -63,10 +63,10 @@ pub fn list(
     limit: i64,
     event: &mut Event,
 ) -> Result<(Vec<Document>, Option<ListCursor>), ApiError> {
-    let access = match authorise(conn, state, caller, patient_id, Resource::Document, Action::Read, None, event) {
+    let access = match authorise(conn, state, caller, patient_id, Want::read(Resource::Document), event) {
         Err(ApiError::NotFound(_)) => {
             // No consent shares any type with the caller: if the patient is readable, nothing is.
-            let access = authorise(conn, state, caller, patient_id, Resource::Patient, Action::Read, None, event)?;
+            let access = authorise(conn, state, caller, patient_id, Want::read(Resource::Patient), event)?;
             if access.patient.erased_at.is_some() {
                 return Err(ApiError::Gone("this patient's record was erased".into()));
             }
@@ -92,9 +92,7 @@ pub fn list(
             state,
             caller,
             &access.facts,
-            Resource::Document,
-            Action::Read,
-            Some(&head.doc_type),
+            Want::read(Resource::Document).of_type(&head.doc_type),
             event.break_glass,
         );
         let Ok(allowed) = decision else { return Ok(None) };

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use crate::access::{Action, Resource};
 use crate::audit::Event;
 use crate::auth::Caller;
-use crate::authorize::{Access, authorise};
+use crate::authorize::{Access, Want, authorise};
 use crate::clock;
 use crate::crypto::sealing::{self, Place};
 use crate::db::DbConn;
@@ -69,26 +69,32 @@ fn remember(conn: &mut DbConn, idem: Option<&Idempotency>, status: u16, doc: &Do
     Ok(())
 }
 
-/// Seals and stores one version, moving the head from `expected` (run inside `write_tx`, after `next_seq`).
-#[expect(clippy::too_many_arguments, reason = "one version's every part, written together")]
+/// One version about to be stored: the head it makes current, the head version it replaces
+/// (`None` for a new document), what happened, its content with the schema that marks what to
+/// seal (`None` for a deletion), and its place in the change feed.
+struct NewVersion<'a> {
+    head: &'a DocumentRow,
+    replaces: Option<i32>,
+    op: &'a str,
+    body: Option<(&'a SchemaEntry, &'a Value)>,
+    seq: i64,
+}
+
+/// Seals and stores one version, moving the head on (run inside `write_tx`, after `next_seq`).
 fn store_version(
     conn: &mut DbConn,
     state: &AppState,
     patient: &PatientRow,
-    head: &DocumentRow,
-    expected: Option<i32>,
-    op: &str,
-    entry: Option<&SchemaEntry>,
-    content: Option<&Value>,
-    seq: i64,
+    new: NewVersion<'_>,
 ) -> Result<VersionRow, ApiError> {
-    let sealed = match (entry, content) {
-        (Some(entry), Some(content)) => {
+    let NewVersion { head, replaces: expected, op, body, seq } = new;
+    let sealed = match body {
+        Some((entry, content)) => {
             let key = state.data_key(patient)?;
             let place = Place { patient_id: &patient.id, document_id: &head.id, version: i64::from(head.version) };
             Some(sealing::seal(&entry.marked, content, &key, place).map_err(ApiError::internal)?.to_string())
         }
-        _ => None,
+        None => None,
     };
     let version = VersionRow {
         document_id: head.id.clone(),
@@ -129,7 +135,7 @@ pub fn create(
         return Ok(done);
     }
     let patient =
-        authorise(conn, state, caller, patient_id, Resource::Document, Action::Write, Some(&input.doc_type), event)?
+        authorise(conn, state, caller, patient_id, Want::write(Resource::Document).of_type(&input.doc_type), event)?
             .patient;
     let entry = check(state, input)?;
     let now = clock::now();
@@ -145,7 +151,8 @@ pub fn create(
         updated_at: now,
         updated_by: caller.sub.clone(),
     };
-    let v = store_version(conn, state, &patient, &head, None, "created", Some(entry), Some(&input.content), seq)?;
+    let new = NewVersion { head: &head, replaces: None, op: "created", body: Some((entry, &input.content)), seq };
+    let v = store_version(conn, state, &patient, new)?;
     note(event, &v);
     let document = echo(&head, &v, input);
     remember(conn, idem, 201, &document)?;
@@ -180,19 +187,29 @@ fn stale(conn: &mut DbConn, state: &AppState, access: &Access, head: &DocumentRo
     ApiError::PreconditionFailed { detail: format!("the current version is {}", head.version), current }
 }
 
+/// An update as asked: which document, the version it was made against, the new content, and
+/// the idempotency key it may carry.
+pub struct Update<'a> {
+    /// The document.
+    pub id: &'a str,
+    /// The version the caller edited (`If-Match`).
+    pub if_match: IfMatch,
+    /// The new content.
+    pub input: &'a DocumentInput,
+    /// The request's idempotency key, if any.
+    pub idem: Option<&'a Idempotency>,
+}
+
 /// Replaces the content as a new version (run inside `write_tx`). A caller not cleared for
 /// restricted fields keeps the current restricted values it could not see (`withheld`).
-#[expect(clippy::too_many_arguments, reason = "the update's every input, named")]
 pub fn update(
     conn: &mut DbConn,
     state: &AppState,
     caller: &Caller,
-    id: &str,
-    if_match: IfMatch,
-    input: &DocumentInput,
-    idem: Option<&Idempotency>,
+    change: Update<'_>,
     event: &mut Event,
 ) -> Result<Written, ApiError> {
+    let Update { id, if_match, input, idem } = change;
     let seq = next_seq(conn)?;
     if let Some(done) = replay(conn, state, caller, idem, event)? {
         return Ok(done);
@@ -214,17 +231,14 @@ pub fn update(
         updated_by: caller.sub.clone(),
         ..head.clone()
     };
-    let v = store_version(
-        conn,
-        state,
-        &access.patient,
-        &next,
-        Some(head.version),
-        "updated",
-        Some(revision.entry),
-        Some(&revision.content),
+    let new = NewVersion {
+        head: &next,
+        replaces: Some(head.version),
+        op: "updated",
+        body: Some((revision.entry, &revision.content)),
         seq,
-    )?;
+    };
+    let v = store_version(conn, state, &access.patient, new)?;
     note(event, &v);
     let mut document = echo(&next, &v, input);
     document.withheld = revision.kept;
@@ -284,7 +298,7 @@ pub fn examine_create(
     input: &DocumentInput,
     event: &mut Event,
 ) -> Result<(), ApiError> {
-    authorise(conn, state, caller, patient_id, Resource::Document, Action::Write, Some(&input.doc_type), event)?;
+    authorise(conn, state, caller, patient_id, Want::write(Resource::Document).of_type(&input.doc_type), event)?;
     check(state, input).map(drop)
 }
 
@@ -331,7 +345,8 @@ pub fn delete(
         updated_by: caller.sub.clone(),
         ..head.clone()
     };
-    let v = store_version(conn, state, &access.patient, &next, Some(head.version), "deleted", None, None, seq)?;
+    let new = NewVersion { head: &next, replaces: Some(head.version), op: "deleted", body: None, seq };
+    let v = store_version(conn, state, &access.patient, new)?;
     note(event, &v);
     render(state, access.allowed.restricted, &access.patient, &next, &v)
 }

@@ -258,7 +258,9 @@ fn apply(
             documents::create(conn, state, caller, &patient_id, &input, Some(&idem), event)
         }
         Request::Update { document_id, precondition, input, idem } => {
-            documents::update(conn, state, caller, &document_id, precondition, &input, Some(&idem), event)
+            let change =
+                documents::Update { id: &document_id, if_match: precondition, input: &input, idem: Some(&idem) };
+            documents::update(conn, state, caller, change, event)
         }
     }
 }

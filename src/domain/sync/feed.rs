@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 use crate::access::{self, Action, PatientFacts, Resource};
 use crate::audit::{self, Event};
 use crate::auth::Caller;
-use crate::authorize;
+use crate::authorize::{self, Want};
 use crate::db::changes::{self, ChangeRow};
 use crate::db::patients::PatientRow;
 use crate::db::{self, DbConn};
@@ -156,7 +156,7 @@ fn visible(
         }
     };
     Ok(facts.as_ref().is_some_and(|f| {
-        authorize::decide(state, caller, f, Resource::Document, Action::Read, Some(&row.doc_type), false).is_ok()
+        authorize::decide(state, caller, f, Want::read(Resource::Document).of_type(&row.doc_type), false).is_ok()
     }))
 }
 
