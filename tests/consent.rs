@@ -525,3 +525,66 @@ async fn a_consent_naming_an_organisation_off_the_team_warns_and_shares_once_it_
     assert_eq!(res.status, 201, "{}", res.body);
     assert!(res.body.get("warnings").is_none(), "{}", res.body);
 }
+
+/// Issue 11 item 5, for the other writes: a caller without access to the patient gets the 404
+/// of a stranger, never a validation answer about its body.
+#[actix_web::test]
+async fn strangers_get_404_before_any_validation_of_their_body() {
+    world!(t, app, clinic, station, patient, doc);
+    let _ = (&clinic, &station, &doc);
+    let op = t.operator();
+    let other = send(
+        &app,
+        TestRequest::post()
+            .uri("/v1/organizations")
+            .insert_header(auth(&op))
+            .set_json(json!({"name": "other clinic", "kind": "clinic"})),
+    )
+    .await
+    .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let stranger = t.token("physician", &other);
+    let bad_team = json!({"members": [{"organization": "x", "role": "admin", "since": "not a day"}]});
+    let res = send(
+        &app,
+        TestRequest::put()
+            .uri(&format!("/v1/patients/{patient}/care-team"))
+            .insert_header(auth(&stranger))
+            .set_json(bad_team.clone()),
+    )
+    .await;
+    assert_eq!(res.status, 404, "{}", res.body);
+    let bad_consent = json!({"status": "maybe", "organizations": "care_team", "purposes": [],
+        "period": {"start": "someday"}, "obtained_by": "signed_form"});
+    let res = send(
+        &app,
+        TestRequest::post()
+            .uri(&format!("/v1/patients/{patient}/consents"))
+            .insert_header(auth(&stranger))
+            .set_json(bad_consent.clone()),
+    )
+    .await;
+    assert_eq!(res.status, 404, "{}", res.body);
+    // The managing organisation gets the validation answer.
+    let physician = t.token("physician", &clinic);
+    let res = send(
+        &app,
+        TestRequest::put()
+            .uri(&format!("/v1/patients/{patient}/care-team"))
+            .insert_header(auth(&physician))
+            .set_json(bad_team),
+    )
+    .await;
+    assert_eq!(res.status, 422, "{}", res.body);
+    let res = send(
+        &app,
+        TestRequest::post()
+            .uri(&format!("/v1/patients/{patient}/consents"))
+            .insert_header(auth(&physician))
+            .set_json(bad_consent),
+    )
+    .await;
+    assert_eq!(res.status, 422, "{}", res.body);
+}

@@ -161,11 +161,12 @@ pub async fn replace(
     patient: PatientId,
     input: CareTeamInput,
 ) -> Result<CareTeam, ApiError> {
-    input.check()?;
     let event = Event::new(&ctx, "care_team.write").resource("care_team", &patient);
     super::write(state, event, 200, move |tx, st, ev| {
+        // Authorised first: a caller without access learns nothing, not even from a 422.
         let patient = authorise(tx, st, &ctx.caller, &patient, Want::write(Resource::CareTeam), ev)?.patient;
         erased_patient_gone(&patient)?;
+        input.check()?;
         input.check_references(tx)?;
         let rows: Vec<CareTeamRow> = input
             .members

@@ -320,9 +320,10 @@ pub async fn create(
     patient: PatientId,
     input: ConsentInput,
 ) -> Result<Consent, ApiError> {
-    input.check(state)?;
     super::write(state, Event::new(&ctx, "consent.create"), 201, move |tx, st, ev| {
+        // Authorised first: a caller without access learns nothing, not even from a 422.
         let access = authorise(tx, st, &ctx.caller, &patient, Want::write(Resource::Consent), ev)?;
+        input.check(st)?;
         input.check_organizations(tx)?;
         let key = st.data_key(&access.patient)?;
         let row = input.into_row(&key, &access.patient.id, &ctx)?;
@@ -368,12 +369,12 @@ pub async fn revoke(
     consent_id: String,
     input: RevokeInput,
 ) -> Result<Consent, ApiError> {
-    let mut errors = Errors::default();
-    errors.text("/reason", &input.reason, 1000);
-    errors.finish()?;
     let event = Event::new(&ctx, "consent.revoke").resource("consent", &consent_id);
     super::write(state, event, 200, move |tx, st, ev| {
         let access = authorise(tx, st, &ctx.caller, &patient, Want::write(Resource::Consent), ev)?;
+        let mut errors = Errors::default();
+        errors.text("/reason", &input.reason, 1000);
+        errors.finish()?;
         let key = st.data_key(&access.patient)?;
         let row = ConsentRow::find(tx, &access.patient.id, &consent_id)?
             .ok_or_else(|| ApiError::NotFound("no such consent".into()))?;

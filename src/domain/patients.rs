@@ -436,12 +436,12 @@ pub async fn list(
 
 /// Erases a patient by crypto-shredding (admin of the managing organisation or the operator).
 pub async fn erase(state: &Arc<AppState>, ctx: Context, id: PatientId, input: EraseInput) -> Result<(), ApiError> {
-    let mut errors = Errors::default();
-    errors.text("/reason", &input.reason, 1000);
-    errors.finish()?;
     let event = Event::new(&ctx, "patient.erase").resource("patient", &id);
     super::write(state, event, 204, move |tx, st, ev| {
         let access = authorise(tx, st, &ctx.caller, &id, Want::write(Resource::Erasure), ev)?;
+        let mut errors = Errors::default();
+        errors.text("/reason", &input.reason, 1000);
+        errors.finish()?;
         if !PatientRow::erase(tx, &access.patient.id, &clock::now(), &ctx.caller.sub)? {
             return Err(erased());
         }
