@@ -36,12 +36,15 @@ pub struct AuditQuery {
     /// Only this action, e.g. `document.read`.
     pub action: Option<String>,
     /// Events at or after this time (RFC 3339).
+    #[param(format = DateTime)]
     pub from: Option<String>,
     /// Events before this time (RFC 3339).
+    #[param(format = DateTime)]
     pub to: Option<String>,
     /// Only break-glass accesses (`true`), or none of them (`false`).
     pub break_glass: Option<bool>,
     /// Events after this sequence number (the `next_cursor` of the previous page).
+    #[param(minimum = 0)]
     pub cursor: Option<i64>,
     /// 1–1000, default 100.
     #[param(minimum = 1, maximum = 1000)]

@@ -25,9 +25,12 @@ use crate::state::AppState;
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MemberInput {
+    /// An organisation of the directory (another id is a 422 naming it).
     pub organization: String,
+    /// A practitioner of the directory who works for `organization` (else a 422 naming it).
     pub practitioner: Option<String>,
-    /// The member's profession on this team.
+    /// The member's profession on this team: a role other than `admin` and `auditor`.
+    #[schema(value_type = crate::domain::fields::Profession)]
     pub role: Role,
     /// First day of the membership, YYYY-MM-DD.
     #[schema(format = Date)]
@@ -42,6 +45,8 @@ pub struct MemberInput {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CareTeamInput {
+    /// At most 100 members.
+    #[schema(max_items = 100)]
     pub members: Vec<MemberInput>,
 }
 

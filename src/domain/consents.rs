@@ -29,9 +29,31 @@ use crate::state::AppState;
 #[serde(untagged)]
 pub enum ConsentOrganizations {
     /// `"care_team"`: whoever is on the care team at the time of a request.
+    #[schema(value_type = CareTeamWord)]
     CareTeam(String),
+    /// Ids of organisations of the directory (another id is a 422 naming it); at least one.
+    #[schema(value_type = Vec<String>)]
     List(Vec<String>),
 }
+
+/// The one word `organizations` takes instead of a list (schema only).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CareTeamWord {
+    CareTeam,
+}
+
+/// The status a consent is recorded with (schema only: a new consent is always active).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NewConsentStatus {
+    Active,
+}
+
+/// A purpose of use (schema only): a lowercase word such as `treatment`.
+#[derive(Serialize, ToSchema)]
+#[schema(pattern = r"^[a-z0-9_]{1,50}$", example = "treatment")]
+pub struct Purpose(String);
 
 /// The days a consent counts: from `start` to `end` inclusive, open-ended without `end`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -79,7 +101,17 @@ impl FromStr for ObtainedBy {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Proxy {
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub name: String,
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub relation: String,
 }
 
@@ -88,6 +120,7 @@ pub struct Proxy {
 #[serde(deny_unknown_fields)]
 pub struct ConsentInput {
     /// Must be `active`.
+    #[schema(value_type = NewConsentStatus)]
     pub status: String,
     pub organizations: ConsentOrganizations,
     /// Document types shared; empty or absent: every type.
@@ -96,10 +129,13 @@ pub struct ConsentInput {
     /// Document types never shared with the named organisations.
     #[serde(default)]
     pub denied_types: Vec<String>,
-    /// `treatment`, `care_coordination`, `emergency`, ...
+    /// `treatment`, `care_coordination`, `emergency`, ...: at least one.
+    #[schema(value_type = Vec<Purpose>, min_items = 1)]
     pub purposes: Vec<String>,
+    /// `end`, when given, must not be before `start` (a 422 naming `/period/end`).
     pub period: Period,
     pub obtained_by: ObtainedBy,
+    /// Required when `obtained_by` is `proxy` (else a 422 naming `/proxy`).
     pub proxy: Option<Proxy>,
     /// Release restricted fields to the named organisations as well.
     #[serde(default)]

@@ -1,6 +1,7 @@
 //! Patients. Identifying fields are sealed one by one under the patient's data key before they
 //! reach the database; the insured number is found through its keyed blind index.
 
+use std::collections::BTreeMap;
 use std::str::FromStr;
 use std::sync::Arc;
 
@@ -98,8 +99,19 @@ pub enum Sex {
 #[serde(deny_unknown_fields)]
 pub struct HealthInsurance {
     /// 6 digits (national health insurance) or 8 digits.
+    #[schema(pattern = r"^([0-9]{6}|[0-9]{8})$", example = "39331234")]
     pub insurer_number: String,
+    #[schema(
+        min_length = 1,
+        max_length = 20,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub symbol: Option<String>,
+    #[schema(
+        min_length = 1,
+        max_length = 20,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub number: String,
 }
 
@@ -114,15 +126,25 @@ pub struct Identity {
         pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
     )]
     pub name: String,
-    /// 氏名カナ (full-width katakana)
+    /// 氏名カナ: full-width katakana (U+30A0–U+30FF), with spaces between words.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[\u30A0-\u30FF \u3000]*[\u30A0-\u30FF][\u30A0-\u30FF \u3000]*$",
+        example = "ヤマダ ハナコ"
+    )]
     pub name_kana: Option<String>,
-    /// A real date, not in the future, after 1890.
-    #[schema(format = Date)]
+    /// A real date from 1890-01-01 on, not in the future (the upper bound is today, so it is
+    /// not in the schema: a later date is a 422 naming `/birth_date`).
+    #[schema(format = Date, example = "1939-04-01")]
     pub birth_date: String,
     pub sex: Sex,
     pub address: Option<Address>,
+    /// Digits and hyphens, an optional leading `+`; at least 7 digits, 7 to 20 characters.
+    #[schema(min_length = 7, max_length = 20, pattern = r"^\+?-*[0-9](-*[0-9]){6,}-*$")]
     pub phone: Option<String>,
     /// 介護保険被保険者番号: 10 digits.
+    #[schema(pattern = r"^[0-9]{10}$", example = "9876543210")]
     pub ltc_insured_number: Option<String>,
     pub health_insurance: Option<HealthInsurance>,
 }
@@ -134,6 +156,11 @@ pub struct PatientInput {
     pub care_level: Option<CareLevel>,
     /// The organisation responsible for the patient's record.
     pub managing_organization: String,
+    /// Members no field takes: `deny_unknown_fields` does not work across `flatten`, so these
+    /// are collected here and refused by `create` with a 422 naming each.
+    #[serde(flatten)]
+    #[schema(ignore)]
+    pub unknown: BTreeMap<String, serde::de::IgnoredAny>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -270,6 +297,11 @@ pub struct EraseInput {
 /// Registers a patient (physician, care manager or admin of the managing organisation): the
 /// identity sealed under a new data key, the insured number blind-indexed.
 pub async fn create(state: &Arc<AppState>, ctx: Context, input: PatientInput) -> Result<Patient, ApiError> {
+    let mut unknown = Errors::default();
+    for name in input.unknown.keys() {
+        unknown.add(format!("/{}", name.replace('~', "~0").replace('/', "~1")), format!("unknown field `{name}`"));
+    }
+    unknown.finish()?;
     let caller = &ctx.caller;
     let facts = PatientFacts {
         managing_organization: input.managing_organization.clone(),
