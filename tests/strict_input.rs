@@ -44,3 +44,26 @@ async fn a_patient_with_an_unknown_field_is_refused_naming_it() {
     let res = send(&app, TestRequest::post().uri("/v1/patients").insert_header(auth(&physician)).set_json(known)).await;
     assert_eq!(res.status, 201, "{}", res.body);
 }
+
+#[actix_web::test]
+async fn a_batch_with_malformed_operations_is_refused_whole() {
+    let t = TestApp::new();
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let operations = json!([
+        {"op": "create", "patient_id": "p", "type": "care-path", "schema_version": "1.1.0", "content": 5,
+         "idempotency_key": ""},
+        {"op": "update", "document_id": "d", "if_match": "W/\"1\"", "schema_version": "1.1.0", "content": {},
+         "idempotency_key": "k"}
+    ]);
+    let res = send(
+        &app,
+        TestRequest::post()
+            .uri("/v1/batch")
+            .insert_header(auth(&t.operator()))
+            .set_json(json!({"atomic": false, "operations": operations})),
+    )
+    .await;
+    let mut found = pointers(res.problem(422));
+    found.sort();
+    assert_eq!(found, ["/operations/0/content", "/operations/0/idempotency_key", "/operations/1/if_match"]);
+}

@@ -100,7 +100,8 @@ pub async fn put_document(
     params(("If-Match" = Option<String>, Header, pattern = r#"^(\*|"[0-9]{1,9}")$"#, description = "ETag of the current version (`\"3\"`), or `*` (the default)")),
     security(("bearer" = [])),
     responses((status = 200, body = Document), (status = 410, body = Problem, content_type = "application/problem+json"),
-        (status = 412, body = Problem, content_type = "application/problem+json")))]
+        (status = 412, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`If-Match` is malformed", body = Problem, content_type = "application/problem+json")))]
 pub async fn delete_document(
     state: web::Data<AppState>,
     ctx: Context,

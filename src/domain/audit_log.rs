@@ -44,7 +44,6 @@ pub struct AuditQuery {
     /// Only break-glass accesses (`true`), or none of them (`false`).
     pub break_glass: Option<bool>,
     /// Events after this sequence number (the `next_cursor` of the previous page).
-    #[param(minimum = 0)]
     pub cursor: Option<i64>,
     /// 1–1000, default 100.
     #[param(minimum = 1, maximum = 1000)]

@@ -39,7 +39,6 @@ pub struct NumberedPageParams {
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page.
-    #[param(minimum = 0)]
     pub cursor: Option<i64>,
 }
 

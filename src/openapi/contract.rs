@@ -81,6 +81,10 @@ impl utoipa::Modify for Contract {
                     None => BTreeMap::new(),
                 };
                 add_examples(operation, examples);
+                if let Some(rule) = operation.operation_id.as_deref().and_then(state_rule) {
+                    describe_422(operation, rule);
+                }
+                no_null_parameters(operation);
                 if operation.operation_id.as_deref() == Some("list_documents") {
                     set_param_enum(operation, "type", &types);
                 }
@@ -89,6 +93,57 @@ impl utoipa::Modify for Contract {
         close_type_lists(openapi, &types);
         inline_flattened(openapi);
         drop_unused_schemas(openapi);
+    }
+}
+
+/// The rules of an operation that JSON Schema cannot say (they depend on stored state or on
+/// today), each a 422 naming the field.
+fn state_rule(operation_id: &str) -> Option<&'static str> {
+    Some(match operation_id {
+        "create_patient" => "`birth_date` is in the future, or `managing_organization` is not in the directory",
+        "create_practitioner" | "put_practitioner" => "`organization` is not in the directory",
+        "put_care_team" => {
+            "a member's `organization` or `practitioner` is not in the directory, the practitioner works for \
+             another organisation, or `until` is before `since`"
+        }
+        "create_consent" => {
+            "an organisation is not in the directory, `period.end` is before `period.start`, or `obtained_by` is \
+             `proxy` without `proxy`"
+        }
+        "create_document" => "the `Idempotency-Key` was used before for a different request",
+        "put_document" => {
+            "the document's type would change, `schema_version` would move back, a withheld restricted field is \
+             set, or the `Idempotency-Key` was used before for a different request"
+        }
+        "post_batch" => {
+            "an idempotency key repeats, or (atomic) an operation fails as its single request would (for \
+             example content invalid against its type's schema)"
+        }
+        _ => return None,
+    })
+}
+
+fn describe_422(operation: &mut Operation, rule: &str) {
+    let text = format!("{} Also when {rule}.", problem_description("422").unwrap_or_default());
+    let mut response = problem("422");
+    response.description = text;
+    operation.responses.responses.insert("422".to_owned(), RefOr::T(response));
+}
+
+/// A parameter is absent or has a value: `null` is no value of a header or a query string.
+fn no_null_parameters(operation: &mut Operation) {
+    for parameter in operation.parameters.iter_mut().flatten() {
+        let RefOr::T(parameter) = parameter else { continue };
+        if let Some(schema) = parameter.schema.as_mut() {
+            edit_schema(schema, |v| {
+                if let Some(Value::Array(types)) = v.get_mut("type") {
+                    types.retain(|t| t != "null");
+                    if types.len() == 1 {
+                        v["type"] = types[0].clone();
+                    }
+                }
+            });
+        }
     }
 }
 
@@ -154,6 +209,14 @@ fn close_type_lists(openapi: &mut OpenApi, types: &[String]) {
             }
         });
     }
+    if let Some(schema) = components.schemas.get_mut("Operation") {
+        // `deny_unknown_fields` holds for each kind of operation.
+        edit_schema(schema, |v| {
+            for variant in v["oneOf"].as_array_mut().into_iter().flatten() {
+                variant["additionalProperties"] = false.into();
+            }
+        });
+    }
     if let Some(schema) = components.schemas.get_mut("IfMatchInput") {
         edit_schema(schema, |v| {
             for variant in v["oneOf"].as_array_mut().into_iter().flatten() {
@@ -199,7 +262,7 @@ fn merge_closed(value: &mut Value, closed: &BTreeMap<String, Value>) {
             let mut properties = serde_json::Map::new();
             let mut required = Vec::new();
             for (part, referenced) in parts.iter().zip(&refs) {
-                let part = referenced.unwrap_or(&part);
+                let part = referenced.unwrap_or(part);
                 if let Some(Value::Object(p)) = part.get("properties") {
                     properties.extend(p.clone());
                 }
