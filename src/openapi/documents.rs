@@ -138,6 +138,12 @@ pub fn describe(openapi: &mut OpenApi) -> (BTreeMap<String, Value>, Vec<String>)
         if doc_type == "common" {
             continue;
         }
+        // The component's name is the generated class's: the file's title (bilingual) is
+        // kept as the description's first line.
+        if let Some(Value::String(title)) = map.insert("title".into(), Value::String(name.clone())) {
+            let description = map.get("description").and_then(Value::as_str).unwrap_or_default();
+            map.insert("description".into(), Value::String(format!("{title}. {description}")));
+        }
         add(components, name.clone(), Value::Object(map));
         if !types.contains(&doc_type) {
             types.push(doc_type.clone());
