@@ -67,3 +67,28 @@ async fn a_batch_with_malformed_operations_is_refused_whole() {
     found.sort();
     assert_eq!(found, ["/operations/0/content", "/operations/0/idempotency_key", "/operations/1/if_match"]);
 }
+
+#[actix_web::test]
+async fn a_review_comment_of_nothing_but_a_byte_order_mark_is_blank() {
+    let t = TestApp::new();
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let office = send(
+        &app,
+        TestRequest::post()
+            .uri("/v1/organizations")
+            .insert_header(auth(&t.operator()))
+            .set_json(json!({"name": "audit office", "kind": "municipality"})),
+    )
+    .await;
+    let auditor = t.token("auditor", office.body["id"].as_str().unwrap());
+    // The schema's pattern asks for one character outside ECMAScript's `\s`, which has U+FEFF.
+    let res = send(
+        &app,
+        TestRequest::post()
+            .uri("/v1/audit-events/1/review")
+            .insert_header(auth(&auditor))
+            .set_json(json!({"comment": "\u{FEFF}"})),
+    )
+    .await;
+    assert_eq!(pointers(res.problem(422)), ["/comment"]);
+}

@@ -16,7 +16,8 @@ impl Errors {
     }
 
     pub fn text(&mut self, pointer: &str, value: &str, max_chars: usize) {
-        if value.trim().is_empty() {
+        // Blank as the schemas' `\s` says (ECMAScript's, which counts U+FEFF as space too).
+        if value.trim_matches(|c: char| c.is_whitespace() || c == '\u{FEFF}').is_empty() {
             self.add(pointer, "must not be empty");
         } else if value.chars().count() > max_chars {
             self.add(pointer, format!("must be at most {max_chars} characters"));
