@@ -2,6 +2,8 @@
 //! `carepath openapi` prints it; `openapi/openapi.json` is that output, checked by a test.
 
 mod contract;
+mod documents;
+mod examples;
 
 use contract::Contract;
 

@@ -8,7 +8,7 @@ use crate::audit::Verification;
 use crate::context::Context;
 use crate::db::audit::ReviewRow;
 use crate::domain::audit_log::{self, AccessEntry, AuditPage, AuditQuery, ReviewInput, SigningKey};
-use crate::domain::paging::{Page, PageParams};
+use crate::domain::paging::{NumberedPageParams, Page};
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 
@@ -66,15 +66,15 @@ pub async fn export(state: web::Data<AppState>, ctx: Context) -> Result<HttpResp
 
 /// Who (organisation, profession) opened this patient's record, and when, oldest first: for the
 /// managing organisation and a patient portal. No clinical content, no individual names.
-#[utoipa::path(get, path = "/v1/patients/{id}/access-log", tag = "audit", params(PageParams), security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/patients/{id}/access-log", tag = "audit", params(NumberedPageParams), security(("bearer" = [])),
     responses((status = 200, body = Page<AccessEntry>), (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn access_log(
     state: web::Data<AppState>,
     ctx: Context,
     id: web::Path<String>,
-    page: ApiQuery<PageParams>,
+    page: ApiQuery<NumberedPageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let (limit, after) = (page.limit()?, page.cursor_as::<i64>()?);
+    let (limit, after) = (page.limit()?, page.cursor);
     Ok(HttpResponse::Ok().json(audit_log::access_log(&state, ctx, id.into_inner().into(), after, limit).await?))
 }

@@ -10,7 +10,7 @@ use crate::api::extract::query::ApiQuery;
 use crate::auth::Caller;
 use crate::context::Context;
 use crate::domain::documents::{Document, DocumentInput, Idempotency, IfMatch, ListFilter, Written, audited};
-use crate::domain::paging::{Page, PageParams};
+use crate::domain::paging::{self, NumberedPageParams, Page};
 use crate::domain::params;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
@@ -45,7 +45,7 @@ fn respond(written: Written) -> HttpResponse {
 
 /// Create a document for a patient: validated, sealed, stored as version 1.
 #[utoipa::path(post, path = "/v1/patients/{id}/documents", tag = "documents", request_body = DocumentInput,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key: a retry with the same body returns the first answer")),
+    params(("Idempotency-Key" = Option<String>, Header, pattern = r"^[!-~]{1,255}$", description = "Retry-safe key (1 to 255 visible ASCII characters): a retry with the same body returns the first answer; the same key with another body is a 422")),
     security(("bearer" = [])),
     responses(
         (status = 201, body = Document, headers(("ETag" = String), ("Location" = String))),
@@ -72,8 +72,8 @@ pub async fn create_document(
 /// naming its pointer. The caller is authorised before the body is validated; a 422 lists at
 /// most 100 errors, then one entry (pointer `""`) counting the rest.
 #[utoipa::path(put, path = "/v1/documents/{id}", tag = "documents", request_body = DocumentInput,
-    params(("If-Match" = String, Header, description = "ETag of the version being replaced, or *"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key")),
+    params(("If-Match" = String, Header, pattern = r#"^(\*|"[0-9]{1,9}")$"#, description = "ETag of the version being replaced (`\"3\"`), or `*`"),
+        ("Idempotency-Key" = Option<String>, Header, pattern = r"^[!-~]{1,255}$", description = "Retry-safe key (1 to 255 visible ASCII characters); the same key with another body is a 422")),
     security(("bearer" = [])),
     responses(
         (status = 200, body = Document, headers(("ETag" = String))),
@@ -97,10 +97,11 @@ pub async fn put_document(
 
 /// Delete a document: a tombstone version; the history stays and a later GET is 410.
 #[utoipa::path(delete, path = "/v1/documents/{id}", tag = "documents",
-    params(("If-Match" = Option<String>, Header, description = "ETag of the current version, or * (default)")),
+    params(("If-Match" = Option<String>, Header, pattern = r#"^(\*|"[0-9]{1,9}")$"#, description = "ETag of the current version (`\"3\"`), or `*` (the default)")),
     security(("bearer" = [])),
     responses((status = 200, body = Document), (status = 410, body = Problem, content_type = "application/problem+json"),
-        (status = 412, body = Problem, content_type = "application/problem+json")))]
+        (status = 412, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`If-Match` is malformed", body = Problem, content_type = "application/problem+json")))]
 pub async fn delete_document(
     state: web::Data<AppState>,
     ctx: Context,
@@ -146,16 +147,17 @@ pub async fn get_version(
 }
 
 /// Every version of a document, newest first, paged (`cursor` is a version number).
-#[utoipa::path(get, path = "/v1/documents/{id}/history", tag = "documents", params(PageParams), security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/documents/{id}/history", tag = "documents", params(NumberedPageParams), security(("bearer" = [])),
     responses((status = 200, body = Page<Document>), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get_history(
     state: web::Data<AppState>,
     ctx: Context,
     id: web::Path<String>,
-    page: ApiQuery<PageParams>,
+    page: ApiQuery<NumberedPageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = page.limit()?;
-    let before = page.cursor_as::<i32>()?;
+    // Every version is before a number past the largest one.
+    let before = page.cursor.map(|c| i32::try_from(c).unwrap_or(i32::MAX));
     let id = id.into_inner();
     let items = audited::history(&state, ctx, id.into(), before, limit).await?;
     Ok(HttpResponse::Ok().json(Page::new(items, limit, |d: &Document| d.version.to_string())))
@@ -164,16 +166,23 @@ pub async fn get_history(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct DocumentFilter {
-    /// Only documents of this type.
+    /// Only documents of this type (one of `/v1/schemas`).
     #[serde(rename = "type")]
     #[param(rename = "type")]
     pub doc_type: Option<String>,
     /// Only documents changed at or after this time (RFC 3339).
+    #[param(format = DateTime)]
     pub updated_since: Option<String>,
+    /// Items per page (1–500, default 50).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page (`<time>|<id>`).
+    #[param(pattern = r"\|")]
+    pub cursor: Option<String>,
 }
 
 /// A patient's documents (current versions), in order of last change, paged.
-#[utoipa::path(get, path = "/v1/patients/{id}/documents", tag = "documents", params(DocumentFilter, PageParams),
+#[utoipa::path(get, path = "/v1/patients/{id}/documents", tag = "documents", params(DocumentFilter),
     security(("bearer" = [])),
     responses((status = 200, body = Page<Document>), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
@@ -182,17 +191,21 @@ pub async fn list_documents(
     ctx: Context,
     patient: web::Path<String>,
     filter: ApiQuery<DocumentFilter>,
-    page: ApiQuery<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let limit = page.limit()?;
     let filter = filter.into_inner();
+    let limit = paging::page_size(filter.limit)?;
     if let Some(t) = &filter.doc_type
         && !state.schemas.has_type(t)
     {
         return Err(ApiError::field("/query/type", format!("unknown document type {t}")));
     }
     let updated_since = params::optional_instant("/query/updated_since", filter.updated_since.as_deref())?;
-    let after = page.cursor_with(|c| c.split_once('|').map(|(a, b)| (a.to_owned(), b.to_owned())))?;
+    let after = filter.cursor.as_deref().map(|c| {
+        c.split_once('|')
+            .map(|(a, b)| (a.to_owned(), b.to_owned()))
+            .ok_or_else(|| ApiError::field("/query/cursor", "not a cursor of this listing"))
+    });
+    let after = after.transpose()?;
     let list_filter = ListFilter { doc_type: filter.doc_type, updated_since, after };
     let patient = patient.into_inner();
     let (items, next) = audited::list(&state, ctx, patient.into(), list_filter, limit).await?;

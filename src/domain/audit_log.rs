@@ -36,8 +36,10 @@ pub struct AuditQuery {
     /// Only this action, e.g. `document.read`.
     pub action: Option<String>,
     /// Events at or after this time (RFC 3339).
+    #[param(format = DateTime)]
     pub from: Option<String>,
     /// Events before this time (RFC 3339).
+    #[param(format = DateTime)]
     pub to: Option<String>,
     /// Only break-glass accesses (`true`), or none of them (`false`).
     pub break_glass: Option<bool>,

@@ -25,12 +25,12 @@ use crate::state::AppState;
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MemberInput {
-    /// Id of the serving organisation; it must be in the directory.
+    /// An organisation of the directory (another id is a 422 naming it).
     pub organization: String,
-    /// Id of a practitioner of that organisation, when one person is named; absent when the
-    /// organisation as a whole serves.
+    /// A practitioner of the directory who works for `organization` (else a 422 naming it).
     pub practitioner: Option<String>,
-    /// The member's profession on this team.
+    /// The member's profession on this team: a role other than `admin` and `auditor`.
+    #[schema(value_type = crate::domain::fields::Profession)]
     pub role: Role,
     /// First day of the membership, YYYY-MM-DD.
     #[schema(format = Date)]
@@ -45,7 +45,8 @@ pub struct MemberInput {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CareTeamInput {
-    /// Every membership, at most 100; an empty list dissolves the team.
+    /// At most 100 members.
+    #[schema(max_items = 100)]
     pub members: Vec<MemberInput>,
 }
 

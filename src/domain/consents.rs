@@ -29,10 +29,39 @@ use crate::state::AppState;
 #[serde(untagged)]
 pub enum ConsentOrganizations {
     /// `"care_team"`: whoever is on the care team at the time of a request.
+    #[schema(value_type = CareTeamWord)]
     CareTeam(String),
-    /// Organisation ids from the directory; at least one.
+    /// Ids of organisations of the directory (another id is a 422 naming it); at least one.
+    #[schema(value_type = Vec<String>)]
     List(Vec<String>),
 }
+
+/// The one word `organizations` takes instead of a list (schema only).
+#[derive(Serialize, ToSchema)]
+#[allow(
+    missing_docs,
+    reason = "schema only: its words are the documentation; variant comments would turn the enum into a oneOf"
+)]
+#[serde(rename_all = "snake_case")]
+pub enum CareTeamWord {
+    CareTeam,
+}
+
+/// The status a consent is recorded with (schema only: a new consent is always active).
+#[derive(Serialize, ToSchema)]
+#[allow(
+    missing_docs,
+    reason = "schema only: its words are the documentation; variant comments would turn the enum into a oneOf"
+)]
+#[serde(rename_all = "snake_case")]
+pub enum NewConsentStatus {
+    Active,
+}
+
+/// A purpose of use (schema only): a lowercase word such as `treatment`.
+#[derive(Serialize, ToSchema)]
+#[schema(pattern = r"^[a-z0-9_]{1,50}$", example = "treatment")]
+pub struct Purpose(String);
 
 /// The days a consent counts: from `start` to `end` inclusive, open-ended without `end`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -85,8 +114,18 @@ impl FromStr for ObtainedBy {
 #[serde(deny_unknown_fields)]
 pub struct Proxy {
     /// The family member's name, at most 200 characters.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub name: String,
     /// Their relation to the patient (e.g. 長女, spouse), at most 100 characters.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub relation: String,
 }
 
@@ -95,6 +134,7 @@ pub struct Proxy {
 #[serde(deny_unknown_fields)]
 pub struct ConsentInput {
     /// Must be `active`.
+    #[schema(value_type = NewConsentStatus)]
     pub status: String,
     /// The organisations the patient consents to share with.
     pub organizations: ConsentOrganizations,
@@ -104,13 +144,14 @@ pub struct ConsentInput {
     /// Document types never shared with the named organisations.
     #[serde(default)]
     pub denied_types: Vec<String>,
-    /// `treatment`, `care_coordination`, `emergency`, ...
+    /// `treatment`, `care_coordination`, `emergency`, ...: at least one.
+    #[schema(value_type = Vec<Purpose>, min_items = 1)]
     pub purposes: Vec<String>,
-    /// The days the consent counts.
+    /// `end`, when given, must not be before `start` (a 422 naming `/period/end`).
     pub period: Period,
     /// How the consent was given.
     pub obtained_by: ObtainedBy,
-    /// Who consented for the patient; required when `obtained_by` is `proxy`.
+    /// Required when `obtained_by` is `proxy` (else a 422 naming `/proxy`).
     pub proxy: Option<Proxy>,
     /// Release restricted fields to the named organisations as well.
     #[serde(default)]

@@ -100,7 +100,8 @@ pub struct OrganizationInput {
     pub kind: OrganizationKind,
     /// Its address.
     pub address: Option<Address>,
-    /// Its phone number: digits and hyphens, optional leading `+`, 7 to 20 characters.
+    /// Digits and hyphens, an optional leading `+`; at least 7 digits, 7 to 20 characters.
+    #[schema(min_length = 7, max_length = 20, pattern = r"^\+?-*[0-9](-*[0-9]){6,}-*$")]
     pub phone: Option<String>,
 }
 
@@ -184,9 +185,11 @@ pub struct PractitionerInput {
         pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
     )]
     pub name: String,
-    /// The profession, one of the roles; a care profession, never `admin` or `auditor`.
+    /// The profession: a role other than `admin` and `auditor`.
+    #[schema(value_type = crate::domain::fields::Profession)]
     pub profession: Role,
-    /// The organisation the practitioner works for; it must be in the directory.
+    /// The organisation the practitioner works for: the id of one in the directory (another
+    /// value is a 422 naming `/organization`).
     pub organization: String,
 }
 

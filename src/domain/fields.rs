@@ -18,7 +18,8 @@ impl Errors {
 
     /// Free text: not blank, at most `max_chars` characters, no control characters.
     pub fn text(&mut self, pointer: &str, value: &str, max_chars: usize) {
-        if value.trim().is_empty() {
+        // Blank as the schemas' `\s` says (ECMAScript's, which counts U+FEFF as space too).
+        if value.trim_matches(|c: char| c.is_whitespace() || c == '\u{FEFF}').is_empty() {
             self.add(pointer, "must not be empty");
         } else if value.chars().count() > max_chars {
             self.add(pointer, format!("must be at most {max_chars} characters"));
@@ -54,10 +55,11 @@ impl Errors {
 
 /// A Japanese postal code: `123-4567` or `1234567`.
 pub fn is_postal_code(s: &str) -> bool {
-    let digits: String = s.chars().filter(|c| *c != '-').collect();
-    digits.len() == 7
-        && digits.bytes().all(|b| b.is_ascii_digit())
-        && (s.len() == 7 || s.as_bytes().get(3) == Some(&b'-'))
+    let digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
+    match s.split_once('-') {
+        Some((head, tail)) => head.len() == 3 && tail.len() == 4 && digits(head) && digits(tail),
+        None => s.len() == 7 && digits(s),
+    }
 }
 
 /// Full-width katakana (with the long-vowel mark, middle dot and spaces), as in 氏名カナ.
@@ -65,17 +67,52 @@ pub fn is_katakana(s: &str) -> bool {
     s.chars().all(|c| ('\u{30A0}'..='\u{30FF}').contains(&c) || c == ' ' || c == '\u{3000}')
 }
 
+/// A care profession: a role other than `admin` and `auditor`. Only the schema of the fields
+/// that take one (their type stays `Role`; their check refuses the two with a 422).
+#[derive(Serialize, ToSchema)]
+#[allow(
+    missing_docs,
+    reason = "schema only: its words are the documentation; variant comments would turn the enum into a oneOf"
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Profession {
+    Physician,
+    Dentist,
+    Pharmacist,
+    Nurse,
+    Therapist,
+    CareManager,
+    CareWorker,
+    SocialWorker,
+}
+
 /// A postal address in Japan.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Address {
-    /// 郵便番号, `123-4567`.
+    /// 郵便番号, `123-4567` or `1234567`.
+    #[schema(pattern = r"^[0-9]{3}-?[0-9]{4}$", example = "718-0011")]
     pub postal_code: Option<String>,
     /// 都道府県
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub prefecture: Option<String>,
     /// 市区町村
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub city: Option<String>,
     /// 町名・番地・建物
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub line: Option<String>,
 }
 

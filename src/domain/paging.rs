@@ -23,13 +23,36 @@ pub struct PageParams {
     pub cursor: Option<String>,
 }
 
+/// The page size, or a 422 naming `limit`.
+pub fn page_size(limit: Option<u32>) -> Result<i64, ApiError> {
+    match limit.unwrap_or(DEFAULT_LIMIT) {
+        n @ 1..=MAX_LIMIT => Ok(i64::from(n)),
+        _ => Err(ApiError::field("/query/limit", format!("must be between 1 and {MAX_LIMIT}"))),
+    }
+}
+
+/// The paging parameters of a listing whose cursor is a number (a sequence or version number).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct NumberedPageParams {
+    /// Items per page (1–500, default 50).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<i64>,
+}
+
+impl NumberedPageParams {
+    /// The page size, or a 422 naming `limit`.
+    pub fn limit(&self) -> Result<i64, ApiError> {
+        page_size(self.limit)
+    }
+}
+
 impl PageParams {
     /// The page size, or a 422 naming `limit`.
     pub fn limit(&self) -> Result<i64, ApiError> {
-        match self.limit.unwrap_or(DEFAULT_LIMIT) {
-            n @ 1..=MAX_LIMIT => Ok(i64::from(n)),
-            _ => Err(ApiError::field("/query/limit", format!("must be between 1 and {MAX_LIMIT}"))),
-        }
+        page_size(self.limit)
     }
 
     /// The cursor as `read` understands it. Each listing makes its own cursors, so one that

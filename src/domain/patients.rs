@@ -1,6 +1,7 @@
 //! Patients. Identifying fields are sealed one by one under the patient's data key before they
 //! reach the database; the insured number is found through its keyed blind index.
 
+use std::collections::BTreeMap;
 use std::str::FromStr;
 use std::sync::Arc;
 
@@ -112,10 +113,21 @@ pub enum Sex {
 #[serde(deny_unknown_fields)]
 pub struct HealthInsurance {
     /// 6 digits (national health insurance) or 8 digits.
+    #[schema(pattern = r"^([0-9]{6}|[0-9]{8})$", example = "39331234")]
     pub insurer_number: String,
     /// 記号, at most 20 characters; absent when the card has none.
+    #[schema(
+        min_length = 1,
+        max_length = 20,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub symbol: Option<String>,
     /// 番号, at most 20 characters.
+    #[schema(
+        min_length = 1,
+        max_length = 20,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub number: String,
 }
 
@@ -130,18 +142,27 @@ pub struct Identity {
         pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
     )]
     pub name: String,
-    /// 氏名カナ (full-width katakana)
+    /// 氏名カナ: full-width katakana (U+30A0–U+30FF), with spaces between words.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[\u30A0-\u30FF \u3000]*[\u30A0-\u30FF][\u30A0-\u30FF \u3000]*$",
+        example = "ヤマダ ハナコ"
+    )]
     pub name_kana: Option<String>,
-    /// A real date, not in the future, after 1890.
-    #[schema(format = Date)]
+    /// A real date from 1890-01-01 on, not in the future (the upper bound is today, so it is
+    /// not in the schema: a later date is a 422 naming `/birth_date`).
+    #[schema(format = Date, example = "1939-04-01")]
     pub birth_date: String,
     /// 性別
     pub sex: Sex,
     /// Home address (住所), where care is delivered.
     pub address: Option<Address>,
-    /// 電話番号: digits and hyphens, optional leading `+`, 7 to 20 characters.
+    /// Digits and hyphens, an optional leading `+`; at least 7 digits, 7 to 20 characters.
+    #[schema(min_length = 7, max_length = 20, pattern = r"^\+?-*[0-9](-*[0-9]){6,}-*$")]
     pub phone: Option<String>,
     /// 介護保険被保険者番号: 10 digits.
+    #[schema(pattern = r"^[0-9]{10}$", example = "9876543210")]
     pub ltc_insured_number: Option<String>,
     /// 医療保険 card details.
     pub health_insurance: Option<HealthInsurance>,
@@ -157,6 +178,11 @@ pub struct PatientInput {
     pub care_level: Option<CareLevel>,
     /// The organisation responsible for the patient's record.
     pub managing_organization: String,
+    /// Members no field takes: `deny_unknown_fields` does not work across `flatten`, so these
+    /// are collected here and refused by `create` with a 422 naming each.
+    #[serde(flatten)]
+    #[schema(ignore)]
+    pub unknown: BTreeMap<String, serde::de::IgnoredAny>,
 }
 
 /// A registered patient.
@@ -332,6 +358,9 @@ fn registration(state: &AppState, ctx: &Context, input: PatientInput) -> Result<
         _ => ApiError::Forbidden("you may register patients only for your own organisation".into()),
     })?;
     let mut errors = Errors::default();
+    for name in input.unknown.keys() {
+        errors.add(format!("/{}", name.replace('~', "~0").replace('/', "~1")), format!("unknown field `{name}`"));
+    }
     input.identity.check(state.calendar.today(), &mut errors);
     errors.finish()?;
 

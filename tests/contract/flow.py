@@ -12,8 +12,10 @@ from carepath_client.api.documents import create_document, get_document, put_doc
 from carepath_client.api.patients import create_patient, get_patient
 from carepath_client.models import (
     Document,
-    DocumentInput,
-    DocumentInputContent,
+    CarePath110,
+    CarePath110Input,
+    CarePath110InputSchemaVersion,
+    CarePath110InputType,
     OrganizationInput,
     OrganizationKind,
     PatientInput,
@@ -48,10 +50,18 @@ patient = r.parsed.id
 r = get_patient.sync_detailed(patient, client=doctor)
 assert r.status_code == 200 and r.parsed.name == "山田 花子" and r.parsed.managing_organization == org, r
 
-content = DocumentInputContent.from_dict({"care_level": "care_2", "diagnoses": []})
-r = create_document.sync_detailed(
-    patient, client=doctor, body=DocumentInput(type_="care-path", schema_version="1.1.0", content=content)
-)
+
+
+def care_path(content: dict) -> CarePath110Input:
+    """A typed care-path 1.1.0 body (`DocumentInput` is a oneOf per type and version)."""
+    return CarePath110Input(
+        type_=CarePath110InputType.CARE_PATH,
+        schema_version=CarePath110InputSchemaVersion("1.1.0"),
+        content=CarePath110.from_dict(content),
+    )
+
+
+r = create_document.sync_detailed(patient, client=doctor, body=care_path({"care_level": "care_2", "diagnoses": []}))
 assert r.status_code == 201 and isinstance(r.parsed, Document) and r.parsed.version == 1, r
 doc, etag = r.parsed.id, r.headers["etag"]
 
@@ -59,19 +69,18 @@ r = get_document.sync_detailed(doc, client=doctor)
 assert r.status_code == 200 and r.headers["etag"] == etag, r
 assert r.parsed.content.to_dict() == {"care_level": "care_2", "diagnoses": []}, r.parsed.content
 
-updated = DocumentInputContent.from_dict({"care_level": "care_3", "diagnoses": []})
-body = DocumentInput(type_="care-path", schema_version="1.1.0", content=updated)
+body = care_path({"care_level": "care_3", "diagnoses": []})
 r = put_document.sync_detailed(doc, client=doctor, body=body, if_match=etag)
 assert r.status_code == 200 and r.parsed.version == 2 and r.headers["etag"] != etag, r
 
 r = put_document.sync_detailed(doc, client=doctor, body=body, if_match=etag)
 assert r.status_code == 412 and isinstance(r.parsed, Problem) and r.parsed.status == 412, r
 
-bad = DocumentInputContent.from_dict({"care_level": "care_9", "diagnoses": []})
-r = put_document.sync_detailed(
-    doc, client=doctor, body=DocumentInput(type_="care-path", schema_version="1.1.0", content=bad), if_match="*"
-)
+# The typed client cannot build an unknown care level; a diagnosis name over the schema's
+# length is the mistake it lets through, and the service names it.
+bad = care_path({"care_level": "care_3", "diagnoses": [{"icd10_code": "M48.0", "name": "x" * 1000}]})
+r = put_document.sync_detailed(doc, client=doctor, body=bad, if_match="*")
 assert r.status_code == 422 and isinstance(r.parsed, Problem), r
-assert [e.pointer for e in r.parsed.errors] == ["/content/care_level"], r.parsed.errors
+assert [e.pointer for e in r.parsed.errors] == ["/content/diagnoses/0/name"], r.parsed.errors
 
 print("flow: organisation, patient, care path, read back, If-Match update, 412, 422: all as documented")

@@ -93,13 +93,18 @@ pub enum IfMatch {
 }
 
 impl IfMatch {
-    /// `*`, or one strong ETag `"<version>"` (weak tags never match, as RFC 9110 says).
+    /// `*`, or one strong ETag `"<version>"` of 1 to 9 digits (weak tags never match, as RFC
+    /// 9110 says): the pattern the API document gives.
     pub fn parse(header: &str) -> Option<Self> {
         let h = header.trim();
         if h == "*" {
             return Some(Self::Any);
         }
-        h.strip_prefix('"')?.strip_suffix('"')?.parse().ok().map(Self::Version)
+        let digits = h.strip_prefix('"')?.strip_suffix('"')?;
+        if !(1..=9).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        digits.parse().ok().map(Self::Version)
     }
 }
 
@@ -116,11 +121,19 @@ pub struct Idempotency {
     pub request_hash: String,
 }
 
+/// What an idempotency key must be (the pattern of its schema says the same).
+pub const IDEMPOTENCY_KEY_RULE: &str = "must be 1 to 255 visible ASCII characters";
+
+/// 1 to 255 visible ASCII characters.
+pub fn is_idempotency_key(key: &str) -> bool {
+    (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic())
+}
+
 impl Idempotency {
     /// Checks the key (1 to 255 visible ASCII characters, else a 422) and digests the request.
     pub fn new(caller: &Caller, key: &str, method: &str, path: &str, body: &impl Serialize) -> Result<Self, ApiError> {
-        if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(ApiError::field("/header/Idempotency-Key", "must be 1 to 255 visible ASCII characters"));
+        if !is_idempotency_key(key) {
+            return Err(ApiError::field("/header/Idempotency-Key", IDEMPOTENCY_KEY_RULE));
         }
         let body = serde_json::to_vec(body).map_err(ApiError::internal)?;
         let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);

@@ -14,6 +14,7 @@ use crate::context::Context;
 use crate::db::documents::DocumentRow;
 use crate::db::{self, DbConn};
 use crate::domain::documents::{self, Document, DocumentInput, Idempotency, IfMatch, Written};
+use crate::domain::fields::Errors;
 use crate::error::{ApiError, FieldError, Problem};
 use crate::state::AppState;
 
@@ -44,6 +45,8 @@ pub enum Operation {
         #[schema(value_type = Object)]
         content: Value,
         /// Shared with the single request's `Idempotency-Key`: either retry replays the first answer.
+        /// 1 to 255 visible ASCII characters, each key once per batch.
+        #[schema(pattern = r"^[!-~]{1,255}$")]
         idempotency_key: String,
     },
     /// As `PUT /v1/documents/{document_id}` with `If-Match`.
@@ -60,7 +63,8 @@ pub enum Operation {
         /// The new content, valid against its schema.
         #[schema(value_type = Object)]
         content: Value,
-        /// Shared with the single request's `Idempotency-Key`: either retry replays the first answer.
+        /// 1 to 255 visible ASCII characters, each key once per batch.
+        #[schema(pattern = r"^[!-~]{1,255}$")]
         idempotency_key: String,
     },
 }
@@ -80,7 +84,8 @@ pub struct BatchInput {
     /// All or nothing: when one operation fails, none is written.
     #[serde(default)]
     pub atomic: bool,
-    /// The writes, in the order they are applied; each `idempotency_key` at most once.
+    /// 1 to 100 operations (the default `batch_max_operations`; a service may set another).
+    #[schema(min_items = 1, max_items = 100)]
     pub operations: Vec<Operation>,
 }
 
@@ -140,15 +145,29 @@ pub fn check(state: &AppState, input: &BatchInput) -> Result<(), ApiError> {
         return Err(ApiError::field("/operations", format!("must hold 1 to {max} operations")));
     }
     let mut first: HashMap<&str, usize> = HashMap::new();
+    let mut errors = Errors::default();
     for (i, op) in input.operations.iter().enumerate() {
-        if let Some(j) = first.insert(op.key(), i) {
-            return Err(ApiError::field(
-                format!("/operations/{i}/idempotency_key"),
-                format!("repeats the key of operation {j}"),
-            ));
+        // What the document says of every operation, refused for the whole batch as the
+        // extractor refuses a malformed single request (not as one operation's outcome).
+        if !documents::is_idempotency_key(op.key()) {
+            errors.add(format!("/operations/{i}/idempotency_key"), documents::IDEMPOTENCY_KEY_RULE);
+        } else if let Some(j) = first.insert(op.key(), i) {
+            errors.add(format!("/operations/{i}/idempotency_key"), format!("repeats the key of operation {j}"));
+        }
+        let (content, if_match) = match op {
+            Operation::Create { content, .. } => (content, None),
+            Operation::Update { content, if_match, .. } => (content, Some(if_match)),
+        };
+        if !content.is_object() {
+            errors.add(format!("/operations/{i}/content"), "must be an object");
+        }
+        if let Some(IfMatchInput::ETag(tag)) = if_match
+            && IfMatch::parse(tag).is_none()
+        {
+            errors.add(format!("/operations/{i}/if_match"), "must be a version, * or one strong ETag like \"3\"");
         }
     }
-    Ok(())
+    errors.finish()
 }
 
 /// An operation as the single request it stands for.
