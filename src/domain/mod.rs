@@ -8,6 +8,7 @@ pub mod consents;
 pub mod directory;
 pub mod documents;
 pub mod fields;
+pub mod identity;
 pub mod paging;
 pub mod params;
 pub mod patients;
