@@ -16,6 +16,7 @@ use crate::db::DbConn;
 use crate::db::directory::{OrganizationRow, PractitionerRow};
 use crate::db::patients::{CareTeamRow, PatientRow};
 use crate::domain::fields::Errors;
+use crate::domain::params;
 use crate::domain::patients::erased_patient_gone;
 use crate::error::ApiError;
 use crate::ids::PatientId;
@@ -82,19 +83,8 @@ impl CareTeamInput {
             if matches!(m.role, Role::Admin | Role::Auditor) {
                 errors.add(format!("/members/{i}/role"), "must be a care profession");
             }
-            let since = clock::parse_day(&m.since);
-            if since.is_none() {
-                errors.add(format!("/members/{i}/since"), "must be a real date, YYYY-MM-DD");
-            }
-            if let Some(until) = &m.until {
-                match clock::parse_day(until) {
-                    None => errors.add(format!("/members/{i}/until"), "must be a real date, YYYY-MM-DD"),
-                    Some(u) if since.is_some_and(|s| u < s) => {
-                        errors.add(format!("/members/{i}/until"), "must not be before since")
-                    }
-                    Some(_) => {}
-                }
-            }
+            let (since, until) = (format!("/members/{i}/since"), format!("/members/{i}/until"));
+            params::day_range(&mut errors, &since, &m.since, &until, m.until.as_deref());
         }
         errors.finish()
     }
@@ -119,29 +109,31 @@ impl CareTeamInput {
     }
 }
 
-/// The team as the caller sees it; `today` is the region's date (`AppState::calendar`).
-fn team_of(patient: &PatientRow, rows: Vec<CareTeamRow>, today: time::Date) -> CareTeam {
+/// The team as the caller sees it; `today` is the region's date (`AppState::calendar`). Stored rows were checked on the way in, so a row that does not read
+/// back is corruption: a 500, never a quietly different team.
+fn team_of(patient: &PatientRow, rows: Vec<CareTeamRow>, today: time::Date) -> Result<CareTeam, ApiError> {
+    let day = |s: &str| clock::parse_day(s).ok_or_else(|| ApiError::internal(format!("stored care-team day {s:?}")));
     let members = rows
         .into_iter()
         .map(|r| {
             let membership = crate::access::Membership {
                 organization: r.organization_id.clone(),
-                since: clock::parse_day(&r.since).unwrap_or(today),
-                until: r.until.as_deref().and_then(clock::parse_day),
+                since: day(&r.since)?,
+                until: r.until.as_deref().map(day).transpose()?,
             };
-            Member {
+            Ok(Member {
                 active: membership.active_on(today),
                 member: MemberInput {
                     organization: r.organization_id,
                     practitioner: r.practitioner_id,
-                    role: r.role.parse().unwrap_or(Role::CareWorker),
+                    role: r.role.parse().map_err(ApiError::internal)?,
                     since: r.since,
                     until: r.until,
                 },
-            }
+            })
         })
-        .collect();
-    CareTeam { patient_id: patient.id.clone(), members }
+        .collect::<Result<_, ApiError>>()?;
+    Ok(CareTeam { patient_id: patient.id.clone(), members })
 }
 
 /// A patient's care team, for a caller who may read it.
@@ -150,7 +142,7 @@ pub async fn get(state: &Arc<AppState>, ctx: Context, patient: PatientId) -> Res
     super::read(state, event, move |conn, st, ev| {
         let patient = authorise(conn, st, &ctx.caller, &patient, Want::read(Resource::CareTeam), ev)?.patient;
         erased_patient_gone(&patient)?;
-        Ok(team_of(&patient, CareTeamRow::for_patient(conn, &patient.id)?, st.calendar.today()))
+        team_of(&patient, CareTeamRow::for_patient(conn, &patient.id)?, st.calendar.today())
     })
     .await
 }
@@ -184,7 +176,7 @@ pub async fn replace(
             })
             .collect();
         CareTeamRow::replace(tx, &patient.id, &rows)?;
-        Ok(team_of(&patient, rows, st.calendar.today()))
+        team_of(&patient, rows, st.calendar.today())
     })
     .await
 }

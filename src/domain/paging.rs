@@ -1,7 +1,5 @@
 //! Keyset paging: `limit` and an opaque `cursor` (the last item's id), stable under inserts.
 
-use std::str::FromStr;
-
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -53,20 +51,6 @@ impl PageParams {
     /// The page size, or a 422 naming `limit`.
     pub fn limit(&self) -> Result<i64, ApiError> {
         page_size(self.limit)
-    }
-
-    /// The cursor as `read` understands it. Each listing makes its own cursors, so one that
-    /// `read` rejects came from another listing (or was made up): a 422 naming `cursor`.
-    pub fn cursor_with<T>(&self, read: impl FnOnce(&str) -> Option<T>) -> Result<Option<T>, ApiError> {
-        self.cursor
-            .as_deref()
-            .map(|c| read(c).ok_or_else(|| ApiError::field("/query/cursor", "not a cursor of this listing")))
-            .transpose()
-    }
-
-    /// A cursor that is one number, such as a sequence or version number.
-    pub fn cursor_as<T: FromStr>(&self) -> Result<Option<T>, ApiError> {
-        self.cursor_with(|c| c.parse().ok())
     }
 }
 
