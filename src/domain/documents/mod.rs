@@ -14,6 +14,7 @@ use crate::crypto::sealing::{self, Place};
 use crate::db::DbConn;
 use crate::db::documents::{DocumentRow, VersionRow};
 use crate::db::patients::PatientRow;
+use crate::domain::patients::erased_patient_gone;
 use crate::error::ApiError;
 use crate::schemas::SchemaEntry;
 use crate::state::AppState;
@@ -255,9 +256,7 @@ fn load_head(
         .map_err(|e| {
             if matches!(e, ApiError::NotFound(_)) { ApiError::NotFound("no such document".into()) } else { e }
         })?;
-    if access.patient.erased_at.is_some() {
-        return Err(ApiError::Gone("this patient's record was erased".into()));
-    }
+    erased_patient_gone(&access.patient)?;
     Ok((head, access))
 }
 

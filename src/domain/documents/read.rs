@@ -7,6 +7,7 @@ use crate::authorize::{self, Want, authorise};
 use crate::db::DbConn;
 use crate::db::documents::{DocumentRow, VersionRow};
 use crate::domain::paging;
+use crate::domain::patients::erased_patient_gone;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -67,16 +68,12 @@ pub fn list(
         Err(ApiError::NotFound(_)) => {
             // No consent shares any type with the caller: if the patient is readable, nothing is.
             let access = authorise(conn, state, caller, patient_id, Want::read(Resource::Patient), event)?;
-            if access.patient.erased_at.is_some() {
-                return Err(ApiError::Gone("this patient's record was erased".into()));
-            }
+            erased_patient_gone(&access.patient)?;
             return Ok((Vec::new(), None));
         }
         other => other?,
     };
-    if access.patient.erased_at.is_some() {
-        return Err(ApiError::Gone("this patient's record was erased".into()));
-    }
+    erased_patient_gone(&access.patient)?;
     let fetch = |conn: &mut DbConn, after: Option<&ListCursor>, n: i64| {
         Ok(DocumentRow::list_for_patient(
             conn,
