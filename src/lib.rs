@@ -9,6 +9,7 @@ pub mod authorize;
 pub mod break_glass;
 pub mod calendar;
 pub mod clock;
+pub mod committer;
 pub mod config;
 pub mod context;
 #[deny(missing_docs)]

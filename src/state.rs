@@ -27,8 +27,8 @@ pub struct AppState {
     pub schemas: Registry,
     /// Signs audit checkpoints.
     pub audit_signer: crate::audit::Signer,
-    /// Commits read events, many reads to one commit under load.
-    pub recorder: crate::audit::Recorder,
+    /// Commits every write and every read's audit event, many to one commit under load.
+    pub committer: crate::committer::Committer,
     /// Ticks after every committed document change; long-polling readers of the change feed wait on it.
     pub changes: tokio::sync::watch::Sender<u64>,
     /// Organisations known to exist. The directory never deletes one, so a hit never goes stale
@@ -53,8 +53,8 @@ pub enum StartError {
     WrongKey(String),
     #[error("audit signing key: {0}")]
     AuditKey(String),
-    #[error("cannot start the audit recorder: {0}")]
-    Recorder(std::io::Error),
+    #[error("cannot start the committer: {0}")]
+    Committer(std::io::Error),
     #[error("cannot inspect the database: {0}")]
     Inspect(String),
     #[error("{0}")]
@@ -85,7 +85,8 @@ impl AppState {
             crate::calendar::Calendar::new(&settings.time_zone, settings.fixed_now).map_err(StartError::TimeZone)?;
         let auth = Authenticator::load(&settings)?;
         let audit_signer = crate::audit::Signer::load_or_create(&settings.data_dir).map_err(StartError::AuditKey)?;
-        let recorder = crate::audit::Recorder::start(db::side_pool(&settings, 1)).map_err(StartError::Recorder)?;
+        let committer =
+            crate::committer::Committer::start(db::side_pool(&settings, 1)).map_err(StartError::Committer)?;
         Ok(Arc::new(Self {
             settings,
             calendar,
@@ -95,7 +96,7 @@ impl AppState {
             keys_modified: RwLock::default(),
             schemas,
             audit_signer,
-            recorder,
+            committer,
             changes: tokio::sync::watch::Sender::new(0),
             known_orgs: RwLock::default(),
         }))

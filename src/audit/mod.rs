@@ -8,17 +8,17 @@
 
 mod chain;
 mod event;
-pub mod recorder;
 mod signer;
 mod verify;
 
 pub use chain::{GENESIS, append, append_all, canonical, chain_hash};
 pub use event::Event;
-pub use recorder::Recorder;
 pub use signer::Signer;
 pub use verify::{ExportLine, Verification, export, verify, verify_export};
 
-use crate::db::{DbConn, write_tx};
+use diesel::Connection;
+
+use crate::db::DbConn;
 use crate::error::ApiError;
 
 /// The outcome word and status an error stands for.
@@ -32,31 +32,24 @@ fn outcome_of(error: &ApiError) -> (&'static str, u16) {
     (outcome, status)
 }
 
-/// Runs a read and records it (or its denial) durably before the answer leaves.
-pub fn read<T>(
-    conn: &mut DbConn,
-    recorder: &Recorder,
-    mut event: Event,
-    f: impl FnOnce(&mut DbConn, &mut Event) -> Result<T, ApiError>,
-) -> Result<T, ApiError> {
-    let result = f(conn, &mut event);
-    let (outcome, status) = match &result {
+/// The outcome a read ends with, for its event.
+pub fn read_outcome<T>(result: &Result<T, ApiError>) -> (&'static str, u16) {
+    match result {
         Ok(_) => ("allowed", 200),
         Err(e) => outcome_of(e),
-    };
-    recorder.record(event, outcome, status)?;
-    result
+    }
 }
 
-/// Runs a write in one transaction with its audit event. A refused write is recorded on its own
-/// (its transaction rolled back, so nothing else of it remains).
+/// Runs a write with its audit event under a savepoint of the caller's transaction (the
+/// committer's batch). A refused write is rolled back to the savepoint and its refusal recorded
+/// in its place; a failed one (the database's fault, not the request's) records nothing.
 pub fn write<T>(
     conn: &mut DbConn,
     mut event: Event,
     success_status: u16,
     f: impl FnOnce(&mut DbConn, &mut Event) -> Result<T, ApiError>,
 ) -> Result<T, ApiError> {
-    let result = write_tx(conn, |tx| {
+    let result = conn.transaction(|tx| {
         let value = f(tx, &mut event)?;
         append(tx, &event, "allowed", success_status)?;
         Ok(value)
@@ -64,7 +57,7 @@ pub fn write<T>(
     if let Err(e) = &result {
         let (outcome, status) = outcome_of(e);
         if outcome != "failed" {
-            write_tx(conn, |tx| append(tx, &event, outcome, status))?;
+            conn.transaction(|tx| append(tx, &event, outcome, status))?;
         }
     }
     result

@@ -200,6 +200,16 @@ where
     }
 }
 
+/// Whether the connection's transaction state can no longer be trusted (a savepoint that could
+/// not be rolled back). An open transaction in good order is not broken.
+pub fn is_broken(conn: &mut DbConn) -> bool {
+    let status = match conn {
+        DbConn::Sqlite(c) => AnsiTransactionManager::transaction_manager_status_mut(c),
+        DbConn::Pg(c) => AnsiTransactionManager::transaction_manager_status_mut(c),
+    };
+    status.transaction_depth().is_err()
+}
+
 /// Readiness: a round trip to the database.
 pub fn ping(conn: &mut DbConn) -> diesel::QueryResult<()> {
     conn.batch_execute("SELECT 1")

@@ -22,23 +22,32 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 /// Runs an audited read on a pooled connection, off the async workers. `f` completes the event
-/// (patient, resource); the event is durable before the answer leaves, denials included.
+/// (patient, resource); the event is durable before the answer leaves, denials included. The
+/// connection goes back to the pool before the event's commit is awaited.
 pub async fn read<T, F>(state: &Arc<AppState>, event: Event, f: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&mut DbConn, &AppState, &mut Event) -> Result<T, ApiError> + Send + 'static,
 {
     let st = state.clone();
-    db::run(&state.pool, move |conn| audit::read(conn, &st.recorder, event, |conn, ev| f(conn, &st, ev))).await
+    let (result, event) = db::run(&state.pool, move |conn| {
+        let mut event = event;
+        let result = f(conn, &st, &mut event);
+        Ok((result, event))
+    })
+    .await?;
+    let (outcome, status) = audit::read_outcome(&result);
+    state.committer.record(event, outcome, status).await?;
+    result
 }
 
-/// Runs a write in one transaction with its audit event; a refused write is recorded alone.
-/// `status` is the HTTP status the success will be answered with, kept in the event.
+/// Runs a write with its audit event in the committer's next batch; a refused write is recorded
+/// alone. `status` is the HTTP status the success will be answered with, kept in the event.
 pub async fn write<T, F>(state: &Arc<AppState>, event: Event, status: u16, f: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&mut DbConn, &AppState, &mut Event) -> Result<T, ApiError> + Send + 'static,
 {
     let st = state.clone();
-    db::run(&state.pool, move |conn| audit::write(conn, event, status, |tx, ev| f(tx, &st, ev))).await
+    state.committer.write(event, status, move |tx, ev| f(tx, &st, ev)).await
 }

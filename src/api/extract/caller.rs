@@ -80,13 +80,12 @@ impl Refused {
         }
     }
 
-    /// Records the refusal (outcome `denied`) through the recorder, off the async workers.
+    /// Records the refusal (outcome `denied`) through the committer.
     async fn record(self, state: &web::Data<AppState>, caller: Caller, error: &ApiError) -> Result<(), ApiError> {
         let ctx = Context { caller, request_id: self.request_id, break_glass: None };
         let mut event = Event::new(&ctx, UNKNOWN_ORGANIZATION).resource("route", &self.route);
         event.patient_id = self.patient;
-        let (state, status) = (state.clone(), error.status());
-        web::block(move || state.recorder.record(event, "denied", status)).await.map_err(ApiError::internal)?
+        state.committer.record(event, "denied", error.status()).await
     }
 }
 

@@ -11,12 +11,13 @@ use utoipa::ToSchema;
 use crate::audit::{self, Event};
 use crate::auth::Caller;
 use crate::context::Context;
+use crate::db::DbConn;
 use crate::db::documents::DocumentRow;
-use crate::db::{self, DbConn};
 use crate::domain::documents::{self, Document, DocumentInput, Idempotency, IfMatch, Written};
 use crate::domain::fields::Errors;
 use crate::error::{ApiError, FieldError, Problem};
 use crate::state::AppState;
+use diesel::Connection;
 
 /// An operation's `if_match`: a version number, or an ETag as in the `If-Match` header.
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
@@ -322,7 +323,7 @@ pub fn run_atomic(
         return Ok(Err(failed));
     }
     let mut failing: Option<(usize, Event)> = None;
-    let result = db::write_tx(conn, |tx| {
+    let result = conn.transaction(|tx| {
         let mut results = Vec::with_capacity(ops.len());
         for (i, op) in ops.iter().enumerate() {
             let mut ev = event.clone();
@@ -357,14 +358,16 @@ pub async fn submit(
     let st = state.clone();
     let event = Event::new(&ctx, "document.create");
     let caller = ctx.caller;
-    let outcome = db::run(&state.pool, move |conn| {
-        if input.atomic {
-            run_atomic(conn, &st, &caller, &input.operations, &event)
-        } else {
-            Ok(Ok(run_each(conn, &st, &caller, &input.operations, &event)))
-        }
-    })
-    .await?;
+    let outcome = state
+        .committer
+        .run(move |conn| {
+            if input.atomic {
+                run_atomic(conn, &st, &caller, &input.operations, &event)
+            } else {
+                Ok(Ok(run_each(conn, &st, &caller, &input.operations, &event)))
+            }
+        })
+        .await?;
     if outcome.as_ref().is_ok_and(|results| wrote(results)) {
         state.notify_change();
     }

@@ -176,11 +176,15 @@ async fn poll(
     last: bool,
 ) -> Result<Poll, ApiError> {
     let (st, caller, event) = (state.clone(), caller.clone(), event.clone());
-    db::run(&state.pool, move |conn| match scan(conn, &st, &caller, since, limit) {
+    let scanned = db::run(&state.pool, move |conn| Ok(scan(conn, &st, &caller, since, limit))).await?;
+    match scanned {
         Ok(s) if s.changes.is_empty() && !s.has_more && !last => Ok(Poll::Nothing { cursor: s.cursor }),
-        result => audit::read(conn, &st.recorder, event, |_, _| result).map(|s| Poll::Answer(s.page())),
-    })
-    .await
+        result => {
+            let (outcome, status) = audit::read_outcome(&result);
+            state.committer.record(event, outcome, status).await?;
+            result.map(|s| Poll::Answer(s.page()))
+        }
+    }
 }
 
 /// Answers a feed request: at once when there is something to see (or no wait was asked for),
