@@ -155,7 +155,7 @@ pub fn lazy_pool(settings: &Settings) -> DbPool {
         .build_unchecked(Manager { backend, url })
 }
 
-/// A small pool of its own for a background writer (the audit recorder), connecting on use.
+/// A small pool of its own for a background writer (the committer), connecting on use.
 pub fn side_pool(settings: &Settings, size: u32) -> DbPool {
     let (backend, url) = settings.database();
     Pool::builder()
