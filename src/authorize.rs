@@ -2,6 +2,8 @@
 //! organisation, care team, consents, break-glass grant) in the caller's transaction, apply the
 //! rule, and note on the audit event what it decided.
 
+use std::sync::Arc;
+
 use serde_json::Value;
 
 use crate::access::{
@@ -15,6 +17,7 @@ use crate::db::DbConn;
 use crate::db::consents::{BreakGlassRow, ConsentRow};
 use crate::db::patients::{CareTeamRow, PatientRow};
 use crate::error::ApiError;
+use crate::facts_cache::Facts;
 use crate::state::AppState;
 
 /// A patient the caller may act on, and what the rule allowed.
@@ -66,9 +69,26 @@ fn read_terms(row: &ConsentRow) -> Option<ConsentTerms> {
     })
 }
 
-/// The facts the access rule needs about a patient.
-pub fn facts(conn: &mut DbConn, patient: &PatientRow) -> Result<PatientFacts, ApiError> {
-    let team = CareTeamRow::for_patient(conn, &patient.id)?
+/// The facts the access rule needs about a patient: kept ones while the patient's `access_rev`
+/// (read with the row) has not moved, else loaded and kept.
+pub fn facts(conn: &mut DbConn, state: &AppState, patient: &PatientRow) -> Result<PatientFacts, ApiError> {
+    let kept = match state.facts.get(&patient.id, patient.access_rev) {
+        Some(kept) => kept,
+        None => {
+            let loaded = Arc::new(load_facts(conn, &patient.id)?);
+            state.facts.put(&patient.id, patient.access_rev, loaded.clone());
+            loaded
+        }
+    };
+    Ok(PatientFacts {
+        managing_organization: patient.managing_organization_id.clone(),
+        team: kept.team.clone(),
+        consents: kept.consents.clone(),
+    })
+}
+
+fn load_facts(conn: &mut DbConn, patient_id: &str) -> Result<Facts, ApiError> {
+    let team = CareTeamRow::for_patient(conn, patient_id)?
         .into_iter()
         .filter_map(|m| {
             Some(Membership {
@@ -81,8 +101,8 @@ pub fn facts(conn: &mut DbConn, patient: &PatientRow) -> Result<PatientFacts, Ap
             })
         })
         .collect();
-    let consents = ConsentRow::for_patient(conn, &patient.id)?.iter().filter_map(consent_terms).collect();
-    Ok(PatientFacts { managing_organization: patient.managing_organization_id.clone(), team, consents })
+    let consents = ConsentRow::for_patient(conn, patient_id)?.iter().filter_map(consent_terms).collect();
+    Ok(Facts { team, consents })
 }
 
 /// The break-glass reason the request carries, checked: only physicians and nurses, and a reason
@@ -175,15 +195,29 @@ pub fn authorise(
     want: Want<'_>,
     event: &mut Event,
 ) -> Result<Access, ApiError> {
+    let patient = PatientRow::find(conn, patient_id)?;
+    authorise_loaded(conn, state, caller, (patient_id, patient), want, event)
+}
+
+/// [`authorise`] for a patient row the caller already loaded (with the document it asks for, in
+/// one query): `None` when `patient_id` names no patient.
+pub fn authorise_loaded(
+    conn: &mut DbConn,
+    state: &AppState,
+    caller: &Caller,
+    (patient_id, patient): (&str, Option<PatientRow>),
+    want: Want<'_>,
+    event: &mut Event,
+) -> Result<Access, ApiError> {
     let Want { resource, action, .. } = want;
     access::check(caller, resource, action)?;
     let requested = requested_break_glass(caller, event)?;
-    let Some(patient) = PatientRow::find(conn, patient_id)? else {
+    let Some(patient) = patient else {
         decoy_lookups(conn, caller, patient_id)?;
         return Err(Denial::NoRelationship.into());
     };
     event.patient_id = Some(patient.id.clone());
-    let facts = facts(conn, &patient)?;
+    let facts = facts(conn, state, &patient)?;
     let denial = match decide(state, caller, &facts, want, false) {
         Ok(allowed) => return Ok(Access { patient, allowed, facts }),
         Err(denial) => denial,

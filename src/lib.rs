@@ -18,6 +18,7 @@ pub mod db;
 #[deny(missing_docs)]
 pub mod domain;
 pub mod error;
+pub mod facts_cache;
 pub mod ids;
 pub mod openapi;
 pub mod request_id;

@@ -29,6 +29,8 @@ pub struct AppState {
     pub audit_signer: crate::audit::Signer,
     /// Commits every write and every read's audit event, many to one commit under load.
     pub committer: crate::committer::Committer,
+    /// Patients' care teams and consents as last loaded, by access revision.
+    pub facts: crate::facts_cache::FactsCache,
     /// Ticks after every committed document change; long-polling readers of the change feed wait on it.
     pub changes: tokio::sync::watch::Sender<u64>,
     /// Organisations known to exist. The directory never deletes one, so a hit never goes stale
@@ -97,6 +99,7 @@ impl AppState {
             schemas,
             audit_signer,
             committer,
+            facts: crate::facts_cache::FactsCache::default(),
             changes: tokio::sync::watch::Sender::new(0),
             known_orgs: RwLock::default(),
         }))

@@ -588,3 +588,70 @@ async fn strangers_get_404_before_any_validation_of_their_body() {
     .await;
     assert_eq!(res.status, 422, "{}", res.body);
 }
+
+/// Two instances on one database (as behind a load balancer): the first has read the record, so
+/// it keeps the patient's consents; a revocation through the second must close the record on the
+/// first at once, and a care-team change through the second must open it there at once.
+#[actix_web::test]
+async fn a_revocation_on_one_instance_closes_the_record_on_another_at_once() {
+    world!(t, app, clinic, station, patient, doc);
+    let second = carepath::state::AppState::open(t.state.settings.clone()).unwrap();
+    let other = init_service(carepath::startup::app(second)).await;
+    let physician = t.token("physician", &clinic);
+    let nurse = t.token("nurse", &station);
+    let read = || TestRequest::get().uri(&format!("/v1/documents/{doc}")).insert_header(auth(&nurse));
+    let consent = json!({
+        "status": "active", "organizations": "care_team", "permitted_types": [], "purposes": ["treatment"],
+        "period": {"start": today_plus(-1)}, "obtained_by": "signed_form"
+    });
+    let res = send(
+        &other,
+        TestRequest::post()
+            .uri(&format!("/v1/patients/{patient}/consents"))
+            .insert_header(auth(&physician))
+            .set_json(consent),
+    )
+    .await;
+    assert_eq!(res.status, 201, "{}", res.body);
+    let cid = res.body["id"].as_str().unwrap().to_owned();
+    for _ in 0..3 {
+        assert_eq!(send(&app, read()).await.status, 200, "the first instance reads (and keeps the facts)");
+    }
+
+    let res = send(
+        &other,
+        TestRequest::post()
+            .uri(&format!("/v1/patients/{patient}/consents/{cid}/revoke"))
+            .insert_header(auth(&physician))
+            .set_json(json!({"reason": "撤回"})),
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    send(&app, read()).await.problem(404);
+
+    // And the other way: a new consent, then the station leaves the team on the second instance.
+    let consent = json!({
+        "status": "active", "organizations": "care_team", "permitted_types": [], "purposes": ["treatment"],
+        "period": {"start": today_plus(-1)}, "obtained_by": "signed_form"
+    });
+    let res = send(
+        &other,
+        TestRequest::post()
+            .uri(&format!("/v1/patients/{patient}/consents"))
+            .insert_header(auth(&physician))
+            .set_json(consent),
+    )
+    .await;
+    assert_eq!(res.status, 201, "{}", res.body);
+    assert_eq!(send(&app, read()).await.status, 200);
+    let res = send(
+        &other,
+        TestRequest::put()
+            .uri(&format!("/v1/patients/{patient}/care-team"))
+            .insert_header(auth(&physician))
+            .set_json(json!({"members": []})),
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    send(&app, read()).await.problem(404);
+}

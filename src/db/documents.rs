@@ -4,7 +4,8 @@
 use diesel::prelude::*;
 
 use super::DbConn;
-use super::schema::{counters, document_versions, documents, idempotency_keys};
+use super::patients::PatientRow;
+use super::schema::{counters, document_versions, documents, idempotency_keys, patients};
 
 #[derive(Debug, Clone, Queryable, Insertable)]
 #[diesel(table_name = documents)]
@@ -55,6 +56,11 @@ impl DocumentRow {
 
     pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<Self>> {
         documents::table.find(id).first(conn).optional()
+    }
+
+    /// The head with its patient, in one query (what every access to a document starts with).
+    pub fn find_with_patient(conn: &mut DbConn, id: &str) -> QueryResult<Option<(Self, PatientRow)>> {
+        documents::table.inner_join(patients::table).filter(documents::id.eq(id)).first(conn).optional()
     }
 
     /// Moves the head from `expected` to the new version; false when another writer moved it first.

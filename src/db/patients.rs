@@ -22,6 +22,9 @@ pub struct PatientRow {
     pub updated_at: String,
     pub updated_by: String,
     pub erased_at: Option<String>,
+    /// Moves (by trigger, in the same transaction) whenever the patient's care team or consents
+    /// change: facts loaded at one revision hold until it moves.
+    pub access_rev: i64,
 }
 
 impl PatientRow {

@@ -37,6 +37,7 @@ diesel::table! {
         updated_at -> Text,
         updated_by -> Text,
         erased_at -> Nullable<Text>,
+        access_rev -> BigInt,
     }
 }
 

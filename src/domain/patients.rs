@@ -167,6 +167,7 @@ fn registration(state: &AppState, ctx: &Context, input: PatientInput) -> Result<
         updated_at: now.clone(),
         updated_by: caller.sub.clone(),
         erased_at: None,
+        access_rev: 0,
         id: id.clone(),
     };
     let patient = Patient {
@@ -219,7 +220,7 @@ pub async fn list(
             None => None,
         };
         let keep = |conn: &mut DbConn, row: PatientRow| {
-            let facts = facts(conn, &row)?;
+            let facts = facts(conn, st, &row)?;
             let allowed = authorize::decide(st, caller, &facts, Want::read(Resource::Patient), false);
             Ok((allowed.is_ok() && row.erased_at.is_none()).then_some(row))
         };

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use crate::access::{Action, Resource};
 use crate::audit::Event;
 use crate::auth::Caller;
-use crate::authorize::{Access, Want, authorise};
+use crate::authorize::{Access, Want, authorise_loaded};
 use crate::crypto::sealing::{self, Place};
 use crate::db::DbConn;
 use crate::db::documents::{DocumentRow, VersionRow};
@@ -238,22 +238,15 @@ fn load_head(
 ) -> Result<(DocumentRow, Access), ApiError> {
     event.resource_type = Some("document");
     event.resource_id = Some(id.to_owned());
-    let Some(head) = DocumentRow::find(conn, id)? else {
+    let Some((head, patient)) = DocumentRow::find_with_patient(conn, id)? else {
         // The lookups of a refused caller, so a missing id takes about as long (no patient has
         // a document's id, so this can only end in the same 404).
-        let _decoy = authorise(conn, state, caller, id, Want::to(action, Resource::Document), event);
+        let _decoy = authorise_loaded(conn, state, caller, (id, None), Want::to(action, Resource::Document), event);
         return Err(ApiError::NotFound("no such document".into()));
     };
+    let want = Want::to(action, Resource::Document).of_type(&head.doc_type);
     let access =
-        authorise(
-            conn,
-            state,
-            caller,
-            &head.patient_id,
-            Want::to(action, Resource::Document).of_type(&head.doc_type),
-            event,
-        )
-        .map_err(|e| {
+        authorise_loaded(conn, state, caller, (&head.patient_id, Some(patient)), want, event).map_err(|e| {
             if matches!(e, ApiError::NotFound(_)) { ApiError::NotFound("no such document".into()) } else { e }
         })?;
     erased_patient_gone(&access.patient)?;

@@ -149,7 +149,7 @@ fn visible(
         Entry::Vacant(e) => {
             // An erased patient's changes stay in the sequence (no gap) but are shown to no one.
             let loaded = match PatientRow::find(conn, &row.patient_id)? {
-                Some(patient) if patient.erased_at.is_none() => Some(authorize::facts(conn, &patient)?),
+                Some(patient) if patient.erased_at.is_none() => Some(authorize::facts(conn, state, &patient)?),
                 Some(_) | None => None,
             };
             e.insert(loaded)
