@@ -45,18 +45,21 @@ impl Committer {
         F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
-        self.submit(Box::new(Pending { work: Some(work), result: None, reply }))?;
+        self.submit(Box::new(Pending { work: Some(work), savepoint: true, result: None, reply }))?;
         answer.await.map_err(|_| stopped())?
     }
 
-    /// A write with its audit event ([`audit::write`]): the refusal of a refused write is
-    /// committed in its place.
+    /// A write with its audit event ([`audit::write`], which keeps its own savepoints): the
+    /// refusal of a refused write is committed in its place.
     pub async fn write<T, F>(&self, event: Event, success_status: u16, work: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
         F: FnOnce(&mut DbConn, &mut Event) -> Result<T, ApiError> + Send + 'static,
     {
-        self.run(move |tx| Ok(audit::write(tx, event, success_status, work))).await?
+        let (reply, answer) = oneshot::channel();
+        let work = move |tx: &mut DbConn| audit::write(tx, event, success_status, work);
+        self.submit(Box::new(Pending { work: Some(work), savepoint: false, result: None, reply }))?;
+        answer.await.map_err(|_| stopped())?
     }
 
     /// Appends the event (with one per patient it disclosed, see [`Event::expand`]) and resolves
@@ -69,7 +72,7 @@ impl Committer {
     pub fn record_blocking(&self, event: Event, outcome: &'static str, status: u16) -> Result<(), ApiError> {
         let (reply, answer) = oneshot::channel();
         let work = move |tx: &mut DbConn| audit::append(tx, &event, outcome, status).map(drop);
-        self.submit(Box::new(Pending { work: Some(work), result: None, reply }))?;
+        self.submit(Box::new(Pending { work: Some(work), savepoint: true, result: None, reply }))?;
         answer.blocking_recv().map_err(|_| stopped())?.map_err(unrecorded)
     }
 
@@ -97,6 +100,8 @@ trait Job: Send {
 
 struct Pending<T, F> {
     work: Option<F>,
+    /// Whether the work needs a savepoint from here (false when it keeps its own).
+    savepoint: bool,
     result: Option<Result<T, ApiError>>,
     reply: oneshot::Sender<Result<T, ApiError>>,
 }
@@ -109,7 +114,7 @@ where
     fn run(&mut self, tx: &mut DbConn) {
         if let Some(work) = self.work.take() {
             // A nested diesel transaction is a savepoint: on error only this job rolls back.
-            self.result = Some(tx.transaction(work));
+            self.result = Some(if self.savepoint { tx.transaction(work) } else { work(tx) });
         }
     }
 
@@ -161,11 +166,82 @@ fn connection<'a>(pool: &DbPool, conn: &'a mut Option<db::PooledConn>) -> Result
 fn commit(conn: &mut DbConn, batch: &mut [Box<dyn Job>]) -> Result<(), ApiError> {
     db::write_tx(conn, |tx| {
         for job in batch.iter_mut() {
-            job.run(tx);
+            // A bug that panics in one job must not take the only writer down with it: the
+            // batch is rolled back and answered 503, and the thread goes on.
+            let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.run(tx)));
+            if ran.is_err() {
+                return Err(ApiError::internal("a write panicked"));
+            }
             if db::is_broken(tx) {
                 return Err(ApiError::ServiceUnavailable("the transaction broke mid-batch".into()));
             }
         }
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+    use diesel::RunQueryDsl;
+
+    use super::*;
+    use crate::config::Settings;
+
+    fn committer() -> (tempfile::TempDir, Committer, DbPool) {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = Settings::for_data_dir(dir.path().to_path_buf());
+        std::fs::create_dir_all(&settings.data_dir).unwrap();
+        let pool = db::open(&settings).unwrap();
+        let committer = Committer::start(db::side_pool(&settings, 1)).unwrap();
+        (dir, committer, pool)
+    }
+
+    fn count(pool: &DbPool) -> i64 {
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let rows: Vec<N> =
+            diesel::sql_query("SELECT COUNT(*) AS n FROM scratch").load(&mut pool.get().unwrap()).unwrap();
+        rows[0].n
+    }
+
+    fn insert(tx: &mut DbConn) -> Result<(), ApiError> {
+        diesel::sql_query("INSERT INTO scratch (x) VALUES (1)").execute(tx)?;
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_failing_job_rolls_back_alone_and_a_panicking_one_does_not_stop_the_thread() {
+        let (_dir, committer, pool) = committer();
+        committer
+            .run(|tx| Ok(diesel::sql_query("CREATE TABLE scratch (x INTEGER)").execute(tx).map(drop)?))
+            .await
+            .unwrap();
+        // A slow job holds the thread so that the next three queue and share one batch.
+        let slow = committer.run(|_| {
+            std::thread::sleep(Duration::from_millis(100));
+            Ok(())
+        });
+        let ok = committer.run(insert);
+        let failing = committer.run(|tx| {
+            insert(tx)?;
+            Err::<(), _>(ApiError::BadRequest("refused".into()))
+        });
+        let also_ok = committer.run(insert);
+        let (slow, ok, failing, also_ok) = tokio::join!(slow, ok, failing, also_ok);
+        assert!(slow.is_ok() && ok.is_ok() && also_ok.is_ok());
+        assert!(matches!(failing, Err(ApiError::BadRequest(_))), "{failing:?}");
+        assert_eq!(count(&pool), 2, "the refused job's insert is rolled back, the others' kept");
+
+        let panicked = committer.run(|tx| -> Result<(), ApiError> {
+            insert(tx)?;
+            panic!("a bug")
+        });
+        assert!(matches!(panicked.await, Err(ApiError::ServiceUnavailable(_))));
+        committer.run(insert).await.unwrap();
+        assert_eq!(count(&pool), 3, "the panicking batch rolled back; the thread still commits");
+    }
 }

@@ -141,6 +141,9 @@ pub fn open(settings: &Settings) -> Result<DbPool, StoreError> {
         .max_size(settings.db_pool_size)
         .min_idle(Some(1))
         .connection_timeout(settings.db_timeout())
+        // A SQLite connection is a file handle that does not go stale; a PostgreSQL one can (a
+        // restarted server), and diesel cannot tell without a round trip, so only it is checked.
+        .test_on_check_out(backend == Backend::Postgres)
         .build(Manager { backend, url })
         .map_err(|e| StoreError::Connect(e.to_string()))
 }
