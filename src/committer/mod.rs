@@ -190,7 +190,7 @@ mod tests {
 
     fn committer() -> (tempfile::TempDir, Committer, DbPool) {
         let dir = tempfile::tempdir().unwrap();
-        let settings = Settings::for_data_dir(dir.path().to_path_buf());
+        let settings = Settings::for_data_dir(dir.path());
         std::fs::create_dir_all(&settings.data_dir).unwrap();
         let pool = db::open(&settings).unwrap();
         let committer = Committer::start(db::side_pool(&settings, 1)).unwrap();
