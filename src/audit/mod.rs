@@ -7,12 +7,14 @@
 //! the write's own transaction; a read's event commits before the response leaves.
 
 mod chain;
+mod consent;
 mod event;
 pub mod recorder;
 mod signer;
 mod verify;
 
 pub use chain::{GENESIS, append, append_all, canonical, chain_hash};
+pub use consent::{ConsentRecord, check_consent_log};
 pub use event::Event;
 pub use recorder::Recorder;
 pub use signer::Signer;
