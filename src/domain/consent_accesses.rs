@@ -63,7 +63,10 @@ fn review(row: AuditRow, consent: &ConsentVersionRow, orgs: &[String]) -> Option
         basis.as_ref().is_some_and(|b| b["kind"] == "consent" && b["consent_id"].as_str() == Some(consent.id.as_str()));
     let after_revocation = consent.revoked_at.as_deref().is_some_and(|r| row.at.as_str() >= r);
     let same_org_after = after_revocation && row.action.starts_with("document.") && orgs.contains(&row.actor_org);
-    (rests_on_it || same_org_after).then(|| ConsentAccess {
+    if !rests_on_it && !same_org_after {
+        return None;
+    }
+    Some(ConsentAccess {
         seq: row.seq,
         at: row.at,
         actor: row.actor_sub,
