@@ -5,7 +5,11 @@
 //! that says nothing about any patient. A caller without a relationship to the patient gets 404,
 //! exactly as for a patient that does not exist, so probing ids reveals nothing.
 
+mod consent;
+
 use time::Date;
+
+pub use consent::{Basis, covering};
 
 use crate::auth::{Caller, Role};
 use crate::error::ApiError;
@@ -100,9 +104,20 @@ pub enum Denial {
     NotManaging,
     /// No relationship to the patient: indistinguishable from a missing patient (404).
     NoRelationship,
-    /// A relationship, but no consent shares this with the caller's organisation (404 too: the
-    /// document's existence is itself information).
+    /// A relationship, but no consent names the caller's organisation (404 too: the document's
+    /// existence is itself information). The variants below are the other consent conditions
+    /// that can fail; all answer the same 404 and differ only in the audit event.
     NoConsent,
+    /// The consents that named the organisation were revoked.
+    ConsentRevoked,
+    /// The consents that named the organisation are outside their period (over or not begun).
+    ConsentPeriod,
+    /// A consent in force denies this document type.
+    TypeDenied,
+    /// No consent in force covers the request's purpose.
+    PurposeNotCovered,
+    /// Consents cover the purpose, but none permits this document type.
+    TypeNotPermitted,
     /// A directory write outside the caller's own organisation, or creating one, by an admin who
     /// is not the operator's (403: the directory is public, so refusing reveals nothing).
     OtherOrganization,
@@ -114,10 +129,33 @@ impl From<Denial> for ApiError {
             Denial::Role => Self::Forbidden("your role may not do this".into()),
             Denial::NotManaging => Self::Forbidden("only the patient's managing organisation may do this".into()),
             Denial::NoRelationship => Self::NotFound("no such patient".into()),
-            Denial::NoConsent => Self::NotFound("no such document".into()),
+            Denial::NoConsent
+            | Denial::ConsentRevoked
+            | Denial::ConsentPeriod
+            | Denial::TypeDenied
+            | Denial::PurposeNotCovered
+            | Denial::TypeNotPermitted => Self::NotFound("no such document".into()),
             Denial::OtherOrganization => {
                 Self::Forbidden("an organisation's admin manages only its own organisation and practitioners".into())
             }
+        }
+    }
+}
+
+impl Denial {
+    /// The failed condition as the audit event names it.
+    pub fn condition(self) -> &'static str {
+        match self {
+            Denial::Role => "role",
+            Denial::NotManaging => "not_managing",
+            Denial::NoRelationship => "no_relationship",
+            Denial::NoConsent => "no_consent",
+            Denial::ConsentRevoked => "consent_revoked",
+            Denial::ConsentPeriod => "period_over",
+            Denial::TypeDenied => "type_denied",
+            Denial::PurposeNotCovered => "purpose_not_covered",
+            Denial::TypeNotPermitted => "type_not_permitted",
+            Denial::OtherOrganization => "other_organization",
         }
     }
 }
@@ -148,6 +186,9 @@ pub enum ConsentScope {
 /// A consent as the rule needs it.
 #[derive(Debug, Clone)]
 pub struct ConsentTerms {
+    /// The consent and the version of it these terms are (named by the basis of an access).
+    pub id: String,
+    pub version: i32,
     pub active: bool,
     pub scope: ConsentScope,
     /// Document types shared; empty means every type.
@@ -196,13 +237,15 @@ pub struct Ask<'a> {
     pub today: Date,
 }
 
-/// What an allowed request may see.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What an allowed request may see, and why it was allowed.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Allowed {
     /// Restricted fields are shown (role cleared, or released by consent).
     pub restricted: bool,
     /// Allowed only because of break-glass (the audit event is flagged for review).
     pub by_break_glass: bool,
+    /// What the access rests on (the audit event records it).
+    pub basis: Basis,
 }
 
 /// Whether the role sees `restricted` fields without the consent releasing them.
@@ -228,6 +271,12 @@ pub fn may_break_glass(role: Role) -> bool {
 /// Rule 1 alone, for resources that are not a patient's (the directory, the audit log).
 pub fn check(caller: &Caller, resource: Resource, action: Action) -> Result<(), Denial> {
     if role_allows(caller.role, resource, action) { Ok(()) } else { Err(Denial::Role) }
+}
+
+/// The consent log (every patient's consent versions and the accesses they allowed) is for
+/// auditors and the operator's administrator: it shows terms, never clinical content.
+pub fn may_review_consents(caller: &Caller, operator_org: &str) -> Result<(), Denial> {
+    if caller.role == Role::Auditor || is_operator(caller, operator_org) { Ok(()) } else { Err(Denial::Role) }
 }
 
 /// A write to the directory, with the organisations it touches.
@@ -278,9 +327,12 @@ pub fn decide(ask: &Ask<'_>, patient: &PatientFacts) -> Result<Allowed, Denial> 
     let caller = ask.caller;
     check(caller, ask.resource, ask.action)?;
     let cleared = clears_restricted(caller.role);
+    let allow = |basis| Allowed { restricted: cleared, by_break_glass: false, basis };
+    let emergency_allowed = Allowed { restricted: cleared, by_break_glass: true, basis: Basis::BreakGlass };
     if is_operator(caller, ask.operator_org) {
-        return Ok(Allowed { restricted: cleared, by_break_glass: false });
+        return Ok(allow(Basis::Operator));
     }
+    let organization = caller.org.clone();
     let managing = caller.org == patient.managing_organization;
     let on_team = patient.team.iter().any(|m| m.organization == caller.org && m.active_on(ask.today));
     // In Japan the care manager's office often collects the consent form, so a care manager on
@@ -296,38 +348,23 @@ pub fn decide(ask: &Ask<'_>, patient: &PatientFacts) -> Result<Allowed, Denial> 
         (false, false, _) => Err(Denial::NoRelationship),
     };
     if let Err(denial) = relationship {
-        return if emergency && !needs_managing {
-            Ok(Allowed { restricted: cleared, by_break_glass: true })
-        } else {
-            Err(denial)
-        };
+        return if emergency && !needs_managing { Ok(emergency_allowed) } else { Err(denial) };
     }
-    if ask.resource != Resource::Document || managing {
-        return Ok(Allowed { restricted: cleared, by_break_glass: false });
+    if managing {
+        return Ok(allow(Basis::ManagingOrganization { organization }));
     }
-    match consent_for(ask, patient, on_team) {
-        Some(release) => Ok(Allowed { restricted: cleared || release, by_break_glass: false }),
-        None if emergency => Ok(Allowed { restricted: cleared, by_break_glass: true }),
-        None => Err(Denial::NoConsent),
+    if ask.resource != Resource::Document {
+        return Ok(allow(Basis::CareTeam { organization }));
     }
-}
-
-/// Rule 3: `Some(releases restricted fields)` when an active consent shares this document type
-/// for this purpose with the caller's organisation and no deny provision matches.
-fn consent_for(ask: &Ask<'_>, patient: &PatientFacts, on_team: bool) -> Option<bool> {
-    let purpose = purpose_of(ask.caller);
-    let applicable: Vec<&ConsentTerms> =
-        patient.consents.iter().filter(|c| c.in_force(ask.today) && c.names(&ask.caller.org, on_team)).collect();
-    let type_matches = |list: &[String]| ask.doc_type.is_some_and(|t| list.iter().any(|x| x == t));
-    if applicable.iter().any(|c| type_matches(&c.denied_types)) {
-        return None;
+    match consent::consent_for(ask, patient, on_team) {
+        Ok(c) => Ok(Allowed {
+            restricted: cleared || c.release_restricted,
+            by_break_glass: false,
+            basis: Basis::Consent { organization, consent_id: c.id.clone(), consent_version: c.version },
+        }),
+        Err(_) if emergency => Ok(emergency_allowed),
+        Err(denial) => Err(denial),
     }
-    let permitting: Vec<&&ConsentTerms> = applicable
-        .iter()
-        .filter(|c| c.purposes.iter().any(|p| p == purpose))
-        .filter(|c| c.permitted_types.is_empty() || ask.doc_type.is_none() || type_matches(&c.permitted_types))
-        .collect();
-    if permitting.is_empty() { None } else { Some(permitting.iter().any(|c| c.release_restricted)) }
 }
 
 /// The matrix as the Markdown table in `docs/roles.md`.

@@ -4,10 +4,10 @@
 
 use std::sync::Arc;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::access::{
-    self, Action, Allowed, Ask, ConsentScope, ConsentTerms, Denial, Membership, PatientFacts, Resource,
+    self, Action, Allowed, Ask, Basis, ConsentScope, ConsentTerms, Denial, Membership, PatientFacts, Resource,
 };
 use crate::audit::Event;
 use crate::auth::Caller;
@@ -55,6 +55,8 @@ fn read_terms(row: &ConsentRow) -> Option<ConsentTerms> {
         _ => return None,
     };
     Some(ConsentTerms {
+        id: row.id.clone(),
+        version: row.version,
         active: row.status == "active",
         scope,
         permitted_types: list(&row.permitted_types)?,
@@ -185,8 +187,10 @@ impl<'a> Want<'a> {
 }
 
 /// Loads a patient the caller may act on, or the error the rule calls for (404 for strangers),
-/// and records on `event` the patient and whether break-glass opened it. A first break-glass
-/// opens a grant for the configured time; reads within it are allowed and flagged.
+/// and records on `event` the patient, whether break-glass opened it, and the basis: what the
+/// access rests on (managing organisation, care team, consent id and version, break-glass grant,
+/// operator) or the condition that refused it. A first break-glass opens a grant for the
+/// configured time; reads within it are allowed and flagged.
 pub fn authorise(
     conn: &mut DbConn,
     state: &AppState,
@@ -205,10 +209,73 @@ pub fn authorise_loaded(
     conn: &mut DbConn,
     state: &AppState,
     caller: &Caller,
-    (patient_id, patient): (&str, Option<PatientRow>),
+    loaded: (&str, Option<PatientRow>),
     want: Want<'_>,
     event: &mut Event,
 ) -> Result<Access, ApiError> {
+    let result = decide_and_load(conn, state, caller, loaded, want, event);
+    match &result {
+        Ok(access) if access.allowed.by_break_glass => {}
+        Ok(access) => note_basis(event, &access.allowed.basis),
+        Err(Refusal::Rule(denial)) => note_denial(event, *denial),
+        Err(Refusal::Other(_)) => {}
+    }
+    result.map_err(ApiError::from)
+}
+
+/// Why `authorise` refused: a condition of the access rule (named on the event), or anything
+/// else (a bad break-glass request, a database error).
+enum Refusal {
+    Rule(Denial),
+    Other(ApiError),
+}
+
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::Rule(denial) => denial.into(),
+            Refusal::Other(error) => error,
+        }
+    }
+}
+
+impl From<Denial> for Refusal {
+    fn from(denial: Denial) -> Self {
+        Self::Rule(denial)
+    }
+}
+
+impl From<ApiError> for Refusal {
+    fn from(error: ApiError) -> Self {
+        Self::Other(error)
+    }
+}
+
+impl From<diesel::result::Error> for Refusal {
+    fn from(error: diesel::result::Error) -> Self {
+        Self::Other(error.into())
+    }
+}
+
+/// The basis of an allowed access, on its event (JSON text; see `access::Basis`).
+fn note_basis(event: &mut Event, basis: &Basis) {
+    event.basis = serde_json::to_string(basis).ok();
+}
+
+/// The condition a refused access failed, on its event.
+fn note_denial(event: &mut Event, denial: Denial) {
+    event.basis = Some(json!({"kind": "denied", "condition": denial.condition()}).to_string());
+}
+
+/// `authorise` itself, with the refusals kept apart by kind.
+fn decide_and_load(
+    conn: &mut DbConn,
+    state: &AppState,
+    caller: &Caller,
+    (patient_id, patient): (&str, Option<PatientRow>),
+    want: Want<'_>,
+    event: &mut Event,
+) -> Result<Access, Refusal> {
     let Want { resource, action, .. } = want;
     access::check(caller, resource, action)?;
     let requested = requested_break_glass(caller, event)?;
@@ -227,7 +294,7 @@ pub fn authorise_loaded(
     if requested.is_none() && open.is_none() {
         return Err(denial.into());
     }
-    let allowed = decide(state, caller, &facts, want, true).map_err(ApiError::from)?;
+    let allowed = decide(state, caller, &facts, want, true)?;
     let grant_id = match (open, requested) {
         (Some(grant), _) => grant.id,
         (None, Some(reason)) => {
@@ -252,6 +319,7 @@ pub fn authorise_loaded(
     event.break_glass = true;
     event.break_glass_reason = Some(break_glass::reference(&grant_id));
     event.purpose = "emergency".into();
+    event.basis = Some(json!({"kind": "break_glass", "grant_id": grant_id}).to_string());
     Ok(Access { patient, allowed, facts })
 }
 
@@ -279,6 +347,7 @@ mod tests {
             revoked_at: None,
             revoked_by: None,
             revoke_reason: None,
+            version: 1,
         }
     }
 

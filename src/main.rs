@@ -65,6 +65,10 @@ struct VerifyArgs {
     /// `GET /v1/audit-events/public-key`.
     #[arg(long)]
     public_key: Option<std::path::PathBuf>,
+    /// A consent-log NDJSON export (`GET /v1/consent-log/export`) to check against `--export`:
+    /// each version must match the digest of the audit event it names.
+    #[arg(long, requires = "export")]
+    consent_log: Option<std::path::PathBuf>,
     #[command(flatten)]
     store: StoreArgs,
 }
@@ -156,7 +160,12 @@ fn verify_audit(args: &VerifyArgs) -> Result<carepath::audit::Verification, Stri
     match &args.export {
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            carepath::audit::verify_export(&text, &public_key)
+            let mut result = carepath::audit::verify_export(&text, &public_key)?;
+            if let Some(log) = &args.consent_log {
+                let consents = std::fs::read_to_string(log).map_err(|e| format!("{}: {e}", log.display()))?;
+                carepath::audit::check_consent_log(&text, &consents, &mut result)?;
+            }
+            Ok(result)
         }
         None => {
             let settings = args.store.clone().into_settings(None);

@@ -89,6 +89,8 @@ fn team_facts() -> PatientFacts {
 
 fn consent(scope: ConsentScope) -> ConsentTerms {
     ConsentTerms {
+        id: "consent-1".into(),
+        version: 1,
         active: true,
         scope,
         permitted_types: vec![],
@@ -137,16 +139,16 @@ fn documents_need_consent_except_for_the_managing_organisation() {
 
     facts.consents.push(consent(ConsentScope::CareTeam));
     assert!(doc(&facts, &nurse, "care-path", "2026-06-01").is_ok());
-    assert_eq!(doc(&facts, &nurse, "care-path", "2027-01-01"), Err(Denial::NoConsent), "after the period");
+    assert_eq!(doc(&facts, &nurse, "care-path", "2027-01-01"), Err(Denial::ConsentPeriod), "after the period");
     let mut emergency = nurse.clone();
     emergency.purpose = Some("research".into());
-    assert_eq!(doc(&facts, &emergency, "care-path", "2026-06-01"), Err(Denial::NoConsent), "purpose not named");
+    assert_eq!(doc(&facts, &emergency, "care-path", "2026-06-01"), Err(Denial::PurposeNotCovered), "purpose not named");
 
     // A deny provision wins over the permit.
     facts
         .consents
         .push(ConsentTerms { denied_types: vec!["visiting-nursing-report".into()], ..consent(ConsentScope::CareTeam) });
-    assert_eq!(doc(&facts, &nurse, "visiting-nursing-report", "2026-06-01"), Err(Denial::NoConsent));
+    assert_eq!(doc(&facts, &nurse, "visiting-nursing-report", "2026-06-01"), Err(Denial::TypeDenied));
     assert!(doc(&facts, &nurse, "care-path", "2026-06-01").is_ok());
 
     // Named organisations only; revoked consents count for nothing.
@@ -157,10 +159,10 @@ fn documents_need_consent_except_for_the_managing_organisation() {
     });
     let pharmacist = caller(Role::Pharmacist, "pharmacy");
     assert!(doc(&named, &pharmacist, "contact-sheet", "2026-06-01").is_ok());
-    assert_eq!(doc(&named, &pharmacist, "care-path", "2026-06-01"), Err(Denial::NoConsent));
+    assert_eq!(doc(&named, &pharmacist, "care-path", "2026-06-01"), Err(Denial::TypeNotPermitted));
     assert_eq!(doc(&named, &nurse, "contact-sheet", "2026-06-01"), Err(Denial::NoConsent));
     named.consents[0].active = false;
-    assert_eq!(doc(&named, &pharmacist, "contact-sheet", "2026-06-01"), Err(Denial::NoConsent));
+    assert_eq!(doc(&named, &pharmacist, "contact-sheet", "2026-06-01"), Err(Denial::ConsentRevoked));
 }
 
 #[test]

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod care_team;
+pub mod consent_log;
 pub mod consents;
 pub mod directory;
 pub mod documents;
@@ -51,7 +52,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource("/v1/patients/{id}/consents").get(consents::list_consents).post(consents::create_consent),
         )
+        .service(web::resource("/v1/patients/{id}/consents/coverage").get(consent_log::consent_coverage))
         .service(web::resource("/v1/patients/{id}/consents/{cid}/revoke").post(consents::revoke_consent))
+        .service(web::resource("/v1/consent-log").get(consent_log::list_consent_log))
+        .service(web::resource("/v1/consent-log/export").get(consent_log::export_consent_log))
+        .service(web::resource("/v1/consent-log/{consent_id}/accesses").get(consent_log::consent_accesses))
         .service(web::resource("/v1/audit-events").get(audit::list_events))
         .service(web::resource("/v1/audit-events/verify").get(audit::verify))
         .service(web::resource("/v1/audit-events/export").get(audit::export))

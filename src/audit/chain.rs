@@ -11,9 +11,11 @@ use crate::error::ApiError;
 /// The hash before the first event.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// The canonical encoding that the hash covers: a JSON array in fixed field order.
+/// The canonical encoding that the hash covers: a JSON array in fixed field order. The basis
+/// and the consent digest (added later) are appended only when the event has one of them, so
+/// events written before they existed encode, and verify, exactly as they were hashed.
 pub fn canonical(row: &AuditRow) -> String {
-    json!([
+    let mut fields = json!([
         row.seq,
         row.at,
         row.actor_sub,
@@ -30,8 +32,14 @@ pub fn canonical(row: &AuditRow) -> String {
         row.break_glass,
         row.break_glass_reason,
         row.request_id,
-    ])
-    .to_string()
+    ]);
+    if (row.basis.is_some() || row.digest.is_some())
+        && let Some(fields) = fields.as_array_mut()
+    {
+        fields.push(json!(row.basis));
+        fields.push(json!(row.digest));
+    }
+    fields.to_string()
 }
 
 pub fn chain_hash(prev: &str, canonical: &str) -> String {
@@ -78,6 +86,8 @@ pub fn append_all(conn: &mut DbConn, events: &[(&Event, &str, u16)]) -> Result<i
             request_id: event.request_id.clone(),
             prev_hash,
             hash: String::new(),
+            basis: event.basis.clone(),
+            digest: event.digest.clone(),
         };
         row.hash = chain_hash(&row.prev_hash, &canonical(&row));
         row.insert(conn)?;

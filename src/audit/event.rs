@@ -23,6 +23,11 @@ pub struct Event {
     /// patient) committed with this one, so every patient's access log shows the listing; the
     /// event itself stays about the request as a whole.
     pub disclosed: Vec<String>,
+    /// What an access rested on, or the condition that refused it: JSON text set by
+    /// `authorize::authorise` (see `access::Basis`). None where no access rule was asked.
+    pub basis: Option<String>,
+    /// The digest of the consent version this event created (`consent.create`, `consent.revoke`).
+    pub digest: Option<String>,
 }
 
 impl Event {
@@ -44,6 +49,8 @@ impl Event {
             request_id: ctx.request_id.clone(),
             requested_break_glass: ctx.break_glass.clone(),
             disclosed: Vec::new(),
+            basis: None,
+            digest: None,
         }
     }
 
@@ -64,6 +71,8 @@ impl Event {
             request_id: String::new(),
             requested_break_glass: None,
             disclosed: Vec::new(),
+            basis: None,
+            digest: None,
         }
     }
 

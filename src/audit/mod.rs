@@ -7,11 +7,13 @@
 //! the write's own transaction; a read's event commits before the response leaves.
 
 mod chain;
+mod consent;
 mod event;
 mod signer;
 mod verify;
 
 pub use chain::{GENESIS, append, append_all, canonical, chain_hash};
+pub use consent::{ConsentRecord, check_consent_log};
 pub use event::Event;
 pub use signer::Signer;
 pub use verify::{ExportLine, Verification, export, verify, verify_export};

@@ -88,6 +88,17 @@ impl<'k> ChainWalk<'k> {
         })
     }
 
+    /// Marks the chain broken at `row`, which holds but names a consent version that does not
+    /// match it: what holds ends just before it.
+    fn consent_altered(&mut self, row: &AuditRow, reason: String) {
+        if self.checkpoints.contains_key(&row.seq) {
+            self.checkpoints_verified = self.checkpoints_verified.saturating_sub(1);
+        }
+        self.expected = row.seq;
+        self.prev = row.prev_hash.clone();
+        self.broken(reason);
+    }
+
     /// Feeds the next event; false once the chain is broken (the rest is not looked at).
     fn feed(&mut self, row: &AuditRow) -> bool {
         if self.first_broken.is_some() {
@@ -131,7 +142,9 @@ impl<'k> ChainWalk<'k> {
     }
 }
 
-/// Recomputes every hash from the first event on, in pages, and checks every checkpoint.
+/// Recomputes every hash from the first event on, in pages, and checks every checkpoint; each
+/// event that created a consent version is checked against the version (and the current
+/// consent row) as stored.
 pub fn verify(conn: &mut DbConn, public_key: &[u8]) -> Result<Verification, ApiError> {
     use crate::db::audit::{AuditFilter, head};
     let (head_seq, head_hash) = head(conn)?;
@@ -143,6 +156,10 @@ pub fn verify(conn: &mut DbConn, public_key: &[u8]) -> Result<Verification, ApiE
         filter.after_seq = Some(last.seq);
         for row in &page {
             if !walk.feed(row) {
+                break 'pages;
+            }
+            if let Some(reason) = super::consent::check_event(conn, row)? {
+                walk.consent_altered(row, reason);
                 break 'pages;
             }
         }

@@ -28,6 +28,13 @@ pub struct AuditRow {
     pub request_id: String,
     pub prev_hash: String,
     pub hash: String,
+    /// What the access rested on (JSON text: `kind` and its ids), or the failed condition
+    /// (`{"kind": "denied", "condition": ...}`); absent where no access rule was asked.
+    #[serde(default)]
+    pub basis: Option<String>,
+    /// The SHA-256 of the consent version this event created.
+    #[serde(default)]
+    pub digest: Option<String>,
 }
 
 /// Moves the head `n` sequence numbers on; returns the new last one and the hash the first new
@@ -72,6 +79,19 @@ impl AuditRow {
 
     pub fn find(conn: &mut DbConn, seq: i64) -> QueryResult<Option<Self>> {
         audit_events::table.find(seq).first(conn).optional()
+    }
+
+    /// The allowed event that created version `version` of consent `id` (it carries the digest).
+    pub fn creating(conn: &mut DbConn, id: &str, version: i32) -> QueryResult<Option<Self>> {
+        audit_events::table
+            .filter(audit_events::resource_id.eq(id))
+            .filter(audit_events::resource_type.eq("consent"))
+            .filter(audit_events::resource_version.eq(version))
+            .filter(audit_events::outcome.eq("allowed"))
+            .filter(audit_events::digest.is_not_null())
+            .order(audit_events::seq)
+            .first(conn)
+            .optional()
     }
 
     pub fn list(conn: &mut DbConn, filter: &AuditFilter, limit: i64) -> QueryResult<Vec<Self>> {

@@ -30,6 +30,9 @@ pub struct ConsentRow {
     pub revoked_by: Option<String>,
     /// Sealed.
     pub revoke_reason: Option<String>,
+    /// The current version (1 when recorded; each revocation or amendment adds one). Every
+    /// version is kept as written in `consent_versions`.
+    pub version: i32,
 }
 
 impl ConsentRow {
@@ -48,7 +51,7 @@ impl ConsentRow {
         consents::table.find(id).filter(consents::patient_id.eq(patient_id)).first(conn).optional()
     }
 
-    /// Revokes an active consent; false if it was not active.
+    /// Revokes an active consent, making the next version; false if it was not active.
     pub fn revoke(conn: &mut DbConn, id: &str, by: &str, at: &str, reason: &str) -> QueryResult<bool> {
         let n = diesel::update(consents::table.find(id).filter(consents::status.eq("active")))
             .set((
@@ -56,6 +59,7 @@ impl ConsentRow {
                 consents::revoked_by.eq(by),
                 consents::revoked_at.eq(at),
                 consents::revoke_reason.eq(reason),
+                consents::version.eq(consents::version + 1),
             ))
             .execute(conn)?;
         Ok(n == 1)

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod changes;
+pub mod consent_versions;
 pub mod consents;
 pub mod directory;
 pub mod documents;

@@ -117,6 +117,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     counters,
     idempotency_keys,
     consents,
+    consent_versions,
     break_glass_grants,
     audit_events,
     audit_head,
@@ -144,6 +145,31 @@ diesel::table! {
         revoked_at -> Nullable<Text>,
         revoked_by -> Nullable<Text>,
         revoke_reason -> Nullable<Text>,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    consent_versions (id, version) {
+        id -> Text,
+        patient_id -> Text,
+        status -> Text,
+        organizations -> Text,
+        permitted_types -> Text,
+        denied_types -> Text,
+        purposes -> Text,
+        period_start -> Text,
+        period_end -> Nullable<Text>,
+        obtained_by -> Text,
+        proxy -> Nullable<Text>,
+        release_restricted -> Bool,
+        recorded_by -> Text,
+        recorded_org -> Text,
+        recorded_at -> Text,
+        revoked_at -> Nullable<Text>,
+        revoked_by -> Nullable<Text>,
+        revoke_reason -> Nullable<Text>,
+        version -> Integer,
     }
 }
 
@@ -180,6 +206,8 @@ diesel::table! {
         request_id -> Text,
         prev_hash -> Text,
         hash -> Text,
+        basis -> Nullable<Text>,
+        digest -> Nullable<Text>,
     }
 }
 

@@ -297,6 +297,7 @@ impl ConsentInput {
             revoked_at: None,
             revoked_by: None,
             revoke_reason: None,
+            version: 1,
         };
         // Sealed once the row exists: the seal is bound to the consent's own id.
         if let Some(proxy) = &self.proxy {
@@ -316,6 +317,13 @@ fn seal(key: &DataKey, row: &ConsentRow, pointer: &str, value: &Value) -> Result
 
 fn open_str(key: &DataKey, row: &ConsentRow, pointer: &str, sealed: Option<&str>) -> Result<Option<Value>, ApiError> {
     sealed.map(|s| key.open(&at(row, pointer), s).map_err(ApiError::internal)).transpose()
+}
+
+/// The relation of the family member who consented, opened from the sealed proxy; the name
+/// stays sealed (the consent log shows the relation only).
+pub(super) fn proxy_relation(key: &DataKey, row: &ConsentRow) -> Result<Option<String>, ApiError> {
+    let proxy = open_str(key, row, "/proxy", row.proxy.as_deref())?;
+    Ok(proxy.and_then(|p| p.get("relation").and_then(Value::as_str).map(str::to_owned)))
 }
 
 fn parse<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, ApiError> {
@@ -371,6 +379,7 @@ pub async fn create(
         ev.resource_type = Some("consent");
         ev.resource_id = Some(row.id.clone());
         row.insert(tx)?;
+        super::consent_log::record_version(tx, &row, ev)?;
         let mut consent = reveal(&key, &row)?;
         consent.warnings = off_the_team(&consent.organizations, &access.facts, st.calendar.today());
         Ok(consent)
@@ -402,7 +411,8 @@ pub async fn list(state: &Arc<AppState>, ctx: Context, patient: PatientId) -> Re
     Ok(ConsentList { items })
 }
 
-/// Revokes an active consent, the reason sealed; it stops counting from the next request on.
+/// Revokes an active consent, the reason sealed: a new version of it, whose digest the event
+/// carries. It stops counting from the next request on.
 pub async fn revoke(
     state: &Arc<AppState>,
     ctx: Context,
@@ -425,6 +435,7 @@ pub async fn revoke(
         }
         let row = ConsentRow::find(tx, &access.patient.id, &consent_id)?
             .ok_or_else(|| ApiError::internal("revoked consent vanished"))?;
+        super::consent_log::record_version(tx, &row, ev)?;
         reveal(&key, &row)
     })
     .await

@@ -4,6 +4,9 @@
 
 pub mod audit_log;
 pub mod care_team;
+pub mod consent_accesses;
+pub mod consent_coverage;
+pub mod consent_log;
 pub mod consents;
 pub mod directory;
 pub mod documents;

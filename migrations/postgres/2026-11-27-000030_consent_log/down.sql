@@ -1,0 +1,7 @@
+DROP TRIGGER consent_versions_no_update ON consent_versions;
+DROP FUNCTION carepath_consent_versions_immutable();
+DROP TABLE consent_versions;
+ALTER TABLE consents DROP COLUMN version;
+DROP INDEX audit_events_resource;
+ALTER TABLE audit_events DROP COLUMN digest;
+ALTER TABLE audit_events DROP COLUMN basis;
