@@ -6,6 +6,7 @@ pub mod audit;
 #[deny(missing_docs)]
 pub mod auth;
 pub mod authorize;
+pub mod backup;
 pub mod break_glass;
 pub mod calendar;
 pub mod clock;
@@ -18,6 +19,8 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod ids;
+pub mod limits;
+pub mod metrics;
 pub mod openapi;
 pub mod request_id;
 pub mod rotation;

@@ -31,6 +31,8 @@ pub struct AppState {
     pub recorder: crate::audit::Recorder,
     /// Ticks after every committed document change; long-polling readers of the change feed wait on it.
     pub changes: tokio::sync::watch::Sender<u64>,
+    /// Per-caller request rates and open long-polls.
+    pub limits: crate::limits::Limits,
     /// Organisations known to exist. The directory never deletes one, so a hit never goes stale
     /// and the per-request check stays off the database.
     known_orgs: RwLock<HashSet<String>>,
@@ -87,6 +89,7 @@ impl AppState {
         let audit_signer = crate::audit::Signer::load_or_create(&settings.data_dir).map_err(StartError::AuditKey)?;
         let recorder = crate::audit::Recorder::start(db::side_pool(&settings, 1)).map_err(StartError::Recorder)?;
         Ok(Arc::new(Self {
+            limits: crate::limits::Limits::new(&settings),
             settings,
             calendar,
             pool,

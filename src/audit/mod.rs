@@ -8,6 +8,7 @@
 
 mod chain;
 mod event;
+mod keys;
 pub mod recorder;
 mod signer;
 mod verify;
@@ -15,8 +16,9 @@ mod verify;
 pub use chain::{GENESIS, append, append_all, canonical, chain_hash};
 pub use event::Event;
 pub use recorder::Recorder;
-pub use signer::Signer;
-pub use verify::{ExportLine, Verification, export, verify, verify_export};
+pub use signer::{Signer, registered_keys, rotate as rotate_signing_key};
+pub use keys::{KeySet, PublicKey};
+pub use verify::{ExportLine, Verification, export, verify, verify_export, verify_export_with, verify_with};
 
 use crate::db::{DbConn, write_tx};
 use crate::error::ApiError;
