@@ -70,22 +70,20 @@ fn metrics_app(
 
 /// Answers 503 for a request still running after `--request-timeout-secs`. Database work already
 /// handed to a blocking thread still finishes (a write may commit): retry with the same
-/// `Idempotency-Key`.
+/// `Idempotency-Key`. The answer is an error, not a response: building a response needs the
+/// request, and a copy of it kept here would stop the router from routing it.
 async fn time_limit(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let limit = req.app_data::<web::Data<AppState>>().map_or(0, |s| s.settings.request_timeout_secs);
     if limit == 0 {
-        return Ok(next.call(req).await?.map_into_left_body());
+        return next.call(req).await;
     }
-    let request = req.request().clone();
     match actix_web::rt::time::timeout(std::time::Duration::from_secs(limit), next.call(req)).await {
-        Ok(res) => Ok(res?.map_into_left_body()),
-        Err(_) => {
-            let error = ApiError::ServiceUnavailable(format!("the request took longer than {limit} s and was abandoned"));
-            Ok(ServiceResponse::new(request, error.error_response()).map_into_right_body())
-        }
+        Ok(res) => res,
+        Err(_) => Err(ApiError::ServiceUnavailable(format!("the request took longer than {limit} s and was abandoned"))
+            .into()),
     }
 }
 

@@ -167,9 +167,13 @@ async fn a_damaged_or_altered_backup_is_refused_and_leaves_nothing() {
     // An audit event altered and the checksum made to match: the chain catches it.
     std::fs::write(&db, &pristine).unwrap();
     {
-        use diesel::{Connection, RunQueryDsl};
+        use diesel::Connection;
+        use diesel::connection::SimpleConnection;
         let mut conn = diesel::SqliteConnection::establish(db.to_str().unwrap()).unwrap();
-        diesel::sql_query("UPDATE audit_events SET actor_sub = 'someone-else' WHERE seq = 2").execute(&mut conn).unwrap();
+        conn.batch_execute(
+            "DROP TRIGGER audit_events_no_update; UPDATE audit_events SET actor_sub = 'someone-else' WHERE seq = 2",
+        )
+        .unwrap();
     }
     fix_checksum(&to);
     let dir = t.db.dir.path().join("r2");

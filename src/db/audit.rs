@@ -146,6 +146,10 @@ impl CheckpointRow {
         diesel::insert_into(audit_checkpoints::table).values(self).execute(conn).map(drop)
     }
 
+    pub fn find(conn: &mut DbConn, seq: i64) -> QueryResult<Option<Self>> {
+        audit_checkpoints::table.find(seq).first(conn).optional()
+    }
+
     pub fn latest(conn: &mut DbConn) -> QueryResult<Option<Self>> {
         audit_checkpoints::table.order(audit_checkpoints::seq.desc()).first(conn).optional()
     }

@@ -250,6 +250,13 @@ pub async fn export(state: &Arc<AppState>, ctx: Context, from: Option<i64>) -> R
             st.recorder.record(event, "denied", refused.status())?;
             return Err(refused);
         }
+        if let Some(from) = from
+            && crate::db::audit::CheckpointRow::find(conn, from)?.is_none()
+        {
+            let refused = ApiError::field("/query/from", "must be the sequence number of a signed checkpoint");
+            st.recorder.record(event, "rejected", refused.status())?;
+            return Err(refused);
+        }
         // Recorded first, so that the export holds its own event under the closing signature.
         st.recorder.record(event, "allowed", 200)?;
         st.audit_signer.checkpoint(conn, 1, time::Duration::ZERO)?;
