@@ -82,8 +82,10 @@ async fn time_limit(
     }
     match actix_web::rt::time::timeout(std::time::Duration::from_secs(limit), next.call(req)).await {
         Ok(res) => res,
-        Err(_) => Err(ApiError::ServiceUnavailable(format!("the request took longer than {limit} s and was abandoned"))
-            .into()),
+        Err(_) => {
+            Err(ApiError::ServiceUnavailable(format!("the request took longer than {limit} s and was abandoned"))
+                .into())
+        }
     }
 }
 

@@ -25,15 +25,37 @@ fn care_path() -> Value {
 /// A clinic with a patient; (physician token, auditor token, patient id).
 async fn clinic<S, B>(t: &TestApp, app: &S) -> (String, String, String)
 where
-    S: actix_web::dev::Service<actix_http::Request, Response = actix_web::dev::ServiceResponse<B>, Error = actix_web::Error>,
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
     B: actix_web::body::MessageBody,
 {
-    let org = send(app, TestRequest::post().uri("/v1/organizations").insert_header(auth(&t.operator()))
-        .set_json(json!({"name": "clinic", "kind": "clinic"}))).await.body["id"].as_str().unwrap().to_owned();
+    let org = send(
+        app,
+        TestRequest::post()
+            .uri("/v1/organizations")
+            .insert_header(auth(&t.operator()))
+            .set_json(json!({"name": "clinic", "kind": "clinic"})),
+    )
+    .await
+    .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let physician = t.token("physician", &org);
-    let patient = send(app, TestRequest::post().uri("/v1/patients").insert_header(auth(&physician)).set_json(json!({
-        "name": "山田 花子", "birth_date": "1939-04-01", "sex": "female", "managing_organization": org
-    }))).await.body["id"].as_str().unwrap().to_owned();
+    let patient = send(
+        app,
+        TestRequest::post().uri("/v1/patients").insert_header(auth(&physician)).set_json(json!({
+            "name": "山田 花子", "birth_date": "1939-04-01", "sex": "female", "managing_organization": org
+        })),
+    )
+    .await
+    .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     (physician, t.token("auditor", &org), patient)
 }
 
@@ -114,8 +136,9 @@ async fn a_backup_under_write_load_restores_every_acknowledged_document() {
     let state = AppState::open(Settings::for_data_dir(&restored_dir)).unwrap();
     let restored = init_service(carepath::startup::app(state)).await;
     for id in &acknowledged {
-        let res = send(&restored, TestRequest::get().uri(&format!("/v1/documents/{id}")).insert_header(auth(&physician)))
-            .await;
+        let res =
+            send(&restored, TestRequest::get().uri(&format!("/v1/documents/{id}")).insert_header(auth(&physician)))
+                .await;
         assert_eq!(res.status, 200, "{id}: {}", res.body);
         assert_eq!(res.body["content"], care_path(), "sealed fields open with the original master key");
     }
@@ -144,9 +167,14 @@ async fn a_damaged_or_altered_backup_is_refused_and_leaves_nothing() {
     }
     let app = init_service(carepath::startup::app(t.state.clone())).await;
     let (physician, _, patient) = clinic(&t, &app).await;
-    let res = send(&app, TestRequest::post().uri(&format!("/v1/patients/{patient}/documents"))
-        .insert_header(auth(&physician))
-        .set_json(json!({"type": "care-path", "schema_version": "1.0.0", "content": care_path()}))).await;
+    let res = send(
+        &app,
+        TestRequest::post()
+            .uri(&format!("/v1/patients/{patient}/documents"))
+            .insert_header(auth(&physician))
+            .set_json(json!({"type": "care-path", "schema_version": "1.0.0", "content": care_path()})),
+    )
+    .await;
     assert_eq!(res.status, 201);
     sign_checkpoint(&t.state);
     let to = t.db.dir.path().join("backup");
@@ -204,9 +232,14 @@ async fn pg_dump_restores_and_verifies() {
     }
     let app = init_service(carepath::startup::app(t.state.clone())).await;
     let (physician, _, patient) = clinic(&t, &app).await;
-    let res = send(&app, TestRequest::post().uri(&format!("/v1/patients/{patient}/documents"))
-        .insert_header(auth(&physician))
-        .set_json(json!({"type": "care-path", "schema_version": "1.0.0", "content": care_path()}))).await;
+    let res = send(
+        &app,
+        TestRequest::post()
+            .uri(&format!("/v1/patients/{patient}/documents"))
+            .insert_header(auth(&physician))
+            .set_json(json!({"type": "care-path", "schema_version": "1.0.0", "content": care_path()})),
+    )
+    .await;
     assert_eq!(res.status, 201);
     sign_checkpoint(&t.state);
     let url = t.state.settings.database_url.clone().unwrap();
@@ -215,11 +248,8 @@ async fn pg_dump_restores_and_verifies() {
     assert!(ok.success());
     let target = common::TestDb::new();
     let target_url = target.settings().database_url.unwrap();
-    let ok = std::process::Command::new("pg_restore")
-        .args(["--no-owner", "-d", &target_url])
-        .arg(&dump)
-        .status()
-        .unwrap();
+    let ok =
+        std::process::Command::new("pg_restore").args(["--no-owner", "-d", &target_url]).arg(&dump).status().unwrap();
     assert!(ok.success());
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_carepath"))
         .args(["audit", "verify", "--database-url", &target_url, "--data-dir"])

@@ -17,11 +17,22 @@ use serde_json::json;
 async fn metrics_count_requests_by_route_pattern_and_never_name_an_id() {
     let t = TestApp::new();
     let app = init_service(carepath::startup::app(t.state.clone())).await;
-    let org = send(&app, TestRequest::post().uri("/v1/organizations").insert_header(auth(&t.operator()))
-        .set_json(json!({"name": "clinic", "kind": "clinic"}))).await.body["id"].as_str().unwrap().to_owned();
+    let org = send(
+        &app,
+        TestRequest::post()
+            .uri("/v1/organizations")
+            .insert_header(auth(&t.operator()))
+            .set_json(json!({"name": "clinic", "kind": "clinic"})),
+    )
+    .await
+    .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let physician = t.token("physician", &org);
     let missing = uuid::Uuid::new_v4().to_string();
-    let res = send(&app, TestRequest::get().uri(&format!("/v1/documents/{missing}")).insert_header(auth(&physician))).await;
+    let res =
+        send(&app, TestRequest::get().uri(&format!("/v1/documents/{missing}")).insert_header(auth(&physician))).await;
     assert_eq!(res.status, 404);
     send(&app, TestRequest::get().uri("/no/such/place/4711")).await;
     carepath::metrics::committer_batch(3);
@@ -51,12 +62,8 @@ async fn metrics_count_requests_by_route_pattern_and_never_name_an_id() {
         assert!(!text.contains(secret), "the metrics name {secret}");
     }
     // Every audit event is unsigned so far (no checkpoint yet).
-    let unsigned: i64 = text
-        .lines()
-        .find_map(|l| l.strip_prefix("carepath_audit_events_since_checkpoint "))
-        .unwrap()
-        .parse()
-        .unwrap();
+    let unsigned: i64 =
+        text.lines().find_map(|l| l.strip_prefix("carepath_audit_events_since_checkpoint ")).unwrap().parse().unwrap();
     assert!(unsigned >= 2, "{unsigned}");
 }
 
@@ -80,10 +87,12 @@ fn metrics_on_their_own_address_and_logs_to_a_file_without_colour() {
     let (port, metrics_port) = (free_port(), free_port());
     let log = db.dir.path().join("carepath.log");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_carepath"));
-    cmd.arg("serve")
-        .arg("--data-dir")
-        .arg(db.dir.path().join("data"))
-        .args(["--bind", &format!("127.0.0.1:{port}"), "--metrics-bind", &format!("127.0.0.1:{metrics_port}")]);
+    cmd.arg("serve").arg("--data-dir").arg(db.dir.path().join("data")).args([
+        "--bind",
+        &format!("127.0.0.1:{port}"),
+        "--metrics-bind",
+        &format!("127.0.0.1:{metrics_port}"),
+    ]);
     if let Some(url) = db.settings().database_url {
         cmd.env("CAREPATH_DATABASE_URL", url);
     }

@@ -80,7 +80,8 @@ async fn after_a_rotation_new_checkpoints_use_the_new_key_and_an_export_spanning
     // a validity cut before a checkpoint it signed does not.
     let mut cut = k_old.clone();
     cut["valid_until_seq"] = json!(first - 1);
-    let report = verify_export_with(&text, &KeySet::parse(&json!({"keys": [cut, k_new]}).to_string()).unwrap()).unwrap();
+    let report =
+        verify_export_with(&text, &KeySet::parse(&json!({"keys": [cut, k_new]}).to_string()).unwrap()).unwrap();
     assert!(!report.ok && report.reason.as_deref().unwrap().contains("outside its validity"), "{report:?}");
 }
 
@@ -93,7 +94,9 @@ async fn an_export_from_a_signed_checkpoint_verifies_on_its_own() {
     }
     let key = send(&app, TestRequest::get().uri("/v1/audit-events/public-key").insert_header(auth(&auditor))).await;
     let keys = KeySet::parse(&key.body.to_string()).unwrap();
-    let export = |from: String| TestRequest::get().uri(&format!("/v1/audit-events/export?from={from}")).insert_header(auth(&auditor));
+    let export = |from: String| {
+        TestRequest::get().uri(&format!("/v1/audit-events/export?from={from}")).insert_header(auth(&auditor))
+    };
 
     let res = send(&app, export(anchor.to_string())).await;
     assert_eq!(res.status, 200);

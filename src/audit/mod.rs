@@ -15,9 +15,9 @@ mod verify;
 
 pub use chain::{GENESIS, append, append_all, canonical, chain_hash};
 pub use event::Event;
+pub use keys::{KeySet, PublicKey};
 pub use recorder::Recorder;
 pub use signer::{Signer, registered_keys, rotate as rotate_signing_key};
-pub use keys::{KeySet, PublicKey};
 pub use verify::{ExportLine, Verification, export, verify, verify_export, verify_export_with, verify_with};
 
 use crate::db::{DbConn, write_tx};

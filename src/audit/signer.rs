@@ -126,8 +126,14 @@ impl Signer {
             }
             None => 0,
         };
-        SigningKeyRow { key_id, public_key: self.public_key_base64(), valid_from_seq: from, valid_until_seq: None, created_at: clock::now() }
-            .insert(tx)?;
+        SigningKeyRow {
+            key_id,
+            public_key: self.public_key_base64(),
+            valid_from_seq: from,
+            valid_until_seq: None,
+            created_at: clock::now(),
+        }
+        .insert(tx)?;
         Ok(true)
     }
 

@@ -230,11 +230,8 @@ pub fn verify_export_with(ndjson: &str, keys: &KeySet) -> Result<Verification, S
             ExportLine::Checkpoint(c) => checkpoints.push(c),
         }
     }
-    let last_checkpoint = checkpoints
-        .iter()
-        .chain(anchor.as_ref())
-        .max_by_key(|c| c.seq)
-        .map(|c| (c.seq, c.hash.clone()));
+    let last_checkpoint =
+        checkpoints.iter().chain(anchor.as_ref()).max_by_key(|c| c.seq).map(|c| (c.seq, c.hash.clone()));
     let mut walk = ChainWalk::new(checkpoints, keys, "export");
     if let Some(c) = &anchor {
         walk.anchor(c);

@@ -112,7 +112,8 @@ pub fn backup(settings: &Settings, to: &Path) -> Result<Manifest, BackupError> {
         return Err(BackupError::Postgres);
     }
     ensure_empty_dir(to)?;
-    let public_key = crate::audit::Signer::open_existing(&settings.data_dir).map_err(BackupError::Refused)?.public_key();
+    let public_key =
+        crate::audit::Signer::open_existing(&settings.data_dir).map_err(BackupError::Refused)?.public_key();
     let snapshot = to.join(DATABASE);
     {
         let pool = db::side_pool(settings, 1);

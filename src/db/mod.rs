@@ -251,6 +251,7 @@ pub fn snapshot_into(conn: &mut DbConn, path: &std::path::Path) -> diesel::Query
 
 /// Opens a SQLite database file as it is, without migrating it (a backup being checked).
 pub fn open_sqlite_file(path: &std::path::Path) -> Result<DbConn, StoreError> {
-    let manager = Manager { backend: Backend::Sqlite, url: path.to_string_lossy().into_owned(), statement_timeout_ms: 0 };
+    let manager =
+        Manager { backend: Backend::Sqlite, url: path.to_string_lossy().into_owned(), statement_timeout_ms: 0 };
     manager.connect().map_err(|e| StoreError::Connect(e.to_string()))
 }

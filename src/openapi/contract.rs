@@ -34,7 +34,9 @@ fn problem_description(status: &str) -> Option<&'static str> {
         "415" => "The body is not sent as `application/json` (or `application/*+json`)",
         "422" => "The request failed validation: `errors` lists every failing field by JSON Pointer",
         "428" => "`If-Match` is required",
-        "429" => "A per-caller limit (requests per minute of the caller or its organisation, open long-polls) refused the request; `Retry-After` gives the seconds to wait",
+        "429" => {
+            "A per-caller limit (requests per minute of the caller or its organisation, open long-polls) refused the request; `Retry-After` gives the seconds to wait"
+        }
         "503" => "The database is unavailable; retry later",
         _ => return None,
     })
