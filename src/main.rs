@@ -219,14 +219,18 @@ fn verify_audit(args: &VerifyArgs) -> Result<carepath::audit::Verification, Stri
             carepath::audit::verify_export_with(&text, &keys)
         }
         None => {
+            // The signing key first: without one, nothing (not even a database) is created.
+            let own = match given {
+                Some(_) => None,
+                None => Some(carepath::audit::Signer::open_existing(&args.store.dir.data_dir)?.public_key()),
+            };
             let settings = args.store.clone().into_settings(None);
             let pool = carepath::db::open(&settings).map_err(|e| e.to_string())?;
             let mut conn = pool.get().map_err(|e| e.to_string())?;
-            let keys = match given {
-                Some(keys) => keys,
-                None => {
-                    let own = carepath::audit::Signer::open_existing(&args.store.dir.data_dir)?.public_key();
-                    carepath::audit::registered_keys(&mut conn, &own).map_err(|e| e.to_string())?
+            let keys = match (given, own) {
+                (Some(keys), _) => keys,
+                (None, own) => {
+                    carepath::audit::registered_keys(&mut conn, &own.unwrap_or_default()).map_err(|e| e.to_string())?
                 }
             };
             carepath::audit::verify_with(&mut conn, &keys).map_err(|e| e.to_string())
