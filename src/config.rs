@@ -91,6 +91,32 @@ pub struct Settings {
     #[arg(long, env = "CAREPATH_TIME_ZONE", default_value = "Asia/Tokyo")]
     pub time_zone: String,
 
+    /// A separate address for `GET /metrics` (then it is not served on `--bind`); keep it private.
+    #[arg(long, env = "CAREPATH_METRICS_BIND")]
+    pub metrics_bind: Option<String>,
+
+    /// Requests per minute one caller (token subject) may make; 0 turns the limit off. Bursts up
+    /// to a minute's worth are allowed; beyond, 429 with `Retry-After`.
+    #[arg(long, env = "CAREPATH_RATE_LIMIT", default_value_t = 1200)]
+    pub rate_limit_per_minute: u32,
+
+    /// Requests per minute all callers of one organisation may make together; 0 turns it off.
+    #[arg(long, env = "CAREPATH_ORG_RATE_LIMIT", default_value_t = 12000)]
+    pub org_rate_limit_per_minute: u32,
+
+    /// Change-feed long-polls (`wait` > 0) one caller may hold open at once; more get 429.
+    #[arg(long, env = "CAREPATH_MAX_LONG_POLLS", default_value_t = 4)]
+    pub max_long_polls_per_caller: usize,
+
+    /// Seconds a request may take before it is answered 503 (longer than the longest long-poll).
+    #[arg(long, env = "CAREPATH_REQUEST_TIMEOUT", default_value_t = 90)]
+    pub request_timeout_secs: u64,
+
+    /// Seconds one database statement may run on PostgreSQL (`statement_timeout`); 0 turns it
+    /// off. SQLite has no such bound: there a statement waits at most 10 s for the write lock.
+    #[arg(long, env = "CAREPATH_DB_STATEMENT_TIMEOUT", default_value_t = 30)]
+    pub db_statement_timeout_secs: u64,
+
     /// A fixed "now" for the calendar (tests only; no flag).
     #[arg(skip)]
     pub fixed_now: Option<time::OffsetDateTime>,
@@ -184,6 +210,12 @@ impl Settings {
             audit_checkpoint_every: 1000,
             audit_checkpoint_secs: 60,
             time_zone: "Asia/Tokyo".into(),
+            metrics_bind: None,
+            rate_limit_per_minute: 1200,
+            org_rate_limit_per_minute: 12000,
+            max_long_polls_per_caller: 4,
+            request_timeout_secs: 90,
+            db_statement_timeout_secs: 30,
             fixed_now: None,
         }
     }
@@ -200,6 +232,11 @@ impl Settings {
             }
             None => (Backend::Sqlite, self.data_dir.join("carepath.db").to_string_lossy().into_owned()),
         }
+    }
+
+    /// `db_statement_timeout_secs` in milliseconds, as PostgreSQL takes it.
+    pub fn statement_timeout_ms(&self) -> u64 {
+        self.db_statement_timeout_secs.saturating_mul(1000)
     }
 
     pub fn db_timeout(&self) -> Duration {

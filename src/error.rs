@@ -93,6 +93,9 @@ pub enum ApiError {
     Validation(Vec<FieldError>),
     #[error("{0}")]
     ServiceUnavailable(String),
+    /// A per-caller limit refused the request; `Retry-After` says when to come back.
+    #[error("{detail}")]
+    TooManyRequests { detail: String, retry_after_secs: u64 },
     /// The cause is logged with the request id; the caller only learns that it failed.
     #[error("internal error: {0}")]
     Internal(String),
@@ -124,6 +127,7 @@ impl ApiError {
             Self::UnsupportedMediaType(_) => 415,
             Self::Validation(_) => 422,
             Self::ServiceUnavailable(_) => 503,
+            Self::TooManyRequests { .. } => 429,
             Self::Internal(_) => 500,
         }
     }
@@ -145,6 +149,7 @@ impl ApiError {
             Self::UnsupportedMediaType(_) => ("unsupported-media-type", "Unsupported media type"),
             Self::Validation(_) => ("validation", "Request failed validation"),
             Self::ServiceUnavailable(_) => ("service-unavailable", "Service unavailable"),
+            Self::TooManyRequests { .. } => ("too-many-requests", "Too many requests"),
             Self::Internal(_) => ("internal", "Internal error"),
         }
     }
@@ -178,6 +183,17 @@ impl ApiError {
                 _ => None,
             },
         }
+    }
+}
+
+impl From<crate::limits::Refusal> for ApiError {
+    fn from(r: crate::limits::Refusal) -> Self {
+        let detail = match r.limit {
+            "long_poll" => "too many change-feed long-polls open for this caller; close one or retry later",
+            "organization" => "your organisation is over its request rate; retry after the time Retry-After gives",
+            _ => "you are over your request rate; retry after the time Retry-After gives",
+        };
+        Self::TooManyRequests { detail: detail.to_owned(), retry_after_secs: r.retry_after_secs }
     }
 }
 

@@ -6,6 +6,7 @@ pub mod audit;
 #[deny(missing_docs)]
 pub mod auth;
 pub mod authorize;
+pub mod backup;
 pub mod break_glass;
 pub mod calendar;
 pub mod clock;
@@ -20,6 +21,8 @@ pub mod domain;
 pub mod error;
 pub mod facts_cache;
 pub mod ids;
+pub mod limits;
+pub mod metrics;
 pub mod openapi;
 pub mod request_id;
 pub mod rotation;

@@ -30,6 +30,36 @@ enum Command {
     /// Audit log tools.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Back up the SQLite store while it serves: a consistent snapshot and a manifest (audit
+    /// head, master key ids in use, checksums) into an empty directory. No key is written.
+    Backup(BackupArgs),
+    /// Restore a backup into an empty data directory, refusing one whose checksums or audit
+    /// chain do not verify.
+    Restore(RestoreArgs),
+}
+
+#[derive(clap::Args)]
+struct BackupArgs {
+    /// The directory to write the backup to; created, or empty.
+    #[arg(long)]
+    to: std::path::PathBuf,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+#[derive(clap::Args)]
+struct RestoreArgs {
+    /// The backup directory (`carepath backup --to`).
+    #[arg(long)]
+    from: std::path::PathBuf,
+    /// The checkpoint public key, kept apart from the backup (as for `audit verify`); default:
+    /// the keys the manifest names.
+    #[arg(long)]
+    public_key: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    store: StoreArgs,
+    #[command(flatten)]
+    keys: KeyFileArgs,
 }
 
 #[derive(Subcommand)]
@@ -54,6 +84,10 @@ enum AuditCommand {
     Verify(VerifyArgs),
     /// Print the public key that verifies audit checkpoints.
     PublicKey(DataDirArgs),
+    /// Make a new checkpoint signing key current: later checkpoints are signed with it, earlier
+    /// ones keep verifying with the old key, whose validity ends here. A running server picks
+    /// the new key up at its next checkpoint.
+    RotateSigningKey(StoreArgs),
 }
 
 #[derive(clap::Args)]
@@ -62,7 +96,8 @@ struct VerifyArgs {
     #[arg(long, requires = "public_key")]
     export: Option<std::path::PathBuf>,
     /// The checkpoint public key: base64 of the raw Ed25519 key, or the JSON of
-    /// `GET /v1/audit-events/public-key`.
+    /// `GET /v1/audit-events/public-key` (which lists every key with its validity, for an export
+    /// spanning a rotation).
     #[arg(long)]
     public_key: Option<std::path::PathBuf>,
     /// A consent-log NDJSON export (`GET /v1/consent-log/export`) to check against `--export`:
@@ -137,6 +172,34 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Backup(args) => {
+            telemetry::init();
+            let settings = args.store.into_settings(None);
+            print_json(carepath::backup::backup(&settings, &args.to).map_err(|e| e.to_string()), |_| true)
+        }
+        Command::Restore(args) => {
+            telemetry::init();
+            let public_key = match args.public_key.as_deref().map(read_public_key).transpose() {
+                Ok(key) => key,
+                Err(e) => {
+                    eprintln!("carepath: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            let settings = args.store.into_settings(Some(args.keys));
+            let report = carepath::backup::restore(&settings, &args.from, public_key);
+            print_json(report.map_err(|e| e.to_string()), |_| true)
+        }
+        Command::Audit(AuditCommand::RotateSigningKey(store)) => {
+            telemetry::init();
+            let settings = store.into_settings(None);
+            let rotated = (|| {
+                let pool = carepath::db::open(&settings).map_err(|e| e.to_string())?;
+                let mut conn = pool.get().map_err(|e| e.to_string())?;
+                carepath::audit::rotate_signing_key(&settings.data_dir, &mut conn).map_err(|e| e.to_string())
+            })();
+            print_json(rotated.map(|key_id| serde_json::json!({ "key_id": key_id })), |_| true)
+        }
         Command::Openapi => {
             print!("{}", openapi::spec_json());
             ExitCode::SUCCESS
@@ -144,23 +207,20 @@ fn main() -> ExitCode {
     }
 }
 
+/// A checkpoint public key file: base64 of the raw Ed25519 key, or the JSON of
+/// `GET /v1/audit-events/public-key` (with every key and its validity).
+fn read_public_key(path: &std::path::Path) -> Result<carepath::audit::KeySet, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    carepath::audit::KeySet::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
 fn verify_audit(args: &VerifyArgs) -> Result<carepath::audit::Verification, String> {
-    use base64::Engine;
-    let public_key = match &args.public_key {
-        Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            let b64 = match serde_json::from_str::<serde_json::Value>(&text) {
-                Ok(v) => v["public_key"].as_str().unwrap_or_default().to_owned(),
-                Err(_) => text.trim().to_owned(),
-            };
-            base64::engine::general_purpose::STANDARD.decode(b64).map_err(|e| format!("{}: {e}", path.display()))?
-        }
-        None => carepath::audit::Signer::open_existing(&args.store.dir.data_dir)?.public_key(),
-    };
+    let given = args.public_key.as_deref().map(read_public_key).transpose()?;
     match &args.export {
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            let mut result = carepath::audit::verify_export(&text, &public_key)?;
+            let keys = given.ok_or("--export needs --public-key")?;
+            let mut result = carepath::audit::verify_export_with(&text, &keys)?;
             if let Some(log) = &args.consent_log {
                 let consents = std::fs::read_to_string(log).map_err(|e| format!("{}: {e}", log.display()))?;
                 carepath::audit::check_consent_log(&text, &consents, &mut result)?;
@@ -168,10 +228,21 @@ fn verify_audit(args: &VerifyArgs) -> Result<carepath::audit::Verification, Stri
             Ok(result)
         }
         None => {
+            // The signing key first: without one, nothing (not even a database) is created.
+            let own = match given {
+                Some(_) => None,
+                None => Some(carepath::audit::Signer::open_existing(&args.store.dir.data_dir)?.public_key()),
+            };
             let settings = args.store.clone().into_settings(None);
             let pool = carepath::db::open(&settings).map_err(|e| e.to_string())?;
             let mut conn = pool.get().map_err(|e| e.to_string())?;
-            carepath::audit::verify(&mut conn, &public_key).map_err(|e| e.to_string())
+            let keys = match (given, own) {
+                (Some(keys), _) => keys,
+                (None, own) => {
+                    carepath::audit::registered_keys(&mut conn, &own.unwrap_or_default()).map_err(|e| e.to_string())?
+                }
+            };
+            carepath::audit::verify_with(&mut conn, &keys).map_err(|e| e.to_string())
         }
     }
 }

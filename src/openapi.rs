@@ -17,6 +17,7 @@ use crate::error::{FieldError, Problem};
     info(title = "carepath", description = "Regional care-pathway record service: one shared, consent-governed record per patient for the doctors, nurses, care managers and pharmacists of home care."),
     paths(
         api::health::healthz,
+        api::metrics::metrics,
         api::directory::create_organization,
         api::directory::list_organizations,
         api::directory::get_organization,
@@ -59,7 +60,7 @@ use crate::error::{FieldError, Problem};
     components(schemas(Problem, FieldError)),
     modifiers(&Contract),
     tags(
-        (name = "health", description = "Liveness and readiness"),
+        (name = "health", description = "Liveness, readiness and metrics"),
         (name = "directory", description = "Organisations and practitioners of the region"),
         (name = "patients", description = "Patients (identifiers sealed at rest) and their care teams"),
         (name = "documents", description = "Versioned, schema-validated care documents"),

@@ -29,17 +29,64 @@ pub fn app(
         InitError = (),
     >,
 > {
+    let metrics_here = state.settings.metrics_bind.is_none();
     App::new()
         .app_data(web::PayloadConfig::new(state.settings.body_limit))
         .app_data(web::Data::from(state))
         .app_data(web::PathConfig::default().error_handler(|_, _| ApiError::NotFound("no such resource".into()).into()))
         .configure(api::routes)
+        .configure(|cfg| {
+            if metrics_here {
+                cfg.service(web::resource("/metrics").get(api::metrics::metrics));
+            }
+        })
         .service(web::redirect("/docs", "/docs/"))
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi::ApiDoc::openapi()))
         .default_service(web::to(|| async { ApiError::NotFound("no such resource".into()).error_response() }))
         .wrap(ErrorHandlers::new().default_handler(bare_error_as_problem))
+        .wrap(from_fn(time_limit))
         .wrap(from_fn(request_id::middleware))
         .wrap(from_fn(bounded_head))
+        .wrap(from_fn(crate::metrics::track))
+}
+
+/// `GET /metrics` alone, for a separate (private) address: `--metrics-bind`.
+fn metrics_app(
+    state: Arc<AppState>,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(web::Data::from(state))
+        .service(web::resource("/metrics").get(api::metrics::metrics))
+        .default_service(web::to(|| async { ApiError::NotFound("no such resource".into()).error_response() }))
+}
+
+/// Answers 503 for a request still running after `--request-timeout-secs`. Database work already
+/// handed to a blocking thread still finishes (a write may commit): retry with the same
+/// `Idempotency-Key`. The answer is an error, not a response: building a response needs the
+/// request, and a copy of it kept here would stop the router from routing it.
+async fn time_limit(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let limit = req.app_data::<web::Data<AppState>>().map_or(0, |s| s.settings.request_timeout_secs);
+    if limit == 0 {
+        return next.call(req).await;
+    }
+    match actix_web::rt::time::timeout(std::time::Duration::from_secs(limit), next.call(req)).await {
+        Ok(res) => res,
+        Err(_) => {
+            Err(ApiError::ServiceUnavailable(format!("the request took longer than {limit} s and was abandoned"))
+                .into())
+        }
+    }
 }
 
 /// Request headers (names and values) beyond this many bytes are refused with 431 problem+json.
@@ -124,9 +171,11 @@ async fn checkpoints(state: Arc<AppState>) {
     }
 }
 
-/// A server bound and ready to run; `port` tells which port a `:0` bind received.
+/// A server bound and ready to run; `port` tells which port a `:0` bind received, and
+/// `metrics_port` the port of `--metrics-bind`, if given.
 pub struct Application {
     pub port: u16,
+    pub metrics_port: Option<u16>,
     pub server: Server,
 }
 
@@ -144,7 +193,25 @@ impl Application {
             server = server.workers(n);
         }
         let server = server.listen(listener).map_err(|source| StartError::Bind { bind, source })?.run();
+        let metrics_port = match state.settings.metrics_bind.clone() {
+            Some(bind) => Some(Self::serve_metrics(state.clone(), bind)?),
+            None => None,
+        };
         actix_web::rt::spawn(checkpoints(state));
-        Ok(Self { port, server })
+        Ok(Self { port, metrics_port, server })
+    }
+
+    /// Serves `GET /metrics` on its own address, beside the API; returns the bound port.
+    fn serve_metrics(state: Arc<AppState>, bind: String) -> Result<u16, StartError> {
+        let listener = TcpListener::bind(&bind).map_err(|source| StartError::Bind { bind: bind.clone(), source })?;
+        let port = listener.local_addr().map_err(|source| StartError::Bind { bind: bind.clone(), source })?.port();
+        let server = HttpServer::new(move || metrics_app(state.clone()))
+            .workers(1)
+            .shutdown_timeout(5)
+            .listen(listener)
+            .map_err(|source| StartError::Bind { bind, source })?
+            .run();
+        actix_web::rt::spawn(server);
+        Ok(port)
     }
 }

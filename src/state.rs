@@ -33,6 +33,8 @@ pub struct AppState {
     pub facts: crate::facts_cache::FactsCache,
     /// Ticks after every committed document change; long-polling readers of the change feed wait on it.
     pub changes: tokio::sync::watch::Sender<u64>,
+    /// Per-caller request rates and open long-polls.
+    pub limits: crate::limits::Limits,
     /// Organisations known to exist. The directory never deletes one, so a hit never goes stale
     /// and the per-request check stays off the database.
     known_orgs: RwLock<HashSet<String>>,
@@ -90,6 +92,7 @@ impl AppState {
         let committer =
             crate::committer::Committer::start(db::side_pool(&settings, 1)).map_err(StartError::Committer)?;
         Ok(Arc::new(Self {
+            limits: crate::limits::Limits::new(&settings),
             settings,
             calendar,
             pool,

@@ -188,7 +188,7 @@ async fn an_export_verifies_offline_with_only_the_public_key() {
     std::fs::write(&key_file, other_key).unwrap();
     let (ok, stdout, stderr) = offline(&file, &key_file);
     assert!(!ok, "a checkpoint signed by another key must fail");
-    let (ours, theirs) = (&t.state.audit_signer.key_id, &other.key_id);
+    let (ours, theirs) = (&t.state.audit_signer.key_id(), &other.key_id());
     let wrong_key = format!("signature does not verify with key {theirs} (the export was signed by key {ours})");
     assert!(stderr.contains(&wrong_key) && !stderr.contains("broken at"), "{stderr}");
     let report: Value = serde_json::from_str(&stdout).unwrap();

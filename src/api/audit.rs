@@ -49,18 +49,41 @@ pub async fn verify(state: web::Data<AppState>, ctx: Context) -> Result<HttpResp
 /// The public key that verifies audit checkpoints (anyone may have it).
 #[utoipa::path(get, path = "/v1/audit-events/public-key", tag = "audit", security(("bearer" = [])),
     responses((status = 200, body = SigningKey)))]
-pub async fn public_key(state: web::Data<AppState>, _ctx: Context) -> HttpResponse {
-    HttpResponse::Ok().json(audit_log::signing_key(&state))
+pub async fn public_key(state: web::Data<AppState>, _ctx: Context) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(audit_log::signing_key(&state.into_inner()).await?))
 }
 
-/// The whole log as NDJSON, events and signed checkpoints in sequence order (auditor). A fresh
-/// checkpoint is signed first, so the export ends on a signature. `carepath audit verify
-/// --export FILE --public-key KEY` checks it offline.
-#[utoipa::path(get, path = "/v1/audit-events/export", tag = "audit", security(("bearer" = [])),
+/// Where an export starts.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExportParams {
+    /// Start at this signed checkpoint (its sequence number) instead of the first event: the
+    /// checkpoint comes first, then every event after it.
+    #[param(value_type = Option<i64>, minimum = 1)]
+    pub from: Option<String>,
+}
+
+/// The log as NDJSON, events and signed checkpoints in sequence order (auditor): whole, or from
+/// a signed checkpoint on (`from`). A fresh checkpoint is signed first, so the export ends on a
+/// signature. `carepath audit verify --export FILE --public-key KEY` checks it offline.
+#[utoipa::path(get, path = "/v1/audit-events/export", tag = "audit", params(ExportParams), security(("bearer" = [])),
     responses((status = 200, description = "NDJSON lines `{kind: event|checkpoint, ...}`", content_type = "application/x-ndjson", body = String),
         (status = 403, body = Problem, content_type = "application/problem+json")))]
-pub async fn export(state: web::Data<AppState>, ctx: Context) -> Result<HttpResponse, ApiError> {
-    let body = audit_log::export(&state, ctx).await?;
+pub async fn export(
+    state: web::Data<AppState>,
+    ctx: Context,
+    params: ApiQuery<ExportParams>,
+) -> Result<HttpResponse, ApiError> {
+    let from = match params.from.as_deref() {
+        None => None,
+        Some(text) => Some(
+            text.parse::<i64>()
+                .ok()
+                .filter(|&n| n >= 1)
+                .ok_or_else(|| ApiError::field("/query/from", "must be the sequence number of a signed checkpoint"))?,
+        ),
+    };
+    let body = audit_log::export(&state, ctx, from).await?;
     Ok(HttpResponse::Ok().content_type("application/x-ndjson").body(body))
 }
 

@@ -8,6 +8,7 @@ pub mod directory;
 pub mod documents;
 pub mod extract;
 pub mod health;
+pub mod metrics;
 pub mod patients;
 pub mod problem;
 pub mod schemas;

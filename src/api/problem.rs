@@ -22,6 +22,9 @@ impl ResponseError for ApiError {
         if let Self::Unauthorized(_) = self {
             response.insert_header((header::WWW_AUTHENTICATE, r#"Bearer error="invalid_token""#));
         }
+        if let Self::TooManyRequests { retry_after_secs, .. } = self {
+            response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+        }
         response.body(serde_json::to_vec(&self.problem()).unwrap_or_default())
     }
 }

@@ -9,14 +9,16 @@
 mod chain;
 mod consent;
 mod event;
+mod keys;
 mod signer;
 mod verify;
 
 pub use chain::{GENESIS, append, append_all, canonical, chain_hash};
 pub use consent::{ConsentRecord, check_consent_log};
 pub use event::Event;
-pub use signer::Signer;
-pub use verify::{ExportLine, Verification, export, verify, verify_export};
+pub use keys::{KeySet, PublicKey};
+pub use signer::{Signer, registered_keys, rotate as rotate_signing_key};
+pub use verify::{ExportLine, Verification, export, verify, verify_export, verify_export_with, verify_with};
 
 use diesel::Connection;
 

@@ -1,6 +1,7 @@
 //! Checking the chain, live or from an NDJSON export, against its signed checkpoints.
 
 use super::chain::{GENESIS, canonical, chain_hash};
+use super::keys::KeySet;
 use crate::db::DbConn;
 use crate::db::audit::{AuditRow, CheckpointRow};
 use crate::error::ApiError;
@@ -31,23 +32,36 @@ struct ChainWalk<'k> {
     first_broken: Option<i64>,
     reason: Option<String>,
     checkpoints: std::collections::BTreeMap<i64, CheckpointRow>,
-    public_key: &'k [u8],
+    keys: &'k KeySet,
     checkpoints_verified: u64,
     /// What is being checked, for the reasons: "export" or "log".
     source: &'static str,
 }
 
 impl<'k> ChainWalk<'k> {
-    fn new(checkpoints: Vec<CheckpointRow>, public_key: &'k [u8], source: &'static str) -> Self {
+    fn new(checkpoints: Vec<CheckpointRow>, keys: &'k KeySet, source: &'static str) -> Self {
         Self {
             prev: GENESIS.to_owned(),
             expected: 1,
             first_broken: None,
             reason: None,
             checkpoints: checkpoints.into_iter().map(|c| (c.seq, c)).collect(),
-            public_key,
+            keys,
             checkpoints_verified: 0,
             source,
+        }
+    }
+
+    /// Starts the walk after a signed checkpoint instead of at the first event: the signature
+    /// vouches for the hash the next event must follow from.
+    fn anchor(&mut self, c: &CheckpointRow) {
+        self.expected = c.seq + 1;
+        self.prev = c.hash.clone();
+        if let Some(reason) = self.keys.fault(c, self.source) {
+            self.first_broken = Some(c.seq);
+            self.reason = Some(format!("the {} starts at a checkpoint that does not hold: {reason}", self.source));
+        } else {
+            self.checkpoints_verified += 1;
         }
     }
 
@@ -77,15 +91,7 @@ impl<'k> ChainWalk<'k> {
         if c.hash != row.hash {
             return Some(format!("the checkpoint at {n} signed another hash than event {n}'s"));
         }
-        if verify_checkpoint(c, self.public_key) {
-            return None;
-        }
-        let key = crate::crypto::keyfile::key_id(self.public_key);
-        Some(if key == c.key_id {
-            format!("the checkpoint at {n} does not verify with key {key}, which signed it: the checkpoint was altered")
-        } else {
-            format!("signature does not verify with key {key} (the {} was signed by key {})", self.source, c.key_id)
-        })
+        self.keys.fault(c, self.source)
     }
 
     /// Marks the chain broken at `row`, which holds but names a consent version that does not
@@ -118,7 +124,7 @@ impl<'k> ChainWalk<'k> {
 
     /// Closes the walk: `head` is where the chain must end (the live head), if known.
     fn finish(mut self, head: Option<(i64, &str)>) -> Verification {
-        let through = self.expected - 1;
+        let mut through = self.expected - 1;
         if self.first_broken.is_none() {
             // A checkpoint beyond the last event means events were cut off the end.
             if let Some(&cut) = self.checkpoints.keys().rev().find(|&&seq| seq > through) {
@@ -131,6 +137,10 @@ impl<'k> ChainWalk<'k> {
                 });
             }
         }
+        if self.first_broken.is_some() {
+            // A walk broken at its anchor proved nothing.
+            through = through.min(self.first_broken.map_or(through, |b| b - 1));
+        }
         Verification {
             ok: self.first_broken.is_none(),
             verified_through: through,
@@ -142,13 +152,18 @@ impl<'k> ChainWalk<'k> {
     }
 }
 
-/// Recomputes every hash from the first event on, in pages, and checks every checkpoint; each
-/// event that created a consent version is checked against the version (and the current
-/// consent row) as stored.
+/// Recomputes every hash from the first event on, in pages, and checks every checkpoint with
+/// one public key; each event that created a consent version is checked against the version
+/// (and the current consent row) as stored.
 pub fn verify(conn: &mut DbConn, public_key: &[u8]) -> Result<Verification, ApiError> {
+    verify_with(conn, &KeySet::single(public_key))
+}
+
+/// [`verify`] with every key the log was signed with, each within its validity.
+pub fn verify_with(conn: &mut DbConn, keys: &KeySet) -> Result<Verification, ApiError> {
     use crate::db::audit::{AuditFilter, head};
     let (head_seq, head_hash) = head(conn)?;
-    let mut walk = ChainWalk::new(CheckpointRow::all(conn)?, public_key, "log");
+    let mut walk = ChainWalk::new(CheckpointRow::all(conn)?, keys, "log");
     let mut filter = AuditFilter::default();
     'pages: loop {
         let page = AuditRow::list(conn, &filter, 1000)?;
@@ -167,13 +182,24 @@ pub fn verify(conn: &mut DbConn, public_key: &[u8]) -> Result<Verification, ApiE
     Ok(walk.finish(Some((head_seq, &head_hash))))
 }
 
-/// The whole log as NDJSON: each event, followed by the checkpoint signed at it, if any.
-pub fn export(conn: &mut DbConn) -> Result<String, ApiError> {
+/// The log as NDJSON: each event, followed by the checkpoint signed at it, if any. From the
+/// first event, or (`from`, a checkpoint's sequence number) from that checkpoint on: its line
+/// first, then the events after it, so an offline check can start there.
+pub fn export(conn: &mut DbConn, from: Option<i64>) -> Result<String, ApiError> {
     use crate::db::audit::AuditFilter;
     let mut checkpoints: std::collections::BTreeMap<i64, CheckpointRow> =
         CheckpointRow::all(conn)?.into_iter().map(|c| (c.seq, c)).collect();
     let mut out = String::new();
     let mut filter = AuditFilter::default();
+    if let Some(from) = from {
+        let anchor = checkpoints
+            .remove(&from)
+            .ok_or_else(|| ApiError::field("/query/from", "must be the sequence number of a signed checkpoint"))?;
+        out.push_str(&serde_json::to_string(&ExportLine::Checkpoint(anchor)).map_err(ApiError::internal)?);
+        out.push('\n');
+        checkpoints.retain(|&seq, _| seq > from);
+        filter.after_seq = Some(from);
+    }
     loop {
         let page = AuditRow::list(conn, &filter, 1000)?;
         let Some(last) = page.last() else { break };
@@ -199,19 +225,33 @@ pub enum ExportLine {
     Checkpoint(CheckpointRow),
 }
 
-/// Checks an NDJSON export with nothing but the signing public key. The export must start at
-/// the first event; it must end at a checkpoint to prove nothing was cut off its end.
+/// Checks an NDJSON export with nothing but the signing public key. See [`verify_export_with`].
 pub fn verify_export(ndjson: &str, public_key: &[u8]) -> Result<Verification, String> {
+    verify_export_with(ndjson, &KeySet::single(public_key))
+}
+
+/// Checks an NDJSON export with nothing but the signing public keys. The export starts at the
+/// first event, or at a signed checkpoint (its first line, before any event: then the chain is
+/// checked from there on); it must end at a checkpoint to prove nothing was cut off its end.
+pub fn verify_export_with(ndjson: &str, keys: &KeySet) -> Result<Verification, String> {
     let mut events = Vec::new();
     let mut checkpoints = Vec::new();
+    let mut anchor = None;
     for (n, line) in ndjson.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
         match serde_json::from_str(line).map_err(|e| format!("line {}: {e}", n + 1))? {
             ExportLine::Event(row) => events.push(*row),
+            ExportLine::Checkpoint(c) if events.is_empty() && checkpoints.is_empty() && anchor.is_none() => {
+                anchor = Some(c);
+            }
             ExportLine::Checkpoint(c) => checkpoints.push(c),
         }
     }
-    let last_checkpoint = checkpoints.iter().max_by_key(|c| c.seq).map(|c| (c.seq, c.hash.clone()));
-    let mut walk = ChainWalk::new(checkpoints, public_key, "export");
+    let last_checkpoint =
+        checkpoints.iter().chain(anchor.as_ref()).max_by_key(|c| c.seq).map(|c| (c.seq, c.hash.clone()));
+    let mut walk = ChainWalk::new(checkpoints, keys, "export");
+    if let Some(c) = &anchor {
+        walk.anchor(c);
+    }
     for row in &events {
         if !walk.feed(row) {
             break;
@@ -236,7 +276,7 @@ pub(super) fn checkpoint_message(seq: i64, hash: &str, signed_at: &str) -> Strin
     format!("carepath:audit-checkpoint:v1\n{seq}\n{hash}\n{signed_at}")
 }
 
-fn verify_checkpoint(c: &CheckpointRow, public_key: &[u8]) -> bool {
+pub(super) fn verify_checkpoint(c: &CheckpointRow, public_key: &[u8]) -> bool {
     use base64::Engine;
     let Ok(signature) = base64::engine::general_purpose::STANDARD.decode(&c.signature) else { return false };
     ring::signature::UnparsedPublicKey::new(&ring::signature::ED25519, public_key)

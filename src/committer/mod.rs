@@ -10,7 +10,8 @@
 //! Sequence numbers and the audit chain are assigned inside the batch in job order, so both stay
 //! gap-free and ordered. On PostgreSQL the same shape turns many commits into one.
 
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 use diesel::Connection;
@@ -19,6 +20,7 @@ use tokio::sync::oneshot;
 use crate::audit::{self, Event};
 use crate::db::{self, DbConn, DbPool};
 use crate::error::ApiError;
+use crate::metrics;
 
 /// Jobs one transaction gathers at most, so that it stays short and a failing batch costs little.
 const MAX_BATCH: usize = 256;
@@ -26,6 +28,8 @@ const MAX_BATCH: usize = 256;
 /// The handle writers and readers commit through. Dropping the last one stops the thread.
 pub struct Committer {
     jobs: mpsc::Sender<Box<dyn Job>>,
+    /// Jobs sent and not yet taken into a batch (for `/metrics`).
+    queued: Arc<AtomicUsize>,
 }
 
 impl Committer {
@@ -33,8 +37,10 @@ impl Committer {
     /// and reconnects through the pool when that breaks).
     pub fn start(pool: DbPool) -> std::io::Result<Self> {
         let (jobs, rx) = mpsc::channel();
-        std::thread::Builder::new().name("committer".into()).spawn(move || run(&pool, &rx))?;
-        Ok(Self { jobs })
+        let queued = Arc::new(AtomicUsize::new(0));
+        let taken = queued.clone();
+        std::thread::Builder::new().name("committer".into()).spawn(move || run(&pool, &rx, &taken))?;
+        Ok(Self { jobs, queued })
     }
 
     /// Runs `work` in the next batch under a savepoint of its own: an error rolls back what it
@@ -77,7 +83,12 @@ impl Committer {
     }
 
     fn submit(&self, job: Box<dyn Job>) -> Result<(), ApiError> {
-        self.jobs.send(job).map_err(|_| stopped())
+        // Counted before it is sent, so the thread never takes more than was counted.
+        metrics::committer_queue_depth(self.queued.fetch_add(1, Ordering::Relaxed) + 1);
+        self.jobs.send(job).map_err(|_| {
+            self.queued.fetch_sub(1, Ordering::Relaxed);
+            stopped()
+        })
     }
 }
 
@@ -128,7 +139,7 @@ where
     }
 }
 
-fn run(pool: &DbPool, rx: &mpsc::Receiver<Box<dyn Job>>) {
+fn run(pool: &DbPool, rx: &mpsc::Receiver<Box<dyn Job>>, queued: &AtomicUsize) {
     let mut conn = None;
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
@@ -138,6 +149,9 @@ fn run(pool: &DbPool, rx: &mpsc::Receiver<Box<dyn Job>>) {
                 Err(_) => break,
             }
         }
+        let left = queued.fetch_sub(batch.len(), Ordering::Relaxed).saturating_sub(batch.len());
+        metrics::committer_queue_depth(left);
+        metrics::committer_batch(batch.len());
         let committed = match connection(pool, &mut conn) {
             Ok(c) => commit(c, &mut batch),
             Err(e) => Err(e),

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::DbConn;
-use super::schema::{audit_checkpoints, audit_events, audit_head, audit_reviews};
+use super::schema::{audit_checkpoints, audit_events, audit_head, audit_reviews, audit_signing_keys};
 
 #[derive(Debug, Clone, Queryable, Insertable, Serialize, Deserialize, ToSchema)]
 #[diesel(table_name = audit_events)]
@@ -166,11 +166,54 @@ impl CheckpointRow {
         diesel::insert_into(audit_checkpoints::table).values(self).execute(conn).map(drop)
     }
 
+    pub fn find(conn: &mut DbConn, seq: i64) -> QueryResult<Option<Self>> {
+        audit_checkpoints::table.find(seq).first(conn).optional()
+    }
+
     pub fn latest(conn: &mut DbConn) -> QueryResult<Option<Self>> {
         audit_checkpoints::table.order(audit_checkpoints::seq.desc()).first(conn).optional()
     }
 
     pub fn all(conn: &mut DbConn) -> QueryResult<Vec<Self>> {
         audit_checkpoints::table.order(audit_checkpoints::seq).load(conn)
+    }
+}
+
+/// A key that signs (or signed) checkpoints: its public part and the checkpoints it may sign.
+#[derive(Debug, Clone, Queryable, Insertable)]
+#[diesel(table_name = audit_signing_keys)]
+pub struct SigningKeyRow {
+    pub key_id: String,
+    /// Base64 of the raw Ed25519 public key.
+    pub public_key: String,
+    pub valid_from_seq: i64,
+    pub valid_until_seq: Option<i64>,
+    pub created_at: String,
+}
+
+impl SigningKeyRow {
+    pub fn insert(&self, conn: &mut DbConn) -> QueryResult<()> {
+        diesel::insert_into(audit_signing_keys::table).values(self).execute(conn).map(drop)
+    }
+
+    pub fn all(conn: &mut DbConn) -> QueryResult<Vec<Self>> {
+        audit_signing_keys::table.order(audit_signing_keys::valid_from_seq).load(conn)
+    }
+
+    /// The key that signs now (the one without an end).
+    pub fn current(conn: &mut DbConn) -> QueryResult<Option<Self>> {
+        audit_signing_keys::table.filter(audit_signing_keys::valid_until_seq.is_null()).first(conn).optional()
+    }
+
+    pub fn find(conn: &mut DbConn, key_id: &str) -> QueryResult<Option<Self>> {
+        audit_signing_keys::table.find(key_id).first(conn).optional()
+    }
+
+    /// Ends a key's validity at checkpoint `until`.
+    pub fn retire(conn: &mut DbConn, key_id: &str, until: i64) -> QueryResult<()> {
+        diesel::update(audit_signing_keys::table.find(key_id))
+            .set(audit_signing_keys::valid_until_seq.eq(Some(until)))
+            .execute(conn)
+            .map(drop)
     }
 }

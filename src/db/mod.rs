@@ -37,6 +37,15 @@ pub type PooledConn = PooledConnection<Manager>;
 pub struct Manager {
     backend: Backend,
     url: String,
+    /// PostgreSQL `statement_timeout` in milliseconds (0: none).
+    statement_timeout_ms: u64,
+}
+
+impl Manager {
+    fn new(settings: &Settings) -> Self {
+        let (backend, url) = settings.database();
+        Self { backend, url, statement_timeout_ms: settings.statement_timeout_ms() }
+    }
 }
 
 impl ManageConnection for Manager {
@@ -64,7 +73,10 @@ impl ManageConnection for Manager {
             }
             Backend::Postgres => {
                 let mut conn = PgConnection::establish(&self.url).map_err(diesel::r2d2::Error::ConnectionError)?;
-                conn.batch_execute("SET TIME ZONE 'UTC'").map_err(diesel::r2d2::Error::QueryError)?;
+                // A runaway statement is cancelled by the server rather than holding a connection
+                // (and its locks) for good.
+                let setup = format!("SET TIME ZONE 'UTC'; SET statement_timeout = {}", self.statement_timeout_ms);
+                conn.batch_execute(&setup).map_err(diesel::r2d2::Error::QueryError)?;
                 Ok(DbConn::Pg(conn))
             }
         }
@@ -133,9 +145,8 @@ pub enum StoreError {
 
 /// Opens the pool and brings the schema up to date.
 pub fn open(settings: &Settings) -> Result<DbPool, StoreError> {
-    let (backend, url) = settings.database();
     // Connecting once outside the pool gives the operator the real reason a connection fails.
-    let mut first = Manager { backend, url: url.clone() }.connect().map_err(|e| StoreError::Connect(e.to_string()))?;
+    let mut first = Manager::new(settings).connect().map_err(|e| StoreError::Connect(e.to_string()))?;
     migrate(&mut first)?;
     drop(first);
     Pool::builder()
@@ -144,29 +155,27 @@ pub fn open(settings: &Settings) -> Result<DbPool, StoreError> {
         .connection_timeout(settings.db_timeout())
         // A SQLite connection is a file handle that does not go stale; a PostgreSQL one can (a
         // restarted server), and diesel cannot tell without a round trip, so only it is checked.
-        .test_on_check_out(backend == Backend::Postgres)
-        .build(Manager { backend, url })
+        .test_on_check_out(settings.database().0 == Backend::Postgres)
+        .build(Manager::new(settings))
         .map_err(|e| StoreError::Connect(e.to_string()))
 }
 
 /// A pool that connects on first use, without migrating.
 pub fn lazy_pool(settings: &Settings) -> DbPool {
-    let (backend, url) = settings.database();
     Pool::builder()
         .max_size(settings.db_pool_size)
         .min_idle(Some(0))
         .connection_timeout(settings.db_timeout())
-        .build_unchecked(Manager { backend, url })
+        .build_unchecked(Manager::new(settings))
 }
 
 /// A small pool of its own for a background writer (the committer), connecting on use.
 pub fn side_pool(settings: &Settings, size: u32) -> DbPool {
-    let (backend, url) = settings.database();
     Pool::builder()
         .max_size(size)
         .min_idle(Some(0))
         .connection_timeout(settings.db_timeout())
-        .build_unchecked(Manager { backend, url })
+        .build_unchecked(Manager::new(settings))
 }
 
 fn migrate(conn: &mut DbConn) -> Result<(), StoreError> {
@@ -227,9 +236,36 @@ where
 {
     let pool = pool.clone();
     tokio::task::spawn_blocking(move || {
-        let mut conn = pool.get()?;
+        let started = std::time::Instant::now();
+        let conn = pool.get();
+        crate::metrics::pool_wait(started.elapsed(), conn.is_ok());
+        let mut conn = conn?;
         f(&mut conn)
     })
     .await
     .map_err(crate::error::ApiError::internal)?
+}
+
+/// Writes a consistent copy of a SQLite database to `path` with `VACUUM INTO`: one read
+/// transaction, so writers carry on (WAL) and the copy holds exactly the commits made before it
+/// began. A file copy of a live database could tear a page mid-write; this cannot.
+/// PostgreSQL has its own tools (`pg_dump`), so it is refused here.
+pub fn snapshot_into(conn: &mut DbConn, path: &std::path::Path) -> diesel::QueryResult<()> {
+    use diesel::RunQueryDsl;
+    match conn {
+        DbConn::Sqlite(c) => diesel::sql_query("VACUUM INTO ?")
+            .bind::<diesel::sql_types::Text, _>(path.to_string_lossy().into_owned())
+            .execute(c)
+            .map(drop),
+        DbConn::Pg(_) => Err(diesel::result::Error::QueryBuilderError(
+            "a PostgreSQL database is backed up with pg_dump (see the README)".into(),
+        )),
+    }
+}
+
+/// Opens a SQLite database file as it is, without migrating it (a backup being checked).
+pub fn open_sqlite_file(path: &std::path::Path) -> Result<DbConn, StoreError> {
+    let manager =
+        Manager { backend: Backend::Sqlite, url: path.to_string_lossy().into_owned(), statement_timeout_ms: 0 };
+    manager.connect().map_err(|e| StoreError::Connect(e.to_string()))
 }

@@ -121,6 +121,20 @@ impl PatientRow {
             .get_result(conn)
     }
 
+    /// One patient whose data key is wrapped under master key `kid`.
+    pub fn one_wrapped_by(conn: &mut DbConn, kid: &str) -> QueryResult<Option<Self>> {
+        patients::table
+            .filter(patients::data_key.is_not_null())
+            .filter(patients::data_key_kid.eq(kid))
+            .first(conn)
+            .optional()
+    }
+
+    /// Patients whose data key still exists (not erased).
+    pub fn count_with_data_key(conn: &mut DbConn) -> QueryResult<i64> {
+        patients::table.filter(patients::data_key.is_not_null()).count().get_result(conn)
+    }
+
     /// Replaces the wrapped key if it is still the one that was read (a concurrent erasure wins).
     pub fn replace_data_key(conn: &mut DbConn, id: &str, old_kid: &str, kid: &str, blob: &str) -> QueryResult<bool> {
         let n = diesel::update(

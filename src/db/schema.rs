@@ -230,6 +230,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    audit_signing_keys (key_id) {
+        key_id -> Text,
+        public_key -> Text,
+        valid_from_seq -> BigInt,
+        valid_until_seq -> Nullable<BigInt>,
+        created_at -> Text,
+    }
+}
+
+diesel::table! {
     audit_reviews (event_seq) {
         event_seq -> BigInt,
         reviewer_sub -> Text,

@@ -91,6 +91,9 @@ pub struct SigningKey {
     pub key_id: String,
     /// Base64 of the raw 32-byte Ed25519 public key.
     pub public_key: String,
+    /// Every key that has signed checkpoints, with the checkpoints it may sign: give this whole
+    /// answer to `carepath audit verify --public-key` to check an export spanning a rotation.
+    pub keys: Vec<audit::PublicKey>,
 }
 
 /// One opening of a patient's record, told without clinical content or individual names.
@@ -218,22 +221,27 @@ pub async fn review(state: &Arc<AppState>, ctx: Context, seq: i64, input: Review
 pub async fn verify(state: &Arc<AppState>, ctx: Context) -> Result<Verification, ApiError> {
     super::read(state, Event::new(&ctx, "audit.verify"), move |conn, st, _| {
         access::check(&ctx.caller, Resource::Audit, Action::Read)?;
-        audit::verify(conn, &st.audit_signer.public_key())
+        let keys = audit::registered_keys(conn, &st.audit_signer.public_key())?;
+        audit::verify_with(conn, &keys)
     })
     .await
 }
 
-/// The public key of the checkpoint signer (anyone authenticated may have it).
-pub fn signing_key(state: &AppState) -> SigningKey {
-    SigningKey {
+/// The public key of the checkpoint signer, and every key that ever signed with its validity
+/// (anyone authenticated may have them).
+pub async fn signing_key(state: &Arc<AppState>) -> Result<SigningKey, ApiError> {
+    let st = state.clone();
+    let keys = db::run(&state.pool, move |conn| audit::registered_keys(conn, &st.audit_signer.public_key())).await?;
+    Ok(SigningKey {
         algorithm: "Ed25519",
-        key_id: state.audit_signer.key_id.clone(),
+        key_id: state.audit_signer.key_id(),
         public_key: state.audit_signer.public_key_base64(),
-    }
+        keys: keys.keys(),
+    })
 }
 
 /// The whole log as NDJSON, ending on a checkpoint signed for the occasion (auditor).
-pub async fn export(state: &Arc<AppState>, ctx: Context) -> Result<String, ApiError> {
+pub async fn export(state: &Arc<AppState>, ctx: Context, from: Option<i64>) -> Result<String, ApiError> {
     let event = Event::new(&ctx, "audit.export");
     let st = state.clone();
     db::run(&state.pool, move |conn| {
@@ -242,10 +250,17 @@ pub async fn export(state: &Arc<AppState>, ctx: Context) -> Result<String, ApiEr
             st.committer.record_blocking(event, "denied", refused.status())?;
             return Err(refused);
         }
+        if let Some(from) = from
+            && crate::db::audit::CheckpointRow::find(conn, from)?.is_none()
+        {
+            let refused = ApiError::field("/query/from", "must be the sequence number of a signed checkpoint");
+            st.committer.record_blocking(event, "rejected", refused.status())?;
+            return Err(refused);
+        }
         // Recorded first, so that the export holds its own event under the closing signature.
         st.committer.record_blocking(event, "allowed", 200)?;
         st.audit_signer.checkpoint(conn, 1, time::Duration::ZERO)?;
-        audit::export(conn)
+        audit::export(conn, from)
     })
     .await
 }

@@ -14,7 +14,7 @@ use utoipa::openapi::{Content, OpenApi, Ref, RefOr, Response, Schema};
 use crate::api::problem::PROBLEM_JSON;
 
 /// Operations anyone may call without a token.
-const PUBLIC: &[&str] = &["/healthz"];
+const PUBLIC: &[&str] = &["/healthz", "/metrics"];
 
 /// What each problem status means on this API, used where an annotation gives no description.
 fn problem_description(status: &str) -> Option<&'static str> {
@@ -34,6 +34,9 @@ fn problem_description(status: &str) -> Option<&'static str> {
         "415" => "The body is not sent as `application/json` (or `application/*+json`)",
         "422" => "The request failed validation: `errors` lists every failing field by JSON Pointer",
         "428" => "`If-Match` is required",
+        "429" => {
+            "A per-caller limit (requests per minute of the caller or its organisation, open long-polls) refused the request; `Retry-After` gives the seconds to wait"
+        }
         "503" => "The database is unavailable; retry later",
         _ => return None,
     })
@@ -318,7 +321,7 @@ fn complete(operation: &mut Operation, public: bool) {
         operation.responses.responses.entry("4XX".to_owned()).or_insert(RefOr::T(request));
     } else {
         operation.security = Some(vec![SecurityRequirement::new("bearer", Vec::<String>::new())]);
-        shared.extend(["401", "403", "503"]);
+        shared.extend(["401", "403", "429", "503"]);
     }
     if has_path {
         shared.push("404");

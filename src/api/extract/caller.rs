@@ -34,6 +34,8 @@ impl FromRequest for Caller {
         Box::pin(async move {
             let caller = verified?;
             let state = state.ok_or_else(|| ApiError::internal("the application state is not registered"))?;
+            // Counted once the token is verified, so nobody can spend another caller's allowance.
+            state.limits.admit(&caller.sub, &caller.org)?;
             // The operator's admin acts before any organisation exists; everyone else must
             // belong to one in the directory (a positive cache keeps this off the database).
             let operator = caller.role == Role::Admin && caller.org == state.settings.operator_org;

@@ -199,6 +199,11 @@ pub async fn follow(
     // Subscribed before the first scan: a commit landing between that scan and the wait below
     // still marks the receiver changed, so it cannot be missed.
     let mut ticks = state.changes.subscribe();
+    // A waiting request holds a place among the caller's long-polls until it answers.
+    let _place = match query.wait.is_zero() {
+        true => None,
+        false => Some(state.limits.long_poll(&caller.sub, &caller.org)?),
+    };
     let deadline = Instant::now() + query.wait;
     let mut since = query.since;
     let mut last = query.wait.is_zero();

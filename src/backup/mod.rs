@@ -1,0 +1,194 @@
+//! `carepath backup` and `carepath restore` for the embedded (SQLite) store.
+//!
+//! A backup is a directory: `carepath.db`, a consistent snapshot taken with `VACUUM INTO` while
+//! the service runs, and `manifest.json`, which names the audit chain's head at the snapshot, the
+//! master key ids the wrapped data keys need, the public key that verifies the audit checkpoints,
+//! and the SHA-256 of every file. No key is ever written into a backup: the wrapped data keys are
+//! useless without the master key, which the operator keeps apart (see the README).
+//!
+//! PostgreSQL is backed up with `pg_dump` and checked with `carepath audit verify`; both
+//! commands here refuse a `postgres://` store and say so.
+
+mod restore;
+
+pub use restore::{RestoreReport, restore};
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Backend, Settings};
+use crate::db::audit::CheckpointRow;
+use crate::db::patients::PatientRow;
+use crate::db::{self, DbConn};
+
+/// The manifest's format name; a restore refuses any other.
+pub const FORMAT: &str = "carepath-backup/1";
+/// The manifest's file name in a backup directory.
+pub const MANIFEST: &str = "manifest.json";
+/// The database snapshot's file name in a backup directory.
+pub const DATABASE: &str = "carepath.db";
+
+/// What a backup holds, written beside the snapshot as `manifest.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: String,
+    pub created_at: String,
+    pub carepath_version: String,
+    /// Every file of the backup but the manifest, with its size and SHA-256.
+    pub files: Vec<FileSum>,
+    pub audit: AuditState,
+    pub keys: KeyState,
+}
+
+/// A file of the backup and its checksum.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FileSum {
+    pub name: String,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+/// The audit chain as the snapshot holds it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuditState {
+    pub head_seq: i64,
+    pub head_hash: String,
+    /// The last signed checkpoint in the snapshot (0 if none yet).
+    pub last_checkpoint_seq: i64,
+    /// The public keys that verify the snapshot's checkpoints, each with its validity.
+    pub public_keys: Vec<crate::audit::PublicKey>,
+    /// Whether the chain verified when the backup was taken.
+    pub verified: bool,
+}
+
+/// The wrapped-key state: which master keys the snapshot's data keys are wrapped under. The
+/// master key file must hold every one of them for the restored data to be readable.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct KeyState {
+    pub master_key_ids: Vec<String>,
+    pub patients_with_data_keys: i64,
+}
+
+/// Errors of a backup or a restore, worded for the operator.
+#[derive(Debug, thiserror::Error)]
+pub enum BackupError {
+    #[error(
+        "the store is PostgreSQL: back it up with pg_dump and check it with `carepath audit verify` \
+         (README, \"Backup and restore\")"
+    )]
+    Postgres,
+    #[error("{0}")]
+    Refused(String),
+    #[error("{path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error(transparent)]
+    Store(#[from] db::StoreError),
+    #[error("database: {0}")]
+    Db(String),
+}
+
+impl From<diesel::result::Error> for BackupError {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Db(e.to_string())
+    }
+}
+
+impl From<crate::error::ApiError> for BackupError {
+    fn from(e: crate::error::ApiError) -> Self {
+        Self::Db(e.to_string())
+    }
+}
+
+pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BackupError + '_ {
+    move |source| BackupError::Io { path: path.display().to_string(), source }
+}
+
+/// Takes a backup of the running (or stopped) SQLite store into `to`, which must not exist or be
+/// empty. Returns the manifest written.
+pub fn backup(settings: &Settings, to: &Path) -> Result<Manifest, BackupError> {
+    let (backend, _) = settings.database();
+    if backend == Backend::Postgres {
+        return Err(BackupError::Postgres);
+    }
+    ensure_empty_dir(to)?;
+    let public_key =
+        crate::audit::Signer::open_existing(&settings.data_dir).map_err(BackupError::Refused)?.public_key();
+    let snapshot = to.join(DATABASE);
+    {
+        let pool = db::side_pool(settings, 1);
+        let mut conn = pool.get().map_err(|e| BackupError::Db(e.to_string()))?;
+        db::snapshot_into(&mut conn, &snapshot)?;
+    }
+    let mut conn = db::open_sqlite_file(&snapshot)?;
+    let (audit, keys) = describe(&mut conn, &public_key)?;
+    drop(conn);
+    remove_sidecars(&snapshot);
+    let manifest = Manifest {
+        format: FORMAT.to_owned(),
+        created_at: crate::clock::now(),
+        carepath_version: env!("CARGO_PKG_VERSION").to_owned(),
+        files: vec![checksum(&snapshot)?],
+        audit,
+        keys,
+    };
+    let text = serde_json::to_vec_pretty(&manifest).map_err(|e| BackupError::Db(e.to_string()))?;
+    let path = to.join(MANIFEST);
+    crate::crypto::keyfile::write_atomic(&path, &text, false).map_err(io(&path))?;
+    Ok(manifest)
+}
+
+/// The audit chain and the wrapped-key state of a snapshot.
+fn describe(conn: &mut DbConn, public_key: &[u8]) -> Result<(AuditState, KeyState), BackupError> {
+    let (head_seq, head_hash) = db::audit::head(conn)?;
+    let last_checkpoint_seq = CheckpointRow::latest(conn)?.map_or(0, |c| c.seq);
+    let keys = crate::audit::registered_keys(conn, public_key)?;
+    let verification = crate::audit::verify_with(conn, &keys)?;
+    if !verification.ok {
+        tracing::warn!(reason = ?verification.reason, "the audit chain in this backup does not verify");
+    }
+    let mut master_key_ids = PatientRow::kids_in_use(conn)?;
+    master_key_ids.sort();
+    let patients_with_data_keys = PatientRow::count_with_data_key(conn)?;
+    let audit =
+        AuditState { head_seq, head_hash, last_checkpoint_seq, public_keys: keys.keys(), verified: verification.ok };
+    Ok((audit, KeyState { master_key_ids, patients_with_data_keys }))
+}
+
+/// The size and SHA-256 of a file of the backup.
+pub fn checksum(path: &Path) -> Result<FileSum, BackupError> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path).map_err(io(path))?;
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    let mut buf = vec![0u8; 1 << 16];
+    let mut bytes = 0u64;
+    loop {
+        let n = file.read(&mut buf).map_err(io(path))?;
+        if n == 0 {
+            break;
+        }
+        ctx.update(&buf[..n]);
+        bytes += n as u64;
+    }
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    Ok(FileSum { name, bytes, sha256: crate::crypto::keyfile::hex(ctx.finish().as_ref()) })
+}
+
+/// Creates `dir` (0700) if missing; refuses one that holds anything.
+pub(crate) fn ensure_empty_dir(dir: &Path) -> Result<(), BackupError> {
+    crate::crypto::keyfile::create_private_dir(dir).map_err(io(dir))?;
+    let mut entries = std::fs::read_dir(dir).map_err(io(dir))?;
+    if entries.next().is_some() {
+        return Err(BackupError::Refused(format!("{} is not empty", dir.display())));
+    }
+    Ok(())
+}
+
+/// Removes the -wal and -shm files SQLite may leave beside a database it had open.
+pub(crate) fn remove_sidecars(db: &Path) {
+    for suffix in ["-wal", "-shm"] {
+        let mut name = db.as_os_str().to_owned();
+        name.push(suffix);
+        let _absent_is_fine = std::fs::remove_file(PathBuf::from(name));
+    }
+}

@@ -1,0 +1,45 @@
+//! The middleware that counts and times every request.
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
+use actix_web::middleware::Next;
+
+use super::metrics;
+
+/// The method as a label: the standard ones by name, anything else (a client may send any
+/// token) as `other`, so the label set stays bounded.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+/// Counts and times every request by its route pattern (`/v1/documents/{id}`), never its path.
+pub async fn track(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let route = req.match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+    let method = method_label(req.method());
+    let started = Instant::now();
+    let result = next.call(req).await;
+    let status = match &result {
+        Ok(res) => res.status(),
+        Err(e) => e.as_response_error().status_code(),
+    };
+    if let Some(m) = metrics() {
+        m.requests.with_label_values(&[method, route.as_str(), status.as_str()]).inc();
+        m.latency.with_label_values(&[method, route.as_str()]).observe(started.elapsed().as_secs_f64());
+    }
+    result
+}

@@ -1,0 +1,109 @@
+//! Per-caller limits: request rates by subject and by organisation (429 + `Retry-After`), open
+//! long-polls per caller, the request time-out, and PostgreSQL's statement time-out.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+
+mod common;
+
+use actix_web::test::{TestRequest, init_service};
+use common::{TestApp, auth, send};
+use serde_json::json;
+
+macro_rules! clinic {
+    ($t:ident, $app:ident, $org:ident, $adjust:expr) => {
+        let $t = TestApp::with($adjust);
+        let $app = init_service(carepath::startup::app($t.state.clone())).await;
+        let $org = send(&$app, TestRequest::post().uri("/v1/organizations").insert_header(auth(&$t.operator()))
+            .set_json(json!({"name": "clinic", "kind": "clinic"}))).await.body["id"].as_str().unwrap().to_owned();
+    };
+}
+
+fn list(token: &str) -> TestRequest {
+    TestRequest::get().uri("/v1/organizations").insert_header(auth(token))
+}
+
+#[actix_web::test]
+async fn a_caller_over_its_rate_gets_429_with_retry_after_and_others_carry_on() {
+    clinic!(t, app, org, |s| s.rate_limit_per_minute = 3);
+    let nurse = t.token("nurse", &org);
+    for _ in 0..3 {
+        assert_eq!(send(&app, list(&nurse)).await.status, 200);
+    }
+    let refused = send(&app, list(&nurse)).await;
+    refused.problem(429);
+    let retry: u64 = refused.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=20).contains(&retry), "one request comes back every 20 s: {retry}");
+    let physician = t.token("physician", &org);
+    assert_eq!(send(&app, list(&physician)).await.status, 200, "another caller has its own allowance");
+    let metrics = String::from_utf8(send(&app, TestRequest::get().uri("/metrics")).await.raw).unwrap();
+    assert!(metrics.contains(r#"carepath_http_rate_limited_total{limit="subject"}"#), "{metrics}");
+    assert!(metrics.contains(r#"route="/v1/organizations",status="429"}"#), "{metrics}");
+}
+
+#[actix_web::test]
+async fn an_organisation_shares_one_allowance_and_zero_turns_limits_off() {
+    clinic!(t, app, org, |s| s.org_rate_limit_per_minute = 4);
+    let (a, b) = (t.token("nurse", &org), t.token("physician", &org));
+    // The operator's organisation created the clinic; the clinic's own allowance is untouched.
+    for token in [&a, &b, &a, &b] {
+        assert_eq!(send(&app, list(token)).await.status, 200);
+    }
+    let refused = send(&app, list(&b)).await;
+    assert!(refused.problem(429)["detail"].as_str().unwrap().contains("organisation"));
+
+    clinic!(t, app, org, |s| {
+        s.rate_limit_per_minute = 0;
+        s.org_rate_limit_per_minute = 0;
+    });
+    let nurse = t.token("nurse", &org);
+    for _ in 0..50 {
+        assert_eq!(send(&app, list(&nurse)).await.status, 200);
+    }
+}
+
+#[actix_web::test]
+async fn a_caller_holds_a_bounded_number_of_long_polls() {
+    clinic!(t, app, org, |s| s.max_long_polls_per_caller = 1);
+    let nurse = t.token("nurse", &org);
+    let poll = |wait: u32| TestRequest::get().uri(&format!("/v1/changes?wait={wait}")).insert_header(auth(&nurse));
+    let (first, second) = tokio::join!(send(&app, poll(2)), send(&app, poll(2)));
+    let mut statuses = [first.status.as_u16(), second.status.as_u16()];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 429], "{} / {}", first.body, second.body);
+    let refused = if first.status == 429 { &first } else { &second };
+    assert!(refused.problem(429)["detail"].as_str().unwrap().contains("long-poll"));
+    assert_eq!(send(&app, poll(0)).await.status, 200, "an answer at once is no long-poll");
+    assert_eq!(send(&app, poll(1)).await.status, 200, "the place is free again");
+}
+
+#[actix_web::test]
+async fn a_request_over_the_time_out_gets_503() {
+    clinic!(t, app, org, |s| s.request_timeout_secs = 1);
+    let nurse = t.token("nurse", &org);
+    let req = TestRequest::get().uri("/v1/changes?wait=3").insert_header(auth(&nurse)).to_request();
+    // The time-out answers as an error, which the server renders as problem+json.
+    let error = actix_web::test::try_call_service(&app, req).await.err().expect("timed out");
+    let res = error.error_response();
+    assert_eq!(res.status(), 503);
+    let body = actix_web::body::to_bytes(res.into_body()).await.unwrap();
+    let problem: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert!(problem["detail"].as_str().unwrap().contains("longer than 1 s"), "{problem}");
+}
+
+#[actix_web::test]
+async fn postgresql_connections_carry_the_statement_time_out() {
+    let t = TestApp::with(|s| s.db_statement_timeout_secs = 2);
+    if !t.db.is_postgres() {
+        return; // SQLite has no statement time-out; its write-lock wait is fixed at 10 s.
+    }
+    #[derive(diesel::QueryableByName)]
+    struct Setting {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        statement_timeout: String,
+    }
+    use diesel::RunQueryDsl;
+    let mut conn = t.state.pool.get().unwrap();
+    let row: Setting = diesel::sql_query("SHOW statement_timeout").get_result(&mut *conn).unwrap();
+    assert_eq!(row.statement_timeout, "2s");
+    let err = diesel::sql_query("SELECT pg_sleep(3)").execute(&mut *conn).unwrap_err().to_string();
+    assert!(err.contains("statement timeout"), "{err}");
+}
