@@ -91,6 +91,15 @@ pub struct Settings {
     #[arg(long, env = "CAREPATH_TIME_ZONE", default_value = "Asia/Tokyo")]
     pub time_zone: String,
 
+    /// Seconds after its last confirmation that a short-stay vacancy posting is marked stale.
+    #[arg(long, env = "CAREPATH_VACANCY_STALE_SECS", default_value_t = 24 * 3600)]
+    pub vacancy_stale_secs: u64,
+
+    /// Seconds between heartbeats (comment lines) on an idle vacancy stream.
+    #[arg(long, env = "CAREPATH_VACANCY_HEARTBEAT_SECS", default_value_t = 15,
+        value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub vacancy_heartbeat_secs: u64,
+
     /// A fixed "now" for the calendar (tests only; no flag).
     #[arg(skip)]
     pub fixed_now: Option<time::OffsetDateTime>,
@@ -184,6 +193,8 @@ impl Settings {
             audit_checkpoint_every: 1000,
             audit_checkpoint_secs: 60,
             time_zone: "Asia/Tokyo".into(),
+            vacancy_stale_secs: 24 * 3600,
+            vacancy_heartbeat_secs: 15,
             fixed_now: None,
         }
     }

@@ -18,6 +18,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod ids;
+pub mod live;
 pub mod openapi;
 pub mod request_id;
 pub mod rotation;

@@ -31,6 +31,8 @@ pub struct AppState {
     pub recorder: crate::audit::Recorder,
     /// Ticks after every committed document change; long-polling readers of the change feed wait on it.
     pub changes: tokio::sync::watch::Sender<u64>,
+    /// Fans committed vacancy changes out to the connected streams (`GET /v1/vacancies/stream`).
+    pub vacancies: crate::live::Hub,
     /// Organisations known to exist. The directory never deletes one, so a hit never goes stale
     /// and the per-request check stays off the database.
     known_orgs: RwLock<HashSet<String>>,
@@ -97,6 +99,7 @@ impl AppState {
             audit_signer,
             recorder,
             changes: tokio::sync::watch::Sender::new(0),
+            vacancies: crate::live::Hub::default(),
             known_orgs: RwLock::default(),
         }))
     }
