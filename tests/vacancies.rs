@@ -37,7 +37,11 @@ macro_rules! app {
 
 async fn facility<S, B>(app: &S, t: &TestApp, name: &str, kind: &str, postal: &str) -> String
 where
-    S: actix_web::dev::Service<actix_http::Request, Response = actix_web::dev::ServiceResponse<B>, Error = actix_web::Error>,
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
     B: actix_web::body::MessageBody,
 {
     let res = send(
@@ -52,7 +56,10 @@ where
 }
 
 fn put(org: &str, service: &str, token: &str, body: &Value) -> TestRequest {
-    TestRequest::put().uri(&format!("/v1/organizations/{org}/vacancies/{service}")).insert_header(auth(token)).set_json(body)
+    TestRequest::put()
+        .uri(&format!("/v1/organizations/{org}/vacancies/{service}"))
+        .insert_header(auth(token))
+        .set_json(body)
 }
 
 #[actix_web::test]
@@ -75,7 +82,9 @@ async fn a_facility_publishes_versions_with_if_match_and_every_publish_is_audite
     let reader = t.token("care_manager", &city);
     let read = send(
         &app,
-        TestRequest::get().uri(&format!("/v1/organizations/{home}/vacancies/daily_living")).insert_header(auth(&reader)),
+        TestRequest::get()
+            .uri(&format!("/v1/organizations/{home}/vacancies/daily_living"))
+            .insert_header(auth(&reader)),
     )
     .await;
     assert_eq!(read.status, 200, "{}", read.body);
@@ -114,7 +123,8 @@ async fn a_facility_publishes_versions_with_if_match_and_every_publish_is_audite
     // Every publish, refusals included, is in the audit log with who and which board.
     let auditor = t.token("auditor", &city);
     let log =
-        send(&app, TestRequest::get().uri("/v1/audit-events?action=vacancy.publish").insert_header(auth(&auditor))).await;
+        send(&app, TestRequest::get().uri("/v1/audit-events?action=vacancy.publish").insert_header(auth(&auditor)))
+            .await;
     assert_eq!(log.status, 200, "{}", log.body);
     let events = log.body["items"].as_array().unwrap();
     let mine: Vec<&Value> =
@@ -147,7 +157,12 @@ async fn search_finds_beds_free_every_day_with_every_need_nearest_first() {
         async move { send(app, req).await }
     };
     let names = |res: &common::Resp| -> Vec<String> {
-        res.body["items"].as_array().unwrap().iter().map(|i| i["facility"]["name"].as_str().unwrap().to_owned()).collect()
+        res.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["facility"]["name"].as_str().unwrap().to_owned())
+            .collect()
     };
 
     // Every day of the range, every need.
@@ -206,7 +221,9 @@ async fn only_the_facilitys_own_staff_or_the_operator_publish() {
     }
     let read = send(
         &app,
-        TestRequest::get().uri(&format!("/v1/organizations/{a}/vacancies/daily_living")).insert_header(auth(&t.token("nurse", &b))),
+        TestRequest::get()
+            .uri(&format!("/v1/organizations/{a}/vacancies/daily_living"))
+            .insert_header(auth(&t.token("nurse", &b))),
     )
     .await;
     assert_eq!(read.header("etag"), Some("\"1\""), "the refused writes changed nothing");
@@ -240,7 +257,8 @@ async fn a_posting_not_confirmed_in_time_is_stale_until_confirmed() {
     let wrong = TestRequest::post().uri(&uri).insert_header(auth(&staff)).insert_header(("If-Match", "\"7\""));
     send(&app, wrong).await.problem(412);
     let confirmed =
-        send(&app, TestRequest::post().uri(&uri).insert_header(auth(&staff)).insert_header(("If-Match", "\"1\""))).await;
+        send(&app, TestRequest::post().uri(&uri).insert_header(auth(&staff)).insert_header(("If-Match", "\"1\"")))
+            .await;
     assert_eq!(confirmed.status, 200, "{}", confirmed.body);
     assert_eq!(confirmed.body["stale"], false);
     assert_eq!(confirmed.header("etag"), Some("\"1\""));
@@ -375,7 +393,10 @@ async fn the_stream_delivers_a_change_soon_after_its_commit_and_resumes_exactly(
     assert!(after_request < Duration::from_secs(2), "{after_request:?}");
     assert_eq!(event.field("id"), Some("1"));
     let data: Value = serde_json::from_str(event.field("data").unwrap()).unwrap();
-    assert_eq!((data["facility"].as_str(), data["op"].as_str(), data["version"].as_i64()), (Some(&*a), Some("published"), Some(1)));
+    assert_eq!(
+        (data["facility"].as_str(), data["op"].as_str(), data["version"].as_i64()),
+        (Some(&*a), Some("published"), Some(1))
+    );
 
     // A quiet stream says it is alive.
     let beat = next(&live).await;
@@ -386,8 +407,7 @@ async fn the_stream_delivers_a_change_soon_after_its_commit_and_resumes_exactly(
     send(&app, TestRequest::post().uri(&confirm).insert_header(auth(&staff))).await;
     let second = next_event(&live).await;
     assert_eq!(second.field("id"), Some("2"));
-    let mut version = 1;
-    for _ in 0..3 {
+    for version in 1..=3 {
         let res = send(
             &app,
             put(&a, "daily_living", &staff, &posting(&t, 2, |_| 2, &["suction"]))
@@ -395,7 +415,6 @@ async fn the_stream_delivers_a_change_soon_after_its_commit_and_resumes_exactly(
         )
         .await;
         assert_eq!(res.status, 200, "{}", res.body);
-        version += 1;
     }
 
     // Resumed after the last id seen: exactly the three missed, in order, then live again.
@@ -409,14 +428,21 @@ async fn the_stream_delivers_a_change_soon_after_its_commit_and_resumes_exactly(
     assert_eq!(next_event(&resumed).await.field("id"), Some("6"));
 
     // The pollers' feed holds the same six, with the same numbers.
-    let feed = send(&app, TestRequest::get().uri("/v1/vacancies/changes?since=2&limit=2").insert_header(auth(&reader))).await;
+    let feed =
+        send(&app, TestRequest::get().uri("/v1/vacancies/changes?since=2&limit=2").insert_header(auth(&reader))).await;
     let seqs: Vec<i64> = feed.body["changes"].as_array().unwrap().iter().map(|c| c["seq"].as_i64().unwrap()).collect();
-    assert_eq!((seqs, feed.body["next_cursor"].as_str(), feed.body["has_more"].as_bool()), (vec![3, 4], Some("4"), Some(true)));
+    assert_eq!(
+        (seqs, feed.body["next_cursor"].as_str(), feed.body["has_more"].as_bool()),
+        (vec![3, 4], Some("4"), Some(true))
+    );
 
     // A malformed Last-Event-ID is named; no token, no stream.
     let bad = send(
         &app,
-        TestRequest::get().uri("/v1/vacancies/stream").insert_header(auth(&reader)).insert_header(("Last-Event-ID", "x")),
+        TestRequest::get()
+            .uri("/v1/vacancies/stream")
+            .insert_header(auth(&reader))
+            .insert_header(("Last-Event-ID", "x")),
     )
     .await;
     assert_eq!(bad.problem(422)["errors"][0]["pointer"], "/header/Last-Event-ID");

@@ -143,7 +143,12 @@ async fn vacancy_board_benchmark() {
     for _ in 0..SEARCHES {
         let from = rng.next((DAYS - 7) as u64) as i64;
         let needs: Vec<&str> = (0..rng.next(3)).map(|_| NEEDS[rng.next(NEEDS.len() as u64) as usize]).collect();
-        queries.push(format!("/v1/vacancies?from={}&to={}&accepts={}&near=997-0035", day(from), day(from + 6), needs.join(",")));
+        queries.push(format!(
+            "/v1/vacancies?from={}&to={}&accepts={}&near=997-0035",
+            day(from),
+            day(from + 6),
+            needs.join(",")
+        ));
     }
     let token = reader.clone();
     let (timings, hits) = actix_web::rt::task::spawn_blocking(move || {

@@ -16,7 +16,8 @@ use crate::context::Context;
 use crate::domain::documents::IfMatch;
 use crate::domain::fields::{Errors, is_postal_code};
 use crate::domain::vacancies::{
-    self, ChangePage, MAX_SEARCH_DAYS, Next, Posting, PostingInput, SearchQuery, SearchResult, Service,
+    self, MAX_SEARCH_DAYS, Next, SearchQuery, ShortStayService, VacancyChangePage, VacancyPosting, VacancyPostingInput,
+    VacancySearchResult,
 };
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
@@ -32,7 +33,7 @@ pub struct SearchParams {
     #[param(value_type = Option<String>, format = Date)]
     pub to: Option<String>,
     /// Only this service: `daily_living` (短期入所生活介護) or `medical_care` (短期入所療養介護).
-    #[param(value_type = Option<Service>)]
+    #[param(value_type = Option<ShortStayService>)]
     pub service: Option<String>,
     /// Care needs, comma-separated (e.g. `suction,insulin`): the facility must take on every one,
     /// every day.
@@ -70,7 +71,7 @@ impl SearchParams {
                 errors.add("/query/to", format!("must be less than {MAX_SEARCH_DAYS} days after from"));
             }
         }
-        let service = match self.service.as_deref().map(str::parse::<Service>).transpose() {
+        let service = match self.service.as_deref().map(str::parse::<ShortStayService>).transpose() {
             Ok(s) => s,
             Err(e) => {
                 errors.add("/query/service", e.to_string());
@@ -104,7 +105,7 @@ impl SearchParams {
 /// one not confirmed within the board's limit (default 24 hours). Past days are never shown.
 #[utoipa::path(get, path = "/v1/vacancies", tag = "vacancies", params(SearchParams), security(("bearer" = [])),
     responses(
-        (status = 200, description = "The hits, fresh before stale, then nearest first", body = SearchResult),
+        (status = 200, description = "The hits, fresh before stale, then nearest first", body = VacancySearchResult),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A parameter is malformed, `from` is before today, or the range is too long", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -115,10 +116,12 @@ pub async fn search_vacancies(
 ) -> Result<HttpResponse, ApiError> {
     let query = params.into_inner().parse(state.calendar.today())?;
     let state = state.into_inner();
-    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(vacancies::search(&state, ctx, query).await?))
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(vacancies::search(&state, ctx, query).await?))
 }
 
-fn service_of(path: &str) -> Result<Service, ApiError> {
+fn service_of(path: &str) -> Result<ShortStayService, ApiError> {
     path.parse().map_err(|_| ApiError::NotFound("no such service: daily_living or medical_care".into()))
 }
 
@@ -130,7 +133,7 @@ fn if_match(req: &HttpRequest) -> Result<Option<IfMatch>, ApiError> {
         .ok_or_else(|| ApiError::field("/header/If-Match", "must be * or one strong ETag like \"3\""))
 }
 
-fn respond(posting: Posting, created: bool) -> HttpResponse {
+fn respond(posting: VacancyPosting, created: bool) -> HttpResponse {
     let mut answer = if created { HttpResponse::Created() } else { HttpResponse::Ok() };
     let location = format!("/v1/organizations/{}/vacancies/{}", posting.facility, posting.service.as_str());
     answer.insert_header((header::ETAG, posting.etag())).insert_header((header::LOCATION, location)).json(posting)
@@ -138,10 +141,10 @@ fn respond(posting: Posting, created: bool) -> HttpResponse {
 
 /// Read a facility's posting for a service (days from today on).
 #[utoipa::path(get, path = "/v1/organizations/{id}/vacancies/{service}", tag = "vacancies",
-    params(("id" = String, Path, description = "The facility"), ("service" = Service, Path, description = "The service")),
+    params(("id" = String, Path, description = "The facility"), ("service" = ShortStayService, Path, description = "The service")),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = Posting, headers(("ETag" = String))),
+        (status = 200, body = VacancyPosting, headers(("ETag" = String))),
         (status = 404, description = "No posting", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn get_posting(
@@ -160,13 +163,13 @@ pub async fn get_posting(
 /// The posting is replaced whole, as a new version: the first without `If-Match` (201), each
 /// later one with the `ETag` it replaces (428 without, 412 when stale). Days must lie from today
 /// (in the region) to 400 days ahead; the facility must be a care facility, hospital or clinic.
-#[utoipa::path(put, path = "/v1/organizations/{id}/vacancies/{service}", tag = "vacancies", request_body = PostingInput,
-    params(("id" = String, Path, description = "The facility"), ("service" = Service, Path, description = "The service"),
+#[utoipa::path(put, path = "/v1/organizations/{id}/vacancies/{service}", tag = "vacancies", request_body = VacancyPostingInput,
+    params(("id" = String, Path, description = "The facility"), ("service" = ShortStayService, Path, description = "The service"),
         ("If-Match" = Option<String>, Header, pattern = r#"^(\*|"[0-9]{1,9}")$"#, description = "ETag of the version being replaced (`\"3\"`), or `*`; absent for the first")),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "A new version", body = Posting, headers(("ETag" = String), ("Location" = String))),
-        (status = 201, description = "The first version", body = Posting, headers(("ETag" = String), ("Location" = String))),
+        (status = 200, description = "A new version", body = VacancyPosting, headers(("ETag" = String), ("Location" = String))),
+        (status = 201, description = "The first version", body = VacancyPosting, headers(("ETag" = String), ("Location" = String))),
         (status = 403, description = "Not the facility's staff nor the operator's admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such organisation or service", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Stale `If-Match` (`current` holds the posting), or `If-Match` before the first", body = Problem, content_type = "application/problem+json"),
@@ -178,7 +181,7 @@ pub async fn put_posting(
     ctx: Context,
     req: HttpRequest,
     path: web::Path<(String, String)>,
-    ApiJson(input): ApiJson<PostingInput>,
+    ApiJson(input): ApiJson<VacancyPostingInput>,
 ) -> Result<HttpResponse, ApiError> {
     let (facility, service) = path.into_inner();
     let service = service_of(&service)?;
@@ -191,11 +194,11 @@ pub async fn put_posting(
 /// Confirm a posting unchanged: it is fresh again and keeps its version (its own staff, or the
 /// operator's admin). With `If-Match`, only while that version is current.
 #[utoipa::path(post, path = "/v1/organizations/{id}/vacancies/{service}/confirm", tag = "vacancies",
-    params(("id" = String, Path, description = "The facility"), ("service" = Service, Path, description = "The service"),
+    params(("id" = String, Path, description = "The facility"), ("service" = ShortStayService, Path, description = "The service"),
         ("If-Match" = Option<String>, Header, pattern = r#"^(\*|"[0-9]{1,9}")$"#, description = "ETag of the version being confirmed, or `*`")),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = Posting, headers(("ETag" = String), ("Location" = String))),
+        (status = 200, body = VacancyPosting, headers(("ETag" = String), ("Location" = String))),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No posting", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "The posting changed since (`current` holds it)", body = Problem, content_type = "application/problem+json"),
@@ -240,7 +243,7 @@ fn whole(errors: &mut Errors, name: &str, value: Option<&str>, default: i64, max
 /// The board's changes after a cursor, for clients that poll instead of streaming.
 #[utoipa::path(get, path = "/v1/vacancies/changes", tag = "vacancies", params(FeedParams), security(("bearer" = [])),
     responses(
-        (status = 200, description = "Changes after `since`, in commit order, and the cursor to continue from", body = ChangePage),
+        (status = 200, description = "Changes after `since`, in commit order, and the cursor to continue from", body = VacancyChangePage),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A parameter is out of range", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -274,7 +277,11 @@ pub async fn get_vacancy_changes(
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`Last-Event-ID` is not a sequence number", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn stream_vacancies(state: web::Data<AppState>, ctx: Context, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+pub async fn stream_vacancies(
+    state: web::Data<AppState>,
+    ctx: Context,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
     let last = match req.headers().get("Last-Event-ID") {
         None => None,
         Some(v) => Some(

@@ -160,7 +160,11 @@ impl ChangeRow {
 
     /// Up to `limit` changes after `since`, lowest first.
     pub fn after(conn: &mut DbConn, since: i64, limit: i64) -> QueryResult<Vec<Self>> {
-        vacancy_changes::table.filter(vacancy_changes::seq.gt(since)).order(vacancy_changes::seq).limit(limit).load(conn)
+        vacancy_changes::table
+            .filter(vacancy_changes::seq.gt(since))
+            .order(vacancy_changes::seq)
+            .limit(limit)
+            .load(conn)
     }
 }
 

@@ -14,11 +14,11 @@ mod stream;
 mod types;
 
 pub use publish::{confirm, get, publish};
-pub use search::{SearchQuery, SearchResult, search};
-pub use stream::{ChangePage, Next, Stream, VacancyChange, changes, open_stream};
+pub use search::{SearchQuery, VacancySearchResult, search};
+pub use stream::{Next, Stream, VacancyChange, VacancyChangePage, changes, open_stream};
 pub use types::{
-    Bed, BedSex, CareNeed, Contact, DayInput, DayVacancy, Facility, Posting, PostingInput, RoomType, Service,
-    Vacancy,
+    Bed, BedSex, CareNeed, DayVacancy, RoomType, ShortStayService, Vacancy, VacancyContact, VacancyDayInput,
+    VacancyFacility, VacancyPosting, VacancyPostingInput,
 };
 
 use crate::domain::directory::OrganizationKind;

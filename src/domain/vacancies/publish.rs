@@ -15,7 +15,9 @@ use crate::domain::documents::IfMatch;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-use super::types::{Bed, Contact, DayVacancy, Posting, PostingInput, Service, needs_from_text, needs_text};
+use super::types::{
+    Bed, DayVacancy, ShortStayService, VacancyContact, VacancyPosting, VacancyPostingInput, needs_from_text, needs_text,
+};
 
 /// Publishes a facility's posting for a service: the first version without `If-Match`, each
 /// later one with the `ETag` it replaces. Answers the posting and whether it was created.
@@ -23,10 +25,10 @@ pub async fn publish(
     state: &Arc<AppState>,
     ctx: Context,
     facility: String,
-    service: Service,
+    service: ShortStayService,
     if_match: Option<IfMatch>,
-    input: PostingInput,
-) -> Result<(Posting, bool), ApiError> {
+    input: VacancyPostingInput,
+) -> Result<(VacancyPosting, bool), ApiError> {
     let key = format!("{facility}/{}", service.as_str());
     let event = Event::new(&ctx, "vacancy.publish").resource("vacancy_posting", &key);
     let written = crate::domain::write(state, event, 200, move |tx, st, ev| {
@@ -83,9 +85,9 @@ pub async fn confirm(
     state: &Arc<AppState>,
     ctx: Context,
     facility: String,
-    service: Service,
+    service: ShortStayService,
     if_match: Option<IfMatch>,
-) -> Result<Posting, ApiError> {
+) -> Result<VacancyPosting, ApiError> {
     let key = format!("{facility}/{}", service.as_str());
     let event = Event::new(&ctx, "vacancy.confirm").resource("vacancy_posting", &key);
     let confirmed = crate::domain::write(state, event, 200, move |tx, st, ev| {
@@ -111,7 +113,12 @@ pub async fn confirm(
 }
 
 /// One posting as it stands, days from today on.
-pub async fn get(state: &Arc<AppState>, ctx: Context, facility: String, service: Service) -> Result<Posting, ApiError> {
+pub async fn get(
+    state: &Arc<AppState>,
+    ctx: Context,
+    facility: String,
+    service: ShortStayService,
+) -> Result<VacancyPosting, ApiError> {
     access::check(&ctx.caller, Resource::Directory, Action::Read)?;
     let st = state.clone();
     db::run(&state.pool, move |conn| {
@@ -128,7 +135,8 @@ fn no_posting() -> ApiError {
 
 /// The facility must exist and be of a kind that runs short stays.
 fn check_facility(conn: &mut DbConn, facility: &str) -> Result<(), ApiError> {
-    let org = OrganizationRow::find(conn, facility)?.ok_or_else(|| ApiError::NotFound("no such organization".into()))?;
+    let org =
+        OrganizationRow::find(conn, facility)?.ok_or_else(|| ApiError::NotFound("no such organization".into()))?;
     let kind: OrganizationKind = org.kind.parse().map_err(ApiError::internal)?;
     if super::FACILITY_KINDS.contains(&kind) {
         Ok(())
@@ -150,7 +158,7 @@ fn stale(conn: &mut DbConn, state: &AppState, current: &PostingRow) -> Result<Ap
     })
 }
 
-fn day_rows(row: &PostingRow, input: &PostingInput) -> Result<Vec<DayRow>, ApiError> {
+fn day_rows(row: &PostingRow, input: &VacancyPostingInput) -> Result<Vec<DayRow>, ApiError> {
     input
         .days
         .iter()
@@ -195,13 +203,13 @@ pub(super) fn day_vacancy(day: &DayRow) -> Result<DayVacancy, ApiError> {
 }
 
 /// The stored contact as answered.
-pub(super) fn contact(row: &PostingRow) -> Result<Contact, ApiError> {
+pub(super) fn contact(row: &PostingRow) -> Result<VacancyContact, ApiError> {
     serde_json::from_str(&row.contact).map_err(ApiError::internal)
 }
 
-fn posting(state: &AppState, row: &PostingRow, days: Vec<DayRow>) -> Result<Posting, ApiError> {
+fn posting(state: &AppState, row: &PostingRow, days: Vec<DayRow>) -> Result<VacancyPosting, ApiError> {
     let today = clock::format_day(state.calendar.today());
-    Ok(Posting {
+    Ok(VacancyPosting {
         facility: row.facility_id.clone(),
         service: row.service.parse().map_err(ApiError::internal)?,
         version: row.version,

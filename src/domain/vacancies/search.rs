@@ -18,7 +18,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 use super::publish::{contact, day_vacancy, is_stale};
-use super::types::{CareNeed, Facility, Service, Vacancy};
+use super::types::{CareNeed, ShortStayService, Vacancy, VacancyFacility};
 
 /// A search, parsed.
 #[derive(Debug, Clone)]
@@ -28,7 +28,7 @@ pub struct SearchQuery {
     /// The last day that needs a bed (at least `from`).
     pub to: Date,
     /// One service, or either.
-    pub service: Option<Service>,
+    pub service: Option<ShortStayService>,
     /// Care the facility must take on, every day.
     pub accepts: Vec<CareNeed>,
     /// A postal code: facilities whose code shares more leading digits with it come first.
@@ -37,7 +37,7 @@ pub struct SearchQuery {
 
 /// The answer of a search.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct SearchResult {
+pub struct VacancySearchResult {
     /// The first day asked, `YYYY-MM-DD`.
     #[schema(format = Date)]
     pub from: String,
@@ -51,20 +51,20 @@ pub struct SearchResult {
 }
 
 /// Runs a search (any authenticated caller; not audited: no patient data, like the directory).
-pub async fn search(state: &Arc<AppState>, ctx: Context, query: SearchQuery) -> Result<SearchResult, ApiError> {
+pub async fn search(state: &Arc<AppState>, ctx: Context, query: SearchQuery) -> Result<VacancySearchResult, ApiError> {
     access::check(&ctx.caller, Resource::Directory, Action::Read)?;
     let st = state.clone();
     let from = clock::format_day(query.from);
     let to = clock::format_day(query.to);
     let (f, t) = (from.clone(), to.clone());
     let items = db::run(&state.pool, move |conn| find(conn, &st, &query, &f, &t)).await?;
-    Ok(SearchResult { from, to, stale_after_secs: state.settings.vacancy_stale_secs, items })
+    Ok(VacancySearchResult { from, to, stale_after_secs: state.settings.vacancy_stale_secs, items })
 }
 
 fn find(conn: &mut DbConn, state: &AppState, q: &SearchQuery, from: &str, to: &str) -> Result<Vec<Vacancy>, ApiError> {
     let wanted = usize::try_from((q.to - q.from).whole_days() + 1).map_err(ApiError::internal)?;
     let needs: Vec<&str> = q.accepts.iter().map(|n| n.as_str()).collect();
-    let rows = vacancies::free_days(conn, q.service.map(Service::as_str), from, to, &needs)?;
+    let rows = vacancies::free_days(conn, q.service.map(ShortStayService::as_str), from, to, &needs)?;
     // Rows come ordered by posting then day, one per day: a posting qualifies with every day.
     let mut by_posting: HashMap<(String, String), Vec<DayRow>> = HashMap::new();
     for row in rows {
@@ -102,8 +102,8 @@ fn find(conn: &mut DbConn, state: &AppState, q: &SearchQuery, from: &str, to: &s
     Ok(hits)
 }
 
-fn facility(org: &OrganizationRow) -> Result<Facility, ApiError> {
-    Ok(Facility {
+fn facility(org: &OrganizationRow) -> Result<VacancyFacility, ApiError> {
+    Ok(VacancyFacility {
         id: org.id.clone(),
         name: org.name.clone(),
         kind: org.kind.parse().map_err(ApiError::internal)?,
@@ -116,7 +116,7 @@ fn digits(code: &str) -> String {
     code.chars().filter(char::is_ascii_digit).collect()
 }
 
-fn postal_digits(f: &Facility) -> String {
+fn postal_digits(f: &VacancyFacility) -> String {
     f.address.as_ref().and_then(|a| a.postal_code.as_deref()).map(digits).unwrap_or_default()
 }
 

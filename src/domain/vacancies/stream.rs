@@ -13,13 +13,13 @@ use utoipa::ToSchema;
 
 use crate::access::{self, Action, Resource};
 use crate::context::Context;
-use crate::db::vacancies::{self, ChangeRow};
 use crate::db;
+use crate::db::vacancies::{self, ChangeRow};
 use crate::error::ApiError;
 use crate::state::AppState;
 
 use super::publish::announce;
-use super::types::Service;
+use super::types::ShortStayService;
 
 /// Changes read from the database at a time while a stream catches up.
 const CHUNK: i64 = 500;
@@ -32,7 +32,7 @@ pub struct VacancyChange {
     /// The facility.
     pub facility: String,
     /// The service.
-    pub service: Service,
+    pub service: ShortStayService,
     /// The posting's version after the change.
     pub version: i32,
     /// `published` (a new version) or `confirmed` (unchanged, fresh again).
@@ -60,7 +60,7 @@ impl TryFrom<&ChangeRow> for VacancyChange {
 
 /// A page of the board's changes.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct ChangePage {
+pub struct VacancyChangePage {
     /// Changes after `since`, in commit order.
     pub changes: Vec<VacancyChange>,
     /// Send as `since` next time (the last change's `seq`, or `since` again when there was none).
@@ -70,14 +70,19 @@ pub struct ChangePage {
 }
 
 /// One page of changes after `since` (any authenticated caller).
-pub async fn changes(state: &Arc<AppState>, ctx: Context, since: i64, limit: i64) -> Result<ChangePage, ApiError> {
+pub async fn changes(
+    state: &Arc<AppState>,
+    ctx: Context,
+    since: i64,
+    limit: i64,
+) -> Result<VacancyChangePage, ApiError> {
     access::check(&ctx.caller, Resource::Directory, Action::Read)?;
     let rows = db::run(&state.pool, move |conn| Ok(ChangeRow::after(conn, since, limit + 1)?)).await?;
     let has_more = rows.len() > usize::try_from(limit).unwrap_or(usize::MAX);
     let changes: Vec<VacancyChange> =
         rows.iter().take(usize::try_from(limit).unwrap_or(0)).map(VacancyChange::try_from).collect::<Result<_, _>>()?;
     let next_cursor = changes.last().map_or(since, |c| c.seq).to_string();
-    Ok(ChangePage { changes, next_cursor, has_more })
+    Ok(VacancyChangePage { changes, next_cursor, has_more })
 }
 
 /// What a stream says next.

@@ -45,7 +45,7 @@ macro_rules! words {
 
 words!(
     /// The short-stay service a posting is for.
-    Service, "service", {
+    ShortStayService, "service", {
         /// 短期入所生活介護: a short stay for daily-living care (特養, short-stay homes).
         DailyLiving => "daily_living",
         /// 短期入所療養介護: a short stay with medical care (老健, 介護医療院, hospitals and clinics).
@@ -127,7 +127,7 @@ pub struct Bed {
 /// Who to call about a booking.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Contact {
+pub struct VacancyContact {
     /// The person or desk, at most 200 characters (e.g. 生活相談員).
     #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
@@ -139,7 +139,7 @@ pub struct Contact {
 /// One day of a posting as sent.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct DayInput {
+pub struct VacancyDayInput {
     /// The day, `YYYY-MM-DD`; today (in the region) or later.
     #[schema(format = Date, example = "2026-12-01")]
     pub date: String,
@@ -153,12 +153,12 @@ pub struct DayInput {
 /// A facility's posting for one service, as published (it replaces the previous one whole).
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct PostingInput {
+pub struct VacancyPostingInput {
     /// The days it covers, each at most once, at most 400. Days not listed have no beds free.
     #[schema(max_items = 400)]
-    pub days: Vec<DayInput>,
+    pub days: Vec<VacancyDayInput>,
     /// Who to call.
-    pub contact: Contact,
+    pub contact: VacancyContact,
     /// Free text for care managers (e.g. 送迎範囲), at most 2000 characters.
     #[schema(min_length = 1, max_length = 2000)]
     pub notes: Option<String>,
@@ -180,15 +180,15 @@ pub struct DayVacancy {
 
 /// A facility's posting for one service.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Posting {
+pub struct VacancyPosting {
     /// The facility (an organisation id).
     pub facility: String,
     /// The service.
-    pub service: Service,
+    pub service: ShortStayService,
     /// The version; the `ETag` is it in quotes.
     pub version: i32,
     /// Who to call.
-    pub contact: Contact,
+    pub contact: VacancyContact,
     /// Free text for care managers.
     pub notes: Option<String>,
     /// Days from today on; past days drop out.
@@ -201,7 +201,7 @@ pub struct Posting {
     pub updated_at: String,
 }
 
-impl Posting {
+impl VacancyPosting {
     /// The `ETag` of this version.
     pub fn etag(&self) -> String {
         format!("\"{}\"", self.version)
@@ -210,7 +210,7 @@ impl Posting {
 
 /// A facility as a search answer names it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Facility {
+pub struct VacancyFacility {
     /// The organisation id.
     pub id: String,
     /// Its name.
@@ -227,9 +227,9 @@ pub struct Facility {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Vacancy {
     /// The facility.
-    pub facility: Facility,
+    pub facility: VacancyFacility,
     /// The service.
-    pub service: Service,
+    pub service: ShortStayService,
     /// The posting's version.
     pub version: i32,
     /// When the facility last published or confirmed it; RFC 3339 in UTC.
@@ -237,14 +237,14 @@ pub struct Vacancy {
     /// Not confirmed for longer than the board's freshness limit: call before relying on it.
     pub stale: bool,
     /// Who to call.
-    pub contact: Contact,
+    pub contact: VacancyContact,
     /// Free text for care managers.
     pub notes: Option<String>,
     /// The days asked, each with beds free.
     pub days: Vec<DayVacancy>,
 }
 
-impl PostingInput {
+impl VacancyPostingInput {
     /// Every failing field at once; days must lie from `today` to `MAX_DAYS_AHEAD` after it.
     pub(super) fn check(&self, today: Date) -> Result<(), crate::error::ApiError> {
         let mut errors = Errors::default();
@@ -256,9 +256,8 @@ impl PostingInput {
         for (i, day) in self.days.iter().enumerate() {
             match clock::parse_day(&day.date) {
                 None => errors.add(format!("/days/{i}/date"), "must be a real date, YYYY-MM-DD"),
-                Some(d) if d < today => {
-                    errors.add(format!("/days/{i}/date"), format!("must not be before today ({})", clock::format_day(today)))
-                }
+                Some(d) if d < today => errors
+                    .add(format!("/days/{i}/date"), format!("must not be before today ({})", clock::format_day(today))),
                 Some(d) if d > last => errors.add(format!("/days/{i}/date"), "must be within 400 days from today"),
                 Some(d) if !seen.insert(d) => errors.add(format!("/days/{i}/date"), "is listed twice"),
                 Some(_) => {}
@@ -305,10 +304,7 @@ pub(super) fn needs_text(needs: &[CareNeed]) -> String {
 
 /// The stored needs back as words; an unknown word is a fault of the database.
 pub(super) fn needs_from_text(text: &str) -> Result<Vec<CareNeed>, crate::error::ApiError> {
-    text.split(',')
-        .filter(|w| !w.is_empty())
-        .map(|w| w.parse().map_err(crate::error::ApiError::internal))
-        .collect()
+    text.split(',').filter(|w| !w.is_empty()).map(|w| w.parse().map_err(crate::error::ApiError::internal)).collect()
 }
 
 #[cfg(test)]
@@ -317,7 +313,7 @@ mod tests {
 
     #[test]
     fn stored_words_are_the_wire_words() {
-        for s in Service::ALL {
+        for s in ShortStayService::ALL {
             assert_eq!(serde_json::to_value(s).unwrap(), serde_json::json!(s.as_str()));
         }
         for n in CareNeed::ALL {
