@@ -121,6 +121,8 @@ pub enum Denial {
     /// A directory write outside the caller's own organisation, or creating one, by an admin who
     /// is not the operator's (403: the directory is public, so refusing reveals nothing).
     OtherOrganization,
+    /// Publishing another facility's vacancies (403: the board is public, so refusing reveals nothing).
+    NotOwnFacility,
 }
 
 impl From<Denial> for ApiError {
@@ -137,6 +139,9 @@ impl From<Denial> for ApiError {
             | Denial::TypeNotPermitted => Self::NotFound("no such document".into()),
             Denial::OtherOrganization => {
                 Self::Forbidden("an organisation's admin manages only its own organisation and practitioners".into())
+            }
+            Denial::NotOwnFacility => {
+                Self::Forbidden("only the facility's own staff, or the operator's admin, publish its vacancies".into())
             }
         }
     }
@@ -156,6 +161,7 @@ impl Denial {
             Denial::PurposeNotCovered => "purpose_not_covered",
             Denial::TypeNotPermitted => "type_not_permitted",
             Denial::OtherOrganization => "other_organization",
+            Denial::NotOwnFacility => "not_own_facility",
         }
     }
 }
@@ -313,6 +319,14 @@ pub fn may_write_directory(caller: &Caller, operator_org: &str, write: Directory
     if allowed { Ok(()) } else { Err(Denial::OtherOrganization) }
 }
 
+/// The vacancy-board rule: a facility's board is published by its own staff (any role but the
+/// auditor, whose work is reading the log) or by the operator's admin. No patient data is
+/// involved, so there is no care-team or consent step.
+pub fn may_publish_vacancies(caller: &Caller, operator_org: &str, facility: &str) -> Result<(), Denial> {
+    let own_staff = caller.org == facility && caller.role != Role::Auditor;
+    if own_staff || is_operator(caller, operator_org) { Ok(()) } else { Err(Denial::NotOwnFacility) }
+}
+
 /// The access rule for a request on one patient's data:
 /// 1. the role matrix lets the role do the action on the resource;
 /// 2. the caller's organisation manages the patient or is on its care team, active today;
@@ -417,6 +431,15 @@ mod tests {
             DirectoryWrite::ReplacePractitioner { from: "a", into: "b" },
         ] {
             assert_eq!(may_write_directory(&op, OPERATOR, write), Ok(()), "{write:?}");
+        }
+    }
+
+    #[test]
+    fn a_facilitys_own_staff_and_the_operator_publish_its_vacancies() {
+        assert_eq!(may_publish_vacancies(&caller(Role::CareWorker, "a"), OPERATOR, "a"), Ok(()));
+        assert_eq!(may_publish_vacancies(&caller(Role::Admin, OPERATOR), OPERATOR, "a"), Ok(()));
+        for other in [caller(Role::Admin, "b"), caller(Role::Nurse, "b"), caller(Role::Auditor, "a")] {
+            assert_eq!(may_publish_vacancies(&other, OPERATOR, "a"), Err(Denial::NotOwnFacility), "{other:?}");
         }
     }
 

@@ -116,6 +116,14 @@ pub struct Settings {
     /// off. SQLite has no such bound: there a statement waits at most 10 s for the write lock.
     #[arg(long, env = "CAREPATH_DB_STATEMENT_TIMEOUT", default_value_t = 30)]
     pub db_statement_timeout_secs: u64,
+    /// Seconds after its last confirmation that a short-stay vacancy posting is marked stale.
+    #[arg(long, env = "CAREPATH_VACANCY_STALE_SECS", default_value_t = 24 * 3600)]
+    pub vacancy_stale_secs: u64,
+
+    /// Seconds between heartbeats (comment lines) on an idle vacancy stream.
+    #[arg(long, env = "CAREPATH_VACANCY_HEARTBEAT_SECS", default_value_t = 15,
+        value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub vacancy_heartbeat_secs: u64,
 
     /// A fixed "now" for the calendar (tests only; no flag).
     #[arg(skip)]
@@ -216,6 +224,8 @@ impl Settings {
             max_long_polls_per_caller: 4,
             request_timeout_secs: 90,
             db_statement_timeout_secs: 30,
+            vacancy_stale_secs: 24 * 3600,
+            vacancy_heartbeat_secs: 15,
             fixed_now: None,
         }
     }

@@ -23,6 +23,7 @@ pub mod facts_cache;
 pub mod ids;
 pub mod limits;
 pub mod metrics;
+pub mod live;
 pub mod openapi;
 pub mod request_id;
 pub mod rotation;

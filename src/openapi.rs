@@ -56,6 +56,12 @@ use crate::error::{FieldError, Problem};
         api::sync::post_batch,
         api::schemas::list_schemas,
         api::schemas::get_schema,
+        api::vacancies::search_vacancies,
+        api::vacancies::get_vacancy_changes,
+        api::vacancies::stream_vacancies,
+        api::vacancies::get_posting,
+        api::vacancies::put_posting,
+        api::vacancies::confirm_posting,
     ),
     components(schemas(Problem, FieldError)),
     modifiers(&Contract),
@@ -68,6 +74,7 @@ use crate::error::{FieldError, Problem};
         (name = "sync", description = "Change feed and batch upload for stations that work offline"),
         (name = "audit", description = "The tamper-evident audit log"),
         (name = "consents", description = "The patient's consent to share, by organisation, type and purpose"),
+        (name = "vacancies", description = "The short-stay vacancy board (ショートステイ空き情報): postings, search, live stream"),
     ),
 )]
 pub struct ApiDoc;

@@ -35,6 +35,8 @@ pub struct AppState {
     pub changes: tokio::sync::watch::Sender<u64>,
     /// Per-caller request rates and open long-polls.
     pub limits: crate::limits::Limits,
+    /// Fans committed vacancy changes out to the connected streams (`GET /v1/vacancies/stream`).
+    pub vacancies: crate::live::Hub,
     /// Organisations known to exist. The directory never deletes one, so a hit never goes stale
     /// and the per-request check stays off the database.
     known_orgs: RwLock<HashSet<String>>,
@@ -104,6 +106,7 @@ impl AppState {
             committer,
             facts: crate::facts_cache::FactsCache::default(),
             changes: tokio::sync::watch::Sender::new(0),
+            vacancies: crate::live::Hub::default(),
             known_orgs: RwLock::default(),
         }))
     }

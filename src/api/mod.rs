@@ -13,6 +13,7 @@ pub mod patients;
 pub mod problem;
 pub mod schemas;
 pub mod sync;
+pub mod vacancies;
 
 use actix_web::web;
 
@@ -67,5 +68,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/v1/changes").get(sync::get_changes))
         .service(web::resource("/v1/batch").post(sync::post_batch))
         .service(web::resource("/v1/schemas").get(schemas::list_schemas))
-        .service(web::resource("/v1/schemas/{type}/{version}").get(schemas::get_schema));
+        .service(web::resource("/v1/schemas/{type}/{version}").get(schemas::get_schema))
+        .service(web::resource("/v1/vacancies").get(vacancies::search_vacancies))
+        .service(web::resource("/v1/vacancies/changes").get(vacancies::get_vacancy_changes))
+        .service(web::resource("/v1/vacancies/stream").get(vacancies::stream_vacancies))
+        .service(
+            web::resource("/v1/organizations/{id}/vacancies/{service}")
+                .get(vacancies::get_posting)
+                .put(vacancies::put_posting),
+        )
+        .service(web::resource("/v1/organizations/{id}/vacancies/{service}/confirm").post(vacancies::confirm_posting));
 }

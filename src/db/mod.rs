@@ -10,6 +10,7 @@ pub mod documents;
 pub mod erasure;
 pub mod patients;
 pub mod schema;
+pub mod vacancies;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::r2d2::{ManageConnection, Pool, PooledConnection};

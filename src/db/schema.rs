@@ -248,3 +248,40 @@ diesel::table! {
         reviewed_at -> Text,
     }
 }
+
+diesel::table! {
+    vacancy_postings (facility_id, service) {
+        facility_id -> Text,
+        service -> Text,
+        version -> Integer,
+        contact -> Text,
+        notes -> Nullable<Text>,
+        confirmed_at -> Text,
+        confirmed_by -> Text,
+        updated_at -> Text,
+        updated_by -> Text,
+    }
+}
+
+diesel::table! {
+    vacancy_days (facility_id, service, day) {
+        facility_id -> Text,
+        service -> Text,
+        day -> Text,
+        beds_free -> Integer,
+        beds -> Text,
+        accepts -> Text,
+    }
+}
+
+diesel::table! {
+    vacancy_changes (seq) {
+        seq -> BigInt,
+        facility_id -> Text,
+        service -> Text,
+        version -> Integer,
+        op -> Text,
+        confirmed_at -> Text,
+        at -> Text,
+    }
+}

@@ -16,6 +16,7 @@ pub mod paging;
 pub mod params;
 pub mod patients;
 pub mod sync;
+pub mod vacancies;
 
 use std::sync::Arc;
 

@@ -3,11 +3,13 @@ lines (ids and tokens) for tests/contract/run to export: an organisation with a 
 visiting-nurse station on the care team, two patients (one to erase), a consent, two care-path
 documents (one to delete) and a break-glass read for the auditor to review."""
 
+import datetime
 import json
 import os
 import subprocess
 import sys
 import urllib.request
+import zoneinfo
 
 BASE = os.environ["CT_BASE"]
 
@@ -63,6 +65,13 @@ call("GET", f"/v1/patients/{patient}", er_nurse, headers={"x-break-glass": "unco
 events = call("GET", "/v1/audit-events?break_glass=true", auditor)["items"]
 if not events:
     sys.exit("seed: no break-glass event")
+
+# A short-stay posting of the clinic, for the vacancy board's reads and confirmations.
+tomorrow = (datetime.datetime.now(zoneinfo.ZoneInfo("Asia/Tokyo")).date() + datetime.timedelta(days=1)).isoformat()
+call("PUT", f"/v1/organizations/{org}/vacancies/medical_care", doctor, {
+    "days": [{"date": tomorrow, "beds": [{"room": "shared", "sex": "any", "free": 1}], "accepts": ["suction"]}],
+    "contact": {"phone": "0867-72-0000"},
+})
 
 world = {
     "CT_ORG": org, "CT_STATION": station, "CT_PRACTITIONER": practitioner, "CT_PATIENT": patient,

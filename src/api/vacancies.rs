@@ -1,0 +1,320 @@
+//! The short-stay vacancy board over HTTP: thin handlers around `crate::domain::vacancies`, and
+//! the Server-Sent Events framing of its stream.
+
+use std::convert::Infallible;
+
+use actix_web::http::header;
+use actix_web::web::Bytes;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::api::extract::json::ApiJson;
+use crate::api::extract::query::ApiQuery;
+use crate::clock;
+use crate::context::Context;
+use crate::domain::documents::IfMatch;
+use crate::domain::fields::{Errors, is_postal_code};
+use crate::domain::vacancies::{
+    self, MAX_SEARCH_DAYS, Next, SearchQuery, ShortStayService, VacancyChangePage, VacancyPosting, VacancyPostingInput,
+    VacancySearchResult,
+};
+use crate::error::{ApiError, Problem};
+use crate::state::AppState;
+
+/// Taken as text, so that each bad value gets a message naming its parameter and the rule.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SearchParams {
+    /// The first day a bed is needed, `YYYY-MM-DD` (default: today in the region; not before it).
+    #[param(value_type = Option<String>, format = Date)]
+    pub from: Option<String>,
+    /// The last day a bed is needed (default: `from`); at most 92 days from `from`.
+    #[param(value_type = Option<String>, format = Date)]
+    pub to: Option<String>,
+    /// Only this service: `daily_living` (短期入所生活介護) or `medical_care` (短期入所療養介護).
+    #[param(value_type = Option<ShortStayService>)]
+    pub service: Option<String>,
+    /// Care needs, comma-separated (e.g. `suction,insulin`): the facility must take on every one,
+    /// every day.
+    #[param(value_type = Option<String>, example = "suction,insulin")]
+    pub accepts: Option<String>,
+    /// A postal code (`997-0035`): facilities sharing more of its leading digits come first.
+    #[param(value_type = Option<String>, pattern = r"^[0-9]{3}-?[0-9]{4}$")]
+    pub near: Option<String>,
+}
+
+impl SearchParams {
+    fn parse(self, today: time::Date) -> Result<SearchQuery, ApiError> {
+        let mut errors = Errors::default();
+        let mut day = |name: &str, value: Option<&str>, default: time::Date| match value {
+            None => Some(default),
+            Some(text) => {
+                let parsed = clock::parse_day(text);
+                if parsed.is_none() {
+                    errors.add(format!("/query/{name}"), "must be a real date, YYYY-MM-DD");
+                }
+                parsed
+            }
+        };
+        let from = day("from", self.from.as_deref(), today);
+        let to = from.and_then(|f| day("to", self.to.as_deref(), f));
+        if let Some(f) = from
+            && f < today
+        {
+            errors.add("/query/from", format!("must not be before today ({})", clock::format_day(today)));
+        }
+        if let (Some(f), Some(t)) = (from, to) {
+            if t < f {
+                errors.add("/query/to", "must not be before from");
+            } else if (t - f).whole_days() >= MAX_SEARCH_DAYS {
+                errors.add("/query/to", format!("must be less than {MAX_SEARCH_DAYS} days after from"));
+            }
+        }
+        let service = match self.service.as_deref().map(str::parse::<ShortStayService>).transpose() {
+            Ok(s) => s,
+            Err(e) => {
+                errors.add("/query/service", e.to_string());
+                None
+            }
+        };
+        let mut accepts = Vec::new();
+        for word in self.accepts.as_deref().unwrap_or("").split(',').filter(|w| !w.is_empty()) {
+            match word.parse() {
+                Ok(need) if !accepts.contains(&need) => accepts.push(need),
+                Ok(_) => {}
+                Err(e) => errors.add("/query/accepts", format!("{e}")),
+            }
+        }
+        if let Some(near) = &self.near
+            && !is_postal_code(near)
+        {
+            errors.add("/query/near", "must be a postal code like 997-0035");
+        }
+        errors.finish()?;
+        match (from, to) {
+            (Some(from), Some(to)) => Ok(SearchQuery { from, to, service, accepts, near: self.near }),
+            _ => Err(ApiError::internal("search days missing after checks")),
+        }
+    }
+}
+
+/// Find facilities with a short-stay bed free on every day of a range that take on every need.
+///
+/// Any authenticated caller. Each hit says when the facility last confirmed it; `stale` marks
+/// one not confirmed within the board's limit (default 24 hours). Past days are never shown.
+#[utoipa::path(get, path = "/v1/vacancies", tag = "vacancies", params(SearchParams), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The hits, fresh before stale, then nearest first", body = VacancySearchResult),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A parameter is malformed, `from` is before today, or the range is too long", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn search_vacancies(
+    state: web::Data<AppState>,
+    ctx: Context,
+    params: ApiQuery<SearchParams>,
+) -> Result<HttpResponse, ApiError> {
+    let query = params.into_inner().parse(state.calendar.today())?;
+    let state = state.into_inner();
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(vacancies::search(&state, ctx, query).await?))
+}
+
+fn service_of(path: &str) -> Result<ShortStayService, ApiError> {
+    path.parse().map_err(|_| ApiError::NotFound("no such service: daily_living or medical_care".into()))
+}
+
+fn if_match(req: &HttpRequest) -> Result<Option<IfMatch>, ApiError> {
+    let Some(value) = req.headers().get(header::IF_MATCH) else { return Ok(None) };
+    let text = value.to_str().map_err(|_| ApiError::field("/header/If-Match", "must be visible ASCII"))?;
+    IfMatch::parse(text)
+        .map(Some)
+        .ok_or_else(|| ApiError::field("/header/If-Match", "must be * or one strong ETag like \"3\""))
+}
+
+fn respond(posting: VacancyPosting, created: bool) -> HttpResponse {
+    let mut answer = if created { HttpResponse::Created() } else { HttpResponse::Ok() };
+    let location = format!("/v1/organizations/{}/vacancies/{}", posting.facility, posting.service.as_str());
+    answer.insert_header((header::ETAG, posting.etag())).insert_header((header::LOCATION, location)).json(posting)
+}
+
+/// Read a facility's posting for a service (days from today on).
+#[utoipa::path(get, path = "/v1/organizations/{id}/vacancies/{service}", tag = "vacancies",
+    params(("id" = String, Path, description = "The facility"), ("service" = ShortStayService, Path, description = "The service")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = VacancyPosting, headers(("ETag" = String))),
+        (status = 404, description = "No posting", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_posting(
+    state: web::Data<AppState>,
+    ctx: Context,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (facility, service) = path.into_inner();
+    let service = service_of(&service)?;
+    let posting = vacancies::get(&state.into_inner(), ctx, facility, service).await?;
+    Ok(respond(posting, false))
+}
+
+/// Publish a facility's posting for a service: its own staff, or the operator's admin.
+///
+/// The posting is replaced whole, as a new version: the first without `If-Match` (201), each
+/// later one with the `ETag` it replaces (428 without, 412 when stale). Days must lie from today
+/// (in the region) to 400 days ahead; the facility must be a care facility, hospital or clinic.
+#[utoipa::path(put, path = "/v1/organizations/{id}/vacancies/{service}", tag = "vacancies", request_body = VacancyPostingInput,
+    params(("id" = String, Path, description = "The facility"), ("service" = ShortStayService, Path, description = "The service"),
+        ("If-Match" = Option<String>, Header, pattern = r#"^(\*|"[0-9]{1,9}")$"#, description = "ETag of the version being replaced (`\"3\"`), or `*`; absent for the first")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A new version", body = VacancyPosting, headers(("ETag" = String), ("Location" = String))),
+        (status = 201, description = "The first version", body = VacancyPosting, headers(("ETag" = String), ("Location" = String))),
+        (status = 403, description = "Not the facility's staff nor the operator's admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such organisation or service", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Stale `If-Match` (`current` holds the posting), or `If-Match` before the first", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is malformed, a day is past or too far ahead, or the organisation does not run short stays", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "The posting exists and `If-Match` is missing", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn put_posting(
+    state: web::Data<AppState>,
+    ctx: Context,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    ApiJson(input): ApiJson<VacancyPostingInput>,
+) -> Result<HttpResponse, ApiError> {
+    let (facility, service) = path.into_inner();
+    let service = service_of(&service)?;
+    let precondition = if_match(&req)?;
+    let (posting, created) =
+        vacancies::publish(&state.into_inner(), ctx, facility, service, precondition, input).await?;
+    Ok(respond(posting, created))
+}
+
+/// Confirm a posting unchanged: it is fresh again and keeps its version (its own staff, or the
+/// operator's admin). With `If-Match`, only while that version is current.
+#[utoipa::path(post, path = "/v1/organizations/{id}/vacancies/{service}/confirm", tag = "vacancies",
+    params(("id" = String, Path, description = "The facility"), ("service" = ShortStayService, Path, description = "The service"),
+        ("If-Match" = Option<String>, Header, pattern = r#"^(\*|"[0-9]{1,9}")$"#, description = "ETag of the version being confirmed, or `*`")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = VacancyPosting, headers(("ETag" = String), ("Location" = String))),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No posting", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The posting changed since (`current` holds it)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`If-Match` is malformed", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn confirm_posting(
+    state: web::Data<AppState>,
+    ctx: Context,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (facility, service) = path.into_inner();
+    let service = service_of(&service)?;
+    let precondition = if_match(&req)?;
+    let posting = vacancies::confirm(&state.into_inner(), ctx, facility, service, precondition).await?;
+    Ok(respond(posting, false))
+}
+
+/// Cursor of the board's change feed: a sequence number, as text.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FeedParams {
+    /// The `next_cursor` of the previous answer, or a stream event's id; `0` (the default) starts
+    /// at the beginning.
+    #[param(value_type = Option<String>, example = "0", pattern = "^[0-9]{1,18}$")]
+    pub since: Option<String>,
+    /// Changes per answer at most (1–1000, default 100).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
+    pub limit: Option<String>,
+}
+
+fn whole(errors: &mut Errors, name: &str, value: Option<&str>, default: i64, max: i64) -> i64 {
+    match value.map_or(Ok(default), str::parse::<i64>) {
+        Ok(n) if (0..=max).contains(&n) => n,
+        _ => {
+            errors.add(format!("/query/{name}"), format!("must be a whole number from 0 to {max}"));
+            default
+        }
+    }
+}
+
+/// The board's changes after a cursor, for clients that poll instead of streaming.
+#[utoipa::path(get, path = "/v1/vacancies/changes", tag = "vacancies", params(FeedParams), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Changes after `since`, in commit order, and the cursor to continue from", body = VacancyChangePage),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A parameter is out of range", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_vacancy_changes(
+    state: web::Data<AppState>,
+    ctx: Context,
+    params: ApiQuery<FeedParams>,
+) -> Result<HttpResponse, ApiError> {
+    let mut errors = Errors::default();
+    let since = whole(&mut errors, "since", params.since.as_deref(), 0, i64::MAX);
+    let limit = whole(&mut errors, "limit", params.limit.as_deref(), 100, 1000);
+    if limit == 0 {
+        errors.add("/query/limit", "must be a whole number from 1 to 1000");
+    }
+    errors.finish()?;
+    let page = vacancies::changes(&state.into_inner(), ctx, since, limit).await?;
+    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(page))
+}
+
+/// Follow the board live: a Server-Sent Events stream of every publish and confirmation.
+///
+/// Each event is `event: vacancy`, `id: <seq>`, `data: <VacancyChange as JSON>`. Reconnect with
+/// `Last-Event-ID: <seq>` to resume exactly after it (nothing lost, nothing repeated); without it
+/// the stream starts from now. An idle stream sends a comment line (`: heartbeat`) every 15
+/// seconds (`--vacancy-heartbeat-secs`). The same changes are at `GET /v1/vacancies/changes`.
+#[utoipa::path(get, path = "/v1/vacancies/stream", tag = "vacancies",
+    params(("Last-Event-ID" = Option<String>, Header, pattern = "^[0-9]{1,18}$", description = "The id of the last event received")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "An endless `text/event-stream`", body = String, content_type = "text/event-stream"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`Last-Event-ID` is not a sequence number", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn stream_vacancies(
+    state: web::Data<AppState>,
+    ctx: Context,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let last = match req.headers().get("Last-Event-ID") {
+        None => None,
+        Some(v) => Some(
+            v.to_str()
+                .ok()
+                .filter(|t| (1..=18).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|t| t.parse::<i64>().ok())
+                .ok_or_else(|| ApiError::field("/header/Last-Event-ID", "must be an event id (digits)"))?,
+        ),
+    };
+    let follower = vacancies::open_stream(&state.into_inner(), ctx, last).await?;
+    // The first bytes go out at once: the client knows it is connected (and following) from here.
+    let hello = Bytes::from(format!("retry: 3000\n: following after {}\n\n", follower.position()));
+    let body = futures_util::stream::unfold((Some(hello), follower), |(hello, mut follower)| async move {
+        if let Some(hello) = hello {
+            return Some((Ok::<_, Infallible>(hello), (None, follower)));
+        }
+        match follower.next().await {
+            Ok(Next::Change(change)) => {
+                let data = serde_json::to_string(&change).unwrap_or_default();
+                let event = format!("id: {}\nevent: vacancy\ndata: {data}\n\n", change.seq);
+                Some((Ok(Bytes::from(event)), (None, follower)))
+            }
+            Ok(Next::Heartbeat) => Some((Ok(Bytes::from_static(b": heartbeat\n\n")), (None, follower))),
+            Err(e) => {
+                tracing::warn!(error = %e, "vacancy stream ended");
+                None
+            }
+        }
+    });
+    Ok(HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header(("X-Accel-Buffering", "no"))
+        .streaming(body))
+}
