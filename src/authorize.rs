@@ -13,6 +13,7 @@ use crate::break_glass;
 use crate::clock;
 use crate::db::DbConn;
 use crate::db::consents::{BreakGlassRow, ConsentRow};
+use crate::db::directory::OrganizationRow;
 use crate::db::patients::{CareTeamRow, PatientRow};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -81,8 +82,17 @@ pub fn facts(conn: &mut DbConn, patient: &PatientRow) -> Result<PatientFacts, Ap
             })
         })
         .collect();
-    let consents = ConsentRow::for_patient(conn, &patient.id)?.iter().filter_map(consent_terms).collect();
-    Ok(PatientFacts { managing_organization: patient.managing_organization_id.clone(), team, consents })
+    let consents: Vec<ConsentTerms> = ConsentRow::for_patient(conn, &patient.id)?.iter().filter_map(consent_terms).collect();
+    let named: Vec<String> = consents
+        .iter()
+        .filter_map(|c| match &c.scope {
+            ConsentScope::Organizations(orgs) => Some(orgs.clone()),
+            ConsentScope::CareTeam => None,
+        })
+        .flatten()
+        .collect();
+    let desks = if named.is_empty() { Vec::new() } else { OrganizationRow::desks_among(conn, &named)? };
+    Ok(PatientFacts { managing_organization: patient.managing_organization_id.clone(), team, consents, desks })
 }
 
 /// The break-glass reason the request carries, checked: only physicians and nurses, and a reason

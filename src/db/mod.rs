@@ -4,6 +4,8 @@
 pub mod audit;
 pub mod changes;
 pub mod consents;
+pub mod contact_hours;
+pub mod contact_sheets;
 pub mod directory;
 pub mod documents;
 pub mod erasure;

@@ -5,6 +5,7 @@
 pub mod audit_log;
 pub mod care_team;
 pub mod consents;
+pub mod coordination;
 pub mod directory;
 pub mod documents;
 pub mod fields;
