@@ -82,7 +82,8 @@ pub fn facts(conn: &mut DbConn, patient: &PatientRow) -> Result<PatientFacts, Ap
             })
         })
         .collect();
-    let consents: Vec<ConsentTerms> = ConsentRow::for_patient(conn, &patient.id)?.iter().filter_map(consent_terms).collect();
+    let consents: Vec<ConsentTerms> =
+        ConsentRow::for_patient(conn, &patient.id)?.iter().filter_map(consent_terms).collect();
     let named: Vec<String> = consents
         .iter()
         .filter_map(|c| match &c.scope {

@@ -109,7 +109,8 @@ fn rewrap_sheets(conn: &mut DbConn, keys: &Keyring, current: &str) -> Result<u64
             let (Some(kid), Some(blob)) = (&sheet.data_key_kid, &sheet.data_key) else { continue };
             let old = WrappedKey { kid: kid.clone(), blob: blob.clone() };
             let subject = contact_sheets::key_subject(&sheet.id);
-            let new = keys.rewrap(&subject, &old).map_err(|e| RotateError::Failed(format!("sheet {}: {e}", sheet.id)))?;
+            let new =
+                keys.rewrap(&subject, &old).map_err(|e| RotateError::Failed(format!("sheet {}: {e}", sheet.id)))?;
             if SheetRow::replace_data_key(tx, &sheet.id, &old.kid, &new.kid, &new.blob)? {
                 n += 1;
             }

@@ -49,7 +49,10 @@ async fn reachable_now_follows_tokyo_weekdays_and_holidays() {
         "exceptions": [{"date": "2026-12-07", "note": "学会のため休診"}]
     });
     let put = |token: &str, body: Value| {
-        TestRequest::put().uri(&format!("/v1/practitioners/{doctor}/contact-hours")).insert_header(auth(token)).set_json(body)
+        TestRequest::put()
+            .uri(&format!("/v1/practitioners/{doctor}/contact-hours"))
+            .insert_header(auth(token))
+            .set_json(body)
     };
     // Only the practitioner or its organisation's admin publishes.
     send(&app, put(&cm, hours.clone())).await.problem(403);
@@ -76,7 +79,11 @@ async fn reachable_now_follows_tokyo_weekdays_and_holidays() {
     // A patient of the clinic with the office on its team.
     let patient = send(
         &app,
-        post("/v1/patients", &dr, json!({"name": "山田 花子", "birth_date": "1939-04-01", "sex": "female", "managing_organization": clinic})),
+        post(
+            "/v1/patients",
+            &dr,
+            json!({"name": "山田 花子", "birth_date": "1939-04-01", "sex": "female", "managing_organization": clinic}),
+        ),
     )
     .await
     .body["id"]

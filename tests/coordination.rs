@@ -36,7 +36,8 @@ struct World {
 impl World {
     /// A token whose `sub` is the practitioner's directory id (or any subject).
     fn token(&self, sub: &str, role: &str, org: &str) -> String {
-        carepath::auth::issue_local_token(&self.t.state.settings.data_dir, sub, role.parse().unwrap(), org, 600).unwrap()
+        carepath::auth::issue_local_token(&self.t.state.settings.data_dir, sub, role.parse().unwrap(), org, 600)
+            .unwrap()
     }
     fn dr(&self) -> String {
         self.token(&self.doctor, "physician", &self.clinic)
@@ -117,7 +118,8 @@ where
     B: actix_web::body::MessageBody,
 {
     let dr = w.dr();
-    let body = json!({"name": "山田 花子", "birth_date": "1939-04-01", "sex": "female", "managing_organization": w.clinic});
+    let body =
+        json!({"name": "山田 花子", "birth_date": "1939-04-01", "sex": "female", "managing_organization": w.clinic});
     let p = call(app, "POST", "/v1/patients", &dr, Some(body)).await.body["id"].as_str().unwrap().to_owned();
     let team = json!({"members": [
         {"organization": w.cmo, "practitioner": w.manager, "role": "care_manager", "since": today_plus(-10)},
@@ -185,9 +187,14 @@ async fn a_sheet_lives_sent_read_answered_closed_audited_and_in_the_feed() {
     // Withdrawing after the read is refused.
     call(&app, "POST", &format!("/v1/contact-sheets/{id}/withdraw"), &cm, None).await.problem(409);
 
-    let replied =
-        call(&app, "POST", &format!("/v1/contact-sheets/{id}/reply"), &dr, Some(json!({"body": "REPLYMARK 降圧薬を調整します"})))
-            .await;
+    let replied = call(
+        &app,
+        "POST",
+        &format!("/v1/contact-sheets/{id}/reply"),
+        &dr,
+        Some(json!({"body": "REPLYMARK 降圧薬を調整します"})),
+    )
+    .await;
     assert_eq!(replied.status, 200, "{}", replied.body);
     assert_eq!(replied.body["state"], "answered");
     let answer = replied.body["thread"].as_array().unwrap().last().unwrap().clone();
@@ -243,7 +250,14 @@ async fn a_sheet_lives_sent_read_answered_closed_audited_and_in_the_feed() {
 async fn a_sheet_is_forwarded_keeping_its_thread_or_withdrawn_before_it_is_read() {
     world!(w, app);
     let (dr, cm) = (w.dr(), w.cm());
-    let sent = call(&app, "POST", "/v1/contact-sheets", &dr, Some(sheet(Some(&w.patient), json!({"organization": w.cmo}), "訪問看護の調整を"))).await;
+    let sent = call(
+        &app,
+        "POST",
+        "/v1/contact-sheets",
+        &dr,
+        Some(sheet(Some(&w.patient), json!({"organization": w.cmo}), "訪問看護の調整を")),
+    )
+    .await;
     assert_eq!(sent.status, 201, "{}", sent.body);
     let id = sent.body["id"].as_str().unwrap().to_owned();
     let fwd = json!({"to": {"organization": w.station}, "note": "FWDMARK ステーションへ"});
@@ -259,22 +273,50 @@ async fn a_sheet_is_forwarded_keeping_its_thread_or_withdrawn_before_it_is_read(
     let nurse = w.token("nurse-1", "nurse", &w.station);
     let inbox = call(&app, "GET", "/v1/contact-sheets", &nurse, None).await;
     assert_eq!(inbox.body["items"][0]["id"], id.as_str(), "{}", inbox.body);
-    let answered = call(&app, "POST", &format!("/v1/contact-sheets/{id}/reply"), &nurse, Some(json!({"body": "承知しました"}))).await;
+    let answered =
+        call(&app, "POST", &format!("/v1/contact-sheets/{id}/reply"), &nurse, Some(json!({"body": "承知しました"})))
+            .await;
     assert_eq!(answered.body["state"], "answered", "{}", answered.body);
     let seen = call(&app, "GET", &format!("/v1/contact-sheets/{id}"), &cm, None).await;
     assert_eq!(ops(&seen.body["thread"]), ["sent", "delivered", "forwarded", "answered"]);
     // Forwarding to an organisation unrelated to the patient: 422.
-    let again = call(&app, "POST", "/v1/contact-sheets", &dr, Some(sheet(Some(&w.patient), json!({"organization": w.cmo}), "x"))).await;
+    let again = call(
+        &app,
+        "POST",
+        "/v1/contact-sheets",
+        &dr,
+        Some(sheet(Some(&w.patient), json!({"organization": w.cmo}), "x")),
+    )
+    .await;
     let id2 = again.body["id"].as_str().unwrap().to_owned();
-    let bad = call(&app, "POST", &format!("/v1/contact-sheets/{id2}/forward"), &cm, Some(json!({"to": {"organization": w.other}}))).await;
-    assert!(bad.problem(422)["detail"].as_str().unwrap().contains("care team") || bad.body.to_string().contains("care team"), "{}", bad.body);
+    let bad = call(
+        &app,
+        "POST",
+        &format!("/v1/contact-sheets/{id2}/forward"),
+        &cm,
+        Some(json!({"to": {"organization": w.other}})),
+    )
+    .await;
+    assert!(
+        bad.problem(422)["detail"].as_str().unwrap().contains("care team")
+            || bad.body.to_string().contains("care team"),
+        "{}",
+        bad.body
+    );
 
     // Withdrawn before it is read: then nobody can open it as unread, nor answer it.
     let withdrawn = call(&app, "POST", &format!("/v1/contact-sheets/{id2}/withdraw"), &dr, None).await;
     assert_eq!(withdrawn.body["state"], "withdrawn", "{}", withdrawn.body);
     call(&app, "POST", &format!("/v1/contact-sheets/{id2}/reply"), &cm, Some(json!({"body": "?"}))).await.problem(409);
     // Only the sender withdraws.
-    let third = call(&app, "POST", "/v1/contact-sheets", &dr, Some(sheet(Some(&w.patient), json!({"organization": w.cmo}), "y"))).await;
+    let third = call(
+        &app,
+        "POST",
+        "/v1/contact-sheets",
+        &dr,
+        Some(sheet(Some(&w.patient), json!({"organization": w.cmo}), "y")),
+    )
+    .await;
     let id3 = third.body["id"].as_str().unwrap();
     call(&app, "POST", &format!("/v1/contact-sheets/{id3}/withdraw"), &cm, None).await.problem(403);
 }
@@ -288,12 +330,22 @@ async fn a_sheet_past_reply_by_is_overdue_for_both_sides_until_answered() {
     let late = call(&app, "POST", "/v1/contact-sheets", &cm, Some(late)).await;
     assert_eq!(late.status, 201, "{}", late.body);
     let late_id = late.body["id"].as_str().unwrap().to_owned();
-    let calm = call(&app, "POST", "/v1/contact-sheets", &cm, Some(sheet(Some(&w.patient), json!({"practitioner": w.doctor}), "ゆっくりで"))).await;
+    let calm = call(
+        &app,
+        "POST",
+        "/v1/contact-sheets",
+        &cm,
+        Some(sheet(Some(&w.patient), json!({"practitioner": w.doctor}), "ゆっくりで")),
+    )
+    .await;
     assert_eq!(calm.status, 201);
     // A reply_by in the past is refused.
     let mut past = sheet(Some(&w.patient), json!({"practitioner": w.doctor}), "x");
     past["reply_by"] = json!(in_secs(-60));
-    assert_eq!(call(&app, "POST", "/v1/contact-sheets", &cm, Some(past)).await.problem(422)["errors"][0]["pointer"], "/reply_by");
+    assert_eq!(
+        call(&app, "POST", "/v1/contact-sheets", &cm, Some(past)).await.problem(422)["errors"][0]["pointer"],
+        "/reply_by"
+    );
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
 
     for (token, side) in [(&dr, "inbox"), (&cm, "sent")] {
@@ -317,23 +369,41 @@ async fn an_addressee_who_may_not_see_the_patient_is_refused_with_a_reason() {
     let dr = w.dr();
     let bare = patient(&app, &w, false).await;
     // On the team, but no consent names the office.
-    let res = call(&app, "POST", "/v1/contact-sheets", &dr, Some(sheet(Some(&bare), json!({"organization": w.cmo}), "x"))).await;
+    let res =
+        call(&app, "POST", "/v1/contact-sheets", &dr, Some(sheet(Some(&bare), json!({"organization": w.cmo}), "x")))
+            .await;
     let problem = res.problem(422);
     assert_eq!(problem["errors"][0]["pointer"], "/to", "{problem}");
     assert!(problem["errors"][0]["message"].as_str().unwrap().contains("consent missing"), "{problem}");
     // Not on the team at all.
-    let res = call(&app, "POST", "/v1/contact-sheets", &dr, Some(sheet(Some(&w.patient), json!({"organization": w.other}), "x"))).await;
+    let res = call(
+        &app,
+        "POST",
+        "/v1/contact-sheets",
+        &dr,
+        Some(sheet(Some(&w.patient), json!({"organization": w.other}), "x")),
+    )
+    .await;
     assert!(res.problem(422)["errors"][0]["message"].as_str().unwrap().contains("care team"), "{}", res.body);
     // A desk the consent does not name.
-    let res = call(&app, "POST", "/v1/contact-sheets", &dr, Some(sheet(Some(&bare), json!({"organization": w.desk}), "x"))).await;
+    let res =
+        call(&app, "POST", "/v1/contact-sheets", &dr, Some(sheet(Some(&bare), json!({"organization": w.desk}), "x")))
+            .await;
     res.problem(422);
     // A sender unrelated to the patient learns nothing: 404.
     let stranger = w.token("dr-x", "physician", &w.other);
-    call(&app, "POST", "/v1/contact-sheets", &stranger, Some(sheet(Some(&w.patient), json!({"organization": w.clinic}), "x")))
-        .await
-        .problem(404);
+    call(
+        &app,
+        "POST",
+        "/v1/contact-sheets",
+        &stranger,
+        Some(sheet(Some(&w.patient), json!({"organization": w.clinic}), "x")),
+    )
+    .await
+    .problem(404);
     // A sheet without a patient goes to a desk only.
-    let res = call(&app, "POST", "/v1/contact-sheets", &dr, Some(sheet(None, json!({"organization": w.cmo}), "x"))).await;
+    let res =
+        call(&app, "POST", "/v1/contact-sheets", &dr, Some(sheet(None, json!({"organization": w.cmo}), "x"))).await;
     assert_eq!(res.problem(422)["errors"][0]["pointer"], "/patient_id");
     // Both or neither of organization/practitioner.
     let res = call(&app, "POST", "/v1/contact-sheets", &dr, Some(sheet(Some(&w.patient), json!({}), "x"))).await;
@@ -345,22 +415,46 @@ async fn the_desk_answers_or_forwards_and_the_thread_shows_who_answered() {
     world!(w, app);
     let (dr, cm, desk) = (w.dr(), w.cm(), w.desk_staff());
     // A general question, about no patient.
-    let q = call(&app, "POST", "/v1/contact-sheets", &cm, Some(sheet(None, json!({"organization": w.desk}), "DESKMARK 胃ろうの管理について一般的に"))).await;
+    let q = call(
+        &app,
+        "POST",
+        "/v1/contact-sheets",
+        &cm,
+        Some(sheet(None, json!({"organization": w.desk}), "DESKMARK 胃ろうの管理について一般的に")),
+    )
+    .await;
     assert_eq!(q.status, 201, "{}", q.body);
     assert!(q.body["patient_id"].is_null());
     let qid = q.body["id"].as_str().unwrap().to_owned();
     let inbox = call(&app, "GET", "/v1/contact-sheets", &desk, None).await;
     assert_eq!(inbox.body["items"][0]["id"], qid.as_str(), "{}", inbox.body);
-    let fwd = call(&app, "POST", &format!("/v1/contact-sheets/{qid}/forward"), &desk, Some(json!({"to": {"practitioner": w.doctor}, "note": "先生お願いします"}))).await;
+    let fwd = call(
+        &app,
+        "POST",
+        &format!("/v1/contact-sheets/{qid}/forward"),
+        &desk,
+        Some(json!({"to": {"practitioner": w.doctor}, "note": "先生お願いします"})),
+    )
+    .await;
     assert_eq!(fwd.status, 200, "{}", fwd.body);
     let read = call(&app, "GET", &format!("/v1/contact-sheets/{qid}"), &dr, None).await;
     assert_eq!(read.body["body"], "DESKMARK 胃ろうの管理について一般的に", "{}", read.body);
-    let ans = call(&app, "POST", &format!("/v1/contact-sheets/{qid}/reply"), &dr, Some(json!({"body": "DESKREPLY 週1回の確認を"}))).await;
+    let ans = call(
+        &app,
+        "POST",
+        &format!("/v1/contact-sheets/{qid}/reply"),
+        &dr,
+        Some(json!({"body": "DESKREPLY 週1回の確認を"})),
+    )
+    .await;
     assert_eq!(ans.body["state"], "answered", "{}", ans.body);
     let seen = call(&app, "GET", &format!("/v1/contact-sheets/{qid}"), &cm, None).await;
     let thread = seen.body["thread"].as_array().unwrap();
     let answer = thread.iter().find(|e| e["op"] == "answered").unwrap();
-    assert_eq!((answer["by"].as_str(), answer["organization"].as_str()), (Some(w.doctor.as_str()), Some(w.clinic.as_str())));
+    assert_eq!(
+        (answer["by"].as_str(), answer["organization"].as_str()),
+        (Some(w.doctor.as_str()), Some(w.clinic.as_str()))
+    );
     let forward = thread.iter().find(|e| e["op"] == "forwarded").unwrap();
     assert_eq!(forward["organization"], w.desk.as_str());
     // The desk still follows it; another clinic does not.
@@ -369,15 +463,32 @@ async fn the_desk_answers_or_forwards_and_the_thread_shows_who_answered() {
     call(&app, "GET", &format!("/v1/contact-sheets/{qid}"), &stranger, None).await.problem(404);
     // Patient-less changes reach the parties' feeds.
     let page = call(&app, "GET", "/v1/changes", &desk, None).await;
-    assert!(page.body["changes"].as_array().unwrap().iter().any(|c| c["document_id"] == qid.as_str() && c["patient_id"].is_null()), "{}", page.body);
+    assert!(
+        page.body["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["document_id"] == qid.as_str() && c["patient_id"].is_null()),
+        "{}",
+        page.body
+    );
 
     // About a patient whose consent names the desk: the desk reads it without being on the team.
-    let p = call(&app, "POST", "/v1/contact-sheets", &cm, Some(sheet(Some(&w.patient), json!({"organization": w.desk}), "服薬の相談"))).await;
+    let p = call(
+        &app,
+        "POST",
+        "/v1/contact-sheets",
+        &cm,
+        Some(sheet(Some(&w.patient), json!({"organization": w.desk}), "服薬の相談")),
+    )
+    .await;
     assert_eq!(p.status, 201, "{}", p.body);
     let pid = p.body["id"].as_str().unwrap();
     let opened = call(&app, "GET", &format!("/v1/contact-sheets/{pid}"), &desk, None).await;
     assert_eq!(opened.body["state"], "read", "{}", opened.body);
-    let answered = call(&app, "POST", &format!("/v1/contact-sheets/{pid}/reply"), &desk, Some(json!({"body": "薬剤師に確認を"}))).await;
+    let answered =
+        call(&app, "POST", &format!("/v1/contact-sheets/{pid}/reply"), &desk, Some(json!({"body": "薬剤師に確認を"})))
+            .await;
     assert_eq!(answered.body["state"], "answered", "{}", answered.body);
 
     let raw = common::raw_database_text(&w.t);
@@ -389,7 +500,14 @@ async fn stats_count_sent_read_answered_by_organisation_without_patient_data() {
     world!(w, app);
     let (dr, cm) = (w.dr(), w.cm());
     for i in 0..3 {
-        let s = call(&app, "POST", "/v1/contact-sheets", &cm, Some(sheet(Some(&w.patient), json!({"practitioner": w.doctor}), &format!("q{i}")))).await;
+        let s = call(
+            &app,
+            "POST",
+            "/v1/contact-sheets",
+            &cm,
+            Some(sheet(Some(&w.patient), json!({"practitioner": w.doctor}), &format!("q{i}"))),
+        )
+        .await;
         let id = s.body["id"].as_str().unwrap().to_owned();
         if i < 2 {
             call(&app, "GET", &format!("/v1/contact-sheets/{id}"), &dr, None).await;

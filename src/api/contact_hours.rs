@@ -33,7 +33,11 @@ pub async fn put_contact_hours(
 /// A practitioner's contact hours (empty lists when none are published).
 #[utoipa::path(get, path = "/v1/practitioners/{id}/contact-hours", tag = "coordination", security(("bearer" = [])),
     responses((status = 200, body = ContactHours), (status = 404, body = Problem, content_type = "application/problem+json")))]
-pub async fn get_contact_hours(state: web::Data<AppState>, _ctx: Context, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn get_contact_hours(
+    state: web::Data<AppState>,
+    _ctx: Context,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(hours::get(&state, id.into_inner()).await?))
 }
 

@@ -85,7 +85,11 @@ pub async fn list_sheets(
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "The patient's record was erased", body = Problem, content_type = "application/problem+json")))]
-pub async fn get_sheet(state: web::Data<AppState>, ctx: Context, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn get_sheet(
+    state: web::Data<AppState>,
+    ctx: Context,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(sheets::get(&state, ctx, id.into_inner()).await?))
 }
 
@@ -132,7 +136,11 @@ pub async fn forward_sheet(
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already read, answered, closed or withdrawn", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "The patient's record was erased", body = Problem, content_type = "application/problem+json")))]
-pub async fn withdraw_sheet(state: web::Data<AppState>, ctx: Context, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn withdraw_sheet(
+    state: web::Data<AppState>,
+    ctx: Context,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(sheets::withdraw(&state, ctx, id.into_inner()).await?))
 }
 
@@ -143,7 +151,11 @@ pub async fn withdraw_sheet(state: web::Data<AppState>, ctx: Context, id: web::P
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already closed or withdrawn", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "The patient's record was erased", body = Problem, content_type = "application/problem+json")))]
-pub async fn close_sheet(state: web::Data<AppState>, ctx: Context, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn close_sheet(
+    state: web::Data<AppState>,
+    ctx: Context,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(sheets::close(&state, ctx, id.into_inner()).await?))
 }
 

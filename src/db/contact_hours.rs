@@ -31,7 +31,12 @@ pub struct ExceptionRow {
 }
 
 /// Replaces a practitioner's slots and exceptions.
-pub fn replace(conn: &mut DbConn, practitioner: &str, slots: &[SlotRow], exceptions: &[ExceptionRow]) -> QueryResult<()> {
+pub fn replace(
+    conn: &mut DbConn,
+    practitioner: &str,
+    slots: &[SlotRow],
+    exceptions: &[ExceptionRow],
+) -> QueryResult<()> {
     diesel::delete(contact_hours::table.filter(contact_hours::practitioner_id.eq(practitioner))).execute(conn)?;
     diesel::delete(contact_hour_exceptions::table.filter(contact_hour_exceptions::practitioner_id.eq(practitioner)))
         .execute(conn)?;
@@ -83,7 +88,12 @@ pub fn region(
             practitioners::name,
             practitioners::profession,
         ))
-        .order((contact_hours::organization_id, contact_hours::weekday, contact_hours::start_time, contact_hours::practitioner_id))
+        .order((
+            contact_hours::organization_id,
+            contact_hours::weekday,
+            contact_hours::start_time,
+            contact_hours::practitioner_id,
+        ))
         .into_boxed();
     if let Some(org) = organization {
         query = query.filter(contact_hours::organization_id.eq(org.to_owned()));

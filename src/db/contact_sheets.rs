@@ -97,7 +97,12 @@ impl SheetRow {
     }
 
     /// A page of the caller's box, newest first, after the `(sent_at, id)` cursor.
-    pub fn list(conn: &mut DbConn, f: &SheetFilter, after: Option<&(String, String)>, limit: i64) -> QueryResult<Vec<Self>> {
+    pub fn list(
+        conn: &mut DbConn,
+        f: &SheetFilter,
+        after: Option<&(String, String)>,
+        limit: i64,
+    ) -> QueryResult<Vec<Self>> {
         let mut query = contact_sheets::table
             .order((contact_sheets::sent_at.desc(), contact_sheets::id.desc()))
             .limit(limit)
@@ -115,9 +120,7 @@ impl SheetRow {
             query = query.filter(contact_sheets::patient_id.eq(patient.clone()));
         }
         if let Some(now) = &f.overdue_at {
-            query = query
-                .filter(contact_sheets::reply_by.lt(now.clone()))
-                .filter(contact_sheets::state.eq_any(OPEN));
+            query = query.filter(contact_sheets::reply_by.lt(now.clone())).filter(contact_sheets::state.eq_any(OPEN));
         }
         if let Some((at, id)) = after {
             query = query.filter(
@@ -137,8 +140,8 @@ impl SheetRow {
             .order((contact_sheets::sent_at, contact_sheets::id))
             .into_boxed();
         if let Some(org) = org {
-            query =
-                query.filter(contact_sheets::to_org.eq(org.to_owned()).or(contact_sheets::sender_org.eq(org.to_owned())));
+            query = query
+                .filter(contact_sheets::to_org.eq(org.to_owned()).or(contact_sheets::sender_org.eq(org.to_owned())));
         }
         query.load(conn)
     }

@@ -200,12 +200,20 @@ pub fn render(slots: &[SlotRow], exceptions: &[ExceptionRow]) -> Result<ContactH
 }
 
 /// Replaces a practitioner's contact hours (audited).
-pub async fn replace(state: &Arc<AppState>, ctx: Context, practitioner: String, input: ContactHours) -> Result<ContactHours, ApiError> {
+pub async fn replace(
+    state: &Arc<AppState>,
+    ctx: Context,
+    practitioner: String,
+    input: ContactHours,
+) -> Result<ContactHours, ApiError> {
     let event = Event::new(&ctx, "contact_hours.replace").resource("practitioner", &practitioner);
     super::super::write(state, event, 200, move |tx, st, _ev| {
-        let row = PractitionerRow::find(tx, &practitioner)?.ok_or_else(|| ApiError::NotFound("no such practitioner".into()))?;
+        let row = PractitionerRow::find(tx, &practitioner)?
+            .ok_or_else(|| ApiError::NotFound("no such practitioner".into()))?;
         if !may_publish(&ctx.caller, &st.settings.operator_org, &row) {
-            return Err(ApiError::Forbidden("only the practitioner or its organisation's admin publishes its contact hours".into()));
+            return Err(ApiError::Forbidden(
+                "only the practitioner or its organisation's admin publishes its contact hours".into(),
+            ));
         }
         input.check()?;
         let slots: Vec<SlotRow> = input
@@ -292,7 +300,8 @@ pub async fn region(state: &Arc<AppState>, filter: RegionFilter) -> Result<Regio
         let items = rows
             .into_iter()
             .map(|(s, name, profession)| {
-                let slot = render(std::slice::from_ref(&s), &[])?.slots.pop().ok_or_else(|| ApiError::internal("slot"))?;
+                let slot =
+                    render(std::slice::from_ref(&s), &[])?.slots.pop().ok_or_else(|| ApiError::internal("slot"))?;
                 Ok(RegionSlot {
                     practitioner_id: s.practitioner_id,
                     practitioner_name: name,

@@ -90,11 +90,20 @@ fn visible(
         cache.insert(pid.clone(), loaded);
     }
     let want = Want::read(Resource::ContactSheet).of_type(SHEET_TYPE);
-    Ok(cache.get(pid).and_then(Option::as_ref).is_some_and(|f| authorize::decide(state, &ctx.caller, f, want, false).is_ok()))
+    Ok(cache
+        .get(pid)
+        .and_then(Option::as_ref)
+        .is_some_and(|f| authorize::decide(state, &ctx.caller, f, want, false).is_ok()))
 }
 
 /// Counts sheets of a filter that the caller may see.
-fn count(conn: &mut DbConn, state: &AppState, ctx: &Context, f: &SheetFilter, cache: &mut HashMap<String, Option<PatientFacts>>) -> Result<usize, ApiError> {
+fn count(
+    conn: &mut DbConn,
+    state: &AppState,
+    ctx: &Context,
+    f: &SheetFilter,
+    cache: &mut HashMap<String, Option<PatientFacts>>,
+) -> Result<usize, ApiError> {
     let rows = SheetRow::list(conn, f, None, paging::MAX_SCAN)?;
     let mut n = 0;
     for row in &rows {

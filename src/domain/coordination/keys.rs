@@ -42,7 +42,8 @@ impl SheetKey {
     pub fn of_sheet(conn: &mut DbConn, state: &AppState, sheet: &SheetRow) -> Result<Self, ApiError> {
         match &sheet.patient_id {
             Some(pid) => {
-                let patient = PatientRow::find(conn, pid)?.ok_or_else(|| ApiError::internal("sheet without its patient"))?;
+                let patient =
+                    PatientRow::find(conn, pid)?.ok_or_else(|| ApiError::internal("sheet without its patient"))?;
                 Self::of_patient(state, &patient, &sheet.id)
             }
             None => {

@@ -13,6 +13,7 @@ mod keys;
 pub mod reachable;
 pub mod sheets;
 pub mod stats;
+mod steps;
 mod view;
 
 pub use view::{Sender, Sheet, SheetSummary, ThreadEntry};

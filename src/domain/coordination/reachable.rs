@@ -70,7 +70,12 @@ pub struct Reachability {
 }
 
 /// `(open now, next opening)` of one practitioner's slots usable by the caller.
-pub fn openings(cal: &Calendar, at: OffsetDateTime, slots: &[SlotRow], exceptions: &[ExceptionRow]) -> (Option<Opening>, Option<Opening>) {
+pub fn openings(
+    cal: &Calendar,
+    at: OffsetDateTime,
+    slots: &[SlotRow],
+    exceptions: &[ExceptionRow],
+) -> (Option<Opening>, Option<Opening>) {
     let today = cal.date_at(at);
     let minute = cal.minute_at(at);
     let mut ordered: Vec<&SlotRow> = slots.iter().collect();
@@ -82,7 +87,9 @@ pub fn openings(cal: &Calendar, at: OffsetDateTime, slots: &[SlotRow], exception
         }
         let weekday = i32::from(day.weekday().number_from_monday());
         for slot in ordered.iter().filter(|s| s.weekday == weekday) {
-            let (Some(start), Some(end)) = (super::hours::minutes(&slot.start_time), super::hours::minutes(&slot.end_time)) else {
+            let (Some(start), Some(end)) =
+                (super::hours::minutes(&slot.start_time), super::hours::minutes(&slot.end_time))
+            else {
                 continue;
             };
             if offset == 0 && end <= minute {
@@ -114,7 +121,12 @@ fn usable(caller: &Caller, slots: Vec<SlotRow>) -> Vec<SlotRow> {
 }
 
 /// Answers for the patient's team at `at` (now when absent).
-pub async fn reachable(state: &Arc<AppState>, ctx: Context, patient: PatientId, at: OffsetDateTime) -> Result<Reachability, ApiError> {
+pub async fn reachable(
+    state: &Arc<AppState>,
+    ctx: Context,
+    patient: PatientId,
+    at: OffsetDateTime,
+) -> Result<Reachability, ApiError> {
     super::super::read(state, Event::new(&ctx, "care_team.reachable"), move |conn, st, ev| {
         let access = authorise(conn, st, &ctx.caller, &patient, Want::read(Resource::CareTeam), ev)?;
         let day = st.calendar.date_at(at);
@@ -126,7 +138,8 @@ pub async fn reachable(state: &Arc<AppState>, ctx: Context, patient: PatientId, 
             })
             .collect();
         let mut ids: Vec<String> = team.iter().filter_map(|m| m.practitioner_id.clone()).collect();
-        let mut orgs: Vec<String> = team.iter().filter(|m| m.practitioner_id.is_none()).map(|m| m.organization_id.clone()).collect();
+        let mut orgs: Vec<String> =
+            team.iter().filter(|m| m.practitioner_id.is_none()).map(|m| m.organization_id.clone()).collect();
         orgs.push(access.patient.managing_organization_id.clone());
         ids.extend(contact_hours::practitioners_with_hours(conn, &orgs)?);
         ids.sort();

@@ -12,25 +12,22 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::keys::SheetKey;
-use super::view::{self, Sheet, note_pointer};
+use super::steps::{Entry, check_addressee, check_text, record, resolve};
+use super::view::{self, Sheet};
 use super::{Addressee, Category, SHEET_TYPE, State, Urgency};
-use crate::access::{self, Action, Denial, Resource};
+use crate::access::{self, Action, Resource};
 use crate::audit::Event;
-use crate::auth::{Caller, Role};
+use crate::auth::Caller;
 use crate::authorize::{self, Want, authorise};
 use crate::clock;
 use crate::context::Context;
 use crate::db::DbConn;
 use crate::db::contact_sheets::{self, SheetEventRow, SheetRow};
-use crate::db::directory::{OrganizationRow, PractitionerRow};
 use crate::db::documents::next_seq;
 use crate::domain::fields::Errors;
 use crate::domain::params;
 use crate::error::ApiError;
 use crate::state::AppState;
-
-/// The longest body, reply or note, in characters.
-pub const MAX_TEXT: usize = 4000;
 
 /// A sheet as sent.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -72,106 +69,6 @@ pub struct ForwardInput {
     pub note: Option<String>,
 }
 
-/// An addressee found in the directory.
-struct Target {
-    org: String,
-    practitioner: Option<String>,
-    desk: bool,
-}
-
-/// Finds the addressee (`pointer` names the field for a 422).
-fn resolve(conn: &mut DbConn, to: &Addressee, pointer: &str) -> Result<Target, ApiError> {
-    let (org, practitioner) = match (&to.organization, &to.practitioner) {
-        (Some(_), Some(_)) | (None, None) => {
-            return Err(ApiError::field(pointer, "name either an organization or a practitioner"));
-        }
-        (Some(org), None) => (org.clone(), None),
-        (None, Some(p)) => {
-            let row = PractitionerRow::find(conn, p)?
-                .ok_or_else(|| ApiError::field(format!("{pointer}/practitioner"), "no such practitioner"))?;
-            (row.organization_id, Some(row.id))
-        }
-    };
-    let kind = OrganizationRow::find(conn, &org)?
-        .ok_or_else(|| ApiError::field(format!("{pointer}/organization"), "no such organization"))?
-        .kind;
-    Ok(Target { org, practitioner, desk: kind == "consultation_desk" })
-}
-
-/// The addressee must be allowed to see the patient's contact sheets under the access rule
-/// itself (asked as if it were reading); else a 422 that says why, never a silent drop.
-fn check_addressee(
-    state: &AppState,
-    caller: &Caller,
-    facts: &access::PatientFacts,
-    target: &Target,
-    pointer: &str,
-) -> Result<(), ApiError> {
-    let addressee = Caller { sub: "addressee".into(), org: target.org.clone(), role: Role::Physician, purpose: caller.purpose.clone() };
-    let want = Want::read(Resource::ContactSheet).of_type(SHEET_TYPE);
-    match authorize::decide(state, &addressee, facts, want, false) {
-        Ok(_) => Ok(()),
-        Err(Denial::NoConsent) => Err(ApiError::field(
-            pointer,
-            format!(
-                "consent missing: no consent of the patient in force names organisation {} for contact sheets and \
-                 purpose {}; record the patient's consent first",
-                target.org,
-                access::purpose_of(caller)
-            ),
-        )),
-        Err(_) => Err(ApiError::field(
-            pointer,
-            format!(
-                "organisation {} neither manages the patient nor is on its care team (nor is it a consultation desk \
-                 named by the patient's consent), so it may not see this patient",
-                target.org
-            ),
-        )),
-    }
-}
-
-fn check_text(errors: &mut Errors, pointer: &str, text: &str) {
-    if text.trim().is_empty() {
-        errors.add(pointer, "must not be empty");
-    } else if text.chars().count() > MAX_TEXT {
-        errors.add(pointer, format!("at most {MAX_TEXT} characters"));
-    }
-}
-
-/// A thread entry for a state change or message, at the sheet's new version.
-struct Entry<'a> {
-    op: &'static str,
-    to: Option<(&'a str, Option<&'a str>)>,
-    note: Option<&'a str>,
-}
-
-/// Moves the sheet to its next version with this entry; the caller has already changed the row.
-fn record(tx: &mut DbConn, key: &SheetKey, sheet: &mut SheetRow, caller: &Caller, entry: Entry<'_>, seq: i64) -> Result<(), ApiError> {
-    let expected = sheet.version;
-    sheet.version += 1;
-    sheet.updated_at = clock::now();
-    let note = entry.note.map(|n| key.seal(sheet.version, &note_pointer(sheet.version), n)).transpose()?;
-    SheetEventRow {
-        sheet_id: sheet.id.clone(),
-        version: sheet.version,
-        seq,
-        patient_id: sheet.patient_id.clone(),
-        op: entry.op.to_owned(),
-        actor_sub: caller.sub.clone(),
-        actor_org: caller.org.clone(),
-        to_org: entry.to.map(|(org, _)| org.to_owned()),
-        to_practitioner: entry.to.and_then(|(_, p)| p.map(str::to_owned)),
-        note,
-        at: sheet.updated_at.clone(),
-    }
-    .insert(tx)?;
-    if !sheet.advance(tx, expected)? {
-        return Err(ApiError::Conflict("the sheet changed meanwhile; try again".into()));
-    }
-    Ok(())
-}
-
 /// Sends a sheet: sealed, addressed, delivered into the addressee's inbox in the same commit.
 pub async fn send(state: &Arc<AppState>, ctx: Context, input: SheetInput) -> Result<Sheet, ApiError> {
     let sheet = super::super::write(state, Event::new(&ctx, "contact_sheet.send"), 201, move |tx, st, ev| {
@@ -179,7 +76,9 @@ pub async fn send(state: &Arc<AppState>, ctx: Context, input: SheetInput) -> Res
         let caller = &ctx.caller;
         access::check(caller, Resource::ContactSheet, Action::Write)?;
         let access = match &input.patient_id {
-            Some(pid) => Some(authorise(tx, st, caller, pid, Want::write(Resource::ContactSheet).of_type(SHEET_TYPE), ev)?),
+            Some(pid) => {
+                Some(authorise(tx, st, caller, pid, Want::write(Resource::ContactSheet).of_type(SHEET_TYPE), ev)?)
+            }
             None => None,
         };
         let mut errors = Errors::default();
@@ -208,7 +107,12 @@ pub async fn send(state: &Arc<AppState>, ctx: Context, input: SheetInput) -> Res
                 let (key, wrapped) = SheetKey::fresh(st, &id)?;
                 (key, Some(wrapped))
             }
-            None => return Err(ApiError::field("/patient_id", "a sheet without a patient may go to a consultation desk only")),
+            None => {
+                return Err(ApiError::field(
+                    "/patient_id",
+                    "a sheet without a patient may go to a consultation desk only",
+                ));
+            }
         };
         let mut row = SheetRow {
             id: id.clone(),
@@ -298,7 +202,13 @@ fn state_of(sheet: &SheetRow) -> Result<State, ApiError> {
 /// What a state-changing request does to a sheet it may act on.
 type Change = Box<dyn FnOnce(&mut DbConn, &SheetKey, &mut SheetRow, &Caller, i64) -> Result<(), ApiError> + Send>;
 
-async fn apply(state: &Arc<AppState>, ctx: Context, action: &'static str, id: String, change: Change) -> Result<Sheet, ApiError> {
+async fn apply(
+    state: &Arc<AppState>,
+    ctx: Context,
+    action: &'static str,
+    id: String,
+    change: Change,
+) -> Result<Sheet, ApiError> {
     let event = Event::new(&ctx, action).resource("contact_sheet", &id);
     let sheet = super::super::write(state, event, 200, move |tx, st, ev| {
         let seq = next_seq(tx)?;
@@ -387,7 +297,8 @@ pub async fn forward(state: &Arc<AppState>, ctx: Context, id: String, input: For
         }
         let target = resolve(tx, &input.to, "/to")?;
         if let Some(pid) = &sheet.patient_id {
-            let patient = crate::db::patients::PatientRow::find(tx, pid)?.ok_or_else(|| ApiError::internal("sheet without patient"))?;
+            let patient = crate::db::patients::PatientRow::find(tx, pid)?
+                .ok_or_else(|| ApiError::internal("sheet without patient"))?;
             let facts = authorize::facts(tx, &patient)?;
             check_addressee(&st, caller, &facts, &target, "/to")?;
         } else if !target.desk && target.practitioner.is_none() {
@@ -412,7 +323,10 @@ pub async fn withdraw(state: &Arc<AppState>, ctx: Context, id: String) -> Result
             return Err(ApiError::Forbidden("only the sender may withdraw a sheet".into()));
         }
         if state_of(sheet)? != State::Delivered {
-            return Err(ApiError::Conflict(format!("the sheet is {}: it can be withdrawn only before it is read", sheet.state)));
+            return Err(ApiError::Conflict(format!(
+                "the sheet is {}: it can be withdrawn only before it is read",
+                sheet.state
+            )));
         }
         sheet.state = State::Withdrawn.as_str().to_owned();
         sheet.withdrawn_at = Some(clock::now());
