@@ -28,6 +28,8 @@ pub enum Resource {
     Audit,
     /// Erasing a patient (crypto-shredding).
     Erasure,
+    /// Contact sheets (連絡票) about a patient: sending, reading, answering.
+    ContactSheet,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +52,7 @@ pub struct Grant {
     consent: u8,
     audit: u8,
     erasure: u8,
+    contact_sheet: u8,
     /// Sees fields marked `"x-carepath-sensitivity": "restricted"` without an explicit release.
     pub restricted: bool,
 }
@@ -57,16 +60,16 @@ pub struct Grant {
 /// The role matrix, written once. `docs/roles.md` is rendered from it (a test keeps them equal).
 #[rustfmt::skip]
 pub const MATRIX: [Grant; 10] = [
-    Grant { role: Role::Physician,    directory: R,  patient: RW, care_team: RW, document: RW, consent: RW, audit: NO, erasure: NO, restricted: true },
-    Grant { role: Role::Dentist,      directory: R,  patient: R,  care_team: R,  document: RW, consent: R,  audit: NO, erasure: NO, restricted: false },
-    Grant { role: Role::Pharmacist,   directory: R,  patient: R,  care_team: R,  document: RW, consent: R,  audit: NO, erasure: NO, restricted: false },
-    Grant { role: Role::Nurse,        directory: R,  patient: R,  care_team: R,  document: RW, consent: R,  audit: NO, erasure: NO, restricted: true },
-    Grant { role: Role::Therapist,    directory: R,  patient: R,  care_team: R,  document: RW, consent: R,  audit: NO, erasure: NO, restricted: false },
-    Grant { role: Role::CareManager,  directory: R,  patient: RW, care_team: RW, document: RW, consent: RW, audit: NO, erasure: NO, restricted: false },
-    Grant { role: Role::CareWorker,   directory: R,  patient: R,  care_team: R,  document: R,  consent: NO, audit: NO, erasure: NO, restricted: false },
-    Grant { role: Role::SocialWorker, directory: R,  patient: R,  care_team: R,  document: RW, consent: R,  audit: NO, erasure: NO, restricted: false },
-    Grant { role: Role::Admin,        directory: RW, patient: RW, care_team: RW, document: NO, consent: NO, audit: NO, erasure: RW, restricted: false },
-    Grant { role: Role::Auditor,      directory: R,  patient: NO, care_team: NO, document: NO, consent: NO, audit: RW, erasure: NO, restricted: false },
+    Grant { role: Role::Physician,    directory: R,  patient: RW, care_team: RW, document: RW, consent: RW, audit: NO, erasure: NO, contact_sheet: RW, restricted: true },
+    Grant { role: Role::Dentist,      directory: R,  patient: R,  care_team: R,  document: RW, consent: R,  audit: NO, erasure: NO, contact_sheet: RW, restricted: false },
+    Grant { role: Role::Pharmacist,   directory: R,  patient: R,  care_team: R,  document: RW, consent: R,  audit: NO, erasure: NO, contact_sheet: RW, restricted: false },
+    Grant { role: Role::Nurse,        directory: R,  patient: R,  care_team: R,  document: RW, consent: R,  audit: NO, erasure: NO, contact_sheet: RW, restricted: true },
+    Grant { role: Role::Therapist,    directory: R,  patient: R,  care_team: R,  document: RW, consent: R,  audit: NO, erasure: NO, contact_sheet: RW, restricted: false },
+    Grant { role: Role::CareManager,  directory: R,  patient: RW, care_team: RW, document: RW, consent: RW, audit: NO, erasure: NO, contact_sheet: RW, restricted: false },
+    Grant { role: Role::CareWorker,   directory: R,  patient: R,  care_team: R,  document: R,  consent: NO, audit: NO, erasure: NO, contact_sheet: R,  restricted: false },
+    Grant { role: Role::SocialWorker, directory: R,  patient: R,  care_team: R,  document: RW, consent: R,  audit: NO, erasure: NO, contact_sheet: RW, restricted: false },
+    Grant { role: Role::Admin,        directory: RW, patient: RW, care_team: RW, document: NO, consent: NO, audit: NO, erasure: RW, contact_sheet: NO, restricted: false },
+    Grant { role: Role::Auditor,      directory: R,  patient: NO, care_team: NO, document: NO, consent: NO, audit: RW, erasure: NO, contact_sheet: NO, restricted: false },
 ];
 
 fn grant(role: Role) -> &'static Grant {
@@ -83,6 +86,7 @@ fn bits(grant: &Grant, resource: Resource) -> u8 {
         Resource::Consent => grant.consent,
         Resource::Audit => grant.audit,
         Resource::Erasure => grant.erasure,
+        Resource::ContactSheet => grant.contact_sheet,
     }
 }
 
@@ -227,6 +231,9 @@ pub struct PatientFacts {
     pub managing_organization: String,
     pub team: Vec<Membership>,
     pub consents: Vec<ConsentTerms>,
+    /// Consultation desks that a consent of the patient names: for contact sheets they count as
+    /// related to the patient without being on the care team (the consent's terms still apply).
+    pub desks: Vec<String>,
 }
 
 /// The question: may this caller do this, to this patient's data, now?
@@ -348,7 +355,8 @@ pub fn decide(ask: &Ask<'_>, patient: &PatientFacts) -> Result<Allowed, Denial> 
     }
     let organization = caller.org.clone();
     let managing = caller.org == patient.managing_organization;
-    let on_team = patient.team.iter().any(|m| m.organization == caller.org && m.active_on(ask.today));
+    let on_team = patient.team.iter().any(|m| m.organization == caller.org && m.active_on(ask.today))
+        || (ask.resource == Resource::ContactSheet && patient.desks.contains(&caller.org));
     // In Japan the care manager's office often collects the consent form, so a care manager on
     // the team records (and revokes) consent too; everything else here is the managing side's.
     let consent_by_care_manager = ask.resource == Resource::Consent && caller.role == Role::CareManager;
@@ -367,7 +375,7 @@ pub fn decide(ask: &Ask<'_>, patient: &PatientFacts) -> Result<Allowed, Denial> 
     if managing {
         return Ok(allow(Basis::ManagingOrganization { organization }));
     }
-    if ask.resource != Resource::Document {
+    if !matches!(ask.resource, Resource::Document | Resource::ContactSheet) {
         return Ok(allow(Basis::CareTeam { organization }));
     }
     match consent::consent_for(ask, patient, on_team) {
@@ -391,12 +399,12 @@ pub fn matrix_markdown() -> String {
         }
     }
     let mut out = String::from(
-        "| role | directory | patient | care team | documents | consents | audit log | erasure | restricted fields |\n\
-         |---|---|---|---|---|---|---|---|---|\n",
+        "| role | directory | patient | care team | documents | consents | audit log | erasure | contact sheets | restricted fields |\n\
+         |---|---|---|---|---|---|---|---|---|---|\n",
     );
     for g in &MATRIX {
         out.push_str(&format!(
-            "| `{}` | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            "| `{}` | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             g.role.as_str(),
             cell(g.directory),
             cell(g.patient),
@@ -405,6 +413,7 @@ pub fn matrix_markdown() -> String {
             cell(g.consent),
             cell(g.audit),
             cell(g.erasure),
+            cell(g.contact_sheet),
             if g.restricted { "yes" } else { "—" },
         ));
     }

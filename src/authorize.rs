@@ -15,6 +15,7 @@ use crate::break_glass;
 use crate::clock;
 use crate::db::DbConn;
 use crate::db::consents::{BreakGlassRow, ConsentRow};
+use crate::db::directory::OrganizationRow;
 use crate::db::patients::{CareTeamRow, PatientRow};
 use crate::error::ApiError;
 use crate::facts_cache::Facts;
@@ -86,6 +87,7 @@ pub fn facts(conn: &mut DbConn, state: &AppState, patient: &PatientRow) -> Resul
         managing_organization: patient.managing_organization_id.clone(),
         team: kept.team.clone(),
         consents: kept.consents.clone(),
+        desks: kept.desks.clone(),
     })
 }
 
@@ -103,8 +105,18 @@ fn load_facts(conn: &mut DbConn, patient_id: &str) -> Result<Facts, ApiError> {
             })
         })
         .collect();
-    let consents = ConsentRow::for_patient(conn, patient_id)?.iter().filter_map(consent_terms).collect();
-    Ok(Facts { team, consents })
+    let consents: Vec<ConsentTerms> =
+        ConsentRow::for_patient(conn, patient_id)?.iter().filter_map(consent_terms).collect();
+    let named: Vec<String> = consents
+        .iter()
+        .filter_map(|c| match &c.scope {
+            ConsentScope::Organizations(orgs) => Some(orgs.clone()),
+            ConsentScope::CareTeam => None,
+        })
+        .flatten()
+        .collect();
+    let desks = if named.is_empty() { Vec::new() } else { OrganizationRow::desks_among(conn, &named)? };
+    Ok(Facts { team, consents, desks })
 }
 
 /// The break-glass reason the request carries, checked: only physicians and nurses, and a reason

@@ -52,6 +52,28 @@ impl Calendar {
             _ => utc,
         }
     }
+
+    /// The minute of the region's day (0–1439) at an instant; with [`Calendar::date_at`] it
+    /// places an instant on the region's weekly timetable (contact hours).
+    pub fn minute_at(&self, at: OffsetDateTime) -> u16 {
+        let Ok(stamp) = jiff::Timestamp::from_second(at.unix_timestamp()) else { return 0 };
+        let local = self.zone.to_datetime(stamp);
+        u16::try_from(i32::from(local.hour()) * 60 + i32::from(local.minute())).unwrap_or(0)
+    }
+
+    /// The instant at which the region's clock shows `minute` (0–1440) of `day`; `None` for a
+    /// time the zone skips.
+    pub fn instant_at(&self, day: Date, minute: u16) -> Option<OffsetDateTime> {
+        let (day, minute) = if minute >= 24 * 60 { (day.next_day()?, minute - 24 * 60) } else { (day, minute) };
+        let civil = jiff::civil::date(
+            i16::try_from(day.year()).ok()?,
+            i8::try_from(u8::from(day.month())).ok()?,
+            i8::try_from(day.day()).ok()?,
+        )
+        .at(i8::try_from(minute / 60).ok()?, i8::try_from(minute % 60).ok()?, 0, 0);
+        let stamp = self.zone.to_timestamp(civil).ok()?;
+        OffsetDateTime::from_unix_timestamp(stamp.as_second()).ok()
+    }
 }
 
 #[cfg(test)]
@@ -70,6 +92,14 @@ mod tests {
         let honolulu = Calendar::new("Pacific/Honolulu", Some(at)).unwrap();
         assert_eq!(honolulu.today(), date!(2026 - 11 - 25));
         assert_eq!(honolulu.date_at(datetime!(2026-11-26 09:59 UTC)), date!(2026 - 11 - 25));
+    }
+
+    #[test]
+    fn minutes_and_instants_are_the_regions() {
+        let tokyo = Calendar::new("Asia/Tokyo", None).unwrap();
+        assert_eq!(tokyo.minute_at(datetime!(2026-11-25 23:30 UTC)), 8 * 60 + 30);
+        assert_eq!(tokyo.instant_at(date!(2026 - 11 - 26), 8 * 60 + 30), Some(datetime!(2026-11-25 23:30 UTC)));
+        assert_eq!(tokyo.instant_at(date!(2026 - 11 - 26), 24 * 60), Some(datetime!(2026-11-26 15:00 UTC)));
     }
 
     #[test]

@@ -21,6 +21,8 @@ pub struct Facts {
     pub team: Vec<Membership>,
     /// The consents' terms.
     pub consents: Vec<ConsentTerms>,
+    /// Consultation desks the consents name.
+    pub desks: Vec<String>,
 }
 
 /// Facts by patient id, each with the revision it was loaded at.
@@ -56,7 +58,7 @@ mod tests {
     use super::*;
 
     fn facts() -> Arc<Facts> {
-        Arc::new(Facts { team: Vec::new(), consents: Vec::new() })
+        Arc::new(Facts { team: Vec::new(), consents: Vec::new(), desks: Vec::new() })
     }
 
     #[test]

@@ -8,6 +8,7 @@
 use crate::audit::{self, Event};
 use crate::config::Settings;
 use crate::crypto::{Keyring, WrappedKey};
+use crate::db::contact_sheets::{self, SheetRow};
 use crate::db::patients::PatientRow;
 use crate::db::{self, DbConn, write_tx};
 use crate::error::ApiError;
@@ -71,7 +72,9 @@ pub fn rotate(settings: &Settings, mut progress: impl FnMut(u64, i64)) -> Result
         let batch = PatientRow::wrapped_by_other(&mut conn, &current, BATCH)?;
         rewrapped += rewrap_batch(&mut conn, &keys, &batch)?;
     }
-    let in_use = PatientRow::kids_in_use(&mut conn)?;
+    rewrapped += rewrap_sheets(&mut conn, &keys, &current)?;
+    let mut in_use = PatientRow::kids_in_use(&mut conn)?;
+    in_use.extend(SheetRow::with_own_keys(&mut conn)?.into_iter().filter_map(|s| s.data_key_kid));
     let retired = keys.retire_unused(&in_use)?;
     let event = Event::system("keys.rotate").resource("master_key", &current);
     write_tx(&mut conn, |tx| audit::append(tx, &event, "allowed", 200))?;
@@ -88,6 +91,27 @@ fn rewrap_batch(conn: &mut DbConn, keys: &Keyring, batch: &[PatientRow]) -> Resu
                 .rewrap(&patient.id, &old)
                 .map_err(|e| RotateError::Failed(format!("patient {}: {e}", patient.id)))?;
             if PatientRow::replace_data_key(tx, &patient.id, &old.kid, &new.kid, &new.blob)? {
+                n += 1;
+            }
+        }
+        Ok(n)
+    })
+}
+
+/// Consultation-desk questions without a patient carry a data key of their own: re-wrapped like
+/// a patient's (they are few, so in one pass).
+fn rewrap_sheets(conn: &mut DbConn, keys: &Keyring, current: &str) -> Result<u64, RotateError> {
+    let sheets: Vec<SheetRow> =
+        SheetRow::with_own_keys(conn)?.into_iter().filter(|s| s.data_key_kid.as_deref() != Some(current)).collect();
+    write_tx(conn, |tx| {
+        let mut n = 0;
+        for sheet in &sheets {
+            let (Some(kid), Some(blob)) = (&sheet.data_key_kid, &sheet.data_key) else { continue };
+            let old = WrappedKey { kid: kid.clone(), blob: blob.clone() };
+            let subject = contact_sheets::key_subject(&sheet.id);
+            let new =
+                keys.rewrap(&subject, &old).map_err(|e| RotateError::Failed(format!("sheet {}: {e}", sheet.id)))?;
+            if SheetRow::replace_data_key(tx, &sheet.id, &old.kid, &new.kid, &new.blob)? {
                 n += 1;
             }
         }

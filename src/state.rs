@@ -150,11 +150,17 @@ impl AppState {
     pub fn data_key(&self, patient: &PatientRow) -> Result<DataKey, ApiError> {
         let blob = patient.data_key.clone().ok_or_else(|| ApiError::Gone("this patient's record was erased".into()))?;
         let wrapped = WrappedKey { kid: patient.data_key_kid.clone(), blob };
-        match self.keys().unwrap_data_key(&patient.id, &wrapped) {
+        self.unwrap_key(&patient.id, &wrapped)
+    }
+
+    /// Unwraps a data key wrapped for `subject` (a patient id, or the subject of a key of its
+    /// own such as a consultation-desk question's).
+    pub fn unwrap_key(&self, subject: &str, wrapped: &WrappedKey) -> Result<DataKey, ApiError> {
+        match self.keys().unwrap_data_key(subject, wrapped) {
             Err(CryptoError::UnknownKid(_)) => {
                 // A rotation elsewhere re-wrapped this key under a newer master key: load it.
                 self.reload_keys()?;
-                self.keys().unwrap_data_key(&patient.id, &wrapped).map_err(ApiError::internal)
+                self.keys().unwrap_data_key(subject, wrapped).map_err(ApiError::internal)
             }
             other => other.map_err(ApiError::internal),
         }

@@ -84,6 +84,7 @@ fn team_facts() -> PatientFacts {
             Membership { organization: "pharmacy".into(), since: day("2026-01-01"), until: None },
         ],
         consents: Vec::new(),
+        desks: Vec::new(),
     }
 }
 

@@ -4,6 +4,8 @@ pub mod audit;
 pub mod care_team;
 pub mod consent_log;
 pub mod consents;
+pub mod contact_hours;
+pub mod coordination;
 pub mod directory;
 pub mod documents;
 pub mod extract;
@@ -77,5 +79,19 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .get(vacancies::get_posting)
                 .put(vacancies::put_posting),
         )
-        .service(web::resource("/v1/organizations/{id}/vacancies/{service}/confirm").post(vacancies::confirm_posting));
+        .service(web::resource("/v1/organizations/{id}/vacancies/{service}/confirm").post(vacancies::confirm_posting))
+        .service(web::resource("/v1/contact-sheets").get(coordination::list_sheets).post(coordination::send_sheet))
+        .service(web::resource("/v1/contact-sheets/stats").get(coordination::sheet_stats))
+        .service(web::resource("/v1/contact-sheets/{id}").get(coordination::get_sheet))
+        .service(web::resource("/v1/contact-sheets/{id}/reply").post(coordination::reply_sheet))
+        .service(web::resource("/v1/contact-sheets/{id}/forward").post(coordination::forward_sheet))
+        .service(web::resource("/v1/contact-sheets/{id}/withdraw").post(coordination::withdraw_sheet))
+        .service(web::resource("/v1/contact-sheets/{id}/close").post(coordination::close_sheet))
+        .service(
+            web::resource("/v1/practitioners/{id}/contact-hours")
+                .get(contact_hours::get_contact_hours)
+                .put(contact_hours::put_contact_hours),
+        )
+        .service(web::resource("/v1/contact-hours").get(contact_hours::list_contact_hours))
+        .service(web::resource("/v1/patients/{id}/care-team/reachable").get(contact_hours::get_reachable));
 }

@@ -1,27 +1,40 @@
-//! The change feed's reads: document versions in change-sequence order, metadata only (the sealed
-//! content never leaves this query). The unique index on `document_versions.seq` serves both.
+//! The change feed's reads: document versions and contact-sheet thread entries in change-sequence
+//! order, metadata only (sealed content never leaves these queries). The unique indexes on both
+//! tables' `seq` serve them; the two streams are merged here, so the feed above sees one sequence.
 
 use diesel::prelude::*;
 
 use super::DbConn;
+use super::contact_sheets::SheetEventRow;
 use super::schema::document_versions;
 
-/// One committed document change, as the feed lists it.
-#[derive(Debug, Clone, Queryable)]
+/// What a change is a change of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Document,
+    ContactSheet,
+}
+
+/// One committed change, as the feed lists it.
+#[derive(Debug, Clone)]
 pub struct ChangeRow {
     pub seq: i64,
-    pub patient_id: String,
+    pub kind: Kind,
+    /// Absent only for a consultation-desk question about no patient.
+    pub patient_id: Option<String>,
     pub document_id: String,
     pub doc_type: String,
     pub version: i32,
-    /// `created`, `updated` or `deleted`.
+    /// `created`, `updated` or `deleted`; for a sheet, its thread entry (`sent`, `read`, ...).
     pub op: String,
     pub created_at: String,
 }
 
+type DocChange = (i64, String, String, String, i32, String, String);
+
 /// Up to `limit` changes with a sequence number above `since`, lowest first.
 pub fn after(conn: &mut DbConn, since: i64, limit: i64) -> QueryResult<Vec<ChangeRow>> {
-    document_versions::table
+    let docs: Vec<DocChange> = document_versions::table
         .filter(document_versions::seq.gt(since))
         .order(document_versions::seq)
         .limit(limit)
@@ -34,13 +47,43 @@ pub fn after(conn: &mut DbConn, since: i64, limit: i64) -> QueryResult<Vec<Chang
             document_versions::op,
             document_versions::created_at,
         ))
-        .load(conn)
+        .load(conn)?;
+    let sheets = SheetEventRow::after(conn, since, limit)?;
+    let mut all: Vec<ChangeRow> = docs
+        .into_iter()
+        .map(|(seq, patient_id, document_id, doc_type, version, op, created_at)| ChangeRow {
+            seq,
+            kind: Kind::Document,
+            patient_id: Some(patient_id),
+            document_id,
+            doc_type,
+            version,
+            op,
+            created_at,
+        })
+        .chain(sheets.into_iter().map(|e| ChangeRow {
+            seq: e.seq,
+            kind: Kind::ContactSheet,
+            patient_id: e.patient_id,
+            document_id: e.sheet_id,
+            doc_type: "contact-sheet".into(),
+            version: e.version,
+            op: e.op,
+            created_at: e.at,
+        }))
+        .collect();
+    // Each stream is complete up to its own `limit`-th row, so the merge is complete up to the
+    // lower of the two: cut there.
+    all.sort_by_key(|c| c.seq);
+    all.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    Ok(all)
 }
 
 /// Whether any change lies beyond `since`.
 pub fn any_after(conn: &mut DbConn, since: i64) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(
+    let docs: bool = diesel::select(diesel::dsl::exists(
         document_versions::table.filter(document_versions::seq.gt(since)).select(document_versions::seq),
     ))
-    .get_result(conn)
+    .get_result(conn)?;
+    Ok(docs || SheetEventRow::any_after(conn, since)?)
 }

@@ -110,3 +110,14 @@ impl PractitionerRow {
         query.load(conn)
     }
 }
+
+impl OrganizationRow {
+    /// Those of `ids` that are consultation desks.
+    pub fn desks_among(conn: &mut DbConn, ids: &[String]) -> QueryResult<Vec<String>> {
+        organizations::table
+            .filter(organizations::id.eq_any(ids))
+            .filter(organizations::kind.eq("consultation_desk"))
+            .select(organizations::id)
+            .load(conn)
+    }
+}

@@ -5,6 +5,8 @@ pub mod audit;
 pub mod changes;
 pub mod consent_versions;
 pub mod consents;
+pub mod contact_hours;
+pub mod contact_sheets;
 pub mod directory;
 pub mod documents;
 pub mod erasure;

@@ -123,6 +123,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_head,
     audit_reviews,
     audit_checkpoints,
+    contact_sheets,
+    contact_sheet_parties,
+    contact_sheet_events,
+    contact_hours,
+    contact_hour_exceptions,
 );
 
 diesel::table! {
@@ -264,6 +269,33 @@ diesel::table! {
 }
 
 diesel::table! {
+    contact_sheets (id) {
+        id -> Text,
+        patient_id -> Nullable<Text>,
+        sender_sub -> Text,
+        sender_org -> Text,
+        to_org -> Text,
+        to_practitioner -> Nullable<Text>,
+        category -> Text,
+        urgency -> Text,
+        body -> Text,
+        reply_by -> Nullable<Text>,
+        state -> Text,
+        version -> Integer,
+        sent_at -> Text,
+        delivered_at -> Nullable<Text>,
+        read_at -> Nullable<Text>,
+        read_by -> Nullable<Text>,
+        answered_at -> Nullable<Text>,
+        closed_at -> Nullable<Text>,
+        withdrawn_at -> Nullable<Text>,
+        updated_at -> Text,
+        data_key -> Nullable<Text>,
+        data_key_kid -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     vacancy_days (facility_id, service, day) {
         facility_id -> Text,
         service -> Text,
@@ -271,6 +303,13 @@ diesel::table! {
         beds_free -> Integer,
         beds -> Text,
         accepts -> Text,
+    }
+}
+
+diesel::table! {
+    contact_sheet_parties (sheet_id, organization_id) {
+        sheet_id -> Text,
+        organization_id -> Text,
     }
 }
 
@@ -283,5 +322,43 @@ diesel::table! {
         op -> Text,
         confirmed_at -> Text,
         at -> Text,
+    }
+}
+
+diesel::table! {
+    contact_sheet_events (sheet_id, version) {
+        sheet_id -> Text,
+        version -> Integer,
+        seq -> BigInt,
+        patient_id -> Nullable<Text>,
+        op -> Text,
+        actor_sub -> Text,
+        actor_org -> Text,
+        to_org -> Nullable<Text>,
+        to_practitioner -> Nullable<Text>,
+        note -> Nullable<Text>,
+        at -> Text,
+    }
+}
+
+diesel::table! {
+    contact_hours (practitioner_id, position) {
+        practitioner_id -> Text,
+        position -> Integer,
+        organization_id -> Text,
+        weekday -> Integer,
+        start_time -> Text,
+        end_time -> Text,
+        channel -> Text,
+        audience -> Text,
+        notes -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    contact_hour_exceptions (practitioner_id, day) {
+        practitioner_id -> Text,
+        day -> Text,
+        note -> Nullable<Text>,
     }
 }

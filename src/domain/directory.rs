@@ -45,11 +45,13 @@ pub enum OrganizationKind {
     CareFacility,
     /// 市区町村, for example as the auditing body.
     Municipality,
+    /// 療養相談室 or 在宅医療・介護連携支援センター: care staff send it medical questions.
+    ConsultationDesk,
 }
 
 impl OrganizationKind {
     /// Every kind, in declaration order.
-    pub const ALL: [OrganizationKind; 9] = [
+    pub const ALL: [OrganizationKind; 10] = [
         Self::Clinic,
         Self::Hospital,
         Self::VisitingNurseStation,
@@ -59,6 +61,7 @@ impl OrganizationKind {
         Self::DentalClinic,
         Self::CareFacility,
         Self::Municipality,
+        Self::ConsultationDesk,
     ];
 
     /// The stored word; identical to the serde name (a test keeps them equal).
@@ -73,6 +76,7 @@ impl OrganizationKind {
             Self::DentalClinic => "dental_clinic",
             Self::CareFacility => "care_facility",
             Self::Municipality => "municipality",
+            Self::ConsultationDesk => "consultation_desk",
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod consent_accesses;
 pub mod consent_coverage;
 pub mod consent_log;
 pub mod consents;
+pub mod coordination;
 pub mod directory;
 pub mod documents;
 pub mod fields;

@@ -140,6 +140,7 @@ fn registration(state: &AppState, ctx: &Context, input: PatientInput) -> Result<
         managing_organization: input.managing_organization.clone(),
         team: Vec::new(),
         consents: Vec::new(),
+        desks: Vec::new(),
     };
     authorize::decide(state, caller, &facts, Want::write(Resource::Patient), false).map_err(|denial| match denial {
         Denial::Role => ApiError::from(denial),

@@ -1,7 +1,7 @@
 """Seeds the small world the contract checks run against, over HTTP, and prints `NAME=value`
 lines (ids and tokens) for tests/contract/run to export: an organisation with a physician, a
 visiting-nurse station on the care team, two patients (one to erase), a consent, two care-path
-documents (one to delete) and a break-glass read for the auditor to review."""
+documents (one to delete), a contact sheet to the station and a break-glass read for the auditor to review."""
 
 import datetime
 import json
@@ -62,6 +62,10 @@ deletable = call("POST", f"/v1/patients/{patient}/documents", doctor, care_path)
 # A break-glass read by a nurse of an organisation outside the care team: an event to review.
 er_nurse = token("er-nurse-1", "nurse", other)
 call("GET", f"/v1/patients/{patient}", er_nurse, headers={"x-break-glass": "unconscious at home, ambulance call"})
+sheet = call("POST", "/v1/contact-sheets", doctor, {
+    "patient_id": patient, "to": {"organization": station}, "category": "report", "urgency": "routine",
+    "body": "退院後の経過です",
+})["id"]
 events = call("GET", "/v1/audit-events?break_glass=true", auditor)["items"]
 if not events:
     sys.exit("seed: no break-glass event")
@@ -76,7 +80,7 @@ call("PUT", f"/v1/organizations/{org}/vacancies/medical_care", doctor, {
 world = {
     "CT_ORG": org, "CT_STATION": station, "CT_PRACTITIONER": practitioner, "CT_PATIENT": patient,
     "CT_ERASABLE": erasable, "CT_CONSENT": consent, "CT_DOCUMENT": document, "CT_DELETABLE": deletable,
-    "CT_EVENT": str(events[0]["seq"]), "CT_DOCTOR": doctor, "CT_AUDITOR": auditor,
+    "CT_EVENT": str(events[0]["seq"]), "CT_SHEET": sheet, "CT_DOCTOR": doctor, "CT_AUDITOR": auditor,
 }
 for name, value in world.items():
     print(f"{name}={value}")

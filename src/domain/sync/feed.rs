@@ -18,7 +18,8 @@ use crate::access::{self, Action, PatientFacts, Resource};
 use crate::audit::{self, Event};
 use crate::auth::Caller;
 use crate::authorize::{self, Want};
-use crate::db::changes::{self, ChangeRow};
+use crate::db::changes::{self, ChangeRow, Kind};
+use crate::db::contact_sheets;
 use crate::db::patients::PatientRow;
 use crate::db::{self, DbConn};
 use crate::error::ApiError;
@@ -37,21 +38,35 @@ pub const RESCAN_EVERY: Duration = Duration::from_secs(1);
 /// of a large feed gets bounded requests (with `has_more`) rather than one that scans it all.
 pub const MAX_SCAN: usize = 10_000;
 
+/// What a change is a change of.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeResource {
+    /// A document version (`GET /v1/documents/{document_id}`).
+    Document,
+    /// A contact sheet's thread entry (`GET /v1/contact-sheets/{document_id}`).
+    ContactSheet,
+}
+
 /// One change the caller may see.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Change {
     /// Position in the global change sequence.
     pub seq: i64,
-    /// The patient the document is about.
-    pub patient_id: String,
-    /// The document changed.
+    /// What changed: a document, or a contact sheet.
+    pub resource: ChangeResource,
+    /// The patient the document or sheet is about; null only for a question to a
+    /// consultation desk about no patient.
+    pub patient_id: Option<String>,
+    /// The document (or contact sheet) changed.
     pub document_id: String,
     /// Its document type, e.g. `care-path`.
     #[serde(rename = "type")]
     pub doc_type: String,
     /// The version this change wrote.
     pub version: i32,
-    /// `created`, `updated` or `deleted`.
+    /// `created`, `updated` or `deleted`; for a contact sheet, its thread entry (`sent`,
+    /// `delivered`, `read`, `answered`, `replied`, `forwarded`, `withdrawn`, `closed`).
     pub op: String,
     /// When the version was written; RFC 3339 in UTC.
     pub at: String,
@@ -61,6 +76,10 @@ impl From<ChangeRow> for Change {
     fn from(r: ChangeRow) -> Self {
         Self {
             seq: r.seq,
+            resource: match r.kind {
+                Kind::Document => ChangeResource::Document,
+                Kind::ContactSheet => ChangeResource::ContactSheet,
+            },
             patient_id: r.patient_id,
             document_id: r.document_id,
             doc_type: r.doc_type,
@@ -136,7 +155,8 @@ fn scan(conn: &mut DbConn, state: &AppState, caller: &Caller, since: i64, limit:
 }
 
 /// The access rule for reading this document type, without break-glass: an emergency opens one
-/// record for one clinician, never a stream of them.
+/// record for one clinician, never a stream of them. A contact sheet's entries go to the
+/// organisations party to the sheet, while the rule lets them read the patient's sheets.
 fn visible(
     conn: &mut DbConn,
     state: &AppState,
@@ -144,20 +164,30 @@ fn visible(
     cache: &mut HashMap<String, Option<PatientFacts>>,
     row: &ChangeRow,
 ) -> Result<bool, ApiError> {
-    let facts = match cache.entry(row.patient_id.clone()) {
+    let want = match row.kind {
+        Kind::Document => Want::read(Resource::Document).of_type(&row.doc_type),
+        Kind::ContactSheet => {
+            if !access::role_allows(caller.role, Resource::ContactSheet, Action::Read)
+                || !contact_sheets::is_party(conn, &row.document_id, &caller.org)?
+            {
+                return Ok(false);
+            }
+            Want::read(Resource::ContactSheet).of_type(&row.doc_type)
+        }
+    };
+    let Some(patient_id) = &row.patient_id else { return Ok(true) };
+    let facts = match cache.entry(patient_id.clone()) {
         Entry::Occupied(e) => e.into_mut(),
         Entry::Vacant(e) => {
             // An erased patient's changes stay in the sequence (no gap) but are shown to no one.
-            let loaded = match PatientRow::find(conn, &row.patient_id)? {
+            let loaded = match PatientRow::find(conn, patient_id)? {
                 Some(patient) if patient.erased_at.is_none() => Some(authorize::facts(conn, state, &patient)?),
                 Some(_) | None => None,
             };
             e.insert(loaded)
         }
     };
-    Ok(facts.as_ref().is_some_and(|f| {
-        authorize::decide(state, caller, f, Want::read(Resource::Document).of_type(&row.doc_type), false).is_ok()
-    }))
+    Ok(facts.as_ref().is_some_and(|f| authorize::decide(state, caller, f, want, false).is_ok()))
 }
 
 enum Poll {
