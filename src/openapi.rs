@@ -49,6 +49,12 @@ use crate::error::{FieldError, Problem};
         api::audit::access_log,
         api::sync::get_changes,
         api::sync::post_batch,
+        api::subscriptions::create_subscription,
+        api::subscriptions::list_subscriptions,
+        api::subscriptions::get_subscription,
+        api::subscriptions::delete_subscription,
+        api::subscriptions::enable_subscription,
+        api::subscriptions::replay_subscription,
         api::schemas::list_schemas,
         api::schemas::get_schema,
     ),
@@ -63,6 +69,7 @@ use crate::error::{FieldError, Problem};
         (name = "sync", description = "Change feed and batch upload for stations that work offline"),
         (name = "audit", description = "The tamper-evident audit log"),
         (name = "consents", description = "The patient's consent to share, by organisation, type and purpose"),
+        (name = "subscriptions", description = "Signed webhooks: the change feed pushed to an organisation's endpoint"),
     ),
 )]
 pub struct ApiDoc;

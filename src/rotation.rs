@@ -71,7 +71,10 @@ pub fn rotate(settings: &Settings, mut progress: impl FnMut(u64, i64)) -> Result
         let batch = PatientRow::wrapped_by_other(&mut conn, &current, BATCH)?;
         rewrapped += rewrap_batch(&mut conn, &keys, &batch)?;
     }
-    let in_use = PatientRow::kids_in_use(&mut conn)?;
+    let mut in_use = PatientRow::kids_in_use(&mut conn)?;
+    // Webhook signing secrets are wrapped by master keys too, and are not re-wrapped here: the
+    // keys that wrap them stay until the subscription is deleted.
+    in_use.extend(crate::db::subscriptions::SubscriptionRow::kids_in_use(&mut conn)?);
     let retired = keys.retire_unused(&in_use)?;
     let event = Event::system("keys.rotate").resource("master_key", &current);
     write_tx(&mut conn, |tx| audit::append(tx, &event, "allowed", 200))?;

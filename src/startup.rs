@@ -128,6 +128,8 @@ async fn checkpoints(state: Arc<AppState>) {
 pub struct Application {
     pub port: u16,
     pub server: Server,
+    /// Delivers webhooks in the background; stop it once the server has stopped.
+    pub webhooks: crate::webhooks::Worker,
 }
 
 impl Application {
@@ -144,7 +146,8 @@ impl Application {
             server = server.workers(n);
         }
         let server = server.listen(listener).map_err(|source| StartError::Bind { bind, source })?.run();
+        let webhooks = crate::webhooks::Worker::start(state.clone());
         actix_web::rt::spawn(checkpoints(state));
-        Ok(Self { port, server })
+        Ok(Self { port, server, webhooks })
     }
 }

@@ -9,6 +9,7 @@ pub mod documents;
 pub mod erasure;
 pub mod patients;
 pub mod schema;
+pub mod subscriptions;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::r2d2::{ManageConnection, Pool, PooledConnection};

@@ -1,7 +1,8 @@
 """Seeds the small world the contract checks run against, over HTTP, and prints `NAME=value`
 lines (ids and tokens) for tests/contract/run to export: an organisation with a physician, a
 visiting-nurse station on the care team, two patients (one to erase), a consent, two care-path
-documents (one to delete) and a break-glass read for the auditor to review."""
+documents (one to delete), a break-glass read for the auditor to review and a webhook
+subscription."""
 
 import json
 import os
@@ -61,6 +62,8 @@ deletable = call("POST", f"/v1/patients/{patient}/documents", doctor, care_path)
 er_nurse = token("er-nurse-1", "nurse", other)
 call("GET", f"/v1/patients/{patient}", er_nurse, headers={"x-break-glass": "unconscious at home, ambulance call"})
 events = call("GET", "/v1/audit-events?break_glass=true", auditor)["items"]
+# A webhook subscription of the clinic (deliveries to the placeholder host just fail and retry).
+subscription = call("POST", "/v1/subscriptions", doctor, {"url": "https://ehr.example.com/hooks"})["id"]
 if not events:
     sys.exit("seed: no break-glass event")
 
@@ -68,6 +71,7 @@ world = {
     "CT_ORG": org, "CT_STATION": station, "CT_PRACTITIONER": practitioner, "CT_PATIENT": patient,
     "CT_ERASABLE": erasable, "CT_CONSENT": consent, "CT_DOCUMENT": document, "CT_DELETABLE": deletable,
     "CT_EVENT": str(events[0]["seq"]), "CT_DOCTOR": doctor, "CT_AUDITOR": auditor,
+    "CT_SUBSCRIPTION": subscription,
 }
 for name, value in world.items():
     print(f"{name}={value}")
