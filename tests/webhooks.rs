@@ -255,8 +255,9 @@ where
     S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
     B: MessageBody,
 {
-    let res = send(app, TestRequest::get().uri(&format!("/v1/subscriptions/{id}")).insert_header(auth(&w.station_admin)))
-        .await;
+    let res =
+        send(app, TestRequest::get().uri(&format!("/v1/subscriptions/{id}")).insert_header(auth(&w.station_admin)))
+            .await;
     assert_eq!(res.status, 200, "{}", res.body);
     res.body
 }
@@ -396,9 +397,11 @@ async fn retries_run_out_into_failing_then_enable_resumes_where_it_stopped() {
     assert_eq!(r.attempts.load(Ordering::SeqCst), attempts);
 
     r.failing.store(false, Ordering::SeqCst);
-    let enabled =
-        send(&app, TestRequest::post().uri(&format!("/v1/subscriptions/{id}/enable")).insert_header(auth(&w.station_admin)))
-            .await;
+    let enabled = send(
+        &app,
+        TestRequest::post().uri(&format!("/v1/subscriptions/{id}/enable")).insert_header(auth(&w.station_admin)),
+    )
+    .await;
     assert_eq!(enabled.status, 200);
     assert_eq!(enabled.body["status"], "active");
     r.wait_for(2).await;
@@ -537,14 +540,21 @@ async fn subscriptions_are_checked_and_belong_to_their_organisation() {
         let res = send(&app, post(&w.station_admin, body.clone())).await;
         assert_eq!(res.problem(422)["errors"][0]["pointer"], pointer, "{body}");
     }
-    let res = send(&app, post(&w.station_admin, json!({"url": "https://ehr.example.com/h", "role": "nurse", "bogus": 1})))
-        .await;
+    let res =
+        send(&app, post(&w.station_admin, json!({"url": "https://ehr.example.com/h", "role": "nurse", "bogus": 1})))
+            .await;
     res.problem(422);
     // An integration client may only use its own role.
     let res = send(&app, post(&w.nurse, json!({"url": "https://ehr.example.com/h", "role": "physician"}))).await;
     assert_eq!(res.problem(422)["errors"][0]["pointer"], "/role");
-    let mine = send(&app, post(&w.nurse, json!({"url": "https://ehr.example.com/h", "types": ["care-path"],
-        "events": ["created", "updated"]})))
+    let mine = send(
+        &app,
+        post(
+            &w.nurse,
+            json!({"url": "https://ehr.example.com/h", "types": ["care-path"],
+        "events": ["created", "updated"]}),
+        ),
+    )
     .await;
     assert_eq!(mine.status, 201, "{}", mine.body);
     assert_eq!(mine.body["role"], "nurse");

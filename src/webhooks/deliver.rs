@@ -180,7 +180,8 @@ async fn send(client: &Client, id: &str, delivery: &Delivery) -> Result<Result<(
     let msg_id = sign::message_id(id, c.seq);
     let timestamp = OffsetDateTime::now_utc().unix_timestamp();
     let signature = sign::signature(&delivery.key, &msg_id, timestamp, &body);
-    let headers = [("webhook-id", msg_id), ("webhook-timestamp", timestamp.to_string()), ("webhook-signature", signature)];
+    let headers =
+        [("webhook-id", msg_id), ("webhook-timestamp", timestamp.to_string()), ("webhook-signature", signature)];
     let (client, url) = (client.clone(), delivery.url.clone());
     tokio::task::spawn_blocking(move || client.post(&url, &headers, &body)).await.map_err(ApiError::internal)
 }

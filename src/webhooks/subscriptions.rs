@@ -223,7 +223,9 @@ pub async fn create(state: &Arc<AppState>, ctx: Context, input: SubscriptionInpu
         may_manage(&ctx.caller)?;
         let role = input.check(st, &ctx.caller)?;
         if SubscriptionRow::count_for_organization(tx, &ctx.caller.org)? >= MAX_PER_ORGANIZATION {
-            return Err(ApiError::Conflict(format!("an organisation may hold at most {MAX_PER_ORGANIZATION} subscriptions")));
+            return Err(ApiError::Conflict(format!(
+                "an organisation may hold at most {MAX_PER_ORGANIZATION} subscriptions"
+            )));
         }
         let id = uuid::Uuid::new_v4().to_string();
         ev.resource_type = Some("subscription");
