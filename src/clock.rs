@@ -17,6 +17,11 @@ pub fn now() -> String {
     format(OffsetDateTime::now_utc())
 }
 
+/// A stored instant read back; `None` for anything not in the stored format.
+pub fn parse(s: &str) -> Option<OffsetDateTime> {
+    time::PrimitiveDateTime::parse(s, STORED).ok().map(time::PrimitiveDateTime::assume_utc)
+}
+
 /// A calendar day as `YYYY-MM-DD`; `None` for anything else, impossible dates included.
 pub fn parse_day(s: &str) -> Option<Date> {
     Date::parse(s, DAY).ok()

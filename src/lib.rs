@@ -31,3 +31,5 @@ pub mod schemas;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+#[deny(missing_docs)]
+pub mod webhooks;

@@ -265,9 +265,11 @@ fn serve(settings: Settings) -> ExitCode {
     telemetry::init();
     let result = actix_web::rt::System::new().block_on(async move {
         let state = AppState::open(settings)?;
-        let app = Application::build(state)?;
-        tracing::info!(port = app.port, "carepath is serving");
-        app.server.await.map_err(|e| carepath::state::StartError::Bind { bind: "server".into(), source: e })
+        let Application { port, metrics_port, server, webhooks } = Application::build(state)?;
+        tracing::info!(port, metrics_port, "carepath is serving");
+        let served = server.await;
+        webhooks.stop().await;
+        served.map_err(|e| carepath::state::StartError::Bind { bind: "server".into(), source: e })
     });
     match result {
         Ok(()) => {

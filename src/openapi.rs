@@ -54,6 +54,12 @@ use crate::error::{FieldError, Problem};
         api::audit::access_log,
         api::sync::get_changes,
         api::sync::post_batch,
+        api::subscriptions::create_subscription,
+        api::subscriptions::list_subscriptions,
+        api::subscriptions::get_subscription,
+        api::subscriptions::delete_subscription,
+        api::subscriptions::enable_subscription,
+        api::subscriptions::replay_subscription,
         api::schemas::list_schemas,
         api::schemas::get_schema,
         api::vacancies::search_vacancies,
@@ -88,6 +94,7 @@ use crate::error::{FieldError, Problem};
         (name = "consents", description = "The patient's consent to share, by organisation, type and purpose"),
         (name = "vacancies", description = "The short-stay vacancy board (ショートステイ空き情報): postings, search, live stream"),
         (name = "coordination", description = "Contact sheets between doctors, care managers and consultation desks; contact hours"),
+        (name = "subscriptions", description = "Signed webhooks: the change feed pushed to an organisation's endpoint"),
     ),
 )]
 pub struct ApiDoc;

@@ -75,6 +75,9 @@ pub fn rotate(settings: &Settings, mut progress: impl FnMut(u64, i64)) -> Result
     rewrapped += rewrap_sheets(&mut conn, &keys, &current)?;
     let mut in_use = PatientRow::kids_in_use(&mut conn)?;
     in_use.extend(SheetRow::with_own_keys(&mut conn)?.into_iter().filter_map(|s| s.data_key_kid));
+    // Webhook signing secrets are wrapped by master keys too, and are not re-wrapped here: the
+    // keys that wrap them stay until the subscription is deleted.
+    in_use.extend(crate::db::subscriptions::SubscriptionRow::kids_in_use(&mut conn)?);
     let retired = keys.retire_unused(&in_use)?;
     let event = Event::system("keys.rotate").resource("master_key", &current);
     write_tx(&mut conn, |tx| audit::append(tx, &event, "allowed", 200))?;

@@ -177,6 +177,8 @@ pub struct Application {
     pub port: u16,
     pub metrics_port: Option<u16>,
     pub server: Server,
+    /// Delivers webhooks in the background; stop it once the server has stopped.
+    pub webhooks: crate::webhooks::Worker,
 }
 
 impl Application {
@@ -197,8 +199,9 @@ impl Application {
             Some(bind) => Some(Self::serve_metrics(state.clone(), bind)?),
             None => None,
         };
+        let webhooks = crate::webhooks::Worker::start(state.clone());
         actix_web::rt::spawn(checkpoints(state));
-        Ok(Self { port, metrics_port, server })
+        Ok(Self { port, metrics_port, server, webhooks })
     }
 
     /// Serves `GET /metrics` on its own address, beside the API; returns the bound port.

@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod patients;
 pub mod problem;
 pub mod schemas;
+pub mod subscriptions;
 pub mod sync;
 pub mod vacancies;
 
@@ -69,6 +70,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/v1/audit-events/{seq}/review").post(audit::review_event))
         .service(web::resource("/v1/changes").get(sync::get_changes))
         .service(web::resource("/v1/batch").post(sync::post_batch))
+        .service(
+            web::resource("/v1/subscriptions")
+                .get(subscriptions::list_subscriptions)
+                .post(subscriptions::create_subscription),
+        )
+        .service(
+            web::resource("/v1/subscriptions/{id}")
+                .get(subscriptions::get_subscription)
+                .delete(subscriptions::delete_subscription),
+        )
+        .service(web::resource("/v1/subscriptions/{id}/enable").post(subscriptions::enable_subscription))
+        .service(web::resource("/v1/subscriptions/{id}/replay").post(subscriptions::replay_subscription))
         .service(web::resource("/v1/schemas").get(schemas::list_schemas))
         .service(web::resource("/v1/schemas/{type}/{version}").get(schemas::get_schema))
         .service(web::resource("/v1/vacancies").get(vacancies::search_vacancies))

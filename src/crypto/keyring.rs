@@ -12,7 +12,9 @@ use ring::hmac;
 use ring::rand::{SecureRandom, SystemRandom};
 
 use super::keyfile::hex;
-use super::{BLIND_INDEX_DOMAIN, CryptoError, DATA_KEY_DOMAIN, DataKey, KEY_LEN, KeyError, TAG_LEN, check_id};
+use super::{
+    BLIND_INDEX_DOMAIN, CryptoError, DATA_KEY_DOMAIN, DataKey, KEY_LEN, KeyError, SECRET_DOMAIN, TAG_LEN, check_id,
+};
 
 const WRAPPED_LEN: usize = NONCE_LEN + KEY_LEN + TAG_LEN;
 
@@ -103,7 +105,7 @@ impl Keyring {
         let rng = SystemRandom::new();
         let mut raw = [0u8; KEY_LEN];
         rng.fill(&mut raw).map_err(|_| CryptoError::Random)?;
-        let wrapped = self.wrap(&rng, patient_id, &raw)?;
+        let wrapped = self.wrap(&rng, DATA_KEY_DOMAIN, patient_id, &raw)?;
         let key = DataKey::from_raw(&raw)?;
         raw.fill(0);
         Ok((key, wrapped))
@@ -112,7 +114,7 @@ impl Keyring {
     /// Unwraps a stored data key; fails if the kid is unknown, the blob was altered, or it was
     /// wrapped for another patient.
     pub fn unwrap_data_key(&self, patient_id: &str, wrapped: &WrappedKey) -> Result<DataKey, CryptoError> {
-        let mut raw = self.unwrap_raw(patient_id, wrapped)?;
+        let mut raw = self.unwrap_raw(DATA_KEY_DOMAIN, patient_id, wrapped)?;
         let key = DataKey::from_raw(&raw);
         raw.fill(0);
         key
@@ -121,10 +123,27 @@ impl Keyring {
     /// Re-wraps a data key under the current master key (for rotation). The old wrapping is
     /// checked first, so a damaged key is reported rather than carried over.
     pub fn rewrap(&self, patient_id: &str, wrapped: &WrappedKey) -> Result<WrappedKey, CryptoError> {
-        let mut raw = self.unwrap_raw(patient_id, wrapped)?;
-        let rewrapped = self.wrap(&SystemRandom::new(), patient_id, &raw);
+        let mut raw = self.unwrap_raw(DATA_KEY_DOMAIN, patient_id, wrapped)?;
+        let rewrapped = self.wrap(&SystemRandom::new(), DATA_KEY_DOMAIN, patient_id, &raw);
         raw.fill(0);
         rewrapped
+    }
+
+    /// A fresh random 256-bit secret for `owner` (a webhook subscription's signing key), and its
+    /// wrapped form for storage. Wrapped like a data key but under its own domain, so a wrapped
+    /// secret and a wrapped data key can never stand in for each other.
+    pub fn new_secret(&self, owner: &str) -> Result<([u8; KEY_LEN], WrappedKey), CryptoError> {
+        check_id(owner, "the owner id contains a zero byte")?;
+        let rng = SystemRandom::new();
+        let mut raw = [0u8; KEY_LEN];
+        rng.fill(&mut raw).map_err(|_| CryptoError::Random)?;
+        let wrapped = self.wrap(&rng, SECRET_DOMAIN, owner, &raw)?;
+        Ok((raw, wrapped))
+    }
+
+    /// Unwraps a secret made by [`Keyring::new_secret`] for the same owner.
+    pub fn unwrap_secret(&self, owner: &str, wrapped: &WrappedKey) -> Result<[u8; KEY_LEN], CryptoError> {
+        self.unwrap_raw(SECRET_DOMAIN, owner, wrapped)
     }
 
     /// Keyed blind index for exact-match lookups (hex HMAC-SHA256 over `kind` and the value),
@@ -169,7 +188,13 @@ impl Keyring {
         Ok(retire.into_iter().map(|k| k.kid).collect())
     }
 
-    fn wrap(&self, rng: &SystemRandom, patient_id: &str, raw: &[u8; KEY_LEN]) -> Result<WrappedKey, CryptoError> {
+    fn wrap(
+        &self,
+        rng: &SystemRandom,
+        domain: &[u8],
+        patient_id: &str,
+        raw: &[u8; KEY_LEN],
+    ) -> Result<WrappedKey, CryptoError> {
         let master = self.master(&self.current).ok_or_else(|| CryptoError::UnknownKid(self.current.clone()))?;
         let mut nonce = [0u8; NONCE_LEN];
         rng.fill(&mut nonce).map_err(|_| CryptoError::Random)?;
@@ -180,7 +205,7 @@ impl Keyring {
             .aead
             .seal_in_place_separate_tag(
                 Nonce::assume_unique_for_key(nonce),
-                Aad::from(data_key_ad(patient_id, &master.kid)),
+                Aad::from(data_key_ad(domain, patient_id, &master.kid)),
                 &mut buf[NONCE_LEN..],
             )
             .map_err(|_| CryptoError::Encrypt)?;
@@ -188,7 +213,7 @@ impl Keyring {
         Ok(WrappedKey { kid: master.kid.clone(), blob: STANDARD.encode(&buf) })
     }
 
-    fn unwrap_raw(&self, patient_id: &str, wrapped: &WrappedKey) -> Result<[u8; KEY_LEN], CryptoError> {
+    fn unwrap_raw(&self, domain: &[u8], patient_id: &str, wrapped: &WrappedKey) -> Result<[u8; KEY_LEN], CryptoError> {
         check_id(patient_id, "the patient id contains a zero byte")?;
         let master = self.master(&wrapped.kid).ok_or_else(|| CryptoError::UnknownKid(wrapped.kid.clone()))?;
         let mut buf = STANDARD
@@ -201,7 +226,7 @@ impl Keyring {
         let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| CryptoError::Malformed("bad nonce"))?;
         let plain = master
             .aead
-            .open_in_place(nonce, Aad::from(data_key_ad(patient_id, &master.kid)), sealed)
+            .open_in_place(nonce, Aad::from(data_key_ad(domain, patient_id, &master.kid)), sealed)
             .map_err(|_| CryptoError::UnwrapFailed)?;
         let raw: Result<[u8; KEY_LEN], _> = (&*plain).try_into();
         buf.fill(0);
@@ -209,9 +234,9 @@ impl Keyring {
     }
 }
 
-fn data_key_ad(patient_id: &str, kid: &str) -> Vec<u8> {
-    let mut ad = Vec::with_capacity(DATA_KEY_DOMAIN.len() + patient_id.len() + 1 + kid.len());
-    ad.extend_from_slice(DATA_KEY_DOMAIN);
+fn data_key_ad(domain: &[u8], patient_id: &str, kid: &str) -> Vec<u8> {
+    let mut ad = Vec::with_capacity(domain.len() + patient_id.len() + 1 + kid.len());
+    ad.extend_from_slice(domain);
     ad.extend_from_slice(patient_id.as_bytes());
     ad.push(0);
     ad.extend_from_slice(kid.as_bytes());

@@ -102,10 +102,12 @@ pub use seal::{DataKey, FieldContext, SEALED_PREFIX, is_sealed};
 const KEY_LEN: usize = 32;
 const TAG_LEN: usize = MAX_TAG_LEN; // AES-256-GCM: 16
 
-// The three domain prefixes sit together so that it stays visible that they differ.
+// The domain prefixes sit together so that it stays visible that they differ.
 const FIELD_DOMAIN: &[u8] = b"carepath:field:v1\0";
 const DATA_KEY_DOMAIN: &[u8] = b"carepath:data-key:v1\0";
 const BLIND_INDEX_DOMAIN: &[u8] = b"carepath:blind-index:v1\0";
+/// Webhook signing secrets, wrapped by the master keyring (`Keyring::new_secret`).
+const SECRET_DOMAIN: &[u8] = b"carepath:secret:v1\0";
 
 /// A failure to seal, open, wrap or unwrap. Messages never hold key material or plaintext.
 #[derive(Debug, thiserror::Error)]

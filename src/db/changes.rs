@@ -87,3 +87,9 @@ pub fn any_after(conn: &mut DbConn, since: i64) -> QueryResult<bool> {
     .get_result(conn)?;
     Ok(docs || SheetEventRow::any_after(conn, since)?)
 }
+
+/// The highest sequence number given out so far (0 before any change).
+pub fn last_seq(conn: &mut DbConn) -> QueryResult<i64> {
+    let max: Option<i64> = document_versions::table.select(diesel::dsl::max(document_versions::seq)).first(conn)?;
+    Ok(max.unwrap_or(0))
+}

@@ -13,6 +13,7 @@ pub mod erasure;
 pub mod patients;
 pub mod schema;
 pub mod vacancies;
+pub mod subscriptions;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::r2d2::{ManageConnection, Pool, PooledConnection};

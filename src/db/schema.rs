@@ -362,3 +362,30 @@ diesel::table! {
         note -> Nullable<Text>,
     }
 }
+
+diesel::table! {
+    subscriptions (id) {
+        id -> Text,
+        organization_id -> Text,
+        role -> Text,
+        purpose -> Text,
+        url -> Text,
+        doc_types -> Text,
+        events -> Text,
+        secret -> Text,
+        secret_kid -> Text,
+        status -> Text,
+        delivered_seq -> BigInt,
+        attempts -> Integer,
+        failing_since -> Nullable<Text>,
+        next_attempt_at -> Text,
+        last_error -> Nullable<Text>,
+        last_error_at -> Nullable<Text>,
+        last_delivered_at -> Nullable<Text>,
+        lease_owner -> Nullable<Text>,
+        lease_until -> Nullable<Text>,
+        created_by -> Text,
+        created_at -> Text,
+        updated_at -> Text,
+    }
+}

@@ -1,7 +1,8 @@
 """Seeds the small world the contract checks run against, over HTTP, and prints `NAME=value`
 lines (ids and tokens) for tests/contract/run to export: an organisation with a physician, a
 visiting-nurse station on the care team, two patients (one to erase), a consent, two care-path
-documents (one to delete), a contact sheet to the station and a break-glass read for the auditor to review."""
+documents (one to delete), a contact sheet to the station, a break-glass read for the auditor to review
+and a webhook subscription."""
 
 import datetime
 import json
@@ -67,6 +68,8 @@ sheet = call("POST", "/v1/contact-sheets", doctor, {
     "body": "退院後の経過です",
 })["id"]
 events = call("GET", "/v1/audit-events?break_glass=true", auditor)["items"]
+# A webhook subscription of the clinic (deliveries to the placeholder host just fail and retry).
+subscription = call("POST", "/v1/subscriptions", doctor, {"url": "https://ehr.example.com/hooks"})["id"]
 if not events:
     sys.exit("seed: no break-glass event")
 
@@ -81,6 +84,7 @@ world = {
     "CT_ORG": org, "CT_STATION": station, "CT_PRACTITIONER": practitioner, "CT_PATIENT": patient,
     "CT_ERASABLE": erasable, "CT_CONSENT": consent, "CT_DOCUMENT": document, "CT_DELETABLE": deletable,
     "CT_EVENT": str(events[0]["seq"]), "CT_SHEET": sheet, "CT_DOCTOR": doctor, "CT_AUDITOR": auditor,
+    "CT_SUBSCRIPTION": subscription,
 }
 for name, value in world.items():
     print(f"{name}={value}")

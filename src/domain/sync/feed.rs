@@ -113,10 +113,14 @@ pub struct FeedQuery {
     pub wait: Duration,
 }
 
-struct Scan {
-    changes: Vec<Change>,
-    cursor: i64,
-    has_more: bool,
+/// What one pass over the feed found for a caller.
+pub struct Scan {
+    /// The changes the caller may see, in commit order.
+    pub changes: Vec<Change>,
+    /// The last change examined, visible or not.
+    pub cursor: i64,
+    /// More changes lie past `cursor`.
+    pub has_more: bool,
 }
 
 impl Scan {
@@ -127,8 +131,9 @@ impl Scan {
 
 /// Reads forward from `since` in chunks until `limit` visible changes, the scan budget or the
 /// end. Each patient's facts are loaded once per request, so a consent revoked or a care-team
-/// membership ended hides that patient's changes from the next request on.
-fn scan(conn: &mut DbConn, state: &AppState, caller: &Caller, since: i64, limit: usize) -> Result<Scan, ApiError> {
+/// membership ended hides that patient's changes from the next request on. The webhook
+/// deliverer filters with this too (`limit` 1, just before each delivery): one access rule.
+pub fn scan(conn: &mut DbConn, state: &AppState, caller: &Caller, since: i64, limit: usize) -> Result<Scan, ApiError> {
     access::check(caller, Resource::Document, Action::Read)?;
     let chunk = limit.clamp(100, MAX_LIMIT);
     let mut facts: HashMap<String, Option<PatientFacts>> = HashMap::new();
