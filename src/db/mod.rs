@@ -12,8 +12,8 @@ pub mod documents;
 pub mod erasure;
 pub mod patients;
 pub mod schema;
-pub mod vacancies;
 pub mod subscriptions;
+pub mod vacancies;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::r2d2::{ManageConnection, Pool, PooledConnection};
