@@ -65,7 +65,7 @@ pub struct Reachability {
     /// Reachable at `at`, with the slot that is open.
     pub now: Vec<Contact>,
     /// Everyone else on the team with published hours or named on the team, with the next
-    /// open slot.
+    /// open slot: soonest first, those with none within 28 days last.
     pub later: Vec<Contact>,
 }
 
@@ -163,6 +163,13 @@ pub async fn reachable(
                 None => answer.later.push(contact(next)?),
             }
         }
+        // Soonest first, those with nothing published within the horizon last.
+        answer.later.sort_by(|a, b| match (&a.opening, &b.opening) {
+            (Some(x), Some(y)) => x.start.cmp(&y.start),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => a.name.cmp(&b.name),
+        });
         Ok(answer)
     })
     .await
