@@ -41,7 +41,7 @@ pub struct SheetParams {
     /// `inbox` (default): addressed to the caller's organisation or to the caller; `sent`: sent
     /// by the caller's organisation.
     #[serde(rename = "box")]
-    #[param(rename = "box")]
+    #[param(rename = "box", inline)]
     pub side: Option<BoxName>,
     /// Only sheets in this state.
     pub state: Option<State>,

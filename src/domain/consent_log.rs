@@ -33,6 +33,7 @@ pub struct ConsentLogQuery {
     /// Only consents that name this organisation, or that it recorded.
     pub organization: Option<String>,
     /// Only versions with this status.
+    #[param(inline)]
     pub status: Option<ConsentStatus>,
     /// Only consents obtained this way.
     pub obtained_by: Option<ObtainedBy>,
