@@ -600,18 +600,15 @@ async fn a_revocation_on_one_instance_closes_the_record_on_another_at_once() {
     let physician = t.token("physician", &clinic);
     let nurse = t.token("nurse", &station);
     let read = || TestRequest::get().uri(&format!("/v1/documents/{doc}")).insert_header(auth(&nurse));
-    let consent = json!({
-        "status": "active", "organizations": "care_team", "permitted_types": [], "purposes": ["treatment"],
-        "period": {"start": today_plus(-1)}, "obtained_by": "signed_form"
-    });
-    let res = send(
-        &other,
-        TestRequest::post()
-            .uri(&format!("/v1/patients/{patient}/consents"))
-            .insert_header(auth(&physician))
-            .set_json(consent),
-    )
-    .await;
+    let consent = || {
+        TestRequest::post().uri(&format!("/v1/patients/{patient}/consents")).insert_header(auth(&physician)).set_json(
+            json!({
+                "status": "active", "organizations": "care_team", "permitted_types": [], "purposes": ["treatment"],
+                "period": {"start": today_plus(-1)}, "obtained_by": "signed_form"
+            }),
+        )
+    };
+    let res = send(&other, consent()).await;
     assert_eq!(res.status, 201, "{}", res.body);
     let cid = res.body["id"].as_str().unwrap().to_owned();
     for _ in 0..3 {
@@ -630,18 +627,7 @@ async fn a_revocation_on_one_instance_closes_the_record_on_another_at_once() {
     send(&app, read()).await.problem(404);
 
     // And the other way: a new consent, then the station leaves the team on the second instance.
-    let consent = json!({
-        "status": "active", "organizations": "care_team", "permitted_types": [], "purposes": ["treatment"],
-        "period": {"start": today_plus(-1)}, "obtained_by": "signed_form"
-    });
-    let res = send(
-        &other,
-        TestRequest::post()
-            .uri(&format!("/v1/patients/{patient}/consents"))
-            .insert_header(auth(&physician))
-            .set_json(consent),
-    )
-    .await;
+    let res = send(&other, consent()).await;
     assert_eq!(res.status, 201, "{}", res.body);
     assert_eq!(send(&app, read()).await.status, 200);
     let res = send(
