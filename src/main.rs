@@ -194,8 +194,7 @@ fn main() -> ExitCode {
             telemetry::init();
             let settings = store.into_settings(None);
             let rotated = (|| {
-                let pool = carepath::db::open(&settings).map_err(|e| e.to_string())?;
-                let mut conn = pool.get().map_err(|e| e.to_string())?;
+                let mut conn = carepath::db::connect(&settings).map_err(|e| e.to_string())?;
                 carepath::audit::rotate_signing_key(&settings.data_dir, &mut conn).map_err(|e| e.to_string())
             })();
             print_json(rotated.map(|key_id| serde_json::json!({ "key_id": key_id })), |_| true)
@@ -234,8 +233,7 @@ fn verify_audit(args: &VerifyArgs) -> Result<carepath::audit::Verification, Stri
                 None => Some(carepath::audit::Signer::open_existing(&args.store.dir.data_dir)?.public_key()),
             };
             let settings = args.store.clone().into_settings(None);
-            let pool = carepath::db::open(&settings).map_err(|e| e.to_string())?;
-            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            let mut conn = carepath::db::connect(&settings).map_err(|e| e.to_string())?;
             let keys = match (given, own) {
                 (Some(keys), _) => keys,
                 (None, own) => {

@@ -79,7 +79,8 @@ fn cli_verify(t: &TestApp, extra: &[&str]) -> (bool, String, String) {
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
+        // The exit status too, so a crash after a good report says how it ended.
+        format!("{}\n{}", out.status, String::from_utf8_lossy(&out.stderr)),
     )
 }
 
@@ -102,8 +103,8 @@ async fn verify_and_the_cli_name_the_first_broken_event_after_an_edit_a_delete_o
         assert!(before.body.get("reason").is_none(), "no reason when ok: {}", before.body);
         let head = before.body["verified_through"].as_i64().unwrap();
         assert_eq!(head, 7, "{how:?}: organisation, patient, document, four reads");
-        let (ok, stdout, _) = cli_verify(&t, &[]);
-        assert!(ok, "intact log: {stdout}");
+        let (ok, stdout, stderr) = cli_verify(&t, &[]);
+        assert!(ok, "intact log: {stdout} {stderr}");
         assert_eq!(serde_json::from_str::<Value>(&stdout).unwrap()["ok"], true);
 
         tamper(&t, how);

@@ -164,6 +164,14 @@ pub fn open(settings: &Settings) -> Result<DbPool, StoreError> {
         .map_err(|e| StoreError::Connect(e.to_string()))
 }
 
+/// One migrated connection and no pool, for a command that runs once and exits: a pool would
+/// refill its idle connection on a background thread that the exit can interrupt.
+pub fn connect(settings: &Settings) -> Result<DbConn, StoreError> {
+    let mut conn = Manager::new(settings).connect().map_err(|e| StoreError::Connect(e.to_string()))?;
+    migrate(&mut conn)?;
+    Ok(conn)
+}
+
 /// A pool that connects on first use, without migrating.
 pub fn lazy_pool(settings: &Settings) -> DbPool {
     Pool::builder()
