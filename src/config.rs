@@ -131,6 +131,9 @@ pub struct Settings {
 
     #[command(flatten)]
     pub webhooks: WebhookSettings,
+
+    #[command(flatten)]
+    pub demo: DemoSettings,
 }
 
 /// Delivery of webhooks (docs/webhooks.md).
@@ -257,6 +260,30 @@ pub enum Backend {
     Postgres,
 }
 
+/// The demo region (`carepath demo`, `carepath serve --demo`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct DemoSettings {
+    /// With `serve`: fill a fresh data directory with the demo region first (as `carepath demo`),
+    /// then serve it. A directory that already holds the demo region is served as it is.
+    #[arg(long = "demo", env = "CAREPATH_DEMO")]
+    pub enabled: bool,
+
+    /// The demo region's seed: the same seed makes the same region (names, records, choices).
+    #[arg(long = "demo-seed", env = "CAREPATH_DEMO_SEED", default_value_t = 1)]
+    pub seed: u64,
+
+    /// Patients in the demo region.
+    #[arg(long = "demo-patients", env = "CAREPATH_DEMO_PATIENTS", default_value_t = 200,
+          value_parser = clap::value_parser!(u32).range(1..=5000))]
+    pub patients: u32,
+}
+
+impl Default for DemoSettings {
+    fn default() -> Self {
+        Self { enabled: false, seed: 1, patients: 200 }
+    }
+}
+
 impl Settings {
     /// Defaults for tests and embedding: everything as `serve` would have it, in `data_dir`.
     pub fn for_data_dir(data_dir: impl AsRef<Path>) -> Self {
@@ -291,6 +318,7 @@ impl Settings {
             vacancy_heartbeat_secs: 15,
             fixed_now: None,
             webhooks: WebhookSettings::default(),
+            demo: DemoSettings::default(),
         }
     }
 

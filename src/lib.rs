@@ -16,6 +16,7 @@ pub mod context;
 #[deny(missing_docs)]
 pub mod crypto;
 pub mod db;
+pub mod demo;
 #[deny(missing_docs)]
 pub mod domain;
 pub mod error;

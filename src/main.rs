@@ -20,6 +20,9 @@ struct Cli {
 enum Command {
     /// Serve the HTTP API. First start creates the data directory, database and keys.
     Serve(Box<Settings>),
+    /// Fill an empty data directory with a demo region (synthetic names, `--demo-seed`), print
+    /// a token per role, and exit. Takes the flags of `serve`.
+    Demo(Box<Settings>),
     /// Print the OpenAPI 3.1 document (the content of openapi/openapi.json).
     Openapi,
     /// Print a token signed by the local issuer (`carepath-local`), for trying the API.
@@ -132,6 +135,20 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(settings) => serve(*settings),
+        Command::Demo(settings) => {
+            // No request log: the loader's thousands of in-process requests would bury the tokens.
+            let loaded = actix_web::rt::System::new().block_on(async { carepath::demo::load(&settings).await });
+            match loaded {
+                Ok(manifest) => {
+                    eprint!("{}", carepath::demo::describe(&manifest, &settings.data_dir));
+                    print_json(Ok(manifest.counts), |_| true)
+                }
+                Err(e) => {
+                    eprintln!("carepath: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Token(args) => {
             match carepath::auth::issue_local_token(&args.data_dir, &args.sub, args.role, &args.org, args.ttl) {
                 Ok(token) => {
@@ -260,6 +277,17 @@ fn print_json<T: serde::Serialize>(result: Result<T, String>, good: impl Fn(&T) 
 }
 
 fn serve(settings: Settings) -> ExitCode {
+    if settings.demo.enabled {
+        // Before the request log starts: the loader's in-process requests are not the server's.
+        let loaded = actix_web::rt::System::new().block_on(async { carepath::demo::load(&settings).await });
+        match loaded {
+            Ok(manifest) => eprint!("{}", carepath::demo::describe(&manifest, &settings.data_dir)),
+            Err(e) => {
+                eprintln!("carepath: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
     telemetry::init();
     let result = actix_web::rt::System::new().block_on(async move {
         let state = AppState::open(settings)?;

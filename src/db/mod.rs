@@ -61,13 +61,14 @@ impl ManageConnection for Manager {
             Backend::Sqlite => {
                 owner_only(&self.url, true).map_err(diesel::r2d2::Error::QueryError)?;
                 let mut conn = SqliteConnection::establish(&self.url).map_err(diesel::r2d2::Error::ConnectionError)?;
-                // WAL lets readers run beside the writer; FULL makes an acknowledged commit survive
-                // power loss; the busy timeout turns writer contention into waiting, not errors.
-                // `secure_delete` zeroes what a DELETE or UPDATE frees, so erased values do not
-                // linger in free space of the file.
+                // The busy timeout turns writer contention into waiting, not errors, and comes
+                // first: setting WAL waits on another connection's closing checkpoint. WAL lets
+                // readers run beside the writer; FULL makes an acknowledged commit survive power
+                // loss; `secure_delete` zeroes what a DELETE or UPDATE frees, so erased values do
+                // not linger in free space of the file.
                 conn.batch_execute(
-                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA secure_delete = ON; \
-                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                    "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                     PRAGMA secure_delete = ON; PRAGMA foreign_keys = ON;",
                 )
                 .map_err(diesel::r2d2::Error::QueryError)?;
                 // SQLite gives -wal and -shm the database file's mode; set them too in case an

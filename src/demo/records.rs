@@ -1,0 +1,155 @@
+//! Writes each planned patient through the API as its care team would: the managing physician
+//! registers the patient, forms the team and records consent; each member writes its own records;
+//! the care manager asks the doctor on a contact sheet.
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
+use serde_json::json;
+
+use super::DemoError;
+use super::api::{Api, id};
+use super::plan::{ConsentPlan, Plan};
+use super::region::Region;
+use crate::clock;
+
+/// What the demo wrote, for the summary it prints.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct Counts {
+    pub patients: u32,
+    pub documents: u32,
+    pub consents: u32,
+    pub consents_limited: u32,
+    pub consents_revoked: u32,
+    pub contact_sheets: u32,
+    pub deaths: u32,
+}
+
+impl Counts {
+    fn add(&mut self, other: &Counts) {
+        self.patients += other.patients;
+        self.documents += other.documents;
+        self.consents += other.consents;
+        self.consents_limited += other.consents_limited;
+        self.consents_revoked += other.consents_revoked;
+        self.contact_sheets += other.contact_sheets;
+        self.deaths += other.deaths;
+    }
+
+    pub fn sum<'a>(all: impl IntoIterator<Item = &'a Counts>) -> Counts {
+        let mut total = Counts::default();
+        all.into_iter().for_each(|c| total.add(c));
+        total
+    }
+}
+
+/// Writes one patient's plan; answers the patient id and what was written.
+pub async fn write<S, B>(
+    api: &Api<S>,
+    region: &Region,
+    plan: &Plan,
+    today: time::Date,
+) -> Result<(String, Counts), DemoError>
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let mut counts = Counts { patients: 1, ..Counts::default() };
+    let doctor = &region.staff[plan.managing_doctor];
+    let patient = id(&api.post(&doctor.caller, "/v1/patients", plan.registration.clone()).await?)?;
+    let members: Vec<_> = plan
+        .team
+        .iter()
+        .map(|m| {
+            let mut member =
+                json!({"organization": region.orgs[m.org].id, "role": m.role, "since": clock::format_day(m.since)});
+            if let Some(staff) = m.staff {
+                member["practitioner"] = json!(region.staff[staff].id);
+            }
+            member
+        })
+        .collect();
+    api.put(&doctor.caller, &format!("/v1/patients/{patient}/care-team"), json!({"members": members}), &[]).await?;
+
+    let consent = match plan.consent {
+        ConsentPlan::None => None,
+        kind => {
+            let mut body = json!({
+                "status": "active", "organizations": "care_team", "purposes": ["treatment", "care_coordination"],
+                "period": {"start": clock::format_day(today - time::Duration::days(30))},
+                "obtained_by": "signed_form",
+            });
+            if kind == ConsentPlan::Limited {
+                body["permitted_types"] = json!(["care-path", "visiting-nursing-report"]);
+                counts.consents_limited += 1;
+            }
+            if let Some(proxy) = &plan.by_proxy {
+                body["obtained_by"] = json!("proxy");
+                body["proxy"] = json!({"name": proxy, "relation": "家族"});
+            }
+            counts.consents += 1;
+            Some(id(&api.post(&doctor.caller, &format!("/v1/patients/{patient}/consents"), body).await?)?)
+        }
+    };
+
+    let documents = format!("/v1/patients/{patient}/documents");
+    let (version, content) = &plan.care_path;
+    let doc = json!({"type": "care-path", "schema_version": version, "content": content});
+    api.post(&doctor.caller, &documents, doc).await?;
+    counts.documents += 1;
+    if let Some((nurse, content)) = &plan.nursing_report {
+        let doc = json!({"type": "visiting-nursing-report", "schema_version": "1.0.0", "content": content});
+        api.post(&region.staff[*nurse].caller, &documents, doc).await?;
+        counts.documents += 1;
+    }
+    if let Some((physician, content)) = &plan.discharge {
+        let doc = json!({"type": "discharge-summary", "schema_version": "1.0.0", "content": content});
+        api.post(&region.staff[*physician].caller, &documents, doc).await?;
+        counts.documents += 1;
+    }
+    if let Some(content) = &plan.end_of_life {
+        let doc = json!({"type": "end-of-life-record", "schema_version": "1.0.0", "content": content});
+        api.post(&doctor.caller, &documents, doc).await?;
+        counts.documents += 1;
+        counts.deaths += 1;
+    }
+
+    if let Some(sheet) = &plan.sheet {
+        let cm = &region.staff[sheet.care_manager].caller;
+        let reply_by = clock::format_day(today + time::Duration::days(2));
+        let body = json!({
+            "patient_id": patient, "to": {"practitioner": doctor.id}, "category": sheet.category,
+            "urgency": "soon", "body": sheet.body, "reply_by": format!("{reply_by}T08:00:00Z"),
+        });
+        let sent = id(&api.post(cm, "/v1/contact-sheets", body).await?)?;
+        if sheet.opened {
+            api.get(&doctor.caller, &format!("/v1/contact-sheets/{sent}"), &[]).await?;
+        }
+        if let Some(reply) = sheet.reply {
+            api.post(&doctor.caller, &format!("/v1/contact-sheets/{sent}/reply"), json!({"body": reply})).await?;
+        }
+        counts.contact_sheets += 1;
+    }
+
+    if let (ConsentPlan::Revoked, Some(consent)) = (plan.consent, consent) {
+        let path = format!("/v1/patients/{patient}/consents/{consent}/revoke");
+        api.post(&doctor.caller, &path, json!({"reason": "家族の意向により共有を中止"})).await?;
+        counts.consents_revoked += 1;
+    }
+    Ok((patient, counts))
+}
+
+/// A hospital physician outside the team opens the first patient's record in an emergency: the
+/// break-glass access an auditor finds waiting for review.
+pub async fn break_glass<S, B>(api: &Api<S>, region: &Region, patient: &str, town: usize) -> Result<(), DemoError>
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let hospital = region.orgs_of("hospital", Some(1 - town)).first().copied().unwrap_or_default();
+    let doctor = region.one(hospital, "physician")?;
+    let reason: String = form_urlencoded::byte_serialize("救急搬送時の既往歴確認".as_bytes()).collect();
+    let header = format!("UTF-8''{reason}");
+    api.get(&doctor.caller, &format!("/v1/patients/{patient}"), &[("x-break-glass", &header)]).await?;
+    api.get(&doctor.caller, &format!("/v1/patients/{patient}/documents"), &[("x-break-glass", &header)]).await?;
+    Ok(())
+}

@@ -1,0 +1,123 @@
+//! The demo region (`carepath demo`, `serve --demo`): a small region loaded through the real
+//! stack, on both backends, tried with the tokens it hands out.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+
+mod common;
+
+use std::process::Command;
+
+use actix_web::test::{TestRequest, init_service};
+
+use carepath::config::Settings;
+use carepath::demo;
+use carepath::state::AppState;
+use common::{TestApp, TestDb, auth, send};
+
+const BIN: &str = env!("CARGO_BIN_EXE_carepath");
+
+fn small(db: &TestDb, seed: u64) -> Settings {
+    let mut settings = db.settings();
+    settings.demo.patients = 24;
+    settings.demo.seed = seed;
+    settings
+}
+
+fn token(t: &TestApp, user: &demo::DemoUser) -> String {
+    carepath::auth::issue_local_token(&t.state.settings.data_dir, &user.sub, user.role, &user.organization, 600)
+        .unwrap()
+}
+
+fn user<'a>(users: &'a [demo::DemoUser], role: &str) -> &'a demo::DemoUser {
+    users.iter().find(|u| u.role.as_str() == role).unwrap_or_else(|| panic!("no demo {role}: {users:?}"))
+}
+
+#[actix_web::test]
+async fn the_demo_region_is_a_living_region_to_try_as_each_role() {
+    let db = TestDb::new();
+    let settings = small(&db, 7);
+    let manifest = demo::load(&settings).await.expect("demo loads");
+    assert_eq!(manifest.counts["patients"], 24, "{}", manifest.counts);
+    assert!(manifest.counts["documents"].as_u64().unwrap() >= 24, "a care path each at least: {}", manifest.counts);
+    let t = TestApp { state: AppState::open(settings.clone()).unwrap(), db };
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let users = demo::users(&t.state.settings.data_dir);
+    for role in ["physician", "nurse", "care_manager", "pharmacist", "care_worker", "admin", "auditor"] {
+        user(&users, role);
+    }
+
+    // The physician manages patients and reads their care paths; the care manager on their teams
+    // sees the same care paths with the restricted fields withheld.
+    let doctor = token(&t, user(&users, "physician"));
+    let mine = send(&app, TestRequest::get().uri("/v1/patients?limit=500").insert_header(auth(&doctor))).await;
+    assert_eq!(mine.status, 200, "{}", mine.body);
+    assert!(!mine.body["items"].as_array().unwrap().is_empty(), "the demo physician has patients");
+    let cm = token(&t, user(&users, "care_manager"));
+    let theirs = send(&app, TestRequest::get().uri("/v1/patients?limit=500").insert_header(auth(&cm))).await;
+    let mut withheld = 0;
+    for patient in theirs.body["items"].as_array().unwrap() {
+        let uri = format!("/v1/patients/{}/documents?type=care-path", patient["id"].as_str().unwrap());
+        let docs = send(&app, TestRequest::get().uri(&uri).insert_header(auth(&cm))).await;
+        for doc in docs.body["items"].as_array().into_iter().flatten() {
+            withheld += doc["withheld"].as_array().map_or(0, Vec::len);
+        }
+    }
+    assert!(withheld > 0, "some care path has a restricted field withheld from the care manager");
+
+    // Contact sheets reached the doctor; the auditor finds the break-glass access to review.
+    let inbox = send(&app, TestRequest::get().uri("/v1/contact-sheets?box=inbox").insert_header(auth(&doctor))).await;
+    assert_eq!(inbox.status, 200, "{}", inbox.body);
+    let auditor = token(&t, user(&users, "auditor"));
+    let flagged =
+        send(&app, TestRequest::get().uri("/v1/audit-events?break_glass=true").insert_header(auth(&auditor))).await;
+    assert_eq!(flagged.status, 200, "{}", flagged.body);
+    assert!(!flagged.body["items"].as_array().unwrap().is_empty(), "a break-glass access waits for review");
+    let verify = send(&app, TestRequest::get().uri("/v1/audit-events/verify").insert_header(auth(&auditor))).await;
+    assert_eq!(verify.body["ok"], true, "{}", verify.body);
+    let board = send(&app, TestRequest::get().uri("/v1/vacancies").insert_header(auth(&cm))).await;
+    assert_eq!(board.status, 200, "{}", board.body);
+    assert!(!board.body["items"].as_array().unwrap().is_empty(), "short-stay beds are posted: {}", board.body);
+
+    // Loading again is a no-op on the same region.
+    let again = demo::load(&settings).await.unwrap();
+    assert_eq!(again.counts, manifest.counts);
+    let admin = token(&t, user(&users, "admin"));
+    let orgs = send(&app, TestRequest::get().uri("/v1/organizations?limit=500").insert_header(auth(&admin))).await;
+    assert_eq!(orgs.body["items"].as_array().unwrap().len(), 20, "the directory was not registered twice");
+}
+
+#[actix_web::test]
+async fn one_seed_makes_one_region() {
+    let (a, b, c) = (TestDb::new(), TestDb::new(), TestDb::new());
+    let first = demo::load(&small(&a, 3)).await.unwrap();
+    let second = demo::load(&small(&b, 3)).await.unwrap();
+    let other = demo::load(&small(&c, 4)).await.unwrap();
+    assert_eq!(first.counts, second.counts);
+    let names = |m: &demo::Manifest| m.users.iter().map(|u| u.name.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&first), names(&second));
+    assert_ne!((names(&first), &first.counts), (names(&other), &other.counts), "another seed, another region");
+}
+
+#[actix_web::test]
+async fn a_directory_with_other_records_is_refused_and_the_cli_says_why() {
+    let t = TestApp::new();
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let made = send(
+        &app,
+        TestRequest::post()
+            .uri("/v1/organizations")
+            .insert_header(auth(&t.operator()))
+            .set_json(serde_json::json!({"name": "本物の診療所", "kind": "clinic"})),
+    )
+    .await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    let mut cmd = Command::new(BIN);
+    cmd.args(["demo", "--demo-patients", "3", "--data-dir"]).arg(&t.state.settings.data_dir);
+    if let Some(url) = &t.state.settings.database_url {
+        cmd.args(["--database-url", url]);
+    }
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "refused: {stderr}");
+    assert!(stderr.contains("already holds records"), "{stderr}");
+    assert_eq!(demo::users(&t.state.settings.data_dir).len(), 0);
+}
