@@ -80,10 +80,7 @@ impl<'a> Form<'a> {
             if value.is_none() && !hidden {
                 continue;
             }
-            html.push_str(&format!(
-                "<section class=\"field-section\"><h3>{}</h3>",
-                esc(&self.label(Some(node), key))
-            ));
+            html.push_str(&format!("<section class=\"field-section\"><h3>{}</h3>", esc(&self.label(Some(node), key))));
             html.push_str(&self.value(Some(node), value, &pointer, withheld));
             html.push_str("</section>");
         }

@@ -76,7 +76,11 @@ pub const LABELS: &[(&str, &str, &str)] = &[
     ("sign_in", "ログイン", "Sign in"),
     ("sign_out", "ログアウト", "Sign out"),
     ("token", "アクセストークン", "Access token"),
-    ("token_help", "地域の認証基盤が発行したトークンを貼り付けてください。", "Paste the token issued by the region's identity provider."),
+    (
+        "token_help",
+        "地域の認証基盤が発行したトークンを貼り付けてください。",
+        "Paste the token issued by the region's identity provider.",
+    ),
     ("demo_users", "デモ利用者", "Demo users"),
     ("bad_token", "トークンを確認できませんでした", "The token could not be verified"),
     ("patients", "利用者", "Patients"),

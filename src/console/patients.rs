@@ -14,8 +14,8 @@ use super::{Console, ConsoleError, PageResult, Ui, ok, word};
 use crate::domain::care_team::{self, Member};
 use crate::domain::consents::{self, Consent};
 use crate::domain::documents::{Document, ListFilter, audited as documents};
-use crate::domain::patients::{self, Patient, PatientSearch};
 use crate::domain::paging;
+use crate::domain::patients::{self, Patient, PatientSearch};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -74,7 +74,12 @@ async fn list(state: web::Data<AppState>, console: Console, q: web::Query<ListQu
     let page = patients::list(&state, ctx, search, q.cursor.clone(), limit)
         .await
         .map_err(|e| ConsoleError::new(e, ui.lang))?;
-    ok(&PatientList { ui, query: number, patients: page.items.into_iter().map(Row::from).collect(), next: page.next_cursor })
+    ok(&PatientList {
+        ui,
+        query: number,
+        patients: page.items.into_iter().map(Row::from).collect(),
+        next: page.next_cursor,
+    })
 }
 
 #[derive(Deserialize)]
@@ -112,7 +117,12 @@ fn part<T>(result: Result<T, ApiError>) -> Result<T, String> {
     result.map_err(|e| e.problem().detail)
 }
 
-async fn show(state: web::Data<AppState>, console: Console, id: web::Path<String>, q: web::Query<ShowQuery>) -> PageResult {
+async fn show(
+    state: web::Data<AppState>,
+    console: Console,
+    id: web::Path<String>,
+    q: web::Query<ShowQuery>,
+) -> PageResult {
     let Console { ctx, ui } = console;
     let lang = ui.lang;
     let fail = |e| ConsoleError::new(e, lang);
@@ -123,7 +133,9 @@ async fn show(state: web::Data<AppState>, console: Console, id: web::Path<String
     let (docs, _) = documents::list(&state, ctx.clone(), id.clone().into(), filter, 1).await.map_err(fail)?;
     let current: Option<Document> = docs.into_iter().find(|d| !d.deleted);
     let history = match &current {
-        Some(doc) => documents::history(&state, ctx.clone(), doc.id.clone().into(), None, HISTORY).await.map_err(fail)?,
+        Some(doc) => {
+            documents::history(&state, ctx.clone(), doc.id.clone().into(), None, HISTORY).await.map_err(fail)?
+        }
         None => Vec::new(),
     };
     let form = current.as_ref().and_then(|d| Form::new(&state.schemas, &d.doc_type, &d.schema_version, lang));
@@ -143,7 +155,11 @@ async fn show(state: web::Data<AppState>, console: Console, id: web::Path<String
         withheld: current.as_ref().map_or(0, |d| d.withheld.len()),
         versions: history
             .iter()
-            .map(|d| VersionRow { version: d.version, updated_at: d.updated_at.clone(), updated_by: d.updated_by.clone() })
+            .map(|d| VersionRow {
+                version: d.version,
+                updated_at: d.updated_at.clone(),
+                updated_by: d.updated_by.clone(),
+            })
             .collect(),
         diff,
         team,
@@ -155,7 +171,12 @@ async fn show(state: web::Data<AppState>, console: Console, id: web::Path<String
 
 /// The difference between versions `from` and `to` (default: the two newest), from the history
 /// already read (so the comparison costs no further reads).
-fn compare(history: &[Document], form: Option<&Form>, from: Option<i32>, to: Option<i32>) -> Option<(i32, i32, Vec<Change>)> {
+fn compare(
+    history: &[Document],
+    form: Option<&Form>,
+    from: Option<i32>,
+    to: Option<i32>,
+) -> Option<(i32, i32, Vec<Change>)> {
     let newest = history.first()?.version;
     let to = to.unwrap_or(newest);
     let from = from.unwrap_or(to - 1);

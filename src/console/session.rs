@@ -120,11 +120,8 @@ fn sign_in_form(req: &HttpRequest, state: &AppState, failed: Option<String>) -> 
         role: None,
         path: "/console/login".into(),
     };
-    let status = if failed.is_some() {
-        actix_web::http::StatusCode::UNAUTHORIZED
-    } else {
-        actix_web::http::StatusCode::OK
-    };
+    let status =
+        if failed.is_some() { actix_web::http::StatusCode::UNAUTHORIZED } else { actix_web::http::StatusCode::OK };
     let mut res = html(status, &SignIn { ui, demo: demo_users(state), failed });
     if let Ok(value) = HeaderValue::from_str(&cookie(LOGIN_COOKIE, &nonce, 1800, is_tls(req))) {
         res.headers_mut().append(header::SET_COOKIE, value);

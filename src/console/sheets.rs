@@ -98,7 +98,10 @@ async fn send(req: HttpRequest, state: web::Data<AppState>, console: Console, fo
     let form = form.into_inner();
     let input = SheetInput {
         patient_id: blank_none(&form.patient_id),
-        to: Addressee { organization: blank_none(&form.to_organization), practitioner: blank_none(&form.to_practitioner) },
+        to: Addressee {
+            organization: blank_none(&form.to_organization),
+            practitioner: blank_none(&form.to_practitioner),
+        },
         category: form.category.parse().map_err(|e: UnknownWord| fail(ApiError::field("/category", e.to_string())))?,
         urgency: form.urgency.parse().map_err(|e: UnknownWord| fail(ApiError::field("/urgency", e.to_string())))?,
         body: form.body,
@@ -157,9 +160,8 @@ async fn reachable_now(state: web::Data<AppState>, console: Console, id: web::Pa
     let Console { ctx, ui } = console;
     let id = id.into_inner();
     let at = state.calendar.now();
-    let answer = reachable::reachable(&state, ctx, id.clone().into(), at)
-        .await
-        .map_err(|e| ConsoleError::new(e, ui.lang))?;
+    let answer =
+        reachable::reachable(&state, ctx, id.clone().into(), at).await.map_err(|e| ConsoleError::new(e, ui.lang))?;
     ok(&ReachablePage { ui, patient_id: id, at: answer.at, now: answer.now, later: answer.later })
 }
 

@@ -88,8 +88,7 @@ async fn board(req: actix_web::HttpRequest, state: web::Data<AppState>, console:
     let Console { ctx, ui } = console;
     let params = params_of(req.query_string());
     let service = params.service.clone().unwrap_or_default();
-    let asked: Vec<String> =
-        params.accepts.as_deref().unwrap_or_default().split(',').map(str::to_owned).collect();
+    let asked: Vec<String> = params.accepts.as_deref().unwrap_or_default().split(',').map(str::to_owned).collect();
     let query = params.parse(state.calendar.today()).map_err(|e| ConsoleError::new(e, ui.lang))?;
     let (from, to) = (crate::clock::format_day(query.from), crate::clock::format_day(query.to));
     let state = state.into_inner();
