@@ -6,6 +6,7 @@ use actix_web::{HttpRequest, web};
 use askama::Template;
 use serde::Deserialize;
 
+use super::names::Names;
 use super::session::check_csrf;
 use super::{Console, ConsoleError, PageResult, Ui, ok, see_other};
 use crate::audit::Verification;
@@ -44,6 +45,7 @@ struct Dashboard {
     ui: Ui,
     queue: Vec<AuditEvent>,
     reviewed: usize,
+    names: Names,
     verification: Verification,
     checkpoint: Option<CheckpointRow>,
 }
@@ -56,9 +58,12 @@ async fn dashboard(state: web::Data<AppState>, console: Console) -> PageResult {
     let verification = audit_log::verify(&state, ctx.clone()).await.map_err(fail)?;
     let checkpoint = crate::db::run(&state.pool, |conn| Ok(CheckpointRow::latest(conn)?)).await.map_err(fail)?;
     let q = AuditQuery { break_glass: Some(true), limit: Some(QUEUE_SCAN), ..query() };
-    let page = audit_log::list_events(&state, ctx, q).await.map_err(fail)?;
+    let page = audit_log::list_events(&state, ctx.clone(), q).await.map_err(fail)?;
     let (queue, done): (Vec<_>, Vec<_>) = page.items.into_iter().partition(|e| e.review.is_none());
-    ok(&Dashboard { ui, queue, reviewed: done.len(), verification, checkpoint })
+    let orgs: Vec<String> = queue.iter().map(|e| e.event.actor_org.clone()).collect();
+    let people: Vec<String> = queue.iter().map(|e| e.event.actor_sub.clone()).collect();
+    let names = Names::of(&state, &ctx, orgs, people).await;
+    ok(&Dashboard { ui, queue, reviewed: done.len(), names, verification, checkpoint })
 }
 
 #[derive(Deserialize)]

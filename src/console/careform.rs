@@ -29,25 +29,44 @@ pub fn esc(text: &str) -> String {
 /// A schema and the shared definitions its `$ref`s point into.
 pub struct Form<'a> {
     root: &'a Value,
-    common: Option<&'a Value>,
+    common: Option<&'static Value>,
     lang: Lang,
+}
+
+/// The shared definitions (`common/1.0.0`), which the registry compiles into the validators but
+/// does not list as a document type; parsed once from the embedded copy.
+fn common() -> Option<&'static Value> {
+    static COMMON: std::sync::OnceLock<Option<Value>> = std::sync::OnceLock::new();
+    COMMON
+        .get_or_init(|| {
+            crate::schemas::EMBEDDED
+                .iter()
+                .find(|(path, _)| *path == "common/1.0.0.json")
+                .and_then(|(_, text)| serde_json::from_str(text).ok())
+        })
+        .as_ref()
 }
 
 impl<'a> Form<'a> {
     pub fn new(registry: &'a Registry, doc_type: &str, version: &str, lang: Lang) -> Option<Self> {
         let root = &registry.get(doc_type, version)?.schema;
-        let common = registry.get("common", "1.0.0").map(|e| &e.schema);
-        Some(Self { root, common, lang })
+        Some(Self { root, common: common(), lang })
     }
 
     /// The node a `$ref` names (only refs into the common schema's `$defs` are followed).
-    fn resolve(&self, node: &'a Value) -> &'a Value {
+    fn resolve<'n>(&self, node: &'n Value) -> &'n Value
+    where
+        'a: 'n,
+    {
         let Some(reference) = node.get("$ref").and_then(Value::as_str) else { return node };
         let name = reference.rsplit('/').next().unwrap_or_default();
         self.common.and_then(|c| c.pointer(&format!("/$defs/{name}"))).unwrap_or(node)
     }
 
-    fn child(&self, node: Option<&'a Value>, key: &str) -> Option<&'a Value> {
+    fn child<'n>(&self, node: Option<&'n Value>, key: &str) -> Option<&'n Value>
+    where
+        'a: 'n,
+    {
         let node = self.resolve(node?);
         match key.parse::<usize>() {
             Ok(_) if node.get("items").is_some() => node.get("items"),

@@ -9,6 +9,7 @@
 mod auditor;
 mod careform;
 mod i18n;
+mod names;
 mod patients;
 mod session;
 mod sheets;
@@ -147,15 +148,16 @@ impl FromRequest for Console {
         let state = req.app_data::<web::Data<crate::state::AppState>>().cloned();
         Box::pin(async move {
             let ctx = ctx.await.map_err(|e| ConsoleError::new(e, lang))?;
-            let csrf = match (state, &token) {
-                (Some(state), Some(token)) => session::csrf_for(&state, token),
-                _ => String::new(),
-            };
+            let state = state.ok_or_else(|| ConsoleError::new(ApiError::internal("no application state"), lang))?;
+            let csrf = token.as_deref().map(|t| session::csrf_for(&state, t)).unwrap_or_default();
+            let state = state.into_inner();
+            let (sub, org) = (ctx.caller.sub.clone(), ctx.caller.org.clone());
+            let names = names::Names::of(&state, &ctx, [org.clone()], [sub.clone()]).await;
             let ui = Ui {
                 lang,
                 csrf,
-                user: ctx.caller.sub.clone(),
-                org: ctx.caller.org.clone(),
+                user: names.get(&sub).to_owned(),
+                org: names.get(&org).to_owned(),
                 role: Some(ctx.caller.role),
                 path,
             };

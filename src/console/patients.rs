@@ -10,6 +10,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::careform::{self, Change, Form};
+use super::names::Names;
 use super::{Console, ConsoleError, PageResult, Ui, ok, word};
 use crate::domain::care_team::{self, Member};
 use crate::domain::consents::{self, Consent};
@@ -110,6 +111,7 @@ struct PatientPage {
     diff: Option<(i32, i32, Vec<Change>)>,
     team: Result<Vec<Member>, String>,
     consents: Result<Vec<Consent>, String>,
+    names: Names,
 }
 
 /// A part of the page that the caller may not see shows why instead of failing the page.
@@ -145,7 +147,14 @@ async fn show(
     });
     let diff = compare(&history, form.as_ref(), q.from, q.to);
     let team = part(care_team::get(&state, ctx.clone(), id.clone().into()).await).map(|t| t.members);
-    let consents = part(consents::list(&state, ctx, id.into()).await).map(|c| c.items);
+    let consents = part(consents::list(&state, ctx.clone(), id.into()).await).map(|c| c.items);
+    let mut orgs = vec![patient.managing_organization.clone()];
+    let mut people: Vec<String> = history.iter().map(|d| d.updated_by.clone()).collect();
+    if let Ok(members) = &team {
+        orgs.extend(members.iter().map(|m| m.member.organization.clone()));
+        people.extend(members.iter().filter_map(|m| m.member.practitioner.clone()));
+    }
+    let names = Names::of(&state, &ctx, orgs, people).await;
     let page = PatientPage {
         ui,
         sex: word(&patient.identity.sex),
@@ -164,6 +173,7 @@ async fn show(
         diff,
         team,
         consents,
+        names,
         patient: patient.into(),
     };
     ok(&page)

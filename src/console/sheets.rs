@@ -6,6 +6,7 @@ use actix_web::{HttpRequest, web};
 use askama::Template;
 use serde::Deserialize;
 
+use super::names::Names;
 use super::session::check_csrf;
 use super::{Console, ConsoleError, PageResult, Ui, ok, see_other, word};
 use crate::domain::coordination::inbox::{self, BoxName, SheetQuery};
@@ -37,6 +38,7 @@ struct SheetListPage {
     ui: Ui,
     sent_box: bool,
     sheets: Vec<SheetSummary>,
+    names: Names,
     unread: usize,
     overdue: usize,
     patient_id: String,
@@ -56,10 +58,16 @@ async fn list(state: web::Data<AppState>, console: Console, q: web::Query<ListQu
         limit: paging::page_size(None).map_err(fail)?,
         after: None,
     };
-    let page = inbox::list(&state, ctx, query).await.map_err(fail)?;
+    let state = state.into_inner();
+    let page = inbox::list(&state, ctx.clone(), query).await.map_err(fail)?;
+    let orgs = page.items.iter().flat_map(|s| [Some(s.from.organization.clone()), s.to.organization.clone()]).flatten();
+    let people =
+        page.items.iter().flat_map(|s| [Some(s.from.practitioner.clone()), s.to.practitioner.clone()]).flatten();
+    let names = Names::of(&state, &ctx, orgs.collect::<Vec<_>>(), people.collect::<Vec<_>>()).await;
     ok(&SheetListPage {
         ui,
         sent_box,
+        names,
         sheets: page.items,
         unread: page.unread,
         overdue: page.overdue,
@@ -116,12 +124,23 @@ async fn send(req: HttpRequest, state: web::Data<AppState>, console: Console, fo
 struct SheetPage {
     ui: Ui,
     sheet: Sheet,
+    names: Names,
 }
 
 async fn show(state: web::Data<AppState>, console: Console, id: web::Path<String>) -> PageResult {
     let Console { ctx, ui } = console;
-    let sheet = sheets::get(&state, ctx, id.into_inner()).await.map_err(|e| ConsoleError::new(e, ui.lang))?;
-    ok(&SheetPage { ui, sheet })
+    let state = state.into_inner();
+    let sheet = sheets::get(&state, ctx.clone(), id.into_inner()).await.map_err(|e| ConsoleError::new(e, ui.lang))?;
+    let s = &sheet.summary;
+    let mut orgs = vec![s.from.organization.clone()];
+    orgs.extend(s.to.organization.clone());
+    orgs.extend(sheet.thread.iter().map(|e| e.organization.clone()));
+    let mut people = vec![s.from.practitioner.clone()];
+    people.extend(s.to.practitioner.clone());
+    people.extend(s.read_by.clone());
+    people.extend(sheet.thread.iter().map(|e| e.by.clone()));
+    let names = Names::of(&state, &ctx, orgs, people).await;
+    ok(&SheetPage { ui, sheet, names })
 }
 
 #[derive(Deserialize)]

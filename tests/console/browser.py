@@ -154,7 +154,7 @@ def sign_in_page():
 
 def care_manager_signs_in():
     sign_in(care_manager)
-    assert cm_id in driver.find_element(By.CSS_SELECTOR, "[data-testid=user]").text
+    assert "田中 ケア" in driver.find_element(By.CSS_SELECTOR, "[data-testid=user]").text
     cookie = driver.get_cookie("cp_session")
     assert cookie and cookie["httpOnly"] and cookie["sameSite"] == "Strict", cookie
     page("home")
@@ -180,7 +180,7 @@ def patient_page_withholds():
     assert withheld and withheld[0].text == "非開示", "infections not shown as withheld"
     assert "MRSA" not in text()
     assert "退院後、訪問看護を週3回に増やした" in driver.find_element(By.CSS_SELECTOR, "[data-testid=diff]").text
-    assert "佐藤" in text() or nurse_id in driver.find_element(By.CSS_SELECTOR, "[data-testid=team]").text
+    assert "佐藤 看護" in driver.find_element(By.CSS_SELECTOR, "[data-testid=team]").text
     assert "active" in driver.find_element(By.CSS_SELECTOR, "[data-testid=consents]").text
     page("patient")
     driver.find_element(By.PARTIAL_LINK_TEXT, "今連絡できる人").click()
@@ -215,7 +215,7 @@ def nurse_reads_and_answers():
     driver.find_element(By.CSS_SELECTOR, "[data-testid=sheets] tbody a").click()
     wait.until(lambda d: "/console/sheets/" in d.current_url)
     assert "入浴時の皮膚の状態を教えてください" in text()
-    assert nurse_id in driver.find_element(By.CSS_SELECTOR, "[data-testid=read-receipt]").text
+    assert "佐藤 看護" in driver.find_element(By.CSS_SELECTOR, "[data-testid=read-receipt]").text
     driver.find_element(By.ID, "reply-body").send_keys("仙骨部に発赤があります。除圧を続けます")
     driver.find_element(By.ID, "reply").click()
     wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=state]").text == "answered")
@@ -229,7 +229,7 @@ def care_manager_sees_answer():
     driver.find_element(By.CSS_SELECTOR, "[data-testid=sheets] tbody a").click()
     wait.until(lambda d: "/console/sheets/" in d.current_url)
     assert "仙骨部に発赤があります" in driver.find_element(By.CSS_SELECTOR, "[data-testid=thread]").text
-    assert nurse_id in driver.find_element(By.CSS_SELECTOR, "[data-testid=read-receipt]").text
+    assert "佐藤 看護" in driver.find_element(By.CSS_SELECTOR, "[data-testid=read-receipt]").text
 
 
 def vacancy_appears_live():
