@@ -31,6 +31,9 @@ pub struct Form<'a> {
     root: &'a Value,
     common: Option<&'static Value>,
     lang: Lang,
+    /// The top-level properties in the order the schema file writes them (the parsed schema's
+    /// map is sorted by name).
+    order: Vec<&'a str>,
 }
 
 /// The shared definitions (`common/1.0.0`), which the registry compiles into the validators but
@@ -50,7 +53,14 @@ fn common() -> Option<&'static Value> {
 impl<'a> Form<'a> {
     pub fn new(registry: &'a Registry, doc_type: &str, version: &str, lang: Lang) -> Option<Self> {
         let root = &registry.get(doc_type, version)?.schema;
-        Some(Self { root, common: common(), lang })
+        let text = crate::schemas::EMBEDDED
+            .iter()
+            .find(|(path, _)| *path == format!("{doc_type}/{version}.json"))
+            .map_or("", |(_, text)| *text);
+        let mut order: Vec<&str> =
+            root.get("properties").and_then(Value::as_object).map(|p| p.keys().map(String::as_str).collect()).unwrap_or_default();
+        order.sort_by_key(|key| text.find(&format!("\"{key}\"")).unwrap_or(usize::MAX));
+        Some(Self { root, common: common(), lang, order })
     }
 
     /// The node a `$ref` names (only refs into the common schema's `$defs` are followed).
@@ -92,7 +102,8 @@ impl<'a> Form<'a> {
     pub fn render(&self, content: &Value, withheld: &[String]) -> String {
         let mut html = String::new();
         let Some(props) = self.root.get("properties").and_then(Value::as_object) else { return html };
-        for (key, node) in props {
+        for key in &self.order {
+            let Some(node) = props.get(*key) else { continue };
             let pointer = format!("/{key}");
             let value = content.get(key).filter(|v| !v.is_null());
             let hidden = withheld.iter().any(|w| w == &pointer || w.starts_with(&format!("{pointer}/")));

@@ -1,7 +1,8 @@
 """The console walked in headless Chromium at a tablet's width (768 px): seeds a small world over
 the API, then signs in as a care manager, a visiting nurse and an auditor in turn. Each step
-asserts what the page shows; every page gets a screenshot and an axe-core check (no serious or
-critical violation). Prints 'N passed, N failed' at the end."""
+asserts what the page shows; every page gets two screenshots (the first screen, and the whole
+page) and an axe-core check (no serious or critical violation), and must not be wider than the
+window. Prints 'N passed, N failed' at the end."""
 
 import datetime
 import json
@@ -102,9 +103,10 @@ def page(name):
     """Screenshot (full height) and axe-core: no serious or critical violation on this page."""
     global shots
     shots += 1
+    driver.save_screenshot(os.path.join(ARTEFACTS, f"{shots:02d}-{name}.png"))
     height = driver.execute_script("return document.documentElement.scrollHeight")
     driver.set_window_size(768, min(max(height, 1024), 6000))
-    driver.save_screenshot(os.path.join(ARTEFACTS, f"{shots:02d}-{name}.png"))
+    driver.save_screenshot(os.path.join(ARTEFACTS, f"{shots:02d}-{name}-full.png"))
     driver.set_window_size(768, 1024)
     width = driver.execute_script("return document.documentElement.scrollWidth")
     assert width <= 768, f"{name}: the page is {width} px wide at a 768 px window"
