@@ -57,8 +57,11 @@ impl<'a> Form<'a> {
             .iter()
             .find(|(path, _)| *path == format!("{doc_type}/{version}.json"))
             .map_or("", |(_, text)| *text);
-        let mut order: Vec<&str> =
-            root.get("properties").and_then(Value::as_object).map(|p| p.keys().map(String::as_str).collect()).unwrap_or_default();
+        let mut order: Vec<&str> = root
+            .get("properties")
+            .and_then(Value::as_object)
+            .map(|p| p.keys().map(String::as_str).collect())
+            .unwrap_or_default();
         order.sort_by_key(|key| text.find(&format!("\"{key}\"")).unwrap_or(usize::MAX));
         Some(Self { root, common: common(), lang, order })
     }
@@ -256,5 +259,22 @@ mod tests {
         assert_eq!(fields, ["/a", "/b/1", "/e"]);
         assert_eq!(changes[1].after, None);
         assert_eq!(esc("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+    }
+
+    #[test]
+    fn sections_follow_the_schema_with_japanese_labels_and_withheld_fields_marked() {
+        let registry = Registry::load(None).unwrap();
+        let form = Form::new(&registry, "care-path", "1.1.0", Lang::Ja).unwrap();
+        let content =
+            json!({"notes": "<b>x</b>", "care_level": "care_2", "medications": [{"name": "A", "dose": "1錠"}]});
+        let html = form.render(&content, &["/infections".to_owned()]);
+        assert!(html.contains("<h3>要介護度</h3>"), "{html}");
+        assert!(html.contains("data-withheld=\"/infections\""), "{html}");
+        assert!(html.contains(">非開示</span>"));
+        assert!(html.find("要介護度") < html.find("data-withheld"), "schema order: {html}");
+        assert!(html.contains("&lt;b&gt;x&lt;/b&gt;") && !html.contains("<b>x"), "content is escaped");
+        assert_eq!(form.path_label("/medications/0/dose"), "服用薬 › 1 › 1回量");
+        let en = Form::new(&registry, "care-path", "1.1.0", Lang::En).unwrap();
+        assert!(en.render(&content, &[]).contains("<h3>Care level</h3>"));
     }
 }

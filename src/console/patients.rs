@@ -109,6 +109,8 @@ struct PatientPage {
     withheld: usize,
     versions: Vec<VersionRow>,
     diff: Option<(i32, i32, Vec<Change>)>,
+    /// The versions the selects show as chosen.
+    compared: (i32, i32),
     team: Result<Vec<Member>, String>,
     consents: Result<Vec<Consent>, String>,
     names: Names,
@@ -170,6 +172,7 @@ async fn show(
                 updated_by: d.updated_by.clone(),
             })
             .collect(),
+        compared: diff.as_ref().map_or((0, 0), |(from, to, _)| (*from, *to)),
         diff,
         team,
         consents,
