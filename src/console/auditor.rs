@@ -6,9 +6,8 @@ use actix_web::{HttpRequest, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::names::Names;
 use super::session::check_csrf;
-use super::{Console, ConsoleError, PageResult, Ui, ok, see_other};
+use super::{Console, ConsoleError, Names, PageResult, Ui, ok, see_other};
 use crate::audit::Verification;
 use crate::db::audit::CheckpointRow;
 use crate::domain::audit_log::{self, AuditEvent, AuditQuery, ReviewInput};

@@ -9,7 +9,6 @@
 mod auditor;
 mod careform;
 mod i18n;
-mod names;
 mod patients;
 mod session;
 mod sheets;
@@ -152,7 +151,7 @@ impl FromRequest for Console {
             let csrf = token.as_deref().map(|t| session::csrf_for(&state, t)).unwrap_or_default();
             let state = state.into_inner();
             let (sub, org) = (ctx.caller.sub.clone(), ctx.caller.org.clone());
-            let names = names::Names::of(&state, &ctx, [org.clone()], [sub.clone()]).await;
+            let names = Names::of(&state, &ctx, [org.clone()], [sub.clone()]).await;
             let ui = Ui {
                 lang,
                 csrf,
@@ -265,5 +264,45 @@ pub fn word<T: serde::Serialize>(value: &T) -> String {
         Ok(serde_json::Value::String(s)) => s,
         Ok(other) => other.to_string(),
         Err(_) => String::new(),
+    }
+}
+
+/// Names for the ids a page shows (organisations, practitioners), read from the directory as
+/// `GET /v1/organizations/{id}` and `GET /v1/practitioners/{id}` read them (unaudited there too).
+/// An id the directory does not know (a token's `sub` that is no practitioner) shows as itself.
+#[derive(Default)]
+pub struct Names(std::collections::HashMap<String, String>);
+
+impl Names {
+    /// Looks up each organisation and practitioner once.
+    pub async fn of(
+        state: &std::sync::Arc<crate::state::AppState>,
+        ctx: &Context,
+        organizations: impl IntoIterator<Item = String>,
+        practitioners: impl IntoIterator<Item = String>,
+    ) -> Self {
+        let mut names = std::collections::HashMap::new();
+        for id in organizations {
+            if id.is_empty() || names.contains_key(&id) {
+                continue;
+            }
+            if let Ok(org) = crate::domain::directory::get_organization(state, ctx.clone(), id.clone().into()).await {
+                names.insert(id, org.name);
+            }
+        }
+        for id in practitioners {
+            if id.is_empty() || names.contains_key(&id) {
+                continue;
+            }
+            if let Ok(p) = crate::domain::directory::get_practitioner(state, ctx.clone(), id.clone().into()).await {
+                names.insert(id, p.name);
+            }
+        }
+        Self(names)
+    }
+
+    /// The name of `id`, or `id` itself.
+    pub fn get<'a>(&'a self, id: &'a str) -> &'a str {
+        self.0.get(id).map_or(id, String::as_str)
     }
 }

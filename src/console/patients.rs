@@ -10,8 +10,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::careform::{self, Change, Form};
-use super::names::Names;
-use super::{Console, ConsoleError, PageResult, Ui, ok, word};
+use super::{Console, ConsoleError, Names, PageResult, Ui, ok, word};
 use crate::domain::care_team::{self, Member};
 use crate::domain::consents::{self, Consent};
 use crate::domain::documents::{Document, ListFilter, audited as documents};

@@ -6,9 +6,8 @@ use actix_web::{HttpRequest, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::names::Names;
 use super::session::check_csrf;
-use super::{Console, ConsoleError, PageResult, Ui, ok, see_other, word};
+use super::{Console, ConsoleError, Names, PageResult, Ui, ok, see_other, word};
 use crate::domain::coordination::inbox::{self, BoxName, SheetQuery};
 use crate::domain::coordination::reachable::{self, Contact};
 use crate::domain::coordination::sheets::{self, ReplyInput, SheetInput};
