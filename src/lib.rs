@@ -12,6 +12,7 @@ pub mod calendar;
 pub mod clock;
 pub mod committer;
 pub mod config;
+pub mod console;
 pub mod context;
 #[deny(missing_docs)]
 pub mod crypto;

@@ -35,6 +35,7 @@ pub fn app(
         .app_data(web::Data::from(state))
         .app_data(web::PathConfig::default().error_handler(|_, _| ApiError::NotFound("no such resource".into()).into()))
         .configure(api::routes)
+        .configure(crate::console::routes)
         .configure(|cfg| {
             if metrics_here {
                 cfg.service(web::resource("/metrics").get(api::metrics::metrics));
@@ -126,8 +127,11 @@ fn problem_response(error: &ApiError, status: StatusCode) -> HttpResponse {
 fn bare_error_as_problem<B: MessageBody + 'static>(
     res: ServiceResponse<B>,
 ) -> actix_web::Result<ErrorHandlerResponse<B>> {
-    let is_problem =
-        res.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    // The console's own error pages are HTML and stay HTML.
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()) || v.as_bytes().starts_with(b"text/html"));
     if is_problem {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }

@@ -121,3 +121,27 @@ async fn a_directory_with_other_records_is_refused_and_the_cli_says_why() {
     assert!(stderr.contains("already holds records"), "{stderr}");
     assert_eq!(demo::users(&t.state.settings.data_dir).len(), 0);
 }
+
+#[actix_web::test]
+async fn in_demo_mode_the_console_offers_the_demo_users_and_otherwise_nobody() {
+    let db = TestDb::new();
+    let mut settings = small(&db, 5);
+    settings.demo.patients = 3;
+    demo::load(&settings).await.unwrap();
+    for enabled in [true, false] {
+        let mut settings = settings.clone();
+        settings.demo.enabled = enabled;
+        let state = AppState::open(settings).unwrap();
+        let app = init_service(carepath::startup::app(state)).await;
+        let page = send(&app, TestRequest::get().uri("/console/login")).await;
+        assert_eq!(page.status, 200);
+        let html = String::from_utf8_lossy(&page.raw);
+        let buttons = html.matches("name=\"token\" value=\"ey").count();
+        if enabled {
+            assert_eq!(buttons, demo::users(&db.dir.path().join("data")).len(), "{html}");
+            assert!(html.contains("auditor") && html.contains("新見市 健康福祉部"), "{html}");
+        } else {
+            assert_eq!(buttons, 0, "no tokens on a public page outside demo mode");
+        }
+    }
+}

@@ -45,7 +45,7 @@ pub struct SearchParams {
 }
 
 impl SearchParams {
-    fn parse(self, today: time::Date) -> Result<SearchQuery, ApiError> {
+    pub fn parse(self, today: time::Date) -> Result<SearchQuery, ApiError> {
         let mut errors = Errors::default();
         let mut day = |name: &str, value: Option<&str>, default: time::Date| match value {
             None => Some(default),

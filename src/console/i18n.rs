@@ -1,0 +1,217 @@
+//! The console's words, Japanese first (the people of the region read Japanese), English on
+//! request (`?lang=en`, then remembered in the `cp_lang` cookie).
+
+use actix_web::HttpRequest;
+
+/// The page language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Ja,
+    En,
+}
+
+pub const LANG_COOKIE: &str = "cp_lang";
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Ja => "ja",
+            Lang::En => "en",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "ja" => Some(Lang::Ja),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    /// `lang=` of a query string, when it names a language.
+    pub fn from_query(query: &str) -> Option<Self> {
+        form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "lang").and_then(|(_, v)| Self::parse(&v))
+    }
+
+    /// The request's language: the query, else the cookie, else Japanese.
+    pub fn of(req: &HttpRequest) -> Self {
+        Self::from_query(req.query_string())
+            .or_else(|| req.cookie_value(LANG_COOKIE).and_then(|v| Self::parse(&v)))
+            .unwrap_or(Lang::Ja)
+    }
+}
+
+/// A cookie's value from the `Cookie` header (the console's cookies are plain tokens: no quoting).
+pub trait CookieValue {
+    fn cookie_value(&self, name: &str) -> Option<String>;
+}
+
+impl CookieValue for HttpRequest {
+    fn cookie_value(&self, name: &str) -> Option<String> {
+        self.headers()
+            .get_all(actix_web::http::header::COOKIE)
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_owned())
+    }
+}
+
+/// The label of `key` in `lang`; an unknown key shows as itself (a test keeps the table whole).
+pub fn label(lang: Lang, key: &str) -> &'static str {
+    match LABELS.iter().find(|(k, _, _)| *k == key) {
+        Some((_, ja, en)) => match lang {
+            Lang::Ja => ja,
+            Lang::En => en,
+        },
+        None => "?",
+    }
+}
+
+/// (key, 日本語, English)
+pub const LABELS: &[(&str, &str, &str)] = &[
+    ("app", "地域連携ケアパス", "carepath console"),
+    ("home", "ホーム", "Home"),
+    ("sign_in", "ログイン", "Sign in"),
+    ("sign_out", "ログアウト", "Sign out"),
+    ("token", "アクセストークン", "Access token"),
+    (
+        "token_help",
+        "地域の認証基盤が発行したトークンを貼り付けてください。",
+        "Paste the token issued by the region's identity provider.",
+    ),
+    ("demo_users", "デモ利用者", "Demo users"),
+    ("bad_token", "トークンを確認できませんでした", "The token could not be verified"),
+    ("patients", "利用者", "Patients"),
+    ("patient", "利用者", "Patient"),
+    ("search", "検索", "Search"),
+    ("insured_number", "介護保険被保険者番号", "LTC insured number"),
+    ("name", "氏名", "Name"),
+    ("name_kana", "フリガナ", "Name (kana)"),
+    ("birth_date", "生年月日", "Date of birth"),
+    ("sex", "性別", "Sex"),
+    ("care_level", "要介護度", "Care level"),
+    ("managing_org", "管理事業所", "Managing organisation"),
+    ("no_patients", "該当する利用者はいません", "No patients"),
+    ("care_path", "地域連携パス", "Care path"),
+    ("no_care_path", "地域連携パスはまだありません", "No care path yet"),
+    ("withheld", "非開示", "Withheld"),
+    ("withheld_note", "この項目はあなたの職種には開示されていません", "This field is not disclosed to your profession"),
+    ("version", "版", "Version"),
+    ("versions", "版の履歴", "Version history"),
+    ("updated", "更新", "Updated"),
+    ("by", "更新者", "By"),
+    ("compare", "比較", "Compare"),
+    ("diff", "版の差分", "Differences between versions"),
+    ("field", "項目", "Field"),
+    ("before", "変更前", "Before"),
+    ("after", "変更後", "After"),
+    ("no_diff", "差分はありません", "No differences"),
+    ("care_team", "ケアチーム", "Care team"),
+    ("organization", "事業所", "Organisation"),
+    ("practitioner", "担当者", "Practitioner"),
+    ("role", "職種", "Profession"),
+    ("since", "開始", "Since"),
+    ("until", "終了", "Until"),
+    ("active", "有効", "Active"),
+    ("consents", "同意", "Consents"),
+    ("status", "状態", "Status"),
+    ("period", "期間", "Period"),
+    ("purposes", "利用目的", "Purposes"),
+    ("reachable", "今連絡できる人", "Who can I contact now"),
+    ("reachable_later", "後で連絡できる人", "Reachable later"),
+    ("nobody", "該当なし", "Nobody"),
+    ("channel", "連絡手段", "Channel"),
+    ("sheets", "連絡票", "Contact sheets"),
+    ("inbox", "受信箱", "Inbox"),
+    ("sent", "送信済み", "Sent"),
+    ("unread", "未読", "Unread"),
+    ("overdue", "期限超過", "Overdue"),
+    ("new_sheet", "連絡票を書く", "Write a contact sheet"),
+    ("to_org", "宛先事業所ID", "To organisation (id)"),
+    ("to_practitioner", "宛先担当者ID", "To practitioner (id)"),
+    ("patient_id", "利用者ID", "Patient id"),
+    ("category", "種別", "Category"),
+    ("urgency", "緊急度", "Urgency"),
+    ("reply_by", "回答期限", "Reply by"),
+    ("body", "本文", "Message"),
+    ("send", "送信", "Send"),
+    ("reply", "返信", "Reply"),
+    ("from", "差出人", "From"),
+    ("to", "宛先", "To"),
+    ("sent_at", "送信日時", "Sent"),
+    ("read_at", "既読", "Read"),
+    ("read_by", "既読者", "Read by"),
+    ("not_read", "未読", "Not read yet"),
+    ("answered_at", "回答日時", "Answered"),
+    ("thread", "やりとり", "Thread"),
+    ("no_sheets", "連絡票はありません", "No contact sheets"),
+    ("vacancies", "空床", "Vacancies"),
+    ("vacancy_board", "ショートステイ空床情報", "Short-stay vacancy board"),
+    ("date_from", "開始日", "From"),
+    ("date_to", "終了日", "To"),
+    ("service", "サービス", "Service"),
+    ("any", "指定なし", "Any"),
+    ("needs", "必要な医療的ケア", "Care needs"),
+    ("facility", "施設", "Facility"),
+    ("beds", "空床数", "Beds"),
+    ("confirmed", "確認日時", "Confirmed"),
+    ("stale", "情報が古い", "Stale"),
+    ("no_vacancies", "条件に合う空床はありません", "No vacancies match"),
+    ("live", "自動更新中", "Updating live"),
+    ("live_changed", "空床情報が更新されました", "Vacancies changed"),
+    ("audit", "監査", "Audit"),
+    ("review_queue", "緊急アクセスの確認待ち", "Break-glass review queue"),
+    ("reviewed", "確認済み", "Reviewed"),
+    ("review", "確認する", "Mark reviewed"),
+    ("note", "所見", "Note"),
+    ("reason", "理由", "Reason"),
+    ("actor", "操作者", "Actor"),
+    ("action", "操作", "Action"),
+    ("outcome", "結果", "Outcome"),
+    ("at", "日時", "When"),
+    ("seq", "番号", "Seq"),
+    ("nothing_to_review", "確認待ちはありません", "Nothing to review"),
+    ("chain", "監査ログの検証", "Audit chain verification"),
+    ("chain_ok", "改ざんは検出されませんでした", "The chain verifies"),
+    ("chain_broken", "改ざんまたは欠落があります", "The chain is broken"),
+    ("verified_through", "検証済みの番号", "Verified through"),
+    ("checkpoint", "最新の署名チェックポイント", "Last signed checkpoint"),
+    ("no_checkpoint", "署名チェックポイントはまだありません", "No signed checkpoint yet"),
+    ("signed_at", "署名日時", "Signed at"),
+    ("key_id", "鍵ID", "Key id"),
+    ("access_log", "利用者のアクセス記録", "A patient's access log"),
+    ("event_search", "イベント検索", "Event search"),
+    ("break_glass", "緊急アクセス", "Break-glass"),
+    ("no_events", "該当するイベントはありません", "No events"),
+    ("reports", "報告", "Reports"),
+    ("error", "エラー", "Error"),
+    ("back", "戻る", "Back"),
+    ("skip", "本文へ移動", "Skip to content"),
+    ("yes", "はい", "yes"),
+    ("no", "いいえ", "no"),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_label_has_both_languages_and_keys_are_unique() {
+        let mut keys: Vec<_> = LABELS.iter().map(|(k, _, _)| *k).collect();
+        keys.sort_unstable();
+        let before = keys.len();
+        keys.dedup();
+        assert_eq!(before, keys.len(), "a label key appears twice");
+        assert!(LABELS.iter().all(|(_, ja, en)| !ja.is_empty() && !en.is_empty()));
+        assert_eq!(label(Lang::En, "patients"), "Patients");
+        assert_eq!(label(Lang::Ja, "patients"), "利用者");
+    }
+
+    #[test]
+    fn the_query_picks_the_language() {
+        assert_eq!(Lang::from_query("a=1&lang=en"), Some(Lang::En));
+        assert_eq!(Lang::from_query("lang=fr"), None);
+    }
+}

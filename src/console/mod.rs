@@ -1,0 +1,308 @@
+//! The web console at `/console`: server-rendered pages for care managers, nurses and auditors.
+//!
+//! The console is a second face of the API, not a second API: the session cookie carries the
+//! bearer token itself, the guard turns it back into the `Authorization` header, and the pages
+//! take the same `Context` extractor and call the same domain functions as the JSON handlers. A
+//! console request is therefore authenticated, rate-limited, authorised and audited exactly as the
+//! same request through the API. Routes are HTML, not API, so they are not in the OpenAPI document.
+
+mod auditor;
+mod careform;
+mod i18n;
+mod patients;
+mod session;
+mod sheets;
+mod vacancies;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::{Next, from_fn};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
+use askama::Template;
+
+use crate::auth::Role;
+use crate::context::Context;
+use crate::error::ApiError;
+
+pub use i18n::Lang;
+pub use session::{DemoUser, demo_users};
+
+/// Every console response carries this policy: only the binary's own CSS and JS, no inline
+/// script or style, no framing, forms posting back here only.
+pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+    connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+const CSS: &str = include_str!("assets/console.css");
+const JS: &str = include_str!("assets/console.js");
+
+/// The console's routes, under `/console`.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/console")
+            .wrap(from_fn(guard))
+            .service(web::resource("").get(home))
+            .service(web::resource("/").get(home))
+            .service(web::resource("/assets/console.css").get(|| async { asset(CSS, "text/css; charset=utf-8") }))
+            .service(web::resource("/assets/console.js").get(|| async { asset(JS, "text/javascript; charset=utf-8") }))
+            .configure(session::routes)
+            .configure(patients::routes)
+            .configure(sheets::routes)
+            .configure(auditor::routes)
+            .configure(vacancies::routes),
+    );
+}
+
+fn asset(body: &'static str, content_type: &'static str) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, content_type))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(body)
+}
+
+/// Puts the session's token where the API's extractor looks for it, and adds the security
+/// headers to whatever the page answers. A header the browser sent itself is dropped: the
+/// console authenticates by its cookie only.
+async fn guard(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    req.headers_mut().remove(header::AUTHORIZATION);
+    req.headers_mut().remove("x-break-glass");
+    if let Some(token) = session::token_of(req.request())
+        && let Ok(value) = HeaderValue::from_str(&format!("Bearer {token}"))
+    {
+        req.headers_mut().insert(header::AUTHORIZATION, value);
+    }
+    let chosen = i18n::Lang::from_query(req.query_string());
+    let secure = req.connection_info().scheme() == "https";
+    let mut res = next.call(req).await?;
+    let headers = res.headers_mut();
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if let Some(lang) = chosen
+        && let Ok(value) = HeaderValue::from_str(&session::lang_cookie(lang, secure))
+    {
+        headers.append(header::SET_COOKIE, value);
+    }
+    Ok(res)
+}
+
+/// What every page template needs: the language, the form token and who is signed in.
+pub struct Ui {
+    pub lang: Lang,
+    /// The CSRF token of this session, for every form.
+    pub csrf: String,
+    /// `sub` of the signed-in caller (empty on the sign-in page).
+    pub user: String,
+    pub org: String,
+    pub role: Option<Role>,
+    /// The path of this page, for the language switch.
+    pub path: String,
+}
+
+impl Ui {
+    pub fn t(&self, key: &str) -> &'static str {
+        i18n::label(self.lang, key)
+    }
+
+    pub fn is_auditor(&self) -> bool {
+        self.role == Some(Role::Auditor)
+    }
+
+    pub fn lang_code(&self) -> &'static str {
+        self.lang.code()
+    }
+
+    /// The other language's code and name, for the switch in the header.
+    pub fn other_lang(&self) -> (&'static str, &'static str) {
+        match self.lang {
+            Lang::Ja => ("en", "English"),
+            Lang::En => ("ja", "日本語"),
+        }
+    }
+}
+
+/// A signed-in console request: the API's own `Context`, and the page's `Ui`.
+pub struct Console {
+    pub ctx: Context,
+    pub ui: Ui,
+}
+
+impl FromRequest for Console {
+    type Error = ConsoleError;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let lang = Lang::of(req);
+        let token = session::token_of(req);
+        let path = req.path().to_owned();
+        let ctx = Context::from_request(req, payload);
+        let state = req.app_data::<web::Data<crate::state::AppState>>().cloned();
+        Box::pin(async move {
+            let ctx = ctx.await.map_err(|e| ConsoleError::new(e, lang))?;
+            let state = state.ok_or_else(|| ConsoleError::new(ApiError::internal("no application state"), lang))?;
+            let csrf = token.as_deref().map(|t| session::csrf_for(&state, t)).unwrap_or_default();
+            let state = state.into_inner();
+            let (sub, org) = (ctx.caller.sub.clone(), ctx.caller.org.clone());
+            let names = Names::of(&state, &ctx, [org.clone()], [sub.clone()]).await;
+            let ui = Ui {
+                lang,
+                csrf,
+                user: names.get(&sub).to_owned(),
+                org: names.get(&org).to_owned(),
+                role: Some(ctx.caller.role),
+                path,
+            };
+            Ok(Console { ctx, ui })
+        })
+    }
+}
+
+/// An error on a console page: the API's error, shown as a page in the caller's language (a
+/// missing or expired session goes back to the sign-in page instead).
+#[derive(Debug)]
+pub struct ConsoleError {
+    pub error: ApiError,
+    pub lang: Lang,
+}
+
+impl ConsoleError {
+    pub fn new(error: ApiError, lang: Lang) -> Self {
+        Self { error, lang }
+    }
+}
+
+impl std::fmt::Display for ConsoleError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "console/error.html")]
+struct ErrorPage<'a> {
+    ui: Ui,
+    status: u16,
+    detail: &'a str,
+}
+
+impl ResponseError for ConsoleError {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if matches!(self.error, ApiError::Unauthorized(_)) {
+            return session::back_to_sign_in();
+        }
+        if self.error.status() >= 500 {
+            // Logged as the API logs it; the page says no more than the problem would.
+            let _logged = self.error.error_response();
+        }
+        let detail = self.error.problem().detail;
+        let ui = Ui {
+            lang: self.lang,
+            csrf: String::new(),
+            user: String::new(),
+            org: String::new(),
+            role: None,
+            path: "/console/".into(),
+        };
+        let page = ErrorPage { ui, status: self.error.status(), detail: &detail };
+        let mut res = html(self.status_code(), &page);
+        res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        res
+    }
+}
+
+/// A rendered template as the response body.
+pub fn html(status: StatusCode, page: &impl Template) -> HttpResponse {
+    match page.render() {
+        Ok(body) => {
+            HttpResponse::build(status).insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8")).body(body)
+        }
+        Err(e) => ApiError::internal(format!("console template: {e}")).error_response(),
+    }
+}
+
+/// The console's answer type: a page, or an error page.
+pub type PageResult = Result<HttpResponse, ConsoleError>;
+
+/// A page rendered with 200.
+pub fn ok(page: &impl Template) -> PageResult {
+    Ok(html(StatusCode::OK, page))
+}
+
+/// After a form: back to a page (303, so the browser follows with GET).
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther().insert_header((header::LOCATION, location.to_owned())).finish()
+}
+
+#[derive(Template)]
+#[template(path = "console/home.html")]
+struct Home {
+    ui: Ui,
+}
+
+async fn home(console: Console) -> PageResult {
+    if console.ui.is_auditor() {
+        return Ok(see_other("/console/audit"));
+    }
+    ok(&Home { ui: console.ui })
+}
+
+/// An enum's wire word (its serde name), e.g. `care_2` or `nurse`, for display.
+pub fn word<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => String::new(),
+    }
+}
+
+/// Names for the ids a page shows (organisations, practitioners), read from the directory as
+/// `GET /v1/organizations/{id}` and `GET /v1/practitioners/{id}` read them (unaudited there too).
+/// An id the directory does not know (a token's `sub` that is no practitioner) shows as itself.
+#[derive(Default)]
+pub struct Names(std::collections::HashMap<String, String>);
+
+impl Names {
+    /// Looks up each organisation and practitioner once.
+    pub async fn of(
+        state: &std::sync::Arc<crate::state::AppState>,
+        ctx: &Context,
+        organizations: impl IntoIterator<Item = String>,
+        practitioners: impl IntoIterator<Item = String>,
+    ) -> Self {
+        let mut names = std::collections::HashMap::new();
+        for id in organizations {
+            if id.is_empty() || names.contains_key(&id) {
+                continue;
+            }
+            if let Ok(org) = crate::domain::directory::get_organization(state, ctx.clone(), id.clone().into()).await {
+                names.insert(id, org.name);
+            }
+        }
+        for id in practitioners {
+            if id.is_empty() || names.contains_key(&id) {
+                continue;
+            }
+            if let Ok(p) = crate::domain::directory::get_practitioner(state, ctx.clone(), id.clone().into()).await {
+                names.insert(id, p.name);
+            }
+        }
+        Self(names)
+    }
+
+    /// The name of `id`, or `id` itself.
+    pub fn get<'a>(&'a self, id: &'a str) -> &'a str {
+        self.0.get(id).map_or(id, String::as_str)
+    }
+}

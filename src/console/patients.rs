@@ -1,0 +1,198 @@
+//! Patients: the caller's list (its organisation's patients and those whose team it is on), the
+//! search by insured number, and a patient's page (care path as a form, versions and their
+//! difference, care team, consents). Each part is read through the same domain call as its API
+//! route, so each leaves the same audit event.
+
+use std::sync::Arc;
+
+use actix_web::web;
+use askama::Template;
+use serde::Deserialize;
+
+use super::careform::{self, Change, Form};
+use super::{Console, ConsoleError, Names, PageResult, Ui, ok, word};
+use crate::domain::care_team::{self, Member};
+use crate::domain::consents::{self, Consent};
+use crate::domain::documents::{Document, ListFilter, audited as documents};
+use crate::domain::paging;
+use crate::domain::patients::{self, Patient, PatientSearch};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The document type shown as the patient's care path.
+const CARE_PATH: &str = "care-path";
+/// Versions listed in the history (newest first).
+const HISTORY: i64 = 20;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/patients").get(list)).service(web::resource("/patients/{id}").get(show));
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    #[serde(default)]
+    ltc_insured_number: String,
+    cursor: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "console/patients.html")]
+struct PatientList {
+    ui: Ui,
+    query: String,
+    patients: Vec<Row>,
+    next: Option<String>,
+}
+
+struct Row {
+    id: String,
+    name: String,
+    kana: String,
+    birth_date: String,
+    care_level: String,
+    insured: String,
+}
+
+impl From<Patient> for Row {
+    fn from(p: Patient) -> Self {
+        Row {
+            care_level: p.care_level.map(|c| word(&c)).unwrap_or_default(),
+            insured: p.identity.ltc_insured_number.unwrap_or_default(),
+            kana: p.identity.name_kana.unwrap_or_default(),
+            birth_date: p.identity.birth_date,
+            name: p.identity.name,
+            id: p.id,
+        }
+    }
+}
+
+async fn list(state: web::Data<AppState>, console: Console, q: web::Query<ListQuery>) -> PageResult {
+    let Console { ctx, ui } = console;
+    let number = q.ltc_insured_number.trim().to_owned();
+    let search = PatientSearch { ltc_insured_number: (!number.is_empty()).then(|| number.clone()) };
+    let limit = paging::page_size(None).map_err(|e| ConsoleError::new(e, ui.lang))?;
+    let page = patients::list(&state, ctx, search, q.cursor.clone(), limit)
+        .await
+        .map_err(|e| ConsoleError::new(e, ui.lang))?;
+    ok(&PatientList {
+        ui,
+        query: number,
+        patients: page.items.into_iter().map(Row::from).collect(),
+        next: page.next_cursor,
+    })
+}
+
+#[derive(Deserialize)]
+struct ShowQuery {
+    /// Compare these two versions of the care path.
+    from: Option<i32>,
+    to: Option<i32>,
+}
+
+/// One row of the version history.
+struct VersionRow {
+    version: i32,
+    updated_at: String,
+    updated_by: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/patient.html")]
+struct PatientPage {
+    ui: Ui,
+    patient: Row,
+    sex: String,
+    managing: String,
+    care_path: Option<String>,
+    care_path_version: i32,
+    withheld: usize,
+    versions: Vec<VersionRow>,
+    diff: Option<(i32, i32, Vec<Change>)>,
+    /// The versions the selects show as chosen.
+    compared: (i32, i32),
+    team: Result<Vec<Member>, String>,
+    consents: Result<Vec<Consent>, String>,
+    names: Names,
+}
+
+/// A part of the page that the caller may not see shows why instead of failing the page.
+fn part<T>(result: Result<T, ApiError>) -> Result<T, String> {
+    result.map_err(|e| e.problem().detail)
+}
+
+async fn show(
+    state: web::Data<AppState>,
+    console: Console,
+    id: web::Path<String>,
+    q: web::Query<ShowQuery>,
+) -> PageResult {
+    let Console { ctx, ui } = console;
+    let lang = ui.lang;
+    let fail = |e| ConsoleError::new(e, lang);
+    let id = id.into_inner();
+    let state: Arc<AppState> = state.into_inner();
+    let patient = patients::get(&state, ctx.clone(), id.clone().into()).await.map_err(fail)?;
+    let filter = ListFilter { doc_type: Some(CARE_PATH.into()), ..ListFilter::default() };
+    let (docs, _) = documents::list(&state, ctx.clone(), id.clone().into(), filter, 1).await.map_err(fail)?;
+    let current: Option<Document> = docs.into_iter().find(|d| !d.deleted);
+    let history = match &current {
+        Some(doc) => {
+            documents::history(&state, ctx.clone(), doc.id.clone().into(), None, HISTORY).await.map_err(fail)?
+        }
+        None => Vec::new(),
+    };
+    let form = current.as_ref().and_then(|d| Form::new(&state.schemas, &d.doc_type, &d.schema_version, lang));
+    let care_path = current.as_ref().map(|d| match &form {
+        Some(form) => form.render(&d.content, &d.withheld),
+        None => careform::esc(&d.content.to_string()),
+    });
+    let diff = compare(&history, form.as_ref(), q.from, q.to);
+    let team = part(care_team::get(&state, ctx.clone(), id.clone().into()).await).map(|t| t.members);
+    let consents = part(consents::list(&state, ctx.clone(), id.into()).await).map(|c| c.items);
+    let mut orgs = vec![patient.managing_organization.clone()];
+    let mut people: Vec<String> = history.iter().map(|d| d.updated_by.clone()).collect();
+    if let Ok(members) = &team {
+        orgs.extend(members.iter().map(|m| m.member.organization.clone()));
+        people.extend(members.iter().filter_map(|m| m.member.practitioner.clone()));
+    }
+    let names = Names::of(&state, &ctx, orgs, people).await;
+    let page = PatientPage {
+        ui,
+        sex: word(&patient.identity.sex),
+        managing: patient.managing_organization.clone(),
+        care_path,
+        care_path_version: current.as_ref().map_or(0, |d| d.version),
+        withheld: current.as_ref().map_or(0, |d| d.withheld.len()),
+        versions: history
+            .iter()
+            .map(|d| VersionRow {
+                version: d.version,
+                updated_at: d.updated_at.clone(),
+                updated_by: d.updated_by.clone(),
+            })
+            .collect(),
+        compared: diff.as_ref().map_or((0, 0), |(from, to, _)| (*from, *to)),
+        diff,
+        team,
+        consents,
+        names,
+        patient: patient.into(),
+    };
+    ok(&page)
+}
+
+/// The difference between versions `from` and `to` (default: the two newest), from the history
+/// already read (so the comparison costs no further reads).
+fn compare(
+    history: &[Document],
+    form: Option<&Form>,
+    from: Option<i32>,
+    to: Option<i32>,
+) -> Option<(i32, i32, Vec<Change>)> {
+    let newest = history.first()?.version;
+    let to = to.unwrap_or(newest);
+    let from = from.unwrap_or(to - 1);
+    let old = history.iter().find(|d| d.version == from)?;
+    let new = history.iter().find(|d| d.version == to)?;
+    Some((from, to, careform::diff(form, &old.content, &new.content)))
+}

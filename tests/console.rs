@@ -1,0 +1,294 @@
+//! The web console through the HTTP stack, on either backend: the session cookie's flags, CSRF
+//! refusals, the Content-Security-Policy on every console response, and a console page view
+//! audited exactly like the same API request. The pages themselves are walked in a real browser
+//! by tests/console/run.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+
+mod common;
+
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::test::{TestRequest, init_service};
+use common::{Resp, TestApp, auth, send};
+use serde_json::{Value, json};
+
+async fn api<S, B>(app: &S, method: &str, uri: &str, token: &str, body: Option<Value>) -> Resp
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: actix_web::body::MessageBody,
+{
+    let req =
+        if method == "GET" { TestRequest::get() } else { TestRequest::post() }.uri(uri).insert_header(auth(token));
+    send(app, if let Some(b) = body { req.set_json(b) } else { req }).await
+}
+
+fn session(token: &str) -> (&'static str, String) {
+    ("cookie", format!("cp_session={token}"))
+}
+
+fn text(res: &Resp) -> String {
+    String::from_utf8_lossy(&res.raw).into_owned()
+}
+
+/// The value of the first `name="csrf"` field of a page.
+fn csrf_of(page: &str) -> String {
+    let at = page.find("name=\"csrf\" value=\"").expect("a CSRF field") + "name=\"csrf\" value=\"".len();
+    page[at..].split('"').next().unwrap().to_owned()
+}
+
+fn set_cookies(res: &Resp) -> Vec<String> {
+    res.headers.get_all("set-cookie").map(|v| v.to_str().unwrap().to_owned()).collect()
+}
+
+/// A clinic with a physician's patient, an unrelated clinic, and the city's auditor.
+struct World {
+    t: TestApp,
+    clinic: String,
+    other: String,
+    city: String,
+    patient: String,
+}
+
+impl World {
+    fn token(&self, sub: &str, role: &str, org: &str) -> String {
+        carepath::auth::issue_local_token(&self.t.state.settings.data_dir, sub, role.parse().unwrap(), org, 600)
+            .unwrap()
+    }
+    fn doctor(&self) -> String {
+        self.token("dr-1", "physician", &self.clinic)
+    }
+}
+
+macro_rules! world {
+    ($w:ident, $app:ident) => {
+        let t = TestApp::new();
+        let $app = init_service(carepath::startup::app(t.state.clone())).await;
+        let op = t.operator();
+        let mut ids = Vec::new();
+        for kind in ["clinic", "clinic", "municipality"] {
+            let res = api(&$app, "POST", "/v1/organizations", &op, Some(json!({"name": kind, "kind": kind}))).await;
+            assert_eq!(res.status, 201, "{}", res.body);
+            ids.push(res.body["id"].as_str().unwrap().to_owned());
+        }
+        let mut $w =
+            World { t, clinic: ids[0].clone(), other: ids[1].clone(), city: ids[2].clone(), patient: String::new() };
+        let body = json!({"name": "山田 花子", "birth_date": "1939-04-01", "sex": "female", "managing_organization": $w.clinic});
+        let res = api(&$app, "POST", "/v1/patients", &$w.doctor(), Some(body)).await;
+        assert_eq!(res.status, 201, "{}", res.body);
+        $w.patient = res.body["id"].as_str().unwrap().to_owned();
+    };
+}
+
+#[actix_web::test]
+async fn sign_in_keeps_the_token_in_a_strict_http_only_cookie() {
+    world!(w, app);
+    let form = send(&app, TestRequest::get().uri("/console/login")).await;
+    assert_eq!(form.status, 200);
+    let nonce = set_cookies(&form).into_iter().find(|c| c.starts_with("cp_login=")).expect("a sign-in nonce");
+    let nonce = nonce.split(';').next().unwrap().to_owned();
+    let csrf = csrf_of(&text(&form));
+
+    let token = w.doctor();
+    let sign_in = |forwarded: Option<&str>| {
+        let mut req = TestRequest::post()
+            .uri("/console/login")
+            .insert_header(("cookie", nonce.clone()))
+            .set_form([("token", token.as_str()), ("csrf", csrf.as_str())]);
+        if let Some(proto) = forwarded {
+            req = req.insert_header(("x-forwarded-proto", proto));
+        }
+        req
+    };
+    let res = send(&app, sign_in(None)).await;
+    assert_eq!(res.status, 303, "{}", text(&res));
+    assert_eq!(res.header("location"), Some("/console/"));
+    let cookie = set_cookies(&res).into_iter().find(|c| c.starts_with("cp_session=")).unwrap();
+    assert!(cookie.starts_with(&format!("cp_session={token};")), "the cookie holds the token itself: {cookie}");
+    for flag in ["HttpOnly", "SameSite=Strict", "Path=/console"] {
+        assert!(cookie.contains(flag), "{flag} missing: {cookie}");
+    }
+    assert!(!cookie.contains("Secure"), "plain HTTP: {cookie}");
+    // Max-Age is the token's remaining life (600 s here), no longer.
+    let max_age: i64 = cookie.split("Max-Age=").nth(1).unwrap().split(';').next().unwrap().parse().unwrap();
+    assert!((1..=600).contains(&max_age), "{cookie}");
+
+    let tls = send(&app, sign_in(Some("https"))).await;
+    let cookie = set_cookies(&tls).into_iter().find(|c| c.starts_with("cp_session=")).unwrap();
+    assert!(cookie.ends_with("; Secure"), "over TLS the cookie is Secure: {cookie}");
+
+    // A forged token is refused exactly as the API refuses it, and no session is set.
+    let bad = TestRequest::post()
+        .uri("/console/login")
+        .insert_header(("cookie", nonce.clone()))
+        .set_form([("token", "e30.e30.e30"), ("csrf", csrf.as_str())]);
+    let bad = send(&app, bad).await;
+    assert_eq!(bad.status, 401);
+    assert!(set_cookies(&bad).iter().all(|c| !c.starts_with("cp_session=")));
+
+    // The session reaches pages; without it, the console sends the browser to sign in.
+    let home = send(&app, TestRequest::get().uri("/console/patients").insert_header(session(&token))).await;
+    assert_eq!(home.status, 200);
+    assert!(text(&home).contains("山田 花子"));
+    let anonymous = send(&app, TestRequest::get().uri("/console/patients")).await;
+    assert_eq!(anonymous.status, 303);
+    assert_eq!(anonymous.header("location"), Some("/console/login"));
+    // The console ignores an Authorization header: it authenticates by its cookie only.
+    let header_only = send(&app, TestRequest::get().uri("/console/patients").insert_header(auth(&token))).await;
+    assert_eq!(header_only.status, 303);
+}
+
+#[actix_web::test]
+async fn forms_without_the_sessions_csrf_token_are_refused() {
+    world!(w, app);
+    let token = w.doctor();
+    let page = send(&app, TestRequest::get().uri("/console/sheets").insert_header(session(&token))).await;
+    let csrf = csrf_of(&text(&page));
+    let sheet = |csrf: &str| {
+        TestRequest::post().uri("/console/sheets").insert_header(session(&token)).set_form([
+            ("csrf", csrf),
+            ("patient_id", w.patient.as_str()),
+            ("to_organization", w.clinic.as_str()),
+            ("category", "report"),
+            ("urgency", "routine"),
+            ("body", "経過報告です"),
+        ])
+    };
+    for forged in ["", "0000", &csrf[1..]] {
+        let res = send(&app, sheet(forged)).await;
+        assert_eq!(res.status, 403, "csrf {forged:?}: {}", text(&res));
+        assert!(res.header("content-type").unwrap().starts_with("text/html"));
+    }
+    // Another session's token does not fit this session.
+    let other = w.token("dr-2", "physician", &w.clinic);
+    let other_page = send(&app, TestRequest::get().uri("/console/sheets").insert_header(session(&other))).await;
+    let res = send(&app, sheet(&csrf_of(&text(&other_page)))).await;
+    assert_eq!(res.status, 403);
+    let res = send(&app, sheet(&csrf)).await;
+    assert_eq!(res.status, 303, "{}", text(&res));
+    assert!(res.header("location").unwrap().starts_with("/console/sheets/"));
+
+    // Sign-in and sign-out are forms too.
+    let no_nonce =
+        TestRequest::post().uri("/console/login").set_form([("token", token.as_str()), ("csrf", csrf.as_str())]);
+    assert_eq!(send(&app, no_nonce).await.status, 403);
+    let out = TestRequest::post().uri("/console/logout").insert_header(session(&token)).set_form([("csrf", "x")]);
+    assert_eq!(send(&app, out).await.status, 403);
+    let out = TestRequest::post().uri("/console/logout").insert_header(session(&token)).set_form([("csrf", &csrf)]);
+    let out = send(&app, out).await;
+    assert_eq!(out.status, 303);
+    assert!(set_cookies(&out).iter().any(|c| c.starts_with("cp_session=;") && c.contains("Max-Age=0")));
+}
+
+#[actix_web::test]
+async fn every_console_response_carries_a_strict_content_security_policy() {
+    world!(w, app);
+    let token = w.doctor();
+    let uris = [
+        ("/console/login", None),
+        ("/console/patients", Some(&token)),
+        (&*format!("/console/patients/{}", w.patient), Some(&token)),
+        ("/console/patients/no-such-patient", Some(&token)),
+        ("/console/sheets", Some(&token)),
+        ("/console/vacancies", Some(&token)),
+        ("/console/assets/console.css", None),
+        ("/console/assets/console.js", None),
+        ("/console/patients", None),
+    ];
+    for (uri, token) in uris {
+        let mut req = TestRequest::get().uri(uri);
+        if let Some(token) = token {
+            req = req.insert_header(session(token));
+        }
+        let res = send(&app, req).await;
+        assert!([200, 303, 404].contains(&res.status.as_u16()), "{uri}: {}", res.status);
+        let csp = res.header("content-security-policy").unwrap_or_else(|| panic!("{uri}: no CSP"));
+        assert_eq!(csp, carepath::console::CSP);
+        for directive in ["default-src 'none'", "script-src 'self'", "frame-ancestors 'none'", "form-action 'self'"] {
+            assert!(csp.contains(directive), "{uri}: {csp}");
+        }
+        assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval") && !csp.contains("http"));
+        assert_eq!(res.header("x-content-type-options"), Some("nosniff"));
+        if res.header("content-type").is_some_and(|c| c.starts_with("text/html")) {
+            let page = text(&res);
+            assert!(!page.contains("<script>") && !page.contains(" style=") && !page.contains(" onclick="), "{uri}");
+        }
+    }
+    let missing =
+        send(&app, TestRequest::get().uri("/console/patients/no-such-patient").insert_header(session(&token))).await;
+    assert_eq!(missing.status, 404);
+    assert!(missing.header("content-type").unwrap().starts_with("text/html"), "console errors are pages");
+}
+
+/// (action, outcome, patient, actor) of the events after `after`, for `patient`.
+async fn events_since<S, B>(app: &S, w: &World, after: i64) -> Vec<(String, String, String, String, i64)>
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: actix_web::body::MessageBody,
+{
+    let auditor = w.token("auditor-1", "auditor", &w.city);
+    let uri = format!("/v1/audit-events?patient_id={}&cursor={after}", w.patient);
+    let res = api(app, "GET", &uri, &auditor, None).await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    res.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let s = |k: &str| e[k].as_str().unwrap_or_default().to_owned();
+            (s("action"), s("outcome"), s("patient_id"), s("actor_sub"), e["seq"].as_i64().unwrap())
+        })
+        .collect()
+}
+
+#[actix_web::test]
+async fn a_console_page_view_is_audited_exactly_like_the_api_request() {
+    world!(w, app);
+    let last = |events: &[(String, String, String, String, i64)]| events.last().map_or(0, |e| e.4);
+    let start = last(&events_since(&app, &w, 0).await);
+
+    // Allowed: the patient's own doctor.
+    let token = w.doctor();
+    let res = api(&app, "GET", &format!("/v1/patients/{}", w.patient), &token, None).await;
+    assert_eq!(res.status, 200);
+    let by_api = events_since(&app, &w, start).await;
+    let mark = last(&by_api);
+    let res =
+        send(&app, TestRequest::get().uri(&format!("/console/patients/{}", w.patient)).insert_header(session(&token)))
+            .await;
+    assert_eq!(res.status, 200, "{}", text(&res));
+    let by_console = events_since(&app, &w, mark).await;
+    let strip = |e: &(String, String, String, String, i64)| (e.0.clone(), e.1.clone(), e.2.clone(), e.3.clone());
+    assert_eq!(
+        by_api.iter().map(strip).collect::<Vec<_>>(),
+        [("patient.read".into(), "allowed".into(), w.patient.clone(), "dr-1".into())]
+    );
+    let read = by_console.iter().find(|e| e.0 == "patient.read").expect("the console's patient.read event");
+    assert_eq!(strip(read), strip(&by_api[0]), "the page's read is the API's read");
+    // The page shows more than the patient (its care path, team, consents): each part is the
+    // event of the API route that reads it, and nothing else is recorded.
+    for e in &by_console {
+        assert!(
+            ["patient.read", "document.list", "care_team.read", "consent.list"].contains(&e.0.as_str()),
+            "unexpected event {e:?}"
+        );
+        assert_eq!((e.1.as_str(), e.3.as_str()), ("allowed", "dr-1"));
+    }
+
+    // Denied: a physician of an unrelated clinic, through the API and through the console.
+    let outsider = w.token("dr-x", "physician", &w.other);
+    let res = api(&app, "GET", &format!("/v1/patients/{}", w.patient), &outsider, None).await;
+    let api_status = res.status;
+    let denied_api = events_since(&app, &w, last(&by_console)).await;
+    assert_eq!(denied_api.len(), 1, "{denied_api:?}");
+    let mark = last(&denied_api);
+    let res = send(
+        &app,
+        TestRequest::get().uri(&format!("/console/patients/{}", w.patient)).insert_header(session(&outsider)),
+    )
+    .await;
+    assert_eq!(res.status, api_status, "the console refuses as the API does");
+    let denied_console = events_since(&app, &w, mark).await;
+    assert_eq!(denied_console.len(), 1, "{denied_console:?}");
+    assert_eq!(strip(&denied_console[0]), strip(&denied_api[0]));
+    assert_eq!(denied_console[0].0, "patient.read");
+    assert_ne!(denied_console[0].1, "allowed");
+}

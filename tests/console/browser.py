@@ -1,0 +1,292 @@
+"""The console walked in headless Chromium at a tablet's width (768 px): seeds a small world over
+the API, then signs in as a care manager, a visiting nurse and an auditor in turn. Each step
+asserts what the page shows; every page gets two screenshots (the first screen, and the whole
+page) and an axe-core check (no serious or critical violation), and must not be wider than the
+window. Prints 'N passed, N failed' at the end."""
+
+import datetime
+import json
+import os
+import subprocess
+import sys
+import time
+import traceback
+import urllib.error
+import urllib.request
+import zoneinfo
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+BASE = os.environ["CT_BASE"]
+ARTEFACTS = os.environ["CT_ARTEFACTS"]
+AXE = open(os.environ["CT_AXE"], encoding="utf-8").read()
+EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "..", "schemas", "care-path", "examples")
+
+
+def token(sub, role, org):
+    args = [os.environ["CT_BIN"], "token", "--data-dir", os.environ["CT_DATA"], "--sub", sub, "--role", role, "--org", org]
+    return subprocess.run(args, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def call(method, path, tok, body=None, headers=None, expect=(200, 201)):
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(BASE + path, data=data, method=method)
+    req.add_header("authorization", f"Bearer {tok}")
+    if data is not None:
+        req.add_header("content-type", "application/json")
+    for k, v in (headers or {}).items():
+        req.add_header(k, v)
+    try:
+        with urllib.request.urlopen(req) as resp:
+            status, text = resp.status, resp.read().decode()
+    except urllib.error.HTTPError as e:
+        status, text = e.code, e.read().decode()
+    if status not in expect:
+        sys.exit(f"seed: {method} {path} answered {status}: {text}")
+    return json.loads(text) if text else None
+
+
+# ---- the world
+admin = token("ops", "admin", "carepath-operator")
+clinic = call("POST", "/v1/organizations", admin, {"name": "新見クリニック", "kind": "clinic"})["id"]
+station = call("POST", "/v1/organizations", admin, {"name": "ひまわり訪問看護ステーション", "kind": "visiting_nurse_station"})["id"]
+office = call("POST", "/v1/organizations", admin, {"name": "さくら居宅介護支援事業所", "kind": "care_management_office"})["id"]
+facility = call("POST", "/v1/organizations", admin, {"name": "あおぞらショートステイ", "kind": "care_facility"})["id"]
+hospital = call("POST", "/v1/organizations", admin, {"name": "県立病院", "kind": "hospital"})["id"]
+city = call("POST", "/v1/organizations", admin, {"name": "新見市", "kind": "municipality"})["id"]
+doctor_id = call("POST", "/v1/practitioners", admin, {"name": "新見 一郎", "profession": "physician", "organization": clinic})["id"]
+nurse_id = call("POST", "/v1/practitioners", admin, {"name": "佐藤 看護", "profession": "nurse", "organization": station})["id"]
+cm_id = call("POST", "/v1/practitioners", admin, {"name": "田中 ケア", "profession": "care_manager", "organization": office})["id"]
+doctor = token(doctor_id, "physician", clinic)
+nurse = token(nurse_id, "nurse", station)
+care_manager = token(cm_id, "care_manager", office)
+auditor = token("audit-1", "auditor", city)
+facility_staff = token("facility-1", "care_worker", facility)
+
+patient = call("POST", "/v1/patients", doctor, {
+    "name": "山田 花子", "name_kana": "ヤマダ ハナコ", "birth_date": "1939-04-01", "sex": "female",
+    "managing_organization": clinic, "care_level": "care_2", "ltc_insured_number": "9876543210",
+})["id"]
+call("PUT", f"/v1/patients/{patient}/care-team", doctor, {"members": [
+    {"organization": clinic, "practitioner": doctor_id, "role": "physician", "since": "2025-04-01"},
+    {"organization": station, "practitioner": nurse_id, "role": "nurse", "since": "2025-04-01"},
+    {"organization": office, "practitioner": cm_id, "role": "care_manager", "since": "2025-04-01"},
+]})
+call("POST", f"/v1/patients/{patient}/consents", doctor, {
+    "status": "active", "organizations": "care_team", "purposes": ["treatment"],
+    "period": {"start": "2025-04-01"}, "obtained_by": "signed_form",
+})
+content = json.load(open(os.path.join(EXAMPLES, "1.1.0-full.json"), encoding="utf-8"))
+doc = call("POST", f"/v1/patients/{patient}/documents", doctor, {"type": "care-path", "schema_version": "1.1.0", "content": content})
+content["notes"] = "退院後、訪問看護を週3回に増やした"
+call("PUT", f"/v1/documents/{doc['id']}", doctor, {"type": "care-path", "schema_version": "1.1.0", "content": content},
+     headers={"if-match": '"1"'})
+er_nurse = token("er-nurse-1", "nurse", hospital)
+call("GET", f"/v1/patients/{patient}", er_nurse, headers={"x-break-glass": "unconscious at home, ambulance call"})
+
+# ---- the browser
+options = webdriver.ChromeOptions()
+options.binary_location = "/usr/bin/chromium"
+for arg in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=768,1024", "--lang=ja"]:
+    options.add_argument(arg)
+driver = webdriver.Chrome(service=Service(executable_path="/usr/bin/chromedriver"), options=options)
+driver.set_window_size(768, 1024)
+wait = WebDriverWait(driver, 15)
+passed, failed = 0, 0
+shots = 0
+
+
+def page(name):
+    """Screenshot (full height) and axe-core: no serious or critical violation on this page."""
+    global shots
+    shots += 1
+    driver.save_screenshot(os.path.join(ARTEFACTS, f"{shots:02d}-{name}.png"))
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(768, min(max(height, 1024), 6000))
+    driver.save_screenshot(os.path.join(ARTEFACTS, f"{shots:02d}-{name}-full.png"))
+    driver.set_window_size(768, 1024)
+    width = driver.execute_script("return document.documentElement.scrollWidth")
+    assert width <= 768, f"{name}: the page is {width} px wide at a 768 px window"
+    driver.execute_script(AXE)
+    result = driver.execute_async_script(
+        "var done = arguments[arguments.length - 1];"
+        "axe.run(document, {resultTypes: ['violations']}).then(function (r) { done(r.violations); })"
+        ".catch(function (e) { done([{id: 'axe-error', impact: 'critical', help: String(e), nodes: []}]); });")
+    bad = [v for v in result if v.get("impact") in ("serious", "critical")]
+    assert not bad, f"{name}: axe: " + "; ".join(f"{v['id']} ({v['impact']}): {v['help']} x{len(v['nodes'])}" for v in bad)
+
+
+def text():
+    return driver.find_element(By.TAG_NAME, "body").text
+
+
+def sign_in(tok):
+    driver.delete_all_cookies()
+    driver.get(BASE + "/console/login")
+    driver.find_element(By.ID, "token").send_keys(tok)
+    driver.find_element(By.ID, "sign-in").click()
+    wait.until(lambda d: "/console/login" not in d.current_url)
+
+
+def step(name, fn):
+    global passed, failed
+    try:
+        fn()
+        passed += 1
+        print(f"ok   {name}", flush=True)
+    except Exception:  # noqa: BLE001 - every failing step is reported, the walk goes on
+        failed += 1
+        print(f"FAIL {name}", flush=True)
+        traceback.print_exc()
+        driver.save_screenshot(os.path.join(ARTEFACTS, f"failed-{name.replace(' ', '-')}.png"))
+
+
+def sign_in_page():
+    driver.delete_all_cookies()
+    driver.get(BASE + "/console/login")
+    assert "ログイン" in text(), text()
+    page("sign-in")
+    driver.find_element(By.ID, "token").send_keys("not-a-token")
+    driver.find_element(By.ID, "sign-in").click()
+    assert "トークンを確認できませんでした" in text(), text()
+
+
+def care_manager_signs_in():
+    sign_in(care_manager)
+    assert "田中 ケア" in driver.find_element(By.CSS_SELECTOR, "[data-testid=user]").text
+    cookie = driver.get_cookie("cp_session")
+    assert cookie and cookie["httpOnly"] and cookie["sameSite"] == "Strict", cookie
+    page("home")
+
+
+def patients_list_and_search():
+    driver.get(BASE + "/console/patients")
+    assert "山田 花子" in text(), text()
+    page("patients")
+    driver.find_element(By.ID, "ltc").send_keys("9876543210")
+    driver.find_element(By.CSS_SELECTOR, "form[role=search] button").click()
+    wait.until(lambda d: "ltc_insured_number=9876543210" in d.current_url)
+    assert "山田 花子" in text(), text()
+
+
+def patient_page_withholds():
+    driver.get(BASE + "/console/patients")
+    driver.find_element(By.LINK_TEXT, "山田 花子").click()
+    wait.until(lambda d: "/console/patients/" in d.current_url)
+    care_path = driver.find_element(By.CSS_SELECTOR, "[data-testid=care-path]").text
+    assert "要介護度" in care_path and "服用薬" in care_path, care_path
+    withheld = driver.find_elements(By.CSS_SELECTOR, "[data-withheld='/infections']")
+    assert withheld and withheld[0].text == "非開示", "infections not shown as withheld"
+    assert "MRSA" not in text()
+    assert "退院後、訪問看護を週3回に増やした" in driver.find_element(By.CSS_SELECTOR, "[data-testid=diff]").text
+    assert "佐藤 看護" in driver.find_element(By.CSS_SELECTOR, "[data-testid=team]").text
+    assert "active" in driver.find_element(By.CSS_SELECTOR, "[data-testid=consents]").text
+    page("patient")
+    driver.find_element(By.PARTIAL_LINK_TEXT, "今連絡できる人").click()
+    wait.until(lambda d: "/reachable" in d.current_url)
+    page("reachable")
+
+
+def english_switch():
+    driver.get(BASE + f"/console/patients/{patient}?lang=en")
+    assert "Care path" in text() and "Withheld" in text(), text()
+    driver.get(BASE + "/console/patients")
+    assert "Patients" in text()
+    driver.get(BASE + "/console/patients?lang=ja")
+
+
+def care_manager_sends_sheet():
+    driver.get(BASE + f"/console/sheets?patient_id={patient}")
+    driver.find_element(By.ID, "to_organization").send_keys(station)
+    driver.find_element(By.ID, "body").send_keys("入浴時の皮膚の状態を教えてください")
+    page("sheets")
+    driver.find_element(By.ID, "send").click()
+    wait.until(lambda d: "/console/sheets/" in d.current_url)
+    assert "入浴時の皮膚の状態を教えてください" in text()
+    assert driver.find_element(By.CSS_SELECTOR, "[data-testid=read-receipt]").text == "未読"
+
+
+def nurse_reads_and_answers():
+    sign_in(nurse)
+    driver.get(BASE + "/console/sheets")
+    assert "未読: 1" in driver.find_element(By.CSS_SELECTOR, "[data-testid=unread]").text
+    page("inbox")
+    driver.find_element(By.CSS_SELECTOR, "[data-testid=sheets] tbody a").click()
+    wait.until(lambda d: "/console/sheets/" in d.current_url)
+    assert "入浴時の皮膚の状態を教えてください" in text()
+    assert "佐藤 看護" in driver.find_element(By.CSS_SELECTOR, "[data-testid=read-receipt]").text
+    driver.find_element(By.ID, "reply-body").send_keys("仙骨部に発赤があります。除圧を続けます")
+    driver.find_element(By.ID, "reply").click()
+    wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=state]").text == "answered")
+    page("sheet")
+
+
+def care_manager_sees_answer():
+    sign_in(care_manager)
+    driver.get(BASE + "/console/sheets?box=sent")
+    page("sent")
+    driver.find_element(By.CSS_SELECTOR, "[data-testid=sheets] tbody a").click()
+    wait.until(lambda d: "/console/sheets/" in d.current_url)
+    assert "仙骨部に発赤があります" in driver.find_element(By.CSS_SELECTOR, "[data-testid=thread]").text
+    assert "佐藤 看護" in driver.find_element(By.CSS_SELECTOR, "[data-testid=read-receipt]").text
+
+
+def vacancy_appears_live():
+    tomorrow = (datetime.datetime.now(zoneinfo.ZoneInfo("Asia/Tokyo")).date() + datetime.timedelta(days=1)).isoformat()
+    driver.get(BASE + f"/console/vacancies?from={tomorrow}&to={tomorrow}&accepts=insulin")
+    assert "あおぞらショートステイ" not in text()
+    wait.until(lambda d: d.find_element(By.ID, "live").get_attribute("data-connected") == "true")
+    driver.execute_script("window.__notReloaded = true;")
+    call("PUT", f"/v1/organizations/{facility}/vacancies/daily_living", facility_staff, {
+        "days": [{"date": tomorrow, "beds": [{"room": "shared", "sex": "any", "free": 2}], "accepts": ["insulin"]}],
+        "contact": {"phone": "0867-72-1111"},
+    })
+    wait.until(lambda d: "あおぞらショートステイ" in d.find_element(By.ID, "vacancy-results").text)
+    assert driver.execute_script("return window.__notReloaded === true;"), "the page reloaded"
+    page("vacancies")
+
+
+def auditor_reviews_break_glass():
+    sign_in(auditor)
+    assert "/console/audit" in driver.current_url
+    assert "改ざんは検出されませんでした" in driver.find_element(By.CSS_SELECTOR, "[data-testid=chain]").text
+    queue = driver.find_element(By.CSS_SELECTOR, "[data-testid=queue]").text
+    assert "unconscious at home" in queue and "er-nurse-1" in queue, queue
+    page("audit")
+    driver.find_element(By.CSS_SELECTOR, "[data-testid=queue] textarea").send_keys("救急搬送時の正当なアクセスと確認")
+    driver.find_element(By.CSS_SELECTOR, "[data-testid=queue] button").click()
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "[data-testid=queue-empty]"))
+    driver.get(BASE + f"/console/audit/events?patient_id={patient}")
+    events = driver.find_element(By.CSS_SELECTOR, "[data-testid=events]").text
+    assert "patient.read" in events and "er-nurse-1" in events, events
+    page("events")
+
+
+def sign_out():
+    driver.find_element(By.CSS_SELECTOR, "form[action='/console/logout'] button").click()
+    wait.until(lambda d: "/console/login" in d.current_url)
+    driver.get(BASE + "/console/patients")
+    assert "/console/login" in driver.current_url
+
+
+for name, fn in [
+    ("sign-in page refuses a bad token", sign_in_page),
+    ("care manager signs in (HttpOnly, SameSite=Strict)", care_manager_signs_in),
+    ("patients: list and insured-number search", patients_list_and_search),
+    ("patient page: care path form, withheld field, diff, team, consents", patient_page_withholds),
+    ("English labels on request", english_switch),
+    ("care manager sends a contact sheet", care_manager_sends_sheet),
+    ("nurse reads (receipt) and answers", nurse_reads_and_answers),
+    ("care manager sees the answer", care_manager_sees_answer),
+    ("a vacancy appears without reload", vacancy_appears_live),
+    ("auditor reviews the break-glass", auditor_reviews_break_glass),
+    ("sign out ends the session", sign_out),
+]:
+    step(name, fn)
+
+driver.quit()
+print(f"console: {passed} passed, {failed} failed")
+sys.exit(1 if failed else 0)
