@@ -20,6 +20,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod facts_cache;
+pub mod fhir;
 pub mod ids;
 pub mod limits;
 pub mod live;

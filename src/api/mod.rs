@@ -9,6 +9,7 @@ pub mod coordination;
 pub mod directory;
 pub mod documents;
 pub mod extract;
+pub mod fhir;
 pub mod health;
 pub mod metrics;
 pub mod patients;
@@ -106,5 +107,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .put(contact_hours::put_contact_hours),
         )
         .service(web::resource("/v1/contact-hours").get(contact_hours::list_contact_hours))
-        .service(web::resource("/v1/patients/{id}/care-team/reachable").get(contact_hours::get_reachable));
+        .service(web::resource("/v1/patients/{id}/care-team/reachable").get(contact_hours::get_reachable))
+        .service(web::resource("/v1/patients/{id}/fhir").get(fhir::get_patient_bundle));
 }
