@@ -1,0 +1,131 @@
+//! The FHIR view through the HTTP stack, on either backend: the Bundle's shape, withheld fields
+//! kept withheld (and labelled), refusal without a relationship, the audit event it writes.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+
+mod common;
+
+use actix_web::test::{TestRequest, init_service};
+use common::{TestApp, auth, send};
+use serde_json::{Value, json};
+
+fn example(path: &str) -> Value {
+    let text = std::fs::read_to_string(format!("{}/schemas/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn of_type<'a>(bundle: &'a Value, kind: &str) -> Vec<&'a Value> {
+    bundle["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["resource"])
+        .filter(|r| r["resourceType"] == kind)
+        .collect()
+}
+
+macro_rules! world {
+    ($app:ident, $t:ident, $org:ident, $physician:ident, $patient:ident) => {
+        let $t = TestApp::new();
+        let $app = init_service(carepath::startup::app($t.state.clone())).await;
+        let $org = send(&$app, TestRequest::post().uri("/v1/organizations").insert_header(auth(&$t.operator()))
+            .set_json(json!({"name": "clinic", "kind": "clinic"}))).await.body["id"].as_str().unwrap().to_owned();
+        let $physician = $t.token("physician", &$org);
+        let $patient = send(&$app, TestRequest::post().uri("/v1/patients").insert_header(auth(&$physician)).set_json(json!({
+            "name": "山田 花子", "name_kana": "ヤマダ ハナコ", "birth_date": "1939-04-01", "sex": "female",
+            "ltc_insured_number": "9876543210",
+            "health_insurance": {"insurer_number": "39331234", "number": "3456"},
+            "managing_organization": $org
+        }))).await.body["id"].as_str().unwrap().to_owned();
+        send(&$app, TestRequest::put().uri(&format!("/v1/patients/{}/care-team", $patient)).insert_header(auth(&$physician))
+            .set_json(json!({"members": [{"organization": $org, "role": "physician", "since": "2025-04-01"}]}))).await;
+        let mut care_path = example("care-path/examples/1.1.0-full.json");
+        care_path["infections"] = json!([{"name": "MRSA保菌", "status": "carrier"}]);
+        for (ty, version, content) in [
+            ("care-path", "1.1.0", care_path),
+            ("discharge-summary", "1.0.0", example("discharge-summary/examples/1.0.0-full.json")),
+        ] {
+            let res = send(&$app, TestRequest::post().uri(&format!("/v1/patients/{}/documents", $patient))
+                .insert_header(auth(&$physician))
+                .set_json(json!({"type": ty, "schema_version": version, "content": content}))).await;
+            assert_eq!(res.status, 201, "{}", res.body);
+        }
+    };
+}
+
+#[actix_web::test]
+async fn the_bundle_holds_the_record_in_fhir_shapes() {
+    world!(app, t, org, physician, patient);
+    let res = send(&app, TestRequest::get().uri(&format!("/v1/patients/{patient}/fhir")).insert_header(auth(&physician))).await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert_eq!(res.header("content-type"), Some("application/fhir+json"));
+    let b = &res.body;
+    assert_eq!(b["resourceType"], "Bundle");
+    assert_eq!(b["type"], "collection");
+    let p = of_type(b, "Patient")[0];
+    assert_eq!(p["id"], patient.as_str());
+    assert!(p["meta"]["profile"][0].as_str().unwrap().ends_with("JP_Patient"));
+    assert_eq!(p["name"][1]["text"], "ヤマダ ハナコ");
+    assert_eq!(p["name"][1]["extension"][0]["valueCode"], "SYL");
+    assert_eq!(p["name"][0]["family"], "山田");
+    let ids: Vec<&str> = p["identifier"].as_array().unwrap().iter().map(|i| i["value"].as_str().unwrap()).collect();
+    assert!(ids.contains(&"9876543210") && ids.contains(&"39331234::3456"), "{ids:?}");
+    assert_eq!(of_type(b, "Organization")[0]["id"], org.as_str());
+    assert_eq!(of_type(b, "CareTeam").len(), 1);
+    let plan = of_type(b, "CarePlan");
+    assert_eq!(plan.len(), 1);
+    assert_eq!(plan[0]["status"], "active");
+    assert!(plan[0]["meta"].get("security").is_none(), "a physician sees restricted fields");
+    let conditions = of_type(b, "Condition");
+    assert!(conditions.iter().any(|c| c["code"]["coding"][0]["code"] == "G30.1"));
+    assert!(conditions.iter().any(|c| c["code"]["text"] == "MRSA保菌"), "infections reach a physician");
+    assert!(!of_type(b, "MedicationStatement").is_empty());
+    assert!(!of_type(b, "AllergyIntolerance").is_empty());
+    let composition = of_type(b, "Composition");
+    assert_eq!(composition.len(), 1);
+    assert_eq!(composition[0]["type"]["coding"][0]["code"], "18842-5");
+    assert_eq!(composition[0]["event"][0]["period"]["start"], "2023-11-02");
+    assert_eq!(of_type(b, "DocumentReference").len(), 1);
+}
+
+#[actix_web::test]
+async fn withheld_fields_stay_withheld_and_labelled() {
+    world!(app, t, org, physician, patient);
+    let care_manager = t.token("care_manager", &org);
+    let res =
+        send(&app, TestRequest::get().uri(&format!("/v1/patients/{patient}/fhir")).insert_header(auth(&care_manager))).await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    let text = String::from_utf8(res.raw.clone()).unwrap();
+    assert!(!text.contains("MRSA"), "a restricted field leaked");
+    let plan = of_type(&res.body, "CarePlan")[0];
+    assert_eq!(plan["meta"]["security"][0]["code"], "REDACTED");
+    assert_eq!(res.body["meta"]["security"][0]["code"], "REDACTED");
+    let composition = of_type(&res.body, "Composition")[0];
+    let withheld: Vec<&Value> =
+        composition["section"].as_array().unwrap().iter().filter(|s| s.get("emptyReason").is_some()).collect();
+    assert_eq!(withheld.len(), 1, "the discharge summary's infections are withheld");
+    assert_eq!(withheld[0]["emptyReason"]["coding"][0]["code"], "withheld");
+    // Consents for the care manager (who may read them), none for a care worker (who may not).
+    assert!(of_type(&res.body, "Consent").is_empty(), "no consents were recorded");
+}
+
+#[actix_web::test]
+async fn strangers_are_refused_as_for_the_patient_and_reads_are_audited() {
+    world!(app, t, org, physician, patient);
+    let other = send(&app, TestRequest::post().uri("/v1/organizations").insert_header(auth(&t.operator()))
+        .set_json(json!({"name": "elsewhere", "kind": "hospital"}))).await.body["id"].as_str().unwrap().to_owned();
+    let stranger = t.token("physician", &other);
+    let fhir = send(&app, TestRequest::get().uri(&format!("/v1/patients/{patient}/fhir")).insert_header(auth(&stranger))).await;
+    let plain = send(&app, TestRequest::get().uri(&format!("/v1/patients/{patient}")).insert_header(auth(&stranger))).await;
+    assert_eq!(fhir.problem(404)["detail"], plain.problem(404)["detail"]);
+    send(&app, TestRequest::get().uri(&format!("/v1/patients/{patient}/fhir")).insert_header(auth(&physician))).await;
+
+    let city = send(&app, TestRequest::post().uri("/v1/organizations").insert_header(auth(&t.operator()))
+        .set_json(json!({"name": "city", "kind": "municipality"}))).await.body["id"].as_str().unwrap().to_owned();
+    let auditor = t.token("auditor", &city);
+    let events = send(&app, TestRequest::get().uri("/v1/audit-events?action=patient.fhir").insert_header(auth(&auditor))).await;
+    let items = events.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{}", events.body);
+    assert!(items.iter().all(|e| e["patient_id"] == patient.as_str()));
+    assert_eq!((items[0]["outcome"].as_str(), items[1]["outcome"].as_str()), (Some("denied"), Some("allowed")));
+    let _ = org;
+}
