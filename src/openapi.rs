@@ -81,6 +81,7 @@ use crate::error::{FieldError, Problem};
         api::contact_hours::list_contact_hours,
         api::contact_hours::get_reachable,
         api::fhir::get_patient_bundle,
+        api::fhir::audit_events,
     ),
     components(schemas(Problem, FieldError)),
     modifiers(&Contract),

@@ -14,13 +14,7 @@ fn example(path: &str) -> Value {
 }
 
 fn of_type<'a>(bundle: &'a Value, kind: &str) -> Vec<&'a Value> {
-    bundle["entry"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| &e["resource"])
-        .filter(|r| r["resourceType"] == kind)
-        .collect()
+    bundle["entry"].as_array().unwrap().iter().map(|e| &e["resource"]).filter(|r| r["resourceType"] == kind).collect()
 }
 
 macro_rules! world {
@@ -55,7 +49,9 @@ macro_rules! world {
 #[actix_web::test]
 async fn the_bundle_holds_the_record_in_fhir_shapes() {
     world!(app, t, org, physician, patient);
-    let res = send(&app, TestRequest::get().uri(&format!("/v1/patients/{patient}/fhir")).insert_header(auth(&physician))).await;
+    let res =
+        send(&app, TestRequest::get().uri(&format!("/v1/patients/{patient}/fhir")).insert_header(auth(&physician)))
+            .await;
     assert_eq!(res.status, 200, "{}", res.body);
     assert_eq!(res.header("content-type"), Some("application/fhir+json"));
     let b = &res.body;
@@ -92,7 +88,8 @@ async fn withheld_fields_stay_withheld_and_labelled() {
     world!(app, t, org, physician, patient);
     let care_manager = t.token("care_manager", &org);
     let res =
-        send(&app, TestRequest::get().uri(&format!("/v1/patients/{patient}/fhir")).insert_header(auth(&care_manager))).await;
+        send(&app, TestRequest::get().uri(&format!("/v1/patients/{patient}/fhir")).insert_header(auth(&care_manager)))
+            .await;
     assert_eq!(res.status, 200, "{}", res.body);
     let text = String::from_utf8(res.raw.clone()).unwrap();
     assert!(!text.contains("MRSA"), "a restricted field leaked");
@@ -111,21 +108,58 @@ async fn withheld_fields_stay_withheld_and_labelled() {
 #[actix_web::test]
 async fn strangers_are_refused_as_for_the_patient_and_reads_are_audited() {
     world!(app, t, org, physician, patient);
-    let other = send(&app, TestRequest::post().uri("/v1/organizations").insert_header(auth(&t.operator()))
-        .set_json(json!({"name": "elsewhere", "kind": "hospital"}))).await.body["id"].as_str().unwrap().to_owned();
+    let other = send(
+        &app,
+        TestRequest::post()
+            .uri("/v1/organizations")
+            .insert_header(auth(&t.operator()))
+            .set_json(json!({"name": "elsewhere", "kind": "hospital"})),
+    )
+    .await
+    .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let stranger = t.token("physician", &other);
-    let fhir = send(&app, TestRequest::get().uri(&format!("/v1/patients/{patient}/fhir")).insert_header(auth(&stranger))).await;
-    let plain = send(&app, TestRequest::get().uri(&format!("/v1/patients/{patient}")).insert_header(auth(&stranger))).await;
+    let fhir =
+        send(&app, TestRequest::get().uri(&format!("/v1/patients/{patient}/fhir")).insert_header(auth(&stranger)))
+            .await;
+    let plain =
+        send(&app, TestRequest::get().uri(&format!("/v1/patients/{patient}")).insert_header(auth(&stranger))).await;
     assert_eq!(fhir.problem(404)["detail"], plain.problem(404)["detail"]);
     send(&app, TestRequest::get().uri(&format!("/v1/patients/{patient}/fhir")).insert_header(auth(&physician))).await;
 
-    let city = send(&app, TestRequest::post().uri("/v1/organizations").insert_header(auth(&t.operator()))
-        .set_json(json!({"name": "city", "kind": "municipality"}))).await.body["id"].as_str().unwrap().to_owned();
+    let city = send(
+        &app,
+        TestRequest::post()
+            .uri("/v1/organizations")
+            .insert_header(auth(&t.operator()))
+            .set_json(json!({"name": "city", "kind": "municipality"})),
+    )
+    .await
+    .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let auditor = t.token("auditor", &city);
-    let events = send(&app, TestRequest::get().uri("/v1/audit-events?action=patient.fhir").insert_header(auth(&auditor))).await;
+    let events =
+        send(&app, TestRequest::get().uri("/v1/audit-events?action=patient.fhir").insert_header(auth(&auditor))).await;
     let items = events.body["items"].as_array().unwrap();
     assert_eq!(items.len(), 2, "{}", events.body);
     assert!(items.iter().all(|e| e["patient_id"] == patient.as_str()));
     assert_eq!((items[0]["outcome"].as_str(), items[1]["outcome"].as_str()), (Some("denied"), Some("allowed")));
+    let ndjson =
+        send(&app, TestRequest::get().uri("/v1/audit-events/fhir?action=patient.fhir").insert_header(auth(&auditor)))
+            .await;
+    assert_eq!(ndjson.status, 200);
+    assert_eq!(ndjson.header("content-type"), Some("application/fhir+ndjson"));
+    let lines: Vec<Value> =
+        String::from_utf8(ndjson.raw).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["resourceType"], "AuditEvent");
+    assert_eq!((lines[0]["outcome"].as_str(), lines[1]["outcome"].as_str()), (Some("4"), Some("0")));
+    assert_eq!(lines[1]["entity"][0]["what"]["reference"], format!("Patient/{patient}"));
+    let refused = send(&app, TestRequest::get().uri("/v1/audit-events/fhir").insert_header(auth(&physician))).await;
+    refused.problem(403);
     let _ = org;
 }

@@ -4,7 +4,9 @@
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
+use crate::api::extract::query::ApiQuery;
 use crate::context::Context;
+use crate::domain::audit_log::{self, AuditQuery};
 use crate::error::{ApiError, Problem};
 use crate::fhir::{self, FHIR_JSON};
 use crate::state::AppState;
@@ -39,4 +41,30 @@ pub async fn get_patient_bundle(
 ) -> Result<HttpResponse, ApiError> {
     let bundle = fhir::record::read_bundle(&state, ctx, id.into_inner().into(), base_url(&req)).await?;
     Ok(fhir_json(actix_web::http::StatusCode::OK, &bundle))
+}
+
+/// The audit log as FHIR `AuditEvent`s, NDJSON (auditor): the same events, filters and paging
+/// as `GET /v1/audit-events`, the same role check, itself audited as `audit.read`. A full page
+/// ends with a `Link: <…>; rel="next"` header to the next one.
+#[utoipa::path(get, path = "/v1/audit-events/fhir", tag = "fhir", params(AuditQuery), security(("bearer" = [])),
+    responses((status = 200, description = "One FHIR R4 AuditEvent a line", content_type = "application/fhir+ndjson", body = String),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn audit_events(
+    state: web::Data<AppState>,
+    ctx: Context,
+    req: HttpRequest,
+    query: ApiQuery<AuditQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let page = audit_log::list_events(&state, ctx, query.into_inner()).await?;
+    let mut res = HttpResponse::Ok();
+    res.insert_header((header::CONTENT_TYPE, "application/fhir+ndjson"));
+    if let Some(next) = page.next_cursor {
+        let rest: Vec<(String, String)> =
+            form_urlencoded::parse(req.query_string().as_bytes()).into_owned().filter(|(k, _)| k != "cursor").collect();
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        q.extend_pairs(rest).append_pair("cursor", &next.to_string());
+        res.insert_header((header::LINK, format!("<{}?{}>; rel=\"next\"", req.path(), q.finish())));
+    }
+    Ok(res.body(fhir::audit::ndjson(&page.items)))
 }

@@ -108,5 +108,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(web::resource("/v1/contact-hours").get(contact_hours::list_contact_hours))
         .service(web::resource("/v1/patients/{id}/care-team/reachable").get(contact_hours::get_reachable))
-        .service(web::resource("/v1/patients/{id}/fhir").get(fhir::get_patient_bundle));
+        .service(web::resource("/v1/patients/{id}/fhir").get(fhir::get_patient_bundle))
+        .service(web::resource("/v1/audit-events/fhir").get(fhir::audit_events));
 }

@@ -6,6 +6,7 @@
 //! withheld fields and audit are decided there, never here. Resources are plain JSON values
 //! (no FHIR model crate): the shapes are few and the independent check is `tests/fhir/run`.
 
+pub mod audit;
 pub mod clinical;
 pub mod consent;
 pub mod documents;

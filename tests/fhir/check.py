@@ -44,6 +44,48 @@ def call(method, path, tok, body=None, expect=(200, 201), headers=None, raw=Fals
     return json.loads(text) if text else None
 
 
+# fhir.resources checks structure, cardinality and primitive types but not the codes of
+# required bindings; these are the required bindings of the elements the view fills.
+REQUIRED = {
+    ("Patient", "gender"): {"male", "female", "other", "unknown"},
+    ("Bundle", "type"): {"collection", "document", "searchset"},
+    ("Composition", "status"): {"preliminary", "final", "amended", "entered-in-error"},
+    ("DocumentReference", "status"): {"current", "superseded", "entered-in-error"},
+    ("CarePlan", "status"): {"draft", "active", "on-hold", "revoked", "completed", "entered-in-error", "unknown"},
+    ("CarePlan", "intent"): {"proposal", "plan", "order", "option"},
+    ("CareTeam", "status"): {"proposed", "active", "suspended", "inactive", "entered-in-error"},
+    ("MedicationStatement", "status"): {"active", "completed", "entered-in-error", "intended", "stopped", "on-hold", "unknown", "not-taken"},
+    ("Consent", "status"): {"draft", "proposed", "active", "rejected", "inactive", "entered-in-error"},
+    ("AuditEvent", "action"): {"C", "R", "U", "D", "E"},
+    ("AuditEvent", "outcome"): {"0", "4", "8", "12"},
+}
+CLINICAL = {
+    "Condition": {"active", "recurrence", "relapse", "inactive", "remission", "resolved"},
+    "AllergyIntolerance": {"active", "inactive", "resolved"},
+}
+
+
+def check_codes(resource: dict, where: str) -> None:
+    kind = resource.get("resourceType")
+    for (k, element), allowed in REQUIRED.items():
+        if k == kind and element in resource and resource[element] not in allowed:
+            problems.append(f"{where}: {kind}.{element} = {resource[element]!r} is not in its required value set")
+    if kind in CLINICAL:
+        for c in resource.get("clinicalStatus", {}).get("coding", []):
+            if c.get("code") not in CLINICAL[kind]:
+                problems.append(f"{where}: {kind}.clinicalStatus {c.get('code')!r}")
+    for a in resource.get("reaction", []):
+        if a.get("severity") not in (None, "mild", "moderate", "severe"):
+            problems.append(f"{where}: reaction severity {a.get('severity')!r}")
+    for s in resource.get("section", []):
+        if s.get("emptyReason") and s.get("entry"):
+            problems.append(f"{where}: a section with an emptyReason has entries (cmp-2)")
+    if kind == "Bundle":
+        urls = [e.get("fullUrl") for e in resource.get("entry", [])]
+        if len(set(urls)) != len(urls):
+            problems.append(f"{where}: fullUrls repeat (bdl-7)")
+
+
 def validate(resource: dict, where: str) -> None:
     kind = resource.get("resourceType")
     try:
@@ -51,6 +93,7 @@ def validate(resource: dict, where: str) -> None:
         checked["resources"] += 1
     except Exception as e:  # noqa: BLE001 - every failure is a finding, whatever its kind
         problems.append(f"{where}: {kind}/{resource.get('id')}: {e}")
+    check_codes(resource, where)
 
 
 def validate_bundle(bundle: dict, where: str) -> None:
