@@ -163,3 +163,100 @@ async fn strangers_are_refused_as_for_the_patient_and_reads_are_audited() {
     refused.problem(403);
     let _ = org;
 }
+
+/// Polls a job until its manifest is ready.
+async fn manifest<S, B>(app: &S, token: &str, location: &str) -> Value
+where
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+    B: actix_web::body::MessageBody,
+{
+    for _ in 0..200 {
+        let res = send(app, TestRequest::get().uri(location).insert_header(auth(token))).await;
+        match res.status.as_u16() {
+            200 => return res.body,
+            202 => assert!(res.header("x-progress").is_some()),
+            other => panic!("status {other}: {}", res.body),
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("the export did not finish");
+}
+
+#[actix_web::test]
+async fn bulk_export_holds_what_the_caller_may_read_and_is_audited_by_count() {
+    world!(app, t, org, physician, patient);
+    let kick = send(
+        &app,
+        TestRequest::post().uri("/v1/fhir/$export?_type=Patient,Composition,Condition").insert_header(auth(&physician)),
+    )
+    .await;
+    assert_eq!(kick.status, 202, "{}", kick.body);
+    let location = kick.header("content-location").unwrap().to_owned();
+    let m = manifest(&app, &physician, &location).await;
+    let outputs = m["output"].as_array().unwrap();
+    let kinds: Vec<&str> = outputs.iter().map(|o| o["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["Patient", "Composition", "Condition"]);
+    assert_eq!(outputs[0]["count"], 1);
+    let url = outputs[0]["url"].as_str().unwrap();
+    let path = &url[url.find("/v1/").unwrap()..];
+    let file = send(&app, TestRequest::get().uri(path).insert_header(auth(&physician))).await;
+    assert_eq!(file.status, 200);
+    let line: Value = serde_json::from_slice(file.raw.split(|b| *b == b'\n').next().unwrap()).unwrap();
+    assert_eq!(line["id"], patient.as_str());
+
+    // Another caller sees neither the job nor its files.
+    let colleague = t.token("care_manager", &org);
+    send(&app, TestRequest::get().uri(&location).insert_header(auth(&colleague))).await.problem(404);
+    send(&app, TestRequest::get().uri(path).insert_header(auth(&colleague))).await.problem(404);
+    // A caller of an organisation without the patient exports nothing of it.
+    let other = send(
+        &app,
+        TestRequest::post()
+            .uri("/v1/organizations")
+            .insert_header(auth(&t.operator()))
+            .set_json(json!({"name": "elsewhere", "kind": "hospital"})),
+    )
+    .await
+    .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let stranger = t.token("physician", &other);
+    let kick = send(&app, TestRequest::post().uri("/v1/fhir/$export").insert_header(auth(&stranger))).await;
+    let location2 = kick.header("content-location").unwrap().to_owned();
+    assert_eq!(manifest(&app, &stranger, &location2).await["output"], json!([]));
+    send(&app, TestRequest::post().uri("/v1/fhir/$export?_type=Observation").insert_header(auth(&physician)))
+        .await
+        .problem(422);
+
+    let city = send(
+        &app,
+        TestRequest::post()
+            .uri("/v1/organizations")
+            .insert_header(auth(&t.operator()))
+            .set_json(json!({"name": "city", "kind": "municipality"})),
+    )
+    .await
+    .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let auditor = t.token("auditor", &city);
+    let events =
+        send(&app, TestRequest::get().uri("/v1/audit-events?action=fhir.export").insert_header(auth(&auditor))).await;
+    let items = events.body["items"].as_array().unwrap();
+    let ours: Vec<&Value> = items.iter().filter(|e| e["patient_id"].is_null()).collect();
+    assert_eq!(ours.len(), 2, "{items:?}");
+    let basis: Value = serde_json::from_str(ours[0]["basis"].as_str().unwrap()).unwrap();
+    assert_eq!(basis["patients"], 1);
+    assert_eq!(basis["resources"]["Patient"], 1);
+    assert!(items.iter().any(|e| e["patient_id"] == patient.as_str()), "the patient's access log shows the export");
+
+    let gone = send(&app, TestRequest::delete().uri(&location).insert_header(auth(&physician))).await;
+    assert_eq!(gone.status, 202);
+    send(&app, TestRequest::get().uri(&location).insert_header(auth(&physician))).await.problem(404);
+}

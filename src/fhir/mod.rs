@@ -10,6 +10,8 @@ pub mod audit;
 pub mod clinical;
 pub mod consent;
 pub mod documents;
+pub mod export;
+pub mod jobs;
 
 pub mod people;
 pub mod plan;
