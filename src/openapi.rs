@@ -82,6 +82,7 @@ use crate::error::{FieldError, Problem};
         api::contact_hours::get_reachable,
         api::fhir::get_patient_bundle,
         api::fhir::audit_events,
+        api::fhir::import_bundle,
         api::fhir::export_kick_off,
         api::fhir::export_status,
         api::fhir::export_file,

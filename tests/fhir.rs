@@ -260,3 +260,94 @@ async fn bulk_export_holds_what_the_caller_may_read_and_is_audited_by_count() {
     assert_eq!(gone.status, 202);
     send(&app, TestRequest::get().uri(&location).insert_header(auth(&physician))).await.problem(404);
 }
+
+/// The discharge summary of a patient's Bundle, as a FHIR document Bundle of its own.
+fn document_bundle(record: &Value, identifier: &str) -> Value {
+    let entries = record["entry"].as_array().unwrap();
+    let composition = entries.iter().find(|e| e["resource"]["resourceType"] == "Composition").unwrap().clone();
+    let mut out = vec![composition];
+    out.extend(entries.iter().filter(|e| e["resource"]["resourceType"] != "Composition").cloned());
+    json!({"resourceType": "Bundle", "type": "document", "identifier": {"system": "urn:ietf:rfc:3986", "value": identifier},
+        "timestamp": "2025-11-01T10:00:00+09:00", "entry": out})
+}
+
+#[actix_web::test]
+async fn a_discharge_summary_bundle_round_trips() {
+    world!(app, t, org, physician, patient);
+    let out =
+        send(&app, TestRequest::get().uri(&format!("/v1/patients/{patient}/fhir")).insert_header(auth(&physician)))
+            .await;
+    let bundle = document_bundle(&out.body, "urn:uuid:6f1c1a9e-0000-4000-8000-000000000001");
+    let import = |body: Value| {
+        TestRequest::post()
+            .uri(&format!("/v1/patients/{patient}/fhir"))
+            .insert_header(auth(&physician))
+            .insert_header(("content-type", "application/fhir+json"))
+            .set_payload(body.to_string())
+    };
+    let first = send(&app, import(bundle.clone())).await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    assert_eq!(first.body["type"], "discharge-summary");
+    assert_eq!(first.body["content"], example("discharge-summary/examples/1.0.0-full.json"), "the same facts back");
+    // Idempotent on Bundle.identifier.
+    let again = send(&app, import(bundle.clone())).await;
+    assert_eq!(again.body["id"], first.body["id"]);
+    let mut changed = bundle.clone();
+    changed["entry"][0]["resource"]["event"][0]["period"]["start"] = json!("2023-11-01");
+    changed["entry"][0]["resource"]["section"].as_array_mut().unwrap().retain(|s| s["title"] != "admission_date");
+    assert_eq!(send(&app, import(changed)).await.problem(422)["errors"][0]["pointer"], "Bundle.identifier");
+    // And out again: the imported summary's diagnoses as Conditions.
+    let after =
+        send(&app, TestRequest::get().uri(&format!("/v1/patients/{patient}/fhir")).insert_header(auth(&physician)))
+            .await;
+    let id = first.body["id"].as_str().unwrap();
+    let codes: Vec<&str> = of_type(&after.body, "Condition")
+        .into_iter()
+        .filter(|c| c["id"].as_str().unwrap().starts_with(id) && c["id"].as_str().unwrap().contains("-dx"))
+        .map(|c| c["code"]["coding"][0]["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["I50.0", "E11.9", "G30.1"]);
+
+    // What cannot be mapped is located FHIRPath-style.
+    let mut bad = bundle.clone();
+    bad["identifier"]["value"] = json!("another");
+    bad["entry"][0]["resource"]["type"] = json!({"coding": [{"system": "http://loinc.org", "code": "18776-5"}]});
+    bad["entry"][0]["resource"]["section"][1]["code"] = json!({"coding": [{"system": "https://carepath.example/fhir/CodeSystem/document-section", "code": "favourite_colour"}]});
+    let res = send(&app, import(bad)).await;
+    let pointers: Vec<&str> =
+        res.problem(422)["errors"].as_array().unwrap().iter().map(|e| e["pointer"].as_str().unwrap()).collect();
+    assert!(pointers.contains(&"Bundle.entry[0].resource.type"), "{pointers:?}");
+    assert!(pointers.contains(&"Bundle.entry[0].resource.section[1]"), "{pointers:?}");
+    let not_a_document = send(&app, import(json!({"resourceType": "Bundle", "type": "collection"}))).await;
+    let pointers: Vec<&str> = not_a_document.problem(422)["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["pointer"].as_str().unwrap())
+        .collect();
+    assert!(pointers.contains(&"Bundle.type") && pointers.contains(&"Bundle.identifier"), "{pointers:?}");
+    // A stranger is refused as for any document write, before any mapping.
+    let other = send(
+        &app,
+        TestRequest::post()
+            .uri("/v1/organizations")
+            .insert_header(auth(&t.operator()))
+            .set_json(json!({"name": "elsewhere", "kind": "hospital"})),
+    )
+    .await
+    .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let stranger = t.token("physician", &other);
+    let res = send(
+        &app,
+        TestRequest::post()
+            .uri(&format!("/v1/patients/{patient}/fhir"))
+            .insert_header(auth(&stranger))
+            .set_json(json!({"resourceType": "Bundle"})),
+    )
+    .await;
+    res.problem(404);
+    let _ = org;
+}

@@ -10,9 +10,11 @@ use serde::Deserialize;
 use serde_json::json;
 use utoipa::IntoParams;
 
+use crate::api::extract::json::ApiJson;
 use crate::api::extract::query::ApiQuery;
 use crate::context::Context;
 use crate::domain::audit_log::{self, AuditQuery};
+use crate::domain::documents::Document;
 use crate::domain::params;
 use crate::error::{ApiError, Problem};
 use crate::fhir::{self, FHIR_JSON, export, jobs};
@@ -207,4 +209,31 @@ pub async fn export_delete(
 ) -> Result<HttpResponse, ApiError> {
     jobs::delete(&state, ctx, id.into_inner()).await?;
     Ok(HttpResponse::Accepted().finish())
+}
+
+/// Import a discharge summary (退院時サマリー) sent as a FHIR `document` Bundle whose
+/// Composition is of type LOINC 18842-5: it becomes a `discharge-summary` document (201, our
+/// JSON, `Location` of the document). What cannot be mapped, or fails the schema, is a 422
+/// located FHIRPath-style (`Bundle.entry[0].resource.section[2]`). Idempotent on
+/// `Bundle.identifier` for the same caller: the same Bundle again answers the first document.
+#[utoipa::path(post, path = "/v1/patients/{id}/fhir", tag = "fhir", security(("bearer" = [])),
+    request_body(content = Object, content_type = "application/fhir+json", description = "A FHIR R4 Bundle of type document"),
+    responses((status = 201, body = Document, headers(("ETag" = String), ("Location" = String))),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "What cannot be mapped, located FHIRPath-style", body = Problem, content_type = "application/problem+json")))]
+pub async fn import_bundle(
+    state: web::Data<AppState>,
+    ctx: Context,
+    req: HttpRequest,
+    id: web::Path<String>,
+    ApiJson(bundle): ApiJson<serde_json::Value>,
+) -> Result<HttpResponse, ApiError> {
+    let written = fhir::inbound::import(&state, ctx, id.into_inner().into(), bundle, req.path().to_owned()).await?;
+    let doc = written.document;
+    Ok(HttpResponse::build(
+        actix_web::http::StatusCode::from_u16(written.status).unwrap_or(actix_web::http::StatusCode::CREATED),
+    )
+    .insert_header((header::ETAG, doc.etag()))
+    .insert_header((header::LOCATION, format!("/v1/documents/{}", doc.id)))
+    .json(doc))
 }

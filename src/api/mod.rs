@@ -108,7 +108,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(web::resource("/v1/contact-hours").get(contact_hours::list_contact_hours))
         .service(web::resource("/v1/patients/{id}/care-team/reachable").get(contact_hours::get_reachable))
-        .service(web::resource("/v1/patients/{id}/fhir").get(fhir::get_patient_bundle))
+        .service(web::resource("/v1/patients/{id}/fhir").get(fhir::get_patient_bundle).post(fhir::import_bundle))
         .service(web::resource("/v1/audit-events/fhir").get(fhir::audit_events))
         .service(web::resource("/v1/fhir/$export").post(fhir::export_kick_off))
         .service(web::resource("/v1/fhir/export-jobs/{id}").get(fhir::export_status).delete(fhir::export_delete))

@@ -174,10 +174,11 @@ fn medications(doc: &Document, out: &mut Vec<Derived>) {
             if let Some(start) = s(m, "start_date") {
                 r["effectivePeriod"] = json!({ "start": start });
             }
-            let notes: Vec<Value> =
-                [s(m, "notes"), s(m, "prescriber")].into_iter().flatten().map(|t| json!({ "text": t })).collect();
-            if !notes.is_empty() {
-                r["note"] = json!(notes);
+            if let Some(n) = s(m, "notes") {
+                r["note"] = json!([{ "text": n }]);
+            }
+            if let Some(p) = s(m, "prescriber") {
+                r["informationSource"] = json!({ "display": p });
             }
             out.push(Derived {
                 member: if member == "medications" { "medications" } else { "medications_at_discharge" },

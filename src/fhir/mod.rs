@@ -11,6 +11,7 @@ pub mod clinical;
 pub mod consent;
 pub mod documents;
 pub mod export;
+pub mod inbound;
 pub mod jobs;
 
 pub mod people;
