@@ -8,7 +8,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::api::extract::json::ApiJson;
 use crate::api::extract::query::ApiQuery;
@@ -78,13 +78,27 @@ pub async fn audit_events(
     Ok(res.body(fhir::audit::ndjson(&page.items)))
 }
 
+/// The one output format of an export, and the short forms the Bulk Data specification allows.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+pub enum OutputFormat {
+    #[serde(rename = "application/fhir+ndjson")]
+    FhirNdjson,
+    #[serde(rename = "application/ndjson")]
+    Ndjson,
+    #[serde(rename = "ndjson")]
+    Short,
+}
+
 /// The parameters of a bulk export kick-off.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ExportParams {
     /// Comma-separated resource types to export (default: every type an export holds).
     #[serde(rename = "_type")]
-    #[param(rename = "_type")]
+    #[param(
+        rename = "_type",
+        pattern = r"^(Patient|Organization|Practitioner|PractitionerRole|CareTeam|Consent|CarePlan|Composition|DocumentReference|Condition|MedicationStatement|AllergyIntolerance)(,(Patient|Organization|Practitioner|PractitionerRole|CareTeam|Consent|CarePlan|Composition|DocumentReference|Condition|MedicationStatement|AllergyIntolerance))*$"
+    )]
     pub types: Option<String>,
     /// Only documents (and what derives from them) changed at or after this instant (RFC 3339).
     #[serde(rename = "_since")]
@@ -92,8 +106,8 @@ pub struct ExportParams {
     pub since: Option<String>,
     /// `application/fhir+ndjson` (the only format; the short forms too).
     #[serde(rename = "_outputFormat")]
-    #[param(rename = "_outputFormat")]
-    pub output_format: Option<String>,
+    #[param(rename = "_outputFormat", inline)]
+    pub output_format: Option<OutputFormat>,
 }
 
 /// Start a bulk export (FHIR Bulk Data kick-off) of every patient the caller may read, as
@@ -111,11 +125,6 @@ pub async fn export_kick_off(
     params: ApiQuery<ExportParams>,
 ) -> Result<HttpResponse, ApiError> {
     let params = params.into_inner();
-    if let Some(f) = params.output_format.as_deref()
-        && !matches!(f, "application/fhir+ndjson" | "application/ndjson" | "ndjson")
-    {
-        return Err(ApiError::field("/query/_outputFormat", "only application/fhir+ndjson is offered"));
-    }
     let types = export::parse_types(params.types.as_deref())?;
     let since = params::optional_instant("/query/_since", params.since.as_deref())?;
     let request = format!("{}{}", base_url(&req).trim_end_matches("/v1/fhir"), req.uri());

@@ -232,7 +232,7 @@ async fn run(state: &Arc<AppState>, ctx: Context, job: Job) -> Result<Vec<Output
                     *count += 1;
                 }
                 progress.patients_done += 1;
-                if progress.patients_done % 50 == 0 {
+                if progress.patients_done.is_multiple_of(50) {
                     if !dir.exists() {
                         return Err(ApiError::Gone("the export job was deleted".into()));
                     }
