@@ -26,6 +26,15 @@ pub fn base_url(req: &HttpRequest) -> String {
     format!("{}://{}/v1/fhir", info.scheme(), info.host())
 }
 
+/// Whether the request asks for FHIR JSON (`Accept: application/fhir+json`) over our JSON.
+pub fn wants_fhir(req: &HttpRequest) -> bool {
+    req.headers()
+        .get_all(header::ACCEPT)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|m| m.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case(FHIR_JSON))
+}
+
 /// FHIR JSON with its media type.
 pub fn fhir_json(status: actix_web::http::StatusCode, body: &serde_json::Value) -> HttpResponse {
     HttpResponse::build(status).insert_header((header::CONTENT_TYPE, FHIR_JSON)).body(body.to_string())
