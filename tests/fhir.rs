@@ -83,11 +83,18 @@ async fn the_bundle_holds_the_record_in_fhir_shapes() {
     assert_eq!(of_type(b, "DocumentReference").len(), 1);
 
     // The patient's own URL answers the same Bundle to `Accept: application/fhir+json`.
-    let negotiated = send(&app, TestRequest::get().uri(&format!("/v1/patients/{patient}"))
-        .insert_header(auth(&physician)).insert_header(("accept", "application/fhir+json"))).await;
+    let negotiated = send(
+        &app,
+        TestRequest::get()
+            .uri(&format!("/v1/patients/{patient}"))
+            .insert_header(auth(&physician))
+            .insert_header(("accept", "application/fhir+json")),
+    )
+    .await;
     assert_eq!(negotiated.header("content-type"), Some("application/fhir+json"));
     assert_eq!(negotiated.body["entry"].as_array().unwrap().len(), b["entry"].as_array().unwrap().len());
-    let plain = send(&app, TestRequest::get().uri(&format!("/v1/patients/{patient}")).insert_header(auth(&physician))).await;
+    let plain =
+        send(&app, TestRequest::get().uri(&format!("/v1/patients/{patient}")).insert_header(auth(&physician))).await;
     assert_eq!(plain.body["id"], patient.as_str());
 }
 
