@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::{meta, ours, reference, writer};
+use super::{ours, reference, writer};
 use crate::domain::consents::{Consent, ConsentOrganizations};
 
 const ACT_CODE: &str = "http://terminology.hl7.org/CodeSystem/v3-ActCode";
@@ -60,7 +60,6 @@ pub fn consent(c: &Consent) -> Value {
     let mut r = json!({
         "resourceType": "Consent",
         "id": c.id,
-        "meta": meta(None, None, false),
         "status": if c.status == "active" { "active" } else { "inactive" },
         "scope": { "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "patient-privacy" }] },
         "category": [{ "coding": [{ "system": "http://loinc.org", "code": "59284-0", "display": "Patient Consent" }] }],

@@ -65,8 +65,22 @@ CLINICAL = {
 }
 
 
+def empties(value, path: str):
+    """FHIR JSON has no empty objects, arrays or strings, and no nulls."""
+    if value in ({}, [], "", None):
+        yield path
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from empties(v, f"{path}.{k}")
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from empties(v, f"{path}[{i}]")
+
+
 def check_codes(resource: dict, where: str) -> None:
     kind = resource.get("resourceType")
+    for path in empties(resource, kind or "?"):
+        problems.append(f"{where}: {path} is empty")
     for (k, element), allowed in REQUIRED.items():
         if k == kind and element in resource and resource[element] not in allowed:
             problems.append(f"{where}: {kind}.{element} = {resource[element]!r} is not in its required value set")
