@@ -22,6 +22,7 @@ pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod facts_cache;
+pub mod fhir;
 pub mod ids;
 pub mod limits;
 pub mod live;

@@ -80,6 +80,13 @@ use crate::error::{FieldError, Problem};
         api::contact_hours::get_contact_hours,
         api::contact_hours::list_contact_hours,
         api::contact_hours::get_reachable,
+        api::fhir::get_patient_bundle,
+        api::fhir::audit_events,
+        api::fhir::import_bundle,
+        api::fhir::export_kick_off,
+        api::fhir::export_status,
+        api::fhir::export_file,
+        api::fhir::export_delete,
     ),
     components(schemas(Problem, FieldError)),
     modifiers(&Contract),
@@ -95,6 +102,7 @@ use crate::error::{FieldError, Problem};
         (name = "vacancies", description = "The short-stay vacancy board (ショートステイ空き情報): postings, search, live stream"),
         (name = "coordination", description = "Contact sheets between doctors, care managers and consultation desks; contact hours"),
         (name = "subscriptions", description = "Signed webhooks: the change feed pushed to an organisation's endpoint"),
+        (name = "fhir", description = "The same record as HL7 FHIR R4 (JP Core where it exists), under the same access rule and audit"),
     ),
 )]
 pub struct ApiDoc;

@@ -9,6 +9,7 @@ pub mod coordination;
 pub mod directory;
 pub mod documents;
 pub mod extract;
+pub mod fhir;
 pub mod health;
 pub mod metrics;
 pub mod patients;
@@ -106,5 +107,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .put(contact_hours::put_contact_hours),
         )
         .service(web::resource("/v1/contact-hours").get(contact_hours::list_contact_hours))
-        .service(web::resource("/v1/patients/{id}/care-team/reachable").get(contact_hours::get_reachable));
+        .service(web::resource("/v1/patients/{id}/care-team/reachable").get(contact_hours::get_reachable))
+        .service(web::resource("/v1/patients/{id}/fhir").get(fhir::get_patient_bundle).post(fhir::import_bundle))
+        .service(web::resource("/v1/audit-events/fhir").get(fhir::audit_events))
+        .service(web::resource("/v1/fhir/$export").post(fhir::export_kick_off))
+        .service(web::resource("/v1/fhir/export-jobs/{id}").get(fhir::export_status).delete(fhir::export_delete))
+        .service(web::resource("/v1/fhir/export-jobs/{id}/files/{type}").get(fhir::export_file));
 }

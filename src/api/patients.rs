@@ -1,7 +1,7 @@
 //! Patients over HTTP: thin handlers around `crate::domain::patients`.
 
 use actix_web::http::header;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::api::extract::json::ApiJson;
 use crate::api::extract::query::ApiQuery;
@@ -25,15 +25,22 @@ pub async fn create_patient(
     Ok(HttpResponse::Created().insert_header((header::LOCATION, format!("/v1/patients/{}", patient.id))).json(patient))
 }
 
-/// Read a patient (managing organisation or active care team).
+/// Read a patient (managing organisation or active care team). With `Accept:
+/// application/fhir+json`, the patient's whole record as a FHIR Bundle instead, exactly as
+/// `GET /v1/patients/{id}/fhir` answers it.
 #[utoipa::path(get, path = "/v1/patients/{id}", tag = "patients", security(("bearer" = [])),
-    responses((status = 200, body = Patient), (status = 404, body = Problem, content_type = "application/problem+json"),
+    responses((status = 200, content((Patient = "application/json"), (Object = "application/fhir+json"))),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 410, body = Problem, content_type = "application/problem+json")))]
 pub async fn get_patient(
     state: web::Data<AppState>,
     ctx: Context,
+    req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    if crate::api::fhir::wants_fhir(&req) {
+        return crate::api::fhir::get_patient_bundle(state, ctx, req, id).await;
+    }
     Ok(HttpResponse::Ok().json(patients::get(&state, ctx, id.into_inner().into()).await?))
 }
 

@@ -119,6 +119,7 @@ pub struct AccessEntry {
 /// per-patient events it records for each patient it disclosed.
 const READS: &[&str] = &[
     "patient.read",
+    "patient.fhir",
     "patient.list",
     "patient.search",
     "care_team.read",

@@ -111,7 +111,7 @@ impl CareTeamInput {
 
 /// The team as the caller sees it; `today` is the region's date (`AppState::calendar`). Stored rows were checked on the way in, so a row that does not read
 /// back is corruption: a 500, never a quietly different team.
-fn team_of(patient: &PatientRow, rows: Vec<CareTeamRow>, today: time::Date) -> Result<CareTeam, ApiError> {
+pub(crate) fn team_of(patient: &PatientRow, rows: Vec<CareTeamRow>, today: time::Date) -> Result<CareTeam, ApiError> {
     let day = |s: &str| clock::parse_day(s).ok_or_else(|| ApiError::internal(format!("stored care-team day {s:?}")));
     let members = rows
         .into_iter()

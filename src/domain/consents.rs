@@ -334,7 +334,7 @@ fn text<T: Serialize>(value: &T) -> Result<String, ApiError> {
     serde_json::to_string(value).map_err(ApiError::internal)
 }
 
-fn reveal(key: &DataKey, row: &ConsentRow) -> Result<Consent, ApiError> {
+pub(crate) fn reveal(key: &DataKey, row: &ConsentRow) -> Result<Consent, ApiError> {
     let proxy = open_str(key, row, "/proxy", row.proxy.as_deref())?
         .map(serde_json::from_value)
         .transpose()

@@ -76,7 +76,7 @@ fn ltc_index(keys: &Keyring, number: &str) -> String {
 }
 
 impl Patient {
-    fn reveal(state: &AppState, row: &PatientRow) -> Result<Self, ApiError> {
+    pub(crate) fn reveal(state: &AppState, row: &PatientRow) -> Result<Self, ApiError> {
         if row.erased_at.is_some() {
             return Err(erased());
         }

@@ -80,11 +80,17 @@ call("PUT", f"/v1/organizations/{org}/vacancies/medical_care", doctor, {
     "contact": {"phone": "0867-72-0000"},
 })
 
+# A bulk FHIR export of the clinic's physician: a job to poll, download from and delete.
+kick = urllib.request.Request(BASE + "/v1/fhir/$export", method="POST")
+kick.add_header("authorization", f"Bearer {doctor}")
+with urllib.request.urlopen(kick) as resp:
+    export_job = resp.headers["content-location"].rsplit("/", 1)[-1]
+
 world = {
     "CT_ORG": org, "CT_STATION": station, "CT_PRACTITIONER": practitioner, "CT_PATIENT": patient,
     "CT_ERASABLE": erasable, "CT_CONSENT": consent, "CT_DOCUMENT": document, "CT_DELETABLE": deletable,
     "CT_EVENT": str(events[0]["seq"]), "CT_SHEET": sheet, "CT_DOCTOR": doctor, "CT_AUDITOR": auditor,
-    "CT_SUBSCRIPTION": subscription,
+    "CT_SUBSCRIPTION": subscription, "CT_EXPORT": export_job,
 }
 for name, value in world.items():
     print(f"{name}={value}")

@@ -1,0 +1,368 @@
+//! The FHIR view through the HTTP stack, on either backend: the Bundle's shape, withheld fields
+//! kept withheld (and labelled), refusal without a relationship, the audit event it writes.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+
+mod common;
+
+use actix_web::test::{TestRequest, init_service};
+use common::{TestApp, auth, send};
+use serde_json::{Value, json};
+
+fn example(path: &str) -> Value {
+    let text = std::fs::read_to_string(format!("{}/schemas/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn of_type<'a>(bundle: &'a Value, kind: &str) -> Vec<&'a Value> {
+    bundle["entry"].as_array().unwrap().iter().map(|e| &e["resource"]).filter(|r| r["resourceType"] == kind).collect()
+}
+
+macro_rules! world {
+    ($app:ident, $t:ident, $org:ident, $physician:ident, $patient:ident) => {
+        let $t = TestApp::new();
+        let $app = init_service(carepath::startup::app($t.state.clone())).await;
+        let $org = send(&$app, TestRequest::post().uri("/v1/organizations").insert_header(auth(&$t.operator()))
+            .set_json(json!({"name": "clinic", "kind": "clinic"}))).await.body["id"].as_str().unwrap().to_owned();
+        let $physician = $t.token("physician", &$org);
+        let $patient = send(&$app, TestRequest::post().uri("/v1/patients").insert_header(auth(&$physician)).set_json(json!({
+            "name": "山田 花子", "name_kana": "ヤマダ ハナコ", "birth_date": "1939-04-01", "sex": "female",
+            "ltc_insured_number": "9876543210",
+            "health_insurance": {"insurer_number": "39331234", "number": "3456"},
+            "managing_organization": $org
+        }))).await.body["id"].as_str().unwrap().to_owned();
+        send(&$app, TestRequest::put().uri(&format!("/v1/patients/{}/care-team", $patient)).insert_header(auth(&$physician))
+            .set_json(json!({"members": [{"organization": $org, "role": "physician", "since": "2025-04-01"}]}))).await;
+        let mut care_path = example("care-path/examples/1.1.0-full.json");
+        care_path["infections"] = json!([{"name": "MRSA保菌", "status": "carrier"}]);
+        for (ty, version, content) in [
+            ("care-path", "1.1.0", care_path),
+            ("discharge-summary", "1.0.0", example("discharge-summary/examples/1.0.0-full.json")),
+        ] {
+            let res = send(&$app, TestRequest::post().uri(&format!("/v1/patients/{}/documents", $patient))
+                .insert_header(auth(&$physician))
+                .set_json(json!({"type": ty, "schema_version": version, "content": content}))).await;
+            assert_eq!(res.status, 201, "{}", res.body);
+        }
+    };
+}
+
+#[actix_web::test]
+async fn the_bundle_holds_the_record_in_fhir_shapes() {
+    world!(app, t, org, physician, patient);
+    let res =
+        send(&app, TestRequest::get().uri(&format!("/v1/patients/{patient}/fhir")).insert_header(auth(&physician)))
+            .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert_eq!(res.header("content-type"), Some("application/fhir+json"));
+    let b = &res.body;
+    assert_eq!(b["resourceType"], "Bundle");
+    assert_eq!(b["type"], "collection");
+    let p = of_type(b, "Patient")[0];
+    assert_eq!(p["id"], patient.as_str());
+    assert!(p["meta"]["profile"][0].as_str().unwrap().ends_with("JP_Patient"));
+    assert_eq!(p["name"][1]["text"], "ヤマダ ハナコ");
+    assert_eq!(p["name"][1]["extension"][0]["valueCode"], "SYL");
+    assert_eq!(p["name"][0]["family"], "山田");
+    let ids: Vec<&str> = p["identifier"].as_array().unwrap().iter().map(|i| i["value"].as_str().unwrap()).collect();
+    assert!(ids.contains(&"9876543210") && ids.contains(&"39331234::3456"), "{ids:?}");
+    assert_eq!(of_type(b, "Organization")[0]["id"], org.as_str());
+    assert_eq!(of_type(b, "CareTeam").len(), 1);
+    let plan = of_type(b, "CarePlan");
+    assert_eq!(plan.len(), 1);
+    assert_eq!(plan[0]["status"], "active");
+    assert!(plan[0]["meta"].get("security").is_none(), "a physician sees restricted fields");
+    let conditions = of_type(b, "Condition");
+    assert!(conditions.iter().any(|c| c["code"]["coding"][0]["code"] == "G30.1"));
+    assert!(conditions.iter().any(|c| c["code"]["text"] == "MRSA保菌"), "infections reach a physician");
+    assert!(!of_type(b, "MedicationStatement").is_empty());
+    assert!(!of_type(b, "AllergyIntolerance").is_empty());
+    let composition = of_type(b, "Composition");
+    assert_eq!(composition.len(), 1);
+    assert_eq!(composition[0]["type"]["coding"][0]["code"], "18842-5");
+    assert_eq!(composition[0]["event"][0]["period"]["start"], "2023-11-02");
+    assert_eq!(of_type(b, "DocumentReference").len(), 1);
+
+    // The patient's own URL answers the same Bundle to `Accept: application/fhir+json`.
+    let negotiated = send(
+        &app,
+        TestRequest::get()
+            .uri(&format!("/v1/patients/{patient}"))
+            .insert_header(auth(&physician))
+            .insert_header(("accept", "application/fhir+json")),
+    )
+    .await;
+    assert_eq!(negotiated.header("content-type"), Some("application/fhir+json"));
+    assert_eq!(negotiated.body["entry"].as_array().unwrap().len(), b["entry"].as_array().unwrap().len());
+    let plain =
+        send(&app, TestRequest::get().uri(&format!("/v1/patients/{patient}")).insert_header(auth(&physician))).await;
+    assert_eq!(plain.body["id"], patient.as_str());
+}
+
+#[actix_web::test]
+async fn withheld_fields_stay_withheld_and_labelled() {
+    world!(app, t, org, physician, patient);
+    let care_manager = t.token("care_manager", &org);
+    let res =
+        send(&app, TestRequest::get().uri(&format!("/v1/patients/{patient}/fhir")).insert_header(auth(&care_manager)))
+            .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    let text = String::from_utf8(res.raw.clone()).unwrap();
+    assert!(!text.contains("MRSA"), "a restricted field leaked");
+    let plan = of_type(&res.body, "CarePlan")[0];
+    assert_eq!(plan["meta"]["security"][0]["code"], "REDACTED");
+    assert_eq!(res.body["meta"]["security"][0]["code"], "REDACTED");
+    let composition = of_type(&res.body, "Composition")[0];
+    let withheld: Vec<&Value> =
+        composition["section"].as_array().unwrap().iter().filter(|s| s.get("emptyReason").is_some()).collect();
+    assert_eq!(withheld.len(), 1, "the discharge summary's infections are withheld");
+    assert_eq!(withheld[0]["emptyReason"]["coding"][0]["code"], "withheld");
+    // Consents for the care manager (who may read them), none for a care worker (who may not).
+    assert!(of_type(&res.body, "Consent").is_empty(), "no consents were recorded");
+}
+
+#[actix_web::test]
+async fn strangers_are_refused_as_for_the_patient_and_reads_are_audited() {
+    world!(app, t, org, physician, patient);
+    let other = send(
+        &app,
+        TestRequest::post()
+            .uri("/v1/organizations")
+            .insert_header(auth(&t.operator()))
+            .set_json(json!({"name": "elsewhere", "kind": "hospital"})),
+    )
+    .await
+    .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let stranger = t.token("physician", &other);
+    let fhir =
+        send(&app, TestRequest::get().uri(&format!("/v1/patients/{patient}/fhir")).insert_header(auth(&stranger)))
+            .await;
+    let plain =
+        send(&app, TestRequest::get().uri(&format!("/v1/patients/{patient}")).insert_header(auth(&stranger))).await;
+    assert_eq!(fhir.problem(404)["detail"], plain.problem(404)["detail"]);
+    send(&app, TestRequest::get().uri(&format!("/v1/patients/{patient}/fhir")).insert_header(auth(&physician))).await;
+
+    let city = send(
+        &app,
+        TestRequest::post()
+            .uri("/v1/organizations")
+            .insert_header(auth(&t.operator()))
+            .set_json(json!({"name": "city", "kind": "municipality"})),
+    )
+    .await
+    .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let auditor = t.token("auditor", &city);
+    let events =
+        send(&app, TestRequest::get().uri("/v1/audit-events?action=patient.fhir").insert_header(auth(&auditor))).await;
+    let items = events.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{}", events.body);
+    assert!(items.iter().all(|e| e["patient_id"] == patient.as_str()));
+    assert_eq!((items[0]["outcome"].as_str(), items[1]["outcome"].as_str()), (Some("denied"), Some("allowed")));
+    let ndjson =
+        send(&app, TestRequest::get().uri("/v1/audit-events/fhir?action=patient.fhir").insert_header(auth(&auditor)))
+            .await;
+    assert_eq!(ndjson.status, 200);
+    assert_eq!(ndjson.header("content-type"), Some("application/fhir+ndjson"));
+    let lines: Vec<Value> =
+        String::from_utf8(ndjson.raw).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["resourceType"], "AuditEvent");
+    assert_eq!((lines[0]["outcome"].as_str(), lines[1]["outcome"].as_str()), (Some("4"), Some("0")));
+    assert_eq!(lines[1]["entity"][0]["what"]["reference"], format!("Patient/{patient}"));
+    let refused = send(&app, TestRequest::get().uri("/v1/audit-events/fhir").insert_header(auth(&physician))).await;
+    refused.problem(403);
+    let _ = org;
+}
+
+/// Polls a job until its manifest is ready.
+async fn manifest<S, B>(app: &S, token: &str, location: &str) -> Value
+where
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+    B: actix_web::body::MessageBody,
+{
+    for _ in 0..200 {
+        let res = send(app, TestRequest::get().uri(location).insert_header(auth(token))).await;
+        match res.status.as_u16() {
+            200 => return res.body,
+            202 => assert!(res.header("x-progress").is_some()),
+            other => panic!("status {other}: {}", res.body),
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("the export did not finish");
+}
+
+#[actix_web::test]
+async fn bulk_export_holds_what_the_caller_may_read_and_is_audited_by_count() {
+    world!(app, t, org, physician, patient);
+    let kick = send(
+        &app,
+        TestRequest::post().uri("/v1/fhir/$export?_type=Patient,Composition,Condition").insert_header(auth(&physician)),
+    )
+    .await;
+    assert_eq!(kick.status, 202, "{}", kick.body);
+    let location = kick.header("content-location").unwrap().to_owned();
+    let m = manifest(&app, &physician, &location).await;
+    let outputs = m["output"].as_array().unwrap();
+    let kinds: Vec<&str> = outputs.iter().map(|o| o["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["Patient", "Composition", "Condition"]);
+    assert_eq!(outputs[0]["count"], 1);
+    let url = outputs[0]["url"].as_str().unwrap();
+    let path = &url[url.find("/v1/").unwrap()..];
+    let file = send(&app, TestRequest::get().uri(path).insert_header(auth(&physician))).await;
+    assert_eq!(file.status, 200);
+    let line: Value = serde_json::from_slice(file.raw.split(|b| *b == b'\n').next().unwrap()).unwrap();
+    assert_eq!(line["id"], patient.as_str());
+
+    // Another caller sees neither the job nor its files.
+    let colleague = t.token("care_manager", &org);
+    send(&app, TestRequest::get().uri(&location).insert_header(auth(&colleague))).await.problem(404);
+    send(&app, TestRequest::get().uri(path).insert_header(auth(&colleague))).await.problem(404);
+    // A caller of an organisation without the patient exports nothing of it.
+    let other = send(
+        &app,
+        TestRequest::post()
+            .uri("/v1/organizations")
+            .insert_header(auth(&t.operator()))
+            .set_json(json!({"name": "elsewhere", "kind": "hospital"})),
+    )
+    .await
+    .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let stranger = t.token("physician", &other);
+    let kick = send(&app, TestRequest::post().uri("/v1/fhir/$export").insert_header(auth(&stranger))).await;
+    let location2 = kick.header("content-location").unwrap().to_owned();
+    assert_eq!(manifest(&app, &stranger, &location2).await["output"], json!([]));
+    send(&app, TestRequest::post().uri("/v1/fhir/$export?_type=Observation").insert_header(auth(&physician)))
+        .await
+        .problem(422);
+
+    let city = send(
+        &app,
+        TestRequest::post()
+            .uri("/v1/organizations")
+            .insert_header(auth(&t.operator()))
+            .set_json(json!({"name": "city", "kind": "municipality"})),
+    )
+    .await
+    .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let auditor = t.token("auditor", &city);
+    let events =
+        send(&app, TestRequest::get().uri("/v1/audit-events?action=fhir.export").insert_header(auth(&auditor))).await;
+    let items = events.body["items"].as_array().unwrap();
+    let ours: Vec<&Value> = items.iter().filter(|e| e["patient_id"].is_null()).collect();
+    assert_eq!(ours.len(), 2, "{items:?}");
+    let basis: Value = serde_json::from_str(ours[0]["basis"].as_str().unwrap()).unwrap();
+    assert_eq!(basis["patients"], 1);
+    assert_eq!(basis["resources"]["Patient"], 1);
+    assert!(items.iter().any(|e| e["patient_id"] == patient.as_str()), "the patient's access log shows the export");
+
+    let gone = send(&app, TestRequest::delete().uri(&location).insert_header(auth(&physician))).await;
+    assert_eq!(gone.status, 202);
+    send(&app, TestRequest::get().uri(&location).insert_header(auth(&physician))).await.problem(404);
+}
+
+/// The discharge summary of a patient's Bundle, as a FHIR document Bundle of its own.
+fn document_bundle(record: &Value, identifier: &str) -> Value {
+    let entries = record["entry"].as_array().unwrap();
+    let composition = entries.iter().find(|e| e["resource"]["resourceType"] == "Composition").unwrap().clone();
+    let mut out = vec![composition];
+    out.extend(entries.iter().filter(|e| e["resource"]["resourceType"] != "Composition").cloned());
+    json!({"resourceType": "Bundle", "type": "document", "identifier": {"system": "urn:ietf:rfc:3986", "value": identifier},
+        "timestamp": "2025-11-01T10:00:00+09:00", "entry": out})
+}
+
+#[actix_web::test]
+async fn a_discharge_summary_bundle_round_trips() {
+    world!(app, t, org, physician, patient);
+    let out =
+        send(&app, TestRequest::get().uri(&format!("/v1/patients/{patient}/fhir")).insert_header(auth(&physician)))
+            .await;
+    let bundle = document_bundle(&out.body, "urn:uuid:6f1c1a9e-0000-4000-8000-000000000001");
+    let import = |body: Value| {
+        TestRequest::post()
+            .uri(&format!("/v1/patients/{patient}/fhir"))
+            .insert_header(auth(&physician))
+            .insert_header(("content-type", "application/fhir+json"))
+            .set_payload(body.to_string())
+    };
+    let first = send(&app, import(bundle.clone())).await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    assert_eq!(first.body["type"], "discharge-summary");
+    assert_eq!(first.body["content"], example("discharge-summary/examples/1.0.0-full.json"), "the same facts back");
+    // Idempotent on Bundle.identifier.
+    let again = send(&app, import(bundle.clone())).await;
+    assert_eq!(again.body["id"], first.body["id"]);
+    let mut changed = bundle.clone();
+    changed["entry"][0]["resource"]["event"][0]["period"]["start"] = json!("2023-11-01");
+    changed["entry"][0]["resource"]["section"].as_array_mut().unwrap().retain(|s| s["title"] != "admission_date");
+    assert_eq!(send(&app, import(changed)).await.problem(422)["errors"][0]["pointer"], "Bundle.identifier");
+    // And out again: the imported summary's diagnoses as Conditions.
+    let after =
+        send(&app, TestRequest::get().uri(&format!("/v1/patients/{patient}/fhir")).insert_header(auth(&physician)))
+            .await;
+    let id = first.body["id"].as_str().unwrap();
+    let codes: Vec<&str> = of_type(&after.body, "Condition")
+        .into_iter()
+        .filter(|c| c["id"].as_str().unwrap().starts_with(id) && c["id"].as_str().unwrap().contains("-dx"))
+        .map(|c| c["code"]["coding"][0]["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["I50.0", "E11.9", "G30.1"]);
+
+    // What cannot be mapped is located FHIRPath-style.
+    let mut bad = bundle.clone();
+    bad["identifier"]["value"] = json!("another");
+    bad["entry"][0]["resource"]["type"] = json!({"coding": [{"system": "http://loinc.org", "code": "18776-5"}]});
+    bad["entry"][0]["resource"]["section"][1]["code"] = json!({"coding": [{"system": "https://carepath.example/fhir/CodeSystem/document-section", "code": "favourite_colour"}]});
+    let res = send(&app, import(bad)).await;
+    let pointers: Vec<&str> =
+        res.problem(422)["errors"].as_array().unwrap().iter().map(|e| e["pointer"].as_str().unwrap()).collect();
+    assert!(pointers.contains(&"Bundle.entry[0].resource.type"), "{pointers:?}");
+    assert!(pointers.contains(&"Bundle.entry[0].resource.section[1]"), "{pointers:?}");
+    let not_a_document = send(&app, import(json!({"resourceType": "Bundle", "type": "collection"}))).await;
+    let pointers: Vec<&str> = not_a_document.problem(422)["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["pointer"].as_str().unwrap())
+        .collect();
+    assert!(pointers.contains(&"Bundle.type") && pointers.contains(&"Bundle.identifier"), "{pointers:?}");
+    // A stranger is refused as for any document write, before any mapping.
+    let other = send(
+        &app,
+        TestRequest::post()
+            .uri("/v1/organizations")
+            .insert_header(auth(&t.operator()))
+            .set_json(json!({"name": "elsewhere", "kind": "hospital"})),
+    )
+    .await
+    .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let stranger = t.token("physician", &other);
+    let res = send(
+        &app,
+        TestRequest::post()
+            .uri(&format!("/v1/patients/{patient}/fhir"))
+            .insert_header(auth(&stranger))
+            .set_json(json!({"resourceType": "Bundle"})),
+    )
+    .await;
+    res.problem(404);
+    let _ = org;
+}
