@@ -80,6 +80,8 @@ use crate::error::{FieldError, Problem};
         api::contact_hours::get_contact_hours,
         api::contact_hours::list_contact_hours,
         api::contact_hours::get_reachable,
+        api::reports::item_fill,
+        api::reports::indicators,
     ),
     components(schemas(Problem, FieldError)),
     modifiers(&Contract),
@@ -95,6 +97,7 @@ use crate::error::{FieldError, Problem};
         (name = "vacancies", description = "The short-stay vacancy board (ショートステイ空き情報): postings, search, live stream"),
         (name = "coordination", description = "Contact sheets between doctors, care managers and consultation desks; contact hours"),
         (name = "subscriptions", description = "Signed webhooks: the change feed pushed to an organisation's endpoint"),
+        (name = "reports", description = "De-identified reports for the region: item fill, indicators, the annual plan"),
     ),
 )]
 pub struct ApiDoc;

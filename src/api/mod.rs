@@ -13,6 +13,7 @@ pub mod health;
 pub mod metrics;
 pub mod patients;
 pub mod problem;
+pub mod reports;
 pub mod schemas;
 pub mod subscriptions;
 pub mod sync;
@@ -106,5 +107,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .put(contact_hours::put_contact_hours),
         )
         .service(web::resource("/v1/contact-hours").get(contact_hours::list_contact_hours))
-        .service(web::resource("/v1/patients/{id}/care-team/reachable").get(contact_hours::get_reachable));
+        .service(web::resource("/v1/patients/{id}/care-team/reachable").get(contact_hours::get_reachable))
+        .service(web::resource("/v1/reports/item-fill").get(reports::item_fill))
+        .service(web::resource("/v1/reports/indicators").get(reports::indicators));
 }
