@@ -82,6 +82,8 @@ use crate::error::{FieldError, Problem};
         api::contact_hours::get_reachable,
         api::reports::item_fill,
         api::reports::indicators,
+        api::plans::get_plan,
+        api::plans::put_plan,
     ),
     components(schemas(Problem, FieldError)),
     modifiers(&Contract),

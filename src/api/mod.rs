@@ -12,6 +12,7 @@ pub mod extract;
 pub mod health;
 pub mod metrics;
 pub mod patients;
+pub mod plans;
 pub mod problem;
 pub mod reports;
 pub mod schemas;
@@ -109,5 +110,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/v1/contact-hours").get(contact_hours::list_contact_hours))
         .service(web::resource("/v1/patients/{id}/care-team/reachable").get(contact_hours::get_reachable))
         .service(web::resource("/v1/reports/item-fill").get(reports::item_fill))
-        .service(web::resource("/v1/reports/indicators").get(reports::indicators));
+        .service(web::resource("/v1/reports/indicators").get(reports::indicators))
+        .service(web::resource("/v1/plans/{year}").get(plans::get_plan).put(plans::put_plan));
 }

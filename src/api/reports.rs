@@ -76,7 +76,7 @@ fn csv<const N: usize>(rows: &[[String; N]], name: &str) -> Result<HttpResponse,
     responses((status = 200, description = "The report; with `Accept: text/csv`, one CSV row per field and writer kind",
             content((ItemFill = "application/json"), (String = "text/csv"))),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "A parameter is wrong: no such type or schema version of it, a day that is not a date, `to` before `from`", body = Problem, content_type = "application/problem+json")))]
 pub async fn item_fill(
     state: web::Data<AppState>,
     ctx: Context,
@@ -114,7 +114,7 @@ pub async fn item_fill(
     responses((status = 200, description = "The indicators; with `Accept: text/csv`, one CSV row per period, area and indicator",
             content((Indicators = "application/json"), (String = "text/csv"))),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "A parameter is wrong: a day that is not a date, `to` before `from`, more than 20 years", body = Problem, content_type = "application/problem+json")))]
 pub async fn indicators(
     state: web::Data<AppState>,
     ctx: Context,

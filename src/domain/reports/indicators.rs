@@ -37,7 +37,7 @@ pub enum Granularity {
 
 /// The indicators, in answer order: (id, what it is). Cells after `SHOWN` are helpers, never
 /// shown, that make the complements of shares suppressible (deaths elsewhere, and so on).
-const CELLS: [&str; 14] = [
+const CELLS: [&str; 15] = [
     "patients_under_home_care",
     "family_doctors_active",
     "organizations_active",
@@ -53,12 +53,31 @@ const CELLS: [&str; 14] = [
     "deaths_in_care_facility",
     "discharge_summaries_later",
     "contact_sheets_unanswered",
+    "deaths_not_at_home",
 ];
 const SHOWN: usize = 10;
+/// Every indicator an answer shows (what a plan item may link to).
+pub const IDS: [&str; 14] = [
+    "patients_under_home_care",
+    "family_doctors_active",
+    "organizations_active",
+    "deaths",
+    "deaths_at_home",
+    "deaths_at_home_or_care_facility",
+    "discharge_summaries_shared",
+    "discharge_summaries_within_2_days",
+    "contact_sheets_sent",
+    "contact_sheets_answered",
+    "home_death_rate",
+    "home_or_care_facility_death_rate",
+    "discharge_summaries_within_2_days_share",
+    MEDIAN,
+];
 /// Cells that add up over municipalities (a patient lives in one); the distinct-counts do not.
-const ADDITIVE: [usize; 12] = [0, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13];
+const ADDITIVE: [usize; 13] = [0, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14];
 /// Within one area: (total, parts).
-const SPLITS: [(usize, [usize; 2]); 4] = [(3, [5, 10]), (5, [4, 11]), (6, [7, 12]), (8, [9, 13])];
+/// Every difference of two shown cells is a cell too: deaths - at home - (at home or facility).
+const SPLITS: [(usize, [usize; 2]); 5] = [(3, [5, 10]), (5, [4, 11]), (3, [4, 14]), (6, [7, 12]), (8, [9, 13])];
 /// Shares and medians derived from cells: (id, numerator, denominator).
 const RATES: [(&str, usize, usize); 3] = [
     ("home_death_rate", 4, 3),
@@ -163,12 +182,12 @@ pub fn periods(days: Days, granularity: Granularity) -> Vec<(String, Date, Date)
 }
 
 /// The cell values of one period: `areas[0]` is the region.
-fn tally(f: &Facts, areas: &[String], first: Date, last: Date) -> Vec<[u64; 14]> {
+fn tally(f: &Facts, areas: &[String], first: Date, last: Date) -> Vec<[u64; 15]> {
     let idx = |patient: Option<&str>| -> usize {
         let name = patient.and_then(|p| f.area.get(p)).map_or(NO_ADDRESS, String::as_str);
         areas.iter().position(|a| a == name).unwrap_or(0)
     };
-    let mut v = vec![[0u64; 14]; areas.len()];
+    let mut v = vec![[0u64; 15]; areas.len()];
     let mut bump = |area: usize, cell: usize| {
         v[0][cell] += 1;
         if area != 0 {
@@ -212,8 +231,12 @@ fn tally(f: &Facts, areas: &[String], first: Date, last: Date) -> Vec<[u64; 14]>
             "care_facility" => {
                 bump(area, 5);
                 bump(area, 11);
+                bump(area, 14);
             }
-            _ => bump(area, 10),
+            _ => {
+                bump(area, 10);
+                bump(area, 14);
+            }
         }
     }
     for d in f.discharges.iter().filter(|d| in_period(d.shared)) {
