@@ -132,7 +132,7 @@ pub struct AreaValues {
 
 /// One period.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Period {
+pub struct IndicatorPeriod {
     /// `2026`, `2026-Q2` or `2026-05`.
     pub period: String,
     /// First and last day of the period (clipped to the request), in the region's calendar.
@@ -153,7 +153,7 @@ pub struct Indicators {
     /// The length of each period.
     pub granularity: Granularity,
     /// The periods, oldest first.
-    pub periods: Vec<Period>,
+    pub periods: Vec<IndicatorPeriod>,
 }
 
 /// The periods `days` falls into, each clipped to it.
@@ -286,7 +286,7 @@ fn shown(hidden: Hidden, value: u64) -> Cell {
 }
 
 /// One period's answer, suppressed.
-fn period(f: &Facts, areas: &[String], (label, first, last): (String, Date, Date)) -> Period {
+fn period(f: &Facts, areas: &[String], (label, first, last): (String, Date, Date)) -> IndicatorPeriod {
     let values = tally(f, areas, first, last);
     let n = CELLS.len();
     let flat: Vec<u64> = values.iter().flatten().copied().collect();
@@ -328,7 +328,7 @@ fn period(f: &Facts, areas: &[String], (label, first, last): (String, Date, Date
             AreaValues { area: name.clone(), values: map }
         })
         .collect();
-    Period { period: label, from: clock::format_day(first), to: clock::format_day(last), areas: out }
+    IndicatorPeriod { period: label, from: clock::format_day(first), to: clock::format_day(last), areas: out }
 }
 
 /// Computes the indicators on a connection (the benchmark calls it directly).
