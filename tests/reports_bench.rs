@@ -59,7 +59,10 @@ fn example(path: &str) -> Value {
 #[actix_web::test]
 #[ignore = "a benchmark: run with --ignored --nocapture"]
 async fn reports_over_100k_documents() {
-    let t = TestApp::new();
+    let t = TestApp::with(|s| {
+        s.rate_limit_per_minute = 0;
+        s.org_rate_limit_per_minute = 0;
+    });
     let app = init_service(carepath::startup::app(t.state.clone())).await;
     let op = t.operator();
     let mut orgs = Vec::new();
