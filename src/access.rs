@@ -32,6 +32,8 @@ pub enum Resource {
     Erasure,
     /// Contact sheets (連絡票) about a patient: sending, reading, answering.
     ContactSheet,
+    /// De-identified reports over the whole region, and the annual plan.
+    Reports,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -226,6 +228,13 @@ pub fn check(caller: &Caller, resource: Resource, action: Action) -> Result<(), 
 /// auditors and the operator's administrator: it shows terms, never clinical content.
 pub fn may_review_consents(caller: &Caller, operator_org: &str) -> Result<(), Denial> {
     if caller.role == Role::Auditor || is_operator(caller, operator_org) { Ok(()) } else { Err(Denial::Role) }
+}
+
+/// Reports and the annual plan are region-wide: the role matrix must allow them, and an admin
+/// must be the operator's (a clinic's admin has no business with the region's figures).
+pub fn may_use_reports(caller: &Caller, operator_org: &str, action: Action) -> Result<(), Denial> {
+    check(caller, Resource::Reports, action)?;
+    if caller.role == Role::Admin && !is_operator(caller, operator_org) { Err(Denial::Role) } else { Ok(()) }
 }
 
 /// A write to the directory, with the organisations it touches.

@@ -117,7 +117,7 @@ struct TokenArgs {
     #[arg(long)]
     sub: String,
     /// Role: physician, dentist, pharmacist, nurse, therapist, care_manager, care_worker,
-    /// social_worker, admin, auditor.
+    /// social_worker, admin, auditor, analyst.
     #[arg(long)]
     role: carepath::auth::Role,
     /// Organisation id (for admin, the operator's id `carepath-operator` works before any exist).

@@ -87,6 +87,10 @@ use crate::error::{FieldError, Problem};
         api::fhir::export_status,
         api::fhir::export_file,
         api::fhir::export_delete,
+        api::reports::item_fill,
+        api::reports::indicators,
+        api::plans::get_plan,
+        api::plans::put_plan,
     ),
     components(schemas(Problem, FieldError)),
     modifiers(&Contract),
@@ -103,6 +107,7 @@ use crate::error::{FieldError, Problem};
         (name = "coordination", description = "Contact sheets between doctors, care managers and consultation desks; contact hours"),
         (name = "subscriptions", description = "Signed webhooks: the change feed pushed to an organisation's endpoint"),
         (name = "fhir", description = "The same record as HL7 FHIR R4 (JP Core where it exists), under the same access rule and audit"),
+        (name = "reports", description = "De-identified reports for the region: item fill, indicators, the annual plan"),
     ),
 )]
 pub struct ApiDoc;

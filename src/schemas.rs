@@ -63,7 +63,17 @@ pub struct SchemaEntry {
     pub version: Version,
     pub schema: Value,
     pub marked: Vec<Marked>,
+    /// Every field the schema names, in schema order (see [`field_paths`]).
+    pub fields: Vec<FieldPath>,
     validator: jsonschema::Validator,
+}
+
+/// A field of a schema as the item-fill report names it: a JSON Pointer whose array steps are
+/// `*` (`/medications/*/dose`). A sealed field is a leaf: its subtree is stored as one ciphertext.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldPath {
+    pub path: String,
+    pub sealed: bool,
 }
 
 impl SchemaEntry {
@@ -132,10 +142,14 @@ impl Registry {
                 .build(&schema)
                 .map_err(|e| err(&rel, e))?;
             let marked = marked_places(&schema, &by_id).map_err(|e| err(&rel, e))?;
+            let fields = field_paths(&schema, &by_id).map_err(|e| err(&rel, e))?;
             if entries.contains_key(&(ty.clone(), version)) {
                 return Err(err(&rel, "this type and version already exist"));
             }
-            entries.insert((ty.clone(), version), SchemaEntry { doc_type: ty, version, schema, marked, validator });
+            entries.insert(
+                (ty.clone(), version),
+                SchemaEntry { doc_type: ty, version, schema, marked, fields, validator },
+            );
         }
         Ok(Self { entries })
     }
@@ -222,6 +236,63 @@ fn walk(
     for combinator in ["allOf", "anyOf", "oneOf"] {
         for sub in obj.get(combinator).and_then(Value::as_array).into_iter().flatten() {
             walk(sub, doc, by_id, path, out, depth + 1)?;
+        }
+    }
+    Ok(())
+}
+
+/// Every field path of a schema (following `$ref`), stopping at sealed places.
+fn field_paths(schema: &Value, by_id: &HashMap<String, Value>) -> Result<Vec<FieldPath>, String> {
+    let mut out = Vec::new();
+    fields_walk(schema, schema, by_id, &mut String::new(), &mut out, 0)?;
+    Ok(out)
+}
+
+fn fields_walk(
+    node: &Value,
+    doc: &Value,
+    by_id: &HashMap<String, Value>,
+    path: &mut String,
+    out: &mut Vec<FieldPath>,
+    depth: usize,
+) -> Result<(), String> {
+    if depth > 64 {
+        return Err("schema nests or recurses deeper than 64 levels".into());
+    }
+    let Some(obj) = node.as_object() else { return Ok(()) };
+    let sealed = obj.contains_key(SENSITIVITY);
+    // An array's element (`/x/*`) is its own field only when sealed; otherwise `/x` says it.
+    let named = !path.is_empty() && (sealed || !path.ends_with("/*"));
+    match out.iter_mut().find(|f| f.path == *path) {
+        Some(seen) => seen.sealed |= sealed,
+        None if named => out.push(FieldPath { path: path.clone(), sealed }),
+        None => {}
+    }
+    if sealed {
+        return Ok(());
+    }
+    if let Some(reference) = obj.get("$ref").and_then(Value::as_str) {
+        let (target_doc, target) =
+            resolve(reference, doc, by_id).ok_or_else(|| format!("cannot resolve $ref {reference}"))?;
+        fields_walk(target, target_doc, by_id, path, out, depth + 1)?;
+    }
+    let len = path.len();
+    if let Some(props) = obj.get("properties").and_then(Value::as_object) {
+        for (name, sub) in props {
+            path.push('/');
+            path.push_str(&name.replace('~', "~0").replace('/', "~1"));
+            fields_walk(sub, doc, by_id, path, out, depth + 1)?;
+            path.truncate(len);
+        }
+    }
+    if let Some(items) = obj.get("items") {
+        path.push_str("/*");
+        fields_walk(items, doc, by_id, path, out, depth + 1)?;
+        path.truncate(len);
+    }
+    for combinator in ["allOf", "anyOf", "oneOf"] {
+        for sub in obj.get(combinator).and_then(Value::as_array).into_iter().flatten() {
+            fields_walk(sub, doc, by_id, path, out, depth + 1)?;
         }
     }
     Ok(())

@@ -5,28 +5,31 @@
 use carepath::access::{self, Action, Ask, ConsentScope, ConsentTerms, Denial, Membership, PatientFacts, Resource};
 use carepath::auth::{Caller, Role};
 
-// role, then per resource (directory, patient, care team, document, consent, audit, erasure): "", "r", "rw".
+// role, then per resource (directory, patient, care team, document, consent, audit, erasure, reports): "", "r", "rw".
 #[rustfmt::skip]
-const EXPECTED: &[(&str, [&str; 7])] = &[
-    ("physician",     ["r",  "rw", "rw", "rw", "rw", "", ""]),
-    ("dentist",       ["r",  "r",  "r",  "rw", "r",  "", ""]),
-    ("pharmacist",    ["r",  "r",  "r",  "rw", "r",  "", ""]),
-    ("nurse",         ["r",  "r",  "r",  "rw", "r",  "", ""]),
-    ("therapist",     ["r",  "r",  "r",  "rw", "r",  "", ""]),
-    ("care_manager",  ["r",  "rw", "rw", "rw", "rw", "", ""]),
-    ("care_worker",   ["r",  "r",  "r",  "r",  "",   "", ""]),
-    ("social_worker", ["r",  "r",  "r",  "rw", "r",  "", ""]),
-    ("admin",         ["rw", "rw", "rw", "",   "",   "", "rw"]),
-    ("auditor",       ["r",  "",   "",   "",   "",   "rw", ""]),
+const EXPECTED: &[(&str, [&str; 8])] = &[
+    ("physician",     ["r",  "rw", "rw", "rw", "rw", "", "", ""]),
+    ("dentist",       ["r",  "r",  "r",  "rw", "r",  "", "", ""]),
+    ("pharmacist",    ["r",  "r",  "r",  "rw", "r",  "", "", ""]),
+    ("nurse",         ["r",  "r",  "r",  "rw", "r",  "", "", ""]),
+    ("therapist",     ["r",  "r",  "r",  "rw", "r",  "", "", ""]),
+    ("care_manager",  ["r",  "rw", "rw", "rw", "rw", "", "", ""]),
+    ("care_worker",   ["r",  "r",  "r",  "r",  "",   "", "", ""]),
+    ("social_worker", ["r",  "r",  "r",  "rw", "r",  "", "", ""]),
+    ("admin",         ["rw", "rw", "rw", "",   "",   "", "rw", "rw"]),
+    ("auditor",       ["r",  "",   "",   "",   "",   "rw", "", ""]),
+    ("analyst",       ["r",  "",   "",   "",   "",   "",   "", "rw"]),
 ];
 
-const RESOURCES: [Resource; 6] = [
+const RESOURCES: [Resource; 8] = [
     Resource::Directory,
     Resource::Patient,
     Resource::CareTeam,
     Resource::Document,
     Resource::Consent,
     Resource::Audit,
+    Resource::Erasure,
+    Resource::Reports,
 ];
 
 #[test]

@@ -19,23 +19,26 @@ pub struct Grant {
     audit: u8,
     erasure: u8,
     contact_sheet: u8,
+    /// De-identified reports (item fill, indicators) and the annual plan.
+    reports: u8,
     /// Sees fields marked `"x-carepath-sensitivity": "restricted"` without an explicit release.
     pub restricted: bool,
 }
 
 /// The role matrix, written once. `docs/roles.md` is rendered from it (a test keeps them equal).
 #[rustfmt::skip]
-pub const MATRIX: [Grant; 10] = [
-    Grant { role: Role::Physician,    directory: R,  patient: RW, care_team: RW, document: RW, consent: RW, audit: NO, erasure: NO, contact_sheet: RW, restricted: true },
-    Grant { role: Role::Dentist,      directory: R,  patient: R,  care_team: R,  document: RW, consent: R,  audit: NO, erasure: NO, contact_sheet: RW, restricted: false },
-    Grant { role: Role::Pharmacist,   directory: R,  patient: R,  care_team: R,  document: RW, consent: R,  audit: NO, erasure: NO, contact_sheet: RW, restricted: false },
-    Grant { role: Role::Nurse,        directory: R,  patient: R,  care_team: R,  document: RW, consent: R,  audit: NO, erasure: NO, contact_sheet: RW, restricted: true },
-    Grant { role: Role::Therapist,    directory: R,  patient: R,  care_team: R,  document: RW, consent: R,  audit: NO, erasure: NO, contact_sheet: RW, restricted: false },
-    Grant { role: Role::CareManager,  directory: R,  patient: RW, care_team: RW, document: RW, consent: RW, audit: NO, erasure: NO, contact_sheet: RW, restricted: false },
-    Grant { role: Role::CareWorker,   directory: R,  patient: R,  care_team: R,  document: R,  consent: NO, audit: NO, erasure: NO, contact_sheet: R,  restricted: false },
-    Grant { role: Role::SocialWorker, directory: R,  patient: R,  care_team: R,  document: RW, consent: R,  audit: NO, erasure: NO, contact_sheet: RW, restricted: false },
-    Grant { role: Role::Admin,        directory: RW, patient: RW, care_team: RW, document: NO, consent: NO, audit: NO, erasure: RW, contact_sheet: NO, restricted: false },
-    Grant { role: Role::Auditor,      directory: R,  patient: NO, care_team: NO, document: NO, consent: NO, audit: RW, erasure: NO, contact_sheet: NO, restricted: false },
+pub const MATRIX: [Grant; 11] = [
+    Grant { role: Role::Physician,    directory: R,  patient: RW, care_team: RW, document: RW, consent: RW, audit: NO, erasure: NO, contact_sheet: RW, reports: NO, restricted: true },
+    Grant { role: Role::Dentist,      directory: R,  patient: R,  care_team: R,  document: RW, consent: R,  audit: NO, erasure: NO, contact_sheet: RW, reports: NO, restricted: false },
+    Grant { role: Role::Pharmacist,   directory: R,  patient: R,  care_team: R,  document: RW, consent: R,  audit: NO, erasure: NO, contact_sheet: RW, reports: NO, restricted: false },
+    Grant { role: Role::Nurse,        directory: R,  patient: R,  care_team: R,  document: RW, consent: R,  audit: NO, erasure: NO, contact_sheet: RW, reports: NO, restricted: true },
+    Grant { role: Role::Therapist,    directory: R,  patient: R,  care_team: R,  document: RW, consent: R,  audit: NO, erasure: NO, contact_sheet: RW, reports: NO, restricted: false },
+    Grant { role: Role::CareManager,  directory: R,  patient: RW, care_team: RW, document: RW, consent: RW, audit: NO, erasure: NO, contact_sheet: RW, reports: NO, restricted: false },
+    Grant { role: Role::CareWorker,   directory: R,  patient: R,  care_team: R,  document: R,  consent: NO, audit: NO, erasure: NO, contact_sheet: R,  reports: NO, restricted: false },
+    Grant { role: Role::SocialWorker, directory: R,  patient: R,  care_team: R,  document: RW, consent: R,  audit: NO, erasure: NO, contact_sheet: RW, reports: NO, restricted: false },
+    Grant { role: Role::Admin,        directory: RW, patient: RW, care_team: RW, document: NO, consent: NO, audit: NO, erasure: RW, contact_sheet: NO, reports: RW, restricted: false },
+    Grant { role: Role::Auditor,      directory: R,  patient: NO, care_team: NO, document: NO, consent: NO, audit: RW, erasure: NO, contact_sheet: NO, reports: NO, restricted: false },
+    Grant { role: Role::Analyst,      directory: R,  patient: NO, care_team: NO, document: NO, consent: NO, audit: NO, erasure: NO, contact_sheet: NO, reports: RW, restricted: false },
 ];
 
 fn grant(role: Role) -> &'static Grant {
@@ -53,6 +56,7 @@ fn bits(grant: &Grant, resource: Resource) -> u8 {
         Resource::Audit => grant.audit,
         Resource::Erasure => grant.erasure,
         Resource::ContactSheet => grant.contact_sheet,
+        Resource::Reports => grant.reports,
     }
 }
 
@@ -80,12 +84,12 @@ pub fn matrix_markdown() -> String {
         }
     }
     let mut out = String::from(
-        "| role | directory | patient | care team | documents | consents | audit log | erasure | contact sheets | restricted fields |\n\
-         |---|---|---|---|---|---|---|---|---|---|\n",
+        "| role | directory | patient | care team | documents | consents | audit log | erasure | contact sheets | reports | restricted fields |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for g in &MATRIX {
         out.push_str(&format!(
-            "| `{}` | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            "| `{}` | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             g.role.as_str(),
             cell(g.directory),
             cell(g.patient),
@@ -95,6 +99,7 @@ pub fn matrix_markdown() -> String {
             cell(g.audit),
             cell(g.erasure),
             cell(g.contact_sheet),
+            cell(g.reports),
             if g.restricted { "yes" } else { "—" },
         ));
     }

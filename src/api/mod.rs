@@ -13,7 +13,9 @@ pub mod fhir;
 pub mod health;
 pub mod metrics;
 pub mod patients;
+pub mod plans;
 pub mod problem;
+pub mod reports;
 pub mod schemas;
 pub mod subscriptions;
 pub mod sync;
@@ -112,5 +114,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/v1/audit-events/fhir").get(fhir::audit_events))
         .service(web::resource("/v1/fhir/$export").post(fhir::export_kick_off))
         .service(web::resource("/v1/fhir/export-jobs/{id}").get(fhir::export_status).delete(fhir::export_delete))
-        .service(web::resource("/v1/fhir/export-jobs/{id}/files/{type}").get(fhir::export_file));
+        .service(web::resource("/v1/fhir/export-jobs/{id}/files/{type}").get(fhir::export_file))
+        .service(web::resource("/v1/reports/item-fill").get(reports::item_fill))
+        .service(web::resource("/v1/reports/indicators").get(reports::indicators))
+        .service(web::resource("/v1/plans/{year}").get(plans::get_plan).put(plans::put_plan));
 }

@@ -62,11 +62,14 @@ pub enum Role {
     Admin,
     /// Auditor: reads the audit log and marks break-glass accesses reviewed; sees no patient data.
     Auditor,
+    /// Analyst (the municipality or the council secretariat): reads de-identified reports and
+    /// keeps the annual plan; sees no patient data.
+    Analyst,
 }
 
 impl Role {
     /// Every role, in the order of docs/roles.md.
-    pub const ALL: [Role; 10] = [
+    pub const ALL: [Role; 11] = [
         Role::Physician,
         Role::Dentist,
         Role::Pharmacist,
@@ -77,6 +80,7 @@ impl Role {
         Role::SocialWorker,
         Role::Admin,
         Role::Auditor,
+        Role::Analyst,
     ];
 
     /// The claim value; identical to the serde name (a test keeps them equal).
@@ -92,6 +96,7 @@ impl Role {
             Role::SocialWorker => "social_worker",
             Role::Admin => "admin",
             Role::Auditor => "auditor",
+            Role::Analyst => "analyst",
         }
     }
 }

@@ -11,6 +11,8 @@ pub mod directory;
 pub mod documents;
 pub mod erasure;
 pub mod patients;
+pub mod plans;
+pub mod reports;
 pub mod schema;
 pub mod subscriptions;
 pub mod vacancies;

@@ -389,3 +389,14 @@ diesel::table! {
         updated_at -> Text,
     }
 }
+
+diesel::table! {
+    annual_plans (year) {
+        year -> Integer,
+        version -> Integer,
+        body -> Text,
+        updated_at -> Text,
+        updated_by -> Text,
+        updated_org -> Text,
+    }
+}

@@ -80,7 +80,7 @@ impl CareTeamInput {
             errors.add("/members", format!("at most {MAX_MEMBERS} members"));
         }
         for (i, m) in self.members.iter().enumerate() {
-            if matches!(m.role, Role::Admin | Role::Auditor) {
+            if matches!(m.role, Role::Admin | Role::Auditor | Role::Analyst) {
                 errors.add(format!("/members/{i}/role"), "must be a care profession");
             }
             let (since, until) = (format!("/members/{i}/since"), format!("/members/{i}/until"));

@@ -232,8 +232,8 @@ impl PractitionerInput {
     fn check(&self) -> Result<(), ApiError> {
         let mut errors = Errors::default();
         errors.text("/name", &self.name, 200);
-        if matches!(self.profession, Role::Admin | Role::Auditor) {
-            errors.add("/profession", "must be a care profession, not admin or auditor");
+        if matches!(self.profession, Role::Admin | Role::Auditor | Role::Analyst) {
+            errors.add("/profession", "must be a care profession, not admin, auditor or analyst");
         }
         errors.finish()
     }

@@ -225,6 +225,20 @@ impl Identity {
     }
 }
 
+/// The patient's municipality (prefecture and city of the home address), opening that one field
+/// and nothing else: what the region's indicators are broken down by.
+pub(crate) fn municipality(state: &AppState, row: &PatientRow) -> Result<Option<String>, ApiError> {
+    let Value::Object(sealed) = serde_json::from_str(&row.sealed).map_err(ApiError::internal)? else {
+        return Err(ApiError::internal("stored identity is not an object"));
+    };
+    let Some(Value::String(text)) = sealed.get("address") else { return Ok(None) };
+    let data_key = state.data_key(row)?;
+    let at = FieldContext { patient_id: &row.id, document_id: "patient", version: 1, pointer: "/address" };
+    let address: Address =
+        serde_json::from_value(data_key.open(&at, text).map_err(ApiError::internal)?).map_err(ApiError::internal)?;
+    Ok(address.city.map(|city| format!("{}{city}", address.prefecture.unwrap_or_default())))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -46,6 +46,7 @@ city = call("POST", "/v1/organizations", admin, {"name": "新見市", "kind": "m
 practitioner = call("POST", "/v1/practitioners", admin, {"name": "新見 一郎", "profession": "physician", "organization": org})["id"]
 doctor = token("dr-1", "physician", org)
 auditor = token("audit-1", "auditor", city)
+analyst = token("analyst-1", "analyst", city)
 patient_body = {"name": "山田 花子", "birth_date": "1939-04-01", "sex": "female", "managing_organization": org}
 patient = call("POST", "/v1/patients", doctor, patient_body)["id"]
 erasable = call("POST", "/v1/patients", doctor, dict(patient_body, name="山田 太郎", sex="male"))["id"]
@@ -90,7 +91,7 @@ world = {
     "CT_ORG": org, "CT_STATION": station, "CT_PRACTITIONER": practitioner, "CT_PATIENT": patient,
     "CT_ERASABLE": erasable, "CT_CONSENT": consent, "CT_DOCUMENT": document, "CT_DELETABLE": deletable,
     "CT_EVENT": str(events[0]["seq"]), "CT_SHEET": sheet, "CT_DOCTOR": doctor, "CT_AUDITOR": auditor,
-    "CT_SUBSCRIPTION": subscription, "CT_EXPORT": export_job,
+    "CT_SUBSCRIPTION": subscription, "CT_EXPORT": export_job, "CT_ANALYST": analyst,
 }
 for name, value in world.items():
     print(f"{name}={value}")
