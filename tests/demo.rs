@@ -71,6 +71,9 @@ async fn the_demo_region_is_a_living_region_to_try_as_each_role() {
         send(&app, TestRequest::get().uri("/v1/audit-events?break_glass=true").insert_header(auth(&auditor))).await;
     assert_eq!(flagged.status, 200, "{}", flagged.body);
     assert!(!flagged.body["items"].as_array().unwrap().is_empty(), "a break-glass access waits for review");
+    let analyst = token(&t, user(&users, "analyst"));
+    let indicators = send(&app, TestRequest::get().uri("/v1/reports/indicators").insert_header(auth(&analyst))).await;
+    assert_eq!(indicators.status, 200, "the analyst reads the region's indicators: {}", indicators.body);
     let verify = send(&app, TestRequest::get().uri("/v1/audit-events/verify").insert_header(auth(&auditor))).await;
     assert_eq!(verify.body["ok"], true, "{}", verify.body);
     let board = send(&app, TestRequest::get().uri("/v1/vacancies").insert_header(auth(&cm))).await;

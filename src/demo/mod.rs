@@ -187,15 +187,20 @@ fn demo_users(region: &region::Region, settings: &Settings) -> Vec<DemoUser> {
         organization: settings.operator_org.clone(),
         organization_name: "carepath operator".into(),
     });
+    // The town hall audits, and its secretariat of the council reads the reports.
     if let Some(&town_hall) = region.orgs_of("municipality", Some(0)).first() {
         let org = &region.orgs[town_hall];
-        users.push(DemoUser {
-            role: Role::Auditor,
-            sub: "demo-auditor".into(),
-            name: "監査担当".into(),
-            organization: org.id.clone(),
-            organization_name: org.name.to_owned(),
-        });
+        for (role, sub, name) in
+            [(Role::Auditor, "demo-auditor", "監査担当"), (Role::Analyst, "demo-analyst", "協議会事務局")]
+        {
+            users.push(DemoUser {
+                role,
+                sub: sub.into(),
+                name: name.into(),
+                organization: org.id.clone(),
+                organization_name: org.name.to_owned(),
+            });
+        }
     }
     users
 }
