@@ -55,7 +55,7 @@ async fn consent_opens_and_revocation_closes_documents_to_the_care_team() {
 
     let consent = json!({
         "status": "active", "organizations": "care_team", "permitted_types": ["care-path"], "purposes": ["treatment"],
-        "period": {"start": today_plus(-1)}, "obtained_by": "proxy", "proxy": {"name": "山田 太郎PROXYMARK", "relation": "長男"}
+        "period": {"start": today_plus(-1)}, "obtained_by": "proxy", "proxy": {"name": "山田 太郎PROXYMARK", "relation": "eldest_son"}
     });
     // A nurse on the team may not record consent (the managing organisation or a care manager
     // on the team does).
@@ -640,4 +640,67 @@ async fn a_revocation_on_one_instance_closes_the_record_on_another_at_once() {
     .await;
     assert_eq!(res.status, 200, "{}", res.body);
     send(&app, read()).await.problem(404);
+}
+
+/// Issue 26 items 3 and 20: a care manager on the team cannot release restricted fields to its
+/// own office; the managing organisation's physician can, and each release waits for an
+/// auditor's review. The proxy's relation is a code; free text is refused.
+#[actix_web::test]
+async fn only_the_managing_physician_releases_restricted_fields_and_each_release_is_reviewed() {
+    world!(t, app, clinic, station, patient, doc);
+    let post = |token: &str, body: Value| {
+        TestRequest::post().uri(&format!("/v1/patients/{patient}/consents")).insert_header(auth(token)).set_json(body)
+    };
+    let release = |org: &str| {
+        json!({"status": "active", "organizations": [org], "purposes": ["treatment"], "period": {"start": today_plus(-1)},
+            "obtained_by": "verbal", "release_restricted": true})
+    };
+    // The care manager of the station (on the team, allowed to record consent) names itself.
+    let cm = t.token("care_manager", &station);
+    let res = send(&app, post(&cm, release(&station))).await;
+    assert!(res.problem(403)["detail"].as_str().unwrap().contains("release_restricted"), "{}", res.body);
+    let nurse = t.token("nurse", &station);
+    let read = send(&app, TestRequest::get().uri(&format!("/v1/documents/{doc}")).insert_header(auth(&nurse))).await;
+    assert!(read.status == 404 || read.body["content"].get("infections").is_none(), "nothing released: {}", read.body);
+    // Without the release, the care manager still records consent as before.
+    let mut plain = release(&station);
+    plain["release_restricted"] = json!(false);
+    assert_eq!(send(&app, post(&cm, plain)).await.status, 201);
+
+    // The managing organisation's physician releases; auditors find it and review it once.
+    let physician = t.token("physician", &clinic);
+    let res = send(&app, post(&physician, release(&station))).await;
+    assert_eq!(res.status, 201, "{}", res.body);
+    let read = send(&app, TestRequest::get().uri(&format!("/v1/documents/{doc}")).insert_header(auth(&nurse))).await;
+    assert_eq!(read.body["content"]["infections"], care_path()["infections"]);
+    let auditor = t.token("auditor", &clinic);
+    let flagged = send(
+        &app,
+        TestRequest::get().uri("/v1/audit-events?action=consent.release_restricted").insert_header(auth(&auditor)),
+    )
+    .await;
+    let items = flagged.body["items"].as_array().unwrap().clone();
+    assert_eq!(items.len(), 1, "{}", flagged.body);
+    assert_eq!(items[0]["patient_id"], patient.as_str());
+    let seq = items[0]["seq"].as_i64().unwrap();
+    let review = |n: i64| {
+        TestRequest::post()
+            .uri(&format!("/v1/audit-events/{n}/review"))
+            .insert_header(auth(&auditor))
+            .set_json(json!({"comment": "確認済み: 主治医の判断"}))
+    };
+    assert_eq!(send(&app, review(seq)).await.status, 200);
+    send(&app, review(seq)).await.problem(409);
+
+    // The relation is coded; free text (which carried names and phone numbers) is refused.
+    let mut proxied = release(&station);
+    proxied["release_restricted"] = json!(false);
+    proxied["obtained_by"] = json!("proxy");
+    proxied["proxy"] = json!({"name": "山田 桜子", "relation": "長女 山田桜子 090-1234-5678"});
+    let res = send(&app, post(&physician, proxied.clone())).await;
+    assert_eq!(res.problem(422)["errors"][0]["pointer"], "/proxy/relation", "{}", res.body);
+    proxied["proxy"] = json!({"name": "山田 桜子", "relation": "eldest_daughter", "note": "090-1234-5678"});
+    let res = send(&app, post(&physician, proxied)).await;
+    assert_eq!(res.status, 201, "{}", res.body);
+    assert_eq!(res.body["proxy"]["note"], "090-1234-5678", "the team sees the note with the consent");
 }

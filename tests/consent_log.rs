@@ -46,7 +46,7 @@ macro_rules! world {
             .set_json(json!({
                 "status": "active", "organizations": [$station], "permitted_types": ["care-path"], "purposes": ["treatment"],
                 "period": {"start": today_plus(-1), "end": today_plus(10)}, "obtained_by": "proxy",
-                "proxy": {"name": "山田 太郎PROXYMARK", "relation": "長男"}
+                "proxy": {"name": "山田 太郎PROXYMARK", "relation": "eldest_son"}
             }))).await;
         assert_eq!(res.status, 201, "{}", res.body);
         let $cid = res.body["id"].as_str().unwrap().to_owned();
@@ -95,7 +95,7 @@ async fn an_auditor_reconstructs_each_consent_version_and_the_consent_behind_eac
         assert_eq!(item["consent_id"], cid.as_str());
         assert_eq!(item["organizations"], json!([station]));
         assert_eq!(item["obtained_by"], "proxy");
-        assert_eq!((item["by_proxy"].clone(), item["proxy_relation"].clone()), (json!(true), json!("長男")));
+        assert_eq!((item["by_proxy"].clone(), item["proxy_relation"].clone()), (json!(true), json!("eldest_son")));
         let record: carepath::audit::ConsentRecord = serde_json::from_value(item["record"].clone()).unwrap();
         assert_eq!(item["digest"].as_str(), Some(record.digest().as_str()), "the record re-hashes to the digest");
         assert!(item["event_seq"].is_i64());

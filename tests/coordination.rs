@@ -529,3 +529,46 @@ async fn stats_count_sent_read_answered_by_organisation_without_patient_data() {
     call(&app, "GET", &format!("/v1/contact-sheets/stats?organization={}", w.cmo), &dr, None).await.problem(403);
     call(&app, "GET", "/v1/contact-sheets/stats?from=yesterday", &dr, None).await.problem(422);
 }
+
+/// Issue 26 item 16: a sheet addressed to one practitioner stays with that practitioner (and
+/// whoever they forward it to); their colleagues get 404 as for a sheet that does not exist. A
+/// sheet addressed to the organisation stays the organisation's.
+#[actix_web::test]
+async fn a_sheet_addressed_to_a_practitioner_opens_only_to_them_and_their_forwardee() {
+    world!(w, app);
+    let cm = w.cm();
+    let personal = sheet(Some(&w.patient), json!({"practitioner": w.doctor}), "BODYMARK 先生だけに");
+    let id =
+        call(&app, "POST", "/v1/contact-sheets", &cm, Some(personal)).await.body["id"].as_str().unwrap().to_owned();
+    let colleague = w.token("dr-colleague", "physician", &w.clinic);
+    let res = call(&app, "GET", &format!("/v1/contact-sheets/{id}"), &colleague, None).await;
+    res.problem(404);
+    assert!(!String::from_utf8_lossy(&res.raw).contains("BODYMARK"));
+    let res = call(&app, "GET", &format!("/v1/contact-sheets/{id}"), &w.dr(), None).await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert_eq!(res.body["body"], "BODYMARK 先生だけに");
+    // The sender's organisation keeps its own sheet.
+    let office_mate = w.token("cm-colleague", "care_manager", &w.cmo);
+    assert_eq!(call(&app, "GET", &format!("/v1/contact-sheets/{id}"), &office_mate, None).await.status, 200);
+    // Forwarded by name to a deputy: the deputy opens it, and the first addressee still does.
+    let deputy = call(
+        &app,
+        "POST",
+        "/v1/practitioners",
+        &w.t.operator(),
+        Some(json!({"name": "医師 二郎", "profession": "physician", "organization": w.clinic})),
+    )
+    .await;
+    let deputy_id = deputy.body["id"].as_str().unwrap().to_owned();
+    let fwd = json!({"to": {"practitioner": deputy_id}, "note": "代わりにお願いします"});
+    let res = call(&app, "POST", &format!("/v1/contact-sheets/{id}/forward"), &w.dr(), Some(fwd)).await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    let deputy = w.token(&deputy_id, "physician", &w.clinic);
+    assert_eq!(call(&app, "GET", &format!("/v1/contact-sheets/{id}"), &deputy, None).await.status, 200);
+    assert_eq!(call(&app, "GET", &format!("/v1/contact-sheets/{id}"), &w.dr(), None).await.status, 200);
+    call(&app, "GET", &format!("/v1/contact-sheets/{id}"), &colleague, None).await.problem(404);
+    // Addressed to the organisation: any of its practitioners opens it.
+    let to_org = sheet(Some(&w.patient), json!({"organization": w.clinic}), "どなたか");
+    let id = call(&app, "POST", "/v1/contact-sheets", &cm, Some(to_org)).await.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(call(&app, "GET", &format!("/v1/contact-sheets/{id}"), &colleague, None).await.status, 200);
+}

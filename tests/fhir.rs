@@ -366,3 +366,130 @@ async fn a_discharge_summary_bundle_round_trips() {
     res.problem(404);
     let _ = org;
 }
+
+fn import_to(patient: &str, token: &str, body: &Value) -> TestRequest {
+    TestRequest::post()
+        .uri(&format!("/v1/patients/{patient}/fhir"))
+        .insert_header(auth(token))
+        .insert_header(("content-type", "application/fhir+json"))
+        .set_payload(body.to_string())
+}
+
+/// The refusals of `document.create` for a patient: (outcome, status).
+fn create_events(t: &TestApp, patient: &str) -> Vec<(String, i32)> {
+    use carepath::db::schema::audit_events;
+    use diesel::prelude::*;
+    let mut conn = t.state.pool.get().unwrap();
+    audit_events::table
+        .filter(audit_events::action.eq("document.create"))
+        .filter(audit_events::patient_id.eq(patient))
+        .select((audit_events::outcome, audit_events::status))
+        .order(audit_events::seq)
+        .load(&mut *conn)
+        .unwrap()
+}
+
+#[actix_web::test]
+async fn a_bundle_about_another_patient_is_refused_naming_what_differs() {
+    world!(app, t, org, physician, patient);
+    let other = send(
+        &app,
+        TestRequest::post().uri("/v1/patients").insert_header(auth(&physician)).set_json(json!({
+            "name": "佐藤 一郎", "name_kana": "サトウ イチロウ", "birth_date": "1941-02-03", "sex": "male",
+            "managing_organization": org
+        })),
+    )
+    .await
+    .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let out =
+        send(&app, TestRequest::get().uri(&format!("/v1/patients/{patient}/fhir")).insert_header(auth(&physician)))
+            .await;
+    let bundle = document_bundle(&out.body, "urn:uuid:6f1c1a9e-0000-4000-8000-0000000000a1");
+    // Patient A's summary posted to patient B: before, 201 and filed in B's record.
+    let res = send(&app, import_to(&other, &physician, &bundle)).await;
+    let errors = res.problem(422)["errors"].as_array().unwrap().clone();
+    let at: Vec<String> = errors.iter().map(|e| e["pointer"].as_str().unwrap().to_owned()).collect();
+    let i =
+        bundle["entry"].as_array().unwrap().iter().position(|e| e["resource"]["resourceType"] == "Patient").unwrap();
+    for field in ["name", "birthDate", "gender", "identifier"] {
+        assert!(at.contains(&format!("Bundle.entry[{i}].resource.{field}")), "{field} not named: {at:?}");
+    }
+    assert_eq!(create_events(&t, &other), [("rejected".to_owned(), 422)], "the refusal is audited");
+    let docs =
+        send(&app, TestRequest::get().uri(&format!("/v1/patients/{other}/documents")).insert_header(auth(&physician)))
+            .await;
+    assert_eq!(docs.body["items"].as_array().map(Vec::len), Some(0), "nothing filed under B: {}", docs.body);
+
+    // Only the birth date wrong: named alone.
+    let mut wrong_day = bundle.clone();
+    wrong_day["entry"][i]["resource"]["birthDate"] = json!("1939-04-02");
+    let res = send(&app, import_to(&patient, &physician, &wrong_day)).await;
+    assert_eq!(
+        res.problem(422)["errors"],
+        json!([{"pointer": format!("Bundle.entry[{i}].resource.birthDate"),
+        "message": "the birth date differs from the patient's record"}])
+    );
+    // No patient named at all: refused, not filed under whoever the URL names.
+    let mut nameless = bundle.clone();
+    nameless["entry"][0]["resource"].as_object_mut().unwrap().remove("subject");
+    let res = send(&app, import_to(&patient, &physician, &nameless)).await;
+    assert_eq!(res.problem(422)["errors"][0]["pointer"], "Bundle.entry[0].resource.subject");
+    // Names compare without their spaces; the right patient is filed.
+    let mut spaced = bundle.clone();
+    spaced["entry"][i]["resource"]["name"][0]["text"] = json!("山田　花子");
+    let res = send(&app, import_to(&patient, &physician, &spaced)).await;
+    assert_eq!(res.status, 201, "{}", res.body);
+}
+
+#[actix_web::test]
+async fn a_hostile_bundle_is_capped_before_any_mapping() {
+    world!(app, t, org, physician, patient);
+    let out =
+        send(&app, TestRequest::get().uri(&format!("/v1/patients/{patient}/fhir")).insert_header(auth(&physician)))
+            .await;
+    let bundle = document_bundle(&out.body, "urn:uuid:6f1c1a9e-0000-4000-8000-0000000000b1");
+    // 4,000 entries (the review's outage): a 422 naming the entries, at once.
+    let mut big = bundle.clone();
+    let filler = json!({"fullUrl": "urn:uuid:x", "resource": {"resourceType": "Basic", "id": "x"}});
+    big["entry"].as_array_mut().unwrap().extend(std::iter::repeat_n(filler, 4000));
+    let res = send(&app, import_to(&patient, &physician, &big)).await;
+    assert_eq!(res.problem(422)["errors"][0]["pointer"], "Bundle.entry");
+    // 2,500 references from one section: capped too.
+    let mut refs = bundle.clone();
+    let many: Vec<Value> = (0..2500).map(|_| json!({"reference": "Condition/none"})).collect();
+    refs["entry"][0]["resource"]["section"][0]["entry"] = json!(many);
+    let res = send(&app, import_to(&patient, &physician, &refs)).await;
+    assert_eq!(res.problem(422)["errors"][0]["pointer"], "Bundle.entry[0].resource.section");
+    // Unresolvable references stop at the error cap rather than listing thousands.
+    let mut unresolved = bundle.clone();
+    let some: Vec<Value> = (0..1500).map(|k| json!({"reference": format!("Condition/none-{k}")})).collect();
+    let dx = unresolved["entry"][0]["resource"]["section"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|s| s["title"] == "diagnoses" || s["code"]["coding"][0]["code"] == "diagnoses")
+        .unwrap();
+    unresolved["entry"][0]["resource"]["section"][dx]["entry"] = json!(some);
+    let res = send(&app, import_to(&patient, &physician, &unresolved)).await;
+    let n = res.problem(422)["errors"].as_array().unwrap().len();
+    assert!(n <= 51, "{n} errors");
+    // A stranger's hostile Bundle is a 404 like any other of theirs.
+    let other = send(
+        &app,
+        TestRequest::post()
+            .uri("/v1/organizations")
+            .insert_header(auth(&t.operator()))
+            .set_json(json!({"name": "elsewhere", "kind": "clinic"})),
+    )
+    .await
+    .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let stranger = t.token("physician", &other);
+    send(&app, import_to(&patient, &stranger, &big)).await.problem(404);
+    let _ = org;
+}

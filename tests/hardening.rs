@@ -181,7 +181,7 @@ async fn erasure_leaves_nothing_readable_and_the_record_answers_410() {
     .await;
     assert_eq!(res.status, 200, "{}", res.body);
     let consent = json!({"status": "active", "organizations": [er], "purposes": ["treatment"],
-        "period": {"start": "2020-01-01"}, "obtained_by": "proxy", "proxy": {"name": "PROXYMARK 太郎", "relation": "長男"}});
+        "period": {"start": "2020-01-01"}, "obtained_by": "proxy", "proxy": {"name": "PROXYMARK 太郎", "relation": "eldest_son"}});
     let res = send(
         &app,
         TestRequest::post()

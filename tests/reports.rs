@@ -145,21 +145,25 @@ async fn item_fill_counts_structure_and_never_opens_a_sealed_value() {
     let r = region(&app, &t).await;
     let (dr, nurse) = (token(&t, "dr-0", "physician", &r.clinic), token(&t, "ns-0", "nurse", &r.station));
     let p = patient(&app, &t, &r, Some("新見市"), "2025-01-01").await;
-    // Three by the clinic, one by the station (the patient's team member; the clinic manages).
+    // Six by the clinic, five by the station (the patient's team member; the clinic manages).
     let consent = json!({"status": "active", "organizations": "care_team", "purposes": ["treatment"],
         "period": {"start": "2025-01-01"}, "obtained_by": "signed_form"});
     assert_eq!(call(&app, "POST", &format!("/v1/patients/{p}/consents"), &dr, Some(consent)).await.status, 201);
     let mut docs = Vec::new();
-    for content in [
-        json!({"date_of_death": "2025-03-01", "place_of_death": "home", "notes": "  "}),
-        json!({"date_of_death": "2025-03-02", "place_of_death": "home", "family_present": false}),
-        json!({"date_of_death": "2025-03-03", "place_of_death": "hospital"}),
-    ] {
+    for i in 0..6 {
+        let mut content = json!({"date_of_death": format!("2025-03-0{}", i + 1), "place_of_death": "home"});
+        match i {
+            0 => content["notes"] = json!("  "),
+            1 => content["family_present"] = json!(false),
+            _ => {}
+        }
         docs.push(document(&app, &dr, &p, "end-of-life-record", content).await);
     }
-    let content =
-        json!({"date_of_death": "2025-03-04", "place_of_death": "home", "attending_physician": {"name": "医師 一郎"}});
-    document(&app, &nurse, &p, "end-of-life-record", content).await;
+    for i in 0..5 {
+        let content = json!({"date_of_death": format!("2025-04-0{}", i + 1), "place_of_death": "home",
+            "attending_physician": {"name": "医師 一郎"}});
+        document(&app, &nurse, &p, "end-of-life-record", content).await;
+    }
 
     // Break the stored ciphertext of one sealed value: opening it would fail, counting must not.
     {
@@ -181,19 +185,23 @@ async fn item_fill_counts_structure_and_never_opens_a_sealed_value() {
     let res = call(&app, "GET", "/v1/reports/item-fill?type=end-of-life-record", &analyst, None).await;
     assert_eq!(res.status, 200, "{}", res.body);
     let report = &res.body;
-    assert_eq!(report["documents"], 4);
+    assert_eq!(report["documents"], 11);
     let date = fill(report, "/date_of_death");
     assert_eq!(date["sealed"], true);
-    assert_eq!(date["fill"][0], json!({"writer_kind": "all", "documents": 4, "filled": 4, "share": 1.0}));
+    assert_eq!(date["fill"][0], json!({"writer_kind": "all", "documents": 11, "filled": 11, "share": 1.0}));
     // By the kind of the organisation that wrote the current version.
     let kinds: Vec<&str> =
         date["fill"].as_array().unwrap().iter().map(|f| f["writer_kind"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["all", "clinic", "visiting_nurse_station"]);
-    assert_eq!(date["fill"][1]["filled"], 3);
-    // `notes` is sealed too: a blank note was sealed as a value, so it counts (structure only).
-    assert_eq!(fill(report, "/notes")["fill"][0]["filled"], 1);
-    assert_eq!(fill(report, "/family_present")["fill"][0]["filled"], 1, "false is a value");
-    assert_eq!(fill(report, "/attending_physician/name")["fill"][0]["filled"], 1);
+    assert_eq!(date["fill"][1]["filled"], 6);
+    // A count below 5 is `<5`, its share too; a zero is shown (it holds no one's record). Here
+    // the clinic's one note and the total of one hide together, so neither gives the other away.
+    let notes = fill(report, "/notes");
+    assert_eq!(notes["fill"][0], json!({"writer_kind": "all", "documents": 11, "filled": "<5", "share": "<5"}));
+    assert_eq!(notes["fill"][1]["filled"], "<5");
+    assert_eq!(notes["fill"][2]["filled"], 0);
+    assert_eq!(fill(report, "/family_present")["fill"][0]["filled"], "<5", "false is a value, and one is few");
+    assert_eq!(fill(report, "/attending_physician/name")["fill"][0]["filled"], 5);
     assert_eq!(fill(report, "/attending_physician/name")["fill"][2]["share"], 1.0);
     let never: Vec<&str> = report["never_used"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
     assert!(never.contains(&"/cause_of_death") && never.contains(&"/time_of_death"), "{never:?}");
@@ -212,7 +220,60 @@ async fn item_fill_counts_structure_and_never_opens_a_sealed_value() {
     assert_eq!(reader.headers().unwrap(), vec!["path", "sealed", "writer_kind", "documents", "filled", "share"]);
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     let row = rows.iter().find(|r| &r[0] == "/place_of_death" && &r[2] == "all").unwrap();
-    assert_eq!((&row[1], &row[3], &row[4], &row[5]), ("true", "1", "1", "1.0000"));
+    assert_eq!((&row[1], &row[3], &row[4], &row[5]), ("true", "5", "5", "1.0000"));
+
+    // One record of one organisation on one day: before, "1 document" said that someone died.
+    let other =
+        call(&app, "POST", "/v1/organizations", &t.operator(), Some(json!({"name": "C診療所", "kind": "clinic"})))
+            .await
+            .body["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    let dr_c = token(&t, "dr-c", "physician", &other);
+    let res = call(
+        &app,
+        "POST",
+        "/v1/patients",
+        &dr_c,
+        Some(json!({"name": "佐藤 一", "birth_date": "1930-01-01", "sex": "male", "managing_organization": other})),
+    )
+    .await;
+    let q = res.body["id"].as_str().unwrap().to_owned();
+    document(&app, &dr_c, &q, "end-of-life-record", json!({"date_of_death": "2025-05-01", "place_of_death": "home"}))
+        .await;
+    let today = t.state.calendar.today();
+    let uri = format!("/v1/reports/item-fill?type=end-of-life-record&organization={other}&from={today}&to={today}");
+    let res = call(&app, "GET", &uri, &analyst, None).await;
+    assert_eq!(res.body["documents"], "<5", "{}", res.body);
+    assert_eq!(fill(&res.body, "/place_of_death")["fill"][0]["documents"], "<5");
+    assert_eq!(res.body["never_used"], json!([]), "nothing about a small set, not even what it lacks");
+    // The days are whole months: a window of one day counts its whole month.
+    let month_start = today.replace_day(1).unwrap();
+    assert_eq!(res.body["from"], month_start.to_string());
+}
+
+#[actix_web::test]
+async fn indicator_periods_are_whole_so_windows_a_day_apart_cannot_be_subtracted() {
+    let t = TestApp::new();
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let r = region(&app, &t).await;
+    let analyst = token(&t, "analyst-1", "analyst", &r.city);
+    let ask = |from: &str, to: &str| format!("/v1/reports/indicators?from={from}&to={to}&granularity=month");
+    let a = call(&app, "GET", &ask("2025-03-02", "2025-03-28"), &analyst, None).await;
+    let b = call(&app, "GET", &ask("2025-03-01", "2025-03-27"), &analyst, None).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(a.body, b.body, "the same whole month either way");
+    let march = &a.body["periods"][0];
+    assert_eq!((march["from"].as_str(), march["to"].as_str()), (Some("2025-03-01"), Some("2025-03-31")));
+    assert_eq!((a.body["from"].as_str(), a.body["to"].as_str()), (Some("2025-03-01"), Some("2025-03-31")));
+    let q =
+        call(&app, "GET", "/v1/reports/indicators?from=2025-02-15&to=2025-05-15&granularity=quarter", &analyst, None)
+            .await;
+    let labels: Vec<&str> =
+        q.body["periods"].as_array().unwrap().iter().map(|p| p["period"].as_str().unwrap()).collect();
+    assert_eq!(labels, ["2025-Q1", "2025-Q2"]);
+    assert_eq!(q.body["periods"][1]["to"], "2025-06-30");
 }
 
 fn area<'a>(period: &'a Value, name: &str) -> &'a Value {

@@ -202,7 +202,7 @@ async fn reports_over_100k_documents() {
     let query =
         ItemFillQuery { doc_type: "care-path".into(), schema_version: None, from: None, to: None, organization: None };
     let fill = measure("item-fill care-path (90,000 documents)", || item_fill::count(&mut conn, &st, &query).unwrap());
-    assert_eq!(fill.documents, 90_000);
+    assert_eq!(fill.documents, carepath::domain::reports::indicators::Cell::Count(90_000));
     let today = st.calendar.today();
     let days = Days::parse(Some("2025-01-01"), Some(&carepath::clock::format_day(today)), today).unwrap();
     let report = measure("indicators 2025-01-01..today by quarter (all 100,000 documents' audit rows)", || {

@@ -84,7 +84,7 @@ where
             }
             if let Some(proxy) = &plan.by_proxy {
                 body["obtained_by"] = json!("proxy");
-                body["proxy"] = json!({"name": proxy, "relation": "家族"});
+                body["proxy"] = json!({"name": proxy, "relation": "other_relative"});
             }
             counts.consents += 1;
             Some(id(&api.post(&doctor.caller, &format!("/v1/patients/{patient}/consents"), body).await?)?)

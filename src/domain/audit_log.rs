@@ -156,7 +156,8 @@ impl AuditQuery {
 }
 
 fn with_reviews(conn: &mut DbConn, rows: Vec<AuditRow>) -> Result<Vec<AuditEvent>, ApiError> {
-    let seqs: Vec<i64> = rows.iter().filter(|r| r.break_glass).map(|r| r.seq).collect();
+    let reviewed = |r: &AuditRow| r.break_glass || r.action == super::consents::RELEASE_ACTION;
+    let seqs: Vec<i64> = rows.iter().filter(|r| reviewed(r)).map(|r| r.seq).collect();
     let mut reviews = ReviewRow::for_events(conn, &seqs)?;
     Ok(rows
         .into_iter()
@@ -198,8 +199,11 @@ pub async fn review(state: &Arc<AppState>, ctx: Context, seq: i64, input: Review
         errors.text("/comment", &input.comment, 2000);
         errors.finish()?;
         let target = AuditRow::find(tx, seq)?.ok_or_else(|| ApiError::NotFound("no such audit event".into()))?;
-        if !target.break_glass {
-            return Err(ApiError::field("/seq", "only break-glass accesses are reviewed"));
+        if !target.break_glass && target.action != super::consents::RELEASE_ACTION {
+            return Err(ApiError::field(
+                "/seq",
+                "only break-glass accesses and releases of restricted fields are reviewed",
+            ));
         }
         ev.patient_id = target.patient_id.clone();
         if !ReviewRow::for_events(tx, &[seq])?.is_empty() {

@@ -100,7 +100,7 @@ pub struct ConsentLogEntry {
     /// Whether a family member consented for the patient.
     pub by_proxy: bool,
     /// Their relation to the patient (the name stays sealed).
-    pub proxy_relation: Option<String>,
+    pub proxy_relation: Option<crate::domain::proxy::Relation>,
     /// Whether restricted fields are released as well.
     pub release_restricted: bool,
     /// Who recorded the consent (token `sub`).

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
-use crate::access::{PatientFacts, Resource};
+use crate::access::{self, PatientFacts, Resource};
 use crate::audit::Event;
 use crate::authorize::{Want, authorise};
 use crate::clock;
@@ -18,8 +18,10 @@ use crate::crypto::{DataKey, FieldContext};
 use crate::db::DbConn;
 use crate::db::consents::ConsentRow;
 use crate::db::directory::OrganizationRow;
+use crate::db::patients::PatientRow;
 use crate::domain::fields::Errors;
 use crate::domain::params::{self, UnknownWord};
+pub use crate::domain::proxy::{Proxy, Relation};
 use crate::error::ApiError;
 use crate::ids::PatientId;
 use crate::state::AppState;
@@ -107,26 +109,6 @@ impl FromStr for ObtainedBy {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         params::from_word(&Self::ALL, Self::as_str, "way of consent", s)
     }
-}
-
-/// A family member consenting for the patient.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Proxy {
-    /// The family member's name, at most 200 characters.
-    #[schema(
-        min_length = 1,
-        max_length = 200,
-        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
-    )]
-    pub name: String,
-    /// Their relation to the patient (e.g. 長女, spouse), at most 100 characters.
-    #[schema(
-        min_length = 1,
-        max_length = 100,
-        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
-    )]
-    pub relation: String,
 }
 
 /// A consent as recorded.
@@ -255,10 +237,7 @@ impl ConsentInput {
         params::day_range(&mut errors, "/period/start", &self.period.start, "/period/end", self.period.end.as_deref());
         match (&self.proxy, self.obtained_by) {
             (None, ObtainedBy::Proxy) => errors.add("/proxy", "name the family member who consented"),
-            (Some(p), _) => {
-                errors.text("/proxy/name", &p.name, 200);
-                errors.text("/proxy/relation", &p.relation, 100);
-            }
+            (Some(p), _) => p.check(&mut errors),
             _ => {}
         }
         errors.finish()
@@ -319,11 +298,18 @@ fn open_str(key: &DataKey, row: &ConsentRow, pointer: &str, sealed: Option<&str>
     sealed.map(|s| key.open(&at(row, pointer), s).map_err(ApiError::internal)).transpose()
 }
 
-/// The relation of the family member who consented, opened from the sealed proxy; the name
-/// stays sealed (the consent log shows the relation only).
-pub(super) fn proxy_relation(key: &DataKey, row: &ConsentRow) -> Result<Option<String>, ApiError> {
-    let proxy = open_str(key, row, "/proxy", row.proxy.as_deref())?;
-    Ok(proxy.and_then(|p| p.get("relation").and_then(Value::as_str).map(str::to_owned)))
+/// The proxy, opened from its seal (old free-text relations read as codes, see `Proxy`).
+fn open_proxy(key: &DataKey, row: &ConsentRow) -> Result<Option<Proxy>, ApiError> {
+    match open_str(key, row, "/proxy", row.proxy.as_deref())? {
+        None => Ok(None),
+        Some(v) => Proxy::from_stored(v).map(Some).ok_or_else(|| ApiError::internal("stored proxy")),
+    }
+}
+
+/// The coded relation of the family member who consented; name and note stay sealed (the
+/// consent log shows the relation only).
+pub(super) fn proxy_relation(key: &DataKey, row: &ConsentRow) -> Result<Option<Relation>, ApiError> {
+    Ok(open_proxy(key, row)?.map(|p| p.relation))
 }
 
 fn parse<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, ApiError> {
@@ -335,10 +321,7 @@ fn text<T: Serialize>(value: &T) -> Result<String, ApiError> {
 }
 
 pub(crate) fn reveal(key: &DataKey, row: &ConsentRow) -> Result<Consent, ApiError> {
-    let proxy = open_str(key, row, "/proxy", row.proxy.as_deref())?
-        .map(serde_json::from_value)
-        .transpose()
-        .map_err(ApiError::internal)?;
+    let proxy = open_proxy(key, row)?;
     let revoke_reason =
         open_str(key, row, "/revoke_reason", row.revoke_reason.as_deref())?.and_then(|v| v.as_str().map(str::to_owned));
     Ok(Consent {
@@ -372,6 +355,9 @@ pub async fn create(
     super::write(state, Event::new(&ctx, "consent.create"), 201, move |tx, st, ev| {
         // Authorised first: a caller without access learns nothing, not even from a 422.
         let access = authorise(tx, st, &ctx.caller, &patient, Want::write(Resource::Consent), ev)?;
+        if input.release_restricted {
+            may_release_restricted(&ctx, &access.patient)?;
+        }
         input.check(st)?;
         input.check_organizations(tx)?;
         let key = st.data_key(&access.patient)?;
@@ -380,11 +366,40 @@ pub async fn create(
         ev.resource_id = Some(row.id.clone());
         row.insert(tx)?;
         super::consent_log::record_version(tx, &row, ev)?;
+        if row.release_restricted {
+            flag_release(tx, ev)?;
+        }
         let mut consent = reveal(&key, &row)?;
         consent.warnings = off_the_team(&consent.organizations, &access.facts, st.calendar.today());
         Ok(consent)
     })
     .await
+}
+
+/// The audit action of a consent that releases restricted fields: auditors review each one
+/// (`POST /v1/audit-events/{seq}/review`), as they review break-glass accesses.
+pub const RELEASE_ACTION: &str = "consent.release_restricted";
+
+/// Releasing restricted fields (abuse concerns, psychiatric history, infections) is a clinical
+/// decision for the patient's own doctors: a role cleared for them, of the managing organisation.
+/// A care manager or another organisation on the team could otherwise release them to itself.
+fn may_release_restricted(ctx: &Context, patient: &PatientRow) -> Result<(), ApiError> {
+    if access::clears_restricted(ctx.caller.role) && ctx.caller.org == patient.managing_organization_id {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(
+            "release_restricted: only a physician or nurse of the managing organisation may release restricted fields"
+                .into(),
+        ))
+    }
+}
+
+/// The release's own event, beside `consent.create`, for auditors to find and review.
+fn flag_release(tx: &mut DbConn, ev: &Event) -> Result<(), ApiError> {
+    let mut flag = ev.clone();
+    flag.action = RELEASE_ACTION;
+    flag.digest = None;
+    crate::audit::append(tx, &flag, "allowed", 201).map(drop)
 }
 
 /// The named organisations that could not use the consent today: neither managing the patient

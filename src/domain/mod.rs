@@ -16,6 +16,7 @@ pub mod identity;
 pub mod paging;
 pub mod params;
 pub mod patients;
+pub mod proxy;
 pub mod reports;
 pub mod sync;
 pub mod vacancies;

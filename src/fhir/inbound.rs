@@ -4,6 +4,12 @@
 //! members are read back from the resources the section's entries reference (the inverse of
 //! `clinical`), other members from the section's narrative. What cannot be mapped is a 422
 //! naming it by a FHIRPath-style location (`Bundle.entry[0].resource.section[3]`).
+//!
+//! Mapping is linear in the Bundle: entries are indexed once, and entries, sections, references
+//! and errors are capped, so a hostile Bundle costs at most a bounded, stated amount of work
+//! (see `docs/fhir.md`). The import itself (authorise, match the patient, commit) is in `import`.
+
+use std::collections::HashMap;
 
 use serde_json::{Map, Value, json};
 
@@ -11,7 +17,15 @@ use super::clinical::{ICD10, YJ};
 use crate::domain::documents::DocumentInput;
 use crate::error::{ApiError, FieldError};
 
-const COMPOSITION: &str = "Bundle.entry[0].resource";
+pub(super) const COMPOSITION: &str = "Bundle.entry[0].resource";
+/// Entries a Bundle may hold: a discharge summary has a few dozen; the cap keeps a hostile one cheap.
+pub const MAX_ENTRIES: usize = 1000;
+/// Sections a Composition may hold (a discharge summary has 23 members).
+pub const MAX_SECTIONS: usize = 64;
+/// References all sections together may hold.
+pub const MAX_REFERENCES: usize = 2000;
+/// Errors reported at most; mapping stops at the cap.
+pub const MAX_ERRORS: usize = 50;
 /// The members of `discharge-summary` 1.0.0.
 const MEMBERS: &[&str] = &[
     "hospital",
@@ -53,7 +67,13 @@ struct Errors(Vec<FieldError>);
 
 impl Errors {
     fn add(&mut self, at: impl Into<String>, message: impl Into<String>) {
-        self.0.push(FieldError { pointer: at.into(), message: message.into() });
+        if !self.full() {
+            self.0.push(FieldError { pointer: at.into(), message: message.into() });
+        }
+    }
+
+    fn full(&self) -> bool {
+        self.0.len() >= MAX_ERRORS
     }
 }
 
@@ -143,18 +163,52 @@ fn item(member: &str, r: &Value) -> Result<Value, String> {
     Ok(Value::Object(o))
 }
 
-/// Finds the resource a reference names among the Bundle's entries (by `fullUrl` or `Type/id`).
-fn resolve<'a>(entries: &'a [Value], reference: &str) -> Option<&'a Value> {
-    entries.iter().find_map(|e| {
-        let r = &e["resource"];
-        let local = format!("{}/{}", r["resourceType"].as_str()?, r["id"].as_str().unwrap_or_default());
-        let full = e["fullUrl"].as_str().unwrap_or_default();
-        (full == reference || local == reference || full.ends_with(&format!("/{reference}"))).then_some(r)
-    })
+/// The Bundle's entries, indexed once by every name a reference may use: `fullUrl`, `Type/id`,
+/// and the last one and two segments of `fullUrl` (so `Patient/1` finds `urn:x:Patient/1`).
+/// A name two entries share resolves to the earlier, as a scan in entry order would.
+pub struct Entries<'a> {
+    pub list: &'a [Value],
+    by_name: HashMap<String, usize>,
 }
 
-/// Maps the Bundle, or every reason it cannot be mapped.
-pub fn map(bundle: &Value) -> Result<Mapped, ApiError> {
+impl<'a> Entries<'a> {
+    pub fn new(list: &'a [Value]) -> Self {
+        let mut by_name = HashMap::with_capacity(list.len() * 4);
+        for (i, e) in list.iter().enumerate() {
+            let r = &e["resource"];
+            if let Some(kind) = r["resourceType"].as_str() {
+                by_name.entry(format!("{kind}/{}", r["id"].as_str().unwrap_or_default())).or_insert(i);
+            }
+            if let Some(full) = e["fullUrl"].as_str() {
+                by_name.entry(full.to_owned()).or_insert(i);
+                let mut tail = full.rsplitn(3, '/');
+                if let (Some(id), Some(kind)) = (tail.next(), tail.next()) {
+                    by_name.entry(id.to_owned()).or_insert(i);
+                    by_name.entry(format!("{kind}/{id}")).or_insert(i);
+                }
+            }
+        }
+        Self { list, by_name }
+    }
+
+    /// The resource a reference names among the entries.
+    pub fn resolve(&self, reference: &str) -> Option<(usize, &'a Value)> {
+        let i = *self.by_name.get(reference)?;
+        Some((i, &self.list[i]["resource"]))
+    }
+}
+
+/// The Bundle's entries, indexed, or a 422 when there are more than [`MAX_ENTRIES`].
+pub fn entries(bundle: &Value) -> Result<Entries<'_>, ApiError> {
+    let list = bundle["entry"].as_array().map(Vec::as_slice).unwrap_or_default();
+    if list.len() > MAX_ENTRIES {
+        return Err(ApiError::field("Bundle.entry", format!("at most {MAX_ENTRIES} entries")));
+    }
+    Ok(Entries::new(list))
+}
+
+/// Maps the Bundle (its `entries`), or every reason it cannot be mapped, up to [`MAX_ERRORS`].
+pub fn map(bundle: &Value, entries: &Entries<'_>) -> Result<Mapped, ApiError> {
     let mut errors = Errors(Vec::new());
     if bundle["resourceType"] != "Bundle" {
         errors.add("Bundle.resourceType", "must be Bundle");
@@ -172,8 +226,7 @@ pub fn map(bundle: &Value) -> Result<Mapped, ApiError> {
             String::new()
         }
     };
-    let entries = bundle["entry"].as_array().map(Vec::as_slice).unwrap_or_default();
-    let composition = &entries.first().map(|e| &e["resource"]).cloned().unwrap_or(Value::Null);
+    let composition = entries.list.first().map_or(&Value::Null, |e| &e["resource"]);
     if composition["resourceType"] != "Composition" {
         errors.add(COMPOSITION, "the first entry of a document Bundle must be its Composition");
         return Err(ApiError::Validation(errors.0));
@@ -185,7 +238,17 @@ pub fn map(bundle: &Value) -> Result<Mapped, ApiError> {
     }
     let mut content = Map::new();
     let mut sections = Vec::new();
-    for (i, s) in composition["section"].as_array().map(Vec::as_slice).unwrap_or_default().iter().enumerate() {
+    let all = composition["section"].as_array().map(Vec::as_slice).unwrap_or_default();
+    let references: usize = all.iter().map(|s| s["entry"].as_array().map_or(0, Vec::len)).sum();
+    if all.len() > MAX_SECTIONS || references > MAX_REFERENCES {
+        let why = format!("at most {MAX_SECTIONS} sections and {MAX_REFERENCES} entry references in all");
+        errors.add(format!("{COMPOSITION}.section"), why);
+        return Err(ApiError::Validation(errors.0));
+    }
+    for (i, s) in all.iter().enumerate() {
+        if errors.full() {
+            break;
+        }
         let at = format!("{COMPOSITION}.section[{i}]");
         if s.get("emptyReason").is_some() {
             continue; // withheld or empty at the source: nothing to map
@@ -203,7 +266,7 @@ pub fn map(bundle: &Value) -> Result<Mapped, ApiError> {
         let value = if LISTS.contains(&member.as_str()) && !refs.is_empty() {
             let mut items = Vec::new();
             for (j, reference) in refs.iter().enumerate() {
-                match resolve(entries, reference).map(|r| item(&member, r)) {
+                match entries.resolve(reference).map(|(_, r)| item(&member, r)) {
                     Some(Ok(v)) => items.push(v),
                     Some(Err(why)) => errors.add(format!("{at}.entry[{j}]"), why),
                     None => errors.add(format!("{at}.entry[{j}]"), format!("{reference} is not in the Bundle")),
@@ -237,8 +300,8 @@ pub fn map(bundle: &Value) -> Result<Mapped, ApiError> {
     if !content.contains_key("hospital") {
         let name = composition["custodian"]["reference"]
             .as_str()
-            .and_then(|r| resolve(entries, r))
-            .and_then(|o| o["name"].as_str())
+            .and_then(|r| entries.resolve(r))
+            .and_then(|(_, o)| o["name"].as_str())
             .or(composition["custodian"]["display"].as_str());
         match name {
             Some(name) => {
@@ -280,44 +343,4 @@ pub fn locate(error: ApiError, sections: &[(String, usize)]) -> ApiError {
         })
         .collect();
     ApiError::Validation(located)
-}
-
-/// Imports a discharge-summary Bundle for a patient: authorised as a document write (a caller
-/// without access gets the 404 of `POST /v1/patients/{id}/documents` before any mapping error),
-/// mapped, validated, stored. A Bundle with an identifier already imported by the same caller
-/// answers the first document again; the same identifier with other content is a 422.
-pub async fn import(
-    state: &std::sync::Arc<crate::state::AppState>,
-    ctx: crate::context::Context,
-    patient: crate::ids::PatientId,
-    bundle: Value,
-    path: String,
-) -> Result<crate::domain::documents::Written, ApiError> {
-    use crate::access::Resource;
-    use crate::authorize::{Want, authorise};
-    use crate::domain::documents::{self, Idempotency};
-
-    let event = crate::audit::Event::new(&ctx, "document.create");
-    let written = crate::domain::write(state, event, 201, move |tx, st, ev| {
-        let mapped = match map(&bundle) {
-            Ok(mapped) => mapped,
-            Err(e) => {
-                let want = Want::write(Resource::Document).of_type("discharge-summary");
-                authorise(tx, st, &ctx.caller, &patient, want, ev)?;
-                return Err(e);
-            }
-        };
-        let digest = ring::digest::digest(&ring::digest::SHA256, mapped.identifier.as_bytes());
-        let key = format!("fhir-bundle:{}", crate::crypto::keyfile::hex(digest.as_ref()));
-        let idem = Idempotency::new(&ctx.caller, &key, "POST", &path, &mapped.input)?;
-        documents::create(tx, st, &ctx.caller, &patient, &mapped.input, Some(&idem), ev).map_err(|e| match e {
-            ApiError::Validation(list) if list.iter().any(|f| f.pointer == "/header/Idempotency-Key") => {
-                ApiError::field("Bundle.identifier", "a Bundle with this identifier was imported with other content")
-            }
-            other => locate(other, &mapped.sections),
-        })
-    })
-    .await?;
-    state.notify_change();
-    Ok(written)
 }

@@ -11,12 +11,14 @@ pub mod clinical;
 pub mod consent;
 pub mod documents;
 pub mod export;
+pub mod import;
 pub mod inbound;
 pub mod jobs;
 
 pub mod people;
 pub mod plan;
 pub mod record;
+pub mod subject;
 
 use serde_json::{Value, json};
 

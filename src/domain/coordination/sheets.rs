@@ -4,7 +4,9 @@
 //! Who may act on a sheet: an organisation that was party to it (sender, addressee, or an
 //! addressee it was forwarded through) and that the access rule still lets read the patient's
 //! contact sheets (managing organisation; care team with the patient's consent; a consultation
-//! desk that the consent names). Anyone else gets 404, as for a sheet that does not exist.
+//! desk that the consent names). Anyone else gets 404, as for a sheet that does not exist. A
+//! sheet addressed to a practitioner by name opens, in that organisation, only to them (see
+//! `reaches`).
 
 use std::sync::Arc;
 
@@ -174,7 +176,7 @@ pub(super) fn open_sheet(
     ev.resource_id = Some(id.to_owned());
     let missing = || ApiError::NotFound("no such contact sheet".into());
     let sheet = SheetRow::find(conn, id)?.ok_or_else(missing)?;
-    if !contact_sheets::is_party(conn, id, &caller.org)? {
+    if !contact_sheets::is_party(conn, id, &caller.org)? || !reaches(conn, &sheet, caller)? {
         return Err(missing());
     }
     if let Some(pid) = &sheet.patient_id {
@@ -187,6 +189,19 @@ pub(super) fn open_sheet(
     ev.resource_version = Some(sheet.version);
     let key = SheetKey::of_sheet(conn, state, &sheet)?;
     Ok((sheet, key))
+}
+
+/// A sheet addressed to a person stays with that person. In an organisation it was addressed
+/// (or forwarded) to, only the practitioners it named open it, unless it was also addressed to
+/// the organisation as a whole; a named addressee hands it to a deputy by forwarding it. The
+/// sender's organisation keeps its own sheets.
+fn reaches(conn: &mut DbConn, sheet: &SheetRow, caller: &Caller) -> Result<bool, ApiError> {
+    if sheet.sender_org == caller.org {
+        return Ok(true);
+    }
+    let thread = SheetEventRow::thread(conn, &sheet.id)?;
+    let mut to_here = thread.iter().filter(|e| e.to_org.as_deref() == Some(caller.org.as_str())).peekable();
+    Ok(to_here.peek().is_none() || to_here.any(|e| e.to_practitioner.as_ref().is_none_or(|p| *p == caller.sub)))
 }
 
 /// Whether the caller is the sheet's current addressee (its organisation, and the practitioner

@@ -156,27 +156,42 @@ pub struct Indicators {
     pub periods: Vec<IndicatorPeriod>,
 }
 
-/// The periods `days` falls into, each clipped to it.
+/// The whole period `day` falls in: its label, first and last day.
+fn period_of(day: Date, granularity: Granularity) -> Option<(String, Date, Date)> {
+    let (y, m) = (day.year(), u8::from(day.month()));
+    let (label, first_month, months) = match granularity {
+        Granularity::Year => (format!("{y}"), 1, 12),
+        Granularity::Quarter => ((format!("{y}-Q{}", (m - 1) / 3 + 1)), (m - 1) / 3 * 3 + 1, 3),
+        Granularity::Month => (format!("{y}-{m:02}"), m, 1),
+    };
+    let first = Date::from_calendar_date(y, Month::try_from(first_month).ok()?, 1).ok()?;
+    let after = first_month + months;
+    let next = match after {
+        13 => Date::from_calendar_date(y + 1, Month::January, 1),
+        m => Date::from_calendar_date(y, Month::try_from(m).ok()?, 1),
+    }
+    .ok()?;
+    Some((label, first, next.previous_day()?))
+}
+
+/// `days` widened to whole periods. Periods are fixed and never clipped: two windows that differ
+/// by a day would differ by that day's deaths, and subtracting one answer from the other would
+/// show what the threshold hides (see docs/indicators.md).
+pub fn whole(days: Days, granularity: Granularity) -> Days {
+    let first = period_of(days.first, granularity).map_or(days.first, |p| p.1);
+    let last = period_of(days.last, granularity).map_or(days.last, |p| p.2);
+    Days { first, last }
+}
+
+/// The whole periods `days` touches, oldest first.
 pub fn periods(days: Days, granularity: Granularity) -> Vec<(String, Date, Date)> {
     let mut out = Vec::new();
-    let mut start = days.first;
-    while start <= days.last {
-        let (y, m) = (start.year(), u8::from(start.month()));
-        let (label, next) = match granularity {
-            Granularity::Year => (format!("{y}"), Date::from_calendar_date(y + 1, Month::January, 1)),
-            Granularity::Quarter => {
-                let q = (m - 1) / 3;
-                let (ny, nm) = if q == 3 { (y + 1, 1) } else { (y, q * 3 + 4) };
-                (format!("{y}-Q{}", q + 1), Month::try_from(nm).and_then(|nm| Date::from_calendar_date(ny, nm, 1)))
-            }
-            Granularity::Month => {
-                (format!("{y}-{m:02}"), Date::from_calendar_date(y + i32::from(m == 12), start.month().next(), 1))
-            }
-        };
-        let Ok(next) = next else { break };
-        let end = next.previous_day().unwrap_or(next).min(days.last);
-        out.push((label, start, end));
-        start = next;
+    let mut day = days.first;
+    while day <= days.last {
+        let Some(p) = period_of(day, granularity) else { break };
+        let Some(next) = p.2.next_day() else { break };
+        out.push(p);
+        day = next;
     }
     out
 }
@@ -333,6 +348,7 @@ fn period(f: &Facts, areas: &[String], (label, first, last): (String, Date, Date
 
 /// Computes the indicators on a connection (the benchmark calls it directly).
 pub fn compute(conn: &mut DbConn, st: &AppState, days: Days, granularity: Granularity) -> Result<Indicators, ApiError> {
+    let days = whole(days, granularity);
     let (from, to) = days.instants(&st.calendar);
     let facts = facts::gather(conn, st, (&from, &to), (days.first, days.last))?;
     let mut areas = vec!["region".to_owned()];

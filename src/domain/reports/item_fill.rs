@@ -5,6 +5,10 @@
 //! It reads the stored structure only. A sealed value is one ciphertext string where the schema
 //! marks it, so it counts as filled and is never opened; what lies inside it (the items of a
 //! sealed list) is not visible, and the sealed field is reported as a leaf.
+//!
+//! Counts are suppressed like the indicators' (`suppression`): one end-of-life record of one
+//! station in one month says that someone there died. Days are whole calendar months, so that
+//! two answers cannot differ by one day's documents.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -15,6 +19,8 @@ use utoipa::ToSchema;
 
 use time::Date;
 
+use super::indicators::Cell;
+use super::suppression::{Group, Hidden, THRESHOLD, suppress_but_zero};
 use crate::access::Action;
 use crate::audit::Event;
 use crate::context::Context;
@@ -44,16 +50,18 @@ pub struct ItemFillQuery {
 }
 
 /// How many documents filled a field, of how many that could (their schema version has it).
+/// Counts below 5 are `<5`, and `x` where a hidden count could be subtracted back out.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Fill {
     /// The kind of organisation that wrote the documents' current versions, or `all`.
     pub writer_kind: String,
     /// Documents whose schema version has the field.
-    pub documents: u64,
+    pub documents: Cell,
     /// Of these, documents in which it is present and not empty.
-    pub filled: u64,
-    /// `filled / documents`, rounded to 4 places; absent when there are no documents.
-    pub share: Option<f64>,
+    pub filled: Cell,
+    /// `filled / documents`, rounded to 4 places; hidden with either count; absent when there
+    /// are no documents.
+    pub share: Option<Cell>,
 }
 
 /// One field of the schema.
@@ -75,17 +83,18 @@ pub struct ItemFill {
     pub doc_type: String,
     /// The schema version counted, or absent for every version of the type.
     pub schema_version: Option<String>,
-    /// First day counted (current version written on or after), when given.
+    /// First day counted (current version written on or after), when given: the first of the
+    /// month of the `from` asked.
     pub from: Option<String>,
-    /// Last day counted, when given.
+    /// Last day counted, when given: the last of the month of the `to` asked.
     pub to: Option<String>,
     /// The writing organisation counted, when given.
     pub organization: Option<String>,
-    /// Current documents counted.
-    pub documents: u64,
+    /// Current documents counted (`<5` when fewer than 5).
+    pub documents: Cell,
     /// Every field of the schema (of every version counted), in schema order.
     pub fields: Vec<FieldFill>,
-    /// Fields no counted document filled.
+    /// Fields no counted document filled (listed once 5 or more documents are counted).
     pub never_used: Vec<String>,
 }
 
@@ -182,9 +191,10 @@ pub fn count(conn: &mut crate::db::DbConn, st: &AppState, query: &ItemFillQuery)
         })
         .collect();
 
+    let (first, last) = (query.from.map(month_start), query.to.map(month_end));
     let midnight = |d: Date| st.calendar.instant_at(d, 0).map(crate::clock::format);
-    let from = query.from.and_then(midnight);
-    let to = query.to.and_then(|d| d.next_day()).and_then(midnight);
+    let from = first.and_then(midnight);
+    let to = last.and_then(|d| d.next_day()).and_then(midnight);
     let filter = DocFilter {
         doc_type: query.doc_type.clone(),
         schema_version: query.schema_version.clone(),
@@ -220,34 +230,70 @@ pub fn count(conn: &mut crate::db::DbConn, st: &AppState, query: &ItemFillQuery)
             break;
         }
     }
-    let fill = |kind: &str, documents: u64, filled: u64| Fill {
-        writer_kind: kind.to_owned(),
-        documents,
-        filled,
-        share: (documents > 0).then(|| (filled as f64 / documents as f64 * 10_000.0).round() / 10_000.0),
-    };
     let mut fields = Vec::with_capacity(paths.len());
     let mut never_used = Vec::new();
     for (i, (path, sealed)) in paths.into_iter().enumerate() {
         let docs: u64 = per_kind.values().map(|(d, _)| d[i]).sum();
         let fills: u64 = per_kind.values().map(|(_, f)| f[i]).sum();
-        if fills == 0 {
+        if fills == 0 && total >= THRESHOLD {
             never_used.push(path.clone());
         }
-        let mut row = vec![fill("all", docs, fills)];
-        row.extend(per_kind.iter().map(|(kind, (d, f))| fill(kind, d[i], f[i])));
-        fields.push(FieldFill { path, sealed, fill: row });
+        let mut counts = vec![("all", docs, fills)];
+        counts.extend(per_kind.iter().map(|(kind, (d, f))| (kind.as_str(), d[i], f[i])));
+        fields.push(FieldFill { path, sealed, fill: suppressed(&counts) });
     }
     Ok(ItemFill {
         doc_type: query.doc_type.clone(),
         schema_version: query.schema_version.clone(),
-        from: query.from.map(crate::clock::format_day),
-        to: query.to.map(crate::clock::format_day),
+        from: first.map(crate::clock::format_day),
+        to: last.map(crate::clock::format_day),
         organization: query.organization.clone(),
-        documents: total,
+        documents: if total < THRESHOLD { Cell::Hidden("<5".into()) } else { Cell::Count(total) },
         fields,
         never_used,
     })
+}
+
+fn month_start(d: Date) -> Date {
+    d.replace_day(1).unwrap_or(d)
+}
+
+fn month_end(d: Date) -> Date {
+    let next = if d.month() == time::Month::December {
+        Date::from_calendar_date(d.year() + 1, time::Month::January, 1)
+    } else {
+        Date::from_calendar_date(d.year(), d.month().next(), 1)
+    };
+    next.ok().and_then(Date::previous_day).unwrap_or(d)
+}
+
+/// One field's rows (`all` first, then by kind), suppressed: documents and fills each add up
+/// from the kinds to `all`, so each is a group; a zero is shown (no one's record is in it).
+fn suppressed(counts: &[(&str, u64, u64)]) -> Vec<Fill> {
+    let n = counts.len();
+    let values: Vec<u64> = counts.iter().map(|c| c.1).chain(counts.iter().map(|c| c.2)).collect();
+    let groups = [Group { total: 0, parts: (1..n).collect() }, Group { total: n, parts: (n + 1..2 * n).collect() }];
+    let hidden = suppress_but_zero(&values, &groups);
+    let cell = |h: Hidden, v: u64| match h {
+        Hidden::No => Cell::Count(v),
+        Hidden::Small => Cell::Hidden("<5".into()),
+        Hidden::Complement => Cell::Hidden("x".into()),
+    };
+    counts
+        .iter()
+        .enumerate()
+        .map(|(k, &(kind, documents, filled))| {
+            let (hd, hf) = (hidden[k], hidden[n + k]);
+            let share = (documents > 0).then(|| match (hd, hf) {
+                (Hidden::No, Hidden::No) => {
+                    Cell::Number((filled as f64 / documents as f64 * 10_000.0).round() / 10_000.0)
+                }
+                (Hidden::Small, _) | (_, Hidden::Small) => Cell::Hidden("<5".into()),
+                _ => Cell::Hidden("x".into()),
+            });
+            Fill { writer_kind: kind.to_owned(), documents: cell(hd, documents), filled: cell(hf, filled), share }
+        })
+        .collect()
 }
 
 /// The answer as CSV rows: one per field and writer kind.
@@ -266,11 +312,19 @@ pub fn csv_rows(report: &ItemFill) -> Vec<[String; 6]> {
                 f.path.clone(),
                 f.sealed.to_string(),
                 k.writer_kind.clone(),
-                k.documents.to_string(),
-                k.filled.to_string(),
-                k.share.map(|s| format!("{s:.4}")).unwrap_or_default(),
+                text(&k.documents),
+                text(&k.filled),
+                k.share.as_ref().map(text).unwrap_or_default(),
             ]);
         }
     }
     rows
+}
+
+fn text(cell: &Cell) -> String {
+    match cell {
+        Cell::Count(n) => n.to_string(),
+        Cell::Number(x) => format!("{x:.4}"),
+        Cell::Hidden(s) => s.clone(),
+    }
 }

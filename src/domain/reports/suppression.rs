@@ -30,8 +30,18 @@ pub struct Group {
 
 /// Decides, for every cell of `values`, whether and why it is hidden.
 pub fn suppress(values: &[u64], groups: &[Group]) -> Vec<Hidden> {
-    let mut hidden: Vec<Hidden> =
-        values.iter().map(|&v| if v < THRESHOLD { Hidden::Small } else { Hidden::No }).collect();
+    complete(values, groups, values.iter().map(|&v| if v < THRESHOLD { Hidden::Small } else { Hidden::No }).collect())
+}
+
+/// [`suppress`] showing zeros: for counts of records' structure (item fill), where a zero holds
+/// no one's record and hiding it would hide that a field is never used.
+pub fn suppress_but_zero(values: &[u64], groups: &[Group]) -> Vec<Hidden> {
+    let small = |v: u64| v > 0 && v < THRESHOLD;
+    complete(values, groups, values.iter().map(|&v| if small(v) { Hidden::Small } else { Hidden::No }).collect())
+}
+
+/// Complementary suppression on top of the primary `hidden`.
+fn complete(values: &[u64], groups: &[Group], mut hidden: Vec<Hidden>) -> Vec<Hidden> {
     let is_hidden = |h: &[Hidden], i: usize| h.get(i).is_some_and(|x| *x != Hidden::No);
     // Each pass hides at least one more cell or stops, so it ends within `values.len()` passes.
     for _ in 0..=values.len() {
@@ -45,7 +55,8 @@ pub fn suppress(values: &[u64], groups: &[Group]) -> Vec<Hidden> {
                 .parts
                 .iter()
                 .copied()
-                .filter(|&i| !is_hidden(&hidden, i))
+                // A zero hidden beside a small cell would hide nothing: the small one is the rest.
+                .filter(|&i| !is_hidden(&hidden, i) && values.get(i).is_some_and(|&v| v > 0))
                 .min_by_key(|&i| values.get(i).copied().unwrap_or(0))
                 .unwrap_or(g.total);
             if let Some(slot) = hidden.get_mut(next) {
@@ -63,6 +74,13 @@ pub fn suppress(values: &[u64], groups: &[Group]) -> Vec<Hidden> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shown_zeros_never_stand_in_for_a_hidden_cell() {
+        // all 12 = 0 + 3 + 9: hiding the zero would still give 3 away as 12 - 9.
+        let h = suppress_but_zero(&[12, 0, 3, 9], &[Group { total: 0, parts: vec![1, 2, 3] }]);
+        assert_eq!(h, vec![Hidden::No, Hidden::No, Hidden::Small, Hidden::Complement]);
+    }
 
     #[test]
     fn a_lone_small_part_takes_the_smallest_other_part_with_it() {

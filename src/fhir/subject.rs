@@ -1,0 +1,130 @@
+//! Whose document is this? A document Bundle names its patient (`Composition.subject`, a Patient
+//! entry); filing it under another patient is a patient-safety error, so the Bundle's patient is
+//! compared with the one it is posted to, field by field, before anything is stored. A Bundle
+//! without its patient is refused too: "no patient named" must not mean "any patient".
+
+use serde_json::Value;
+
+use super::inbound::{COMPOSITION, Entries};
+use super::people::INSURED_PERSON;
+use crate::domain::identity::{Identity, Sex};
+use crate::domain::patients::Patient;
+use crate::error::FieldError;
+
+/// The ISO 21090 name-representation extension: `IDE` for kanji, `SYL` for kana.
+const REPRESENTATION: &str = "iso21090-EN-representation";
+
+/// Names compare without their spaces (half- or full-width) and ignoring ASCII case.
+fn normal(name: &str) -> String {
+    name.chars().filter(|c| !c.is_whitespace()).flat_map(char::to_lowercase).collect()
+}
+
+/// The text of a HumanName: `text`, else family and given joined.
+fn name_text(name: &Value) -> Option<String> {
+    if let Some(text) = name["text"].as_str() {
+        return Some(normal(text));
+    }
+    let family = name["family"].as_str().unwrap_or_default();
+    let given: String = name["given"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    let joined = normal(&format!("{family}{given}"));
+    (!joined.is_empty()).then_some(joined)
+}
+
+fn representation(name: &Value) -> Option<&str> {
+    name["extension"]
+        .as_array()?
+        .iter()
+        .find(|e| e["url"].as_str().is_some_and(|u| u.ends_with(REPRESENTATION)))?["valueCode"]
+        .as_str()
+}
+
+fn sex_word(sex: Sex) -> &'static str {
+    match sex {
+        Sex::Male => "male",
+        Sex::Female => "female",
+        Sex::Other => "other",
+        Sex::Unknown => "unknown",
+    }
+}
+
+/// The differences between the Bundle's patient and `target`, each located at the Bundle's
+/// field; empty when they are the same person by every field both sides hold. Name, birth date
+/// and sex are required of the Bundle; identifiers are compared where both sides have them.
+pub fn mismatches(entries: &Entries<'_>, target: &Patient) -> Vec<FieldError> {
+    let subject = format!("{COMPOSITION}.subject");
+    let composition = entries.list.first().map_or(&Value::Null, |e| &e["resource"]);
+    let Some(reference) = composition["subject"]["reference"].as_str() else {
+        return vec![FieldError::new(subject, "a document Bundle must name its patient (a Patient reference)")];
+    };
+    let Some((i, patient)) = entries.resolve(reference).filter(|(_, r)| r["resourceType"] == "Patient") else {
+        return vec![FieldError::new(subject, format!("{reference} is not a Patient in the Bundle"))];
+    };
+    let at = format!("Bundle.entry[{i}].resource");
+    let mut out = Vec::new();
+    let mut differs = |field: &str, what: &str| {
+        out.push(FieldError::new(format!("{at}.{field}"), format!("{what} differs from the patient's record")));
+    };
+    compare_names(patient, &target.identity, &mut differs);
+    match patient["birthDate"].as_str() {
+        Some(day) if day == target.identity.birth_date => {}
+        Some(_) => differs("birthDate", "the birth date"),
+        None => differs("birthDate", "the birth date (missing)"),
+    }
+    match patient["gender"].as_str() {
+        Some(g) if g == sex_word(target.identity.sex) => {}
+        Some(_) => differs("gender", "the sex"),
+        None => differs("gender", "the sex (missing)"),
+    }
+    compare_identifiers(patient, target, &mut differs);
+    out
+}
+
+fn compare_names(patient: &Value, ours: &Identity, differs: &mut impl FnMut(&str, &str)) {
+    let names = patient["name"].as_array().map(Vec::as_slice).unwrap_or_default();
+    let mut kanji = None;
+    let mut kana = None;
+    for name in names {
+        match representation(name) {
+            Some("SYL") => kana = kana.or_else(|| name_text(name)),
+            _ => kanji = kanji.or_else(|| name_text(name)),
+        }
+    }
+    match kanji {
+        Some(n) if n == normal(&ours.name) => {}
+        Some(_) => differs("name", "the name"),
+        None if kana.is_none() => differs("name", "the name (missing)"),
+        None => {}
+    }
+    if let (Some(n), Some(k)) = (kana, &ours.name_kana)
+        && n != normal(k)
+    {
+        differs("name", "the name in kana");
+    }
+}
+
+fn compare_identifiers(patient: &Value, target: &Patient, differs: &mut impl FnMut(&str, &str)) {
+    let ours = &target.identity;
+    for id in patient["identifier"].as_array().into_iter().flatten() {
+        let (Some(system), Some(value)) = (id["system"].as_str(), id["value"].as_str()) else { continue };
+        let same = if system.ends_with("/sid/patient") {
+            Some(value == target.id)
+        } else if system.ends_with("/sid/ltc-insured-number") {
+            ours.ltc_insured_number.as_ref().map(|n| digits(value) == digits(n))
+        } else if system == INSURED_PERSON {
+            // `insurer:symbol:number`: the symbol is often left off cards, so insurer and number decide.
+            ours.health_insurance.as_ref().map(|hi| {
+                let parts: Vec<&str> = value.split(':').collect();
+                parts.first() == Some(&hi.insurer_number.as_str()) && parts.last() == Some(&hi.number.as_str())
+            })
+        } else {
+            None
+        };
+        if same == Some(false) {
+            differs("identifier", &format!("the identifier {system}"));
+        }
+    }
+}
+
+fn digits(s: &str) -> String {
+    s.chars().filter(char::is_ascii_digit).collect()
+}
