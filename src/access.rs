@@ -219,6 +219,16 @@ pub fn may_break_glass(role: Role) -> bool {
     matches!(role, Role::Physician | Role::Nurse)
 }
 
+/// Releasing restricted fields (abuse concerns, psychiatric history, infections) by consent is a
+/// clinical decision for the patient's own doctors: a role that may record consent and is
+/// cleared for restricted fields, of the managing organisation. A care manager, or any
+/// organisation on the team, could otherwise release them to itself.
+pub fn may_release_restricted(caller: &Caller, managing_organization: &str) -> bool {
+    role_allows(caller.role, Resource::Consent, Action::Write)
+        && clears_restricted(caller.role)
+        && caller.org == managing_organization
+}
+
 /// Rule 1 alone, for resources that are not a patient's (the directory, the audit log).
 pub fn check(caller: &Caller, resource: Resource, action: Action) -> Result<(), Denial> {
     if role_allows(caller.role, resource, action) { Ok(()) } else { Err(Denial::Role) }

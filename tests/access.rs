@@ -52,6 +52,18 @@ fn role_matrix_matches_the_table() {
     }
 }
 
+/// Who may record a consent that releases restricted fields (issue 26 item 3): consent write and
+/// restricted clearance, of the managing organisation. Every role, at the managing organisation
+/// and at another one on the team.
+#[test]
+fn only_a_cleared_consent_writer_of_the_managing_organisation_releases_restricted_fields() {
+    for role in Role::ALL {
+        let expected = role == Role::Physician;
+        assert_eq!(access::may_release_restricted(&caller(role, "clinic"), "clinic"), expected, "{role:?} managing");
+        assert!(!access::may_release_restricted(&caller(role, "station"), "clinic"), "{role:?} on the team");
+    }
+}
+
 #[test]
 fn every_role_has_exactly_one_row() {
     for role in Role::ALL {

@@ -380,16 +380,13 @@ pub async fn create(
 /// (`POST /v1/audit-events/{seq}/review`), as they review break-glass accesses.
 pub const RELEASE_ACTION: &str = "consent.release_restricted";
 
-/// Releasing restricted fields (abuse concerns, psychiatric history, infections) is a clinical
-/// decision for the patient's own doctors: a role cleared for them, of the managing organisation.
-/// A care manager or another organisation on the team could otherwise release them to itself.
+/// 403 unless the caller may release restricted fields (`access::may_release_restricted`).
 fn may_release_restricted(ctx: &Context, patient: &PatientRow) -> Result<(), ApiError> {
-    if access::clears_restricted(ctx.caller.role) && ctx.caller.org == patient.managing_organization_id {
+    if access::may_release_restricted(&ctx.caller, &patient.managing_organization_id) {
         Ok(())
     } else {
         Err(ApiError::Forbidden(
-            "release_restricted: only a physician or nurse of the managing organisation may release restricted fields"
-                .into(),
+            "release_restricted: only a physician of the managing organisation may release restricted fields".into(),
         ))
     }
 }
