@@ -1,13 +1,13 @@
-//! The consent log over HTTP: thin handlers around `crate::domain::consent_log`,
-//! `consent_accesses` and `consent_coverage`.
+//! The consent log over HTTP: thin handlers around `crate::domain::consents::log`,
+//! `accesses` and `coverage`.
 
 use actix_web::{HttpResponse, web};
 
 use crate::api::extract::query::ApiQuery;
 use crate::context::Context;
-use crate::domain::consent_accesses::{self, ConsentAccess};
-use crate::domain::consent_coverage::{self, ConsentCoverage};
-use crate::domain::consent_log::{self, ConsentLogEntry, ConsentLogQuery};
+use crate::domain::consents::accesses::{self as consent_accesses, ConsentAccess};
+use crate::domain::consents::coverage::{self as consent_coverage, ConsentCoverage};
+use crate::domain::consents::log::{self as consent_log, ConsentLogEntry, ConsentLogQuery};
 use crate::domain::paging::{NumberedPageParams, Page};
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;

@@ -90,7 +90,7 @@ impl KeySet {
                 c.key_id
             ));
         };
-        if !super::verify::verify_checkpoint(c, raw) {
+        if !super::checkpoint::verify_checkpoint(c, raw) {
             return Some(format!(
                 "the checkpoint at {n} does not verify with key {}, which signed it: the checkpoint was altered",
                 key.key_id
@@ -116,7 +116,7 @@ mod tests {
 
     fn signed(pair: &Ed25519KeyPair, seq: i64) -> CheckpointRow {
         let (hash, signed_at) = ("ab".repeat(32), "2026-11-27T00:00:00Z".to_owned());
-        let message = super::super::verify::checkpoint_message(seq, &hash, &signed_at);
+        let message = super::super::checkpoint::checkpoint_message(seq, &hash, &signed_at);
         CheckpointRow {
             seq,
             hash,

@@ -7,6 +7,7 @@
 //! the write's own transaction; a read's event commits before the response leaves.
 
 mod chain;
+mod checkpoint;
 mod consent;
 mod event;
 mod keys;

@@ -8,8 +8,8 @@
 
 use std::sync::RwLock;
 
+use super::checkpoint::checkpoint_message;
 use super::keys::{KeySet, PublicKey};
-use super::verify::checkpoint_message;
 use crate::clock;
 use crate::db::audit::{CheckpointRow, SigningKeyRow};
 use crate::db::{DbConn, write_tx};

@@ -270,16 +270,3 @@ pub fn verify_export_with(ndjson: &str, keys: &KeySet) -> Result<Verification, S
     }
     Ok(result)
 }
-
-/// The message a checkpoint signs.
-pub(super) fn checkpoint_message(seq: i64, hash: &str, signed_at: &str) -> String {
-    format!("carepath:audit-checkpoint:v1\n{seq}\n{hash}\n{signed_at}")
-}
-
-pub(super) fn verify_checkpoint(c: &CheckpointRow, public_key: &[u8]) -> bool {
-    use base64::Engine;
-    let Ok(signature) = base64::engine::general_purpose::STANDARD.decode(&c.signature) else { return false };
-    ring::signature::UnparsedPublicKey::new(&ring::signature::ED25519, public_key)
-        .verify(checkpoint_message(c.seq, &c.hash, &c.signed_at).as_bytes(), &signature)
-        .is_ok()
-}

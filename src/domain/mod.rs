@@ -4,9 +4,6 @@
 
 pub mod audit_log;
 pub mod care_team;
-pub mod consent_accesses;
-pub mod consent_coverage;
-pub mod consent_log;
 pub mod consents;
 pub mod coordination;
 pub mod directory;
@@ -16,7 +13,6 @@ pub mod identity;
 pub mod paging;
 pub mod params;
 pub mod patients;
-pub mod proxy;
 pub mod reports;
 pub mod sync;
 pub mod vacancies;

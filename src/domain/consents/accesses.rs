@@ -89,7 +89,7 @@ pub async fn accesses(
     limit: i64,
 ) -> Result<Page<ConsentAccess>, ApiError> {
     let event = Event::new(&ctx, "consent_log.accesses").resource("consent", &consent_id);
-    let (items, next) = super::read(state, event, move |conn, st, ev| {
+    let (items, next) = crate::domain::read(state, event, move |conn, st, ev| {
         access::may_review_consents(&ctx.caller, &st.settings.operator_org)?;
         let consent = ConsentVersionRow::latest(conn, &consent_id)?
             .ok_or_else(|| ApiError::NotFound("no such consent".into()))?;

@@ -113,9 +113,9 @@ pub fn compute(facts: &PatientFacts, today: Date) -> Vec<MemberCoverage> {
 /// organisation, the team's care manager and the other professions on the team).
 pub async fn coverage(state: &Arc<AppState>, ctx: Context, patient: PatientId) -> Result<ConsentCoverage, ApiError> {
     let event = Event::new(&ctx, "consent.coverage").resource("consent_coverage", &patient);
-    super::read(state, event, move |conn, st, ev| {
+    crate::domain::read(state, event, move |conn, st, ev| {
         let access = authorise(conn, st, &ctx.caller, &patient, Want::read(Resource::Consent), ev)?;
-        super::patients::erased_patient_gone(&access.patient)?;
+        crate::domain::patients::erased_patient_gone(&access.patient)?;
         let today = st.calendar.today();
         Ok(ConsentCoverage {
             patient_id: access.patient.id.clone(),

@@ -9,7 +9,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::consents::{ConsentOrganizations, ObtainedBy, Period};
+use super::stored::proxy_relation;
+use super::terms::{ConsentOrganizations, ObtainedBy, Period};
 use crate::access;
 use crate::audit::{ConsentRecord, Event};
 use crate::context::Context;
@@ -100,7 +101,7 @@ pub struct ConsentLogEntry {
     /// Whether a family member consented for the patient.
     pub by_proxy: bool,
     /// Their relation to the patient (the name stays sealed).
-    pub proxy_relation: Option<crate::domain::proxy::Relation>,
+    pub proxy_relation: Option<super::Relation>,
     /// Whether restricted fields are released as well.
     pub release_restricted: bool,
     /// Who recorded the consent (token `sub`).
@@ -170,17 +171,6 @@ fn parse_cursor(text: &str) -> Result<VersionCursor, ApiError> {
     Ok((at.to_owned(), id.to_owned(), v.parse().map_err(|_| bad())?))
 }
 
-/// Stores a consent version as written and puts its digest on the event that creates it.
-pub(super) fn record_version(conn: &mut DbConn, row: &ConsentRow, event: &mut Event) -> Result<(), ApiError> {
-    let version = ConsentVersionRow::from(row.clone());
-    version.insert(conn)?;
-    event.resource_type = Some("consent");
-    event.resource_id = Some(row.id.clone());
-    event.resource_version = Some(row.version);
-    event.digest = Some(ConsentRecord::of(&version).digest());
-    Ok(())
-}
-
 /// Data keys of the patients on a page, each opened once.
 struct Keys(HashMap<String, Option<DataKey>>);
 
@@ -211,7 +201,7 @@ fn entry(
     let event = AuditRow::creating(conn, &row.id, row.version)?;
     let current = ConsentRow::from(row.clone());
     let proxy_relation = match keys.get(conn, st, &row.patient_id)? {
-        Some(key) => super::consents::proxy_relation(key, &current)?,
+        Some(key) => proxy_relation(key, &current)?,
         None => None,
     };
     Ok(ConsentLogEntry {
@@ -249,7 +239,7 @@ pub async fn list(
     query: ConsentLogQuery,
 ) -> Result<Page<ConsentLogEntry>, ApiError> {
     let event = Event::new(&ctx, "consent_log.read");
-    let (items, next) = super::read(state, event, move |conn, st, _| {
+    let (items, next) = crate::domain::read(state, event, move |conn, st, _| {
         access::may_review_consents(&ctx.caller, &st.settings.operator_org)?;
         let (filter, after, limit) = query.parts()?;
         let mut keys = Keys(HashMap::new());
@@ -271,7 +261,7 @@ pub async fn list(
 /// `event_seq` under the chain's signature.
 pub async fn export(state: &Arc<AppState>, ctx: Context, query: ConsentLogQuery) -> Result<String, ApiError> {
     let event = Event::new(&ctx, "consent_log.export");
-    super::read(state, event, move |conn, st, _| {
+    crate::domain::read(state, event, move |conn, st, _| {
         access::may_review_consents(&ctx.caller, &st.settings.operator_org)?;
         let (filter, mut after, _) = query.parts()?;
         let mut keys = Keys(HashMap::new());
