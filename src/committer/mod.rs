@@ -179,6 +179,7 @@ fn connection<'a>(pool: &DbPool, conn: &'a mut Option<db::PooledConn>) -> Result
 /// Runs the batch in one transaction, each job under its own savepoint.
 fn commit(conn: &mut DbConn, batch: &mut [Box<dyn Job>]) -> Result<(), ApiError> {
     db::write_tx(conn, |tx| {
+        db::lock_batch(tx)?;
         for job in batch.iter_mut() {
             // A bug that panics in one job must not take the only writer down with it: the
             // batch is rolled back and answered 503, and the thread goes on.

@@ -1,0 +1,79 @@
+//! Several instances on one database (issue 29): each has its own committer, and their batches
+//! must not deadlock one another. Three instances write documents and read them (each read an
+//! audit event of its own batch) at once; no request may fail, every acknowledged write is there
+//! once, and the chain verifies. On SQLite the three share one file (one writer at a time by its
+//! lock); the deadlock this guards against was PostgreSQL's.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+
+mod common;
+
+use actix_web::test::{TestRequest, init_service};
+use common::{TestApp, auth, send};
+use serde_json::json;
+
+#[actix_web::test]
+async fn three_instances_write_and_read_at_once_without_a_failure() {
+    let t = TestApp::new();
+    let apps = [
+        init_service(carepath::startup::app(t.state.clone())).await,
+        init_service(carepath::startup::app(carepath::state::AppState::open(t.state.settings.clone()).unwrap())).await,
+        init_service(carepath::startup::app(carepath::state::AppState::open(t.state.settings.clone()).unwrap())).await,
+    ];
+    let org = send(
+        &apps[0],
+        TestRequest::post()
+            .uri("/v1/organizations")
+            .insert_header(auth(&t.operator()))
+            .set_json(json!({"name": "clinic", "kind": "clinic"})),
+    )
+    .await
+    .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let dr = t.token("physician", &org);
+    let patient = send(
+        &apps[1],
+        TestRequest::post().uri("/v1/patients").insert_header(auth(&dr)).set_json(json!({
+            "name": "山田 花子", "birth_date": "1939-04-01", "sex": "female", "managing_organization": org
+        })),
+    )
+    .await
+    .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let doc =
+        json!({"type": "care-path", "schema_version": "1.0.0", "content": {"care_level": "pending", "diagnoses": []}});
+    // Writes and reads interleaved on every instance, so that batches hold both in both orders.
+    let request = |i: usize| {
+        let (app, dr, patient, doc) = (&apps[i % 3], &dr, &patient, &doc);
+        async move {
+            let req = if i % 2 == 0 {
+                TestRequest::post().uri(&format!("/v1/patients/{patient}/documents")).set_json(doc.clone())
+            } else {
+                TestRequest::get().uri(&format!("/v1/patients/{patient}"))
+            };
+            (i % 2 == 0, send(app, req.insert_header(auth(dr))).await.status.as_u16())
+        }
+    };
+    let mut created = 0;
+    for wave in 0..5 {
+        let answers = futures_util::future::join_all((0..180).map(|i| request(wave * 180 + i))).await;
+        for (write, status) in answers {
+            assert_eq!(status, if write { 201 } else { 200 }, "no request fails when instances commit at once");
+            created += usize::from(write);
+        }
+    }
+    let listed = send(
+        &apps[2],
+        TestRequest::get().uri(&format!("/v1/patients/{patient}/documents?limit=500")).insert_header(auth(&dr)),
+    )
+    .await;
+    assert_eq!(listed.body["items"].as_array().unwrap().len(), created, "every acknowledged write, once");
+    let auditor = t.token("auditor", &org);
+    for app in &apps {
+        let v = send(app, TestRequest::get().uri("/v1/audit-events/verify").insert_header(auth(&auditor))).await;
+        assert_eq!(v.body["ok"], true, "{}", v.body);
+    }
+}
