@@ -2,7 +2,7 @@
 //! the offline check of an export, filters, and a patient's access log. Either backend.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

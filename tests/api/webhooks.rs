@@ -3,7 +3,7 @@
 //! sends. Signatures are checked by an independent implementation (tests/webhooks/verify.py).
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};

@@ -2,7 +2,7 @@
 //! audit event with outcome `denied`, whichever check refused it; 401s are counted instead.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
-mod common;
+use crate::common;
 
 use actix_web::test::{TestRequest, init_service};
 use common::{TestApp, auth, send};

@@ -2,7 +2,7 @@
 //! address when asked; and log lines without colour codes when stderr is not a terminal.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

@@ -3,7 +3,7 @@
 //! problem+json for oversized heads. Through the HTTP stack, on either backend.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
-mod common;
+use crate::common;
 
 use actix_web::test::{TestRequest, init_service};
 use common::{TestApp, auth, send};

@@ -2,7 +2,7 @@
 //! a date range with needs, who may publish, staleness, and the live stream over a real socket.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

@@ -2,7 +2,7 @@
 //! key and its validity, and from a signed checkpoint on instead of from the first event.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
-mod common;
+use crate::common;
 
 use actix_web::test::{TestRequest, init_service};
 use carepath::audit::{KeySet, verify_export_with};

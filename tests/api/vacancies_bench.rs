@@ -5,7 +5,7 @@
 //! `CAREPATH_TEST_DATABASE_URL=postgres://...` for PostgreSQL). Figures go to stdout.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "a benchmark fails loudly")]
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

@@ -1,7 +1,7 @@
 //! Consent, break-glass and the audit log through the HTTP stack, on either backend.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
-mod common;
+use crate::common;
 
 use actix_web::test::{TestRequest, init_service};
 use common::{TestApp, auth, send};

@@ -1,7 +1,7 @@
 //! The binary as an operator meets it: help text, first and second start, graceful shutdown.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

@@ -4,7 +4,7 @@
 //! verification, as the README describes.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

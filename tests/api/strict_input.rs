@@ -2,7 +2,7 @@
 //! field, never accepted and never a 5xx: the gaps the contract run (`tests/contract/run`) found.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
-mod common;
+use crate::common;
 
 use actix_web::test::{TestRequest, init_service};
 use common::{TestApp, auth, send};

@@ -1,7 +1,7 @@
 //! The regional directory through the HTTP stack, and the framework errors on a JSON endpoint.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
-mod common;
+use crate::common;
 
 use actix_web::test::{TestRequest, init_service};
 use common::{TestApp, auth, send};

@@ -3,7 +3,7 @@
 //! addressee without consent, the desk flow, audit events, the change feed, sealing at rest.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
-mod common;
+use crate::common;
 
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::test::{TestRequest, init_service};

@@ -2,7 +2,7 @@
 //! who may see whom, and no plaintext identifier in the database.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
-mod common;
+use crate::common;
 
 use actix_web::test::{TestRequest, init_service};
 use common::{TestApp, auth, send};

@@ -2,7 +2,7 @@
 //! missing, malformed or stale, and that a good token gets through.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
-mod common;
+use crate::common;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

@@ -2,7 +2,7 @@
 //! kept withheld (and labelled), refusal without a relationship, the audit event it writes.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
-mod common;
+use crate::common;
 
 use actix_web::test::{TestRequest, init_service};
 use common::{TestApp, auth, send};

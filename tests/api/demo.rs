@@ -2,7 +2,7 @@
 //! stack, on both backends, tried with the tokens it hands out.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

@@ -2,7 +2,7 @@
 //! stack on either backend: Asia/Tokyo weekdays across the UTC day boundary, and a holiday.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
-mod common;
+use crate::common;
 
 use actix_web::test::{TestRequest, init_service};
 use common::{TestApp, auth, send};

@@ -2,7 +2,7 @@
 //! long-polls per caller, the request time-out, and PostgreSQL's statement time-out.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
-mod common;
+use crate::common;
 
 use actix_web::test::{TestRequest, init_service};
 use common::{TestApp, auth, send};

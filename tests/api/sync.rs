@@ -1,7 +1,7 @@
 //! The change feed and batch upload through the HTTP stack, on either backend.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
-mod common;
+use crate::common;
 
 use std::cell::Cell;
 use std::collections::HashSet;

@@ -1,0 +1,37 @@
+//! The test suite: one binary (one link of the crate) holding every module of tests, each
+//! through the real HTTP stack on a fresh database (SQLite, or PostgreSQL when
+//! `CAREPATH_TEST_DATABASE_URL` names a server; see `common`).
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+
+mod common;
+
+mod access;
+mod audit;
+mod auth;
+mod backup;
+mod cli;
+mod consent;
+mod consent_log;
+mod console;
+mod contact_hours;
+mod coordination;
+mod demo;
+mod denials;
+mod directory;
+mod documents;
+mod fhir;
+mod foundation;
+mod hardening;
+mod instances;
+mod keys;
+mod limits;
+mod metrics;
+mod patients;
+mod reports;
+mod reports_bench;
+mod signing_keys;
+mod strict_input;
+mod sync;
+mod vacancies;
+mod vacancies_bench;
+mod webhooks;
