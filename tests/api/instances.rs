@@ -49,12 +49,12 @@ async fn three_instances_write_and_read_at_once_without_a_failure() {
     let request = |i: usize| {
         let (app, dr, patient, doc) = (&apps[i % 3], &dr, &patient, &doc);
         async move {
-            let req = if i % 2 == 0 {
+            let req = if i.is_multiple_of(2) {
                 TestRequest::post().uri(&format!("/v1/patients/{patient}/documents")).set_json(doc.clone())
             } else {
                 TestRequest::get().uri(&format!("/v1/patients/{patient}"))
             };
-            (i % 2 == 0, send(app, req.insert_header(auth(dr))).await.status.as_u16())
+            (i.is_multiple_of(2), send(app, req.insert_header(auth(dr))).await.status.as_u16())
         }
     };
     let mut created = 0;
