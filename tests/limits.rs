@@ -1,6 +1,6 @@
 //! Per-caller limits: request rates by subject and by organisation (429 + `Retry-After`), a
 //! caller's share of its organisation's rate, open long-polls per caller, open vacancy streams,
-//! the request time-out, and PostgreSQL's statement time-out.
+//! the committer's queue (503), the request time-out, and PostgreSQL's statement time-out.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
 mod common;
@@ -181,4 +181,37 @@ async fn vacancy_streams_are_bounded_per_caller_organisation_and_server() {
     drop(open.remove(0));
     let again = call_service(&app, stream(&nurse)).await;
     assert_eq!(again.status(), 200);
+}
+
+#[actix_web::test]
+async fn a_full_committer_queue_answers_503_with_retry_after() {
+    clinic!(t, app, org, |s| s.committer_queue_max = 1);
+    let _ = org;
+    // Hold the one writer, then take the one place in its queue.
+    let state = t.state.clone();
+    let hold = actix_web::rt::spawn(async move {
+        state
+            .committer
+            .run(|_| {
+                std::thread::sleep(Duration::from_millis(1500));
+                Ok(())
+            })
+            .await
+    });
+    actix_web::rt::time::sleep(Duration::from_millis(300)).await;
+    let state = t.state.clone();
+    let queued = actix_web::rt::spawn(async move { state.committer.run(|_| Ok(())).await });
+    actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    let create = || {
+        TestRequest::post()
+            .uri("/v1/organizations")
+            .insert_header(auth(&t.operator()))
+            .set_json(json!({"name": "pharmacy", "kind": "pharmacy"}))
+    };
+    let refused = send(&app, create()).await;
+    refused.problem(503);
+    assert_eq!(refused.header("retry-after"), Some("1"));
+    hold.await.unwrap().unwrap();
+    queued.await.unwrap().unwrap();
+    assert_eq!(send(&app, create()).await.status, 201, "room again once the queue drains");
 }
