@@ -277,7 +277,7 @@ pub async fn get_vacancy_changes(
         (status = 200, description = "An endless `text/event-stream`", body = String, content_type = "text/event-stream"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`Last-Event-ID` is not a sequence number", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "The caller (4), its organisation (50) or the server (1000) holds as many streams as allowed; `Retry-After` gives the seconds to wait", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "A per-caller limit refused the stream: a request rate, or the caller (4), its organisation (50) or the server (1,000) already holds as many streams as allowed; `Retry-After` gives the seconds to wait", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn stream_vacancies(
     state: web::Data<AppState>,
