@@ -52,8 +52,8 @@ async fn main_loop(state: Arc<AppState>, mut stop: watch::Receiver<bool>) {
     let concurrency = state.settings.webhooks.concurrency.max(1);
     let slots = Arc::new(Semaphore::new(concurrency));
     let running: Running = Arc::default();
-    // A run that ends wakes the loop, so its slot (and its organisation's turn) is given again
-    // at once rather than at the next poll.
+    // A run that ends well wakes the loop, so its slot (and its organisation's turn) is given
+    // again at once rather than at the next poll.
     let freed = Arc::new(Notify::new());
     let mut ticks = state.changes.subscribe();
     let poll = Duration::from_millis(state.settings.webhooks.poll_ms.max(10));
@@ -78,7 +78,8 @@ async fn main_loop(state: Arc<AppState>, mut stop: watch::Receiver<bool>) {
                             freed.clone(),
                         );
                         tokio::spawn(async move {
-                            if let Err(e) = deliver::run(&st, &cl, &own, &id, &stp).await {
+                            let ran = deliver::run(&st, &cl, &own, &id, &stp).await;
+                            if let Err(e) = &ran {
                                 tracing::warn!(subscription = %id, error = %e, "webhook delivery run failed");
                             }
                             let (sid, own2) = (id.clone(), own.clone());
@@ -91,7 +92,11 @@ async fn main_loop(state: Arc<AppState>, mut stop: watch::Receiver<bool>) {
                                 set.remove(&id);
                             }
                             drop(slot);
-                            fr.notify_one();
+                            // A run that failed (say, the committer is full) waits for the next
+                            // poll: waking at once would retry it in a tight loop.
+                            if ran.is_ok() {
+                                fr.notify_one();
+                            }
                         });
                     }
                 }
