@@ -125,6 +125,31 @@ pub struct Settings {
         value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub vacancy_heartbeat_secs: u64,
 
+    // Bounds against one caller (or one organisation) taking a shared resource whole
+    // (issue 26): vacancy streams, the organisation's request rate, the committer's queue.
+    /// Vacancy streams (`GET /v1/vacancies/stream`) one caller may hold open at once; more get 429.
+    #[arg(long, env = "CAREPATH_MAX_STREAMS_PER_CALLER", default_value_t = 4)]
+    pub max_streams_per_caller: usize,
+
+    /// Vacancy streams all callers of one organisation may hold open together.
+    #[arg(long, env = "CAREPATH_MAX_STREAMS_PER_ORG", default_value_t = 50)]
+    pub max_streams_per_org: usize,
+
+    /// Vacancy streams this instance holds open in all (each is a socket and a task).
+    #[arg(long, env = "CAREPATH_MAX_STREAMS", default_value_t = 1000)]
+    pub max_streams: usize,
+
+    /// The share (percent, 1–100) of its organisation's request rate one caller may use, so one
+    /// runaway client cannot spend its colleagues' allowance; 100 turns the share off.
+    #[arg(long, env = "CAREPATH_CALLER_SHARE_PERCENT", default_value_t = 50,
+        value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub caller_share_percent: u32,
+
+    /// Jobs that may wait for the committer; beyond, writes (and reads' audit events) get 503
+    /// with `Retry-After` instead of queueing without bound; 0 turns the bound off.
+    #[arg(long, env = "CAREPATH_COMMITTER_QUEUE_MAX", default_value_t = 10_000)]
+    pub committer_queue_max: usize,
+
     /// A fixed "now" for the calendar (tests only; no flag).
     #[arg(skip)]
     pub fixed_now: Option<time::OffsetDateTime>,
@@ -169,6 +194,15 @@ pub struct WebhookSettings {
     #[arg(long = "webhook-concurrency", env = "CAREPATH_WEBHOOK_CONCURRENCY", default_value_t = 16)]
     pub concurrency: usize,
 
+    /// Deliveries one organisation may have in flight at once on this instance, so that its slow
+    /// receivers cannot take every slot (`--webhook-concurrency`) from the others.
+    #[arg(long = "webhook-org-concurrency", env = "CAREPATH_WEBHOOK_ORG_CONCURRENCY", default_value_t = 4)]
+    pub org_concurrency: usize,
+
+    /// Subscriptions one organisation may hold.
+    #[arg(long = "webhook-max-subscriptions", env = "CAREPATH_WEBHOOK_MAX_SUBSCRIPTIONS", default_value_t = 50)]
+    pub max_per_organization: i64,
+
     /// Allow endpoints on loopback addresses (and plain `http://` to them): local bridges and
     /// tests only.
     #[arg(long = "webhook-allow-loopback", env = "CAREPATH_WEBHOOK_ALLOW_LOOPBACK", default_value_t = false, action = clap::ArgAction::Set)]
@@ -190,6 +224,8 @@ impl Default for WebhookSettings {
             lease_secs: 60,
             poll_ms: 1000,
             concurrency: 16,
+            org_concurrency: 4,
+            max_per_organization: 50,
             allow_loopback: false,
             allow_private: false,
         }
@@ -316,6 +352,11 @@ impl Settings {
             db_statement_timeout_secs: 30,
             vacancy_stale_secs: 24 * 3600,
             vacancy_heartbeat_secs: 15,
+            max_streams_per_caller: 4,
+            max_streams_per_org: 50,
+            max_streams: 1000,
+            caller_share_percent: 50,
+            committer_queue_max: 10_000,
             fixed_now: None,
             webhooks: WebhookSettings::default(),
             demo: DemoSettings::default(),

@@ -191,6 +191,12 @@ impl From<crate::limits::Refusal> for ApiError {
         let detail = match r.limit {
             "long_poll" => "too many change-feed long-polls open for this caller; close one or retry later",
             "organization" => "your organisation is over its request rate; retry after the time Retry-After gives",
+            "organization_share" => {
+                "you are using more than your share of your organisation's request rate; retry after the time Retry-After gives"
+            }
+            "stream" => "too many vacancy streams open for this caller; close one or retry later",
+            "stream_organization" => "too many vacancy streams open for your organisation; close one or retry later",
+            "streams" => "the server holds as many vacancy streams as it allows; retry later",
             _ => "you are over your request rate; retry after the time Retry-After gives",
         };
         Self::TooManyRequests { detail: detail.to_owned(), retry_after_secs: r.retry_after_secs }

@@ -1,5 +1,6 @@
-//! Per-caller limits: request rates by token subject and by organisation (token buckets), and
-//! how many change-feed long-polls one caller may hold open.
+//! Per-caller limits: request rates by token subject and by organisation (token buckets), with
+//! a caller's share of its organisation's rate; how many change-feed long-polls one caller may
+//! hold open; and how many vacancy streams one caller, one organisation and the instance may.
 //!
 //! A bucket holds up to a minute's allowance and refills continuously, so a client may burst
 //! and then settle to its rate. Buckets live in memory, per process: with several instances the
@@ -18,7 +19,8 @@ const SWEEP_AT: usize = 10_000;
 /// Why a request was refused, and when to come back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Refusal {
-    /// Which limit: `subject`, `organization` or `long_poll`.
+    /// Which limit: `subject`, `organization_share`, `organization`, `long_poll`, `stream`,
+    /// `stream_organization` or `streams`.
     pub limit: &'static str,
     /// Whole seconds until the request would be let through (at least 1).
     pub retry_after_secs: u64,
@@ -74,47 +76,92 @@ impl Buckets {
     }
 }
 
+/// Open long-lived requests (long-polls, streams), counted by key.
+type Open = Arc<Mutex<HashMap<String, usize>>>;
+
+/// Seconds a refused stream is told to wait: streams are long-lived, so a place frees slowly.
+const STREAM_RETRY_SECS: u64 = 5;
+
 /// The limits of one process.
 pub struct Limits {
     subjects: Buckets,
+    /// Each caller's share of its organisation's rate, so one caller cannot spend it all.
+    shares: Buckets,
     organizations: Buckets,
     max_long_polls: usize,
-    long_polls: Arc<Mutex<HashMap<String, usize>>>,
+    /// Vacancy streams: per caller, per organisation, in all.
+    max_streams: [usize; 3],
+    open: Open,
 }
 
 impl Limits {
     pub fn new(settings: &Settings) -> Self {
+        let org = settings.org_rate_limit_per_minute;
+        let share = match settings.caller_share_percent {
+            // 100 % or no organisation limit: no share to enforce.
+            100.. => 0,
+            _ if org == 0 => 0,
+            p => (u64::from(org) * u64::from(p.max(1)) / 100).max(1),
+        };
         Self {
             subjects: Buckets::new(settings.rate_limit_per_minute),
-            organizations: Buckets::new(settings.org_rate_limit_per_minute),
+            shares: Buckets::new(u32::try_from(share).unwrap_or(u32::MAX)),
+            organizations: Buckets::new(org),
             max_long_polls: settings.max_long_polls_per_caller,
-            long_polls: Arc::default(),
+            max_streams: [settings.max_streams_per_caller, settings.max_streams_per_org, settings.max_streams],
+            open: Arc::default(),
         }
     }
 
-    /// Counts one request of `subject` at `org` against both limits. The subject is keyed
-    /// with its organisation: subjects are only unique within one.
+    /// Counts one request of `subject` at `org` against its own limit, its share of the
+    /// organisation's and the organisation's. The subject is keyed with its organisation:
+    /// subjects are only unique within one. A request refused by a later limit does not count
+    /// against the earlier ones.
     pub fn admit(&self, subject: &str, org: &str) -> Result<(), Refusal> {
         let now = Instant::now();
         let subject_key = format!("{org}\u{0}{subject}");
         self.subjects.take(&subject_key, now).map_err(|wait| refusal("subject", wait))?;
-        self.organizations.take(org, now).map_err(|wait| {
-            // The organisation is over its limit: this request does not count against the caller.
+        self.shares.take(&subject_key, now).map_err(|wait| {
             self.subjects.give_back(&subject_key);
+            refusal("organization_share", wait)
+        })?;
+        self.organizations.take(org, now).map_err(|wait| {
+            self.subjects.give_back(&subject_key);
+            self.shares.give_back(&subject_key);
             refusal("organization", wait)
         })
     }
 
     /// A place among the caller's open long-polls, held until the permit is dropped.
     pub fn long_poll(&self, subject: &str, org: &str) -> Result<LongPollPermit, Refusal> {
-        let key = format!("{org}\u{0}{subject}");
-        let mut open = self.long_polls.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let n = open.entry(key.clone()).or_insert(0);
-        if *n >= self.max_long_polls {
-            return Err(refusal("long_poll", Duration::from_secs(1)));
+        let keys = [(format!("poll\u{0}{org}\u{0}{subject}"), self.max_long_polls, "long_poll")];
+        let permit = self.place(keys, 1)?;
+        Ok(LongPollPermit { _place: permit, _gauge: crate::metrics::LongPollGauge::start() })
+    }
+
+    /// A place for one vacancy stream of the caller, within the caller's, its organisation's
+    /// and the instance's bounds; held until the permit is dropped (the stream closes).
+    pub fn stream(&self, subject: &str, org: &str) -> Result<Place, Refusal> {
+        let [caller, organization, all] = self.max_streams;
+        let keys = [
+            (format!("stream\u{0}{org}\u{0}{subject}"), caller, "stream"),
+            (format!("streams\u{0}{org}"), organization, "stream_organization"),
+            ("streams".to_owned(), all, "streams"),
+        ];
+        self.place(keys, STREAM_RETRY_SECS)
+    }
+
+    /// Takes a place under every key, or none if any is full.
+    fn place<const N: usize>(&self, keys: [(String, usize, &'static str); N], retry: u64) -> Result<Place, Refusal> {
+        let mut open = self.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((_, _, limit)) = keys.iter().find(|(key, max, _)| open.get(key).copied().unwrap_or(0) >= *max) {
+            return Err(refusal(limit, Duration::from_secs(retry)));
         }
-        *n += 1;
-        Ok(LongPollPermit { key, open: self.long_polls.clone(), _gauge: crate::metrics::LongPollGauge::start() })
+        let keys: Vec<String> = keys.into_iter().map(|(key, _, _)| key).collect();
+        for key in &keys {
+            *open.entry(key.clone()).or_insert(0) += 1;
+        }
+        Ok(Place { keys, open: self.open.clone() })
     }
 }
 
@@ -125,18 +172,25 @@ fn refusal(limit: &'static str, wait: Duration) -> Refusal {
 
 /// One open long-poll of a caller; dropping it frees the place.
 pub struct LongPollPermit {
-    key: String,
-    open: Arc<Mutex<HashMap<String, usize>>>,
+    _place: Place,
     _gauge: crate::metrics::LongPollGauge,
 }
 
-impl Drop for LongPollPermit {
+/// A place held under each of its keys (one open stream or long-poll); dropping it frees them.
+pub struct Place {
+    keys: Vec<String>,
+    open: Open,
+}
+
+impl Drop for Place {
     fn drop(&mut self) {
         let mut open = self.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(n) = open.get_mut(&self.key) {
-            *n -= 1;
-            if *n == 0 {
-                open.remove(&self.key);
+        for key in &self.keys {
+            if let Some(n) = open.get_mut(key) {
+                *n -= 1;
+                if *n == 0 {
+                    open.remove(key);
+                }
             }
         }
     }
@@ -158,6 +212,23 @@ mod tests {
         assert!(b.take("b", t0).is_ok(), "another caller has its own bucket");
         assert!(b.take("a", t0 + Duration::from_secs(1)).is_ok(), "one a second comes back");
         assert!(b.take("a", t0 + Duration::from_secs(1)).is_err());
+    }
+
+    #[test]
+    fn a_stream_place_counts_under_every_key_and_is_freed_on_drop() {
+        let mut settings = Settings::for_data_dir("/nonexistent");
+        settings.max_streams_per_caller = 2;
+        settings.max_streams_per_org = 3;
+        settings.max_streams = 4;
+        let limits = Limits::new(&settings);
+        let a: Vec<Place> = (0..2).map(|_| limits.stream("a", "o1").unwrap()).collect();
+        assert_eq!(limits.stream("a", "o1").err().unwrap().limit, "stream");
+        let b = limits.stream("b", "o1").unwrap();
+        assert_eq!(limits.stream("c", "o1").err().unwrap().limit, "stream_organization");
+        let d = limits.stream("d", "o2").unwrap();
+        assert_eq!(limits.stream("e", "o2").err().unwrap().limit, "streams");
+        drop((a, b, d));
+        assert!(limits.open.lock().unwrap().is_empty(), "every place was given back");
     }
 
     #[test]

@@ -91,8 +91,8 @@ impl AppState {
             crate::calendar::Calendar::new(&settings.time_zone, settings.fixed_now).map_err(StartError::TimeZone)?;
         let auth = Authenticator::load(&settings)?;
         let audit_signer = crate::audit::Signer::load_or_create(&settings.data_dir).map_err(StartError::AuditKey)?;
-        let committer =
-            crate::committer::Committer::start(db::side_pool(&settings, 1)).map_err(StartError::Committer)?;
+        let committer = crate::committer::Committer::start(db::side_pool(&settings, 1), settings.committer_queue_max)
+            .map_err(StartError::Committer)?;
         Ok(Arc::new(Self {
             limits: crate::limits::Limits::new(&settings),
             settings,

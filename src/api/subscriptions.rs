@@ -9,14 +9,14 @@ use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 use crate::webhooks::subscriptions::{self, ReplayInput, Subscription, SubscriptionInput, SubscriptionList};
 
-/// Register a webhook subscription (an organisation's admin or integration client). The answer
+/// Register a webhook subscription (an integration client, acting as its own role). The answer
 /// carries the signing secret, once.
 #[utoipa::path(post, path = "/v1/subscriptions", tag = "subscriptions", request_body = SubscriptionInput,
     security(("bearer" = [])),
     responses((status = 201, body = Subscription, headers(("Location" = String))),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The organisation holds the most subscriptions allowed", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The request failed validation, including rules a schema cannot say: a URL whose scheme or address the server does not allow, a role other than the caller's own (for a non-admin) or one that may not read documents, an unknown document type", body = Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "The request failed validation, including rules a schema cannot say: a URL whose scheme or address the server does not allow, a role other than the caller's own, or a caller whose role may not read documents (an admin), an unknown document type", body = Problem, content_type = "application/problem+json")))]
 pub async fn create_subscription(
     state: web::Data<AppState>,
     ctx: Context,
@@ -27,7 +27,8 @@ pub async fn create_subscription(
     Ok(HttpResponse::Created().insert_header((header::LOCATION, location)).json(subscription))
 }
 
-/// List the caller's organisation's subscriptions.
+/// List the subscriptions the caller manages: all of its organisation's for an admin, its own
+/// for anyone else.
 #[utoipa::path(get, path = "/v1/subscriptions", tag = "subscriptions", security(("bearer" = [])),
     responses((status = 200, body = SubscriptionList),
         (status = 403, body = Problem, content_type = "application/problem+json")))]

@@ -269,6 +269,7 @@ pub async fn get_vacancy_changes(
 /// `Last-Event-ID: <seq>` to resume exactly after it (nothing lost, nothing repeated); without it
 /// the stream starts from now. An idle stream sends a comment line (`: heartbeat`) every 15
 /// seconds (`--vacancy-heartbeat-secs`). The same changes are at `GET /v1/vacancies/changes`.
+/// Open streams are bounded per caller, per organisation and per server (docs/vacancies.md).
 #[utoipa::path(get, path = "/v1/vacancies/stream", tag = "vacancies",
     params(("Last-Event-ID" = Option<String>, Header, pattern = "^[0-9]{1,18}$", description = "The id of the last event received")),
     security(("bearer" = [])),
@@ -276,6 +277,7 @@ pub async fn get_vacancy_changes(
         (status = 200, description = "An endless `text/event-stream`", body = String, content_type = "text/event-stream"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`Last-Event-ID` is not a sequence number", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "A per-caller limit refused the stream: a request rate, or the caller (4), its organisation (50) or the server (1,000) already holds as many streams as allowed; `Retry-After` gives the seconds to wait", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn stream_vacancies(
     state: web::Data<AppState>,

@@ -9,6 +9,10 @@
 //!
 //! Sequence numbers and the audit chain are assigned inside the batch in job order, so both stay
 //! gap-free and ordered. On PostgreSQL the same shape turns many commits into one.
+//!
+//! The queue is bounded (`--committer-queue-max`): past the bound a job is refused at once with
+//! 503 and `Retry-After`, rather than every request waiting longer and memory growing while the
+//! one writer falls behind.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
@@ -28,19 +32,22 @@ const MAX_BATCH: usize = 256;
 /// The handle writers and readers commit through. Dropping the last one stops the thread.
 pub struct Committer {
     jobs: mpsc::Sender<Box<dyn Job>>,
-    /// Jobs sent and not yet taken into a batch (for `/metrics`).
+    /// Jobs sent and not yet taken into a batch (for `/metrics`, and the bound).
     queued: Arc<AtomicUsize>,
+    /// Jobs that may wait at most; 0: no bound.
+    max_queued: usize,
 }
 
 impl Committer {
     /// Starts the committer thread with the write connection of `pool` (it holds one connection
-    /// and reconnects through the pool when that breaks).
-    pub fn start(pool: DbPool) -> std::io::Result<Self> {
+    /// and reconnects through the pool when that breaks). At most `max_queued` jobs wait (0: no
+    /// bound); more are refused with 503.
+    pub fn start(pool: DbPool, max_queued: usize) -> std::io::Result<Self> {
         let (jobs, rx) = mpsc::channel();
         let queued = Arc::new(AtomicUsize::new(0));
         let taken = queued.clone();
         std::thread::Builder::new().name("committer".into()).spawn(move || run(&pool, &rx, &taken))?;
-        Ok(Self { jobs, queued })
+        Ok(Self { jobs, queued, max_queued })
     }
 
     /// Runs `work` in the next batch under a savepoint of its own: an error rolls back what it
@@ -83,8 +90,14 @@ impl Committer {
     }
 
     fn submit(&self, job: Box<dyn Job>) -> Result<(), ApiError> {
-        // Counted before it is sent, so the thread never takes more than was counted.
-        metrics::committer_queue_depth(self.queued.fetch_add(1, Ordering::Relaxed) + 1);
+        // Counted before it is sent, so the thread never takes more than was counted. Each
+        // submitter sees its own count before it, so no more than the bound are ever let in.
+        let before = self.queued.fetch_add(1, Ordering::Relaxed);
+        if self.max_queued > 0 && before >= self.max_queued {
+            self.queued.fetch_sub(1, Ordering::Relaxed);
+            return Err(ApiError::ServiceUnavailable("the server is busy with writes; retry shortly".into()));
+        }
+        metrics::committer_queue_depth(before + 1);
         self.jobs.send(job).map_err(|_| {
             self.queued.fetch_sub(1, Ordering::Relaxed);
             stopped()
@@ -208,7 +221,7 @@ mod tests {
         let settings = Settings::for_data_dir(dir.path());
         std::fs::create_dir_all(&settings.data_dir).unwrap();
         let pool = db::open(&settings).unwrap();
-        let committer = Committer::start(db::side_pool(&settings, 1)).unwrap();
+        let committer = Committer::start(db::side_pool(&settings, 1), 0).unwrap();
         (dir, committer, pool)
     }
 

@@ -82,15 +82,30 @@ impl SubscriptionRow {
         diesel::delete(subscriptions::table.find(id)).execute(conn).map(|n| n == 1)
     }
 
-    /// Active subscriptions with changes left below `head`, due now and not leased: the
-    /// candidates an instance tries to claim.
-    pub fn due(conn: &mut DbConn, head: i64, now: &str, limit: i64) -> QueryResult<Vec<String>> {
+    /// Organisations with a subscription due now (active, with changes left below `head`, its
+    /// next attempt due, not leased): whose turn the worker may give next.
+    pub fn due_organizations(conn: &mut DbConn, head: i64, now: &str) -> QueryResult<Vec<String>> {
         subscriptions::table
             .filter(subscriptions::status.eq(ACTIVE))
             .filter(subscriptions::delivered_seq.lt(head))
             .filter(subscriptions::next_attempt_at.le(now))
             .filter(subscriptions::lease_until.is_null().or(subscriptions::lease_until.lt(now)))
-            .order(subscriptions::next_attempt_at)
+            .select(subscriptions::organization_id)
+            .distinct()
+            .order(subscriptions::organization_id)
+            .load(conn)
+    }
+
+    /// One organisation's due subscriptions (as in `due_organizations`), longest waiting first:
+    /// the candidates an instance tries to claim for it.
+    pub fn due_in(conn: &mut DbConn, org: &str, head: i64, now: &str, limit: i64) -> QueryResult<Vec<String>> {
+        subscriptions::table
+            .filter(subscriptions::organization_id.eq(org))
+            .filter(subscriptions::status.eq(ACTIVE))
+            .filter(subscriptions::delivered_seq.lt(head))
+            .filter(subscriptions::next_attempt_at.le(now))
+            .filter(subscriptions::lease_until.is_null().or(subscriptions::lease_until.lt(now)))
+            .order((subscriptions::next_attempt_at, subscriptions::id))
             .select(subscriptions::id)
             .limit(limit)
             .load(conn)

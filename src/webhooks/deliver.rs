@@ -5,6 +5,10 @@
 //! At least once: the cursor moves only after the receiver answered 2xx, so a crash between the
 //! two sends that change again. In order: one run per subscription at a time (the lease), and a
 //! failure ends the run, so nothing after a failed change is sent before it.
+//!
+//! Each POST is an audit event (`subscription.deliver`, naming the patient) committed before it
+//! leaves, as a read's event is durable before its answer. A run ends after [`TURN`] deliveries
+//! even when more are due, so that the worker can give the slot to another organisation's turn.
 
 use std::sync::Arc;
 
@@ -42,8 +46,13 @@ struct Payload<'a> {
     op: &'a str,
 }
 
+/// Deliveries one run makes at most before it gives its slot back (the subscription stays due).
+pub const TURN: usize = 10;
+
 /// A change to send, with what sending needs.
 struct Delivery {
+    /// Whose access filtered it: the subscription's organisation and role.
+    subscriber: Caller,
     from: i64,
     change: Change,
     url: String,
@@ -74,9 +83,35 @@ fn subscriber(row: &SubscriptionRow) -> Result<Caller, ApiError> {
     })
 }
 
-fn wants(list_json: &str, value: &str) -> bool {
-    let list: Vec<String> = serde_json::from_str(list_json).unwrap_or_default();
-    list.is_empty() || list.iter().any(|v| v == value)
+/// Whether a change passes one of the subscription's filter lists (empty: every value). A list
+/// that cannot be read passes nothing: a damaged filter must never widen what is sent.
+fn wants(id: &str, list_json: &str, value: &str) -> bool {
+    match serde_json::from_str::<Vec<String>>(list_json) {
+        Ok(list) => list.is_empty() || list.iter().any(|v| v == value),
+        Err(e) => {
+            tracing::error!(subscription = %id, error = %e, "unreadable webhook filter list: delivering nothing");
+            false
+        }
+    }
+}
+
+/// The audit event of one delivery: the subscription read the change as its organisation and
+/// role, and the POST tells the receiver that this patient's document changed.
+fn delivery_event(id: &str, delivery: &Delivery) -> Event {
+    let (who, c) = (&delivery.subscriber, &delivery.change);
+    let mut event = Event::system("subscription.deliver");
+    event.actor_sub.clone_from(&who.sub);
+    event.actor_org.clone_from(&who.org);
+    event.actor_role = who.role.as_str().to_owned();
+    event.purpose = who.purpose.clone().unwrap_or_else(|| "treatment".into());
+    event.request_id = sign::message_id(id, c.seq);
+    event.patient_id.clone_from(&c.patient_id);
+    let kind = match c.resource {
+        sync::ChangeResource::Document => "document",
+        sync::ChangeResource::ContactSheet => "contact_sheet",
+    };
+    event.resource_version = Some(c.version);
+    event.resource(kind, &c.document_id)
 }
 
 fn secret(state: &AppState, row: &SubscriptionRow) -> Result<[u8; 32], ApiError> {
@@ -102,11 +137,13 @@ fn next_step(conn: &mut DbConn, state: &AppState, id: &str, owner: &str) -> Resu
             return Ok(Step::Done);
         }
         let from = row.delivered_seq;
-        let scan = sync::scan(conn, state, &subscriber(&row)?, from, 1)?;
+        let caller = subscriber(&row)?;
+        let scan = sync::scan(conn, state, &caller, from, 1)?;
         match scan.changes.into_iter().next() {
-            Some(change) if wants(&row.doc_types, &change.doc_type) && wants(&row.events, &change.op) => {
+            Some(change) if wants(id, &row.doc_types, &change.doc_type) && wants(id, &row.events, &change.op) => {
                 let key = secret(state, &row)?;
                 let delivery = Delivery {
+                    subscriber: caller,
                     from,
                     change,
                     url: row.url,
@@ -133,7 +170,7 @@ fn next_step(conn: &mut DbConn, state: &AppState, id: &str, owner: &str) -> Resu
     }
 }
 
-/// Delivers until caught up, a failure, a lost lease or `stop`.
+/// Delivers until caught up, a failure, a lost lease, its turn is over or `stop`.
 pub async fn run(
     state: &Arc<AppState>,
     client: &Client,
@@ -141,7 +178,7 @@ pub async fn run(
     id: &str,
     stop: &watch::Receiver<bool>,
 ) -> Result<(), ApiError> {
-    loop {
+    for _ in 0..TURN {
         if *stop.borrow() {
             return Ok(());
         }
@@ -149,6 +186,7 @@ pub async fn run(
         let step = db::run(&state.pool, move |conn| next_step(conn, &st, &sid, &own)).await?;
         let Step::Send(delivery) = step else { return Ok(()) };
         let (from, seq) = (delivery.from, delivery.change.seq);
+        state.committer.record(delivery_event(id, &delivery), "allowed", 200).await?;
         let outcome = send(client, id, &delivery).await?;
         let (sid, own) = (id.to_owned(), owner.to_owned());
         match outcome {
@@ -165,6 +203,7 @@ pub async fn run(
             Err(error) => return failed(state, id, owner, &delivery, error).await,
         }
     }
+    Ok(())
 }
 
 /// Signs and POSTs one change off the async workers.

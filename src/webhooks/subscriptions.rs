@@ -1,7 +1,8 @@
-//! Subscriptions as a resource: registered, listed, read, deleted, enabled again and replayed by
-//! an organisation's admin or one of its integration clients (a caller whose role may read
-//! documents), each call one audited transaction. A subscription belongs to its organisation:
-//! another organisation's subscription answers 404, like a missing one.
+//! Subscriptions as a resource: registered by an integration client (a caller whose role may
+//! read documents), acting as that caller's own role; listed, read, deleted, enabled again and
+//! replayed by its creator or its organisation's admin; each call one audited transaction.
+//! Anyone else's subscription answers 404, like a missing one: a subscription is hidden, not
+//! forbidden, from those who may not manage it (docs/webhooks.md, "Who may manage").
 
 use std::sync::Arc;
 
@@ -21,9 +22,6 @@ use crate::db::subscriptions::{ACTIVE, SubscriptionRow};
 use crate::domain::{self, fields::Errors};
 use crate::error::ApiError;
 use crate::state::AppState;
-
-/// Subscriptions one organisation may hold.
-pub const MAX_PER_ORGANIZATION: i64 = 1000;
 
 /// A document change a subscription may ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -45,8 +43,9 @@ pub struct SubscriptionInput {
     /// at most 2000 characters, no user name or password.
     #[schema(max_length = 2000, example = "https://ehr.example.com/carepath/hooks")]
     pub url: String,
-    /// The role whose access the changes are filtered by: a role that may read documents. An
-    /// integration client may name only its own role (the default for it); an admin must name one.
+    /// The role whose access the changes are filtered by: the caller's own role (the default),
+    /// which must be one that may read documents. Naming another role is refused: an admin, who
+    /// may not read documents, cannot register a subscription that reads as a clinician.
     pub role: Option<Role>,
     /// The purpose of use the patient's consent must cover (default `treatment`).
     #[schema(pattern = r"^[a-z0-9_]{1,50}$", example = "treatment")]
@@ -147,22 +146,19 @@ impl SubscriptionInput {
         if let Err(reason) = ssrf::check_url(&self.url, Policy::from(&state.settings.webhooks)) {
             errors.add("/url", reason);
         }
-        let role = match (self.role, caller.role) {
-            (None, Role::Admin) => {
-                errors.add("/role", "name the role whose access filters the changes, e.g. physician");
-                caller.role
+        // A subscription reads as its creator would: there is no delegation of a role, so the
+        // only role a caller may give it is the one it holds.
+        let role = caller.role;
+        match self.role {
+            Some(r) if r != role => {
+                errors.add("/role", format!("a subscription acts only as its creator's own role ({role}), not {r}"));
             }
-            (None, own) => own,
-            (Some(r), _) if !access::role_allows(r, Resource::Document, Action::Read) => {
-                errors.add("/role", format!("the role {r} may not read documents"));
-                r
-            }
-            (Some(r), own) if own != Role::Admin && r != own => {
-                errors.add("/role", "an integration client may subscribe only with its own role");
-                r
-            }
-            (Some(r), _) => r,
-        };
+            _ if !access::role_allows(role, Resource::Document, Action::Read) => errors.add(
+                "/role",
+                format!("the role {role} may not read documents; a client with a role that may registers it"),
+            ),
+            _ => {}
+        }
         if let Some(p) = &self.purpose
             && !is_word(p)
         {
@@ -209,10 +205,15 @@ fn render(row: SubscriptionRow, secret: Option<String>) -> Result<Subscription, 
     })
 }
 
-/// The caller's organisation's subscription `id`; 404 for a missing one and another's alike.
+/// Whether `caller` may see and manage `row`: its creator, or its organisation's admin.
+fn manages(caller: &Caller, row: &SubscriptionRow) -> bool {
+    row.organization_id == caller.org && (caller.role == Role::Admin || row.created_by == caller.sub)
+}
+
+/// Subscription `id` if the caller manages it; 404 for a missing one and another's alike.
 fn own(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<SubscriptionRow, ApiError> {
     SubscriptionRow::find(conn, id)?
-        .filter(|row| row.organization_id == caller.org)
+        .filter(|row| manages(caller, row))
         .ok_or_else(|| ApiError::NotFound("no such subscription".into()))
 }
 
@@ -222,10 +223,9 @@ pub async fn create(state: &Arc<AppState>, ctx: Context, input: SubscriptionInpu
     domain::write(state, Event::new(&ctx, "subscription.create"), 201, move |tx, st, ev| {
         may_manage(&ctx.caller)?;
         let role = input.check(st, &ctx.caller)?;
-        if SubscriptionRow::count_for_organization(tx, &ctx.caller.org)? >= MAX_PER_ORGANIZATION {
-            return Err(ApiError::Conflict(format!(
-                "an organisation may hold at most {MAX_PER_ORGANIZATION} subscriptions"
-            )));
+        let max = st.settings.webhooks.max_per_organization;
+        if SubscriptionRow::count_for_organization(tx, &ctx.caller.org)? >= max {
+            return Err(ApiError::Conflict(format!("an organisation may hold at most {max} subscriptions")));
         }
         let id = uuid::Uuid::new_v4().to_string();
         ev.resource_type = Some("subscription");
@@ -266,12 +266,14 @@ pub async fn create(state: &Arc<AppState>, ctx: Context, input: SubscriptionInpu
     .await
 }
 
-/// The caller's organisation's subscriptions.
+/// The caller's organisation's subscriptions it manages: all of them for its admin, its own for
+/// anyone else.
 pub async fn list(state: &Arc<AppState>, ctx: Context) -> Result<SubscriptionList, ApiError> {
     domain::read(state, Event::new(&ctx, "subscription.list"), move |conn, _, _| {
         may_manage(&ctx.caller)?;
         let rows = SubscriptionRow::for_organization(conn, &ctx.caller.org)?;
-        Ok(SubscriptionList { items: rows.into_iter().map(|r| render(r, None)).collect::<Result<_, _>>()? })
+        let items = rows.into_iter().filter(|r| manages(&ctx.caller, r)).map(|r| render(r, None));
+        Ok(SubscriptionList { items: items.collect::<Result<_, _>>()? })
     })
     .await
 }

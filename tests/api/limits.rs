@@ -1,10 +1,13 @@
-//! Per-caller limits: request rates by subject and by organisation (429 + `Retry-After`), open
-//! long-polls per caller, the request time-out, and PostgreSQL's statement time-out.
+//! Per-caller limits: request rates by subject and by organisation (429 + `Retry-After`), a
+//! caller's share of its organisation's rate, open long-polls per caller, open vacancy streams,
+//! the committer's queue (503), the request time-out, and PostgreSQL's statement time-out.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
 use crate::common;
 
-use actix_web::test::{TestRequest, init_service};
+use std::time::Duration;
+
+use actix_web::test::{TestRequest, call_service, init_service};
 use common::{TestApp, auth, send};
 use serde_json::json;
 
@@ -41,7 +44,10 @@ async fn a_caller_over_its_rate_gets_429_with_retry_after_and_others_carry_on() 
 
 #[actix_web::test]
 async fn an_organisation_shares_one_allowance_and_zero_turns_limits_off() {
-    clinic!(t, app, org, |s| s.org_rate_limit_per_minute = 4);
+    clinic!(t, app, org, |s| {
+        s.org_rate_limit_per_minute = 4;
+        s.caller_share_percent = 100;
+    });
     let (a, b) = (t.token("nurse", &org), t.token("physician", &org));
     // The operator's organisation created the clinic; the clinic's own allowance is untouched.
     for token in [&a, &b, &a, &b] {
@@ -106,4 +112,106 @@ async fn postgresql_connections_carry_the_statement_time_out() {
     assert_eq!(row.statement_timeout, "2s");
     let err = diesel::sql_query("SELECT pg_sleep(3)").execute(&mut *conn).unwrap_err().to_string();
     assert!(err.contains("statement timeout"), "{err}");
+}
+
+#[actix_web::test]
+async fn one_caller_may_use_only_its_share_of_the_organisations_rate() {
+    clinic!(t, app, org, |s| {
+        s.org_rate_limit_per_minute = 4;
+        s.caller_share_percent = 50;
+    });
+    let (runaway, colleague) = (t.token("nurse", &org), t.token("physician", &org));
+    for _ in 0..2 {
+        assert_eq!(send(&app, list(&runaway)).await.status, 200);
+    }
+    let refused = send(&app, list(&runaway)).await;
+    assert!(refused.problem(429)["detail"].as_str().unwrap().contains("share"), "{}", refused.body);
+    assert!(refused.header("retry-after").is_some());
+    for _ in 0..2 {
+        assert_eq!(send(&app, list(&colleague)).await.status, 200, "the rest of the allowance is left for others");
+    }
+}
+
+#[actix_web::test]
+async fn vacancy_streams_are_bounded_per_caller_organisation_and_server() {
+    clinic!(t, app, org, |s| {
+        s.max_streams_per_caller = 2;
+        s.max_streams_per_org = 3;
+        s.max_streams = 4;
+    });
+    let other = send(
+        &app,
+        TestRequest::post()
+            .uri("/v1/organizations")
+            .insert_header(auth(&t.operator()))
+            .set_json(json!({"name": "station", "kind": "visiting_nurse_station"})),
+    )
+    .await
+    .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let stream = |token: &str| TestRequest::get().uri("/v1/vacancies/stream").insert_header(auth(token)).to_request();
+    // A refused stream is a problem; an accepted one is endless, so only its status is read.
+    macro_rules! refused {
+        ($token:expr, $says:expr) => {
+            let res = call_service(&app, stream($token)).await;
+            assert_eq!(res.status(), 429, "a stream beyond the bound was opened");
+            assert_eq!(res.headers().get("retry-after").unwrap(), "5");
+            let body: serde_json::Value = serde_json::from_slice(&actix_web::test::read_body(res).await).unwrap();
+            assert!(body["detail"].as_str().unwrap().contains($says), "{body}");
+        };
+    }
+    let (nurse, physician, therapist) =
+        (t.token("nurse", &org), t.token("physician", &org), t.token("therapist", &org));
+    let mut open = Vec::new();
+    for _ in 0..2 {
+        let res = call_service(&app, stream(&nurse)).await;
+        assert_eq!(res.status(), 200);
+        open.push(res);
+    }
+    refused!(&nurse, "this caller");
+    open.push(call_service(&app, stream(&physician)).await);
+    refused!(&therapist, "your organisation");
+    let (a, b) = (t.token("nurse", &other), t.token("physician", &other));
+    open.push(call_service(&app, stream(&a)).await);
+    assert!(open.iter().all(|r| r.status() == 200));
+    refused!(&b, "the server");
+    // A stream that closes gives its place back.
+    drop(open.remove(0));
+    let again = call_service(&app, stream(&nurse)).await;
+    assert_eq!(again.status(), 200);
+}
+
+#[actix_web::test]
+async fn a_full_committer_queue_answers_503_with_retry_after() {
+    clinic!(t, app, org, |s| s.committer_queue_max = 1);
+    let _ = org;
+    // Hold the one writer, then take the one place in its queue.
+    let state = t.state.clone();
+    let hold = actix_web::rt::spawn(async move {
+        state
+            .committer
+            .run(|_| {
+                std::thread::sleep(Duration::from_millis(1500));
+                Ok(())
+            })
+            .await
+    });
+    actix_web::rt::time::sleep(Duration::from_millis(300)).await;
+    let state = t.state.clone();
+    let queued = actix_web::rt::spawn(async move { state.committer.run(|_| Ok(())).await });
+    actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    let create = || {
+        TestRequest::post()
+            .uri("/v1/organizations")
+            .insert_header(auth(&t.operator()))
+            .set_json(json!({"name": "pharmacy", "kind": "pharmacy"}))
+    };
+    let refused = send(&app, create()).await;
+    refused.problem(503);
+    assert_eq!(refused.header("retry-after"), Some("1"));
+    hold.await.unwrap().unwrap();
+    queued.await.unwrap().unwrap();
+    assert_eq!(send(&app, create()).await.status, 201, "room again once the queue drains");
 }

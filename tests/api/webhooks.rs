@@ -21,6 +21,9 @@ use carepath::webhooks::Worker;
 use common::{Resp, TestApp, auth, send};
 use serde_json::{Value, json};
 
+#[path = "webhooks/hardening.rs"]
+mod hardening;
+
 /// One request the receiver accepted.
 #[derive(Debug, Clone)]
 struct Received {
@@ -232,7 +235,8 @@ where
     S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
     B: MessageBody,
 {
-    send(app, TestRequest::post().uri("/v1/subscriptions").insert_header(auth(&w.station_admin)).set_json(body)).await
+    // An integration client registers, as its own role (an admin may not: it reads no documents).
+    send(app, TestRequest::post().uri("/v1/subscriptions").insert_header(auth(&w.nurse)).set_json(body)).await
 }
 
 async fn write_doc<S, B>(app: &S, w: &World, patient: &str, level: &str) -> Value
@@ -531,15 +535,16 @@ async fn subscriptions_are_checked_and_belong_to_their_organisation() {
         (json!({"url": "https://169.254.169.254/latest", "role": "nurse"}), "/url"),
         (json!({"url": "https://10.0.0.5/h", "role": "nurse"}), "/url"),
         (json!({"url": "https://u:p@ehr.example.com/h", "role": "nurse"}), "/url"),
-        (json!({"url": "https://ehr.example.com/h"}), "/role"),
         (json!({"url": "https://ehr.example.com/h", "role": "admin"}), "/role"),
         (json!({"url": "https://ehr.example.com/h", "role": "nurse", "types": ["nope"]}), "/types/0"),
         (json!({"url": "https://ehr.example.com/h", "role": "nurse", "purpose": "Treat ment"}), "/purpose"),
     ];
     for (body, pointer) in bad {
-        let res = send(&app, post(&w.station_admin, body.clone())).await;
+        let res = send(&app, post(&w.nurse, body.clone())).await;
         assert_eq!(res.problem(422)["errors"][0]["pointer"], pointer, "{body}");
     }
+    let res = send(&app, post(&w.station_admin, json!({"url": "https://ehr.example.com/h"}))).await;
+    assert_eq!(res.problem(422)["errors"][0]["pointer"], "/role", "an admin reads no documents");
     let res =
         send(&app, post(&w.station_admin, json!({"url": "https://ehr.example.com/h", "role": "nurse", "bogus": 1})))
             .await;
@@ -594,6 +599,8 @@ async fn throughput_to_one_receiver_and_fan_out_to_100_subscriptions() {
         fast(s, 3600);
         s.db_pool_size = 24;
         s.webhooks.concurrency = 16;
+        s.webhooks.org_concurrency = 16;
+        s.webhooks.max_per_organization = 200;
     });
     let app = init_service(carepath::startup::app(t.state.clone())).await;
     let w = world(&app, t).await;

@@ -16,6 +16,7 @@ use crate::context::Context;
 use crate::db;
 use crate::db::vacancies::{self, ChangeRow};
 use crate::error::ApiError;
+use crate::limits::Place;
 use crate::state::AppState;
 
 use super::publish::announce;
@@ -105,12 +106,17 @@ pub struct Stream {
     catching_up: bool,
     heartbeat: Duration,
     next_beat: Instant,
+    /// Its place among the open streams (the caller's, its organisation's, the instance's),
+    /// given back when the stream is dropped: when the client goes away.
+    _place: Place,
 }
 
 /// Opens a stream after `last_event_id` (a resumed one), or from now. An id past the end of the
-/// sequence (from another installation) starts from now.
+/// sequence (from another installation) starts from now. 429 when the caller, its organisation
+/// or the instance already holds as many streams as allowed.
 pub async fn open_stream(state: &Arc<AppState>, ctx: Context, last_event_id: Option<i64>) -> Result<Stream, ApiError> {
     access::check(&ctx.caller, Resource::Directory, Action::Read)?;
+    let place = state.limits.stream(&ctx.caller.sub, &ctx.caller.org)?;
     // Subscribed before anything is read: whatever commits from here on reaches us, or leaves a
     // gap that we notice and fill from the database.
     let live = state.vacancies.subscribe();
@@ -126,6 +132,7 @@ pub async fn open_stream(state: &Arc<AppState>, ctx: Context, last_event_id: Opt
         catching_up: last < end,
         heartbeat,
         next_beat: Instant::now() + heartbeat,
+        _place: place,
     })
 }
 
