@@ -21,7 +21,6 @@ use carepath::webhooks::Worker;
 use common::{Resp, TestApp, auth, send};
 use serde_json::{Value, json};
 
-#[path = "webhooks/hardening.rs"]
 mod hardening;
 
 /// One request the receiver accepted.
