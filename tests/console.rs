@@ -64,8 +64,8 @@ macro_rules! world {
         let $app = init_service(carepath::startup::app(t.state.clone())).await;
         let op = t.operator();
         let mut ids = Vec::new();
-        for kind in ["clinic", "clinic", "municipality"] {
-            let res = api(&$app, "POST", "/v1/organizations", &op, Some(json!({"name": kind, "kind": kind}))).await;
+        for (name, kind) in [("clinic", "clinic"), ("other clinic", "clinic"), ("city", "municipality")] {
+            let res = api(&$app, "POST", "/v1/organizations", &op, Some(json!({"name": name, "kind": kind}))).await;
             assert_eq!(res.status, 201, "{}", res.body);
             ids.push(res.body["id"].as_str().unwrap().to_owned());
         }
