@@ -46,6 +46,9 @@ pub fn demo_users(state: &AppState) -> Vec<DemoUser> {
     const DEMO_SESSION_SECS: u64 = 8 * 3600;
     crate::demo::users(&state.settings.data_dir)
         .into_iter()
+        // The operator's admin acts across every organisation: never a click away on a public
+        // page (its token is printed on the server's terminal instead).
+        .filter(|u| u.organization != state.settings.operator_org)
         .filter_map(|u| {
             let token = crate::auth::issue_local_token(
                 &state.settings.data_dir,
