@@ -421,3 +421,33 @@ async fn the_secure_flag_follows_the_setting_only() {
     let lang = send(&app, TestRequest::get().uri("/console/login?lang=en")).await;
     assert!(set_cookies(&lang).iter().all(|c| c.ends_with("; Secure")), "{:?}", set_cookies(&lang));
 }
+
+/// Issue 26, item 12: sign-outs and admins' endings are kept in the database, so a restart
+/// (a new application state on the same database) does not bring their tokens back.
+#[actix_web::test]
+async fn ended_sessions_stay_ended_after_a_restart() {
+    world!(w, app);
+    let signed_out = w.doctor();
+    sign_in(&app, &signed_out).await;
+    let page = send(&app, TestRequest::get().uri("/console/patients").insert_header(session(&signed_out))).await;
+    let out = TestRequest::post()
+        .uri("/console/logout")
+        .insert_header(session(&signed_out))
+        .set_form([("csrf", csrf_of(&text(&page)))]);
+    assert_eq!(send(&app, out).await.status, 303);
+    let colleague = w.token("dr-2", "physician", &w.clinic);
+    let admin = w.token("admin-1", "admin", &w.clinic);
+    let end = TestRequest::post()
+        .uri(&format!("/v1/organizations/{}/sessions/end", w.clinic))
+        .insert_header(auth(&admin))
+        .set_json(json!({"sub": "dr-2"}));
+    assert_eq!(send(&app, end).await.status, 204);
+    let untouched = w.token("nurse-1", "nurse", &w.clinic);
+
+    let restarted = carepath::state::AppState::open(w.t.state.settings.clone()).unwrap();
+    let app = init_service(carepath::startup::app(restarted)).await;
+    assert_eq!(opens(&app, &signed_out).await, (303, 401));
+    assert_eq!(opens(&app, &colleague).await.1, 401);
+    let res = send(&app, TestRequest::get().uri("/v1/patients").insert_header(auth(&untouched))).await;
+    assert_eq!(res.status, 200, "{}", res.body);
+}

@@ -3,10 +3,11 @@
 //! wherever it is presented, so the check sits in [`super::Authenticator::verify`], which the
 //! console and the API share: a token ended here is refused in both.
 //!
-//! Kept in memory, for one process: a restart forgets what was ended (tokens signed out before
-//! it work again until their `exp`, at most the tokens' lifetime), and on several instances
-//! each one knows only the endings it served. docs/roles.md says so; persisting the deny-list
-//! is the next step if either matters.
+//! Checked in memory (a lock and a hash lookup per request). Sign-outs and admins' endings are
+//! also written to the database (`db::sessions`) and read back at start, so a restart does not
+//! bring them back; idle endings and live sessions are memory only (after a restart a session's
+//! idle clock starts again at its next sign-in). Several instances each know only the endings
+//! they served or read at start; docs/roles.md says so.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
@@ -110,6 +111,18 @@ impl Sessions {
             inner.ended.insert(digest, exp);
         }
         inner.users_ended.insert((org.to_owned(), sub.to_owned()), now);
+    }
+}
+
+impl Sessions {
+    /// Endings read back at start: tokens (digest, `exp`) and users (org, sub, cutoff).
+    pub(super) fn restore(&self, tokens: Vec<([u8; 32], u64)>, users: Vec<(String, String, u64)>) {
+        let mut inner = self.lock();
+        inner.ended.extend(tokens);
+        for (org, sub, at) in users {
+            let cutoff = inner.users_ended.entry((org, sub)).or_insert(at);
+            *cutoff = (*cutoff).max(at);
+        }
     }
 }
 

@@ -121,19 +121,28 @@ impl Authenticator {
         Ok(caller)
     }
 
-    /// Console sign-out: this token is refused everywhere from now until its `exp`. A token
-    /// that does not verify is ignored (it is refused anyway).
-    pub fn end_session(&self, token: &str) {
+    /// Console sign-out: this token is refused everywhere from now until its `exp`. Returns the
+    /// ending to keep (`db::sessions`): the token's hex digest and `exp`. A token that does not
+    /// verify is ignored (it is refused anyway).
+    pub fn end_session(&self, token: &str) -> Option<(String, u64)> {
         let digest = token_digest(token);
         let now = now_secs();
-        if let Ok((_, exp)) = self.verify_at(token, &digest, now) {
-            self.sessions.end(digest, exp, now);
-        }
+        let (_, exp) = self.verify_at(token, &digest, now).ok()?;
+        self.sessions.end(digest, exp, now);
+        Some((hex(&digest), exp))
     }
 
-    /// Ends every session of the user `sub` of `org`: its tokens issued until now are refused.
-    pub fn end_user_sessions(&self, org: &str, sub: &str) {
-        self.sessions.end_user(org, sub, now_secs());
+    /// Ends every session of the user `sub` of `org`: its tokens issued up to `at` (Unix
+    /// seconds) are refused.
+    pub fn end_user_sessions(&self, org: &str, sub: &str, at: u64) {
+        self.sessions.end_user(org, sub, at);
+    }
+
+    /// Endings kept in the database, read back at start: tokens (hex digest, `exp`; a malformed
+    /// digest is skipped) and users (org, sub, cutoff).
+    pub fn restore_endings(&self, tokens: Vec<(String, u64)>, users: Vec<(String, String, u64)>) {
+        let tokens = tokens.into_iter().filter_map(|(digest, exp)| Some((unhex(&digest)?, exp))).collect();
+        self.sessions.restore(tokens, users);
     }
 
     /// Number of tokens currently remembered (for metrics and tests).
@@ -206,6 +215,21 @@ impl Authenticator {
             None => AuthError::UnknownKey,
         })
     }
+}
+
+fn hex(digest: &[u8; 32]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Option<[u8; 32]> {
+    let mut out = [0u8; 32];
+    if text.len() != 64 || !text.is_ascii() {
+        return None;
+    }
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
 }
 
 fn map_jwt_error(kind: &JwtErrorKind) -> AuthError {

@@ -14,6 +14,7 @@ use serde::Deserialize;
 use super::i18n::{CookieValue, Lang};
 use super::{ConsoleError, PageResult, Ui, html, see_other};
 use crate::auth::Role;
+use crate::db::sessions::EndedTokenRow;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -202,8 +203,12 @@ struct SignOutForm {
 /// Ends the session: its token is refused from now on, in the console and as a bearer token.
 async fn sign_out(req: HttpRequest, state: web::Data<AppState>, form: web::Form<SignOutForm>) -> PageResult {
     check_csrf(&req, &form.csrf)?;
-    if let Some(token) = token_of(&req) {
-        state.auth.end_session(&token);
+    if let Some((digest, exp)) = token_of(&req).and_then(|token| state.auth.end_session(&token)) {
+        // Kept, so that a restart does not revive the token; refused from now on either way.
+        let row = EndedTokenRow { digest, expires_at: i64::try_from(exp).unwrap_or(i64::MAX) };
+        crate::db::run(&state.pool, move |conn| Ok(row.insert(conn)?))
+            .await
+            .map_err(|e| ConsoleError::new(e, Lang::of(&req)))?;
     }
     Ok(back_to_sign_in())
 }

@@ -1,7 +1,6 @@
 //! Ending a user's sessions: an organisation's admin (or the operator's) ends every console
 //! session and bearer token of one of its users, e.g. when a device is lost or someone leaves.
-//! The token check itself is in `auth` (memory of this process; docs/roles.md says what that
-//! means for restarts and several instances).
+//! The token check itself is in `auth`; the ending is also kept in the database (`db::sessions`).
 
 use std::sync::Arc;
 
@@ -11,6 +10,7 @@ use utoipa::ToSchema;
 use crate::access::{self, DirectoryWrite};
 use crate::audit::Event;
 use crate::context::Context;
+use crate::db::sessions::EndedUserRow;
 use crate::domain::fields::Errors;
 use crate::error::ApiError;
 use crate::ids::OrganizationId;
@@ -42,16 +42,20 @@ pub async fn end_user_sessions(
     input: EndSessionsInput,
 ) -> Result<(), ApiError> {
     let event = Event::new(&ctx, "sessions.end").resource("organization", org.as_str());
-    let (org, sub) = super::write(state, event, 204, move |_, st, _| {
+    let at = time::OffsetDateTime::now_utc().unix_timestamp();
+    let row = super::write(state, event, 204, move |tx, st, _| {
         access::may_write_directory(
             &ctx.caller,
             &st.settings.operator_org,
             DirectoryWrite::ReplaceOrganization { id: org.as_str() },
         )?;
         input.check()?;
-        Ok((org, input.sub))
+        // Kept with its audit event, so that a restart does not revive the user's tokens.
+        let row = EndedUserRow { organization_id: org.into_string(), sub: input.sub, ended_at: at };
+        row.upsert(tx)?;
+        Ok(row)
     })
     .await?;
-    state.auth.end_user_sessions(org.as_str(), &sub);
+    state.auth.end_user_sessions(&row.organization_id, &row.sub, u64::try_from(at).unwrap_or(0));
     Ok(())
 }
