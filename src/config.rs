@@ -159,6 +159,9 @@ pub struct Settings {
 
     #[command(flatten)]
     pub demo: DemoSettings,
+
+    #[command(flatten)]
+    pub sessions: SessionSettings,
 }
 
 /// Delivery of webhooks (docs/webhooks.md).
@@ -312,11 +315,39 @@ pub struct DemoSettings {
     #[arg(long = "demo-patients", env = "CAREPATH_DEMO_PATIENTS", default_value_t = 200,
           value_parser = clap::value_parser!(u32).range(1..=5000))]
     pub patients: u32,
+
+    /// Allow `serve --demo` on an address other than loopback. The demo's sign-in page hands a
+    /// token to whoever opens it, so by default it is served to this machine only.
+    #[arg(long = "demo-public", env = "CAREPATH_DEMO_PUBLIC")]
+    pub public: bool,
 }
 
 impl Default for DemoSettings {
     fn default() -> Self {
-        Self { enabled: false, seed: 1, patients: 200 }
+        Self { enabled: false, seed: 1, patients: 200, public: false }
+    }
+}
+
+// --- Sessions and the console cookie (issue 26, items 12 and 21a) ---------------------------
+
+/// Console sessions: when they end, and how their cookie is sent.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SessionSettings {
+    /// Seconds without a request after which a console session ends (its token is then refused
+    /// in the console and as an API bearer token); 0: only sign-out, an admin or `exp` end it.
+    #[arg(long = "console-idle-secs", env = "CAREPATH_CONSOLE_IDLE_SECS", default_value_t = 1800)]
+    pub console_idle_secs: u64,
+
+    /// Mark the console's cookies `Secure` (sent over HTTPS only). Always, by default, whatever
+    /// a client or proxy claims; `false` only for plain-HTTP development on loopback.
+    #[arg(long = "console-secure-cookie", env = "CAREPATH_CONSOLE_SECURE_COOKIE", default_value_t = true,
+          action = clap::ArgAction::Set)]
+    pub console_secure_cookie: bool,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        Self { console_idle_secs: 1800, console_secure_cookie: true }
     }
 }
 
@@ -360,6 +391,7 @@ impl Settings {
             fixed_now: None,
             webhooks: WebhookSettings::default(),
             demo: DemoSettings::default(),
+            sessions: SessionSettings::default(),
         }
     }
 

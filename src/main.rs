@@ -277,6 +277,10 @@ fn print_json<T: serde::Serialize>(result: Result<T, String>, good: impl Fn(&T) 
 }
 
 fn serve(settings: Settings) -> ExitCode {
+    if let Err(e) = carepath::demo::check_bind(&settings) {
+        eprintln!("carepath: {e}");
+        return ExitCode::FAILURE;
+    }
     if settings.demo.enabled {
         // Before the request log starts: the loader's in-process requests are not the server's.
         let loaded = actix_web::rt::System::new().block_on(async { carepath::demo::load(&settings).await });

@@ -17,7 +17,7 @@ use crate::error::{FieldError, Problem};
     info(title = "carepath", description = "Regional care-pathway record service: one shared, consent-governed record per patient for the doctors, nurses, care managers and pharmacists of home care."),
     paths(
         api::health::healthz,
-        api::metrics::metrics,
+        api::metrics::metrics_on_api,
         api::directory::create_organization,
         api::directory::list_organizations,
         api::directory::get_organization,
@@ -26,6 +26,7 @@ use crate::error::{FieldError, Problem};
         api::directory::list_practitioners,
         api::directory::get_practitioner,
         api::directory::put_practitioner,
+        api::sessions::end_sessions,
         api::patients::create_patient,
         api::patients::list_patients,
         api::patients::get_patient,

@@ -38,7 +38,7 @@ pub fn app(
         .configure(crate::console::routes)
         .configure(|cfg| {
             if metrics_here {
-                cfg.service(web::resource("/metrics").get(api::metrics::metrics));
+                cfg.service(web::resource("/metrics").get(api::metrics::metrics_on_api));
             }
         })
         .service(web::redirect("/docs", "/docs/"))

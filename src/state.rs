@@ -90,6 +90,7 @@ impl AppState {
         let calendar =
             crate::calendar::Calendar::new(&settings.time_zone, settings.fixed_now).map_err(StartError::TimeZone)?;
         let auth = Authenticator::load(&settings)?;
+        restore_endings(&pool, &auth)?;
         let audit_signer = crate::audit::Signer::load_or_create(&settings.data_dir).map_err(StartError::AuditKey)?;
         let committer = crate::committer::Committer::start(db::side_pool(&settings, 1), settings.committer_queue_max)
             .map_err(StartError::Committer)?;
@@ -213,6 +214,23 @@ fn check_keys_open_data(pool: &DbPool, keys: &Keyring) -> Result<(), StartError>
              set CAREPATH_MASTER_KEY_FILE to the keyring this database was sealed with"
         ))
     })
+}
+
+/// Reads back the sessions ended before this start (sign-outs, admins' endings), so that their
+/// tokens stay refused.
+fn restore_endings(pool: &DbPool, auth: &Authenticator) -> Result<(), StartError> {
+    use crate::db::sessions::{EndedTokenRow, EndedUserRow};
+    let inspect = |e: diesel::result::Error| StartError::Inspect(e.to_string());
+    let mut conn = pool.get().map_err(|e| StartError::Inspect(e.to_string()))?;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let tokens = EndedTokenRow::live(&mut conn, now).map_err(inspect)?;
+    let users = EndedUserRow::all(&mut conn).map_err(inspect)?;
+    let as_secs = |t: i64| u64::try_from(t).unwrap_or(0);
+    auth.restore_endings(
+        tokens.into_iter().map(|t| (t.digest, as_secs(t.expires_at))).collect(),
+        users.into_iter().map(|u| (u.organization_id, u.sub, as_secs(u.ended_at))).collect(),
+    );
+    Ok(())
 }
 
 fn create_data_dir(settings: &Settings) -> Result<(), StartError> {

@@ -2,17 +2,33 @@
 
 use actix_web::{HttpResponse, web};
 
+use crate::access;
+use crate::auth::Caller;
 use crate::db::audit::CheckpointRow;
 use crate::db::patients::PatientRow;
+use crate::error::{ApiError, Problem};
 use crate::metrics::{Scraped, render};
 use crate::state::AppState;
 
-/// The service's metrics in the Prometheus text format. No token: in production serve it on a
-/// private address of its own (`--metrics-bind`). Counts, timings and gauges by route pattern
-/// and status; never an id, a path or a caller.
-#[utoipa::path(get, path = "/metrics", tag = "health",
+/// The service's metrics in the Prometheus text format: on the API's address, for the operator's
+/// admin only (they show erasures and traffic by route, which no organisation should watch).
+/// With `--metrics-bind` they are served there, without a token, and not here. Counts, timings
+/// and gauges by route pattern and status; never an id, a path or a caller.
+#[utoipa::path(get, path = "/metrics", tag = "health", security(("bearer" = [])),
     responses((status = 200, description = "Prometheus text exposition format 0.0.4",
-        content_type = "text/plain; version=0.0.4", body = String)))]
+        content_type = "text/plain; version=0.0.4", body = String),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json")))]
+pub async fn metrics_on_api(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
+    if !access::is_operator(&caller, &state.settings.operator_org) {
+        return Err(ApiError::Forbidden(
+            "only the operator's admin reads /metrics here; a scraper reads it on --metrics-bind".into(),
+        ));
+    }
+    Ok(metrics(state).await)
+}
+
+/// The metrics, unauthenticated: for the private `--metrics-bind` listener only.
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let pool = state.pool.state();
     let mut scraped = Scraped {

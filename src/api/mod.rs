@@ -17,6 +17,7 @@ pub mod plans;
 pub mod problem;
 pub mod reports;
 pub mod schemas;
+pub mod sessions;
 pub mod subscriptions;
 pub mod sync;
 pub mod vacancies;
@@ -33,6 +34,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource("/v1/organizations/{id}").get(directory::get_organization).put(directory::put_organization),
         )
+        .service(web::resource("/v1/organizations/{id}/sessions/end").post(sessions::end_sessions))
         .service(
             web::resource("/v1/practitioners").get(directory::list_practitioners).post(directory::create_practitioner),
         )

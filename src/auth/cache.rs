@@ -14,6 +14,7 @@ pub(super) const CACHE_CAPACITY: usize = 10_000;
 pub(super) struct Cached {
     pub(super) caller: Caller,
     pub(super) exp: u64,
+    pub(super) iat: Option<u64>,
 }
 
 /// Verified tokens by digest, bounded by `CACHE_CAPACITY`.
@@ -30,14 +31,15 @@ impl TokenCache {
         self.entries.read().unwrap_or_else(PoisonError::into_inner).len()
     }
 
-    pub(super) fn get(&self, digest: &[u8; 32], now: u64) -> Option<Caller> {
+    /// The caller, `exp` and `iat` of a remembered token.
+    pub(super) fn get(&self, digest: &[u8; 32], now: u64) -> Option<(Caller, u64, Option<u64>)> {
         let cache = self.entries.read().unwrap_or_else(PoisonError::into_inner);
         // No leeway here: leeway forgives clock skew between machines, and a cache entry was
         // checked on this machine's clock.
-        cache.get(digest).filter(|c| c.exp > now).map(|c| c.caller.clone())
+        cache.get(digest).filter(|c| c.exp > now).map(|c| (c.caller.clone(), c.exp, c.iat))
     }
 
-    pub(super) fn insert(&self, digest: [u8; 32], caller: &Caller, exp: u64, now: u64) {
+    pub(super) fn insert(&self, digest: [u8; 32], caller: &Caller, exp: u64, iat: Option<u64>, now: u64) {
         if exp <= now {
             return;
         }
@@ -49,7 +51,7 @@ impl TokenCache {
                 cache.clear();
             }
         }
-        cache.insert(digest, Cached { caller: caller.clone(), exp });
+        cache.insert(digest, Cached { caller: caller.clone(), exp, iat });
     }
 }
 
@@ -121,7 +123,7 @@ mod tests {
             digest[..8].copy_from_slice(&(i as u64).to_le_bytes());
             // Half of them already expired: those go first.
             let exp = if i % 2 == 0 { now() - 1 } else { now() + 600 };
-            f.auth.cache.entries.write().unwrap().insert(digest, Cached { caller: caller.clone(), exp });
+            f.auth.cache.entries.write().unwrap().insert(digest, Cached { caller: caller.clone(), exp, iat: None });
         }
         f.auth.verify(&f.sign_local(&local_claims())).unwrap();
         assert_eq!(f.auth.cache_len(), CACHE_CAPACITY / 2 + 1);

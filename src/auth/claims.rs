@@ -6,6 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
+use super::binding::Binding;
 use super::{AuthError, Caller, Role};
 use crate::crypto::keyfile::printable;
 
@@ -21,7 +22,7 @@ pub(super) struct RawHeader {
 
 /// The claims carepath uses. `exp` and `nbf` are checked by the JWT library; `exp` is also
 /// read here to bound the cache entry. Numbers may be fractional (RFC 7519 NumericDate).
-#[derive(Deserialize)]
+#[derive(Clone, Deserialize)]
 pub(super) struct RawClaims {
     #[serde(default)]
     pub(super) iss: Option<String>,
@@ -35,10 +36,13 @@ pub(super) struct RawClaims {
     purpose: Option<String>,
     #[serde(default)]
     exp: Option<f64>,
+    #[serde(default)]
+    iat: Option<f64>,
 }
 
 impl RawClaims {
-    pub(super) fn into_caller(self) -> Result<(Caller, u64), AuthError> {
+    /// The caller, the token's `exp` and its `iat` (when given).
+    pub(super) fn into_caller(self) -> Result<(Caller, u64, Option<u64>), AuthError> {
         let non_empty = |value: Option<String>, name: &'static str| {
             value.filter(|v| !v.trim().is_empty()).ok_or(AuthError::MissingClaim(name))
         };
@@ -49,8 +53,22 @@ impl RawClaims {
         let exp = self.exp.ok_or(AuthError::MissingClaim("exp"))?;
         // Float-to-int casts saturate (and NaN gives 0), so a hostile value cannot wrap.
         let exp = exp as u64;
+        let iat = self.iat.map(|iat| iat as u64);
         let purpose = self.purpose.filter(|p| !p.trim().is_empty());
-        Ok((Caller { sub, org, role, purpose }, exp))
+        Ok((Caller { sub, org, role, purpose }, exp, iat))
+    }
+}
+
+impl RawClaims {
+    /// The caller, `exp` and `iat`, if `binding` lets the token's issuer assert its
+    /// organisation and role; `None` if not.
+    pub(super) fn caller_if_bound(
+        &self,
+        binding: &Binding,
+        operator_org: &str,
+    ) -> Result<Option<(Caller, u64, Option<u64>)>, AuthError> {
+        let verified = self.clone().into_caller()?;
+        Ok(binding.allows(&verified.0.org, verified.0.role, operator_org).then_some(verified))
     }
 }
 

@@ -10,9 +10,11 @@
 //! installation and for tests) and any identity providers listed in the trust file. A token picks
 //! its key by algorithm, `kid` and `iss`, and is then checked against that issuer's audience.
 
+mod binding;
 mod cache;
 mod claims;
 mod issuer;
+mod sessions;
 #[cfg(test)]
 mod test_support;
 mod tokens;
@@ -174,6 +176,13 @@ pub enum AuthError {
     /// The `role` claim names no [`Role`].
     #[error("unknown role '{0}'")]
     UnknownRole(String),
+    /// The issuer signed it, but the trust file does not let that issuer assert the token's
+    /// organisation or role.
+    #[error("the token's issuer may not assert its organisation or role")]
+    NotBound,
+    /// The token was ended before its `exp`: signed out, ended by an admin, or idle too long.
+    #[error("the session has ended; sign in again")]
+    Revoked,
 }
 
 /// Why the authenticator (or a local token) could not be set up; worded for the operator, with

@@ -10,9 +10,11 @@ use jsonwebtoken::errors::ErrorKind as JwtErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey};
 use serde::de::IgnoredAny;
 
+use super::binding::Binding;
 use super::cache::{TokenCache, token_digest};
 use super::claims::{RawHeader, is_json_object, parse_claims};
 use super::issuer::local_key;
+use super::sessions::Sessions;
 use super::trust::{TrustedKey, load_trust_file};
 use super::{AuthError, AuthSetupError, Caller, LOCAL_AUDIENCE, LOCAL_ISSUER, now_secs};
 use crate::config::Settings;
@@ -25,6 +27,10 @@ pub(super) const MAX_TOKEN_LEN: usize = 16 * 1024;
 /// disk only then) and shared by all workers.
 pub struct Authenticator {
     keys: Vec<TrustedKey>,
+    /// Only an issuer bound to it exactly (or the local issuer) asserts this organisation.
+    operator_org: String,
+    /// Console sessions and tokens ended before their `exp`.
+    sessions: Sessions,
     pub(super) cache: TokenCache,
     /// Full (uncached) verifications attempted: shows in tests that the cache is used.
     pub(super) verifications: AtomicU64,
@@ -57,6 +63,8 @@ impl Authenticator {
                 Algorithm::EdDSA,
                 DecodingKey::from_ed_der(&local.public),
                 leeway,
+                // The operator's own issuer: it mints the operator's admin.
+                std::sync::Arc::new(Binding::any()),
             ));
         }
         if let Some(path) = &settings.trust_file {
@@ -65,7 +73,13 @@ impl Authenticator {
         if keys.is_empty() {
             tracing::warn!("no token issuer is trusted: every authenticated request will get 401");
         }
-        Ok(Self { keys, cache: TokenCache::new(), verifications: AtomicU64::new(0) })
+        Ok(Self {
+            keys,
+            operator_org: settings.operator_org.clone(),
+            sessions: Sessions::new(settings.sessions.console_idle_secs, leeway),
+            cache: TokenCache::new(),
+            verifications: AtomicU64::new(0),
+        })
     }
 
     /// Checks a bearer token and returns its caller. Synchronous on purpose: it is pure CPU work
@@ -76,12 +90,59 @@ impl Authenticator {
         }
         let digest = token_digest(token);
         let now = now_secs();
-        if let Some(caller) = self.cache.get(&digest, now) {
-            return Ok(caller);
-        }
-        let (caller, exp) = self.verify_uncached(token)?;
-        self.cache.insert(digest, &caller, exp, now);
+        let (caller, _) = self.verify_at(token, &digest, now)?;
         Ok(caller)
+    }
+
+    /// The caller and `exp` of a token that is valid and not ended.
+    fn verify_at(&self, token: &str, digest: &[u8; 32], now: u64) -> Result<(Caller, u64), AuthError> {
+        let (caller, exp, iat) = match self.cache.get(digest, now) {
+            Some(hit) => hit,
+            None => {
+                let (caller, exp, iat) = self.verify_uncached(token)?;
+                self.cache.insert(*digest, &caller, exp, iat, now);
+                (caller, exp, iat)
+            }
+        };
+        self.sessions.check(digest, &caller, iat, now)?;
+        Ok((caller, exp))
+    }
+
+    /// Verifies a token offered at console sign-in and starts its session (ended by sign-out,
+    /// by an admin, or when idle).
+    pub fn begin_session(&self, token: &str) -> Result<Caller, AuthError> {
+        if token.len() > MAX_TOKEN_LEN {
+            return Err(AuthError::TooLarge);
+        }
+        let digest = token_digest(token);
+        let now = now_secs();
+        let (caller, exp) = self.verify_at(token, &digest, now)?;
+        self.sessions.start(digest, &caller, exp, now);
+        Ok(caller)
+    }
+
+    /// Console sign-out: this token is refused everywhere from now until its `exp`. Returns the
+    /// ending to keep (`db::sessions`): the token's hex digest and `exp`. A token that does not
+    /// verify is ignored (it is refused anyway).
+    pub fn end_session(&self, token: &str) -> Option<(String, u64)> {
+        let digest = token_digest(token);
+        let now = now_secs();
+        let (_, exp) = self.verify_at(token, &digest, now).ok()?;
+        self.sessions.end(digest, exp, now);
+        Some((hex(&digest), exp))
+    }
+
+    /// Ends every session of the user `sub` of `org`: its tokens issued up to `at` (Unix
+    /// seconds) are refused.
+    pub fn end_user_sessions(&self, org: &str, sub: &str, at: u64) {
+        self.sessions.end_user(org, sub, at);
+    }
+
+    /// Endings kept in the database, read back at start: tokens (hex digest, `exp`; a malformed
+    /// digest is skipped) and users (org, sub, cutoff).
+    pub fn restore_endings(&self, tokens: Vec<(String, u64)>, users: Vec<(String, String, u64)>) {
+        let tokens = tokens.into_iter().filter_map(|(digest, exp)| Some((unhex(&digest)?, exp))).collect();
+        self.sessions.restore(tokens, users);
     }
 
     /// Number of tokens currently remembered (for metrics and tests).
@@ -89,8 +150,8 @@ impl Authenticator {
         self.cache.len()
     }
 
-    /// The full check; returns the caller and the token's `exp`.
-    fn verify_uncached(&self, token: &str) -> Result<(Caller, u64), AuthError> {
+    /// The full check; returns the caller, the token's `exp` and its `iat`.
+    fn verify_uncached(&self, token: &str) -> Result<(Caller, u64, Option<u64>), AuthError> {
         let mut parts = token.split('.');
         let (Some(header_b64), Some(claims_b64), Some(_signature), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
@@ -133,7 +194,11 @@ impl Authenticator {
             }
             self.verifications.fetch_add(1, Ordering::Relaxed);
             match jsonwebtoken::decode::<IgnoredAny>(token, &key.key, &key.validation) {
-                Ok(_) => return claims.into_caller(),
+                // The same issuer may be listed again (another audience, another binding).
+                Ok(_) => match claims.caller_if_bound(&key.binding, &self.operator_org)? {
+                    Some(verified) => return Ok(verified),
+                    None => failure = Some(AuthError::NotBound),
+                },
                 Err(e) => {
                     let error = map_jwt_error(e.kind());
                     // A failure after the signature matched says more than "unknown key"; keep
@@ -150,6 +215,21 @@ impl Authenticator {
             None => AuthError::UnknownKey,
         })
     }
+}
+
+fn hex(digest: &[u8; 32]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Option<[u8; 32]> {
+    let mut out = [0u8; 32];
+    if text.len() != 64 || !text.is_ascii() {
+        return None;
+    }
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
 }
 
 fn map_jwt_error(kind: &JwtErrorKind) -> AuthError {
@@ -314,7 +394,8 @@ mod tests {
         const N: u32 = 1000;
         let (pkcs8, point) = new_p256_key();
         let trust = json!({"issuers": [
-            {"issuer": "https://idp.example", "audience": "carepath-prod", "public_key_pem_file": "idp.pem"},
+            {"issuer": "https://idp.example", "audience": "carepath-prod", "public_key_pem_file": "idp.pem",
+             "organizations": ["*"], "roles": ["nurse"]},
         ]});
         let f = with_trust_file(trust, &[("idp.pem", p256_spki_pem(&point))]);
         let ed = issue_local_token(&f.data_dir(), "dr-tanaka", Role::Physician, "niimi-clinic", 600).unwrap();

@@ -2,6 +2,7 @@
 //! JWKS). Every problem is an error at start, naming the file, never a skipped entry.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -10,7 +11,8 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 
 use super::AuthSetupError;
-use crate::crypto::keyfile::pem_decode;
+use super::binding::Binding;
+use crate::crypto::keyfile::{pem_decode, printable};
 
 /// DER prefix of a SubjectPublicKeyInfo for an EC P-256 key, up to the 65-byte point.
 pub(super) const P256_SPKI_PREFIX: [u8; 26] = [
@@ -33,6 +35,8 @@ pub(super) struct TrustedKey {
     pub(super) alg: Algorithm,
     pub(super) key: DecodingKey,
     pub(super) validation: Validation,
+    /// The organisations and roles this issuer may assert.
+    pub(super) binding: Arc<Binding>,
 }
 
 impl TrustedKey {
@@ -43,6 +47,7 @@ impl TrustedKey {
         alg: Algorithm,
         key: DecodingKey,
         leeway: u64,
+        binding: Arc<Binding>,
     ) -> Self {
         let mut validation = Validation::new(alg);
         validation.set_issuer(&[issuer]);
@@ -54,7 +59,7 @@ impl TrustedKey {
         validation.validate_nbf = true;
         validation.validate_aud = true;
         validation.leeway = leeway;
-        Self { issuer: issuer.to_owned(), kid, alg, key, validation }
+        Self { issuer: issuer.to_owned(), kid, alg, key, validation, binding }
     }
 }
 
@@ -76,6 +81,12 @@ struct TrustEntry {
     jwks_file: Option<PathBuf>,
     #[serde(default)]
     kid: Option<String>,
+    /// Organisation ids (exact, `prefix*` or `*`) this issuer may assert; required.
+    #[serde(default)]
+    organizations: Option<Vec<String>>,
+    /// Roles this issuer may assert; required.
+    #[serde(default)]
+    roles: Option<Vec<String>>,
 }
 
 pub(super) fn load_trust_file(path: &Path, leeway: u64) -> Result<Vec<TrustedKey>, AuthSetupError> {
@@ -89,13 +100,14 @@ pub(super) fn load_trust_file(path: &Path, leeway: u64) -> Result<Vec<TrustedKey
     let base = path.parent().unwrap_or(Path::new(""));
     let mut keys = Vec::new();
     for (i, entry) in file.issuers.into_iter().enumerate() {
-        let at = |p: String| problem(format!("issuers[{i}]: {p}"));
+        let at = |p: String| problem(format!("issuers[{i}] ({}): {p}", printable(&entry.issuer)));
         if entry.issuer.trim().is_empty() {
             return Err(at("issuer is empty".into()));
         }
         if entry.audience.trim().is_empty() {
             return Err(at("audience is empty".into()));
         }
+        let binding = Arc::new(Binding::from_entry(entry.organizations.clone(), entry.roles.clone()).map_err(&at)?);
         match (entry.public_key_pem_file, entry.jwks_file) {
             (Some(pem_file), None) => {
                 let file = base.join(pem_file);
@@ -103,7 +115,7 @@ pub(super) fn load_trust_file(path: &Path, leeway: u64) -> Result<Vec<TrustedKey
                     .map_err(|e| at(format!("cannot read public key file {}: {e}", file.display())))?;
                 let (alg, key) =
                     public_key_from_pem(&text).map_err(|e| at(format!("public key file {}: {e}", file.display())))?;
-                keys.push(TrustedKey::new(&entry.issuer, &entry.audience, entry.kid, alg, key, leeway));
+                keys.push(TrustedKey::new(&entry.issuer, &entry.audience, entry.kid, alg, key, leeway, binding));
             }
             (None, Some(jwks_file)) => {
                 if entry.kid.is_some() {
@@ -114,7 +126,7 @@ pub(super) fn load_trust_file(path: &Path, leeway: u64) -> Result<Vec<TrustedKey
                     std::fs::read(&file).map_err(|e| at(format!("cannot read JWKS file {}: {e}", file.display())))?;
                 let found = keys_from_jwks(&bytes).map_err(|e| at(format!("JWKS file {}: {e}", file.display())))?;
                 for (kid, alg, key) in found {
-                    keys.push(TrustedKey::new(&entry.issuer, &entry.audience, kid, alg, key, leeway));
+                    keys.push(TrustedKey::new(&entry.issuer, &entry.audience, kid, alg, key, leeway, binding.clone()));
                 }
             }
             (Some(_), Some(_)) => return Err(at("give public_key_pem_file or jwks_file, not both".into())),
@@ -250,7 +262,7 @@ mod tests {
             p256_jwk(&point, "ec-new"),
         ]});
         let trust = json!({"issuers": [
-            {"issuer": "https://idp.example", "audience": "carepath-prod", "jwks_file": "jwks.json"},
+            {"issuer": "https://idp.example", "audience": "carepath-prod", "organizations": ["*"], "roles": ["nurse", "physician"], "jwks_file": "jwks.json"},
         ]});
         let f = with_trust_file(trust, &[("jwks.json", jwks.to_string())]);
 
@@ -275,8 +287,8 @@ mod tests {
         let mut ed_spki = ED25519_SPKI_PREFIX.to_vec();
         ed_spki.extend_from_slice(&ed_public);
         let trust = json!({"issuers": [
-            {"issuer": "https://idp.example", "audience": "carepath-prod", "public_key_pem_file": "idp.pem", "kid": "k1"},
-            {"issuer": "https://other.example", "audience": "carepath", "public_key_pem_file": "keys/other.pem"},
+            {"issuer": "https://idp.example", "audience": "carepath-prod", "organizations": ["*"], "roles": ["nurse", "physician"], "public_key_pem_file": "idp.pem", "kid": "k1"},
+            {"issuer": "https://other.example", "audience": "carepath", "organizations": ["*"], "roles": ["nurse", "physician"], "public_key_pem_file": "keys/other.pem"},
         ]});
         let f = {
             let dir = tempfile::tempdir().unwrap();
@@ -309,8 +321,8 @@ mod tests {
     fn the_same_key_may_serve_two_audiences() {
         let (pkcs8, point) = new_p256_key();
         let trust = json!({"issuers": [
-            {"issuer": "https://idp.example", "audience": "carepath-staging", "public_key_pem_file": "idp.pem"},
-            {"issuer": "https://idp.example", "audience": "carepath-prod", "public_key_pem_file": "idp.pem"},
+            {"issuer": "https://idp.example", "audience": "carepath-staging", "organizations": ["*"], "roles": ["nurse", "physician"], "public_key_pem_file": "idp.pem"},
+            {"issuer": "https://idp.example", "audience": "carepath-prod", "organizations": ["*"], "roles": ["nurse", "physician"], "public_key_pem_file": "idp.pem"},
         ]});
         let f = with_trust_file(trust, &[("idp.pem", p256_spki_pem(&point))]);
         assert!(f.auth.verify(&sign_es(&pkcs8, None, &idp_claims())).is_ok());
@@ -326,34 +338,38 @@ mod tests {
             ("{", vec![], "invalid"),
             (r#"{"issuers": []}"#, vec![], "lists no issuers"),
             (r#"{"issuer": []}"#, vec![], "unknown field"),
-            (r#"{"issuers": [{"issuer": "i", "audience": "a"}]}"#, vec![], "issuers[0]: needs public_key_pem_file"),
             (
-                r#"{"issuers": [{"issuer": "i", "audience": "a", "public_key_pem_file": "k.pem", "jwks_file": "j"}]}"#,
+                r#"{"issuers": [{"issuer": "i", "audience": "a", "organizations": ["*"], "roles": ["nurse"]}]}"#,
+                vec![],
+                "issuers[0] (i): needs public_key_pem_file",
+            ),
+            (
+                r#"{"issuers": [{"issuer": "i", "audience": "a", "organizations": ["*"], "roles": ["nurse"], "public_key_pem_file": "k.pem", "jwks_file": "j"}]}"#,
                 vec![pem.clone()],
                 "not both",
             ),
             (
-                r#"{"issuers": [{"issuer": "i", "audience": "a", "public_key_pem_file": "k.pem", "audiance": "x"}]}"#,
+                r#"{"issuers": [{"issuer": "i", "audience": "a", "organizations": ["*"], "roles": ["nurse"], "public_key_pem_file": "k.pem", "audiance": "x"}]}"#,
                 vec![pem.clone()],
                 "audiance",
             ),
             (
-                r#"{"issuers": [{"issuer": "", "audience": "a", "public_key_pem_file": "k.pem"}]}"#,
+                r#"{"issuers": [{"issuer": "", "audience": "a", "organizations": ["*"], "roles": ["nurse"], "public_key_pem_file": "k.pem"}]}"#,
                 vec![pem.clone()],
                 "issuer is empty",
             ),
             (
-                r#"{"issuers": [{"issuer": "i", "audience": "a", "public_key_pem_file": "missing.pem"}]}"#,
+                r#"{"issuers": [{"issuer": "i", "audience": "a", "organizations": ["*"], "roles": ["nurse"], "public_key_pem_file": "missing.pem"}]}"#,
                 vec![],
                 "missing.pem",
             ),
             (
-                r#"{"issuers": [{"issuer": "i", "audience": "a", "public_key_pem_file": "k.pem"}]}"#,
+                r#"{"issuers": [{"issuer": "i", "audience": "a", "organizations": ["*"], "roles": ["nurse"], "public_key_pem_file": "k.pem"}]}"#,
                 vec![("k.pem", "hello".into())],
                 "not PEM",
             ),
             (
-                r#"{"issuers": [{"issuer": "i", "audience": "a", "public_key_pem_file": "k.pem"}]}"#,
+                r#"{"issuers": [{"issuer": "i", "audience": "a", "organizations": ["*"], "roles": ["nurse"], "public_key_pem_file": "k.pem"}]}"#,
                 vec![(
                     "k.pem",
                     pem_encode(
@@ -364,27 +380,52 @@ mod tests {
                 "RSA keys are not accepted",
             ),
             (
-                r#"{"issuers": [{"issuer": "i", "audience": "a", "public_key_pem_file": "k.pem"}]}"#,
+                r#"{"issuers": [{"issuer": "i", "audience": "a", "organizations": ["*"], "roles": ["nurse"], "public_key_pem_file": "k.pem"}]}"#,
                 vec![("k.pem", p256_spki_pem(&[4u8; 65]))],
                 "not a valid public key",
             ),
             (
-                r#"{"issuers": [{"issuer": "i", "audience": "a", "jwks_file": "j.json"}]}"#,
+                r#"{"issuers": [{"issuer": "i", "audience": "a", "organizations": ["*"], "roles": ["nurse"], "jwks_file": "j.json"}]}"#,
                 vec![("j.json", r#"{"keys": [{"kty": "RSA", "n": "AQAB", "e": "AQAB"}]}"#.into())],
                 "no EC P-256 or Ed25519 signing key (1 other keys skipped)",
             ),
             (
-                r#"{"issuers": [{"issuer": "i", "audience": "a", "jwks_file": "j.json"}]}"#,
+                r#"{"issuers": [{"issuer": "i", "audience": "a", "organizations": ["*"], "roles": ["nurse"], "jwks_file": "j.json"}]}"#,
                 vec![("j.json", r#"{"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "AAAA", "d": "AAAA"}]}"#.into())],
                 "private key",
             ),
             (
-                r#"{"issuers": [{"issuer": "i", "audience": "a", "jwks_file": "j.json"}]}"#,
+                r#"{"issuers": [{"issuer": "i", "audience": "a", "organizations": ["*"], "roles": ["nurse"], "jwks_file": "j.json"}]}"#,
                 vec![("j.json", r#"{"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "AAAA"}]}"#.into())],
                 "keys[0].x is 3 bytes, expected 32",
             ),
             (
-                r#"{"issuers": [{"issuer": "i", "audience": "a", "jwks_file": "j.json", "kid": "k"}]}"#,
+                r#"{"issuers": [{"issuer": "https://ehr.example", "audience": "a", "public_key_pem_file": "k.pem"}]}"#,
+                vec![pem.clone()],
+                "issuers[0] (https://ehr.example): needs \"organizations\" and \"roles\"",
+            ),
+            (
+                r#"{"issuers": [{"issuer": "i", "audience": "a", "organizations": ["*"], "public_key_pem_file": "k.pem"}]}"#,
+                vec![pem.clone()],
+                "needs \"organizations\" and \"roles\"",
+            ),
+            (
+                r#"{"issuers": [{"issuer": "i", "audience": "a", "organizations": [], "roles": ["nurse"], "public_key_pem_file": "k.pem"}]}"#,
+                vec![pem.clone()],
+                "must not be empty",
+            ),
+            (
+                r#"{"issuers": [{"issuer": "i", "audience": "a", "organizations": ["a*b"], "roles": ["nurse"], "public_key_pem_file": "k.pem"}]}"#,
+                vec![pem.clone()],
+                "organizations[0]",
+            ),
+            (
+                r#"{"issuers": [{"issuer": "i", "audience": "a", "organizations": ["*"], "roles": ["wizard"], "public_key_pem_file": "k.pem"}]}"#,
+                vec![pem.clone()],
+                "roles[0]: unknown role 'wizard'",
+            ),
+            (
+                r#"{"issuers": [{"issuer": "i", "audience": "a", "organizations": ["*"], "roles": ["nurse"], "jwks_file": "j.json", "kid": "k"}]}"#,
                 vec![("j.json", "{}".into())],
                 "kid goes with public_key_pem_file",
             ),

@@ -76,7 +76,7 @@ async fn guard(
         req.headers_mut().insert(header::AUTHORIZATION, value);
     }
     let chosen = i18n::Lang::from_query(req.query_string());
-    let secure = req.connection_info().scheme() == "https";
+    let secure = req.app_data::<web::Data<crate::state::AppState>>().is_none_or(|s| session::secure_cookies(s));
     let mut res = next.call(req).await?;
     let headers = res.headers_mut();
     headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));

@@ -1,6 +1,8 @@
 //! Sign in and out. The session cookie holds the bearer token itself (so it grants no more than
-//! the token, and ends when the token expires); it is HttpOnly, SameSite=Strict, and Secure when
-//! the console is served over TLS. Every form carries a CSRF token: an HMAC, under the keyring's
+//! the token, and ends when the token expires); it is HttpOnly, SameSite=Strict, and Secure
+//! unless `--console-secure-cookie false` (never decided by a client-sent `X-Forwarded-Proto`).
+//! Sign-in starts a server-side session for the token; sign-out, an admin, or idle time ends
+//! it, and the token is then refused here and as an API bearer token (`auth::Authenticator`). Every form carries a CSRF token: an HMAC, under the keyring's
 //! index key, of the session's token (or, on the sign-in form, of a random pre-session nonce).
 
 use actix_web::http::header::{self, HeaderValue};
@@ -12,6 +14,7 @@ use serde::Deserialize;
 use super::i18n::{CookieValue, Lang};
 use super::{ConsoleError, PageResult, Ui, html, see_other};
 use crate::auth::Role;
+use crate::db::sessions::EndedTokenRow;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -44,6 +47,9 @@ pub fn demo_users(state: &AppState) -> Vec<DemoUser> {
     const DEMO_SESSION_SECS: u64 = 8 * 3600;
     crate::demo::users(&state.settings.data_dir)
         .into_iter()
+        // The operator's admin acts across every organisation: never a click away on a public
+        // page (its token is printed on the server's terminal instead).
+        .filter(|u| u.organization != state.settings.operator_org)
         .filter_map(|u| {
             let token = crate::auth::issue_local_token(
                 &state.settings.data_dir,
@@ -95,8 +101,9 @@ pub fn lang_cookie(lang: Lang, secure: bool) -> String {
     cookie(super::i18n::LANG_COOKIE, lang.code(), 365 * 24 * 3600, secure)
 }
 
-fn is_tls(req: &HttpRequest) -> bool {
-    req.connection_info().scheme() == "https"
+/// Whether the console's cookies are `Secure`: a setting, not the request's (client-sent) scheme.
+pub fn secure_cookies(state: &AppState) -> bool {
+    state.settings.sessions.console_secure_cookie
 }
 
 /// Seconds until the token's `exp` (already verified; read again only to size the cookie).
@@ -141,7 +148,7 @@ fn sign_in_form(req: &HttpRequest, state: &AppState, failed: Option<String>) -> 
     let status =
         if failed.is_some() { actix_web::http::StatusCode::UNAUTHORIZED } else { actix_web::http::StatusCode::OK };
     let mut res = html(status, &SignIn { ui, demo: demo_users(state), failed });
-    if let Ok(value) = HeaderValue::from_str(&cookie(LOGIN_COOKIE, &nonce, 1800, is_tls(req))) {
+    if let Ok(value) = HeaderValue::from_str(&cookie(LOGIN_COOKIE, &nonce, 1800, secure_cookies(state))) {
         res.headers_mut().append(header::SET_COOKIE, value);
     }
     res
@@ -167,7 +174,7 @@ async fn sign_in(req: HttpRequest, state: web::Data<AppState>, form: web::Form<S
         return Err(ConsoleError::new(ApiError::Forbidden("the form's CSRF token is missing or wrong".into()), lang));
     }
     let token = form.token.trim();
-    let caller = match state.auth.verify(token) {
+    let caller = match state.auth.begin_session(token) {
         Ok(caller) if token.len() <= MAX_TOKEN => caller,
         Ok(_) => return Ok(sign_in_form(&req, &state, Some("token too large".into()))),
         Err(e) => return Ok(sign_in_form(&req, &state, Some(e.to_string()))),
@@ -177,8 +184,9 @@ async fn sign_in(req: HttpRequest, state: web::Data<AppState>, form: web::Form<S
         return Ok(sign_in_form(&req, &state, Some("your organisation is not in the directory".into())));
     }
     let mut res = see_other("/console/");
-    let session = cookie(SESSION_COOKIE, token, seconds_left(token), is_tls(&req));
-    for value in [session, cookie(LOGIN_COOKIE, "", 0, is_tls(&req))] {
+    let secure = secure_cookies(&state);
+    let session = cookie(SESSION_COOKIE, token, seconds_left(token), secure);
+    for value in [session, cookie(LOGIN_COOKIE, "", 0, secure)] {
         if let Ok(value) = HeaderValue::from_str(&value) {
             res.headers_mut().append(header::SET_COOKIE, value);
         }
@@ -192,8 +200,16 @@ struct SignOutForm {
     csrf: String,
 }
 
-async fn sign_out(req: HttpRequest, form: web::Form<SignOutForm>) -> PageResult {
+/// Ends the session: its token is refused from now on, in the console and as a bearer token.
+async fn sign_out(req: HttpRequest, state: web::Data<AppState>, form: web::Form<SignOutForm>) -> PageResult {
     check_csrf(&req, &form.csrf)?;
+    if let Some((digest, exp)) = token_of(&req).and_then(|token| state.auth.end_session(&token)) {
+        // Kept, so that a restart does not revive the token; refused from now on either way.
+        let row = EndedTokenRow { digest, expires_at: i64::try_from(exp).unwrap_or(i64::MAX) };
+        crate::db::run(&state.pool, move |conn| Ok(row.insert(conn)?))
+            .await
+            .map_err(|e| ConsoleError::new(e, Lang::of(&req)))?;
+    }
     Ok(back_to_sign_in())
 }
 

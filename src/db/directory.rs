@@ -41,6 +41,13 @@ impl OrganizationRow {
         Ok(n == 1)
     }
 
+    /// Whether an organisation other than `except` has exactly this name.
+    pub fn name_taken(conn: &mut DbConn, name: &str, except: Option<&str>) -> QueryResult<bool> {
+        let ids: Vec<String> =
+            organizations::table.filter(organizations::name.eq(name)).select(organizations::id).load(conn)?;
+        Ok(ids.iter().any(|id| Some(id.as_str()) != except))
+    }
+
     pub fn exists(conn: &mut DbConn, id: &str) -> QueryResult<bool> {
         diesel::select(diesel::dsl::exists(organizations::table.find(id))).get_result(conn)
     }

@@ -400,3 +400,18 @@ diesel::table! {
         updated_org -> Text,
     }
 }
+
+diesel::table! {
+    ended_tokens (digest) {
+        digest -> Text,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    ended_users (organization_id, sub) {
+        organization_id -> Text,
+        sub -> Text,
+        ended_at -> BigInt,
+    }
+}

@@ -107,6 +107,28 @@ impl Tokens {
     }
 }
 
+/// Refuses `serve --demo` on an address other than loopback unless `--demo-public` says so: the
+/// demo's sign-in page hands a token to whoever opens it. A host name other than `localhost`
+/// counts as public (it may resolve anywhere).
+pub fn check_bind(settings: &Settings) -> Result<(), String> {
+    if !settings.demo.enabled || settings.demo.public {
+        return Ok(());
+    }
+    let bind = settings.bind.trim();
+    let loopback = match bind.parse::<std::net::SocketAddr>() {
+        Ok(addr) => addr.ip().is_loopback(),
+        Err(_) => bind.rsplit_once(':').is_some_and(|(host, _)| host.eq_ignore_ascii_case("localhost")),
+    };
+    if loopback {
+        Ok(())
+    } else {
+        Err(format!(
+            "--demo hands out tokens on its sign-in page: it serves on a loopback address only, not {bind}; \
+             add --demo-public to serve the demo region to the network anyway"
+        ))
+    }
+}
+
 /// Fills the data directory with the demo region, unless it already holds it (then nothing is
 /// written). Refuses a directory with other records in it.
 pub async fn load(settings: &Settings) -> Result<Manifest, DemoError> {

@@ -281,6 +281,7 @@ pub async fn create_organization(
     let row = super::write(state, Event::new(&ctx, "organization.create"), 201, move |tx, st, ev| {
         access::may_write_directory(&ctx.caller, &st.settings.operator_org, DirectoryWrite::CreateOrganization)?;
         input.check()?;
+        unique_name(tx, &input.name, None)?;
         let now = clock::now();
         let row = input.into_row(uuid::Uuid::new_v4().to_string(), now.clone(), now)?;
         name_resource(ev, "organization", &row.id);
@@ -289,6 +290,16 @@ pub async fn create_organization(
     })
     .await?;
     Organization::try_from(row)
+}
+
+/// Refuses a name another organisation already has: a name is how people
+/// recognise an organisation in the directory and on the console, so it must not be borrowed.
+/// Checked inside the write, which the single committer serialises.
+fn unique_name(tx: &mut DbConn, name: &str, except: Option<&str>) -> Result<(), ApiError> {
+    if OrganizationRow::name_taken(tx, name, except)? || OrganizationRow::name_taken(tx, name.trim(), except)? {
+        return Err(ApiError::field("/name", "another organisation in the directory has this name"));
+    }
+    Ok(())
 }
 
 /// Names the created entry on its event; only once the write is allowed, so a refusal does not
@@ -339,6 +350,12 @@ pub async fn replace_organization(
         access::may_write_directory(&ctx.caller, &st.settings.operator_org, write)?;
         input.check()?;
         let existing = OrganizationRow::find(tx, &id)?.ok_or_else(no_organization)?;
+        // The kind decides access (a consultation desk reads more sheets), so it is the
+        // operator's to set, not the organisation's own admin's.
+        if input.kind.as_str() != existing.kind && !access::is_operator(&ctx.caller, &st.settings.operator_org) {
+            return Err(ApiError::field("/kind", "only the operator's admin changes an organisation's kind"));
+        }
+        unique_name(tx, &input.name, Some(&existing.id))?;
         let row = input.into_row(id.into_string(), existing.created_at, clock::now())?;
         row.update(tx)?;
         Ok(row)

@@ -14,6 +14,7 @@ pub mod paging;
 pub mod params;
 pub mod patients;
 pub mod reports;
+pub mod sessions;
 pub mod sync;
 pub mod vacancies;
 

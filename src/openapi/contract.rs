@@ -14,7 +14,9 @@ use utoipa::openapi::{Content, OpenApi, Ref, RefOr, Response, Schema};
 use crate::api::problem::PROBLEM_JSON;
 
 /// Operations anyone may call without a token.
-const PUBLIC: &[&str] = &["/healthz", "/metrics"];
+/// (`/metrics` needs the operator's admin on the API's address; on `--metrics-bind` it needs no
+/// token, but that listener is not this API.)
+const PUBLIC: &[&str] = &["/healthz"];
 
 /// What each problem status means on this API, used where an annotation gives no description.
 fn problem_description(status: &str) -> Option<&'static str> {

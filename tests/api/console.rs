@@ -64,8 +64,8 @@ macro_rules! world {
         let $app = init_service(carepath::startup::app(t.state.clone())).await;
         let op = t.operator();
         let mut ids = Vec::new();
-        for kind in ["clinic", "clinic", "municipality"] {
-            let res = api(&$app, "POST", "/v1/organizations", &op, Some(json!({"name": kind, "kind": kind}))).await;
+        for (name, kind) in [("clinic", "clinic"), ("other clinic", "clinic"), ("city", "municipality")] {
+            let res = api(&$app, "POST", "/v1/organizations", &op, Some(json!({"name": name, "kind": kind}))).await;
             assert_eq!(res.status, 201, "{}", res.body);
             ids.push(res.body["id"].as_str().unwrap().to_owned());
         }
@@ -106,14 +106,15 @@ async fn sign_in_keeps_the_token_in_a_strict_http_only_cookie() {
     for flag in ["HttpOnly", "SameSite=Strict", "Path=/console"] {
         assert!(cookie.contains(flag), "{flag} missing: {cookie}");
     }
-    assert!(!cookie.contains("Secure"), "plain HTTP: {cookie}");
+    // Issue 26, item 21a: Secure by setting (default on), not by the request's scheme.
+    assert!(cookie.ends_with("; Secure"), "Secure even over plain HTTP: {cookie}");
     // Max-Age is the token's remaining life (600 s here), no longer.
     let max_age: i64 = cookie.split("Max-Age=").nth(1).unwrap().split(';').next().unwrap().parse().unwrap();
     assert!((1..=600).contains(&max_age), "{cookie}");
 
-    let tls = send(&app, sign_in(Some("https"))).await;
+    let tls = send(&app, sign_in(Some("http"))).await;
     let cookie = set_cookies(&tls).into_iter().find(|c| c.starts_with("cp_session=")).unwrap();
-    assert!(cookie.ends_with("; Secure"), "over TLS the cookie is Secure: {cookie}");
+    assert!(cookie.ends_with("; Secure"), "a client-sent X-Forwarded-Proto changes nothing: {cookie}");
 
     // A forged token is refused exactly as the API refuses it, and no session is set.
     let bad = TestRequest::post()
@@ -291,4 +292,162 @@ async fn a_console_page_view_is_audited_exactly_like_the_api_request() {
     assert_eq!(strip(&denied_console[0]), strip(&denied_api[0]));
     assert_eq!(denied_console[0].0, "patient.read");
     assert_ne!(denied_console[0].1, "allowed");
+}
+
+/// Signs in through the form, as a browser does; returns the sign-in answer.
+async fn sign_in<S, B>(app: &S, token: &str) -> Resp
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: actix_web::body::MessageBody,
+{
+    let form = send(app, TestRequest::get().uri("/console/login")).await;
+    let nonce = set_cookies(&form).into_iter().find(|c| c.starts_with("cp_login=")).expect("a sign-in nonce");
+    let nonce = nonce.split(';').next().unwrap().to_owned();
+    let csrf = csrf_of(&text(&form));
+    let req = TestRequest::post()
+        .uri("/console/login")
+        .insert_header(("cookie", nonce))
+        .set_form([("token", token), ("csrf", csrf.as_str())]);
+    let res = send(app, req).await;
+    assert_eq!(res.status, 303, "{}", text(&res));
+    res
+}
+
+/// Whether the token still opens the console (200) and the API (200), or neither.
+async fn opens<S, B>(app: &S, token: &str) -> (u16, u16)
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: actix_web::body::MessageBody,
+{
+    let page = send(app, TestRequest::get().uri("/console/patients").insert_header(session(token))).await;
+    let api = send(app, TestRequest::get().uri("/v1/patients").insert_header(auth(token))).await;
+    if api.status == 401 {
+        assert_eq!(api.problem(401)["detail"], "the session has ended; sign in again");
+    }
+    (page.status.as_u16(), api.status.as_u16())
+}
+
+/// Issue 26, item 12: sign-out ends the token, in the console and as a bearer token.
+#[actix_web::test]
+async fn sign_out_ends_the_token_in_the_console_and_the_api() {
+    world!(w, app);
+    let token = w.doctor();
+    sign_in(&app, &token).await;
+    assert_eq!(opens(&app, &token).await, (200, 200));
+    let page = send(&app, TestRequest::get().uri("/console/patients").insert_header(session(&token))).await;
+    let out = TestRequest::post()
+        .uri("/console/logout")
+        .insert_header(session(&token))
+        .set_form([("csrf", csrf_of(&text(&page)))]);
+    assert_eq!(send(&app, out).await.status, 303);
+    assert_eq!(opens(&app, &token).await, (303, 401), "the old cookie opens nothing");
+    // A new token of the same user (signed a second later, so not the same bytes) signs in.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let fresh = w.token("dr-1", "physician", &w.clinic);
+    assert_ne!(fresh, token);
+    sign_in(&app, &fresh).await;
+    assert_eq!(opens(&app, &fresh).await, (200, 200));
+}
+
+/// Issue 26, item 12: an organisation's admin ends a user's sessions; others' admins may not.
+#[actix_web::test]
+async fn an_admin_ends_a_users_sessions() {
+    world!(w, app);
+    let token = w.doctor();
+    sign_in(&app, &token).await;
+    let colleague = w.token("dr-2", "physician", &w.clinic);
+    let end = |admin: &str, org: &str, body: Value| {
+        TestRequest::post()
+            .uri(&format!("/v1/organizations/{org}/sessions/end"))
+            .insert_header(auth(admin))
+            .set_json(body)
+    };
+    let other_admin = w.token("admin-x", "admin", &w.other);
+    send(&app, end(&other_admin, &w.clinic, json!({"sub": "dr-1"}))).await.problem(403);
+    send(&app, end(&w.token("dr-3", "physician", &w.clinic), &w.clinic, json!({"sub": "dr-1"}))).await.problem(403);
+    assert_eq!(opens(&app, &token).await, (200, 200));
+    let admin = w.token("admin-1", "admin", &w.clinic);
+    let res = send(&app, end(&admin, &w.clinic, json!({"sub": ""}))).await;
+    assert_eq!(res.problem(422)["errors"][0]["pointer"], "/sub");
+    let res = send(&app, end(&admin, &w.clinic, json!({"sub": "dr-1", "x": 1}))).await;
+    res.problem(422);
+    let res = send(&app, end(&admin, &w.clinic, json!({"sub": "dr-1"}))).await;
+    assert_eq!(res.status, 204, "{}", res.body);
+    assert_eq!(opens(&app, &token).await, (303, 401), "a bearer token never signed in is ended too");
+    assert_eq!(opens(&app, &colleague).await, (200, 200), "only that user");
+    // The operator's admin may do it for any organisation.
+    let res = send(&app, end(&w.t.operator(), &w.clinic, json!({"sub": "dr-2"}))).await;
+    assert_eq!(res.status, 204, "{}", res.body);
+    assert_eq!(opens(&app, &colleague).await.1, 401);
+}
+
+/// Issue 26, item 12: a console session idle longer than `--console-idle-secs` ends.
+#[actix_web::test]
+async fn an_idle_console_session_ends() {
+    let t = TestApp::with(|s| s.sessions.console_idle_secs = 1);
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let op = t.operator();
+    let res = api(&app, "POST", "/v1/organizations", &op, Some(json!({"name": "clinic", "kind": "clinic"}))).await;
+    let clinic = res.body["id"].as_str().unwrap().to_owned();
+    let token = carepath::auth::issue_local_token(
+        &t.state.settings.data_dir,
+        "dr-1",
+        "physician".parse().unwrap(),
+        &clinic,
+        600,
+    )
+    .unwrap();
+    sign_in(&app, &token).await;
+    assert_eq!(opens(&app, &token).await, (200, 200));
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    assert_eq!(opens(&app, &token).await, (303, 401));
+}
+
+/// Issue 26, item 21a: the setting turns `Secure` off (plain-HTTP development), whatever the
+/// client says about its scheme.
+#[actix_web::test]
+async fn the_secure_flag_follows_the_setting_only() {
+    let t = TestApp::with(|s| s.sessions.console_secure_cookie = false);
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let form = send(&app, TestRequest::get().uri("/console/login").insert_header(("x-forwarded-proto", "https"))).await;
+    let nonce = set_cookies(&form).into_iter().find(|c| c.starts_with("cp_login=")).unwrap();
+    assert!(!nonce.contains("Secure"), "{nonce}");
+    let lang =
+        send(&app, TestRequest::get().uri("/console/login?lang=en").insert_header(("x-forwarded-proto", "https")))
+            .await;
+    assert!(set_cookies(&lang).iter().all(|c| !c.contains("Secure")));
+    let t = TestApp::new();
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let lang = send(&app, TestRequest::get().uri("/console/login?lang=en")).await;
+    assert!(set_cookies(&lang).iter().all(|c| c.ends_with("; Secure")), "{:?}", set_cookies(&lang));
+}
+
+/// Issue 26, item 12: sign-outs and admins' endings are kept in the database, so a restart
+/// (a new application state on the same database) does not bring their tokens back.
+#[actix_web::test]
+async fn ended_sessions_stay_ended_after_a_restart() {
+    world!(w, app);
+    let signed_out = w.doctor();
+    sign_in(&app, &signed_out).await;
+    let page = send(&app, TestRequest::get().uri("/console/patients").insert_header(session(&signed_out))).await;
+    let out = TestRequest::post()
+        .uri("/console/logout")
+        .insert_header(session(&signed_out))
+        .set_form([("csrf", csrf_of(&text(&page)))]);
+    assert_eq!(send(&app, out).await.status, 303);
+    let colleague = w.token("dr-2", "physician", &w.clinic);
+    let admin = w.token("admin-1", "admin", &w.clinic);
+    let end = TestRequest::post()
+        .uri(&format!("/v1/organizations/{}/sessions/end", w.clinic))
+        .insert_header(auth(&admin))
+        .set_json(json!({"sub": "dr-2"}));
+    assert_eq!(send(&app, end).await.status, 204);
+    let untouched = w.token("nurse-1", "nurse", &w.clinic);
+
+    let restarted = carepath::state::AppState::open(w.t.state.settings.clone()).unwrap();
+    let app = init_service(carepath::startup::app(restarted)).await;
+    assert_eq!(opens(&app, &signed_out).await, (303, 401));
+    assert_eq!(opens(&app, &colleague).await.1, 401);
+    let res = send(&app, TestRequest::get().uri("/v1/patients").insert_header(auth(&untouched))).await;
+    assert_eq!(res.status, 200, "{}", res.body);
 }

@@ -129,3 +129,39 @@ async fn reachable_now_follows_tokyo_weekdays_and_holidays() {
     send(&app, reachable("2026-11-30T04:30:00Z", &stranger)).await.problem(404);
     send(&app, reachable("monday", &cm)).await.problem(422);
 }
+
+/// Issue 26, item 11: a token naming the practitioner as `sub` from another organisation (any
+/// issuer may mint any `sub`) does not publish its hours; its own organisation's token does.
+#[actix_web::test]
+async fn contact_hours_need_the_practitioners_own_organisation() {
+    let t = TestApp::new();
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let op = t.operator();
+    let org = |name: &str, kind: &str| post("/v1/organizations", &op, json!({"name": name, "kind": kind}));
+    let clinic = send(&app, org("clinic", "clinic")).await.body["id"].as_str().unwrap().to_owned();
+    let other = send(&app, org("other", "pharmacy")).await.body["id"].as_str().unwrap().to_owned();
+    let doctor = send(
+        &app,
+        post("/v1/practitioners", &op, json!({"name": "医師 一郎", "profession": "physician", "organization": clinic})),
+    )
+    .await
+    .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let token = |role: &str, org: &str| {
+        carepath::auth::issue_local_token(&t.state.settings.data_dir, &doctor, role.parse().unwrap(), org, 600).unwrap()
+    };
+    let hours = json!({"slots": [{"weekday": "monday", "start": "13:00", "end": "14:00", "channel": "phone", "audience": "all"}]});
+    let put = |token: &str| {
+        TestRequest::put()
+            .uri(&format!("/v1/practitioners/{doctor}/contact-hours"))
+            .insert_header(auth(token))
+            .set_json(hours.clone())
+    };
+    for (role, org) in [("physician", &other), ("care_worker", &other), ("pharmacist", &other)] {
+        send(&app, put(&token(role, org))).await.problem(403);
+    }
+    let res = send(&app, put(&token("physician", &clinic))).await;
+    assert_eq!(res.status, 200, "{}", res.body);
+}

@@ -131,6 +131,7 @@ async fn in_demo_mode_the_console_offers_the_demo_users_and_otherwise_nobody() {
     let mut settings = small(&db, 5);
     settings.demo.patients = 3;
     demo::load(&settings).await.unwrap();
+    let operator_org = settings.operator_org.clone();
     for enabled in [true, false] {
         let mut settings = settings.clone();
         settings.demo.enabled = enabled;
@@ -141,10 +142,42 @@ async fn in_demo_mode_the_console_offers_the_demo_users_and_otherwise_nobody() {
         let html = String::from_utf8_lossy(&page.raw);
         let buttons = html.matches("name=\"token\" value=\"ey").count();
         if enabled {
-            assert_eq!(buttons, demo::users(&db.dir.path().join("data")).len(), "{html}");
+            // Issue 26, item 13: everyone but the operator's admin, who acts across organisations.
+            let users = demo::users(&db.dir.path().join("data"));
+            let operator: Vec<_> = users.iter().filter(|u| u.organization == operator_org).collect();
+            assert_eq!(operator.len(), 1, "{users:?}");
+            assert_eq!(buttons, users.len() - 1, "{html}");
+            assert!(!html.contains(&operator[0].name) && !html.contains("carepath operator"), "{html}");
             assert!(html.contains("auditor") && html.contains("新見市 健康福祉部"), "{html}");
         } else {
             assert_eq!(buttons, 0, "no tokens on a public page outside demo mode");
         }
     }
+}
+
+/// Issue 26, item 13: `serve --demo` serves loopback only, unless `--demo-public` says otherwise.
+#[test]
+fn serve_demo_refuses_a_public_address_without_demo_public() {
+    let dir = tempfile::tempdir().unwrap();
+    for bind in ["0.0.0.0:0", "192.0.2.1:8080", "[::]:0", "carepath.example.jp:8080"] {
+        let out = Command::new(BIN)
+            .args(["serve", "--demo", "--bind", bind, "--data-dir"])
+            .arg(dir.path().join("data"))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{bind}: {stderr}");
+        assert!(stderr.contains("--demo-public") && stderr.contains(bind), "{bind}: {stderr}");
+        assert!(!dir.path().join("data").exists(), "nothing was written for {bind}");
+    }
+    let mut settings = Settings::for_data_dir(dir.path());
+    settings.demo.enabled = true;
+    for bind in ["127.0.0.1:8080", "[::1]:0", "localhost:8080"] {
+        settings.bind = bind.into();
+        assert_eq!(demo::check_bind(&settings), Ok(()), "{bind}");
+    }
+    settings.bind = "0.0.0.0:8080".into();
+    assert!(demo::check_bind(&settings).is_err());
+    settings.demo.public = true;
+    assert_eq!(demo::check_bind(&settings), Ok(()));
 }

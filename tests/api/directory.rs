@@ -311,3 +311,43 @@ async fn practitioners_belong_to_existing_organisations() {
     let one = send(&app, TestRequest::get().uri(&format!("/v1/practitioners/{id}")).insert_header(auth(&nurse))).await;
     assert_eq!(one.body["profession"], "physician");
 }
+
+/// Issue 26, item 17: an organisation's admin keeps its kind (the operator's to set) and cannot
+/// take another organisation's name; the operator changes kinds, and no one duplicates a name.
+#[actix_web::test]
+async fn kind_is_the_operators_and_names_are_unique() {
+    let t = TestApp::new();
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let op = t.operator();
+    let mut orgs = Vec::new();
+    for name in ["新見クリニック", "高梁クリニック"] {
+        let body = json!({"name": name, "kind": "clinic"});
+        let res =
+            send(&app, TestRequest::post().uri("/v1/organizations").insert_header(auth(&op)).set_json(body)).await;
+        assert_eq!(res.status, 201, "{}", res.body);
+        orgs.push(res.body["id"].as_str().unwrap().to_owned());
+    }
+    let uri = format!("/v1/organizations/{}", orgs[1]);
+    let own_admin = t.token("admin", &orgs[1]);
+    let put =
+        |token: &str, body: serde_json::Value| TestRequest::put().uri(&uri).insert_header(auth(token)).set_json(body);
+    let res = send(&app, put(&own_admin, json!({"name": "新見クリニック", "kind": "clinic"}))).await;
+    assert_eq!(res.problem(422)["errors"][0]["pointer"], "/name");
+    let res = send(&app, put(&own_admin, json!({"name": "高梁クリニック", "kind": "consultation_desk"}))).await;
+    assert_eq!(res.problem(422)["errors"][0]["pointer"], "/kind");
+    // Creating a second organisation of the same name is refused as well, even for the operator.
+    let dup = json!({"name": "新見クリニック", "kind": "pharmacy"});
+    let res = send(&app, TestRequest::post().uri("/v1/organizations").insert_header(auth(&op)).set_json(dup)).await;
+    assert_eq!(res.problem(422)["errors"][0]["pointer"], "/name");
+    send(&app, put(&op, json!({"name": "新見クリニック", "kind": "clinic"}))).await.problem(422);
+    // Its own admin renames it to a free name and keeps its kind; the operator changes the kind.
+    let res = send(&app, put(&own_admin, json!({"name": "高梁中央クリニック", "kind": "clinic"}))).await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    let res = send(&app, put(&op, json!({"name": "高梁中央クリニック", "kind": "consultation_desk"}))).await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    let now = send(&app, TestRequest::get().uri(&uri).insert_header(auth(&own_admin))).await;
+    assert_eq!(
+        (now.body["name"].as_str(), now.body["kind"].as_str()),
+        (Some("高梁中央クリニック"), Some("consultation_desk"))
+    );
+}

@@ -37,7 +37,9 @@ async fn a_caller_over_its_rate_gets_429_with_retry_after_and_others_carry_on() 
     assert!((1..=20).contains(&retry), "one request comes back every 20 s: {retry}");
     let physician = t.token("physician", &org);
     assert_eq!(send(&app, list(&physician)).await.status, 200, "another caller has its own allowance");
-    let metrics = String::from_utf8(send(&app, TestRequest::get().uri("/metrics")).await.raw).unwrap();
+    let metrics =
+        String::from_utf8(send(&app, TestRequest::get().uri("/metrics").insert_header(auth(&t.operator()))).await.raw)
+            .unwrap();
     assert!(metrics.contains(r#"carepath_http_rate_limited_total{limit="subject"}"#), "{metrics}");
     assert!(metrics.contains(r#"route="/v1/organizations",status="429"}"#), "{metrics}");
 }

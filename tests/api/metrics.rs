@@ -38,7 +38,11 @@ async fn metrics_count_requests_by_route_pattern_and_never_name_an_id() {
     carepath::metrics::committer_batch(3);
     carepath::metrics::committer_queue_depth(2);
 
-    let res = send(&app, TestRequest::get().uri("/metrics")).await;
+    // Issue 26, item 19: on the API's address only the operator's admin reads them.
+    send(&app, TestRequest::get().uri("/metrics")).await.problem(401);
+    send(&app, TestRequest::get().uri("/metrics").insert_header(auth(&physician))).await.problem(403);
+    send(&app, TestRequest::get().uri("/metrics").insert_header(auth(&t.token("admin", &org)))).await.problem(403);
+    let res = send(&app, TestRequest::get().uri("/metrics").insert_header(auth(&t.operator()))).await;
     assert_eq!(res.status, 200);
     assert!(res.header("content-type").unwrap().starts_with("text/plain; version=0.0.4"));
     let text = String::from_utf8(res.raw).unwrap();

@@ -171,10 +171,11 @@ impl ContactHours {
     }
 }
 
-/// The practitioner itself (its token `sub` is its directory id), or an admin of its
-/// organisation, or the operator's admin.
+/// The practitioner itself (its token `sub` is its directory id, acting for the organisation the
+/// directory puts it in), or an admin of its organisation, or the operator's admin. `sub` alone
+/// is not enough: another organisation's issuer may mint any `sub`.
 fn may_publish(caller: &Caller, operator_org: &str, practitioner: &PractitionerRow) -> bool {
-    caller.sub == practitioner.id
+    (caller.sub == practitioner.id && caller.org == practitioner.organization_id)
         || access::is_operator(caller, operator_org)
         || (caller.role == Role::Admin && caller.org == practitioner.organization_id)
 }

@@ -1,0 +1,2 @@
+DROP TABLE ended_users;
+DROP TABLE ended_tokens;
