@@ -152,8 +152,16 @@ pub fn backup(settings: &Settings, to: &Path) -> Result<Manifest, BackupError> {
         db::snapshot_into(&mut conn, &snapshot)?;
     }
     let mut conn = db::open_sqlite_file(&snapshot)?;
-    let (audit, keys) = describe(&mut conn, &public_key)?;
+    let (mut audit, keys) = describe(&mut conn, &public_key)?;
     drop(conn);
+    if !audit.public_keys.iter().any(|k| k.key_id == signer.key_id())
+        && let Some(mut key) = crate::audit::KeySet::single(&public_key).keys().into_iter().next()
+    {
+        // A signing key not yet registered (it has signed no checkpoint): named so that the
+        // manifest's own keys check its signature, valid for no checkpoint of this chain.
+        key.valid_from_seq = i64::MAX;
+        audit.public_keys.push(key);
+    }
     remove_sidecars(&snapshot);
     let mut manifest = Manifest {
         format: FORMAT.to_owned(),
