@@ -235,6 +235,10 @@ fn chunk(
             Err(ApiError::NotFound(_) | ApiError::Gone(_) | ApiError::Forbidden(_)) => continue,
             Err(e) => return Err(e),
         };
+        // Readable only through an open break-glass grant: an export never rests on one.
+        if scratch.break_glass {
+            continue;
+        }
         let index = u32::try_from(p.job.patients.len()).map_err(ApiError::internal)?;
         // The revision read before the record: any change to the team or consents since moves it.
         p.job.patients.push((row.id.clone(), row.access_rev));

@@ -107,6 +107,8 @@ fn still_readable(
         // A download never breaks the glass, whatever the request carries.
         scratch.requested_break_glass = None;
         match authorise_loaded(conn, st, caller, (patient_id, Some(row)), Want::read(Resource::Patient), &mut scratch) {
+            // An open break-glass grant is no ground for a download: the export never used one.
+            Ok(access) if access.allowed.by_break_glass => {}
             Ok(_) => {
                 allowed.insert(index);
                 ev.disclosed.push(patient_id.clone());
