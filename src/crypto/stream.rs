@@ -187,6 +187,28 @@ mod tests {
         Ok(out)
     }
 
+    /// Builds a sealed file by hand from the format in the module documentation above.
+    #[test]
+    fn the_format_is_as_documented() {
+        let raw = [0x33u8; KEY_LEN];
+        let key = FileKey::from_raw(&raw).unwrap();
+        let aes = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &raw).unwrap());
+        let mut file = b"CPSEAL1\n".to_vec();
+        for (index, (kind, plain)) in [(0u8, b"line\n".as_slice()), (1u8, b"".as_slice())].into_iter().enumerate() {
+            let nonce = [0x44u8; 12];
+            let mut ad = b"carepath:file:v1\0job/Patient\0".to_vec();
+            ad.extend_from_slice(&(index as u64).to_be_bytes());
+            ad.push(kind);
+            let mut buf = plain.to_vec();
+            aes.seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(ad), &mut buf).unwrap();
+            file.push(kind);
+            file.extend_from_slice(&u32::try_from(buf.len()).unwrap().to_be_bytes());
+            file.extend_from_slice(&nonce);
+            file.extend_from_slice(&buf);
+        }
+        assert_eq!(read_all(&key, "job/Patient", &file).unwrap(), [b"line\n".to_vec()]);
+    }
+
     #[test]
     fn round_trips_and_refuses_any_change() {
         let ring = Keyring::for_testing();
