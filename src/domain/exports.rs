@@ -150,7 +150,10 @@ pub fn job_dir(state: &AppState, id: &str) -> Option<PathBuf> {
 /// Creates the directory of a new job (0700, as is `fhir-exports/`).
 pub fn create_dir(state: &AppState, id: &str) -> Result<PathBuf, ApiError> {
     let dir = job_dir(state, id).ok_or_else(|| ApiError::internal("not a job id"))?;
-    create_private_dir(&jobs_dir(state)).map_err(ApiError::internal)?;
+    let jobs = jobs_dir(state);
+    create_private_dir(&jobs).map_err(ApiError::internal)?;
+    // Also for a directory an older version made 0755: export files are no one else's.
+    fs::set_permissions(&jobs, fs::Permissions::from_mode(0o700)).map_err(ApiError::internal)?;
     fs::DirBuilder::new().mode(0o700).create(&dir).map_err(ApiError::internal)?;
     Ok(dir)
 }
@@ -217,8 +220,15 @@ pub fn sweep(state: &AppState) -> usize {
     let now = crate::clock::now();
     let mut gone = 0;
     for (dir, job) in all(state) {
-        // A directory without a readable job.json is a kick-off that failed half-way.
-        let stale = job.as_ref().is_none_or(|j| j.expired(&now));
+        // A directory without a readable job.json is a kick-off that failed half-way (or a job
+        // of an older version, in clear): gone once it is a minute old, so that a kick-off
+        // between making its directory and saving its job is left alone.
+        let stale = match &job {
+            Some(j) => j.expired(&now),
+            None => fs::metadata(&dir)
+                .and_then(|m| m.modified())
+                .is_ok_and(|at| at.elapsed().is_ok_and(|age| age.as_secs() >= 60)),
+        };
         if stale && delete(&dir).is_ok() {
             gone += 1;
         }
