@@ -96,6 +96,9 @@ pub enum ApiError {
     /// A per-caller limit refused the request; `Retry-After` says when to come back.
     #[error("{detail}")]
     TooManyRequests { detail: String, retry_after_secs: u64 },
+    /// Too little free disk for the work asked (an export's files).
+    #[error("{0}")]
+    InsufficientStorage(String),
     /// The cause is logged with the request id; the caller only learns that it failed.
     #[error("internal error: {0}")]
     Internal(String),
@@ -128,6 +131,7 @@ impl ApiError {
             Self::Validation(_) => 422,
             Self::ServiceUnavailable(_) => 503,
             Self::TooManyRequests { .. } => 429,
+            Self::InsufficientStorage(_) => 507,
             Self::Internal(_) => 500,
         }
     }
@@ -150,6 +154,7 @@ impl ApiError {
             Self::Validation(_) => ("validation", "Request failed validation"),
             Self::ServiceUnavailable(_) => ("service-unavailable", "Service unavailable"),
             Self::TooManyRequests { .. } => ("too-many-requests", "Too many requests"),
+            Self::InsufficientStorage(_) => ("insufficient-storage", "Insufficient storage"),
             Self::Internal(_) => ("internal", "Internal error"),
         }
     }

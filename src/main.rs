@@ -55,8 +55,9 @@ struct RestoreArgs {
     /// The backup directory (`carepath backup --to`).
     #[arg(long)]
     from: std::path::PathBuf,
-    /// The checkpoint public key, kept apart from the backup (as for `audit verify`); default:
-    /// the keys the manifest names.
+    /// The checkpoint public key, kept apart from the backup (as for `audit verify`): it checks
+    /// the manifest's signature and the checkpoints. Without it, the keys the manifest names,
+    /// and a warning on stderr (a re-signed backup would pass).
     #[arg(long)]
     public_key: Option<std::path::PathBuf>,
     #[command(flatten)]
@@ -205,6 +206,9 @@ fn main() -> ExitCode {
             };
             let settings = args.store.into_settings(Some(args.keys));
             let report = carepath::backup::restore(&settings, &args.from, public_key);
+            if report.as_ref().is_ok_and(|r| !r.signature_checked_against_kept_key) {
+                eprintln!("carepath: {}", carepath::backup::UNCHECKED_SIGNATURE_WARNING);
+            }
             print_json(report.map_err(|e| e.to_string()), |_| true)
         }
         Command::Audit(AuditCommand::RotateSigningKey(store)) => {

@@ -204,6 +204,7 @@ impl Application {
             None => None,
         };
         let webhooks = crate::webhooks::Worker::start(state.clone());
+        actix_web::rt::spawn(crate::domain::exports::sweeper(state.clone()));
         actix_web::rt::spawn(checkpoints(state));
         Ok(Self { port, metrics_port, server, webhooks })
     }

@@ -37,6 +37,8 @@ pub struct AppState {
     pub limits: crate::limits::Limits,
     /// Fans committed vacancy changes out to the connected streams (`GET /v1/vacancies/stream`).
     pub vacancies: crate::live::Hub,
+    /// Bulk exports running in this process (`domain::exports`).
+    pub exports: crate::domain::exports::Running,
     /// Organisations known to exist. The directory never deletes one, so a hit never goes stale
     /// and the per-request check stays off the database.
     known_orgs: RwLock<HashSet<String>>,
@@ -108,6 +110,7 @@ impl AppState {
             facts: crate::facts_cache::FactsCache::default(),
             changes: tokio::sync::watch::Sender::new(0),
             vacancies: crate::live::Hub::default(),
+            exports: crate::domain::exports::Running::default(),
             known_orgs: RwLock::default(),
         }))
     }

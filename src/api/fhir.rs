@@ -1,9 +1,6 @@
 //! FHIR R4 over HTTP: thin handlers around `crate::fhir` (the mapping) and the domain reads it
 //! goes through.
 
-use std::fs::File;
-use std::io::Read;
-
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
@@ -122,11 +119,17 @@ pub struct ExportParams {
 /// Start a bulk export (FHIR Bulk Data kick-off) of every patient the caller may read, as
 /// NDJSON files per resource type: 202 with `Content-Location` of the job. The export holds
 /// exactly what the caller could read patient by patient (`GET /v1/patients/{id}/fhir`), never
-/// by break-glass, and is audited as `fhir.export` with its counts per type.
+/// by break-glass, and is audited as `fhir.export` with its counts per type. Its files are sealed
+/// on disk and expire (`export_ttl_hours`). Refused with 429 (and `Retry-After`) while the caller
+/// already runs an export, while the server runs as many as it allows, or when the organisation
+/// keeps its quota of jobs; with 507 when the data directory is low on free disk.
 #[utoipa::path(post, path = "/v1/fhir/$export", tag = "fhir", params(ExportParams), security(("bearer" = [])),
     responses((status = 202, description = "Started", headers(("Content-Location" = String))),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "An export limit", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = String))),
+        (status = 507, description = "Too little free disk", body = Problem, content_type = "application/problem+json")))]
 pub async fn export_kick_off(
     state: web::Data<AppState>,
     ctx: Context,
@@ -182,7 +185,9 @@ pub async fn export_status(
     }
 }
 
-/// One NDJSON file of a complete export (its owner only).
+/// One NDJSON file of a complete export (its owner only), opened from its sealed form as it is
+/// sent. The access rule is applied again: a patient the caller may no longer read, or whose care
+/// team or consents changed since the export, is left out (docs/fhir.md).
 #[utoipa::path(get, path = "/v1/fhir/export-jobs/{id}/files/{type}", tag = "fhir", security(("bearer" = [])),
     params(("type" = String, Path, description = "A resource type of the manifest")),
     responses((status = 200, description = "One resource a line", content_type = "application/fhir+ndjson", body = String),
@@ -193,25 +198,22 @@ pub async fn export_file(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, resource_type) = path.into_inner();
-    let file = jobs::file(&state, ctx, id, resource_type).await?;
-    Ok(HttpResponse::Ok().insert_header((header::CONTENT_TYPE, "application/fhir+ndjson")).streaming(chunks(file)))
+    let download = jobs::file(&state, ctx, id, resource_type).await?;
+    Ok(HttpResponse::Ok().insert_header((header::CONTENT_TYPE, "application/fhir+ndjson")).streaming(records(download)))
 }
 
-/// The file in 64 KiB chunks, read off the async workers.
-fn chunks(file: File) -> impl futures_util::Stream<Item = Result<web::Bytes, actix_web::Error>> {
-    futures_util::stream::unfold(Some(file), |file| async move {
-        let mut file = file?;
-        let read = web::block(move || {
-            let mut buf = vec![0; 64 * 1024];
-            let n = file.read(&mut buf)?;
-            buf.truncate(n);
-            Ok::<_, std::io::Error>((file, buf))
-        })
-        .await;
+/// The file's records as they are opened, read off the async workers.
+fn records(download: jobs::Download) -> impl futures_util::Stream<Item = Result<web::Bytes, actix_web::Error>> {
+    futures_util::stream::unfold(Some(download), |download| async move {
+        let mut download = download?;
+        let read = web::block(move || download.next_lines().map(|lines| (download, lines))).await;
         match read {
-            Ok(Ok((_, buf))) if buf.is_empty() => None,
-            Ok(Ok((file, buf))) => Some((Ok(web::Bytes::from(buf)), Some(file))),
-            Ok(Err(e)) => Some((Err(actix_web::error::ErrorInternalServerError(e)), None)),
+            Ok(Ok((_, None))) => None,
+            Ok(Ok((download, Some(lines)))) => Some((Ok(web::Bytes::from(lines)), Some(download))),
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "fhir export: a sealed file does not open");
+                Some((Err(actix_web::error::ErrorInternalServerError("the export file is damaged")), None))
+            }
             Err(e) => Some((Err(actix_web::error::ErrorInternalServerError(e)), None)),
         }
     })

@@ -79,6 +79,22 @@ impl KeySet {
         self.keys.iter().map(|(k, _)| k.clone()).collect()
     }
 
+    /// Whether `signature` (base64) is key `key_id`'s Ed25519 signature of `message`, that key
+    /// being one of these; the error says which part failed.
+    pub fn verify_signature(&self, key_id: &str, message: &[u8], signature: &str) -> Result<(), String> {
+        let Some((_, raw)) = self.keys.iter().find(|(k, _)| k.key_id == key_id) else {
+            let ids: Vec<&str> = self.keys.iter().map(|(k, _)| k.key_id.as_str()).collect();
+            return Err(format!(
+                "it was signed by key {key_id}, which is not among the keys given ({})",
+                ids.join(", ")
+            ));
+        };
+        let signature = STANDARD.decode(signature).map_err(|_| "the signature is not base64".to_owned())?;
+        ring::signature::UnparsedPublicKey::new(&ring::signature::ED25519, raw)
+            .verify(message, &signature)
+            .map_err(|_| format!("the signature does not verify with key {key_id}"))
+    }
+
     /// Why checkpoint `c` does not verify (None if it does); `source` names what is checked.
     pub(super) fn fault(&self, c: &CheckpointRow, source: &str) -> Option<String> {
         let n = c.seq;

@@ -88,6 +88,15 @@ impl Signer {
         self.read().pair.public_key().as_ref().to_vec()
     }
 
+    /// Signs `message` (a backup manifest's, never a checkpoint's: the callers' messages carry
+    /// prefixes of their own). Returns the key id and the base64 signature.
+    pub fn sign(&self, message: &[u8]) -> (String, String) {
+        use base64::Engine;
+        let loaded = self.read();
+        let signature = loaded.pair.sign(message);
+        (loaded.key_id.clone(), base64::engine::general_purpose::STANDARD.encode(signature.as_ref()))
+    }
+
     /// Re-reads the key file (after a rotation by another process).
     fn reload(&self) -> Result<(), ApiError> {
         let file = Self::read_existing(&self.data_dir).map_err(ApiError::internal)?;

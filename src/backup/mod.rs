@@ -6,12 +6,21 @@
 //! and the SHA-256 of every file. No key is ever written into a backup: the wrapped data keys are
 //! useless without the master key, which the operator keeps apart (see the README).
 //!
+//! The manifest is signed with the audit signing key (Ed25519): the message is
+//! `carepath:backup-manifest:v1\0` ‖ the manifest's compact JSON without its `signature`. The
+//! snapshot is a file copy, so the SHA-256 of `carepath.db` is a digest of every table's contents
+//! (and of the wrapped data keys in it); the master key ids and the audit public keys are in the
+//! signed manifest. A restore checks the signature before anything else: with `--public-key` (a
+//! key kept apart) against that key, which an attacker who rewrote the backup cannot forge;
+//! without it only against the key the manifest itself names, which catches damage and naive
+//! edits but not someone who re-signed the backup with a key of their own, so it warns.
+//!
 //! PostgreSQL is backed up with `pg_dump` and checked with `carepath audit verify`; both
 //! commands here refuse a `postgres://` store and say so.
 
 mod restore;
 
-pub use restore::{RestoreReport, restore};
+pub use restore::{RestoreReport, UNCHECKED_SIGNATURE_WARNING, restore};
 
 use std::path::{Path, PathBuf};
 
@@ -39,6 +48,28 @@ pub struct Manifest {
     pub files: Vec<FileSum>,
     pub audit: AuditState,
     pub keys: KeyState,
+    /// The audit signing key's signature of everything above (absent only while signing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<ManifestSignature>,
+}
+
+/// Who signed a manifest, and the signature.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ManifestSignature {
+    /// The id of the audit signing key that signed it.
+    pub key_id: String,
+    /// Base64 of the Ed25519 signature of [`Manifest::signed_message`].
+    pub signature: String,
+}
+
+impl Manifest {
+    /// What the signature covers: a domain prefix and the manifest without its signature.
+    pub fn signed_message(&self) -> Result<Vec<u8>, BackupError> {
+        let unsigned = Self { signature: None, ..self.clone() };
+        let mut message = b"carepath:backup-manifest:v1\0".to_vec();
+        serde_json::to_writer(&mut message, &unsigned).map_err(|e| BackupError::Db(e.to_string()))?;
+        Ok(message)
+    }
 }
 
 /// A file of the backup and its checksum.
@@ -112,8 +143,8 @@ pub fn backup(settings: &Settings, to: &Path) -> Result<Manifest, BackupError> {
         return Err(BackupError::Postgres);
     }
     ensure_empty_dir(to)?;
-    let public_key =
-        crate::audit::Signer::open_existing(&settings.data_dir).map_err(BackupError::Refused)?.public_key();
+    let signer = crate::audit::Signer::open_existing(&settings.data_dir).map_err(BackupError::Refused)?;
+    let public_key = signer.public_key();
     let snapshot = to.join(DATABASE);
     {
         let pool = db::side_pool(settings, 1);
@@ -121,17 +152,28 @@ pub fn backup(settings: &Settings, to: &Path) -> Result<Manifest, BackupError> {
         db::snapshot_into(&mut conn, &snapshot)?;
     }
     let mut conn = db::open_sqlite_file(&snapshot)?;
-    let (audit, keys) = describe(&mut conn, &public_key)?;
+    let (mut audit, keys) = describe(&mut conn, &public_key)?;
     drop(conn);
+    if !audit.public_keys.iter().any(|k| k.key_id == signer.key_id())
+        && let Some(mut key) = crate::audit::KeySet::single(&public_key).keys().into_iter().next()
+    {
+        // A signing key not yet registered (it has signed no checkpoint): named so that the
+        // manifest's own keys check its signature, valid for no checkpoint of this chain.
+        key.valid_from_seq = i64::MAX;
+        audit.public_keys.push(key);
+    }
     remove_sidecars(&snapshot);
-    let manifest = Manifest {
+    let mut manifest = Manifest {
         format: FORMAT.to_owned(),
         created_at: crate::clock::now(),
         carepath_version: env!("CARGO_PKG_VERSION").to_owned(),
         files: vec![checksum(&snapshot)?],
         audit,
         keys,
+        signature: None,
     };
+    let (key_id, signature) = signer.sign(&manifest.signed_message()?);
+    manifest.signature = Some(ManifestSignature { key_id, signature });
     let text = serde_json::to_vec_pretty(&manifest).map_err(|e| BackupError::Db(e.to_string()))?;
     let path = to.join(MANIFEST);
     crate::crypto::keyfile::write_atomic(&path, &text, false).map_err(io(&path))?;

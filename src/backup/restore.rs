@@ -1,7 +1,7 @@
 //! `carepath restore --from DIR`: a backup into an empty data directory, only if it holds.
 //!
-//! Checked before anything is kept: the manifest's format, every file's size and SHA-256, the
-//! audit chain of the snapshot from its first event to the head the manifest names (with every
+//! Checked before anything is kept: the manifest's format and signature (against the key kept
+//! apart when `--public-key` is given), every file's size and SHA-256, the audit chain of the snapshot from its first event to the head the manifest names (with every
 //! signed checkpoint), and, given a master key file, that it opens the wrapped data keys.
 
 use std::path::Path;
@@ -19,7 +19,17 @@ pub struct RestoreReport {
     pub checkpoints_verified: u64,
     /// Whether a master key file was given and opened the data keys.
     pub master_key_checked: bool,
+    /// The audit signing key whose signature of the manifest verified.
+    pub signed_by: String,
+    /// Whether that signature was checked against a key kept apart (`--public-key`); if not,
+    /// only against the key the backup itself carries, which whoever altered it could replace.
+    pub signature_checked_against_kept_key: bool,
 }
+
+/// What a restore without a key kept apart says on stderr.
+pub const UNCHECKED_SIGNATURE_WARNING: &str = "WARNING: restored WITHOUT --public-key: the backup's signature was \
+     checked only against the key the backup itself carries, so a backup altered and re-signed by someone else \
+     would pass. Check it again with `carepath restore --public-key <key kept apart>` before serving it.";
 
 /// Restores the backup in `from` into the (empty) data directory of `settings`. `public_key`,
 /// if given, replaces the manifest's keys for checking the audit checkpoints (a key kept apart
@@ -29,6 +39,16 @@ pub fn restore(settings: &Settings, from: &Path, public_key: Option<KeySet>) -> 
         return Err(BackupError::Postgres);
     }
     let manifest = read_manifest(from)?;
+    let kept_apart = public_key.is_some();
+    let keys = match public_key {
+        Some(keys) => keys,
+        None => KeySet::from_keys(manifest.audit.public_keys.clone())
+            .map_err(|e| BackupError::Refused(format!("{MANIFEST}: {e}")))?,
+    };
+    let signed_by = check_signature(&manifest, &keys)?;
+    if !kept_apart {
+        tracing::warn!("{UNCHECKED_SIGNATURE_WARNING}");
+    }
     for file in &manifest.files {
         let found = checksum(&from.join(&file.name))?;
         if found.sha256 != file.sha256 || found.bytes != file.bytes {
@@ -41,11 +61,6 @@ pub fn restore(settings: &Settings, from: &Path, public_key: Option<KeySet>) -> 
     if !manifest.files.iter().any(|f| f.name == DATABASE) {
         return Err(BackupError::Refused(format!("the manifest lists no {DATABASE}")));
     }
-    let keys = match public_key {
-        Some(keys) => keys,
-        None => KeySet::from_keys(manifest.audit.public_keys.clone())
-            .map_err(|e| BackupError::Refused(format!("{MANIFEST}: {e}")))?,
-    };
     ensure_empty_dir(&settings.data_dir)?;
     let target = std::path::PathBuf::from(settings.database().1);
     std::fs::copy(from.join(DATABASE), &target).map_err(io(&target))?;
@@ -61,7 +76,22 @@ pub fn restore(settings: &Settings, from: &Path, public_key: Option<KeySet>) -> 
         audit_head_seq: manifest.audit.head_seq,
         checkpoints_verified,
         master_key_checked,
+        signed_by,
+        signature_checked_against_kept_key: kept_apart,
     })
+}
+
+/// The manifest's signature, by one of `keys`; returns the signing key's id.
+fn check_signature(manifest: &Manifest, keys: &KeySet) -> Result<String, BackupError> {
+    let Some(signed) = &manifest.signature else {
+        return Err(BackupError::Refused(format!("{MANIFEST} is not signed; the backup cannot be trusted")));
+    };
+    keys.verify_signature(&signed.key_id, &manifest.signed_message()?, &signed.signature).map_err(|e| {
+        BackupError::Refused(format!(
+            "the signature of {MANIFEST} does not hold ({e}): the backup was altered or signed by another server"
+        ))
+    })?;
+    Ok(signed.key_id.clone())
 }
 
 fn read_manifest(from: &Path) -> Result<Manifest, BackupError> {

@@ -13,7 +13,8 @@ use ring::rand::{SecureRandom, SystemRandom};
 
 use super::keyfile::hex;
 use super::{
-    BLIND_INDEX_DOMAIN, CryptoError, DATA_KEY_DOMAIN, DataKey, KEY_LEN, KeyError, SECRET_DOMAIN, TAG_LEN, check_id,
+    BLIND_INDEX_DOMAIN, CryptoError, DATA_KEY_DOMAIN, DataKey, FILE_KEY_DOMAIN, FileKey, KEY_LEN, KeyError,
+    SECRET_DOMAIN, TAG_LEN, check_id,
 };
 
 const WRAPPED_LEN: usize = NONCE_LEN + KEY_LEN + TAG_LEN;
@@ -144,6 +145,27 @@ impl Keyring {
     /// Unwraps a secret made by [`Keyring::new_secret`] for the same owner.
     pub fn unwrap_secret(&self, owner: &str, wrapped: &WrappedKey) -> Result<[u8; KEY_LEN], CryptoError> {
         self.unwrap_raw(SECRET_DOMAIN, owner, wrapped)
+    }
+
+    /// A fresh key for the sealed files of `subject` (an export job's id), and its wrapped form.
+    /// Wrapped under a domain of its own, so it never stands in for a data key or a secret.
+    pub fn new_file_key(&self, subject: &str) -> Result<(FileKey, WrappedKey), CryptoError> {
+        check_id(subject, "the file key's subject contains a zero byte")?;
+        let rng = SystemRandom::new();
+        let mut raw = [0u8; KEY_LEN];
+        rng.fill(&mut raw).map_err(|_| CryptoError::Random)?;
+        let wrapped = self.wrap(&rng, FILE_KEY_DOMAIN, subject, &raw)?;
+        let key = FileKey::from_raw(&raw);
+        raw.fill(0);
+        Ok((key?, wrapped))
+    }
+
+    /// Unwraps a key made by [`Keyring::new_file_key`] for the same subject.
+    pub fn unwrap_file_key(&self, subject: &str, wrapped: &WrappedKey) -> Result<FileKey, CryptoError> {
+        let mut raw = self.unwrap_raw(FILE_KEY_DOMAIN, subject, wrapped)?;
+        let key = FileKey::from_raw(&raw);
+        raw.fill(0);
+        key
     }
 
     /// Keyed blind index for exact-match lookups (hex HMAC-SHA256 over `kind` and the value),

@@ -58,7 +58,25 @@
 //! so equal values of different kinds never match. The index matches exact bytes: callers normalise
 //! the value (case, spaces, ...) the same way when storing and when looking up.
 //!
-//! The three distinct prefixes (`carepath:field:v1`, `carepath:data-key:v1`,
+//! ## Sealed file (bulk-export output)
+//!
+//! * A file key (256 bits, random, one per export job) wrapped like a data key (the same
+//!   `WrappedKey` layout) under the domain `carepath:file-key:v1\0` ‖ job id ‖ `\0` ‖ kid, and
+//!   kept in the job's `job.json`: the files are unreadable without the master key, and
+//!   deleting the job's `job.json` shreds them.
+//! * The file: `CPSEAL1\n` (8 bytes), then records, each `kind (1 byte: 0, or 1 for the last)
+//!   ‖ length (4 bytes, big-endian, of ciphertext ‖ tag) ‖ nonce (12) ‖ ciphertext ‖ tag (16)`.
+//!   The last record is empty; nothing follows it.
+//! * AES-256-GCM under the file key, fresh random nonce per record, associated data
+//!   `carepath:file:v1\0` ‖ file name (`<job id>/<type>`) ‖ `\0` ‖ record index (8 bytes,
+//!   big-endian, from 0) ‖ kind (1 byte).
+//!
+//! Why: records keep memory bounded on both sides (one record at a time, at most 64 MiB); the
+//! index and the name in the associated data mean a record cannot be dropped, reordered, or moved
+//! to another file or job unnoticed, and the sealed last record means a truncated file is told
+//! from a whole one.
+//!
+//! The distinct prefixes (`carepath:field:v1`, `carepath:data-key:v1`,
 //! `carepath:blind-index:v1`) keep the uses of the keys apart (domain separation).
 //!
 //! ## Keyring file (master keys)
@@ -91,6 +109,7 @@ mod keyring;
 mod keyring_file;
 mod seal;
 pub mod sealing;
+mod stream;
 
 use std::io;
 
@@ -98,6 +117,7 @@ use ring::aead::MAX_TAG_LEN;
 
 pub use keyring::{Keyring, WrappedKey};
 pub use seal::{DataKey, FieldContext, SEALED_PREFIX, is_sealed};
+pub use stream::{FileKey, SealedReader, SealedWriter};
 
 const KEY_LEN: usize = 32;
 const TAG_LEN: usize = MAX_TAG_LEN; // AES-256-GCM: 16
@@ -108,6 +128,10 @@ const DATA_KEY_DOMAIN: &[u8] = b"carepath:data-key:v1\0";
 const BLIND_INDEX_DOMAIN: &[u8] = b"carepath:blind-index:v1\0";
 /// Webhook signing secrets, wrapped by the master keyring (`Keyring::new_secret`).
 const SECRET_DOMAIN: &[u8] = b"carepath:secret:v1\0";
+/// File keys (one per export job), wrapped by the master keyring (`Keyring::new_file_key`).
+const FILE_KEY_DOMAIN: &[u8] = b"carepath:file-key:v1\0";
+/// Records of a sealed file (`SealedWriter`).
+const FILE_DOMAIN: &[u8] = b"carepath:file:v1\0";
 
 /// A failure to seal, open, wrap or unwrap. Messages never hold key material or plaintext.
 #[derive(Debug, thiserror::Error)]

@@ -8,6 +8,7 @@ pub mod consents;
 pub mod coordination;
 pub mod directory;
 pub mod documents;
+pub mod exports;
 pub mod fields;
 pub mod identity;
 pub mod paging;

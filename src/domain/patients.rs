@@ -256,6 +256,7 @@ pub async fn list(
 /// Erases a patient by crypto-shredding (admin of the managing organisation or the operator).
 pub async fn erase(state: &Arc<AppState>, ctx: Context, id: PatientId, input: EraseInput) -> Result<(), ApiError> {
     let event = Event::new(&ctx, "patient.erase").resource("patient", &id);
+    let erased_id = id.to_string();
     super::write(state, event, 204, move |tx, st, ev| {
         let access = authorise(tx, st, &ctx.caller, &id, Want::write(Resource::Erasure), ev)?;
         let mut errors = Errors::default();
@@ -274,6 +275,14 @@ pub async fn erase(state: &Arc<AppState>, ctx: Context, id: PatientId, input: Er
         Ok(())
     })
     .await?;
+    // The erased patient leaves the export files too: every job that holds them is deleted.
+    let st = state.clone();
+    let purged = tokio::task::spawn_blocking(move || super::exports::purge_patient(&st, &erased_id))
+        .await
+        .map_err(ApiError::internal)??;
+    if purged > 0 {
+        tracing::info!(jobs = purged, "deleted the export jobs that held an erased patient");
+    }
     state.notify_change();
     Ok(())
 }

@@ -159,6 +159,30 @@ fn fix_checksum(backup: &Path) {
     std::fs::write(&path, serde_json::to_vec(&manifest).unwrap()).unwrap();
 }
 
+/// Re-signs the manifest with a key of the attacker's own, named among the manifest's keys
+/// (valid for no checkpoint), as someone who knows the format would.
+fn resign(backup: &Path) {
+    use base64::Engine;
+    use ring::signature::{Ed25519KeyPair, KeyPair};
+    let pkcs8 = Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new()).unwrap();
+    let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap();
+    let mut theirs = carepath::audit::KeySet::single(pair.public_key().as_ref()).keys().remove(0);
+    theirs.valid_from_seq = i64::MAX;
+    let path = backup.join("manifest.json");
+    let mut manifest: carepath::backup::Manifest = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    manifest.audit.public_keys.push(theirs.clone());
+    let signature = pair.sign(&manifest.signed_message().unwrap());
+    manifest.signature = Some(carepath::backup::ManifestSignature {
+        key_id: theirs.key_id,
+        signature: base64::engine::general_purpose::STANDARD.encode(signature.as_ref()),
+    });
+    std::fs::write(&path, serde_json::to_vec(&manifest).unwrap()).unwrap();
+}
+
+fn kept_key(state: &AppState) -> carepath::audit::KeySet {
+    carepath::audit::KeySet::single(&state.audit_signer.public_key())
+}
+
 #[actix_web::test]
 async fn a_damaged_or_altered_backup_is_refused_and_leaves_nothing() {
     let t = TestApp::new();
@@ -184,6 +208,7 @@ async fn a_damaged_or_altered_backup_is_refused_and_leaves_nothing() {
     // One byte flipped: the checksum catches it.
     let db = to.join("carepath.db");
     let pristine = std::fs::read(&db).unwrap();
+    let pristine_manifest = std::fs::read(to.join("manifest.json")).unwrap();
     let mut bytes = pristine.clone();
     let last = bytes.len() - 100;
     bytes[last] ^= 0xff;
@@ -204,6 +229,7 @@ async fn a_damaged_or_altered_backup_is_refused_and_leaves_nothing() {
         .unwrap();
     }
     fix_checksum(&to);
+    resign(&to);
     let dir = t.db.dir.path().join("r2");
     let err = carepath::backup::restore(&restore_settings(&dir, &original), &to, None).unwrap_err().to_string();
     assert!(err.contains("audit chain") && err.contains("event 2"), "{err}");
@@ -211,7 +237,7 @@ async fn a_damaged_or_altered_backup_is_refused_and_leaves_nothing() {
 
     // Intact again, but the wrong master key: refused before anyone starts on it.
     std::fs::write(&db, &pristine).unwrap();
-    fix_checksum(&to);
+    std::fs::write(to.join("manifest.json"), &pristine_manifest).unwrap();
     let other = TestApp::new();
     let dir = t.db.dir.path().join("r3");
     let err = carepath::backup::restore(&restore_settings(&dir, &other.state.settings.data_dir), &to, None)
@@ -220,6 +246,78 @@ async fn a_damaged_or_altered_backup_is_refused_and_leaves_nothing() {
     assert!(err.contains("master key"), "{err}");
     let dir = t.db.dir.path().join("r4");
     carepath::backup::restore(&restore_settings(&dir, &original), &to, None).unwrap();
+}
+
+/// Issue 26 item 8: the snapshot edited (a patient moved to another clinic) and the manifest
+/// recomputed. Unsigned by the server's key, it is refused with or without `--public-key`;
+/// re-signed with another key, it is refused against the key kept apart, and restores without
+/// one only with a warning on stderr.
+#[actix_web::test]
+async fn a_tampered_backup_with_a_recomputed_manifest_is_refused() {
+    let t = TestApp::new();
+    if t.db.is_postgres() {
+        return; // A PostgreSQL store is backed up with pg_dump: see pg_dump_restores_and_verifies.
+    }
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let (_, _, patient) = clinic(&t, &app).await;
+    sign_checkpoint(&t.state);
+    let to = t.db.dir.path().join("backup");
+    let manifest = carepath::backup::backup(&t.state.settings, &to).unwrap();
+    assert!(manifest.signature.is_some());
+    let original = t.state.settings.data_dir.clone();
+
+    // Intact, it restores against the key kept apart, without a warning.
+    let report = carepath::backup::restore(
+        &restore_settings(&t.db.dir.path().join("r0"), &original),
+        &to,
+        Some(kept_key(&t.state)),
+    )
+    .unwrap();
+    assert!(report.signature_checked_against_kept_key);
+
+    {
+        use diesel::Connection;
+        use diesel::connection::SimpleConnection;
+        let db = to.join("carepath.db");
+        let mut conn = diesel::SqliteConnection::establish(db.to_str().unwrap()).unwrap();
+        conn.batch_execute(&format!(
+            "INSERT INTO organizations (id, name, kind, created_at, updated_at) SELECT 'other-clinic', 'other', kind, created_at, updated_at \
+             FROM organizations LIMIT 1; UPDATE patients SET managing_organization_id = 'other-clinic' WHERE id = '{patient}'"
+        ))
+        .unwrap();
+    }
+    fix_checksum(&to);
+    for (n, key) in [(1, None), (2, Some(kept_key(&t.state)))] {
+        let dir = t.db.dir.path().join(format!("r{n}"));
+        let err = carepath::backup::restore(&restore_settings(&dir, &original), &to, key).unwrap_err().to_string();
+        assert!(err.contains("signature"), "{err}");
+        assert!(!dir.join("carepath.db").exists(), "a refused backup leaves no database behind");
+    }
+    resign(&to);
+    let dir = t.db.dir.path().join("r3");
+    let err = carepath::backup::restore(&restore_settings(&dir, &original), &to, Some(kept_key(&t.state)))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("signature") && err.contains("not among the keys given"), "{err}");
+    // Without a key kept apart nothing can tell the forger's key from the server's: the CLI
+    // restores and says so loudly; with the key, it refuses.
+    let key_file = t.db.dir.path().join("audit.pub");
+    std::fs::write(&key_file, t.state.audit_signer.public_key_base64()).unwrap();
+    let restore = |dir: &str, with_key: bool| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_carepath"));
+        cmd.arg("restore").arg("--from").arg(&to).arg("--data-dir").arg(t.db.dir.path().join(dir));
+        cmd.arg("--master-key-file").arg(original.join("master.key"));
+        cmd.arg("--index-key-file").arg(original.join("index.key"));
+        if with_key {
+            cmd.arg("--public-key").arg(&key_file);
+        }
+        cmd.env_remove("CAREPATH_DATABASE_URL").output().unwrap()
+    };
+    let kept = restore("r4", true);
+    assert!(!kept.status.success(), "{}", String::from_utf8_lossy(&kept.stdout));
+    let unkept = restore("r5", false);
+    let stderr = String::from_utf8_lossy(&unkept.stderr);
+    assert!(unkept.status.success() && stderr.contains("WARNING") && stderr.contains("--public-key"), "{stderr}");
 }
 
 /// The README's PostgreSQL procedure: `pg_dump -Fc`, `pg_restore` into an empty database, then

@@ -20,6 +20,7 @@ mod denials;
 mod directory;
 mod documents;
 mod fhir;
+mod fhir_export;
 mod foundation;
 mod hardening;
 mod instances;
