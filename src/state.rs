@@ -84,7 +84,10 @@ impl AppState {
         };
         let keys = Keyring::load_or_create(&settings, has_data)?;
         check_keys_open_data(&pool, &keys)?;
-        Self::assemble(settings, pool, keys, schemas)
+        let state = Self::assemble(settings, pool, keys, schemas)?;
+        // Not in `assemble`: a lazy state's database may be down, and ended sessions are its to read.
+        restore_endings(&state.pool, &state.auth)?;
+        Ok(state)
     }
 
     /// The rest of the state, the same whichever way the pool and keys were come by.
@@ -92,7 +95,6 @@ impl AppState {
         let calendar =
             crate::calendar::Calendar::new(&settings.time_zone, settings.fixed_now).map_err(StartError::TimeZone)?;
         let auth = Authenticator::load(&settings)?;
-        restore_endings(&pool, &auth)?;
         let audit_signer = crate::audit::Signer::load_or_create(&settings.data_dir).map_err(StartError::AuditKey)?;
         let committer = crate::committer::Committer::start(db::side_pool(&settings, 1), settings.committer_queue_max)
             .map_err(StartError::Committer)?;
