@@ -238,3 +238,55 @@ mod tests {
         assert!((0..10_000).all(|_| b.take("a", t0).is_ok()));
     }
 }
+
+/// A bulk export's owner: organisation, subject and role.
+pub type ExportOwner = (String, String, String);
+
+/// Exports running in this process, and erasures seen (a running export re-checks its patients
+/// when that count moves). The rest of the export limits are the job store's
+/// (`domain::exports`); this part is the process's memory.
+#[derive(Default)]
+pub struct RunningExports {
+    owners: Arc<Mutex<std::collections::HashSet<ExportOwner>>>,
+    erasures: std::sync::atomic::AtomicU64,
+}
+
+/// A running export's place; dropping it frees the place.
+pub struct ExportSlot {
+    owners: Arc<Mutex<std::collections::HashSet<ExportOwner>>>,
+    owner: ExportOwner,
+}
+
+impl Drop for ExportSlot {
+    fn drop(&mut self) {
+        self.owners.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&self.owner);
+    }
+}
+
+impl RunningExports {
+    /// Takes the running place of `owner`: refused while that caller already runs an export, or
+    /// while `max` exports run in all.
+    pub fn start(&self, owner: ExportOwner, max: u64) -> Result<ExportSlot, crate::error::ApiError> {
+        let mut owners = self.owners.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let refuse =
+            |detail: &str| crate::error::ApiError::TooManyRequests { detail: detail.to_owned(), retry_after_secs: 30 };
+        if owners.contains(&owner) {
+            return Err(refuse("you already have an export running; wait for it to finish (or delete it)"));
+        }
+        if owners.len() as u64 >= max {
+            return Err(refuse("the server is running as many exports as it allows; retry later"));
+        }
+        owners.insert(owner.clone());
+        Ok(ExportSlot { owners: self.owners.clone(), owner })
+    }
+
+    /// Counts an erasure, so that running exports re-check their patients.
+    pub fn note_erasure(&self) {
+        self.erasures.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// The erasures seen so far.
+    pub fn erasures(&self) -> u64 {
+        self.erasures.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}

@@ -138,7 +138,7 @@ fn main() -> ExitCode {
         Command::Serve(settings) => serve(*settings),
         Command::Demo(settings) => {
             // No request log: the loader's thousands of in-process requests would bury the tokens.
-            let loaded = actix_web::rt::System::new().block_on(async { carepath::demo::load(&settings).await });
+            let loaded = actix_web::rt::System::new().block_on(async { carepath::startup::load_demo(&settings).await });
             match loaded {
                 Ok(manifest) => {
                     eprint!("{}", carepath::demo::describe(&manifest, &settings.data_dir));
@@ -287,7 +287,7 @@ fn serve(settings: Settings) -> ExitCode {
     }
     if settings.demo.enabled {
         // Before the request log starts: the loader's in-process requests are not the server's.
-        let loaded = actix_web::rt::System::new().block_on(async { carepath::demo::load(&settings).await });
+        let loaded = actix_web::rt::System::new().block_on(async { carepath::startup::load_demo(&settings).await });
         match loaded {
             Ok(manifest) => eprint!("{}", carepath::demo::describe(&manifest, &settings.data_dir)),
             Err(e) => {

@@ -223,3 +223,14 @@ impl Application {
         Ok(port)
     }
 }
+
+/// Fills the data directory with the demo region, unless it holds it already, writing every
+/// record through this application in process (`demo::fill`).
+pub async fn load_demo(settings: &crate::config::Settings) -> Result<crate::demo::Manifest, crate::demo::DemoError> {
+    if let Some(manifest) = crate::demo::existing(settings) {
+        return Ok(manifest);
+    }
+    let state = crate::demo::loading_state(settings)?;
+    let service = actix_web::test::init_service(app(Arc::clone(&state))).await;
+    crate::demo::fill(settings, &state, service).await
+}

@@ -38,7 +38,7 @@ pub struct AppState {
     /// Fans committed vacancy changes out to the connected streams (`GET /v1/vacancies/stream`).
     pub vacancies: crate::live::Hub,
     /// Bulk exports running in this process (`domain::exports`).
-    pub exports: crate::domain::exports::Running,
+    pub exports: crate::limits::RunningExports,
     /// Organisations known to exist. The directory never deletes one, so a hit never goes stale
     /// and the per-request check stays off the database.
     known_orgs: RwLock<HashSet<String>>,
@@ -112,7 +112,7 @@ impl AppState {
             facts: crate::facts_cache::FactsCache::default(),
             changes: tokio::sync::watch::Sender::new(0),
             vacancies: crate::live::Hub::default(),
-            exports: crate::domain::exports::Running::default(),
+            exports: crate::limits::RunningExports::default(),
             known_orgs: RwLock::default(),
         }))
     }

@@ -129,19 +129,34 @@ pub fn check_bind(settings: &Settings) -> Result<(), String> {
     }
 }
 
-/// Fills the data directory with the demo region, unless it already holds it (then nothing is
-/// written). Refuses a directory with other records in it.
-pub async fn load(settings: &Settings) -> Result<Manifest, DemoError> {
-    if let Some(manifest) = read_manifest(&settings.data_dir) {
-        return Ok(manifest);
-    }
-    // Its own state, without per-caller limits: a few thousand writes by a few dozen callers in
-    // seconds is the loader's normal, not abuse. The serving state is opened afresh afterwards.
+/// The demo region the data directory already holds, if any.
+pub fn existing(settings: &Settings) -> Option<Manifest> {
+    read_manifest(&settings.data_dir)
+}
+
+/// The state the loader writes through: its own, without per-caller limits (a few thousand
+/// writes by a few dozen callers in seconds is the loader's normal, not abuse). The serving
+/// state is opened afresh afterwards.
+pub fn loading_state(settings: &Settings) -> Result<Arc<AppState>, DemoError> {
     let mut loading = settings.clone();
     loading.rate_limit_per_minute = 0;
     loading.org_rate_limit_per_minute = 0;
-    let state = AppState::open(loading)?;
-    let api = Api::new(actix_web::test::init_service(crate::startup::app(Arc::clone(&state))).await);
+    Ok(AppState::open(loading)?)
+}
+
+/// Fills an empty data directory with the demo region through `app`, the application on
+/// `state` in process (the wiring builds it: `startup::load_demo`, so the demo never imports the
+/// wiring). Refuses a directory with other records in it.
+pub async fn fill<S, B>(settings: &Settings, state: &AppState, app: S) -> Result<Manifest, DemoError>
+where
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+    B: actix_web::body::MessageBody,
+{
+    let api = Api::new(app);
     let tokens = Tokens {
         data_dir: settings.data_dir.clone(),
         operator_org: settings.operator_org.clone(),

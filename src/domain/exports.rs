@@ -12,12 +12,10 @@
 //! a floor of free disk under the data directory (507), and an expiry after which a job and its
 //! files are deleted: lazily when it is next reached, and by [`sweeper`] every few minutes.
 
-use std::collections::HashSet;
 use std::fs;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -90,52 +88,6 @@ impl Job {
 /// The caller as a job's owner is kept.
 pub fn owner(caller: &Caller) -> (String, String, String) {
     (caller.org.clone(), caller.sub.clone(), caller.role.as_str().to_owned())
-}
-
-/// Exports running in this process, and erasures seen (a running export re-checks its patients
-/// when that count moves).
-#[derive(Default)]
-pub struct Running {
-    owners: Mutex<HashSet<(String, String, String)>>,
-    erasures: AtomicU64,
-}
-
-/// A running export's place; dropping it frees the place.
-pub struct Slot {
-    state: Arc<AppState>,
-    owner: (String, String, String),
-}
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        self.state.exports.owners().remove(&self.owner);
-    }
-}
-
-impl Running {
-    fn owners(&self) -> std::sync::MutexGuard<'_, HashSet<(String, String, String)>> {
-        self.owners.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// Takes the running place of `owner` in `state`: refused while that caller already runs an
-    /// export, or while `max` exports run in all.
-    pub fn start(state: &Arc<AppState>, owner: (String, String, String), max: u64) -> Result<Slot, ApiError> {
-        let mut owners = state.exports.owners();
-        let refuse = |detail: &str| ApiError::TooManyRequests { detail: detail.to_owned(), retry_after_secs: 30 };
-        if owners.contains(&owner) {
-            return Err(refuse("you already have an export running; wait for it to finish (or delete it)"));
-        }
-        if owners.len() as u64 >= max {
-            return Err(refuse("the server is running as many exports as it allows; retry later"));
-        }
-        owners.insert(owner.clone());
-        Ok(Slot { state: state.clone(), owner })
-    }
-
-    /// The erasures seen so far.
-    pub fn erasures(&self) -> u64 {
-        self.erasures.load(Ordering::SeqCst)
-    }
 }
 
 fn jobs_dir(state: &AppState) -> PathBuf {
@@ -239,7 +191,7 @@ pub fn sweep(state: &AppState) -> usize {
 /// Deletes every job that holds `patient_id` (after its erasure). A running job whose last
 /// chunk is not yet listed in `job.json` notices the erasure count and checks for itself.
 pub fn purge_patient(state: &AppState, patient_id: &str) -> Result<usize, ApiError> {
-    state.exports.erasures.fetch_add(1, Ordering::SeqCst);
+    state.exports.note_erasure();
     let mut gone = 0;
     for (dir, job) in all(state) {
         if job.is_some_and(|j| j.patients.iter().any(|(p, _)| p == patient_id)) {
@@ -252,7 +204,7 @@ pub fn purge_patient(state: &AppState, patient_id: &str) -> Result<usize, ApiErr
 
 /// Whether `caller` may start an export now: the organisation's quota of kept jobs and the free
 /// disk; then the running place (held until the export ends).
-pub fn admit(state: &Arc<AppState>, caller: &Caller) -> Result<Slot, ApiError> {
+pub fn admit(state: &Arc<AppState>, caller: &Caller) -> Result<crate::limits::ExportSlot, ApiError> {
     let limits = &state.settings.exports;
     sweep(state);
     let kept = all(state).into_iter().filter(|(_, j)| j.as_ref().is_some_and(|j| j.owner.0 == caller.org)).count();
@@ -271,7 +223,7 @@ pub fn admit(state: &Arc<AppState>, caller: &Caller) -> Result<Slot, ApiError> {
             "the server is low on disk space for export files; retry later or ask the operator".into(),
         ));
     }
-    Running::start(state, owner(caller), limits.max_running)
+    state.exports.start(owner(caller), limits.max_running)
 }
 
 /// Free space for unprivileged users under `dir`, in MiB.

@@ -35,7 +35,7 @@ fn user<'a>(users: &'a [demo::DemoUser], role: &str) -> &'a demo::DemoUser {
 async fn the_demo_region_is_a_living_region_to_try_as_each_role() {
     let db = TestDb::new();
     let settings = small(&db, 7);
-    let manifest = demo::load(&settings).await.expect("demo loads");
+    let manifest = carepath::startup::load_demo(&settings).await.expect("demo loads");
     assert_eq!(manifest.counts["patients"], 24, "{}", manifest.counts);
     assert!(manifest.counts["documents"].as_u64().unwrap() >= 24, "a care path each at least: {}", manifest.counts);
     let t = TestApp { state: AppState::open(settings.clone()).unwrap(), db };
@@ -81,7 +81,7 @@ async fn the_demo_region_is_a_living_region_to_try_as_each_role() {
     assert!(!board.body["items"].as_array().unwrap().is_empty(), "short-stay beds are posted: {}", board.body);
 
     // Loading again is a no-op on the same region.
-    let again = demo::load(&settings).await.unwrap();
+    let again = carepath::startup::load_demo(&settings).await.unwrap();
     assert_eq!(again.counts, manifest.counts);
     let admin = token(&t, user(&users, "admin"));
     let orgs = send(&app, TestRequest::get().uri("/v1/organizations?limit=500").insert_header(auth(&admin))).await;
@@ -91,9 +91,9 @@ async fn the_demo_region_is_a_living_region_to_try_as_each_role() {
 #[actix_web::test]
 async fn one_seed_makes_one_region() {
     let (a, b, c) = (TestDb::new(), TestDb::new(), TestDb::new());
-    let first = demo::load(&small(&a, 3)).await.unwrap();
-    let second = demo::load(&small(&b, 3)).await.unwrap();
-    let other = demo::load(&small(&c, 4)).await.unwrap();
+    let first = carepath::startup::load_demo(&small(&a, 3)).await.unwrap();
+    let second = carepath::startup::load_demo(&small(&b, 3)).await.unwrap();
+    let other = carepath::startup::load_demo(&small(&c, 4)).await.unwrap();
     assert_eq!(first.counts, second.counts);
     let names = |m: &demo::Manifest| m.users.iter().map(|u| u.name.clone()).collect::<Vec<_>>();
     assert_eq!(names(&first), names(&second));
@@ -130,7 +130,7 @@ async fn in_demo_mode_the_console_offers_the_demo_users_and_otherwise_nobody() {
     let db = TestDb::new();
     let mut settings = small(&db, 5);
     settings.demo.patients = 3;
-    demo::load(&settings).await.unwrap();
+    carepath::startup::load_demo(&settings).await.unwrap();
     let operator_org = settings.operator_org.clone();
     for enabled in [true, false] {
         let mut settings = settings.clone();

@@ -225,13 +225,13 @@ async fn exports_are_limited_per_caller_per_organisation_and_by_disk() {
     // another kick-off by the same caller is refused; a colleague's is not.
     let role: carepath::auth::Role = "physician".parse().unwrap();
     let owner = (w.clinic.clone(), format!("{role:?}-tester"), "physician".to_owned());
-    let running = carepath::domain::exports::Running::start(&t.state, owner, 2).unwrap();
+    let running = t.state.exports.start(owner, 2).unwrap();
     let res = send(&app, kick(&w.physician)).await;
     assert!(res.problem(429)["detail"].as_str().unwrap().contains("already have an export running"), "{}", res.body);
     assert!(res.header("retry-after").is_some());
     // The global cap: two running in all, so a second caller is refused while both places are taken.
     let other = ("elsewhere".to_owned(), "x".to_owned(), "nurse".to_owned());
-    let second = carepath::domain::exports::Running::start(&t.state, other, 2).unwrap();
+    let second = t.state.exports.start(other, 2).unwrap();
     send(&app, kick(&w.nurse)).await.problem(429);
     drop((running, second));
 
