@@ -137,9 +137,16 @@ fn grant_holder(caller: &Caller) -> (&str, &str, &str) {
 /// For an id that names no patient: the same lookups an unrelated caller's request makes (care
 /// team, consents, grant), so the 404 takes about as long either way.
 fn decoy_lookups(conn: &mut DbConn, caller: &Caller, patient_id: &str) -> Result<(), ApiError> {
+    decoy_facts(conn, patient_id)?;
+    BreakGlassRow::open(conn, patient_id, grant_holder(caller), &clock::now())?;
+    Ok(())
+}
+
+/// The lookups that loading a patient's facts makes, for a refusal whose facts came from the
+/// cache: with them, a hidden patient answers no faster than a missing one.
+fn decoy_facts(conn: &mut DbConn, patient_id: &str) -> Result<(), ApiError> {
     CareTeamRow::for_patient(conn, patient_id)?;
     ConsentRow::for_patient(conn, patient_id)?;
-    BreakGlassRow::open(conn, patient_id, grant_holder(caller), &clock::now())?;
     Ok(())
 }
 
@@ -296,6 +303,7 @@ fn decide_and_load(
         return Err(Denial::NoRelationship.into());
     };
     event.patient_id = Some(patient.id.clone());
+    let cached = state.facts.get(&patient.id, patient.access_rev).is_some();
     let facts = facts(conn, state, &patient)?;
     let denial = match decide(state, caller, &facts, want, false) {
         Ok(allowed) => return Ok(Access { patient, allowed, facts }),
@@ -304,9 +312,9 @@ fn decide_and_load(
     let now = clock::now();
     let open = BreakGlassRow::open(conn, &patient.id, grant_holder(caller), &now)?;
     if requested.is_none() && open.is_none() {
-        // The lookups an unknown id makes: with the facts cached, a hidden patient would
-        // otherwise answer measurably faster than no patient at all.
-        decoy_lookups(conn, caller, &patient.id)?;
+        if cached {
+            decoy_facts(conn, &patient.id)?;
+        }
         return Err(denial.into());
     }
     let allowed = decide(state, caller, &facts, want, true)?;
