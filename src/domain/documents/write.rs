@@ -80,7 +80,7 @@ struct NewVersion<'a> {
     seq: i64,
 }
 
-/// Seals and stores one version, moving the head on (run inside `write_tx`, after `next_seq`).
+/// Seals and stores one version, moving the head on (in the committer's batch, under the job's savepoint, after `next_seq`).
 fn store_version(
     conn: &mut DbConn,
     state: &AppState,
@@ -120,7 +120,7 @@ fn store_version(
     Ok(version)
 }
 
-/// Creates a document as version 1 (run inside `write_tx`).
+/// Creates a document as version 1 (in the committer's batch, under the job's savepoint).
 pub fn create(
     conn: &mut DbConn,
     state: &AppState,
@@ -200,7 +200,7 @@ pub struct Update<'a> {
     pub idem: Option<&'a Idempotency>,
 }
 
-/// Replaces the content as a new version (run inside `write_tx`). A caller not cleared for
+/// Replaces the content as a new version (in the committer's batch, under the job's savepoint). A caller not cleared for
 /// restricted fields keeps the current restricted values it could not see (`withheld`).
 pub fn update(
     conn: &mut DbConn,
@@ -319,7 +319,7 @@ pub fn examine_update(
     revise(conn, state, &head, &access, input).map(drop)
 }
 
-/// Writes a tombstone version; the history stays (run inside `write_tx`).
+/// Writes a tombstone version; the history stays (in the committer's batch, under the job's savepoint).
 pub fn delete(
     conn: &mut DbConn,
     state: &AppState,
