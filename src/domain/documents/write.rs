@@ -80,7 +80,8 @@ struct NewVersion<'a> {
     seq: i64,
 }
 
-/// Seals and stores one version, moving the head on (in the committer's batch, under the job's savepoint, after `next_seq`).
+/// Seals and stores one version, moving the head on (in the committer's batch, under the job's
+/// savepoint, after `next_seq`).
 fn store_version(
     conn: &mut DbConn,
     state: &AppState,
@@ -200,8 +201,9 @@ pub struct Update<'a> {
     pub idem: Option<&'a Idempotency>,
 }
 
-/// Replaces the content as a new version (in the committer's batch, under the job's savepoint). A caller not cleared for
-/// restricted fields keeps the current restricted values it could not see (`withheld`).
+/// Replaces the content as a new version (in the committer's batch, under the job's savepoint).
+/// A caller not cleared for restricted fields keeps the current restricted values it could not
+/// see (`withheld`).
 pub fn update(
     conn: &mut DbConn,
     state: &AppState,
