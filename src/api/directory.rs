@@ -20,7 +20,7 @@ use crate::state::AppState;
         (status = 201, description = "Created", body = Organization, headers(("Location" = String))),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is wrong, or another organisation has the name (names are unique in the directory)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_organization(
     state: web::Data<AppState>,
@@ -63,7 +63,7 @@ pub async fn get_organization(
 #[utoipa::path(put, path = "/v1/organizations/{id}", tag = "directory", request_body = OrganizationInput,
     security(("bearer" = [])),
     responses((status = 200, body = Organization), (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "A field is wrong, another organisation has the name, or a kind changed by anyone but the operator", body = Problem, content_type = "application/problem+json")))]
 pub async fn put_organization(
     state: web::Data<AppState>,
     ctx: Context,
