@@ -151,7 +151,8 @@ def sign_in_page():
     page("sign-in")
     driver.find_element(By.ID, "token").send_keys("not-a-token")
     driver.find_element(By.ID, "sign-in").click()
-    assert "トークンを確認できませんでした" in text(), text()
+    # The answer is a new page: wait for it rather than read the one being left.
+    wait.until(lambda d: "トークンを確認できませんでした" in text())
 
 
 def care_manager_signs_in():
