@@ -5,6 +5,7 @@ If-Match, a stale update (412), a bad body (422 with its pointer). Each answer i
 import datetime
 import os
 import subprocess
+import uuid
 
 from carepath_client import AuthenticatedClient
 from carepath_client.api.directory import create_organization
@@ -36,8 +37,10 @@ def client(tok: str) -> AuthenticatedClient:
 
 
 admin = client(os.environ["CT_ADMIN"])
-r = create_organization.sync_detailed(client=admin, body=OrganizationInput(name="新見クリニック", kind=OrganizationKind.CLINIC))
-assert r.status_code == 201 and r.parsed.name == "新見クリニック", r
+# Names are unique in the directory, and the seed and the fuzzer came first: a name of its own.
+name = f"新見クリニック {uuid.uuid4().hex[:8]}"
+r = create_organization.sync_detailed(client=admin, body=OrganizationInput(name=name, kind=OrganizationKind.CLINIC))
+assert r.status_code == 201 and r.parsed.name == name, r
 org = r.parsed.id
 
 doctor = client(token("dr-flow", "physician", org))
