@@ -161,6 +161,12 @@ pub fn verify(conn: &mut DbConn, public_key: &[u8]) -> Result<Verification, ApiE
 
 /// [`verify`] with every key the log was signed with, each within its validity.
 pub fn verify_with(conn: &mut DbConn, keys: &KeySet) -> Result<Verification, ApiError> {
+    crate::db::snapshot(conn, |conn| verify_snapshot(conn, keys))
+}
+
+/// The walk itself, inside one snapshot: the head, the checkpoints and the events as of one
+/// instant, whatever commits meanwhile.
+fn verify_snapshot(conn: &mut DbConn, keys: &KeySet) -> Result<Verification, ApiError> {
     use crate::db::audit::{AuditFilter, head};
     let (head_seq, head_hash) = head(conn)?;
     let mut walk = ChainWalk::new(CheckpointRow::all(conn)?, keys, "log");

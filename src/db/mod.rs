@@ -229,6 +229,29 @@ where
     }
 }
 
+/// Runs `f` in one consistent snapshot of the database, reading only: a REPEATABLE READ, READ
+/// ONLY transaction on PostgreSQL, a read transaction on SQLite (WAL readers see the database as
+/// of their first read). For reads that must agree with themselves while writers commit: the
+/// audit chain's verification read the head, then the events, and saw events the head it had
+/// read did not cover yet ("events were cut off").
+pub fn snapshot<T, E>(conn: &mut DbConn, f: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        DbConn::Pg(c) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?
+        }
+        DbConn::Sqlite(_) => DbConn::begin_transaction(conn)?,
+    }
+    let result = f(conn);
+    // Nothing was written: ending the transaction either way only releases the snapshot.
+    match DbConn::rollback_transaction(conn) {
+        Ok(()) => result,
+        Err(e) => result.and(Err(e.into())),
+    }
+}
+
 /// Takes, at the start of a commit batch, the rows every batch may lock, in one order: the change
 /// and vacancy sequence counters (by name), then the audit head. On PostgreSQL several instances
 /// commit into one database; a batch that took the head for a read's event and then a counter for

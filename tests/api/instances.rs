@@ -77,3 +77,59 @@ async fn three_instances_write_and_read_at_once_without_a_failure() {
         assert_eq!(v.body["ok"], true, "{}", v.body);
     }
 }
+
+/// Issue 29: the chain's verification while writers commit. It read the head, then the events,
+/// and events committed in between made it say the log was cut off; in one snapshot it agrees
+/// with itself whatever commits meanwhile.
+#[actix_web::test]
+async fn the_chain_verifies_while_writers_commit() {
+    let t = TestApp::new();
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let org = send(
+        &app,
+        TestRequest::post()
+            .uri("/v1/organizations")
+            .insert_header(auth(&t.operator()))
+            .set_json(json!({"name": "clinic", "kind": "clinic"})),
+    )
+    .await
+    .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let dr = t.token("physician", &org);
+    let auditor = t.token("auditor", &org);
+    let patient = send(
+        &app,
+        TestRequest::post().uri("/v1/patients").insert_header(auth(&dr)).set_json(json!({
+            "name": "山田 花子", "birth_date": "1939-04-01", "sex": "female", "managing_organization": org
+        })),
+    )
+    .await
+    .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let doc =
+        json!({"type": "care-path", "schema_version": "1.0.0", "content": {"care_level": "pending", "diagnoses": []}});
+    let request = |i: usize| {
+        let (app, dr, auditor, patient, doc) = (&app, &dr, &auditor, &patient, &doc);
+        async move {
+            if i.is_multiple_of(8) {
+                let v = send(app, TestRequest::get().uri("/v1/audit-events/verify").insert_header(auth(auditor))).await;
+                Some(v.body)
+            } else {
+                let req = TestRequest::post().uri(&format!("/v1/patients/{patient}/documents")).set_json(doc.clone());
+                assert_eq!(send(app, req.insert_header(auth(dr))).await.status, 201);
+                None
+            }
+        }
+    };
+    for wave in 0..4 {
+        for verdict in
+            futures_util::future::join_all((0..160).map(|i| request(wave * 160 + i))).await.into_iter().flatten()
+        {
+            assert_eq!(verdict["ok"], true, "verified while writing: {verdict}");
+        }
+    }
+}
