@@ -75,20 +75,26 @@ fn read_terms(row: &ConsentRow) -> Option<ConsentTerms> {
 /// The facts the access rule needs about a patient: kept ones while the patient's `access_rev`
 /// (read with the row) has not moved, else loaded and kept.
 pub fn facts(conn: &mut DbConn, state: &AppState, patient: &PatientRow) -> Result<PatientFacts, ApiError> {
-    let kept = match state.facts.get(&patient.id, patient.access_rev) {
-        Some(kept) => kept,
+    facts_kept(conn, state, patient).map(|(facts, _)| facts)
+}
+
+/// [`facts`], and whether they came from the cache (so made no lookup).
+fn facts_kept(conn: &mut DbConn, state: &AppState, patient: &PatientRow) -> Result<(PatientFacts, bool), ApiError> {
+    let (kept, cached) = match state.facts.get(&patient.id, patient.access_rev) {
+        Some(kept) => (kept, true),
         None => {
             let loaded = Arc::new(load_facts(conn, &patient.id)?);
             state.facts.put(&patient.id, patient.access_rev, loaded.clone());
-            loaded
+            (loaded, false)
         }
     };
-    Ok(PatientFacts {
+    let facts = PatientFacts {
         managing_organization: patient.managing_organization_id.clone(),
         team: kept.team.clone(),
         consents: kept.consents.clone(),
         desks: kept.desks.clone(),
-    })
+    };
+    Ok((facts, cached))
 }
 
 fn load_facts(conn: &mut DbConn, patient_id: &str) -> Result<Facts, ApiError> {
@@ -303,8 +309,7 @@ fn decide_and_load(
         return Err(Denial::NoRelationship.into());
     };
     event.patient_id = Some(patient.id.clone());
-    let cached = state.facts.get(&patient.id, patient.access_rev).is_some();
-    let facts = facts(conn, state, &patient)?;
+    let (facts, cached) = facts_kept(conn, state, &patient)?;
     let denial = match decide(state, caller, &facts, want, false) {
         Ok(allowed) => return Ok(Access { patient, allowed, facts }),
         Err(denial) => denial,

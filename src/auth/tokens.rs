@@ -129,7 +129,7 @@ impl Authenticator {
         let now = now_secs();
         let (_, exp) = self.verify_at(token, &digest, now).ok()?;
         self.sessions.end(digest, exp, now);
-        Some((hex(&digest), exp))
+        Some((crate::crypto::keyfile::hex(&digest), exp))
     }
 
     /// Ends every session of the user `sub` of `org`: its tokens issued up to `at` (Unix
@@ -217,10 +217,7 @@ impl Authenticator {
     }
 }
 
-fn hex(digest: &[u8; 32]) -> String {
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
-
+/// The digest back from the lowercase hex `crypto::keyfile::hex` wrote.
 fn unhex(text: &str) -> Option<[u8; 32]> {
     let mut out = [0u8; 32];
     if text.len() != 64 || !text.is_ascii() {

@@ -2,8 +2,9 @@
 //! the token, and ends when the token expires); it is HttpOnly, SameSite=Strict, and Secure
 //! unless `--console-secure-cookie false` (never decided by a client-sent `X-Forwarded-Proto`).
 //! Sign-in starts a server-side session for the token; sign-out, an admin, or idle time ends
-//! it, and the token is then refused here and as an API bearer token (`auth::Authenticator`). Every form carries a CSRF token: an HMAC, under the keyring's
-//! index key, of the session's token (or, on the sign-in form, of a random pre-session nonce).
+//! it, and the token is then refused here and as an API bearer token (`auth::Authenticator`).
+//! Every form carries a CSRF token: an HMAC, under the keyring's index key, of the session's
+//! token (or, on the sign-in form, of a random pre-session nonce).
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};

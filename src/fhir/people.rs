@@ -8,7 +8,7 @@ use crate::domain::care_team::CareTeam;
 use crate::domain::patients::Patient;
 
 /// The ISO 21090 name-representation extension JP Core uses to tell kanji (IDE) from kana (SYL).
-const REPRESENTATION: &str = "http://hl7.org/fhir/StructureDefinition/iso21090-EN-representation";
+pub(super) const REPRESENTATION: &str = "http://hl7.org/fhir/StructureDefinition/iso21090-EN-representation";
 
 /// JP Core's insured-person identifier: `insurer:symbol:number` (branch number not recorded).
 pub const INSURED_PERSON: &str = "http://jpfhir.jp/fhir/core/IdSystem/insured-person-identifier";
@@ -28,6 +28,11 @@ fn human_name(text: &str, representation: &str) -> Value {
     name
 }
 
+/// FHIR's `gender` for our sex: the same words (`male`, `female`, `other`, `unknown`).
+pub(super) fn gender(sex: crate::domain::identity::Sex) -> Option<String> {
+    serde_json::to_value(sex).ok().and_then(|v| v.as_str().map(str::to_owned))
+}
+
 /// The patient: identifiers, kanji and kana names, birth date, sex, address, phone.
 pub fn patient(p: &Patient) -> Value {
     let id = &p.identity;
@@ -43,7 +48,7 @@ pub fn patient(p: &Patient) -> Value {
     if let Some(kana) = &id.name_kana {
         names.push(human_name(kana, "SYL"));
     }
-    let gender = serde_json::to_value(id.sex).ok().and_then(|v| v.as_str().map(str::to_owned));
+    let gender = gender(id.sex);
     let mut r = json!({
         "resourceType": "Patient",
         "id": p.id,

@@ -6,13 +6,10 @@
 use serde_json::Value;
 
 use super::inbound::{COMPOSITION, Entries};
-use super::people::INSURED_PERSON;
-use crate::domain::identity::{Identity, Sex};
+use super::people::{INSURED_PERSON, REPRESENTATION, gender};
+use crate::domain::identity::Identity;
 use crate::domain::patients::Patient;
 use crate::error::FieldError;
-
-/// The ISO 21090 name-representation extension: `IDE` for kanji, `SYL` for kana.
-const REPRESENTATION: &str = "iso21090-EN-representation";
 
 /// Names compare without their spaces (half- or full-width) and ignoring ASCII case.
 fn normal(name: &str) -> String {
@@ -31,20 +28,7 @@ fn name_text(name: &Value) -> Option<String> {
 }
 
 fn representation(name: &Value) -> Option<&str> {
-    name["extension"]
-        .as_array()?
-        .iter()
-        .find(|e| e["url"].as_str().is_some_and(|u| u.ends_with(REPRESENTATION)))?["valueCode"]
-        .as_str()
-}
-
-fn sex_word(sex: Sex) -> &'static str {
-    match sex {
-        Sex::Male => "male",
-        Sex::Female => "female",
-        Sex::Other => "other",
-        Sex::Unknown => "unknown",
-    }
+    name["extension"].as_array()?.iter().find(|e| e["url"] == REPRESENTATION)?["valueCode"].as_str()
 }
 
 /// The differences between the Bundle's patient and `target`, each located at the Bundle's
@@ -71,7 +55,7 @@ pub fn mismatches(entries: &Entries<'_>, target: &Patient) -> Vec<FieldError> {
         None => differs("birthDate", "the birth date (missing)"),
     }
     match patient["gender"].as_str() {
-        Some(g) if g == sex_word(target.identity.sex) => {}
+        Some(g) if gender(target.identity.sex).as_deref() == Some(g) => {}
         Some(_) => differs("gender", "the sex"),
         None => differs("gender", "the sex (missing)"),
     }

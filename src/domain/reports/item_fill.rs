@@ -19,7 +19,8 @@ use utoipa::ToSchema;
 
 use time::Date;
 
-use super::indicators::Cell;
+use super::Days;
+use super::indicators::{Cell, Granularity, whole};
 use super::suppression::{Group, Hidden, THRESHOLD, suppress_but_zero};
 use crate::access::Action;
 use crate::audit::Event;
@@ -191,7 +192,9 @@ pub fn count(conn: &mut crate::db::DbConn, st: &AppState, query: &ItemFillQuery)
         })
         .collect();
 
-    let (first, last) = (query.from.map(month_start), query.to.map(month_end));
+    // Whole months, as the indicators' periods are (`indicators::whole`).
+    let month = |d: Date| whole(Days { first: d, last: d }, Granularity::Month);
+    let (first, last) = (query.from.map(|d| month(d).first), query.to.map(|d| month(d).last));
     let midnight = |d: Date| st.calendar.instant_at(d, 0).map(crate::clock::format);
     let from = first.and_then(midnight);
     let to = last.and_then(|d| d.next_day()).and_then(midnight);
@@ -252,19 +255,6 @@ pub fn count(conn: &mut crate::db::DbConn, st: &AppState, query: &ItemFillQuery)
         fields,
         never_used,
     })
-}
-
-fn month_start(d: Date) -> Date {
-    d.replace_day(1).unwrap_or(d)
-}
-
-fn month_end(d: Date) -> Date {
-    let next = if d.month() == time::Month::December {
-        Date::from_calendar_date(d.year() + 1, time::Month::January, 1)
-    } else {
-        Date::from_calendar_date(d.year(), d.month().next(), 1)
-    };
-    next.ok().and_then(Date::previous_day).unwrap_or(d)
 }
 
 /// One field's rows (`all` first, then by kind), suppressed: documents and fills each add up
