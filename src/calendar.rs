@@ -9,20 +9,20 @@ use time::{Date, Month, OffsetDateTime};
 pub struct Calendar {
     name: String,
     zone: jiff::tz::TimeZone,
-    fixed_now: Option<OffsetDateTime>,
+    clock: crate::clock::Clock,
 }
 
 impl Calendar {
     /// The calendar of an IANA time zone (`Asia/Tokyo`); an unknown name is refused with a
-    /// message for the operator. `fixed_now` stops the clock at that instant (tests).
-    pub fn new(name: &str, fixed_now: Option<OffsetDateTime>) -> Result<Self, String> {
+    /// message for the operator. "Today" is read from `clock`.
+    pub fn new(name: &str, clock: crate::clock::Clock) -> Result<Self, String> {
         let zone = jiff::tz::TimeZone::get(name).map_err(|_| {
             format!(
                 "unknown time zone {name:?} (--time-zone, CAREPATH_TIME_ZONE): give an IANA name such as \
                  Asia/Tokyo or UTC"
             )
         })?;
-        Ok(Self { name: name.to_owned(), zone, fixed_now })
+        Ok(Self { name: name.to_owned(), zone, clock })
     }
 
     /// The zone's IANA name, as configured.
@@ -30,9 +30,9 @@ impl Calendar {
         &self.name
     }
 
-    /// The current instant (UTC), or the fixed one.
+    /// The current instant (UTC), from the clock.
     pub fn now(&self) -> OffsetDateTime {
-        self.fixed_now.unwrap_or_else(OffsetDateTime::now_utc)
+        self.clock.now()
     }
 
     /// Today's date in the region.
@@ -79,24 +79,25 @@ impl Calendar {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::Clock;
     use time::macros::{date, datetime};
 
     #[test]
     fn tokyo_is_a_day_ahead_of_utc_before_nine() {
         let at = datetime!(2026-11-25 23:30 UTC);
-        let tokyo = Calendar::new("Asia/Tokyo", Some(at)).unwrap();
+        let tokyo = Calendar::new("Asia/Tokyo", Clock::stopped(at)).unwrap();
         assert_eq!(tokyo.today(), date!(2026 - 11 - 26));
-        let utc = Calendar::new("UTC", Some(at)).unwrap();
+        let utc = Calendar::new("UTC", Clock::stopped(at)).unwrap();
         assert_eq!(utc.today(), date!(2026 - 11 - 25));
         assert_eq!(tokyo.date_at(datetime!(2026-11-26 15:00 UTC)), date!(2026 - 11 - 27));
-        let honolulu = Calendar::new("Pacific/Honolulu", Some(at)).unwrap();
+        let honolulu = Calendar::new("Pacific/Honolulu", Clock::stopped(at)).unwrap();
         assert_eq!(honolulu.today(), date!(2026 - 11 - 25));
         assert_eq!(honolulu.date_at(datetime!(2026-11-26 09:59 UTC)), date!(2026 - 11 - 25));
     }
 
     #[test]
     fn minutes_and_instants_are_the_regions() {
-        let tokyo = Calendar::new("Asia/Tokyo", None).unwrap();
+        let tokyo = Calendar::new("Asia/Tokyo", Clock::system()).unwrap();
         assert_eq!(tokyo.minute_at(datetime!(2026-11-25 23:30 UTC)), 8 * 60 + 30);
         assert_eq!(tokyo.instant_at(date!(2026 - 11 - 26), 8 * 60 + 30), Some(datetime!(2026-11-25 23:30 UTC)));
         assert_eq!(tokyo.instant_at(date!(2026 - 11 - 26), 24 * 60), Some(datetime!(2026-11-26 15:00 UTC)));
@@ -104,7 +105,7 @@ mod tests {
 
     #[test]
     fn an_unknown_zone_is_refused_by_name() {
-        let error = Calendar::new("Asia/Tokio", None).unwrap_err();
+        let error = Calendar::new("Asia/Tokio", Clock::system()).unwrap_err();
         assert!(error.contains("Asia/Tokio") && error.contains("CAREPATH_TIME_ZONE"), "{error}");
     }
 }

@@ -5,9 +5,7 @@ pub mod api;
 pub mod audit;
 #[deny(missing_docs)]
 pub mod auth;
-pub mod authorize;
 pub mod backup;
-pub mod break_glass;
 pub mod calendar;
 pub mod clock;
 pub mod committer;
@@ -21,7 +19,6 @@ pub mod demo;
 #[deny(missing_docs)]
 pub mod domain;
 pub mod error;
-pub mod facts_cache;
 pub mod fhir;
 pub mod ids;
 pub mod limits;

@@ -18,6 +18,8 @@ pub struct AppState {
     pub settings: Settings,
     /// The region's calendar: `calendar.today()` is the date day-granular rules use.
     pub calendar: crate::calendar::Calendar,
+    /// The one clock every time-dependent rule reads (the calendar reads it too).
+    pub clock: crate::clock::Clock,
     pub pool: DbPool,
     pub auth: Authenticator,
     /// Swapped whole when `carepath keys rotate` (another process) re-wraps data keys under a
@@ -30,7 +32,7 @@ pub struct AppState {
     /// Commits every write and every read's audit event, many to one commit under load.
     pub committer: crate::committer::Committer,
     /// Patients' care teams and consents as last loaded, by access revision.
-    pub facts: crate::facts_cache::FactsCache,
+    pub facts: crate::access::FactsCache,
     /// Ticks after every committed document change; long-polling readers of the change feed wait on it.
     pub changes: tokio::sync::watch::Sender<u64>,
     /// Per-caller request rates and open long-polls.
@@ -74,7 +76,8 @@ pub enum StartError {
 impl AppState {
     /// Creates the data directory (0700) if needed, opens and migrates the database.
     pub fn open(settings: Settings) -> Result<Arc<Self>, StartError> {
-        crate::calendar::Calendar::new(&settings.time_zone, settings.fixed_now).map_err(StartError::TimeZone)?;
+        crate::calendar::Calendar::new(&settings.time_zone, crate::clock::Clock::system())
+            .map_err(StartError::TimeZone)?;
         let schemas = Registry::load(settings.schema_dir.as_deref())?;
         create_data_dir(&settings)?;
         let pool = db::open(&settings)?;
@@ -92,9 +95,10 @@ impl AppState {
 
     /// The rest of the state, the same whichever way the pool and keys were come by.
     fn assemble(settings: Settings, pool: DbPool, keys: Keyring, schemas: Registry) -> Result<Arc<Self>, StartError> {
+        let clock = settings.fixed_now.map_or_else(crate::clock::Clock::system, crate::clock::Clock::stopped);
         let calendar =
-            crate::calendar::Calendar::new(&settings.time_zone, settings.fixed_now).map_err(StartError::TimeZone)?;
-        let auth = Authenticator::load(&settings)?;
+            crate::calendar::Calendar::new(&settings.time_zone, clock.clone()).map_err(StartError::TimeZone)?;
+        let auth = Authenticator::load(&settings, clock.clone())?;
         let audit_signer = crate::audit::Signer::load_or_create(&settings.data_dir).map_err(StartError::AuditKey)?;
         let committer = crate::committer::Committer::start(db::side_pool(&settings, 1), settings.committer_queue_max)
             .map_err(StartError::Committer)?;
@@ -102,6 +106,7 @@ impl AppState {
             limits: crate::limits::Limits::new(&settings),
             settings,
             calendar,
+            clock,
             pool,
             auth,
             keys: RwLock::new(Arc::new(keys)),
@@ -109,7 +114,7 @@ impl AppState {
             schemas,
             audit_signer,
             committer,
-            facts: crate::facts_cache::FactsCache::default(),
+            facts: crate::access::FactsCache::default(),
             changes: tokio::sync::watch::Sender::new(0),
             vacancies: crate::live::Hub::default(),
             exports: crate::limits::RunningExports::default(),
@@ -227,7 +232,7 @@ fn restore_endings(pool: &DbPool, auth: &Authenticator) -> Result<(), StartError
     use crate::db::sessions::{EndedTokenRow, EndedUserRow};
     let inspect = |e: diesel::result::Error| StartError::Inspect(e.to_string());
     let mut conn = pool.get().map_err(|e| StartError::Inspect(e.to_string()))?;
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let now = auth.now_secs().cast_signed();
     let tokens = EndedTokenRow::live(&mut conn, now).map_err(inspect)?;
     let users = EndedUserRow::all(&mut conn).map_err(inspect)?;
     let as_secs = |t: i64| u64::try_from(t).unwrap_or(0);

@@ -186,7 +186,7 @@ pub async fn sheet_stats(
     params: ApiQuery<StatsParams>,
 ) -> Result<HttpResponse, ApiError> {
     let p = params.into_inner();
-    let now = time::OffsetDateTime::now_utc();
+    let now = state.clock.now();
     let from = match p.from.as_deref() {
         Some(t) => params::instant("/query/from", t)?,
         None => crate::clock::format(now - time::Duration::days(30)),

@@ -1,4 +1,4 @@
-//! HTTP handlers, one file per resource. Handlers parse, authorise, call the domain, map the result.
+//! HTTP handlers, one file per resource. Handlers parse, authorize, call the domain, map the result.
 
 pub mod audit;
 pub mod care_team;

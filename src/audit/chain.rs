@@ -65,7 +65,9 @@ pub fn append(conn: &mut DbConn, event: &Event, outcome: &str, status: u16) -> R
 pub fn append_all(conn: &mut DbConn, events: &[(&Event, &str, u16)]) -> Result<i64, ApiError> {
     let n = i64::try_from(events.len()).map_err(ApiError::internal)?;
     let (last, mut prev_hash) = advance_head(conn, n)?;
-    let at = clock::now();
+    // The log's own times are the wall clock, never the service's movable one: they are evidence
+    // of when, and no rule reads them.
+    let at = clock::Clock::system().stamp();
     for (seq, (event, outcome, status)) in (last - n + 1..).zip(events) {
         let mut row = AuditRow {
             seq,

@@ -140,7 +140,7 @@ impl Signer {
             public_key: self.public_key_base64(),
             valid_from_seq: from,
             valid_until_seq: None,
-            created_at: clock::now(),
+            created_at: clock::Clock::system().stamp(),
         }
         .insert(tx)?;
         Ok(true)
@@ -162,11 +162,13 @@ impl Signer {
             let (seq, hash) = crate::db::audit::head(tx)?;
             let last = CheckpointRow::latest(tx)?;
             let (last_seq, last_at) = last.map_or((0, None), |c| (c.seq, Some(c.signed_at)));
-            let old = last_at.is_none_or(|at| at < clock::format(time::OffsetDateTime::now_utc() - max_age));
+            // Wall-clock times, like the events' (`chain::append_all`).
+            let wall = clock::Clock::system();
+            let old = last_at.is_none_or(|at| at < clock::format(wall.now() - max_age));
             if seq == last_seq || (seq - last_seq < every && !old) {
                 return Ok(None);
             }
-            let signed_at = clock::now();
+            let signed_at = wall.stamp();
             let loaded = self.read();
             let signature = loaded.pair.sign(checkpoint_message(seq, &hash, &signed_at).as_bytes());
             let row = CheckpointRow {

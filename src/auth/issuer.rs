@@ -101,7 +101,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("nested").join("data");
         let settings = Settings::for_data_dir(&data);
-        let first = Authenticator::load(&settings).unwrap();
+        let first = Authenticator::load(&settings, crate::clock::Clock::system()).unwrap();
         let key_file = data.join(LOCAL_KEY_FILE);
         assert_eq!(std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777, 0o600);
         assert_eq!(std::fs::metadata(&data).unwrap().permissions().mode() & 0o777, 0o700);
@@ -111,7 +111,7 @@ mod tests {
         assert_eq!(std::fs::read_dir(&data).unwrap().count(), 1);
 
         let token = issue_local_token(&data, "u", Role::Auditor, "o", 60).unwrap();
-        let second = Authenticator::load(&settings).unwrap();
+        let second = Authenticator::load(&settings, crate::clock::Clock::system()).unwrap();
         assert_eq!(std::fs::read_to_string(&key_file).unwrap(), pem, "key was replaced");
         assert_eq!(first.verify(&token).unwrap().role, Role::Auditor);
         assert_eq!(second.verify(&token).unwrap().role, Role::Auditor);
@@ -147,7 +147,9 @@ mod tests {
         let f = Fixture::local();
         let key_file = f.data_dir().join(LOCAL_KEY_FILE);
         std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let error = Authenticator::load(&Settings::for_data_dir(f.data_dir())).unwrap_err().to_string();
+        let error = Authenticator::load(&Settings::for_data_dir(f.data_dir()), crate::clock::Clock::system())
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("chmod 600") && error.contains(LOCAL_KEY_FILE), "{error}");
     }
 
@@ -156,7 +158,9 @@ mod tests {
         let f = Fixture::local();
         let key_file = f.data_dir().join(LOCAL_KEY_FILE);
         std::fs::write(&key_file, "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n").unwrap();
-        let error = Authenticator::load(&Settings::for_data_dir(f.data_dir())).unwrap_err().to_string();
+        let error = Authenticator::load(&Settings::for_data_dir(f.data_dir()), crate::clock::Clock::system())
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("not an Ed25519 PKCS#8 private key"), "{error}");
     }
 

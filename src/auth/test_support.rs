@@ -32,7 +32,7 @@ impl Fixture {
         let mut settings = Settings::for_data_dir(dir.path().join("data"));
         settings.jwt_leeway_secs = LEEWAY;
         adjust(&mut settings);
-        let auth = Authenticator::load(&settings).unwrap();
+        let auth = Authenticator::load(&settings, crate::clock::Clock::system()).unwrap();
         Self { dir, auth }
     }
 
@@ -141,7 +141,7 @@ pub(super) fn with_trust_file(trust: Value, files: &[(&str, String)]) -> Fixture
     let mut settings = Settings::for_data_dir(dir.path().join("data"));
     settings.jwt_leeway_secs = LEEWAY;
     settings.trust_file = Some(conf.join("trust.json"));
-    let auth = Authenticator::load(&settings).unwrap();
+    let auth = Authenticator::load(&settings, crate::clock::Clock::system()).unwrap();
     Fixture { dir, auth }
 }
 
@@ -157,7 +157,9 @@ pub(super) fn trust_file_error(trust: &str, files: &[(&str, String)]) -> String 
     let mut settings = Settings::for_data_dir(dir.path().join("data"));
     settings.local_issuer = false;
     settings.trust_file = Some(dir.path().join("trust.json"));
-    let error = Authenticator::load(&settings).expect_err("trust file must be refused").to_string();
+    let error = Authenticator::load(&settings, crate::clock::Clock::system())
+        .expect_err("trust file must be refused")
+        .to_string();
     assert!(error.contains("trust.json"), "error does not name the trust file: {error}");
     error
 }

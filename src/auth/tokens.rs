@@ -16,7 +16,8 @@ use super::claims::{RawHeader, is_json_object, parse_claims};
 use super::issuer::local_key;
 use super::sessions::Sessions;
 use super::trust::{TrustedKey, load_trust_file};
-use super::{AuthError, AuthSetupError, Caller, LOCAL_AUDIENCE, LOCAL_ISSUER, now_secs};
+use super::{AuthError, AuthSetupError, Caller, LOCAL_AUDIENCE, LOCAL_ISSUER};
+use crate::clock::Clock;
 use crate::config::Settings;
 use crate::crypto::keyfile::printable;
 
@@ -34,6 +35,8 @@ pub struct Authenticator {
     pub(super) cache: TokenCache,
     /// Full (uncached) verifications attempted: shows in tests that the cache is used.
     pub(super) verifications: AtomicU64,
+    /// Sessions' idle time and endings are read from it (token `exp` is checked on the wall clock).
+    clock: Clock,
 }
 
 impl fmt::Debug for Authenticator {
@@ -51,7 +54,7 @@ impl Authenticator {
     /// Reads (or, for the local issuer, creates) every trusted key. Fails on any problem in the
     /// trust file rather than skipping the entry: a silently missing issuer would surface only
     /// as 401s in production.
-    pub fn load(settings: &Settings) -> Result<Self, AuthSetupError> {
+    pub fn load(settings: &Settings, clock: Clock) -> Result<Self, AuthSetupError> {
         let leeway = settings.jwt_leeway_secs;
         let mut keys = Vec::new();
         if settings.local_issuer {
@@ -79,6 +82,7 @@ impl Authenticator {
             sessions: Sessions::new(settings.sessions.console_idle_secs, leeway),
             cache: TokenCache::new(),
             verifications: AtomicU64::new(0),
+            clock,
         })
     }
 
@@ -89,7 +93,7 @@ impl Authenticator {
             return Err(AuthError::TooLarge);
         }
         let digest = token_digest(token);
-        let now = now_secs();
+        let now = self.clock.unix_secs();
         let (caller, _) = self.verify_at(token, &digest, now)?;
         Ok(caller)
     }
@@ -115,7 +119,7 @@ impl Authenticator {
             return Err(AuthError::TooLarge);
         }
         let digest = token_digest(token);
-        let now = now_secs();
+        let now = self.clock.unix_secs();
         let (caller, exp) = self.verify_at(token, &digest, now)?;
         self.sessions.start(digest, &caller, exp, now);
         Ok(caller)
@@ -126,10 +130,15 @@ impl Authenticator {
     /// verify is ignored (it is refused anyway).
     pub fn end_session(&self, token: &str) -> Option<(String, u64)> {
         let digest = token_digest(token);
-        let now = now_secs();
+        let now = self.clock.unix_secs();
         let (_, exp) = self.verify_at(token, &digest, now).ok()?;
         self.sessions.end(digest, exp, now);
         Some((crate::crypto::keyfile::hex(&digest), exp))
+    }
+
+    /// The time sessions are judged by, in Unix seconds.
+    pub fn now_secs(&self) -> u64 {
+        self.clock.unix_secs()
     }
 
     /// Ends every session of the user `sub` of `org`: its tokens issued up to `at` (Unix

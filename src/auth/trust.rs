@@ -300,7 +300,7 @@ mod tests {
             let mut settings = Settings::for_data_dir(dir.path().join("data"));
             settings.trust_file = Some(conf.join("trust.json"));
             settings.local_issuer = false;
-            Fixture { auth: Authenticator::load(&settings).unwrap(), dir }
+            Fixture { auth: Authenticator::load(&settings, crate::clock::Clock::system()).unwrap(), dir }
         };
         assert!(f.auth.verify(&sign_es(&pkcs8, Some("k1"), &idp_claims())).is_ok());
         assert!(f.auth.verify(&sign_es(&pkcs8, None, &idp_claims())).is_ok());
@@ -441,7 +441,7 @@ mod tests {
         let f = tempfile::tempdir().unwrap();
         let mut settings = Settings::for_data_dir(f.path().join("data"));
         settings.trust_file = Some(f.path().join("nope.json"));
-        let error = Authenticator::load(&settings).unwrap_err().to_string();
+        let error = Authenticator::load(&settings, crate::clock::Clock::system()).unwrap_err().to_string();
         assert!(error.starts_with("trust file ") && error.contains("nope.json"), "{error}");
     }
 }

@@ -165,7 +165,7 @@ pub fn backup(settings: &Settings, to: &Path) -> Result<Manifest, BackupError> {
     remove_sidecars(&snapshot);
     let mut manifest = Manifest {
         format: FORMAT.to_owned(),
-        created_at: crate::clock::now(),
+        created_at: crate::clock::Clock::system().stamp(),
         carepath_version: env!("CARGO_PKG_VERSION").to_owned(),
         files: vec![checksum(&snapshot)?],
         audit,

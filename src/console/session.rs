@@ -115,7 +115,8 @@ fn seconds_left(token: &str) -> i64 {
         .ok()
         .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
         .and_then(|claims| claims.get("exp").and_then(serde_json::Value::as_i64));
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    // `exp` is checked on the wall clock (jsonwebtoken), so the cookie lives by it too.
+    let now = crate::clock::Clock::system().now().unix_timestamp();
     exp.map_or(3600, |exp| (exp - now).clamp(0, 12 * 3600))
 }
 

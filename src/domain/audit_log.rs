@@ -8,10 +8,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::access::{self, Action, Resource};
+use crate::access::{self, Action, Resource, Want, authorize};
 use crate::audit::{self, Event, Verification};
-use crate::authorize::{Want, authorise};
-use crate::clock;
 use crate::context::Context;
 use crate::db::audit::{AuditFilter, AuditRow, ReviewRow};
 use crate::db::directory::OrganizationRow;
@@ -179,7 +177,7 @@ pub async fn list_events(state: &Arc<AppState>, ctx: Context, query: AuditQuery)
         // Events reference the break-glass grant; the auditor sees the reason opened from it.
         for row in rows.iter_mut().filter(|r| r.break_glass) {
             if let Some(stored) = row.break_glass_reason.take() {
-                row.break_glass_reason = crate::break_glass::reveal_reason(conn, st, &stored)?;
+                row.break_glass_reason = crate::access::break_glass::reveal_reason(conn, st, &stored)?;
             }
         }
         Ok((with_reviews(conn, rows)?, limit))
@@ -193,7 +191,7 @@ pub async fn list_events(state: &Arc<AppState>, ctx: Context, query: AuditQuery)
 /// Marks a break-glass access reviewed, with a comment (auditor); each access is reviewed once.
 pub async fn review(state: &Arc<AppState>, ctx: Context, seq: i64, input: ReviewInput) -> Result<ReviewRow, ApiError> {
     let event = Event::new(&ctx, "audit.review").resource("audit_event", &seq.to_string());
-    super::write(state, event, 200, move |tx, _, ev| {
+    super::write(state, event, 200, move |tx, st, ev| {
         access::check(&ctx.caller, Resource::Audit, Action::Write)?;
         let mut errors = Errors::default();
         errors.text("/comment", &input.comment, 2000);
@@ -214,7 +212,7 @@ pub async fn review(state: &Arc<AppState>, ctx: Context, seq: i64, input: Review
             reviewer_sub: ctx.caller.sub.clone(),
             reviewer_org: ctx.caller.org.clone(),
             comment: input.comment,
-            reviewed_at: clock::now(),
+            reviewed_at: st.clock.stamp(),
         };
         review.insert(tx)?;
         Ok(review)
@@ -281,7 +279,7 @@ pub async fn access_log(
 ) -> Result<Page<AccessEntry>, ApiError> {
     let event = Event::new(&ctx, "access_log.read").resource("access_log", &patient);
     let items = super::read(state, event, move |conn, st, ev| {
-        let patient = authorise(conn, st, &ctx.caller, &patient, Want::read(Resource::Patient), ev)?.patient;
+        let patient = authorize(conn, st, &ctx.caller, &patient, Want::read(Resource::Patient), ev)?.patient;
         super::patients::erased_patient_gone(&patient)?;
         if ctx.caller.org != patient.managing_organization_id
             && !access::is_operator(&ctx.caller, &st.settings.operator_org)

@@ -6,10 +6,9 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::access::Resource;
+use crate::access::{Resource, Want, authorize};
 use crate::audit::Event;
 use crate::auth::Role;
-use crate::authorize::{Want, authorise};
 use crate::clock;
 use crate::context::Context;
 use crate::db::DbConn;
@@ -140,7 +139,7 @@ pub(crate) fn team_of(patient: &PatientRow, rows: Vec<CareTeamRow>, today: time:
 pub async fn get(state: &Arc<AppState>, ctx: Context, patient: PatientId) -> Result<CareTeam, ApiError> {
     let event = Event::new(&ctx, "care_team.read").resource("care_team", &patient);
     super::read(state, event, move |conn, st, ev| {
-        let patient = authorise(conn, st, &ctx.caller, &patient, Want::read(Resource::CareTeam), ev)?.patient;
+        let patient = authorize(conn, st, &ctx.caller, &patient, Want::read(Resource::CareTeam), ev)?.patient;
         erased_patient_gone(&patient)?;
         team_of(&patient, CareTeamRow::for_patient(conn, &patient.id)?, st.calendar.today())
     })
@@ -157,7 +156,7 @@ pub async fn replace(
     let event = Event::new(&ctx, "care_team.write").resource("care_team", &patient);
     super::write(state, event, 200, move |tx, st, ev| {
         // Authorised first: a caller without access learns nothing, not even from a 422.
-        let patient = authorise(tx, st, &ctx.caller, &patient, Want::write(Resource::CareTeam), ev)?.patient;
+        let patient = authorize(tx, st, &ctx.caller, &patient, Want::write(Resource::CareTeam), ev)?.patient;
         erased_patient_gone(&patient)?;
         input.check()?;
         input.check_references(tx)?;

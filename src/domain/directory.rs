@@ -12,7 +12,6 @@ use utoipa::{IntoParams, ToSchema};
 use crate::access::{self, Action, DirectoryWrite, Resource};
 use crate::audit::Event;
 use crate::auth::Role;
-use crate::clock;
 use crate::context::Context;
 use crate::db::directory::{OrganizationRow, PractitionerRow};
 use crate::db::{self, DbConn};
@@ -239,7 +238,8 @@ impl PractitionerInput {
     }
 
     /// Inside a transaction: the organisation must exist.
-    fn into_row(self, conn: &mut DbConn, id: String, created_at: String) -> Result<PractitionerRow, ApiError> {
+    fn into_row(self, conn: &mut DbConn, id: String, times: (String, String)) -> Result<PractitionerRow, ApiError> {
+        let (created_at, updated_at) = times;
         if !OrganizationRow::exists(conn, &self.organization)? {
             return Err(ApiError::field("/organization", "no such organization"));
         }
@@ -249,7 +249,7 @@ impl PractitionerInput {
             profession: self.profession.as_str().to_owned(),
             organization_id: self.organization,
             created_at,
-            updated_at: clock::now(),
+            updated_at,
         })
     }
 }
@@ -282,7 +282,7 @@ pub async fn create_organization(
         access::may_write_directory(&ctx.caller, &st.settings.operator_org, DirectoryWrite::CreateOrganization)?;
         input.check()?;
         unique_name(tx, &input.name, None)?;
-        let now = clock::now();
+        let now = st.clock.stamp();
         let row = input.into_row(uuid::Uuid::new_v4().to_string(), now.clone(), now)?;
         name_resource(ev, "organization", &row.id);
         row.insert(tx)?;
@@ -356,7 +356,7 @@ pub async fn replace_organization(
             return Err(ApiError::field("/kind", "only the operator's admin changes an organisation's kind"));
         }
         unique_name(tx, &input.name, Some(&existing.id))?;
-        let row = input.into_row(id.into_string(), existing.created_at, clock::now())?;
+        let row = input.into_row(id.into_string(), existing.created_at, st.clock.stamp())?;
         row.update(tx)?;
         Ok(row)
     })
@@ -375,7 +375,7 @@ pub async fn create_practitioner(
         let write = DirectoryWrite::CreatePractitioner { into: &input.organization };
         access::may_write_directory(&ctx.caller, &st.settings.operator_org, write)?;
         input.check()?;
-        let row = input.into_row(tx, uuid::Uuid::new_v4().to_string(), clock::now())?;
+        let row = input.into_row(tx, uuid::Uuid::new_v4().to_string(), (st.clock.stamp(), st.clock.stamp()))?;
         name_resource(ev, "practitioner", &row.id);
         row.insert(tx)?;
         Ok(row)
@@ -429,7 +429,7 @@ pub async fn replace_practitioner(
         let write = DirectoryWrite::ReplacePractitioner { from: &existing.organization_id, into: &input.organization };
         access::may_write_directory(&ctx.caller, &st.settings.operator_org, write)?;
         input.check()?;
-        let row = input.into_row(tx, id.into_string(), existing.created_at)?;
+        let row = input.into_row(tx, id.into_string(), (existing.created_at, st.clock.stamp()))?;
         row.update(tx)?;
         Ok(row)
     })

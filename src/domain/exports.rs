@@ -143,7 +143,7 @@ pub fn owned(state: &AppState, caller: &Caller, id: &str) -> Result<(PathBuf, Jo
     let missing = || ApiError::NotFound("no such export job".into());
     let dir = job_dir(state, id).ok_or_else(missing)?;
     let job = load(&dir).ok_or_else(missing)?;
-    if job.expired(&crate::clock::now()) {
+    if job.expired(&state.clock.stamp()) {
         delete(&dir)?;
         return Err(missing());
     }
@@ -169,7 +169,7 @@ fn all(state: &AppState) -> Vec<(PathBuf, Option<Job>)> {
 
 /// Deletes every expired job; returns how many went.
 pub fn sweep(state: &AppState) -> usize {
-    let now = crate::clock::now();
+    let now = state.clock.stamp();
     let mut gone = 0;
     for (dir, job) in all(state) {
         // A directory without a readable job.json is a kick-off that failed half-way (or a job

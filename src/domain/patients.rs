@@ -7,9 +7,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::access::{self, Action, Denial, PatientFacts, Resource};
+use crate::access::{self, Action, Denial, PatientFacts, Resource, Want, authorize, facts};
 use crate::audit::Event;
-use crate::authorize::{self, Want, authorise, facts};
 use crate::clock;
 use crate::context::Context;
 use crate::crypto::Keyring;
@@ -142,7 +141,7 @@ fn registration(state: &AppState, ctx: &Context, input: PatientInput) -> Result<
         consents: Vec::new(),
         desks: Vec::new(),
     };
-    authorize::decide(state, caller, &facts, Want::write(Resource::Patient), false).map_err(|denial| match denial {
+    access::allows(state, caller, &facts, Want::write(Resource::Patient), false).map_err(|denial| match denial {
         Denial::Role => ApiError::from(denial),
         _ => ApiError::Forbidden("you may register patients only for your own organisation".into()),
     })?;
@@ -155,7 +154,7 @@ fn registration(state: &AppState, ctx: &Context, input: PatientInput) -> Result<
 
     let id = uuid::Uuid::new_v4().to_string();
     let (data_key, wrapped) = state.fresh_keys()?.new_data_key(&id).map_err(ApiError::internal)?;
-    let now = clock::now();
+    let now = state.clock.stamp();
     let row = PatientRow {
         sealed: input.identity.seal(&data_key, &id)?,
         ltc_index: input.identity.ltc_insured_number.as_deref().map(|n| ltc_index(&state.keys(), n)),
@@ -186,7 +185,7 @@ fn registration(state: &AppState, ctx: &Context, input: PatientInput) -> Result<
 pub async fn get(state: &Arc<AppState>, ctx: Context, id: PatientId) -> Result<Patient, ApiError> {
     let event = Event::new(&ctx, "patient.read").resource("patient", &id);
     let row = super::read(state, event, move |conn, st, ev| {
-        let access = authorise(conn, st, &ctx.caller, &id, Want::read(Resource::Patient), ev)?;
+        let access = authorize(conn, st, &ctx.caller, &id, Want::read(Resource::Patient), ev)?;
         if access.patient.erased_at.is_some() {
             return Err(erased());
         }
@@ -222,7 +221,7 @@ pub async fn list(
         };
         let keep = |conn: &mut DbConn, row: PatientRow| {
             let facts = facts(conn, st, &row)?;
-            let allowed = authorize::decide(st, caller, &facts, Want::read(Resource::Patient), false);
+            let allowed = access::allows(st, caller, &facts, Want::read(Resource::Patient), false);
             Ok((allowed.is_ok() && row.erased_at.is_none()).then_some(row))
         };
         let (visible, next) = match index {
@@ -258,11 +257,11 @@ pub async fn erase(state: &Arc<AppState>, ctx: Context, id: PatientId, input: Er
     let event = Event::new(&ctx, "patient.erase").resource("patient", &id);
     let erased_id = id.to_string();
     super::write(state, event, 204, move |tx, st, ev| {
-        let access = authorise(tx, st, &ctx.caller, &id, Want::write(Resource::Erasure), ev)?;
+        let access = authorize(tx, st, &ctx.caller, &id, Want::write(Resource::Erasure), ev)?;
         let mut errors = Errors::default();
         errors.text("/reason", &input.reason, 1000);
         errors.finish()?;
-        if !PatientRow::erase(tx, &access.patient.id, &clock::now(), &ctx.caller.sub)? {
+        if !PatientRow::erase(tx, &access.patient.id, &st.clock.stamp(), &ctx.caller.sub)? {
             return Err(erased());
         }
         // What the shredded key does not cover goes in the same transaction.

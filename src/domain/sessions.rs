@@ -42,7 +42,7 @@ pub async fn end_user_sessions(
     input: EndSessionsInput,
 ) -> Result<(), ApiError> {
     let event = Event::new(&ctx, "sessions.end").resource("organization", org.as_str());
-    let at = time::OffsetDateTime::now_utc().unix_timestamp();
+    let at = state.clock.now().unix_timestamp();
     let row = super::write(state, event, 204, move |tx, st, _| {
         access::may_write_directory(
             &ctx.caller,

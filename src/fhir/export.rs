@@ -94,7 +94,7 @@ pub async fn kick_off(
         access::check(&caller, Resource::Patient, Action::Read)?;
         let slot = exports::admit(&st, &caller)?;
         let (key, wrapped) = st.fresh_keys()?.new_file_key(&job_id)?;
-        let now = time::OffsetDateTime::now_utc();
+        let now = st.clock.now();
         let ttl = i64::try_from(st.settings.exports.ttl_hours).unwrap_or(24);
         let job = Job {
             id: job_id.clone(),

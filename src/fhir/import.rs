@@ -3,7 +3,7 @@
 //! The committer's one thread serves every organisation's writes, so nothing a Bundle's size
 //! controls runs there: the caller is admitted, the Bundle mapped (linear, capped), its patient
 //! matched and its content validated on a blocking thread first. The committer then does what
-//! any document write does (authorise, validate and seal the mapped content, insert), bounded
+//! any document write does (authorize, validate and seal the mapped content, insert), bounded
 //! by the body limit. A caller the rule refuses costs the committer one authorisation, which
 //! records the refusal as before.
 
@@ -13,9 +13,8 @@ use serde_json::Value;
 
 use super::inbound::{self, Mapped};
 use super::subject;
-use crate::access::Resource;
+use crate::access::{self, Resource, Want, authorize};
 use crate::audit::Event;
-use crate::authorize::{self, Want, authorise};
 use crate::context::Context;
 use crate::db::{self, patients::PatientRow};
 use crate::domain::documents::{self, Idempotency, Written};
@@ -72,7 +71,7 @@ pub async fn import(
 ) -> Result<Written, ApiError> {
     let (st, caller, id) = (state.clone(), ctx.caller.clone(), patient.clone());
     let glass = ctx.break_glass.is_some();
-    let admitted = db::run(&state.pool, move |conn| authorize::admits(conn, &st, &caller, &id, want(), glass)).await?;
+    let admitted = db::run(&state.pool, move |conn| access::admits(conn, &st, &caller, &id, want(), glass)).await?;
     let prepared = match admitted {
         None => Prepared::Stranger,
         Some(row) => {
@@ -90,11 +89,11 @@ pub async fn import(
         let mapped = match prepared {
             Prepared::Ready(mapped) => mapped,
             Prepared::Refused(e) => {
-                authorise(tx, st, &ctx.caller, &patient, want(), ev)?;
+                authorize(tx, st, &ctx.caller, &patient, want(), ev)?;
                 return Err(e);
             }
             Prepared::Stranger => {
-                authorise(tx, st, &ctx.caller, &patient, want(), ev)?;
+                authorize(tx, st, &ctx.caller, &patient, want(), ev)?;
                 return Err(ApiError::Conflict("the patient's care team changed during the import; retry".into()));
             }
         };

@@ -7,7 +7,7 @@
 //!
 //! Mapping is linear in the Bundle: entries are indexed once, and entries, sections, references
 //! and errors are capped, so a hostile Bundle costs at most a bounded, stated amount of work
-//! (see `docs/fhir.md`). The import itself (authorise, match the patient, commit) is in `import`.
+//! (see `docs/fhir.md`). The import itself (authorize, match the patient, commit) is in `import`.
 
 use std::collections::HashMap;
 

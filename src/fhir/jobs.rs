@@ -14,10 +14,9 @@ use std::io::{self, BufReader};
 use std::sync::Arc;
 
 use super::export::{self, SHARED};
-use crate::access::Resource;
+use crate::access::{Resource, Want, authorize_loaded};
 use crate::audit::Event;
 use crate::auth::Caller;
-use crate::authorize::{Want, authorise_loaded};
 use crate::context::Context;
 use crate::crypto::{CryptoError, SealedReader};
 use crate::db::DbConn;
@@ -106,7 +105,7 @@ fn still_readable(
         let mut scratch = ev.clone();
         // A download never breaks the glass, whatever the request carries.
         scratch.requested_break_glass = None;
-        match authorise_loaded(conn, st, caller, (patient_id, Some(row)), Want::read(Resource::Patient), &mut scratch) {
+        match authorize_loaded(conn, st, caller, (patient_id, Some(row)), Want::read(Resource::Patient), &mut scratch) {
             // An open break-glass grant is no ground for a download: the export never used one.
             Ok(access) if access.allowed.by_break_glass => {}
             Ok(_) => {

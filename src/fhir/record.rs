@@ -3,10 +3,9 @@
 //! consents when the rule lets the caller read them, and every live document the consents share
 //! with the caller, restricted fields withheld as `GET /v1/documents/{id}` withholds them.
 
-use crate::access::Resource;
+use crate::access::{self, Resource, Want, authorize};
 use crate::audit::Event;
 use crate::auth::Caller;
-use crate::authorize::{self, Want, authorise};
 use crate::db::DbConn;
 use crate::db::consents::ConsentRow;
 use crate::db::directory::{OrganizationRow, PractitionerRow};
@@ -47,9 +46,9 @@ pub fn gather(
     since: Option<&str>,
     event: &mut Event,
 ) -> Result<Record, ApiError> {
-    let access = authorise(conn, state, caller, patient_id, Want::read(Resource::Patient), event)?;
+    let access = authorize(conn, state, caller, patient_id, Want::read(Resource::Patient), event)?;
     let patient = Patient::reveal(state, &access.patient)?;
-    let allowed = |resource| authorize::decide(state, caller, &access.facts, Want::read(resource), event.break_glass);
+    let allowed = |resource| access::allows(state, caller, &access.facts, Want::read(resource), event.break_glass);
     let team = match allowed(Resource::CareTeam) {
         Ok(_) => {
             Some(team_of(&access.patient, CareTeamRow::for_patient(conn, &access.patient.id)?, state.calendar.today())?)
@@ -113,5 +112,5 @@ pub async fn read_bundle(
     let record =
         crate::domain::read(state, event, move |conn, st, ev| gather(conn, st, &ctx.caller, &patient, None, ev))
             .await?;
-    Ok(super::bundle(&record, &base, &crate::clock::now()))
+    Ok(super::bundle(&record, &base, &state.clock.stamp()))
 }

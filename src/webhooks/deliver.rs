@@ -13,7 +13,6 @@
 use std::sync::Arc;
 
 use serde::Serialize;
-use time::OffsetDateTime;
 use tokio::sync::watch;
 
 use super::client::Client;
@@ -69,7 +68,7 @@ enum Step {
 
 fn lease_end(state: &AppState) -> String {
     let secs = i64::try_from(state.settings.webhooks.lease_secs).unwrap_or(60);
-    clock::format(OffsetDateTime::now_utc() + time::Duration::seconds(secs))
+    clock::format(state.clock.now() + time::Duration::seconds(secs))
 }
 
 /// The caller whose access the subscription's changes are filtered by: its organisation, with
@@ -191,7 +190,7 @@ pub async fn run(
         let (sid, own) = (id.to_owned(), owner.to_owned());
         match outcome {
             Ok(()) => {
-                let now = clock::now();
+                let now = state.clock.stamp();
                 let moved = db::run(&state.pool, move |conn| {
                     Ok(SubscriptionRow::advance(conn, &sid, &own, from, seq, Some(&now))?)
                 })
@@ -221,7 +220,8 @@ async fn send(client: &Client, id: &str, delivery: &Delivery) -> Result<Result<(
     };
     let body = serde_json::to_vec(&payload).map_err(ApiError::internal)?;
     let msg_id = sign::message_id(id, c.seq);
-    let timestamp = OffsetDateTime::now_utc().unix_timestamp();
+    // The receiver checks it against its own wall clock, so it is the wall clock here too.
+    let timestamp = clock::Clock::system().now().unix_timestamp();
     let signature = sign::signature(&delivery.key, &msg_id, timestamp, &body);
     let headers =
         [("webhook-id", msg_id), ("webhook-timestamp", timestamp.to_string()), ("webhook-signature", signature)];
@@ -253,7 +253,7 @@ async fn failed(
     delivery: &Delivery,
     error: String,
 ) -> Result<(), ApiError> {
-    let now = OffsetDateTime::now_utc();
+    let now = state.clock.now();
     let since = delivery.failing_since.as_deref().and_then(clock::parse).unwrap_or(now);
     let window = time::Duration::seconds(i64::try_from(state.settings.webhooks.retry_secs).unwrap_or(i64::MAX));
     let (sid, own, at) = (id.to_owned(), owner.to_owned(), clock::format(now));

@@ -14,7 +14,6 @@ use super::ssrf::{self, Policy};
 use crate::access::{self, Action, Resource};
 use crate::audit::Event;
 use crate::auth::{Caller, Role};
-use crate::clock;
 use crate::context::Context;
 use crate::db::DbConn;
 use crate::db::changes;
@@ -235,7 +234,7 @@ pub async fn create(state: &Arc<AppState>, ctx: Context, input: SubscriptionInpu
         key.fill(0);
         let mut events = input.events.clone();
         events.dedup();
-        let now = clock::now();
+        let now = st.clock.stamp();
         let row = SubscriptionRow {
             id,
             organization_id: ctx.caller.org.clone(),
@@ -303,10 +302,10 @@ pub async fn delete(state: &Arc<AppState>, ctx: Context, id: String) -> Result<(
 /// Makes a failing subscription active again; it resumes from where it stopped.
 pub async fn enable(state: &Arc<AppState>, ctx: Context, id: String) -> Result<Subscription, ApiError> {
     let event = Event::new(&ctx, "subscription.enable").resource("subscription", &id);
-    domain::write(state, event, 200, move |tx, _, _| {
+    domain::write(state, event, 200, move |tx, st, _| {
         may_manage(&ctx.caller)?;
         own(tx, &ctx.caller, &id)?;
-        SubscriptionRow::enable(tx, &id, &clock::now())?;
+        SubscriptionRow::enable(tx, &id, &st.clock.stamp())?;
         render(own(tx, &ctx.caller, &id)?, None)
     })
     .await
@@ -321,13 +320,13 @@ pub async fn replay(
     input: ReplayInput,
 ) -> Result<Subscription, ApiError> {
     let event = Event::new(&ctx, "subscription.replay").resource("subscription", &id);
-    domain::write(state, event, 200, move |tx, _, _| {
+    domain::write(state, event, 200, move |tx, st, _| {
         may_manage(&ctx.caller)?;
         let row = own(tx, &ctx.caller, &id)?;
         if input.since < 0 || input.since > row.delivered_seq {
             return Err(ApiError::field("/since", format!("must be from 0 to {}", row.delivered_seq)));
         }
-        SubscriptionRow::rewind(tx, &id, input.since, &clock::now())?;
+        SubscriptionRow::rewind(tx, &id, input.since, &st.clock.stamp())?;
         render(own(tx, &ctx.caller, &id)?, None)
     })
     .await

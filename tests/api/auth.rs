@@ -83,7 +83,11 @@ async fn token_of_an_unknown_issuer_key_is_401() {
     let t = TestApp::new();
     // A token from another installation's local issuer: same claims, another key.
     let elsewhere = tempfile::tempdir().unwrap();
-    carepath::auth::Authenticator::load(&carepath::config::Settings::for_data_dir(elsewhere.path())).unwrap();
+    carepath::auth::Authenticator::load(
+        &carepath::config::Settings::for_data_dir(elsewhere.path()),
+        carepath::clock::Clock::system(),
+    )
+    .unwrap();
     let token =
         issue_local_token(elsewhere.path(), "op-admin", Role::Admin, &t.state.settings.operator_org, 600).unwrap();
     let resp = get_organizations(&t, &[("authorization", format!("Bearer {token}").as_bytes())]).await;

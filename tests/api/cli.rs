@@ -188,7 +188,11 @@ fn token_never_creates_an_issuer_key() {
     assert_eq!(std::fs::read_dir(&data).unwrap().count(), 0, "token made a file");
 
     // Once a server made the key, token signs with it.
-    let server = carepath::auth::Authenticator::load(&carepath::config::Settings::for_data_dir(&data)).unwrap();
+    let server = carepath::auth::Authenticator::load(
+        &carepath::config::Settings::for_data_dir(&data),
+        carepath::clock::Clock::system(),
+    )
+    .unwrap();
     let (ok, stdout, stderr) = run_in(dir.path(), &with_dir);
     assert!(ok, "{stderr}");
     assert_eq!(server.verify(stdout.trim()).unwrap().org, "carepath-operator");

@@ -341,9 +341,15 @@ async fn sign_out_ends_the_token_in_the_console_and_the_api() {
         .set_form([("csrf", csrf_of(&text(&page)))]);
     assert_eq!(send(&app, out).await.status, 303);
     assert_eq!(opens(&app, &token).await, (303, 401), "the old cookie opens nothing");
-    // A new token of the same user (signed a second later, so not the same bytes) signs in.
-    std::thread::sleep(std::time::Duration::from_millis(1100));
-    let fresh = w.token("dr-1", "physician", &w.clinic);
+    // A new token of the same user (another lifetime, so not the same bytes) signs in.
+    let fresh = carepath::auth::issue_local_token(
+        &w.t.state.settings.data_dir,
+        "dr-1",
+        "physician".parse().unwrap(),
+        &w.clinic,
+        601,
+    )
+    .unwrap();
     assert_ne!(fresh, token);
     sign_in(&app, &fresh).await;
     assert_eq!(opens(&app, &fresh).await, (200, 200));
@@ -399,7 +405,7 @@ async fn an_idle_console_session_ends() {
     .unwrap();
     sign_in(&app, &token).await;
     assert_eq!(opens(&app, &token).await, (200, 200));
-    std::thread::sleep(std::time::Duration::from_millis(2500));
+    t.state.clock.advance(time::Duration::seconds(3));
     assert_eq!(opens(&app, &token).await, (303, 401));
 }
 

@@ -248,7 +248,7 @@ async fn a_posting_not_confirmed_in_time_is_stale_until_confirmed() {
     assert_eq!(fresh.body["items"][0]["stale"], false);
     assert_eq!(fresh.body["stale_after_secs"], 3);
 
-    actix_web::rt::time::sleep(Duration::from_millis(3500)).await;
+    t.state.clock.advance(time::Duration::seconds(4));
     let old = send(&app, search()).await;
     assert_eq!(old.body["items"][0]["stale"], true, "{}", old.body);
 

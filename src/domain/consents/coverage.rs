@@ -8,9 +8,8 @@ use serde::Serialize;
 use time::Date;
 use utoipa::ToSchema;
 
-use crate::access::{self, ConsentTerms, PatientFacts, Resource};
+use crate::access::{self, ConsentTerms, PatientFacts, Resource, Want, authorize};
 use crate::audit::Event;
-use crate::authorize::{Want, authorise};
 use crate::clock;
 use crate::context::Context;
 use crate::error::ApiError;
@@ -114,7 +113,7 @@ pub fn compute(facts: &PatientFacts, today: Date) -> Vec<MemberCoverage> {
 pub async fn coverage(state: &Arc<AppState>, ctx: Context, patient: PatientId) -> Result<ConsentCoverage, ApiError> {
     let event = Event::new(&ctx, "consent.coverage").resource("consent_coverage", &patient);
     crate::domain::read(state, event, move |conn, st, ev| {
-        let access = authorise(conn, st, &ctx.caller, &patient, Want::read(Resource::Consent), ev)?;
+        let access = authorize(conn, st, &ctx.caller, &patient, Want::read(Resource::Consent), ev)?;
         crate::domain::patients::erased_patient_gone(&access.patient)?;
         let today = st.calendar.today();
         Ok(ConsentCoverage {

@@ -14,10 +14,8 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use crate::access::{self, PatientFacts, Resource};
+use crate::access::{self, PatientFacts, Resource, Want, authorize};
 use crate::audit::Event;
-use crate::authorize::{Want, authorise};
-use crate::clock;
 use crate::context::Context;
 use crate::db::DbConn;
 use crate::db::consents::ConsentRow;
@@ -44,14 +42,14 @@ pub async fn create(
 ) -> Result<Consent, ApiError> {
     crate::domain::write(state, Event::new(&ctx, "consent.create"), 201, move |tx, st, ev| {
         // Authorised first: a caller without access learns nothing, not even from a 422.
-        let access = authorise(tx, st, &ctx.caller, &patient, Want::write(Resource::Consent), ev)?;
+        let access = authorize(tx, st, &ctx.caller, &patient, Want::write(Resource::Consent), ev)?;
         if input.release_restricted {
             may_release_restricted(&ctx, &access.patient)?;
         }
         input.check(st)?;
         input.check_organizations(tx)?;
         let key = st.data_key(&access.patient)?;
-        let row = input.into_row(&key, &access.patient.id, &ctx)?;
+        let row = input.into_row(&key, &access.patient.id, &ctx, st.clock.stamp())?;
         ev.resource_type = Some("consent");
         ev.resource_id = Some(row.id.clone());
         row.insert(tx)?;
@@ -105,7 +103,7 @@ fn off_the_team(named: &ConsentOrganizations, facts: &PatientFacts, today: time:
 /// A patient's consents, active and revoked, oldest first.
 pub async fn list(state: &Arc<AppState>, ctx: Context, patient: PatientId) -> Result<ConsentList, ApiError> {
     let items = crate::domain::read(state, Event::new(&ctx, "consent.list"), move |conn, st, ev| {
-        let access = authorise(conn, st, &ctx.caller, &patient, Want::read(Resource::Consent), ev)?;
+        let access = authorize(conn, st, &ctx.caller, &patient, Want::read(Resource::Consent), ev)?;
         let key = st.data_key(&access.patient)?;
         ConsentRow::for_patient(conn, &access.patient.id)?.iter().map(|row| reveal(&key, row)).collect()
     })
@@ -124,7 +122,7 @@ pub async fn revoke(
 ) -> Result<Consent, ApiError> {
     let event = Event::new(&ctx, "consent.revoke").resource("consent", &consent_id);
     crate::domain::write(state, event, 200, move |tx, st, ev| {
-        let access = authorise(tx, st, &ctx.caller, &patient, Want::write(Resource::Consent), ev)?;
+        let access = authorize(tx, st, &ctx.caller, &patient, Want::write(Resource::Consent), ev)?;
         let mut errors = Errors::default();
         errors.text("/reason", &input.reason, 1000);
         errors.finish()?;
@@ -132,7 +130,7 @@ pub async fn revoke(
         let row = ConsentRow::find(tx, &access.patient.id, &consent_id)?
             .ok_or_else(|| ApiError::NotFound("no such consent".into()))?;
         let reason = seal(&key, &row, "/revoke_reason", &json!(input.reason))?;
-        if !ConsentRow::revoke(tx, &row.id, &ctx.caller.sub, &clock::now(), &reason)? {
+        if !ConsentRow::revoke(tx, &row.id, &ctx.caller.sub, &st.clock.stamp(), &reason)? {
             return Err(ApiError::Conflict("this consent is not active".into()));
         }
         let row = ConsentRow::find(tx, &access.patient.id, &consent_id)?

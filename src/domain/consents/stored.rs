@@ -7,7 +7,6 @@ use serde_json::{Value, json};
 use super::proxy::{Proxy, Relation};
 use super::terms::{Consent, ConsentInput, Period};
 use crate::audit::{ConsentRecord, Event};
-use crate::clock;
 use crate::context::Context;
 use crate::crypto::{DataKey, FieldContext};
 use crate::db::DbConn;
@@ -17,7 +16,13 @@ use crate::error::ApiError;
 
 impl ConsentInput {
     /// The row to insert, its proxy sealed under `key`.
-    pub(super) fn into_row(self, key: &DataKey, patient_id: &str, ctx: &Context) -> Result<ConsentRow, ApiError> {
+    pub(super) fn into_row(
+        self,
+        key: &DataKey,
+        patient_id: &str,
+        ctx: &Context,
+        now: String,
+    ) -> Result<ConsentRow, ApiError> {
         let mut row = ConsentRow {
             id: uuid::Uuid::new_v4().to_string(),
             patient_id: patient_id.to_owned(),
@@ -33,7 +38,7 @@ impl ConsentInput {
             release_restricted: self.release_restricted,
             recorded_by: ctx.caller.sub.clone(),
             recorded_org: ctx.caller.org.clone(),
-            recorded_at: clock::now(),
+            recorded_at: now,
             revoked_at: None,
             revoked_by: None,
             revoke_reason: None,

@@ -10,10 +10,8 @@ use utoipa::ToSchema;
 
 use super::view::{self, SheetSummary};
 use super::{SHEET_TYPE, State};
-use crate::access::{self, Action, PatientFacts, Resource};
+use crate::access::{self, Action, PatientFacts, Resource, Want};
 use crate::audit::Event;
-use crate::authorize::{self, Want};
-use crate::clock;
 use crate::context::Context;
 use crate::db::DbConn;
 use crate::db::contact_sheets::{SheetFilter, SheetRow, Side};
@@ -84,7 +82,7 @@ fn visible(
     let Some(pid) = &row.patient_id else { return Ok(true) };
     if !cache.contains_key(pid) {
         let loaded = match PatientRow::find(conn, pid)? {
-            Some(p) if p.erased_at.is_none() => Some(authorize::facts(conn, state, &p)?),
+            Some(p) if p.erased_at.is_none() => Some(access::facts(conn, state, &p)?),
             _ => None,
         };
         cache.insert(pid.clone(), loaded);
@@ -93,7 +91,7 @@ fn visible(
     Ok(cache
         .get(pid)
         .and_then(Option::as_ref)
-        .is_some_and(|f| authorize::decide(state, &ctx.caller, f, want, false).is_ok()))
+        .is_some_and(|f| access::allows(state, &ctx.caller, f, want, false).is_ok()))
 }
 
 /// Counts sheets of a filter that the caller may see.
@@ -118,7 +116,7 @@ fn count(
 pub async fn list(state: &Arc<AppState>, ctx: Context, q: SheetQuery) -> Result<SheetList, ApiError> {
     super::super::read(state, Event::new(&ctx, "contact_sheet.list"), move |conn, st, ev| {
         access::check(&ctx.caller, Resource::ContactSheet, Action::Read)?;
-        let now = clock::now();
+        let now = st.clock.stamp();
         let side = match q.side {
             BoxName::Inbox => Side::Inbox,
             BoxName::Sent => Side::Sent,

@@ -9,10 +9,9 @@ use time::{Date, OffsetDateTime};
 use utoipa::ToSchema;
 
 use super::hours::{Audience, Channel};
-use crate::access::Resource;
+use crate::access::{Resource, Want, authorize};
 use crate::audit::Event;
 use crate::auth::{Caller, Role};
-use crate::authorize::{Want, authorise};
 use crate::calendar::Calendar;
 use crate::clock;
 use crate::context::Context;
@@ -128,7 +127,7 @@ pub async fn reachable(
     at: OffsetDateTime,
 ) -> Result<Reachability, ApiError> {
     super::super::read(state, Event::new(&ctx, "care_team.reachable"), move |conn, st, ev| {
-        let access = authorise(conn, st, &ctx.caller, &patient, Want::read(Resource::CareTeam), ev)?;
+        let access = authorize(conn, st, &ctx.caller, &patient, Want::read(Resource::CareTeam), ev)?;
         let day = st.calendar.date_at(at);
         let team: Vec<CareTeamRow> = CareTeamRow::for_patient(conn, &access.patient.id)?
             .into_iter()

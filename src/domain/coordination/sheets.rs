@@ -17,11 +17,9 @@ use super::keys::SheetKey;
 use super::steps::{Entry, check_addressee, check_text, record, resolve};
 use super::view::{self, Sheet};
 use super::{Addressee, Category, SHEET_TYPE, State, Urgency};
-use crate::access::{self, Action, Resource};
+use crate::access::{self, Action, Resource, Want, authorize};
 use crate::audit::Event;
 use crate::auth::Caller;
-use crate::authorize::{self, Want, authorise};
-use crate::clock;
 use crate::context::Context;
 use crate::db::DbConn;
 use crate::db::contact_sheets::{self, SheetEventRow, SheetRow};
@@ -79,13 +77,13 @@ pub async fn send(state: &Arc<AppState>, ctx: Context, input: SheetInput) -> Res
         access::check(caller, Resource::ContactSheet, Action::Write)?;
         let access = match &input.patient_id {
             Some(pid) => {
-                Some(authorise(tx, st, caller, pid, Want::write(Resource::ContactSheet).of_type(SHEET_TYPE), ev)?)
+                Some(authorize(tx, st, caller, pid, Want::write(Resource::ContactSheet).of_type(SHEET_TYPE), ev)?)
             }
             None => None,
         };
         let mut errors = Errors::default();
         check_text(&mut errors, "/body", &input.body);
-        let now = clock::now();
+        let now = st.clock.stamp();
         let reply_by = match input.reply_by.as_deref().map(|t| params::instant("/reply_by", t)).transpose() {
             Ok(Some(by)) if by <= now => {
                 errors.add("/reply_by", "must be in the future");
@@ -146,11 +144,18 @@ pub async fn send(state: &Arc<AppState>, ctx: Context, input: SheetInput) -> Res
         // into the addressee's inbox, which on one server happens in the same commit).
         row.insert(tx)?;
         let to = Some((target.org.as_str(), target.practitioner.as_deref()));
-        record(tx, &key, &mut row, caller, Entry { op: "sent", to, note: None }, sent_seq)?;
+        record(tx, &key, &mut row, caller, Entry { op: "sent", to, note: None }, (sent_seq, &st.clock.stamp()))?;
         let delivered_seq = next_seq(tx)?;
         row.state = State::Delivered.as_str().to_owned();
         row.delivered_at = Some(now.clone());
-        record(tx, &key, &mut row, caller, Entry { op: "delivered", to: None, note: None }, delivered_seq)?;
+        record(
+            tx,
+            &key,
+            &mut row,
+            caller,
+            Entry { op: "delivered", to: None, note: None },
+            (delivered_seq, &st.clock.stamp()),
+        )?;
         contact_sheets::add_party(tx, &id, &caller.org)?;
         contact_sheets::add_party(tx, &id, &target.org)?;
         ev.resource_version = Some(row.version);
@@ -181,7 +186,7 @@ pub(super) fn open_sheet(
     }
     if let Some(pid) = &sheet.patient_id {
         let want = Want::to(action, Resource::ContactSheet).of_type(SHEET_TYPE);
-        authorise(conn, state, caller, pid, want, ev).map_err(|e| match e {
+        authorize(conn, state, caller, pid, want, ev).map_err(|e| match e {
             ApiError::NotFound(_) => missing(),
             other => other,
         })?;
@@ -231,7 +236,7 @@ async fn apply(
         change(tx, &key, &mut sheet, &ctx.caller, seq)?;
         ev.resource_version = Some(sheet.version);
         let thread = SheetEventRow::thread(tx, &id)?;
-        view::whole(&sheet, &thread, &key, &clock::now())
+        view::whole(&sheet, &thread, &key, &st.clock.stamp())
     })
     .await?;
     state.notify_change();
@@ -250,15 +255,22 @@ pub async fn get(state: &Arc<AppState>, ctx: Context, id: String) -> Result<Shee
         if receipt {
             // Only the read receipt is a change: a plain open takes no feed number (no gap).
             let seq = next_seq(tx)?;
-            let now = clock::now();
+            let now = st.clock.stamp();
             sheet.state = State::Read.as_str().to_owned();
             sheet.read_at = Some(now);
             sheet.read_by = Some(ctx.caller.sub.clone());
-            record(tx, &key, &mut sheet, &ctx.caller, Entry { op: "read", to: None, note: None }, seq)?;
+            record(
+                tx,
+                &key,
+                &mut sheet,
+                &ctx.caller,
+                Entry { op: "read", to: None, note: None },
+                (seq, &st.clock.stamp()),
+            )?;
             ev.resource_version = Some(sheet.version);
         }
         let thread = SheetEventRow::thread(tx, &id)?;
-        Ok((view::whole(&sheet, &thread, &key, &clock::now())?, receipt))
+        Ok((view::whole(&sheet, &thread, &key, &st.clock.stamp())?, receipt))
     })
     .await?;
     if changed {
@@ -273,13 +285,14 @@ pub async fn reply(state: &Arc<AppState>, ctx: Context, id: String, input: Reply
     let mut errors = Errors::default();
     check_text(&mut errors, "/body", &input.body);
     errors.finish()?;
+    let clock = state.clock.clone();
     let change: Change = Box::new(move |tx, key, sheet, caller, seq| {
         let now_state = state_of(sheet)?;
         if matches!(now_state, State::Withdrawn | State::Closed) {
             return Err(ApiError::Conflict(format!("the sheet is {}", now_state.as_str())));
         }
         let op = if addressed_to(sheet, caller) {
-            let now = clock::now();
+            let now = clock.stamp();
             sheet.state = State::Answered.as_str().to_owned();
             sheet.answered_at.get_or_insert(now.clone());
             if sheet.read_at.is_none() {
@@ -290,7 +303,7 @@ pub async fn reply(state: &Arc<AppState>, ctx: Context, id: String, input: Reply
         } else {
             "replied"
         };
-        record(tx, key, sheet, caller, Entry { op, to: None, note: Some(&input.body) }, seq)
+        record(tx, key, sheet, caller, Entry { op, to: None, note: Some(&input.body) }, (seq, &clock.stamp()))
     });
     apply(state, ctx, "contact_sheet.reply", id, change).await
 }
@@ -315,7 +328,7 @@ pub async fn forward(state: &Arc<AppState>, ctx: Context, id: String, input: For
         if let Some(pid) = &sheet.patient_id {
             let patient = crate::db::patients::PatientRow::find(tx, pid)?
                 .ok_or_else(|| ApiError::internal("sheet without patient"))?;
-            let facts = authorize::facts(tx, &st, &patient)?;
+            let facts = access::facts(tx, &st, &patient)?;
             check_addressee(&st, caller, &facts, &target, "/to")?;
         } else if !target.desk && target.practitioner.is_none() {
             return Err(ApiError::field("/to", "a question without a patient goes to a desk or to a practitioner"));
@@ -327,13 +340,21 @@ pub async fn forward(state: &Arc<AppState>, ctx: Context, id: String, input: For
         sheet.read_by = None;
         contact_sheets::add_party(tx, &sheet.id, &target.org)?;
         let to = Some((target.org.as_str(), target.practitioner.as_deref()));
-        record(tx, key, sheet, caller, Entry { op: "forwarded", to, note: input.note.as_deref() }, seq)
+        record(
+            tx,
+            key,
+            sheet,
+            caller,
+            Entry { op: "forwarded", to, note: input.note.as_deref() },
+            (seq, &st.clock.stamp()),
+        )
     });
     apply(state, ctx, "contact_sheet.forward", id, change).await
 }
 
 /// Takes the sheet back (its sender's organisation), only while nobody has read it.
 pub async fn withdraw(state: &Arc<AppState>, ctx: Context, id: String) -> Result<Sheet, ApiError> {
+    let clock = state.clock.clone();
     let change: Change = Box::new(move |tx, key, sheet, caller, seq| {
         if sheet.sender_org != caller.org {
             return Err(ApiError::Forbidden("only the sender may withdraw a sheet".into()));
@@ -345,14 +366,15 @@ pub async fn withdraw(state: &Arc<AppState>, ctx: Context, id: String) -> Result
             )));
         }
         sheet.state = State::Withdrawn.as_str().to_owned();
-        sheet.withdrawn_at = Some(clock::now());
-        record(tx, key, sheet, caller, Entry { op: "withdrawn", to: None, note: None }, seq)
+        sheet.withdrawn_at = Some(clock.stamp());
+        record(tx, key, sheet, caller, Entry { op: "withdrawn", to: None, note: None }, (seq, &clock.stamp()))
     });
     apply(state, ctx, "contact_sheet.withdraw", id, change).await
 }
 
 /// Closes the sheet (sender or current addressee); nothing more is expected of it.
 pub async fn close(state: &Arc<AppState>, ctx: Context, id: String) -> Result<Sheet, ApiError> {
+    let clock = state.clock.clone();
     let change: Change = Box::new(move |tx, key, sheet, caller, seq| {
         if sheet.sender_org != caller.org && !addressed_to(sheet, caller) {
             return Err(ApiError::Forbidden("only the sender or the addressee may close a sheet".into()));
@@ -361,8 +383,8 @@ pub async fn close(state: &Arc<AppState>, ctx: Context, id: String) -> Result<Sh
             return Err(ApiError::Conflict(format!("the sheet is already {}", sheet.state)));
         }
         sheet.state = State::Closed.as_str().to_owned();
-        sheet.closed_at = Some(clock::now());
-        record(tx, key, sheet, caller, Entry { op: "closed", to: None, note: None }, seq)
+        sheet.closed_at = Some(clock.stamp());
+        record(tx, key, sheet, caller, Entry { op: "closed", to: None, note: None }, (seq, &clock.stamp()))
     });
     apply(state, ctx, "contact_sheet.close", id, change).await
 }

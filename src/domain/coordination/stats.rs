@@ -16,7 +16,6 @@ use super::State;
 use crate::access::{self, Action, Resource};
 use crate::audit::Event;
 use crate::auth::Role;
-use crate::clock;
 use crate::context::Context;
 use crate::db::contact_sheets::SheetRow;
 use crate::error::ApiError;
@@ -100,7 +99,7 @@ pub async fn stats(
             }
             (false, _) => Some(caller.org.clone()),
         };
-        let now = clock::now();
+        let now = st.clock.stamp();
         let mut tallies: BTreeMap<(String, String), Tally> = BTreeMap::new();
         for row in SheetRow::sent_between(conn, &from, &to, org.as_deref())? {
             let t = tallies.entry((row.to_org.clone(), row.category.clone())).or_default();

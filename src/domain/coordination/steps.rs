@@ -6,10 +6,8 @@ use super::Addressee;
 use super::SHEET_TYPE;
 use super::keys::SheetKey;
 use super::view::note_pointer;
-use crate::access::{self, Denial, PatientFacts, Resource};
+use crate::access::{self, Denial, PatientFacts, Resource, Want};
 use crate::auth::{Caller, Role};
-use crate::authorize::{self, Want};
-use crate::clock;
 use crate::db::DbConn;
 use crate::db::contact_sheets::{SheetEventRow, SheetRow};
 use crate::db::directory::{OrganizationRow, PractitionerRow};
@@ -62,7 +60,7 @@ pub(super) fn check_addressee(
         purpose: caller.purpose.clone(),
     };
     let want = Want::read(Resource::ContactSheet).of_type(SHEET_TYPE);
-    match authorize::decide(state, &addressee, facts, want, false) {
+    match access::allows(state, &addressee, facts, want, false) {
         Ok(_) => Ok(()),
         Err(Denial::NoConsent) => Err(ApiError::field(
             pointer,
@@ -106,11 +104,11 @@ pub(super) fn record(
     sheet: &mut SheetRow,
     caller: &Caller,
     entry: Entry<'_>,
-    seq: i64,
+    (seq, now): (i64, &str),
 ) -> Result<(), ApiError> {
     let expected = sheet.version;
     sheet.version += 1;
-    sheet.updated_at = clock::now();
+    sheet.updated_at = now.to_owned();
     let note = entry.note.map(|n| key.seal(sheet.version, &note_pointer(sheet.version), n)).transpose()?;
     SheetEventRow {
         sheet_id: sheet.id.clone(),

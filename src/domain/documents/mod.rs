@@ -6,10 +6,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use crate::access::{Action, Resource};
+use crate::access::{Action, Admitted, Resource, Want, authorize_loaded};
 use crate::audit::Event;
 use crate::auth::Caller;
-use crate::authorize::{Access, Want, authorise_loaded};
 use crate::crypto::sealing::{self, Place};
 use crate::db::DbConn;
 use crate::db::documents::{DocumentRow, VersionRow};
@@ -157,7 +156,7 @@ pub struct Written {
 }
 
 /// Finds the schema and validates the content: the errors (at most `MAX_REPORTED_ERRORS` and a
-/// count of the rest), located in the request body. Callers authorise first.
+/// count of the rest), located in the request body. Callers authorize first.
 pub fn check<'s>(state: &'s AppState, input: &DocumentInput) -> Result<&'s SchemaEntry, ApiError> {
     let entry = schema_for(state, input)?;
     let errors = entry.validate(&input.content);
@@ -235,18 +234,18 @@ fn load_head(
     id: &str,
     action: Action,
     event: &mut Event,
-) -> Result<(DocumentRow, Access), ApiError> {
+) -> Result<(DocumentRow, Admitted), ApiError> {
     event.resource_type = Some("document");
     event.resource_id = Some(id.to_owned());
     let Some((head, patient)) = DocumentRow::find_with_patient(conn, id)? else {
         // The lookups of a refused caller, so a missing id takes about as long (no patient has
         // a document's id, so this can only end in the same 404).
-        let _decoy = authorise_loaded(conn, state, caller, (id, None), Want::to(action, Resource::Document), event);
+        let _decoy = authorize_loaded(conn, state, caller, (id, None), Want::to(action, Resource::Document), event);
         return Err(ApiError::NotFound("no such document".into()));
     };
     let want = Want::to(action, Resource::Document).of_type(&head.doc_type);
     let access =
-        authorise_loaded(conn, state, caller, (&head.patient_id, Some(patient)), want, event).map_err(|e| {
+        authorize_loaded(conn, state, caller, (&head.patient_id, Some(patient)), want, event).map_err(|e| {
             if matches!(e, ApiError::NotFound(_)) { ApiError::NotFound("no such document".into()) } else { e }
         })?;
     erased_patient_gone(&access.patient)?;

@@ -1,9 +1,8 @@
 //! Reading documents: one version, a history, a patient's list.
 
-use crate::access::{Action, Resource};
+use crate::access::{self, Action, Resource, Want, authorize};
 use crate::audit::Event;
 use crate::auth::Caller;
-use crate::authorize::{self, Want, authorise};
 use crate::db::DbConn;
 use crate::db::documents::{DocumentRow, VersionRow};
 use crate::domain::paging;
@@ -64,10 +63,10 @@ pub fn list(
     limit: i64,
     event: &mut Event,
 ) -> Result<(Vec<Document>, Option<ListCursor>), ApiError> {
-    let access = match authorise(conn, state, caller, patient_id, Want::read(Resource::Document), event) {
+    let access = match authorize(conn, state, caller, patient_id, Want::read(Resource::Document), event) {
         Err(ApiError::NotFound(_)) => {
             // No consent shares any type with the caller: if the patient is readable, nothing is.
-            let access = authorise(conn, state, caller, patient_id, Want::read(Resource::Patient), event)?;
+            let access = authorize(conn, state, caller, patient_id, Want::read(Resource::Patient), event)?;
             erased_patient_gone(&access.patient)?;
             return Ok((Vec::new(), None));
         }
@@ -85,7 +84,7 @@ pub fn list(
         )?)
     };
     let keep = |conn: &mut DbConn, head: DocumentRow| {
-        let decision = authorize::decide(
+        let decision = access::allows(
             state,
             caller,
             &access.facts,

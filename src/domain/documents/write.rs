@@ -2,10 +2,9 @@
 
 use serde_json::{Value, json};
 
-use crate::access::{Action, Resource};
+use crate::access::{Action, Admitted, Resource, Want, authorize};
 use crate::audit::Event;
 use crate::auth::Caller;
-use crate::authorize::{Access, Want, authorise};
 use crate::clock;
 use crate::crypto::sealing::{self, Place};
 use crate::db::DbConn;
@@ -21,7 +20,7 @@ use super::{Document, DocumentInput, Idempotency, IfMatch, Written, check, load_
 /// The oldest remembered answer still replayed.
 fn not_before(state: &AppState) -> String {
     let ttl = time::Duration::seconds(i64::try_from(state.settings.idempotency_ttl_secs).unwrap_or(i64::MAX / 2));
-    clock::format(time::OffsetDateTime::now_utc() - ttl)
+    clock::format(state.clock.now() - ttl)
 }
 
 /// Whether this key has a remembered answer (which a retry replays rather than writes again).
@@ -54,7 +53,12 @@ fn replay(
     Ok(Some(Written { status, document }))
 }
 
-fn remember(conn: &mut DbConn, idem: Option<&Idempotency>, status: u16, doc: &Document) -> Result<(), ApiError> {
+fn remember(
+    conn: &mut DbConn,
+    idem: Option<&Idempotency>,
+    (status, at): (u16, String),
+    doc: &Document,
+) -> Result<(), ApiError> {
     if let Some(idem) = idem {
         IdempotencyRow {
             caller: idem.caller.clone(),
@@ -62,7 +66,7 @@ fn remember(conn: &mut DbConn, idem: Option<&Idempotency>, status: u16, doc: &Do
             request_hash: idem.request_hash.clone(),
             status: i32::from(status),
             response: json!({"document_id": doc.id, "version": doc.version}).to_string(),
-            created_at: clock::now(),
+            created_at: at,
         }
         .insert(conn)?;
     }
@@ -136,10 +140,10 @@ pub fn create(
         return Ok(done);
     }
     let patient =
-        authorise(conn, state, caller, patient_id, Want::write(Resource::Document).of_type(&input.doc_type), event)?
+        authorize(conn, state, caller, patient_id, Want::write(Resource::Document).of_type(&input.doc_type), event)?
             .patient;
     let entry = check(state, input)?;
-    let now = clock::now();
+    let now = state.clock.stamp();
     let head = DocumentRow {
         id: uuid::Uuid::new_v4().to_string(),
         patient_id: patient.id.clone(),
@@ -156,7 +160,7 @@ pub fn create(
     let v = store_version(conn, state, &patient, new)?;
     note(event, &v);
     let document = echo(&head, &v, input);
-    remember(conn, idem, 201, &document)?;
+    remember(conn, idem, (201, state.clock.stamp()), &document)?;
     Ok(Written { status: 201, document })
 }
 
@@ -179,7 +183,7 @@ fn echo(head: &DocumentRow, v: &VersionRow, input: &DocumentInput) -> Document {
 }
 
 /// The 412 answer: the current version's metadata and content, so the client can merge.
-fn stale(conn: &mut DbConn, state: &AppState, access: &Access, head: &DocumentRow) -> ApiError {
+fn stale(conn: &mut DbConn, state: &AppState, access: &Admitted, head: &DocumentRow) -> ApiError {
     let current = VersionRow::find(conn, &head.id, head.version)
         .ok()
         .flatten()
@@ -229,7 +233,7 @@ pub fn update(
     let next = DocumentRow {
         version: head.version + 1,
         schema_version: input.schema_version.clone(),
-        updated_at: clock::now(),
+        updated_at: state.clock.stamp(),
         updated_by: caller.sub.clone(),
         ..head.clone()
     };
@@ -244,7 +248,7 @@ pub fn update(
     note(event, &v);
     let mut document = echo(&next, &v, input);
     document.withheld = revision.kept;
-    remember(conn, idem, 200, &document)?;
+    remember(conn, idem, (200, state.clock.stamp()), &document)?;
     Ok(Written { status: 200, document })
 }
 
@@ -264,7 +268,7 @@ fn revise<'s>(
     conn: &mut DbConn,
     state: &'s AppState,
     head: &DocumentRow,
-    access: &Access,
+    access: &Admitted,
     input: &DocumentInput,
 ) -> Result<Revision<'s>, ApiError> {
     if input.doc_type != head.doc_type {
@@ -300,7 +304,7 @@ pub fn examine_create(
     input: &DocumentInput,
     event: &mut Event,
 ) -> Result<(), ApiError> {
-    authorise(conn, state, caller, patient_id, Want::write(Resource::Document).of_type(&input.doc_type), event)?;
+    authorize(conn, state, caller, patient_id, Want::write(Resource::Document).of_type(&input.doc_type), event)?;
     check(state, input).map(drop)
 }
 
@@ -343,7 +347,7 @@ pub fn delete(
     let next = DocumentRow {
         version: head.version + 1,
         deleted: true,
-        updated_at: clock::now(),
+        updated_at: state.clock.stamp(),
         updated_by: caller.sub.clone(),
         ..head.clone()
     };

@@ -370,7 +370,7 @@ pub async fn indicators(
     event.resource_type = Some("report");
     event.resource_id = Some("indicators".into());
     super::super::read(state, event, move |conn, st, _ev| {
-        super::authorise(st, &ctx, Action::Read)?;
+        super::authorize(st, &ctx, Action::Read)?;
         compute(conn, st, days, granularity)
     })
     .await

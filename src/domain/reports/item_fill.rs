@@ -151,7 +151,7 @@ pub async fn item_fill(state: &Arc<AppState>, ctx: Context, query: ItemFillQuery
     event.resource_type = Some("report");
     event.resource_id = Some("item-fill".into());
     super::super::read(state, event, move |conn, st, _ev| {
-        super::authorise(st, &ctx, Action::Read)?;
+        super::authorize(st, &ctx, Action::Read)?;
         count(conn, st, &query)
     })
     .await

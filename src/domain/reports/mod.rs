@@ -62,6 +62,6 @@ impl Days {
 }
 
 /// The reports rule, audited by the caller's event: analyst or the operator's admin.
-pub(crate) fn authorise(state: &AppState, ctx: &Context, action: Action) -> Result<(), ApiError> {
+pub(crate) fn authorize(state: &AppState, ctx: &Context, action: Action) -> Result<(), ApiError> {
     access::may_use_reports(&ctx.caller, &state.settings.operator_org, action).map_err(ApiError::from)
 }

@@ -221,7 +221,7 @@ fn year_of(year: i32) -> Result<(), ApiError> {
 pub async fn get(state: &Arc<AppState>, ctx: Context, year: i32) -> Result<Plan, ApiError> {
     let event = Event::new(&ctx, "plan.read").resource("annual_plan", &year.to_string());
     super::super::read(state, event, move |conn, st, _ev| {
-        super::authorise(st, &ctx, Action::Read)?;
+        super::authorize(st, &ctx, Action::Read)?;
         year_of(year)?;
         let row = PlanRow::find(conn, year)?.ok_or_else(|| ApiError::NotFound("no plan for this year".into()))?;
         let mut plan = plan_of(&row)?;
@@ -248,7 +248,7 @@ pub async fn put(
 ) -> Result<(Plan, bool), ApiError> {
     let event = Event::new(&ctx, "plan.write").resource("annual_plan", &year.to_string());
     crate::domain::write(state, event, 200, move |tx, st, ev| {
-        super::authorise(st, &ctx, Action::Write)?;
+        super::authorize(st, &ctx, Action::Write)?;
         year_of(year)?;
         input.check(tx)?;
         let existing = PlanRow::find(tx, year)?;

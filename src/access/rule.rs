@@ -1,17 +1,14 @@
-//! The access rule: pure functions, no I/O. Handlers gather the facts (who calls, the patient's
-//! managing organisation and care team) and ask; they never decide on roles themselves.
+//! Rule of access to one patient's data: pure, no I/O. The gate (`gate.rs`) gathers the facts
+//! (who calls, the patient's managing organisation, care team and consents) and asks.
 //!
 //! Denials come in two kinds. A role that may never do an action on a kind of resource gets 403:
 //! that says nothing about any patient. A caller without a relationship to the patient gets 404,
 //! exactly as for a patient that does not exist, so probing ids reveals nothing.
 
-mod consent;
-mod matrix;
-
 use time::Date;
 
-pub use consent::{Basis, covering};
-pub use matrix::{Grant, MATRIX, clears_restricted, matrix_markdown, role_allows};
+use super::consent::{self, Basis};
+use super::matrix::{clears_restricted, role_allows};
 
 use crate::auth::{Caller, Role};
 use crate::error::ApiError;
@@ -156,11 +153,11 @@ pub struct ConsentTerms {
 }
 
 impl ConsentTerms {
-    fn in_force(&self, today: Date) -> bool {
+    pub(super) fn in_force(&self, today: Date) -> bool {
         self.active && self.start <= today && self.end.is_none_or(|end| today <= end)
     }
 
-    fn names(&self, org: &str, on_team: bool) -> bool {
+    pub(super) fn names(&self, org: &str, on_team: bool) -> bool {
         match &self.scope {
             ConsentScope::CareTeam => on_team,
             ConsentScope::Organizations(orgs) => orgs.iter().any(|o| o == org),
@@ -234,61 +231,6 @@ pub fn check(caller: &Caller, resource: Resource, action: Action) -> Result<(), 
     if role_allows(caller.role, resource, action) { Ok(()) } else { Err(Denial::Role) }
 }
 
-/// The consent log (every patient's consent versions and the accesses they allowed) is for
-/// auditors and the operator's administrator: it shows terms, never clinical content.
-pub fn may_review_consents(caller: &Caller, operator_org: &str) -> Result<(), Denial> {
-    if caller.role == Role::Auditor || is_operator(caller, operator_org) { Ok(()) } else { Err(Denial::Role) }
-}
-
-/// Reports and the annual plan are region-wide: the role matrix must allow them, and an admin
-/// must be the operator's (a clinic's admin has no business with the region's figures).
-pub fn may_use_reports(caller: &Caller, operator_org: &str, action: Action) -> Result<(), Denial> {
-    check(caller, Resource::Reports, action)?;
-    if caller.role == Role::Admin && !is_operator(caller, operator_org) { Err(Denial::Role) } else { Ok(()) }
-}
-
-/// A write to the directory, with the organisations it touches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DirectoryWrite<'a> {
-    /// Registering a new organisation.
-    CreateOrganization,
-    /// Replacing the details of organisation `id`.
-    ReplaceOrganization { id: &'a str },
-    /// Registering a practitioner into organisation `into`.
-    CreatePractitioner { into: &'a str },
-    /// Replacing a practitioner who works for `from` with details that name `into`.
-    ReplacePractitioner { from: &'a str, into: &'a str },
-}
-
-/// The directory rule: the role matrix lets the role write the directory, and then either the
-/// caller is the operator's admin (who creates organisations and edits any entry), or every
-/// organisation the write touches is the caller's own. A local admin thus cannot create an
-/// organisation, edit another, register a practitioner into another, or move one out of (or
-/// into) its own: the directory names who may be trusted with patients, so one clinic must not
-/// rewrite another's entries.
-pub fn may_write_directory(caller: &Caller, operator_org: &str, write: DirectoryWrite<'_>) -> Result<(), Denial> {
-    check(caller, Resource::Directory, Action::Write)?;
-    if is_operator(caller, operator_org) {
-        return Ok(());
-    }
-    let own = |org: &str| org == caller.org;
-    let allowed = match write {
-        DirectoryWrite::CreateOrganization => false,
-        DirectoryWrite::ReplaceOrganization { id } => own(id),
-        DirectoryWrite::CreatePractitioner { into } => own(into),
-        DirectoryWrite::ReplacePractitioner { from, into } => own(from) && own(into),
-    };
-    if allowed { Ok(()) } else { Err(Denial::OtherOrganization) }
-}
-
-/// The vacancy-board rule: a facility's board is published by its own staff (any role but the
-/// auditor, whose work is reading the log) or by the operator's admin. No patient data is
-/// involved, so there is no care-team or consent step.
-pub fn may_publish_vacancies(caller: &Caller, operator_org: &str, facility: &str) -> Result<(), Denial> {
-    let own_staff = caller.org == facility && caller.role != Role::Auditor;
-    if own_staff || is_operator(caller, operator_org) { Ok(()) } else { Err(Denial::NotOwnFacility) }
-}
-
 /// The access rule for a request on one patient's data:
 /// 1. the role matrix lets the role do the action on the resource;
 /// 2. the caller's organisation manages the patient or is on its care team, active today;
@@ -341,68 +283,5 @@ pub fn decide(ask: &Ask<'_>, patient: &PatientFacts) -> Result<Allowed, Denial> 
         }),
         Err(_) if emergency => Ok(emergency_allowed),
         Err(denial) => Err(denial),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const OPERATOR: &str = "carepath-operator";
-
-    fn caller(role: Role, org: &str) -> Caller {
-        Caller { sub: "tester".into(), org: org.into(), role, purpose: None }
-    }
-
-    #[test]
-    fn the_operators_admin_writes_the_whole_directory() {
-        let op = caller(Role::Admin, OPERATOR);
-        for write in [
-            DirectoryWrite::CreateOrganization,
-            DirectoryWrite::ReplaceOrganization { id: "a" },
-            DirectoryWrite::CreatePractitioner { into: "a" },
-            DirectoryWrite::ReplacePractitioner { from: "a", into: "b" },
-        ] {
-            assert_eq!(may_write_directory(&op, OPERATOR, write), Ok(()), "{write:?}");
-        }
-    }
-
-    #[test]
-    fn a_facilitys_own_staff_and_the_operator_publish_its_vacancies() {
-        assert_eq!(may_publish_vacancies(&caller(Role::CareWorker, "a"), OPERATOR, "a"), Ok(()));
-        assert_eq!(may_publish_vacancies(&caller(Role::Admin, OPERATOR), OPERATOR, "a"), Ok(()));
-        for other in [caller(Role::Admin, "b"), caller(Role::Nurse, "b"), caller(Role::Auditor, "a")] {
-            assert_eq!(may_publish_vacancies(&other, OPERATOR, "a"), Err(Denial::NotOwnFacility), "{other:?}");
-        }
-    }
-
-    #[test]
-    fn a_local_admin_writes_its_own_organisation_and_practitioners_only() {
-        let admin = caller(Role::Admin, "a");
-        let ok = |write| may_write_directory(&admin, OPERATOR, write);
-        assert_eq!(ok(DirectoryWrite::ReplaceOrganization { id: "a" }), Ok(()));
-        assert_eq!(ok(DirectoryWrite::CreatePractitioner { into: "a" }), Ok(()));
-        assert_eq!(ok(DirectoryWrite::ReplacePractitioner { from: "a", into: "a" }), Ok(()));
-        for write in [
-            DirectoryWrite::CreateOrganization,
-            DirectoryWrite::ReplaceOrganization { id: "c" },
-            DirectoryWrite::CreatePractitioner { into: "c" },
-            // Moving a practitioner away, or taking over another organisation's.
-            DirectoryWrite::ReplacePractitioner { from: "a", into: "c" },
-            DirectoryWrite::ReplacePractitioner { from: "c", into: "a" },
-            DirectoryWrite::ReplacePractitioner { from: "c", into: "c" },
-        ] {
-            assert_eq!(ok(write), Err(Denial::OtherOrganization), "{write:?}");
-        }
-    }
-
-    #[test]
-    fn other_roles_never_write_the_directory_even_at_the_operator() {
-        for role in Role::ALL.into_iter().filter(|r| *r != Role::Admin) {
-            for org in ["a", OPERATOR] {
-                let write = DirectoryWrite::ReplaceOrganization { id: org };
-                assert_eq!(may_write_directory(&caller(role, org), OPERATOR, write), Err(Denial::Role), "{role:?}");
-            }
-        }
     }
 }
