@@ -187,7 +187,10 @@ fn kept_key(state: &AppState) -> carepath::audit::KeySet {
 async fn a_damaged_or_altered_backup_is_refused_and_leaves_nothing() {
     let t = TestApp::new();
     if t.db.is_postgres() {
-        return; // A PostgreSQL store is backed up with pg_dump: see pg_dump_restores_and_verifies.
+        return t.db.skip(
+            "a_damaged_or_altered_backup_is_refused_and_leaves_nothing",
+            "PostgreSQL is backed up with pg_dump (pg_dump_restores_and_verifies)",
+        );
     }
     let app = init_service(carepath::startup::app(t.state.clone())).await;
     let (physician, _, patient) = clinic(&t, &app).await;
@@ -256,7 +259,10 @@ async fn a_damaged_or_altered_backup_is_refused_and_leaves_nothing() {
 async fn a_tampered_backup_with_a_recomputed_manifest_is_refused() {
     let t = TestApp::new();
     if t.db.is_postgres() {
-        return; // A PostgreSQL store is backed up with pg_dump: see pg_dump_restores_and_verifies.
+        return t.db.skip(
+            "a_tampered_backup_with_a_recomputed_manifest_is_refused",
+            "PostgreSQL is backed up with pg_dump (pg_dump_restores_and_verifies)",
+        );
     }
     let app = init_service(carepath::startup::app(t.state.clone())).await;
     let (_, _, patient) = clinic(&t, &app).await;
@@ -326,7 +332,9 @@ async fn a_tampered_backup_with_a_recomputed_manifest_is_refused() {
 async fn pg_dump_restores_and_verifies() {
     let t = TestApp::new();
     if !t.db.is_postgres() {
-        return;
+        return t
+            .db
+            .skip("pg_dump_restores_and_verifies", "a PostgreSQL store only; SQLite's backup has its own tests");
     }
     let app = init_service(carepath::startup::app(t.state.clone())).await;
     let (physician, _, patient) = clinic(&t, &app).await;

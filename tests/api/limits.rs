@@ -101,7 +101,10 @@ async fn a_request_over_the_time_out_gets_503() {
 async fn postgresql_connections_carry_the_statement_time_out() {
     let t = TestApp::with(|s| s.db_statement_timeout_secs = 2);
     if !t.db.is_postgres() {
-        return; // SQLite has no statement time-out; its write-lock wait is fixed at 10 s.
+        return t.db.skip(
+            "postgresql_connections_carry_the_statement_time_out",
+            "SQLite has no statement time-out; its write-lock wait is fixed at 10 s",
+        );
     }
     #[derive(diesel::QueryableByName)]
     struct Setting {
@@ -189,21 +192,22 @@ async fn vacancy_streams_are_bounded_per_caller_organisation_and_server() {
 async fn a_full_committer_queue_answers_503_with_retry_after() {
     clinic!(t, app, org, |s| s.committer_queue_max = 1);
     let _ = org;
-    // Hold the one writer, then take the one place in its queue.
+    // Hold the one writer until released, then take the one place in its queue.
+    let (started, running) = tokio::sync::oneshot::channel();
+    let (release, held) = std::sync::mpsc::channel::<()>();
     let state = t.state.clone();
     let hold = actix_web::rt::spawn(async move {
-        state
-            .committer
-            .run(|_| {
-                std::thread::sleep(Duration::from_millis(1500));
-                Ok(())
-            })
-            .await
+        let work = move |_: &mut carepath::db::DbConn| {
+            let _ = started.send(());
+            let _ = held.recv();
+            Ok(())
+        };
+        state.committer.run(work).await
     });
-    actix_web::rt::time::sleep(Duration::from_millis(300)).await;
-    let state = t.state.clone();
-    let queued = actix_web::rt::spawn(async move { state.committer.run(|_| Ok(())).await });
-    actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    running.await.unwrap();
+    // One poll submits the job (it waits behind the held one): the queue is full.
+    let mut queued = Box::pin(t.state.committer.run(|_| Ok(())));
+    assert!(tokio::time::timeout(Duration::ZERO, &mut queued).await.is_err());
     let create = || {
         TestRequest::post()
             .uri("/v1/organizations")
@@ -213,7 +217,8 @@ async fn a_full_committer_queue_answers_503_with_retry_after() {
     let refused = send(&app, create()).await;
     refused.problem(503);
     assert_eq!(refused.header("retry-after"), Some("1"));
+    release.send(()).unwrap();
     hold.await.unwrap().unwrap();
-    queued.await.unwrap().unwrap();
+    queued.await.unwrap();
     assert_eq!(send(&app, create()).await.status, 201, "room again once the queue drains");
 }
