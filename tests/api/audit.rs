@@ -20,15 +20,15 @@ macro_rules! world {
         let $app = init_service(carepath::startup::app($t.state.clone())).await;
         let op = $t.operator();
         let $clinic = send(&$app, TestRequest::post().uri("/v1/organizations").insert_header(auth(&op))
-            .set_json(json!({"name": "新見クリニック", "kind": "clinic"}))).await.body["id"].as_str().unwrap().to_owned();
+            .set_json(json!({"name": "新見クリニック", "kind": "clinic"}))).await.id();
         let physician = $t.token("physician", &$clinic);
         let $patient = send(&$app, TestRequest::post().uri("/v1/patients").insert_header(auth(&physician))
             .set_json(json!({"name": "山田 花子", "birth_date": "1939-04-01", "sex": "female", "managing_organization": $clinic})))
-            .await.body["id"].as_str().unwrap().to_owned();
+            .await.id();
         let doc = send(&$app, TestRequest::post().uri(&format!("/v1/patients/{}/documents", $patient)).insert_header(auth(&physician))
             .set_json(json!({"type": "care-path", "schema_version": "1.0.0", "content": {"care_level": "care_2", "diagnoses": []}}))).await;
         assert_eq!(doc.status, 201, "{}", doc.body);
-        let doc = doc.body["id"].as_str().unwrap().to_owned();
+        let doc = doc.id();
         for _ in 0..4 {
             let res = send(&$app, TestRequest::get().uri(&format!("/v1/documents/{doc}")).insert_header(auth(&physician))).await;
             assert_eq!(res.status, 200);
@@ -361,7 +361,7 @@ async fn listing_and_searching_patients_shows_in_each_disclosed_patients_access_
                 .set_json(json!({"name": name, "kind": kind})),
         )
         .await;
-        orgs.push(res.body["id"].as_str().unwrap().to_owned());
+        orgs.push(res.id());
     }
     let (clinic, station) = (orgs[0].clone(), orgs[1].clone());
     let physician = t.token("physician", &clinic);
@@ -377,7 +377,7 @@ async fn listing_and_searching_patients_shows_in_each_disclosed_patients_access_
         )
         .await;
         assert_eq!(res.status, 201, "{}", res.body);
-        let id = res.body["id"].as_str().unwrap().to_owned();
+        let id = res.id();
         // The station is on the team of the first two only.
         if i < 2 {
             let team = json!({"members": [{"organization": station, "role": "nurse", "since": yesterday}]});

@@ -183,7 +183,7 @@ async fn a_trusted_issuer_asserts_only_its_bound_organisations_and_roles() {
             .set_json(json!({"name": "新見クリニック", "kind": "clinic"})),
     )
     .await;
-    let clinic = created.body["id"].as_str().unwrap().to_owned();
+    let clinic = created.id();
     let bearer = |token: String| format!("Bearer {token}");
     let ok = get_organizations(&t, &[("authorization", bearer(vendor.token(&clinic, "physician")).as_bytes())]).await;
     assert_eq!(ok.status.as_u16(), 200, "{}", ok.body);

@@ -92,7 +92,7 @@ async fn a_backup_under_write_load_restores_every_acknowledged_document() {
     for _ in 0..20 {
         let res = send(&app, post()).await;
         assert_eq!(res.status, 201, "{}", res.body);
-        acknowledged.push(res.body["id"].as_str().unwrap().to_owned());
+        acknowledged.push(res.id());
     }
     sign_checkpoint(&t.state);
 

@@ -25,16 +25,16 @@ macro_rules! world {
         let $app = init_service(carepath::startup::app($t.state.clone())).await;
         let op = $t.operator();
         let mk = |name: &str, kind: &str| TestRequest::post().uri("/v1/organizations").insert_header(auth(&op)).set_json(json!({"name": name, "kind": kind}));
-        let $clinic = send(&$app, mk("clinic", "clinic")).await.body["id"].as_str().unwrap().to_owned();
-        let $station = send(&$app, mk("station", "visiting_nurse_station")).await.body["id"].as_str().unwrap().to_owned();
+        let $clinic = send(&$app, mk("clinic", "clinic")).await.id();
+        let $station = send(&$app, mk("station", "visiting_nurse_station")).await.id();
         let physician = $t.token("physician", &$clinic);
         let $patient = send(&$app, TestRequest::post().uri("/v1/patients").insert_header(auth(&physician))
-            .set_json(json!({"name": "山田 花子", "birth_date": "1939-04-01", "sex": "female", "managing_organization": $clinic}))).await.body["id"].as_str().unwrap().to_owned();
+            .set_json(json!({"name": "山田 花子", "birth_date": "1939-04-01", "sex": "female", "managing_organization": $clinic}))).await.id();
         let res = send(&$app, TestRequest::put().uri(&format!("/v1/patients/{}/care-team", $patient)).insert_header(auth(&physician))
             .set_json(json!({"members": [{"organization": $station, "role": "nurse", "since": today_plus(-10)}]}))).await;
         assert_eq!(res.status, 200, "{}", res.body);
         let $doc = send(&$app, TestRequest::post().uri(&format!("/v1/patients/{}/documents", $patient)).insert_header(auth(&physician))
-            .set_json(json!({"type": "care-path", "schema_version": "1.0.0", "content": care_path()}))).await.body["id"].as_str().unwrap().to_owned();
+            .set_json(json!({"type": "care-path", "schema_version": "1.0.0", "content": care_path()}))).await.id();
     };
 }
 
@@ -77,7 +77,7 @@ async fn consent_opens_and_revocation_closes_documents_to_the_care_team() {
     )
     .await;
     assert_eq!(res.status, 201, "{}", res.body);
-    let cid = res.body["id"].as_str().unwrap().to_owned();
+    let cid = res.id();
     assert_eq!(res.body["proxy"]["name"], "山田 太郎PROXYMARK");
 
     let got = send(&app, read()).await;
@@ -435,7 +435,7 @@ async fn paging_under_a_type_limited_consent_finds_every_visible_document() {
             .await;
             assert_eq!(res.status, 201, "{}", res.body);
             if ty == "care-path" {
-                visible.push(res.body["id"].as_str().unwrap().to_owned());
+                visible.push(res.id());
             }
         }
     }
@@ -610,7 +610,7 @@ async fn a_revocation_on_one_instance_closes_the_record_on_another_at_once() {
     };
     let res = send(&other, consent()).await;
     assert_eq!(res.status, 201, "{}", res.body);
-    let cid = res.body["id"].as_str().unwrap().to_owned();
+    let cid = res.id();
     for _ in 0..3 {
         assert_eq!(send(&app, read()).await.status, 200, "the first instance reads (and keeps the facts)");
     }

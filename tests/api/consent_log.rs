@@ -28,12 +28,12 @@ macro_rules! world {
         let $app = init_service(carepath::startup::app($t.state.clone())).await;
         let op = $t.operator();
         let mk = |name: &str, kind: &str| TestRequest::post().uri("/v1/organizations").insert_header(auth(&op)).set_json(json!({"name": name, "kind": kind}));
-        let $clinic = send(&$app, mk("clinic", "clinic")).await.body["id"].as_str().unwrap().to_owned();
-        let $station = send(&$app, mk("station", "visiting_nurse_station")).await.body["id"].as_str().unwrap().to_owned();
-        let $pharmacy = send(&$app, mk("pharmacy", "pharmacy")).await.body["id"].as_str().unwrap().to_owned();
+        let $clinic = send(&$app, mk("clinic", "clinic")).await.id();
+        let $station = send(&$app, mk("station", "visiting_nurse_station")).await.id();
+        let $pharmacy = send(&$app, mk("pharmacy", "pharmacy")).await.id();
         let physician = $t.token("physician", &$clinic);
         let $patient = send(&$app, TestRequest::post().uri("/v1/patients").insert_header(auth(&physician))
-            .set_json(json!({"name": "山田 花子", "birth_date": "1939-04-01", "sex": "female", "managing_organization": $clinic}))).await.body["id"].as_str().unwrap().to_owned();
+            .set_json(json!({"name": "山田 花子", "birth_date": "1939-04-01", "sex": "female", "managing_organization": $clinic}))).await.id();
         let res = send(&$app, TestRequest::put().uri(&format!("/v1/patients/{}/care-team", $patient)).insert_header(auth(&physician))
             .set_json(json!({"members": [
                 {"organization": $station, "role": "nurse", "since": today_plus(-10)},
@@ -41,7 +41,7 @@ macro_rules! world {
             ]}))).await;
         assert_eq!(res.status, 200, "{}", res.body);
         let $doc = send(&$app, TestRequest::post().uri(&format!("/v1/patients/{}/documents", $patient)).insert_header(auth(&physician))
-            .set_json(json!({"type": "care-path", "schema_version": "1.0.0", "content": care_path()}))).await.body["id"].as_str().unwrap().to_owned();
+            .set_json(json!({"type": "care-path", "schema_version": "1.0.0", "content": care_path()}))).await.id();
         let res = send(&$app, TestRequest::post().uri(&format!("/v1/patients/{}/consents", $patient)).insert_header(auth(&physician))
             .set_json(json!({
                 "status": "active", "organizations": [$station], "permitted_types": ["care-path"], "purposes": ["treatment"],
@@ -49,7 +49,7 @@ macro_rules! world {
                 "proxy": {"name": "山田 太郎PROXYMARK", "relation": "eldest_son"}
             }))).await;
         assert_eq!(res.status, 201, "{}", res.body);
-        let $cid = res.body["id"].as_str().unwrap().to_owned();
+        let $cid = res.id();
     };
 }
 

@@ -67,14 +67,14 @@ macro_rules! world {
         for (name, kind) in [("clinic", "clinic"), ("other clinic", "clinic"), ("city", "municipality")] {
             let res = api(&$app, "POST", "/v1/organizations", &op, Some(json!({"name": name, "kind": kind}))).await;
             assert_eq!(res.status, 201, "{}", res.body);
-            ids.push(res.body["id"].as_str().unwrap().to_owned());
+            ids.push(res.id());
         }
         let mut $w =
             World { t, clinic: ids[0].clone(), other: ids[1].clone(), city: ids[2].clone(), patient: String::new() };
         let body = json!({"name": "山田 花子", "birth_date": "1939-04-01", "sex": "female", "managing_organization": $w.clinic});
         let res = api(&$app, "POST", "/v1/patients", &$w.doctor(), Some(body)).await;
         assert_eq!(res.status, 201, "{}", res.body);
-        $w.patient = res.body["id"].as_str().unwrap().to_owned();
+        $w.patient = res.id();
     };
 }
 
@@ -394,7 +394,7 @@ async fn an_idle_console_session_ends() {
     let app = init_service(carepath::startup::app(t.state.clone())).await;
     let op = t.operator();
     let res = api(&app, "POST", "/v1/organizations", &op, Some(json!({"name": "clinic", "kind": "clinic"}))).await;
-    let clinic = res.body["id"].as_str().unwrap().to_owned();
+    let clinic = res.id();
     let token = carepath::auth::issue_local_token(
         &t.state.settings.data_dir,
         "dr-1",

@@ -22,8 +22,8 @@ async fn reachable_now_follows_tokyo_weekdays_and_holidays() {
     let app = init_service(carepath::startup::app(t.state.clone())).await;
     let op = t.operator();
     let org = |name: &str, kind: &str| post("/v1/organizations", &op, json!({"name": name, "kind": kind}));
-    let clinic = send(&app, org("clinic", "clinic")).await.body["id"].as_str().unwrap().to_owned();
-    let cmo = send(&app, org("cmo", "care_management_office")).await.body["id"].as_str().unwrap().to_owned();
+    let clinic = send(&app, org("clinic", "clinic")).await.id();
+    let cmo = send(&app, org("cmo", "care_management_office")).await.id();
     let doctor = send(
         &app,
         post("/v1/practitioners", &op, json!({"name": "医師 一郎", "profession": "physician", "organization": clinic})),
@@ -124,7 +124,7 @@ async fn reachable_now_follows_tokyo_weekdays_and_holidays() {
     assert_eq!(holiday.body["later"][0]["opening"]["start"], "2026-12-07T23:00:00.000000Z");
 
     // Outsiders learn nothing about the patient's team.
-    let stranger_org = send(&app, org("other", "clinic")).await.body["id"].as_str().unwrap().to_owned();
+    let stranger_org = send(&app, org("other", "clinic")).await.id();
     let stranger = token("dr-x", "physician", &stranger_org);
     send(&app, reachable("2026-11-30T04:30:00Z", &stranger)).await.problem(404);
     send(&app, reachable("monday", &cm)).await.problem(422);
@@ -138,8 +138,8 @@ async fn contact_hours_need_the_practitioners_own_organisation() {
     let app = init_service(carepath::startup::app(t.state.clone())).await;
     let op = t.operator();
     let org = |name: &str, kind: &str| post("/v1/organizations", &op, json!({"name": name, "kind": kind}));
-    let clinic = send(&app, org("clinic", "clinic")).await.body["id"].as_str().unwrap().to_owned();
-    let other = send(&app, org("other", "pharmacy")).await.body["id"].as_str().unwrap().to_owned();
+    let clinic = send(&app, org("clinic", "clinic")).await.id();
+    let other = send(&app, org("other", "pharmacy")).await.id();
     let doctor = send(
         &app,
         post("/v1/practitioners", &op, json!({"name": "医師 一郎", "profession": "physician", "organization": clinic})),

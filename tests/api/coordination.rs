@@ -88,7 +88,7 @@ macro_rules! world {
         ] {
             let res = call(&$app, "POST", "/v1/organizations", &op, Some(json!({"name": name, "kind": kind}))).await;
             assert_eq!(res.status, 201, "{}", res.body);
-            ids.push(res.body["id"].as_str().unwrap().to_owned());
+            ids.push(res.id());
         }
         let mk = |name: &str, profession: &str, org: &str| json!({"name": name, "profession": profession, "organization": org});
         let doctor = call(&$app, "POST", "/v1/practitioners", &op, Some(mk("医師 一郎", "physician", &ids[0]))).await;
@@ -101,8 +101,8 @@ macro_rules! world {
             desk: ids[3].clone(),
             other: ids[4].clone(),
             auditor_org: ids[5].clone(),
-            doctor: doctor.body["id"].as_str().unwrap().to_owned(),
-            manager: manager.body["id"].as_str().unwrap().to_owned(),
+            doctor: doctor.id(),
+            manager: manager.id(),
             patient: String::new(),
             t,
         };
@@ -120,7 +120,7 @@ where
     let dr = w.dr();
     let body =
         json!({"name": "山田 花子", "birth_date": "1939-04-01", "sex": "female", "managing_organization": w.clinic});
-    let p = call(app, "POST", "/v1/patients", &dr, Some(body)).await.body["id"].as_str().unwrap().to_owned();
+    let p = call(app, "POST", "/v1/patients", &dr, Some(body)).await.id();
     let team = json!({"members": [
         {"organization": w.cmo, "practitioner": w.manager, "role": "care_manager", "since": today_plus(-10)},
         {"organization": w.station, "role": "nurse", "since": today_plus(-10)}]});
@@ -156,7 +156,7 @@ async fn a_sheet_lives_sent_read_answered_closed_audited_and_in_the_feed() {
     let body = sheet(Some(&w.patient), json!({"practitioner": w.doctor}), "BODYMARK 血圧が高めです。ご指示を");
     let sent = call(&app, "POST", "/v1/contact-sheets", &cm, Some(body)).await;
     assert_eq!(sent.status, 201, "{}", sent.body);
-    let id = sent.body["id"].as_str().unwrap().to_owned();
+    let id = sent.id();
     assert_eq!(sent.header("location"), Some(format!("/v1/contact-sheets/{id}").as_str()));
     assert_eq!(sent.body["state"], "delivered");
     assert_eq!(sent.body["to"]["organization"], w.clinic.as_str());
@@ -259,7 +259,7 @@ async fn a_sheet_is_forwarded_keeping_its_thread_or_withdrawn_before_it_is_read(
     )
     .await;
     assert_eq!(sent.status, 201, "{}", sent.body);
-    let id = sent.body["id"].as_str().unwrap().to_owned();
+    let id = sent.id();
     let fwd = json!({"to": {"organization": w.station}, "note": "FWDMARK ステーションへ"});
     // Only the addressee forwards.
     call(&app, "POST", &format!("/v1/contact-sheets/{id}/forward"), &dr, Some(fwd.clone())).await.problem(403);
@@ -288,7 +288,7 @@ async fn a_sheet_is_forwarded_keeping_its_thread_or_withdrawn_before_it_is_read(
         Some(sheet(Some(&w.patient), json!({"organization": w.cmo}), "x")),
     )
     .await;
-    let id2 = again.body["id"].as_str().unwrap().to_owned();
+    let id2 = again.id();
     let bad = call(
         &app,
         "POST",
@@ -329,7 +329,7 @@ async fn a_sheet_past_reply_by_is_overdue_for_both_sides_until_answered() {
     late["reply_by"] = json!(in_secs(1));
     let late = call(&app, "POST", "/v1/contact-sheets", &cm, Some(late)).await;
     assert_eq!(late.status, 201, "{}", late.body);
-    let late_id = late.body["id"].as_str().unwrap().to_owned();
+    let late_id = late.id();
     let calm = call(
         &app,
         "POST",
@@ -426,7 +426,7 @@ async fn the_desk_answers_or_forwards_and_the_thread_shows_who_answered() {
     .await;
     assert_eq!(q.status, 201, "{}", q.body);
     assert!(q.body["patient_id"].is_null());
-    let qid = q.body["id"].as_str().unwrap().to_owned();
+    let qid = q.id();
     let inbox = call(&app, "GET", "/v1/contact-sheets", &desk, None).await;
     assert_eq!(inbox.body["items"][0]["id"], qid.as_str(), "{}", inbox.body);
     let fwd = call(
@@ -509,7 +509,7 @@ async fn stats_count_sent_read_answered_by_organisation_without_patient_data() {
             Some(sheet(Some(&w.patient), json!({"practitioner": w.doctor}), &format!("q{i}"))),
         )
         .await;
-        let id = s.body["id"].as_str().unwrap().to_owned();
+        let id = s.id();
         if i < 2 {
             call(&app, "GET", &format!("/v1/contact-sheets/{id}"), &dr, None).await;
         }
@@ -539,8 +539,7 @@ async fn a_sheet_addressed_to_a_practitioner_opens_only_to_them_and_their_forwar
     world!(w, app);
     let cm = w.cm();
     let personal = sheet(Some(&w.patient), json!({"practitioner": w.doctor}), "BODYMARK 先生だけに");
-    let id =
-        call(&app, "POST", "/v1/contact-sheets", &cm, Some(personal)).await.body["id"].as_str().unwrap().to_owned();
+    let id = call(&app, "POST", "/v1/contact-sheets", &cm, Some(personal)).await.id();
     let colleague = w.token("dr-colleague", "physician", &w.clinic);
     let res = call(&app, "GET", &format!("/v1/contact-sheets/{id}"), &colleague, None).await;
     res.problem(404);
@@ -560,7 +559,7 @@ async fn a_sheet_addressed_to_a_practitioner_opens_only_to_them_and_their_forwar
         Some(json!({"name": "医師 二郎", "profession": "physician", "organization": w.clinic})),
     )
     .await;
-    let deputy_id = deputy.body["id"].as_str().unwrap().to_owned();
+    let deputy_id = deputy.id();
     let fwd = json!({"to": {"practitioner": deputy_id}, "note": "代わりにお願いします"});
     let res = call(&app, "POST", &format!("/v1/contact-sheets/{id}/forward"), &w.dr(), Some(fwd)).await;
     assert_eq!(res.status, 200, "{}", res.body);
@@ -570,6 +569,6 @@ async fn a_sheet_addressed_to_a_practitioner_opens_only_to_them_and_their_forwar
     call(&app, "GET", &format!("/v1/contact-sheets/{id}"), &colleague, None).await.problem(404);
     // Addressed to the organisation: any of its practitioners opens it.
     let to_org = sheet(Some(&w.patient), json!({"organization": w.clinic}), "どなたか");
-    let id = call(&app, "POST", "/v1/contact-sheets", &cm, Some(to_org)).await.body["id"].as_str().unwrap().to_owned();
+    let id = call(&app, "POST", "/v1/contact-sheets", &cm, Some(to_org)).await.id();
     assert_eq!(call(&app, "GET", &format!("/v1/contact-sheets/{id}"), &colleague, None).await.status, 200);
 }

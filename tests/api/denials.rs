@@ -67,7 +67,7 @@ where
     )
     .await;
     assert_eq!(res.status, 201, "{}", res.body);
-    res.body["id"].as_str().unwrap().to_owned()
+    res.id()
 }
 
 #[actix_web::test]

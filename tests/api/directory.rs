@@ -27,7 +27,7 @@ async fn organizations_round_trip_and_page() {
         )
         .await;
         assert_eq!(res.status, 201, "{}", res.body);
-        let id = res.body["id"].as_str().unwrap().to_owned();
+        let id = res.id();
         assert_eq!(res.header("location").unwrap(), format!("/v1/organizations/{id}"));
         ids.push(id);
     }
@@ -137,14 +137,14 @@ async fn a_local_admin_manages_only_its_own_organisation_and_practitioners() {
         )
         .await;
         assert_eq!(res.status, 201, "{}", res.body);
-        orgs.push(res.body["id"].as_str().unwrap().to_owned());
+        orgs.push(res.id());
     }
     let (a, c) = (orgs[0].clone(), orgs[1].clone());
     let doctor = |org: &str| json!({"name": "佐藤 一郎", "profession": "physician", "organization": org});
     let res =
         send(&app, TestRequest::post().uri("/v1/practitioners").insert_header(auth(&op)).set_json(doctor(&a))).await;
     assert_eq!(res.status, 201, "{}", res.body);
-    let practitioner = res.body["id"].as_str().unwrap().to_owned();
+    let practitioner = res.id();
     let org_uri = format!("/v1/organizations/{a}");
     let practitioner_uri = format!("/v1/practitioners/{practitioner}");
 
@@ -264,7 +264,7 @@ async fn practitioners_belong_to_existing_organisations() {
             .set_json(json!({"name": "A", "kind": "clinic"})),
     )
     .await;
-    let org = org.body["id"].as_str().unwrap().to_owned();
+    let org = org.id();
 
     let res = send(
         &app,
@@ -325,7 +325,7 @@ async fn kind_is_the_operators_and_names_are_unique() {
         let res =
             send(&app, TestRequest::post().uri("/v1/organizations").insert_header(auth(&op)).set_json(body)).await;
         assert_eq!(res.status, 201, "{}", res.body);
-        orgs.push(res.body["id"].as_str().unwrap().to_owned());
+        orgs.push(res.id());
     }
     let uri = format!("/v1/organizations/{}", orgs[1]);
     let own_admin = t.token("admin", &orgs[1]);

@@ -27,12 +27,12 @@ macro_rules! world {
         let t = TestApp::new();
         let $app = init_service(carepath::startup::app(t.state.clone())).await;
         let org = send(&$app, TestRequest::post().uri("/v1/organizations").insert_header(auth(&t.operator()))
-            .set_json(json!({"name": "clinic", "kind": "clinic"}))).await.body["id"].as_str().unwrap().to_owned();
+            .set_json(json!({"name": "clinic", "kind": "clinic"}))).await.id();
         let physician = t.token("physician", &org);
         let care_manager = t.token("care_manager", &org);
         let patient = send(&$app, TestRequest::post().uri("/v1/patients").insert_header(auth(&physician)).set_json(json!({
             "name": "山田 花子", "birth_date": "1939-04-01", "sex": "female", "managing_organization": org
-        }))).await.body["id"].as_str().unwrap().to_owned();
+        }))).await.id();
         let $w = World { t, patient, physician, care_manager };
     };
 }
@@ -88,7 +88,7 @@ async fn create_read_update_delete_with_versions() {
             .await;
     assert_eq!(res.status, 201, "{}", res.body);
     assert_eq!(res.header("etag"), Some("\"1\""));
-    let id = res.body["id"].as_str().unwrap().to_owned();
+    let id = res.id();
     assert_eq!(res.header("location").unwrap(), format!("/v1/documents/{id}"));
     for field in [
         "id",
@@ -222,7 +222,7 @@ async fn validation_reports_every_error_with_its_pointer() {
 async fn exactly_one_of_two_concurrent_updates_wins() {
     world!(w, app);
     let res = send(&app, post_doc(&w, json!({"type": "care-path", "schema_version": "1.0.0", "content": {"care_level": "care_1", "diagnoses": []}}))).await;
-    let id = res.body["id"].as_str().unwrap().to_owned();
+    let id = res.id();
     for round in 1..=5 {
         let put = |level: &str| {
             TestRequest::put().uri(&format!("/v1/documents/{id}")).insert_header(auth(&w.physician))
@@ -368,7 +368,7 @@ async fn a_write_back_keeps_the_restricted_values_the_writer_could_not_see() {
     let mut full = full_care_path();
     full["infections"][0]["name"] = json!("INFECTIONMARKER-4411");
     let res = send(&app, post_doc(&w, json!({"type": "care-path", "schema_version": "1.0.0", "content": full}))).await;
-    let id = res.body["id"].as_str().unwrap().to_owned();
+    let id = res.id();
     let get = |token: &str| TestRequest::get().uri(&format!("/v1/documents/{id}")).insert_header(auth(token));
     let put = |token: &str, etag: &str, version: &str, content: Value| {
         TestRequest::put()

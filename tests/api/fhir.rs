@@ -22,14 +22,14 @@ macro_rules! world {
         let $t = TestApp::new();
         let $app = init_service(carepath::startup::app($t.state.clone())).await;
         let $org = send(&$app, TestRequest::post().uri("/v1/organizations").insert_header(auth(&$t.operator()))
-            .set_json(json!({"name": "clinic", "kind": "clinic"}))).await.body["id"].as_str().unwrap().to_owned();
+            .set_json(json!({"name": "clinic", "kind": "clinic"}))).await.id();
         let $physician = $t.token("physician", &$org);
         let $patient = send(&$app, TestRequest::post().uri("/v1/patients").insert_header(auth(&$physician)).set_json(json!({
             "name": "山田 花子", "name_kana": "ヤマダ ハナコ", "birth_date": "1939-04-01", "sex": "female",
             "ltc_insured_number": "9876543210",
             "health_insurance": {"insurer_number": "39331234", "number": "3456"},
             "managing_organization": $org
-        }))).await.body["id"].as_str().unwrap().to_owned();
+        }))).await.id();
         send(&$app, TestRequest::put().uri(&format!("/v1/patients/{}/care-team", $patient)).insert_header(auth(&$physician))
             .set_json(json!({"members": [{"organization": $org, "role": "physician", "since": "2025-04-01"}]}))).await;
         let mut care_path = example("care-path/examples/1.1.0-full.json");

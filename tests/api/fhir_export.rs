@@ -39,7 +39,7 @@ where
     for (name, kind) in [("clinic", "clinic"), ("station", "visiting_nurse_station")] {
         let req = TestRequest::post().uri("/v1/organizations").insert_header(auth(&op));
         let res = send(app, req.set_json(json!({"name": name, "kind": kind}))).await;
-        ids.push(res.body["id"].as_str().unwrap().to_owned());
+        ids.push(res.id());
     }
     let (clinic, station) = (ids[0].clone(), ids[1].clone());
     let physician = t.token("physician", &clinic);
@@ -51,7 +51,7 @@ where
         })),
     )
     .await;
-    let patient = res.body["id"].as_str().unwrap().to_owned();
+    let patient = res.id();
     let team = json!({"members": [{"organization": station, "role": "nurse", "since": "2025-04-01"}]});
     let uri = format!("/v1/patients/{patient}/care-team");
     assert_eq!(
@@ -71,7 +71,7 @@ where
     let uri = format!("/v1/patients/{patient}/consents");
     let res = send(app, TestRequest::post().uri(&uri).insert_header(auth(&physician)).set_json(consent)).await;
     assert_eq!(res.status, 201, "{}", res.body);
-    let consent = res.body["id"].as_str().unwrap().to_owned();
+    let consent = res.id();
     let nurse = t.token("nurse", &station);
     World { clinic, patient, consent, physician, nurse }
 }

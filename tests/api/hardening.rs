@@ -31,19 +31,19 @@ macro_rules! world {
         let $app = init_service(carepath::startup::app($t.state.clone())).await;
         let op = $t.operator();
         let mk = |name: &str, kind: &str| TestRequest::post().uri("/v1/organizations").insert_header(auth(&op)).set_json(json!({"name": name, "kind": kind}));
-        let $clinic = send(&$app, mk("clinic", "clinic")).await.body["id"].as_str().unwrap().to_owned();
-        let $er = send(&$app, mk("救急病院", "hospital")).await.body["id"].as_str().unwrap().to_owned();
+        let $clinic = send(&$app, mk("clinic", "clinic")).await.id();
+        let $er = send(&$app, mk("救急病院", "hospital")).await.id();
         let physician = $t.token("physician", &$clinic);
         let res = send(&$app, TestRequest::post().uri("/v1/patients").insert_header(auth(&physician))
             .set_json(json!({"name": NAME, "birth_date": "1939-04-01", "sex": "female", "care_level": "support_2", "managing_organization": $clinic}))).await;
         assert_eq!(res.status, 201, "{}", res.body);
-        let $patient = res.body["id"].as_str().unwrap().to_owned();
+        let $patient = res.id();
         let res = send(&$app, TestRequest::put().uri(&format!("/v1/patients/{}/care-team", $patient)).insert_header(auth(&physician))
             .set_json(json!({"members": [{"organization": $clinic, "role": "physician", "since": "2020-01-01"}]}))).await;
         assert_eq!(res.status, 200, "{}", res.body);
         let res = send(&$app, TestRequest::post().uri(&format!("/v1/patients/{}/documents", $patient)).insert_header(auth(&physician)).set_json(document())).await;
         assert_eq!(res.status, 201, "{}", res.body);
-        let $doc = res.body["id"].as_str().unwrap().to_owned();
+        let $doc = res.id();
     };
 }
 

@@ -14,7 +14,7 @@ macro_rules! world {
         let $t = TestApp::new();
         let $app = init_service(carepath::startup::app($t.state.clone())).await;
         let clinic = send(&$app, TestRequest::post().uri("/v1/organizations").insert_header(auth(&$t.operator()))
-            .set_json(json!({"name": "clinic", "kind": "clinic"}))).await.body["id"].as_str().unwrap().to_owned();
+            .set_json(json!({"name": "clinic", "kind": "clinic"}))).await.id();
         let $physician = $t.token("physician", &clinic);
         let mut $patients = Vec::new();
         let mut $docs = Vec::new();
@@ -22,12 +22,12 @@ macro_rules! world {
             let p = send(&$app, TestRequest::post().uri("/v1/patients").insert_header(auth(&$physician)).set_json(json!({
                 "name": format!("患者{i}"), "birth_date": "1940-01-01", "sex": "male", "managing_organization": clinic,
                 "ltc_insured_number": format!("000000000{i}")
-            }))).await.body["id"].as_str().unwrap().to_owned();
+            }))).await.id();
             let d = send(&$app, TestRequest::post().uri(&format!("/v1/patients/{p}/documents")).insert_header(auth(&$physician))
                 .set_json(json!({"type": "care-path", "schema_version": "1.0.0", "content": {"care_level": "care_1", "diagnoses": [], "notes": format!("note {i}")}}))).await;
             assert_eq!(d.status, 201, "{}", d.body);
             $patients.push(p);
-            $docs.push(d.body["id"].as_str().unwrap().to_owned());
+            $docs.push(d.id());
         }
     };
 }

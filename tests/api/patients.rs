@@ -29,7 +29,7 @@ where
     )
     .await;
     assert_eq!(res.status, 201);
-    res.body["id"].as_str().unwrap().to_owned()
+    res.id()
 }
 
 fn patient_body(managing: &str) -> Value {
@@ -55,7 +55,7 @@ async fn patient_round_trip_lookup_and_no_plaintext_at_rest() {
     )
     .await;
     assert_eq!(res.status, 201, "{}", res.body);
-    let id = res.body["id"].as_str().unwrap().to_owned();
+    let id = res.id();
     assert_eq!(res.header("location").unwrap(), format!("/v1/patients/{id}"));
 
     let got = send(&app, TestRequest::get().uri(&format!("/v1/patients/{id}")).insert_header(auth(&physician))).await;
@@ -114,7 +114,7 @@ async fn who_may_register_and_read() {
     let res =
         send(&app, TestRequest::post().uri("/v1/patients").insert_header(auth(&cm)).set_json(patient_body(&clinic)))
             .await;
-    let id = res.body["id"].as_str().unwrap().to_owned();
+    let id = res.id();
 
     // A stranger sees exactly what a missing patient looks like.
     let stranger =
@@ -188,7 +188,7 @@ async fn care_team_membership_counts_between_since_and_until() {
         TestRequest::post().uri("/v1/patients").insert_header(auth(&physician)).set_json(patient_body(&clinic)),
     )
     .await;
-    let id = res.body["id"].as_str().unwrap().to_owned();
+    let id = res.id();
     let nurse = t.token("nurse", &station);
     let read = || TestRequest::get().uri(&format!("/v1/patients/{id}")).insert_header(auth(&nurse));
     let put_team = |members: Value| {
@@ -264,7 +264,7 @@ async fn a_membership_starting_today_in_tokyo_counts_before_nine_in_the_morning(
             TestRequest::post().uri("/v1/patients").insert_header(auth(&physician)).set_json(patient_body(&clinic)),
         )
         .await;
-        let id = res.body["id"].as_str().unwrap().to_owned();
+        let id = res.id();
         let team = json!({"members": [{"organization": station, "role": "nurse", "since": "2026-11-26"}]});
         let res = send(
             &app,
@@ -302,7 +302,7 @@ async fn paging_the_patient_list_skips_erased_patients_without_stopping() {
         let res =
             send(&app, TestRequest::post().uri("/v1/patients").insert_header(auth(&physician)).set_json(body)).await;
         assert_eq!(res.status, 201, "{}", res.body);
-        ids.push(res.body["id"].as_str().unwrap().to_owned());
+        ids.push(res.id());
     }
     ids.sort();
     let mut live = Vec::new();

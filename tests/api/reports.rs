@@ -55,7 +55,7 @@ where
     {
         let res = call(app, "POST", "/v1/organizations", &op, Some(json!({"name": name, "kind": kind}))).await;
         assert_eq!(res.status, 201, "{}", res.body);
-        ids.push(res.body["id"].as_str().unwrap().to_owned());
+        ids.push(res.id());
     }
     Region { clinic: ids[0].clone(), station: ids[1].clone(), city: ids[2].clone() }
 }
@@ -74,7 +74,7 @@ where
     }
     let res = call(app, "POST", "/v1/patients", &dr, Some(body)).await;
     assert_eq!(res.status, 201, "{}", res.body);
-    let p = res.body["id"].as_str().unwrap().to_owned();
+    let p = res.id();
     let team = json!({"members": [{"organization": r.station, "role": "nurse", "since": since}]});
     let res = call(app, "PUT", &format!("/v1/patients/{p}/care-team"), &dr, Some(team)).await;
     assert_eq!(res.status, 200, "{}", res.body);
@@ -89,7 +89,7 @@ where
     let body = json!({"type": doc_type, "schema_version": "1.0.0", "content": content});
     let res = call(app, "POST", &format!("/v1/patients/{patient}/documents"), token, Some(body)).await;
     assert_eq!(res.status, 201, "{}", res.body);
-    res.body["id"].as_str().unwrap().to_owned()
+    res.id()
 }
 
 fn audited(t: &TestApp, action: &str) -> Vec<(String, i32)> {
@@ -239,7 +239,7 @@ async fn item_fill_counts_structure_and_never_opens_a_sealed_value() {
         Some(json!({"name": "佐藤 一", "birth_date": "1930-01-01", "sex": "male", "managing_organization": other})),
     )
     .await;
-    let q = res.body["id"].as_str().unwrap().to_owned();
+    let q = res.id();
     document(&app, &dr_c, &q, "end-of-life-record", json!({"date_of_death": "2025-05-01", "place_of_death": "home"}))
         .await;
     let today = t.state.calendar.today();

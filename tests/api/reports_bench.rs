@@ -76,7 +76,7 @@ async fn reports_over_100k_documents() {
                 .set_json(json!({"name": name, "kind": kind})),
         )
         .await;
-        orgs.push(res.body["id"].as_str().unwrap().to_owned());
+        orgs.push(res.id());
     }
     let dr = carepath::auth::issue_local_token(
         &t.state.settings.data_dir,
@@ -92,7 +92,7 @@ async fn reports_over_100k_documents() {
         let body = json!({"name": "山田 花子", "birth_date": "1939-04-01", "sex": "female", "managing_organization": orgs[0],
             "address": {"prefecture": "岡山県", "city": CITIES[i % 4]}});
         let res = send(&app, TestRequest::post().uri("/v1/patients").insert_header(auth(&dr)).set_json(body)).await;
-        let p = res.body["id"].as_str().unwrap().to_owned();
+        let p = res.id();
         let team = json!({"members": [{"organization": orgs[1], "role": "nurse", "since": "2025-01-01"}]});
         send(
             &app,

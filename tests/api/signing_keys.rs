@@ -16,7 +16,7 @@ macro_rules! clinic {
         let $t = TestApp::new();
         let $app = init_service(carepath::startup::app($t.state.clone())).await;
         let org = send(&$app, TestRequest::post().uri("/v1/organizations").insert_header(auth(&$t.operator()))
-            .set_json(json!({"name": "clinic", "kind": "clinic"}))).await.body["id"].as_str().unwrap().to_owned();
+            .set_json(json!({"name": "clinic", "kind": "clinic"}))).await.id();
         let $auditor = $t.token("auditor", &org);
         let $physician = $t.token("physician", &org);
     };

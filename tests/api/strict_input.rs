@@ -25,7 +25,7 @@ async fn a_patient_with_an_unknown_field_is_refused_naming_it() {
             .set_json(json!({"name": "clinic", "kind": "clinic"})),
     )
     .await;
-    let clinic = clinic.body["id"].as_str().unwrap().to_owned();
+    let clinic = clinic.id();
     assert_ne!(clinic, operator_org);
     let physician = t.token("physician", &clinic);
     let body = json!({

@@ -44,8 +44,8 @@ where
             .insert_header(auth(&op))
             .set_json(json!({"name": name, "kind": kind}))
     };
-    let clinic = send(app, org("clinic", "clinic")).await.body["id"].as_str().unwrap().to_owned();
-    let station = send(app, org("station", "visiting_nurse_station")).await.body["id"].as_str().unwrap().to_owned();
+    let clinic = send(app, org("clinic", "clinic")).await.id();
+    let station = send(app, org("station", "visiting_nurse_station")).await.id();
     let physician = t.token("physician", &clinic);
     let nurse = t.token("nurse", &station);
     let mut patients = Vec::new();
@@ -53,7 +53,7 @@ where
         let body = json!({"name": name, "birth_date": "1939-04-01", "sex": "female", "managing_organization": clinic});
         let res =
             send(app, TestRequest::post().uri("/v1/patients").insert_header(auth(&physician)).set_json(body)).await;
-        patients.push(res.body["id"].as_str().unwrap().to_owned());
+        patients.push(res.id());
     }
     let (patient, other) = (patients[0].clone(), patients[1].clone());
     let w = World { t, station, patient, other, physician, nurse };
@@ -145,8 +145,8 @@ async fn the_feed_lists_changes_in_order_and_checks_its_parameters() {
     let t = TestApp::new();
     let app = init_service(carepath::startup::app(t.state.clone())).await;
     let w = world(&app, t).await;
-    let a = send(&app, create(&w, &w.patient, "care_1")).await.body["id"].as_str().unwrap().to_owned();
-    let b = send(&app, create(&w, &w.other, "care_2")).await.body["id"].as_str().unwrap().to_owned();
+    let a = send(&app, create(&w, &w.patient, "care_1")).await.id();
+    let b = send(&app, create(&w, &w.other, "care_2")).await.id();
     assert_eq!(send(&app, update(&w, &a, 1, "care_3")).await.status, 200);
     let del = TestRequest::delete().uri(&format!("/v1/documents/{b}")).insert_header(auth(&w.physician));
     assert_eq!(send(&app, del).await.status, 200);
@@ -199,7 +199,7 @@ async fn concurrent_writers_neither_skip_nor_repeat_a_change() {
                 let patient = if (n + i).is_multiple_of(2) { &w.patient } else { &w.other };
                 let res = send(app, create(w, patient, "care_1")).await;
                 assert_eq!(res.status, 201, "{}", res.body);
-                let id = res.body["id"].as_str().unwrap().to_owned();
+                let id = res.id();
                 let res = send(app, update(w, &id, 1, "care_2")).await;
                 assert_eq!(res.status, 200, "{}", res.body);
                 written.extend([(id.clone(), 1), (id, 2)]);
@@ -284,7 +284,7 @@ async fn ending_care_team_membership_or_revoking_consent_hides_changes() {
     let t = TestApp::new();
     let app = init_service(carepath::startup::app(t.state.clone())).await;
     let w = world(&app, t).await;
-    let mine = send(&app, create(&w, &w.patient, "care_1")).await.body["id"].as_str().unwrap().to_owned();
+    let mine = send(&app, create(&w, &w.patient, "care_1")).await.id();
     let _not_shared = send(&app, create(&w, &w.other, "care_1")).await;
     let (seen, cursor) = drain(&app, &w.nurse, "0", 100).await;
     assert_eq!(keys(&seen), [(mine.clone(), 1)], "the station sees its patient only");
@@ -379,7 +379,7 @@ async fn a_batch_answers_each_operation_on_its_own() {
     let t = TestApp::new();
     let app = init_service(carepath::startup::app(t.state.clone())).await;
     let w = world(&app, t).await;
-    let doc = send(&app, create(&w, &w.patient, "care_1")).await.body["id"].as_str().unwrap().to_owned();
+    let doc = send(&app, create(&w, &w.patient, "care_1")).await.id();
     let ops = json!([
         {"op": "create", "patient_id": w.patient, "type": "care-path", "schema_version": "1.0.0", "content": content("care_2"), "idempotency_key": "k0"},
         {"op": "update", "document_id": doc, "if_match": "\"1\"", "schema_version": "1.0.0", "content": content("care_3"), "idempotency_key": "k1"},
@@ -418,7 +418,7 @@ async fn an_atomic_batch_writes_all_or_nothing() {
     let t = TestApp::new();
     let app = init_service(carepath::startup::app(t.state.clone())).await;
     let w = world(&app, t).await;
-    let doc = send(&app, create(&w, &w.patient, "care_1")).await.body["id"].as_str().unwrap().to_owned();
+    let doc = send(&app, create(&w, &w.patient, "care_1")).await.id();
     let (_, before) = drain(&app, &w.physician, "0", 100).await;
     let good = |key: &str| json!({"op": "create", "patient_id": w.patient, "type": "care-path", "schema_version": "1.0.0", "content": content("care_2"), "idempotency_key": key});
     let stale = json!({"op": "update", "document_id": doc, "if_match": 7, "schema_version": "1.0.0", "content": content("care_3"), "idempotency_key": "s"});
@@ -459,7 +459,7 @@ async fn a_retried_batch_writes_nothing_twice() {
     let t = TestApp::with(|s| s.batch_max_operations = 3);
     let app = init_service(carepath::startup::app(t.state.clone())).await;
     let w = world(&app, t).await;
-    let doc = send(&app, create(&w, &w.patient, "care_1")).await.body["id"].as_str().unwrap().to_owned();
+    let doc = send(&app, create(&w, &w.patient, "care_1")).await.id();
     let (_, before) = drain(&app, &w.physician, "0", 100).await;
     let ops = json!([
         {"op": "create", "patient_id": w.patient, "type": "care-path", "schema_version": "1.0.0", "content": content("care_2"), "idempotency_key": "r0"},

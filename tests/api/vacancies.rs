@@ -52,7 +52,7 @@ where
     )
     .await;
     assert_eq!(res.status, 201, "{}", res.body);
-    res.body["id"].as_str().unwrap().to_owned()
+    res.id()
 }
 
 fn put(org: &str, service: &str, token: &str, body: &Value) -> TestRequest {

@@ -122,7 +122,7 @@ async fn vacancy_board_benchmark() {
             })),
         )
         .await;
-        let id = res.body["id"].as_str().unwrap().to_owned();
+        let id = res.id();
         let accepts: Vec<&str> = NEEDS.iter().copied().filter(|_| rng.next(2) == 0).collect();
         let days: Vec<Value> = (0..DAYS)
             .map(|d| {

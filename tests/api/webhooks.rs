@@ -198,8 +198,8 @@ where
             .insert_header(auth(&op))
             .set_json(json!({"name": name, "kind": kind}))
     };
-    let clinic = send(app, org("clinic", "clinic")).await.body["id"].as_str().unwrap().to_owned();
-    let station = send(app, org("station", "visiting_nurse_station")).await.body["id"].as_str().unwrap().to_owned();
+    let clinic = send(app, org("clinic", "clinic")).await.id();
+    let station = send(app, org("station", "visiting_nurse_station")).await.id();
     let physician = t.token("physician", &clinic);
     let nurse = t.token("nurse", &station);
     let station_admin = t.token("admin", &station);
@@ -208,7 +208,7 @@ where
         let body = json!({"name": name, "birth_date": "1939-04-01", "sex": "female", "managing_organization": clinic});
         let res =
             send(app, TestRequest::post().uri("/v1/patients").insert_header(auth(&physician)).set_json(body)).await;
-        let patient = res.body["id"].as_str().unwrap().to_owned();
+        let patient = res.id();
         let members = json!([{"organization": station, "role": "nurse", "since": day(-30)}]);
         let req = TestRequest::put()
             .uri(&format!("/v1/patients/{patient}/care-team"))
@@ -223,7 +223,7 @@ where
             .set_json(consent);
         let res = send(app, req).await;
         assert_eq!(res.status, 201);
-        consents.push(res.body["id"].as_str().unwrap().to_owned());
+        consents.push(res.id());
         patients.push(patient);
     }
     World { t, station, patients, consents, physician, nurse, station_admin }
@@ -279,7 +279,7 @@ async fn delivers_every_visible_change_in_order_signed_and_without_content() {
     assert_eq!(created.status, 201, "{}", created.body);
     let secret = created.body["secret"].as_str().unwrap().to_owned();
     assert!(secret.starts_with("whsec_"));
-    let id = created.body["id"].as_str().unwrap().to_owned();
+    let id = created.id();
     assert!(get_sub(&app, &w, &id).await.get("secret").is_none(), "the secret is shown once");
     let raw_secret = secret.trim_start_matches("whsec_");
     assert!(!common::raw_database_text(&w.t).contains(raw_secret), "the secret is never stored in clear");
@@ -339,7 +339,7 @@ async fn a_receiver_down_for_a_while_gets_everything_in_order_when_back() {
     let w = world(&app, t).await;
     let r = Receiver::start();
     r.failing.store(true, Ordering::SeqCst);
-    let id = subscribe(&app, &w, nurse_sub(&r)).await.body["id"].as_str().unwrap().to_owned();
+    let id = subscribe(&app, &w, nurse_sub(&r)).await.id();
     let worker = Worker::start(w.t.state.clone());
     for level in ["care_1", "care_2", "care_3"] {
         write_doc(&app, &w, &w.patients[0], level).await;
@@ -369,7 +369,7 @@ async fn retries_run_out_into_failing_then_enable_resumes_where_it_stopped() {
     let w = world(&app, t).await;
     let r = Receiver::start();
     r.failing.store(true, Ordering::SeqCst);
-    let id = subscribe(&app, &w, nurse_sub(&r)).await.body["id"].as_str().unwrap().to_owned();
+    let id = subscribe(&app, &w, nurse_sub(&r)).await.id();
     let worker = Worker::start(w.t.state.clone());
     write_doc(&app, &w, &w.patients[0], "care_1").await;
     write_doc(&app, &w, &w.patients[1], "care_2").await;
@@ -470,7 +470,7 @@ async fn replay_sends_again_from_a_sequence_number() {
     let app = init_service(carepath::startup::app(t.state.clone())).await;
     let w = world(&app, t).await;
     let r = Receiver::start();
-    let id = subscribe(&app, &w, nurse_sub(&r)).await.body["id"].as_str().unwrap().to_owned();
+    let id = subscribe(&app, &w, nurse_sub(&r)).await.id();
     let worker = Worker::start(w.t.state.clone());
     for level in ["care_1", "care_2", "care_3"] {
         write_doc(&app, &w, &w.patients[0], level).await;
@@ -502,7 +502,7 @@ async fn an_address_the_policy_refuses_is_never_connected_to() {
     let r = Receiver::start();
     // Registered by a name while loopback was allowed; delivered by an instance that refuses it.
     let body = json!({"url": format!("http://localhost:{}/hooks", r.port), "role": "nurse"});
-    let id = subscribe(&app, &w, body).await.body["id"].as_str().unwrap().to_owned();
+    let id = subscribe(&app, &w, body).await.id();
     let mut strict = w.t.state.settings.clone();
     strict.webhooks.allow_loopback = false;
     let worker = Worker::start(AppState::open(strict).unwrap());

@@ -116,6 +116,14 @@ pub struct Resp {
 }
 
 impl Resp {
+    /// The `id` of the resource the answer carries (a create's, most often).
+    pub fn id(&self) -> String {
+        match self.body["id"].as_str() {
+            Some(id) => id.to_owned(),
+            None => panic!("no id in the answer ({}): {}", self.status, self.body),
+        }
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }

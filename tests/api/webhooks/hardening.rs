@@ -40,7 +40,7 @@ async fn only_its_creator_or_the_organisations_admin_manages_a_subscription() {
     let app = init_service(carepath::startup::app(t.state.clone())).await;
     let w = world(&app, t).await;
     let created = send(&app, post_sub(&w.nurse, json!({"url": "https://ehr.example.com/h"}))).await;
-    let id = created.body["id"].as_str().unwrap().to_owned();
+    let id = created.id();
     let uri = format!("/v1/subscriptions/{id}");
     // Colleagues of the same organisation, with roles that may read documents.
     let colleagues = [token_for(&w, "nurse-2", "nurse", &w.station), w.t.token("therapist", &w.station)];
@@ -116,7 +116,7 @@ async fn each_delivery_is_an_audit_event_naming_the_patient() {
     let app = init_service(carepath::startup::app(t.state.clone())).await;
     let w = world(&app, t).await;
     let r = Receiver::start();
-    let id = subscribe(&app, &w, nurse_sub(&r)).await.body["id"].as_str().unwrap().to_owned();
+    let id = subscribe(&app, &w, nurse_sub(&r)).await.id();
     let worker = Worker::start(w.t.state.clone());
     let docs =
         [write_doc(&app, &w, &w.patients[0], "care_1").await, write_doc(&app, &w, &w.patients[1], "care_2").await];
@@ -154,7 +154,7 @@ async fn an_unreadable_filter_list_delivers_nothing() {
     let w = world(&app, t).await;
     let r = Receiver::start();
     let body = json!({"url": r.url(), "types": ["care-path"]});
-    let id = subscribe(&app, &w, body).await.body["id"].as_str().unwrap().to_owned();
+    let id = subscribe(&app, &w, body).await.id();
     let mut conn = w.t.state.pool.get().unwrap();
     diesel::sql_query("UPDATE subscriptions SET doc_types = 'care-path'").execute(&mut *conn).unwrap();
     let worker = Worker::start(w.t.state.clone());
