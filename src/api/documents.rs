@@ -5,6 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use crate::api::extract::if_match::IfMatchHeader;
 use crate::api::extract::json::ApiJson;
 use crate::api::extract::query::ApiQuery;
 use crate::auth::Caller;
@@ -26,13 +27,6 @@ fn idempotency(req: &HttpRequest, caller: &Caller, body: &DocumentInput) -> Resu
     header_str(req, "Idempotency-Key")?
         .map(|key| Idempotency::new(caller, key, req.method().as_str(), req.path(), body))
         .transpose()
-}
-
-fn if_match(req: &HttpRequest) -> Result<IfMatch, ApiError> {
-    let value = header_str(req, "If-Match")?.ok_or_else(|| {
-        ApiError::PreconditionRequired("send If-Match with the ETag of the version you edited".into())
-    })?;
-    IfMatch::parse(value).ok_or_else(|| ApiError::field("/header/If-Match", "must be * or one strong ETag like \"3\""))
 }
 
 fn respond(written: Written) -> HttpResponse {
@@ -88,8 +82,9 @@ pub async fn put_document(
     req: HttpRequest,
     id: web::Path<String>,
     ApiJson(input): ApiJson<DocumentInput>,
+    if_match: IfMatchHeader,
 ) -> Result<HttpResponse, ApiError> {
-    let precondition = if_match(&req)?;
+    let precondition = if_match.required()?;
     let idem = idempotency(&req, &ctx.caller, &input)?;
     let id = id.into_inner();
     Ok(respond(audited::update(&state, ctx, id.into(), precondition, input, idem).await?))
@@ -105,13 +100,10 @@ pub async fn put_document(
 pub async fn delete_document(
     state: web::Data<AppState>,
     ctx: Context,
-    req: HttpRequest,
     id: web::Path<String>,
+    if_match: IfMatchHeader,
 ) -> Result<HttpResponse, ApiError> {
-    let precondition = match header_str(&req, "If-Match")? {
-        None => IfMatch::Any,
-        Some(_) => if_match(&req)?,
-    };
+    let precondition = if_match.optional()?.unwrap_or(IfMatch::Any);
     let id = id.into_inner();
     let doc = audited::delete(&state, ctx, id.into(), precondition).await?;
     Ok(HttpResponse::Ok().insert_header((header::ETAG, doc.etag())).json(doc))

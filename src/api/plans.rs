@@ -1,11 +1,11 @@
 //! The annual plan over HTTP: thin handlers around `crate::domain::reports::plans`.
 
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 
+use crate::api::extract::if_match::IfMatchHeader;
 use crate::api::extract::json::ApiJson;
 use crate::context::Context;
-use crate::domain::documents::IfMatch;
 use crate::domain::reports::plans::{self, Plan, PlanInput};
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
@@ -53,20 +53,11 @@ pub async fn get_plan(
 pub async fn put_plan(
     state: web::Data<AppState>,
     ctx: Context,
-    req: HttpRequest,
     year: web::Path<String>,
     ApiJson(input): ApiJson<PlanInput>,
+    if_match: IfMatchHeader,
 ) -> Result<HttpResponse, ApiError> {
     let year = year_of(&year)?;
-    let if_match = match req.headers().get(header::IF_MATCH) {
-        None => None,
-        Some(v) => Some(
-            v.to_str()
-                .ok()
-                .and_then(IfMatch::parse)
-                .ok_or_else(|| ApiError::field("/header/If-Match", "must be * or one strong ETag like \"3\""))?,
-        ),
-    };
-    let (plan, created) = plans::put(&state, ctx, year, if_match, input).await?;
+    let (plan, created) = plans::put(&state, ctx, year, if_match.optional()?, input).await?;
     Ok(respond(plan, created))
 }

@@ -9,11 +9,11 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use crate::api::extract::if_match::IfMatchHeader;
 use crate::api::extract::json::ApiJson;
 use crate::api::extract::query::ApiQuery;
 use crate::clock;
 use crate::context::Context;
-use crate::domain::documents::IfMatch;
 use crate::domain::fields::{Errors, is_postal_code};
 use crate::domain::vacancies::{
     self, MAX_SEARCH_DAYS, Next, SearchQuery, ShortStayService, VacancyChangePage, VacancyPosting, VacancyPostingInput,
@@ -125,14 +125,6 @@ fn service_of(path: &str) -> Result<ShortStayService, ApiError> {
     path.parse().map_err(|_| ApiError::NotFound("no such service: daily_living or medical_care".into()))
 }
 
-fn if_match(req: &HttpRequest) -> Result<Option<IfMatch>, ApiError> {
-    let Some(value) = req.headers().get(header::IF_MATCH) else { return Ok(None) };
-    let text = value.to_str().map_err(|_| ApiError::field("/header/If-Match", "must be visible ASCII"))?;
-    IfMatch::parse(text)
-        .map(Some)
-        .ok_or_else(|| ApiError::field("/header/If-Match", "must be * or one strong ETag like \"3\""))
-}
-
 fn respond(posting: VacancyPosting, created: bool) -> HttpResponse {
     let mut answer = if created { HttpResponse::Created() } else { HttpResponse::Ok() };
     let location = format!("/v1/organizations/{}/vacancies/{}", posting.facility, posting.service.as_str());
@@ -179,13 +171,13 @@ pub async fn get_posting(
 pub async fn put_posting(
     state: web::Data<AppState>,
     ctx: Context,
-    req: HttpRequest,
     path: web::Path<(String, String)>,
     ApiJson(input): ApiJson<VacancyPostingInput>,
+    if_match: IfMatchHeader,
 ) -> Result<HttpResponse, ApiError> {
     let (facility, service) = path.into_inner();
     let service = service_of(&service)?;
-    let precondition = if_match(&req)?;
+    let precondition = if_match.optional()?;
     let (posting, created) =
         vacancies::publish(&state.into_inner(), ctx, facility, service, precondition, input).await?;
     Ok(respond(posting, created))
@@ -207,12 +199,12 @@ pub async fn put_posting(
 pub async fn confirm_posting(
     state: web::Data<AppState>,
     ctx: Context,
-    req: HttpRequest,
     path: web::Path<(String, String)>,
+    if_match: IfMatchHeader,
 ) -> Result<HttpResponse, ApiError> {
     let (facility, service) = path.into_inner();
     let service = service_of(&service)?;
-    let precondition = if_match(&req)?;
+    let precondition = if_match.optional()?;
     let posting = vacancies::confirm(&state.into_inner(), ctx, facility, service, precondition).await?;
     Ok(respond(posting, false))
 }

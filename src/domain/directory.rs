@@ -3,7 +3,6 @@
 //! refusals are audited. Every authenticated caller reads (finding each other is its point), so
 //! reads are not audited.
 
-use std::str::FromStr;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -17,76 +16,36 @@ use crate::db::directory::{OrganizationRow, PractitionerRow};
 use crate::db::{self, DbConn};
 use crate::domain::fields::{Address, Errors};
 use crate::domain::paging::Page;
-use crate::domain::params::{self, UnknownWord};
+use crate::domain::params::words;
 use crate::error::ApiError;
 use crate::ids::{OrganizationId, PractitionerId};
 use crate::state::AppState;
 
-/// What kind of provider or office an organisation is.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum OrganizationKind {
-    /// 診療所
-    Clinic,
-    /// 病院
-    Hospital,
-    /// 訪問看護ステーション
-    VisitingNurseStation,
-    /// 居宅介護支援事業所, where care managers work.
-    CareManagementOffice,
-    /// 地域包括支援センター
-    CommunitySupportCenter,
-    /// 薬局
-    Pharmacy,
-    /// 歯科診療所
-    DentalClinic,
-    /// 介護施設
-    CareFacility,
-    /// 市区町村, for example as the auditing body.
-    Municipality,
-    /// 療養相談室 or 在宅医療・介護連携支援センター: care staff send it medical questions.
-    ConsultationDesk,
-}
-
-impl OrganizationKind {
-    /// Every kind, in declaration order.
-    pub const ALL: [OrganizationKind; 10] = [
-        Self::Clinic,
-        Self::Hospital,
-        Self::VisitingNurseStation,
-        Self::CareManagementOffice,
-        Self::CommunitySupportCenter,
-        Self::Pharmacy,
-        Self::DentalClinic,
-        Self::CareFacility,
-        Self::Municipality,
-        Self::ConsultationDesk,
-    ];
-
-    /// The stored word; identical to the serde name (a test keeps them equal).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Clinic => "clinic",
-            Self::Hospital => "hospital",
-            Self::VisitingNurseStation => "visiting_nurse_station",
-            Self::CareManagementOffice => "care_management_office",
-            Self::CommunitySupportCenter => "community_support_center",
-            Self::Pharmacy => "pharmacy",
-            Self::DentalClinic => "dental_clinic",
-            Self::CareFacility => "care_facility",
-            Self::Municipality => "municipality",
-            Self::ConsultationDesk => "consultation_desk",
-        }
-    }
-}
-
-impl FromStr for OrganizationKind {
-    type Err = UnknownWord;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        params::from_word(&Self::ALL, Self::as_str, "organisation kind", s)
-    }
-}
+words!(
+    /// What kind of provider or office an organisation is.
+    OrganizationKind, "organisation kind", [
+        /// 診療所
+        Clinic = "clinic",
+        /// 病院
+        Hospital = "hospital",
+        /// 訪問看護ステーション
+        VisitingNurseStation = "visiting_nurse_station",
+        /// 居宅介護支援事業所, where care managers work.
+        CareManagementOffice = "care_management_office",
+        /// 地域包括支援センター
+        CommunitySupportCenter = "community_support_center",
+        /// 薬局
+        Pharmacy = "pharmacy",
+        /// 歯科診療所
+        DentalClinic = "dental_clinic",
+        /// 介護施設
+        CareFacility = "care_facility",
+        /// 市区町村, for example as the auditing body.
+        Municipality = "municipality",
+        /// 療養相談室 or 在宅医療・介護連携支援センター: care staff send it medical questions.
+        ConsultationDesk = "consultation_desk",
+    ]
+);
 
 /// An organisation as registered or replaced.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -443,7 +402,7 @@ mod tests {
 
     #[test]
     fn stored_kinds_are_the_wire_words() {
-        for kind in OrganizationKind::ALL {
+        for &kind in OrganizationKind::ALL {
             assert_eq!(serde_json::to_value(kind).unwrap(), serde_json::json!(kind.as_str()));
             assert_eq!(kind.as_str().parse::<OrganizationKind>().unwrap(), kind);
         }

@@ -3,5 +3,6 @@
 
 pub mod caller;
 pub mod context;
+pub mod if_match;
 pub mod json;
 pub mod query;

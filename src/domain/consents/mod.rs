@@ -147,7 +147,7 @@ mod tests {
 
     #[test]
     fn stored_words_are_the_wire_words() {
-        for way in ObtainedBy::ALL {
+        for &way in ObtainedBy::ALL {
             assert_eq!(serde_json::to_value(way).unwrap(), json!(way.as_str()));
             assert_eq!(way.as_str().parse::<ObtainedBy>().unwrap(), way);
         }

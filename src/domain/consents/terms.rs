@@ -1,8 +1,6 @@
 //! A consent's terms as written and as answered: the request and response types and the checks
 //! of a new consent's input.
 
-use std::str::FromStr;
-
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -10,7 +8,7 @@ use super::proxy::Proxy;
 use crate::db::DbConn;
 use crate::db::directory::OrganizationRow;
 use crate::domain::fields::Errors;
-use crate::domain::params::{self, UnknownWord};
+use crate::domain::params::{self, words};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -65,39 +63,17 @@ pub struct Period {
     pub end: Option<String>,
 }
 
-/// How the consent was given.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum ObtainedBy {
-    /// The patient signed a consent form (同意書).
-    SignedForm,
-    /// The patient agreed orally.
-    Verbal,
-    /// A family member consented for the patient; `proxy` names them.
-    Proxy,
-}
-
-impl ObtainedBy {
-    /// Every way, in declaration order.
-    pub const ALL: [ObtainedBy; 3] = [ObtainedBy::SignedForm, ObtainedBy::Verbal, ObtainedBy::Proxy];
-
-    /// The stored word; identical to the serde name (a test keeps them equal).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ObtainedBy::SignedForm => "signed_form",
-            ObtainedBy::Verbal => "verbal",
-            ObtainedBy::Proxy => "proxy",
-        }
-    }
-}
-
-impl FromStr for ObtainedBy {
-    type Err = UnknownWord;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        params::from_word(&Self::ALL, Self::as_str, "way of consent", s)
-    }
-}
+words!(
+    /// How the consent was given.
+    ObtainedBy, "way of consent", [
+        /// The patient signed a consent form (同意書).
+        SignedForm = "signed_form",
+        /// The patient agreed orally.
+        Verbal = "verbal",
+        /// A family member consented for the patient; `proxy` names them.
+        Proxy = "proxy",
+    ]
+);
 
 /// A consent as recorded.
 #[derive(Debug, Clone, Deserialize, ToSchema)]

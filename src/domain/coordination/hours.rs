@@ -8,7 +8,6 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::words;
 use crate::access;
 use crate::audit::Event;
 use crate::auth::{Caller, Role};
@@ -18,6 +17,7 @@ use crate::db;
 use crate::db::contact_hours::{self, ExceptionRow, SlotRow};
 use crate::db::directory::PractitionerRow;
 use crate::domain::fields::Errors;
+use crate::domain::params::words;
 use crate::error::ApiError;
 use crate::state::AppState;
 

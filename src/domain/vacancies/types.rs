@@ -1,7 +1,6 @@
 //! The board's words and shapes: services, care needs, rooms, and the posting as sent and shown.
 
 use std::collections::HashSet;
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 use time::Date;
@@ -10,105 +9,74 @@ use utoipa::ToSchema;
 use crate::clock;
 use crate::domain::directory::OrganizationKind;
 use crate::domain::fields::{Address, Errors};
-use crate::domain::params::{self, UnknownWord};
-
-macro_rules! words {
-    ($(#[$meta:meta])* $name:ident, $kind:literal, { $($(#[$vmeta:meta])* $variant:ident => $word:literal,)+ }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq, Hash)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name {
-            $($(#[$vmeta])* $variant,)+
-        }
-
-        impl $name {
-            /// Every value, in declaration order.
-            pub const ALL: &[$name] = &[$(Self::$variant,)+];
-
-            /// The stored word; identical to the serde name (a test keeps them equal).
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $(Self::$variant => $word,)+
-                }
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = UnknownWord;
-
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                params::from_word(Self::ALL, Self::as_str, $kind, s)
-            }
-        }
-    };
-}
+use crate::domain::params::words;
 
 words!(
     /// The short-stay service a posting is for.
-    ShortStayService, "service", {
+    ShortStayService, "service", [
         /// 短期入所生活介護: a short stay for daily-living care (特養, short-stay homes).
-        DailyLiving => "daily_living",
+        DailyLiving = "daily_living",
         /// 短期入所療養介護: a short stay with medical care (老健, 介護医療院, hospitals and clinics).
-        MedicalCare => "medical_care",
-    }
+        MedicalCare = "medical_care",
+    ]
 );
 
 words!(
     /// Medical care a facility can take on. The words of the care path's home procedures
     /// (`home_procedure.kind` in the common schema, a test keeps them in step), with tube feeding
     /// (the care path's `tube_feeding` diet form) and dementia with BPSD added.
-    CareNeed, "care need", {
+    CareNeed, "care need", [
         /// 在宅酸素
-        HomeOxygen => "home_oxygen",
+        HomeOxygen = "home_oxygen",
         /// 胃ろう
-        Gastrostomy => "gastrostomy",
+        Gastrostomy = "gastrostomy",
         /// 経管栄養（経鼻）
-        TubeFeeding => "tube_feeding",
+        TubeFeeding = "tube_feeding",
         /// 留置カテーテル
-        UrinaryCatheter => "urinary_catheter",
+        UrinaryCatheter = "urinary_catheter",
         /// 褥瘡処置
-        PressureUlcerCare => "pressure_ulcer_care",
+        PressureUlcerCare = "pressure_ulcer_care",
         /// インスリン
-        Insulin => "insulin",
+        Insulin = "insulin",
         /// 喀痰吸引
-        Suction => "suction",
+        Suction = "suction",
         /// 気管切開
-        Tracheostomy => "tracheostomy",
+        Tracheostomy = "tracheostomy",
         /// 透析（送迎を含む）
-        Dialysis => "dialysis",
+        Dialysis = "dialysis",
         /// 点滴
-        IvInfusion => "iv_infusion",
+        IvInfusion = "iv_infusion",
         /// ストーマ
-        Stoma => "stoma",
+        Stoma = "stoma",
         /// 認知症（BPSDあり）
-        DementiaBpsd => "dementia_bpsd",
-    }
+        DementiaBpsd = "dementia_bpsd",
+    ]
 );
 
 words!(
     /// The kind of room a bed is in.
-    RoomType, "room type", {
+    RoomType, "room type", [
         /// 従来型個室
-        Private => "private",
+        Private = "private",
         /// 多床室
-        Shared => "shared",
+        Shared = "shared",
         /// ユニット型個室
-        UnitPrivate => "unit_private",
+        UnitPrivate = "unit_private",
         /// ユニット型個室的多床室
-        UnitShared => "unit_shared",
-    }
+        UnitShared = "unit_shared",
+    ]
 );
 
 words!(
     /// Who a bed is for, where the facility separates men and women.
-    BedSex, "bed sex", {
+    BedSex, "bed sex", [
         /// 女性
-        Female => "female",
+        Female = "female",
         /// 男性
-        Male => "male",
+        Male = "male",
         /// Either.
-        Any => "any",
-    }
+        Any = "any",
+    ]
 );
 
 /// Free beds of one room type, for one sex (or either).
