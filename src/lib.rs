@@ -20,6 +20,7 @@ pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod fhir;
+pub mod gate;
 pub mod ids;
 pub mod limits;
 pub mod live;

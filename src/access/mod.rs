@@ -1,20 +1,17 @@
-//! Who may see what, in one place. The rule (`rule`, `matrix`, `consent`, `duties`) is pure: it
-//! answers from facts and never touches the database. The gate (`gate`) is the one way the
-//! domain reaches a patient's data: it loads the facts (`facts`, kept between requests), asks the
-//! rule, opens or honours a break-glass grant (`break_glass`), and notes on the audit event what
-//! was decided and why.
+//! Who may see what: the rule, pure (no I/O). It answers from facts (`rule`: the patient's
+//! rule; `matrix`: what each role may ever do; `consent`: which consent says yes; `duties`: the
+//! directory, reports and vacancies) and keeps recently loaded facts (`cache`). The gate
+//! (`crate::gate`) is the one way the domain reaches a patient's data: it loads the facts, asks
+//! this rule, and records what it decided.
 
-pub mod break_glass;
+mod cache;
 mod consent;
 mod duties;
-mod facts;
-mod gate;
 mod matrix;
 mod rule;
 
+pub use cache::{FactsCache, KeptFacts};
 pub use consent::{Basis, covering};
 pub use duties::{DirectoryWrite, may_publish_vacancies, may_review_consents, may_use_reports, may_write_directory};
-pub use facts::{FactsCache, KeptFacts, consent_terms, facts};
-pub use gate::{Admitted, Want, admits, allows, authorize, authorize_loaded};
 pub use matrix::{Grant, MATRIX, clears_restricted, matrix_markdown, role_allows};
 pub use rule::*;

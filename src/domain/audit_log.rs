@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::access::{self, Action, Resource, Want, authorize};
+use crate::access::{self, Action, Resource};
 use crate::audit::{self, Event, Verification};
 use crate::context::Context;
 use crate::db::audit::{AuditFilter, AuditRow, ReviewRow};
@@ -18,6 +18,7 @@ use crate::domain::fields::Errors;
 use crate::domain::paging::Page;
 use crate::domain::params;
 use crate::error::ApiError;
+use crate::gate::{Want, authorize};
 use crate::ids::PatientId;
 use crate::state::AppState;
 
@@ -177,7 +178,7 @@ pub async fn list_events(state: &Arc<AppState>, ctx: Context, query: AuditQuery)
         // Events reference the break-glass grant; the auditor sees the reason opened from it.
         for row in rows.iter_mut().filter(|r| r.break_glass) {
             if let Some(stored) = row.break_glass_reason.take() {
-                row.break_glass_reason = crate::access::break_glass::reveal_reason(conn, st, &stored)?;
+                row.break_glass_reason = crate::gate::break_glass::reveal_reason(conn, st, &stored)?;
             }
         }
         Ok((with_reviews(conn, rows)?, limit))

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::access::{Resource, Want, authorize};
+use crate::access::Resource;
 use crate::audit::Event;
 use crate::auth::Role;
 use crate::clock;
@@ -18,6 +18,7 @@ use crate::domain::fields::Errors;
 use crate::domain::params;
 use crate::domain::patients::erased_patient_gone;
 use crate::error::ApiError;
+use crate::gate::{Want, authorize};
 use crate::ids::PatientId;
 use crate::state::AppState;
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::access::{self, Action, Denial, PatientFacts, Resource, Want, authorize, facts};
+use crate::access::{self, Action, Denial, PatientFacts, Resource};
 use crate::audit::Event;
 use crate::clock;
 use crate::context::Context;
@@ -19,6 +19,7 @@ use crate::domain::fields::Errors;
 use crate::domain::identity::{CareLevel, Identity};
 use crate::domain::paging::{self, Page};
 use crate::error::ApiError;
+use crate::gate::{Want, authorize, facts};
 use crate::ids::PatientId;
 use crate::state::AppState;
 
@@ -141,10 +142,12 @@ fn registration(state: &AppState, ctx: &Context, input: PatientInput) -> Result<
         consents: Vec::new(),
         desks: Vec::new(),
     };
-    access::allows(state, caller, &facts, Want::write(Resource::Patient), false).map_err(|denial| match denial {
-        Denial::Role => ApiError::from(denial),
-        _ => ApiError::Forbidden("you may register patients only for your own organisation".into()),
-    })?;
+    crate::gate::allows(state, caller, &facts, Want::write(Resource::Patient), false).map_err(
+        |denial| match denial {
+            Denial::Role => ApiError::from(denial),
+            _ => ApiError::Forbidden("you may register patients only for your own organisation".into()),
+        },
+    )?;
     let mut errors = Errors::default();
     for name in input.unknown.keys() {
         errors.add(format!("/{}", name.replace('~', "~0").replace('/', "~1")), format!("unknown field `{name}`"));
@@ -221,7 +224,7 @@ pub async fn list(
         };
         let keep = |conn: &mut DbConn, row: PatientRow| {
             let facts = facts(conn, st, &row)?;
-            let allowed = access::allows(st, caller, &facts, Want::read(Resource::Patient), false);
+            let allowed = crate::gate::allows(st, caller, &facts, Want::read(Resource::Patient), false);
             Ok((allowed.is_ok() && row.erased_at.is_none()).then_some(row))
         };
         let (visible, next) = match index {

@@ -13,13 +13,14 @@ use serde_json::Value;
 
 use super::inbound::{self, Mapped};
 use super::subject;
-use crate::access::{self, Resource, Want, authorize};
+use crate::access::Resource;
 use crate::audit::Event;
 use crate::context::Context;
 use crate::db::{self, patients::PatientRow};
 use crate::domain::documents::{self, Idempotency, Written};
 use crate::domain::patients::Patient;
 use crate::error::ApiError;
+use crate::gate::{Want, authorize};
 use crate::ids::PatientId;
 use crate::state::AppState;
 
@@ -71,7 +72,8 @@ pub async fn import(
 ) -> Result<Written, ApiError> {
     let (st, caller, id) = (state.clone(), ctx.caller.clone(), patient.clone());
     let glass = ctx.break_glass.is_some();
-    let admitted = db::run(&state.pool, move |conn| access::admits(conn, &st, &caller, &id, want(), glass)).await?;
+    let admitted =
+        db::run(&state.pool, move |conn| crate::gate::admits(conn, &st, &caller, &id, want(), glass)).await?;
     let prepared = match admitted {
         None => Prepared::Stranger,
         Some(row) => {

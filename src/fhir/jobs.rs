@@ -14,7 +14,7 @@ use std::io::{self, BufReader};
 use std::sync::Arc;
 
 use super::export::{self, SHARED};
-use crate::access::{Resource, Want, authorize_loaded};
+use crate::access::Resource;
 use crate::audit::Event;
 use crate::auth::Caller;
 use crate::context::Context;
@@ -23,6 +23,7 @@ use crate::db::DbConn;
 use crate::db::patients::PatientRow;
 use crate::domain::exports::{self, Job};
 use crate::error::ApiError;
+use crate::gate::{Want, authorize_loaded};
 use crate::state::AppState;
 
 /// The job, for its owner.

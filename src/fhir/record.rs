@@ -3,7 +3,7 @@
 //! consents when the rule lets the caller read them, and every live document the consents share
 //! with the caller, restricted fields withheld as `GET /v1/documents/{id}` withholds them.
 
-use crate::access::{self, Resource, Want, authorize};
+use crate::access::Resource;
 use crate::audit::Event;
 use crate::auth::Caller;
 use crate::db::DbConn;
@@ -15,6 +15,7 @@ use crate::domain::consents::{Consent, reveal as reveal_consent};
 use crate::domain::documents::{self, Document, ListFilter};
 use crate::domain::patients::Patient;
 use crate::error::ApiError;
+use crate::gate::{Want, authorize};
 use crate::state::AppState;
 
 /// One patient's record as the caller may see it.
@@ -48,7 +49,7 @@ pub fn gather(
 ) -> Result<Record, ApiError> {
     let access = authorize(conn, state, caller, patient_id, Want::read(Resource::Patient), event)?;
     let patient = Patient::reveal(state, &access.patient)?;
-    let allowed = |resource| access::allows(state, caller, &access.facts, Want::read(resource), event.break_glass);
+    let allowed = |resource| crate::gate::allows(state, caller, &access.facts, Want::read(resource), event.break_glass);
     let team = match allowed(Resource::CareTeam) {
         Ok(_) => {
             Some(team_of(&access.patient, CareTeamRow::for_patient(conn, &access.patient.id)?, state.calendar.today())?)

@@ -8,11 +8,12 @@ use serde::Serialize;
 use time::Date;
 use utoipa::ToSchema;
 
-use crate::access::{self, ConsentTerms, PatientFacts, Resource, Want, authorize};
+use crate::access::{self, ConsentTerms, PatientFacts, Resource};
 use crate::audit::Event;
 use crate::clock;
 use crate::context::Context;
 use crate::error::ApiError;
+use crate::gate::{Want, authorize};
 use crate::ids::PatientId;
 use crate::state::AppState;
 

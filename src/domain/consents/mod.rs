@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use crate::access::{self, PatientFacts, Resource, Want, authorize};
+use crate::access::{self, PatientFacts, Resource};
 use crate::audit::Event;
 use crate::context::Context;
 use crate::db::DbConn;
@@ -22,6 +22,7 @@ use crate::db::consents::ConsentRow;
 use crate::db::patients::PatientRow;
 use crate::domain::fields::Errors;
 use crate::error::ApiError;
+use crate::gate::{Want, authorize};
 use crate::ids::PatientId;
 use crate::state::AppState;
 

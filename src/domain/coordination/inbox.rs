@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use super::view::{self, SheetSummary};
 use super::{SHEET_TYPE, State};
-use crate::access::{self, Action, PatientFacts, Resource, Want};
+use crate::access::{self, Action, PatientFacts, Resource};
 use crate::audit::Event;
 use crate::context::Context;
 use crate::db::DbConn;
@@ -18,6 +18,7 @@ use crate::db::contact_sheets::{SheetFilter, SheetRow, Side};
 use crate::db::patients::PatientRow;
 use crate::domain::paging;
 use crate::error::ApiError;
+use crate::gate::Want;
 use crate::state::AppState;
 
 /// Which box to list.
@@ -82,7 +83,7 @@ fn visible(
     let Some(pid) = &row.patient_id else { return Ok(true) };
     if !cache.contains_key(pid) {
         let loaded = match PatientRow::find(conn, pid)? {
-            Some(p) if p.erased_at.is_none() => Some(access::facts(conn, state, &p)?),
+            Some(p) if p.erased_at.is_none() => Some(crate::gate::facts(conn, state, &p)?),
             _ => None,
         };
         cache.insert(pid.clone(), loaded);
@@ -91,7 +92,7 @@ fn visible(
     Ok(cache
         .get(pid)
         .and_then(Option::as_ref)
-        .is_some_and(|f| access::allows(state, &ctx.caller, f, want, false).is_ok()))
+        .is_some_and(|f| crate::gate::allows(state, &ctx.caller, f, want, false).is_ok()))
 }
 
 /// Counts sheets of a filter that the caller may see.

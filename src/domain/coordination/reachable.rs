@@ -9,7 +9,7 @@ use time::{Date, OffsetDateTime};
 use utoipa::ToSchema;
 
 use super::hours::{Audience, Channel};
-use crate::access::{Resource, Want, authorize};
+use crate::access::Resource;
 use crate::audit::Event;
 use crate::auth::{Caller, Role};
 use crate::calendar::Calendar;
@@ -19,6 +19,7 @@ use crate::db::contact_hours::{self, ExceptionRow, SlotRow};
 use crate::db::directory::PractitionerRow;
 use crate::db::patients::CareTeamRow;
 use crate::error::ApiError;
+use crate::gate::{Want, authorize};
 use crate::ids::PatientId;
 use crate::state::AppState;
 

@@ -17,7 +17,7 @@ use super::keys::SheetKey;
 use super::steps::{Entry, check_addressee, check_text, record, resolve};
 use super::view::{self, Sheet};
 use super::{Addressee, Category, SHEET_TYPE, State, Urgency};
-use crate::access::{self, Action, Resource, Want, authorize};
+use crate::access::{self, Action, Resource};
 use crate::audit::Event;
 use crate::auth::Caller;
 use crate::context::Context;
@@ -27,6 +27,7 @@ use crate::db::documents::next_seq;
 use crate::domain::fields::Errors;
 use crate::domain::params;
 use crate::error::ApiError;
+use crate::gate::{Want, authorize};
 use crate::state::AppState;
 
 /// A sheet as sent.
@@ -328,7 +329,7 @@ pub async fn forward(state: &Arc<AppState>, ctx: Context, id: String, input: For
         if let Some(pid) = &sheet.patient_id {
             let patient = crate::db::patients::PatientRow::find(tx, pid)?
                 .ok_or_else(|| ApiError::internal("sheet without patient"))?;
-            let facts = access::facts(tx, &st, &patient)?;
+            let facts = crate::gate::facts(tx, &st, &patient)?;
             check_addressee(&st, caller, &facts, &target, "/to")?;
         } else if !target.desk && target.practitioner.is_none() {
             return Err(ApiError::field("/to", "a question without a patient goes to a desk or to a practitioner"));

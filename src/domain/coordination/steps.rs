@@ -6,13 +6,14 @@ use super::Addressee;
 use super::SHEET_TYPE;
 use super::keys::SheetKey;
 use super::view::note_pointer;
-use crate::access::{self, Denial, PatientFacts, Resource, Want};
+use crate::access::{self, Denial, PatientFacts, Resource};
 use crate::auth::{Caller, Role};
 use crate::db::DbConn;
 use crate::db::contact_sheets::{SheetEventRow, SheetRow};
 use crate::db::directory::{OrganizationRow, PractitionerRow};
 use crate::domain::fields::Errors;
 use crate::error::ApiError;
+use crate::gate::Want;
 use crate::state::AppState;
 
 /// The longest body, reply or note, in characters.
@@ -60,7 +61,7 @@ pub(super) fn check_addressee(
         purpose: caller.purpose.clone(),
     };
     let want = Want::read(Resource::ContactSheet).of_type(SHEET_TYPE);
-    match access::allows(state, &addressee, facts, want, false) {
+    match crate::gate::allows(state, &addressee, facts, want, false) {
         Ok(_) => Ok(()),
         Err(Denial::NoConsent) => Err(ApiError::field(
             pointer,

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use crate::access::{Action, Admitted, Resource, Want, authorize_loaded};
+use crate::access::{Action, Resource};
 use crate::audit::Event;
 use crate::auth::Caller;
 use crate::crypto::sealing::{self, Place};
@@ -15,6 +15,7 @@ use crate::db::documents::{DocumentRow, VersionRow};
 use crate::db::patients::PatientRow;
 use crate::domain::patients::erased_patient_gone;
 use crate::error::ApiError;
+use crate::gate::{Admitted, Want, authorize_loaded};
 use crate::schemas::SchemaEntry;
 use crate::state::AppState;
 

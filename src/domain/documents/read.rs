@@ -1,6 +1,6 @@
 //! Reading documents: one version, a history, a patient's list.
 
-use crate::access::{self, Action, Resource, Want, authorize};
+use crate::access::{Action, Resource};
 use crate::audit::Event;
 use crate::auth::Caller;
 use crate::db::DbConn;
@@ -8,6 +8,7 @@ use crate::db::documents::{DocumentRow, VersionRow};
 use crate::domain::paging;
 use crate::domain::patients::erased_patient_gone;
 use crate::error::ApiError;
+use crate::gate::{Want, authorize};
 use crate::state::AppState;
 
 use super::{Document, ListCursor, ListFilter, load_head, note, render};
@@ -84,7 +85,7 @@ pub fn list(
         )?)
     };
     let keep = |conn: &mut DbConn, head: DocumentRow| {
-        let decision = access::allows(
+        let decision = crate::gate::allows(
             state,
             caller,
             &access.facts,

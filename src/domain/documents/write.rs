@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::access::{Action, Admitted, Resource, Want, authorize};
+use crate::access::{Action, Resource};
 use crate::audit::Event;
 use crate::auth::Caller;
 use crate::clock;
@@ -11,6 +11,7 @@ use crate::db::DbConn;
 use crate::db::documents::{DocumentRow, IdempotencyRow, VersionRow, next_seq};
 use crate::db::patients::PatientRow;
 use crate::error::ApiError;
+use crate::gate::{Admitted, Want, authorize};
 use crate::schemas::SchemaEntry;
 use crate::state::AppState;
 

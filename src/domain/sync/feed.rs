@@ -14,7 +14,7 @@ use serde::Serialize;
 use tokio::time::{Instant, timeout_at};
 use utoipa::ToSchema;
 
-use crate::access::{self, Action, PatientFacts, Resource, Want};
+use crate::access::{self, Action, PatientFacts, Resource};
 use crate::audit::{self, Event};
 use crate::auth::Caller;
 use crate::db::changes::{self, ChangeRow, Kind};
@@ -22,6 +22,7 @@ use crate::db::contact_sheets;
 use crate::db::patients::PatientRow;
 use crate::db::{self, DbConn};
 use crate::error::ApiError;
+use crate::gate::Want;
 use crate::state::AppState;
 
 /// Changes per feed page when the caller does not say.
@@ -185,13 +186,13 @@ fn visible(
         Entry::Vacant(e) => {
             // An erased patient's changes stay in the sequence (no gap) but are shown to no one.
             let loaded = match PatientRow::find(conn, patient_id)? {
-                Some(patient) if patient.erased_at.is_none() => Some(access::facts(conn, state, &patient)?),
+                Some(patient) if patient.erased_at.is_none() => Some(crate::gate::facts(conn, state, &patient)?),
                 Some(_) | None => None,
             };
             e.insert(loaded)
         }
     };
-    Ok(facts.as_ref().is_some_and(|f| access::allows(state, caller, f, want, false).is_ok()))
+    Ok(facts.as_ref().is_some_and(|f| crate::gate::allows(state, caller, f, want, false).is_ok()))
 }
 
 enum Poll {

@@ -1,17 +1,12 @@
-//! The access facts of recently seen patients (care team and consents as the rule reads them),
-//! kept between requests. An entry is keyed by the patient's `access_rev`, a random tag that a
-//! trigger replaces in the same transaction as any change to the team or the consents, and which
-//! every request reads fresh with the patient row: a change committed by any instance is seen by
-//! the next request, and facts are loaded after their tag was read, so they are never older than
-//! it. A tag is never reused (random, not counted), so facts a rolled-back write saw cannot be
-//! served under the tag of a later change.
+//! Loading a patient's access facts in the caller's transaction (care team, consents as the
+//! rule reads them, the desks they name), through the kept ones while the patient's
+//! `access_rev` has not moved (`access::FactsCache`).
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::{ConsentScope, ConsentTerms, Membership, PatientFacts};
+use crate::access::{ConsentScope, ConsentTerms, KeptFacts, Membership, PatientFacts};
 use crate::clock;
 use crate::db::DbConn;
 use crate::db::consents::ConsentRow;
@@ -19,48 +14,6 @@ use crate::db::directory::OrganizationRow;
 use crate::db::patients::{CareTeamRow, PatientRow};
 use crate::error::ApiError;
 use crate::state::AppState;
-
-/// Patients whose facts are kept at most; past it, an arbitrary entry makes room.
-const CAPACITY: usize = 20_000;
-
-/// A patient's care team and consents, as loaded at one revision.
-#[derive(Debug)]
-pub struct KeptFacts {
-    /// Care-team memberships with their dates.
-    pub team: Vec<Membership>,
-    /// The consents' terms.
-    pub consents: Vec<ConsentTerms>,
-    /// Consultation desks the consents name.
-    pub desks: Vec<String>,
-}
-
-/// Facts by patient id, each with the revision it was loaded at.
-#[derive(Default)]
-pub struct FactsCache {
-    entries: Mutex<HashMap<String, (i64, Arc<KeptFacts>)>>,
-}
-
-impl FactsCache {
-    /// The facts loaded at exactly `rev`, if kept.
-    pub fn get(&self, patient_id: &str, rev: i64) -> Option<Arc<KeptFacts>> {
-        let entries = self.entries.lock().ok()?;
-        entries.get(patient_id).filter(|(at, _)| *at == rev).map(|(_, facts)| facts.clone())
-    }
-
-    /// Keeps facts loaded after reading tag `rev` (they are at least that recent). A slow reader
-    /// may replace a newer entry with its older one: that costs the next reader a reload, never
-    /// a wrong decision.
-    pub fn put(&self, patient_id: &str, rev: i64, facts: Arc<KeptFacts>) {
-        let Ok(mut entries) = self.entries.lock() else { return };
-        if entries.len() >= CAPACITY
-            && !entries.contains_key(patient_id)
-            && let Some(evict) = entries.keys().next().cloned()
-        {
-            entries.remove(&evict);
-        }
-        entries.insert(patient_id.to_owned(), (rev, facts));
-    }
-}
 
 fn day(s: &str) -> Option<time::Date> {
     clock::parse_day(s)
@@ -166,29 +119,6 @@ fn load_facts(conn: &mut DbConn, patient_id: &str) -> Result<KeptFacts, ApiError
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn facts() -> Arc<KeptFacts> {
-        Arc::new(KeptFacts { team: Vec::new(), consents: Vec::new(), desks: Vec::new() })
-    }
-
-    #[test]
-    fn an_entry_serves_only_its_own_revision() {
-        let cache = FactsCache::default();
-        cache.put("p1", 3, facts());
-        assert!(cache.get("p1", 3).is_some());
-        assert!(cache.get("p1", 4).is_none(), "a moved revision must reload");
-        assert!(cache.get("p2", 3).is_none());
-    }
-
-    #[test]
-    fn a_full_cache_makes_room() {
-        let cache = FactsCache::default();
-        for i in 0..=CAPACITY {
-            cache.put(&format!("p{i}"), 1, facts());
-        }
-        assert_eq!(cache.entries.lock().unwrap().len(), CAPACITY);
-        assert!(cache.get(&format!("p{CAPACITY}"), 1).is_some(), "the newest entry is kept");
-    }
 
     fn consent(denied_types: &str) -> ConsentRow {
         ConsentRow {

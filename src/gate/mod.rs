@@ -5,9 +5,12 @@
 
 use serde_json::json;
 
-use super::break_glass;
-use super::facts::{facts, facts_kept};
-use super::{Action, Allowed, Ask, Denial, PatientFacts, Resource};
+pub mod break_glass;
+mod facts;
+
+pub use facts::{consent_terms, facts};
+
+use crate::access::{self, Action, Allowed, Ask, Denial, PatientFacts, Resource};
 use crate::audit::Event;
 use crate::auth::Caller;
 use crate::clock;
@@ -16,6 +19,7 @@ use crate::db::consents::{BreakGlassRow, ConsentRow};
 use crate::db::patients::{CareTeamRow, PatientRow};
 use crate::error::ApiError;
 use crate::state::AppState;
+use facts::facts_kept;
 
 /// A patient the caller may act on, and what the rule allowed.
 pub struct Admitted {
@@ -77,7 +81,7 @@ pub fn allows(
         break_glass,
         today: state.calendar.today(),
     };
-    super::decide(&ask, facts)
+    access::decide(&ask, facts)
 }
 
 /// Loads a patient the caller may act on, or the error the rule calls for (404 for strangers),
@@ -107,7 +111,7 @@ pub fn authorize_loaded(
     want: Want<'_>,
     event: &mut Event,
 ) -> Result<Admitted, ApiError> {
-    if let Err(denial) = super::check(caller, want.resource, want.action) {
+    if let Err(denial) = access::check(caller, want.resource, want.action) {
         return Err(refuse(event, denial));
     }
     let requested = requested_break_glass(caller, event)?;
@@ -156,11 +160,11 @@ pub fn admits(
     break_glass: bool,
 ) -> Result<Option<PatientRow>, ApiError> {
     let Some(patient) = PatientRow::find(conn, patient_id)? else { return Ok(None) };
-    if super::check(caller, want.resource, want.action).is_err() {
+    if access::check(caller, want.resource, want.action).is_err() {
         return Ok(None);
     }
     let facts = facts(conn, state, &patient)?;
-    let requested = break_glass && super::may_break_glass(caller.role);
+    let requested = break_glass && access::may_break_glass(caller.role);
     let verdict = judge(conn, state, caller, &patient, &facts, want, requested, &state.clock.stamp())?;
     Ok((!matches!(verdict, Verdict::Denied(_))).then_some(patient))
 }
@@ -234,7 +238,7 @@ fn refuse(event: &mut Event, denial: Denial) -> ApiError {
 /// of substance within bounds (`break_glass::check_reason`).
 fn requested_break_glass(caller: &Caller, event: &Event) -> Result<Option<String>, ApiError> {
     let Some(reason) = event.requested_break_glass.as_deref() else { return Ok(None) };
-    if !super::may_break_glass(caller.role) {
+    if !access::may_break_glass(caller.role) {
         return Err(ApiError::Forbidden("only physicians and nurses may break the glass".into()));
     }
     break_glass::check_reason(reason).map(Some)
