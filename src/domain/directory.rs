@@ -90,7 +90,7 @@ impl FromStr for OrganizationKind {
 }
 
 /// An organisation as registered or replaced.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrganizationInput {
     /// The organisation's name, at most 200 characters.
@@ -179,7 +179,7 @@ pub struct OrganizationFilter {
 }
 
 /// A practitioner as registered or replaced.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PractitionerInput {
     /// The practitioner's name, at most 200 characters.
@@ -283,7 +283,7 @@ pub async fn create_organization(
         input.check()?;
         unique_name(tx, &input.name, None)?;
         let now = clock::now();
-        let row = input.into_row(uuid::Uuid::new_v4().to_string(), now.clone(), now)?;
+        let row = input.clone().into_row(uuid::Uuid::new_v4().to_string(), now.clone(), now)?;
         name_resource(ev, "organization", &row.id);
         row.insert(tx)?;
         Ok(row)
@@ -356,7 +356,7 @@ pub async fn replace_organization(
             return Err(ApiError::field("/kind", "only the operator's admin changes an organisation's kind"));
         }
         unique_name(tx, &input.name, Some(&existing.id))?;
-        let row = input.into_row(id.into_string(), existing.created_at, clock::now())?;
+        let row = input.clone().into_row(id.clone().into_string(), existing.created_at, clock::now())?;
         row.update(tx)?;
         Ok(row)
     })
@@ -375,7 +375,7 @@ pub async fn create_practitioner(
         let write = DirectoryWrite::CreatePractitioner { into: &input.organization };
         access::may_write_directory(&ctx.caller, &st.settings.operator_org, write)?;
         input.check()?;
-        let row = input.into_row(tx, uuid::Uuid::new_v4().to_string(), clock::now())?;
+        let row = input.clone().into_row(tx, uuid::Uuid::new_v4().to_string(), clock::now())?;
         name_resource(ev, "practitioner", &row.id);
         row.insert(tx)?;
         Ok(row)
@@ -429,7 +429,7 @@ pub async fn replace_practitioner(
         let write = DirectoryWrite::ReplacePractitioner { from: &existing.organization_id, into: &input.organization };
         access::may_write_directory(&ctx.caller, &st.settings.operator_org, write)?;
         input.check()?;
-        let row = input.into_row(tx, id.into_string(), existing.created_at)?;
+        let row = input.clone().into_row(tx, id.clone().into_string(), existing.created_at)?;
         row.update(tx)?;
         Ok(row)
     })

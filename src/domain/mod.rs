@@ -47,11 +47,13 @@ where
 }
 
 /// Runs a write with its audit event in the committer's next batch; a refused write is recorded
-/// alone. `status` is the HTTP status the success will be answered with, kept in the event.
+/// alone. `status` is the HTTP status the success will be answered with, kept in the event. `f`
+/// may run more than once (the committer runs a batch again that the database failed for
+/// contention), so it borrows what it was given rather than consuming it.
 pub async fn write<T, F>(state: &Arc<AppState>, event: Event, status: u16, f: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
-    F: FnOnce(&mut DbConn, &AppState, &mut Event) -> Result<T, ApiError> + Send + 'static,
+    F: Fn(&mut DbConn, &AppState, &mut Event) -> Result<T, ApiError> + Send + 'static,
 {
     let st = state.clone();
     state.committer.write(event, status, move |tx, ev| f(tx, &st, ev)).await

@@ -87,11 +87,11 @@ pub async fn import(
     };
     let event = Event::new(&ctx, "document.create");
     let written = crate::domain::write(state, event, 201, move |tx, st, ev| {
-        let mapped = match prepared {
+        let mapped = match &prepared {
             Prepared::Ready(mapped) => mapped,
             Prepared::Refused(e) => {
                 authorise(tx, st, &ctx.caller, &patient, want(), ev)?;
-                return Err(e);
+                return Err(e.clone());
             }
             Prepared::Stranger => {
                 authorise(tx, st, &ctx.caller, &patient, want(), ev)?;
