@@ -19,6 +19,10 @@ pub struct AppState {
     /// The region's calendar: `calendar.today()` is the date day-granular rules use.
     pub calendar: crate::calendar::Calendar,
     pub pool: DbPool,
+    /// Where the reads that tolerate a replica's lag go (reports, vacancy search): the replica's
+    /// pool with `--read-database-url`, else `pool` itself. Nothing that must see the caller's
+    /// own write or the latest consent reads here.
+    pub lagging: DbPool,
     pub auth: Authenticator,
     /// Swapped whole when `carepath keys rotate` (another process) re-wraps data keys under a
     /// master key this process has not loaded yet.
@@ -98,11 +102,13 @@ impl AppState {
         let audit_signer = crate::audit::Signer::load_or_create(&settings.data_dir).map_err(StartError::AuditKey)?;
         let committer = crate::committer::Committer::start(db::side_pool(&settings, 1), settings.committer_queue_max)
             .map_err(StartError::Committer)?;
+        let lagging = db::replica_pool(&settings)?.unwrap_or_else(|| pool.clone());
         Ok(Arc::new(Self {
             limits: crate::limits::Limits::new(&settings),
             settings,
             calendar,
             pool,
+            lagging,
             auth,
             keys: RwLock::new(Arc::new(keys)),
             keys_modified: RwLock::default(),
