@@ -165,6 +165,19 @@ pub struct Settings {
 
     #[command(flatten)]
     pub exports: ExportSettings,
+
+    #[command(flatten)]
+    pub replica: ReplicaSettings,
+}
+
+/// Reads served from a PostgreSQL streaming replica (issue 29, README "Several instances").
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ReplicaSettings {
+    /// A PostgreSQL streaming replica (`postgres://`) for the reads that tolerate its lag: the
+    /// reports and the vacancy search. Reads that must see the caller's own write or the latest
+    /// consent (every read of a patient's record) stay on `--database-url`. Default: none.
+    #[arg(long = "read-database-url", env = "CAREPATH_READ_DATABASE_URL")]
+    pub read_database_url: Option<String>,
 }
 
 /// Limits of FHIR bulk exports (docs/fhir.md, "Bulk export limits").
@@ -430,6 +443,7 @@ impl Settings {
             demo: DemoSettings::default(),
             sessions: SessionSettings::default(),
             exports: ExportSettings::default(),
+            replica: ReplicaSettings::default(),
         }
     }
 

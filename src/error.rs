@@ -65,7 +65,7 @@ pub struct Problem {
     pub current: Option<Value>,
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ApiError {
     #[error("{0}")]
     BadRequest(String),
@@ -93,6 +93,11 @@ pub enum ApiError {
     Validation(Vec<FieldError>),
     #[error("{0}")]
     ServiceUnavailable(String),
+    /// The database broke a deadlock or a serialisation conflict by failing this transaction
+    /// (SQLSTATE 40P01, 40001). Nothing of it was kept: the committer runs its batch again, and
+    /// only a batch that keeps meeting it is answered (503, like any passing condition).
+    #[error("{0}")]
+    Contended(String),
     /// A per-caller limit refused the request; `Retry-After` says when to come back.
     #[error("{detail}")]
     TooManyRequests { detail: String, retry_after_secs: u64 },
@@ -129,7 +134,7 @@ impl ApiError {
             Self::PayloadTooLarge(_) => 413,
             Self::UnsupportedMediaType(_) => 415,
             Self::Validation(_) => 422,
-            Self::ServiceUnavailable(_) => 503,
+            Self::ServiceUnavailable(_) | Self::Contended(_) => 503,
             Self::TooManyRequests { .. } => 429,
             Self::InsufficientStorage(_) => 507,
             Self::Internal(_) => 500,
@@ -152,7 +157,7 @@ impl ApiError {
             Self::PayloadTooLarge(_) => ("payload-too-large", "Payload too large"),
             Self::UnsupportedMediaType(_) => ("unsupported-media-type", "Unsupported media type"),
             Self::Validation(_) => ("validation", "Request failed validation"),
-            Self::ServiceUnavailable(_) => ("service-unavailable", "Service unavailable"),
+            Self::ServiceUnavailable(_) | Self::Contended(_) => ("service-unavailable", "Service unavailable"),
             Self::TooManyRequests { .. } => ("too-many-requests", "Too many requests"),
             Self::InsufficientStorage(_) => ("insufficient-storage", "Insufficient storage"),
             Self::Internal(_) => ("internal", "Internal error"),
@@ -210,8 +215,18 @@ impl From<crate::limits::Refusal> for ApiError {
 
 impl From<diesel::result::Error> for ApiError {
     fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
         match e {
-            diesel::result::Error::NotFound => Self::NotFound("not found".into()),
+            Error::NotFound => Self::NotFound("not found".into()),
+            Error::DatabaseError(DatabaseErrorKind::SerializationFailure, info) => {
+                Self::Contended(info.message().into())
+            }
+            // diesel names no kind for 40P01 and hides the SQLSTATE, so the deadlock is known by
+            // PostgreSQL's message; a server whose `lc_messages` is not English answers it as a
+            // failed write, as before (the README's operations section says to keep it `C`).
+            Error::DatabaseError(_, info) if info.message() == "deadlock detected" => {
+                Self::Contended(info.message().into())
+            }
             other => Self::internal(other),
         }
     }

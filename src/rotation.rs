@@ -80,12 +80,18 @@ pub fn rotate(settings: &Settings, mut progress: impl FnMut(u64, i64)) -> Result
     in_use.extend(crate::db::subscriptions::SubscriptionRow::kids_in_use(&mut conn)?);
     let retired = keys.retire_unused(&in_use)?;
     let event = Event::system("keys.rotate").resource("master_key", &current);
-    write_tx(&mut conn, |tx| audit::append(tx, &event, "allowed", 200))?;
+    write_tx(&mut conn, |tx| {
+        db::lock_batch(tx)?;
+        audit::append(tx, &event, "allowed", 200)
+    })?;
     Ok(RotationReport { current_kid: current, started_new_key: !unfinished, rewrapped, retired })
 }
 
 fn rewrap_batch(conn: &mut DbConn, keys: &Keyring, batch: &[PatientRow]) -> Result<u64, RotateError> {
     write_tx(conn, |tx| {
+        // The one lock order (docs/architecture.md): a serving instance's batch holds these
+        // before it takes patients' rows, so taking patients' rows first could deadlock it.
+        db::lock_batch(tx)?;
         let mut n = 0;
         for patient in batch {
             let Some(blob) = &patient.data_key else { continue };
@@ -107,6 +113,7 @@ fn rewrap_sheets(conn: &mut DbConn, keys: &Keyring, current: &str) -> Result<u64
     let sheets: Vec<SheetRow> =
         SheetRow::with_own_keys(conn)?.into_iter().filter(|s| s.data_key_kid.as_deref() != Some(current)).collect();
     write_tx(conn, |tx| {
+        db::lock_batch(tx)?;
         let mut n = 0;
         for sheet in &sheets {
             let (Some(kid), Some(blob)) = (&sheet.data_key_kid, &sheet.data_key) else { continue };

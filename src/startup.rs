@@ -175,6 +175,19 @@ async fn checkpoints(state: Arc<AppState>) {
     }
 }
 
+/// Takes in, every second, the sessions other instances ended (sign-outs, admins' endings): an
+/// ending served by one instance is refused by all within about a second. A failure is logged and
+/// retried on the next tick.
+async fn endings(state: Arc<AppState>) {
+    let mut tick = actix_web::rt::time::interval(std::time::Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        if let Err(e) = state.refresh_endings().await {
+            tracing::warn!(error = %e, "ended sessions not read");
+        }
+    }
+}
+
 /// A server bound and ready to run; `port` tells which port a `:0` bind received, and
 /// `metrics_port` the port of `--metrics-bind`, if given.
 pub struct Application {
@@ -205,6 +218,7 @@ impl Application {
         };
         let webhooks = crate::webhooks::Worker::start(state.clone());
         actix_web::rt::spawn(crate::domain::exports::sweeper(state.clone()));
+        actix_web::rt::spawn(endings(state.clone()));
         actix_web::rt::spawn(checkpoints(state));
         Ok(Self { port, metrics_port, server, webhooks })
     }

@@ -21,6 +21,10 @@ pub struct AppState {
     /// The one clock every time-dependent rule reads (the calendar reads it too).
     pub clock: crate::clock::Clock,
     pub pool: DbPool,
+    /// Where the reads that tolerate a replica's lag go (reports, vacancy search): the replica's
+    /// pool with `--read-database-url`, else `pool` itself. Nothing that must see the caller's
+    /// own write or the latest consent reads here.
+    pub lagging: DbPool,
     pub auth: Authenticator,
     /// Swapped whole when `carepath keys rotate` (another process) re-wraps data keys under a
     /// master key this process has not loaded yet.
@@ -102,12 +106,14 @@ impl AppState {
         let audit_signer = crate::audit::Signer::load_or_create(&settings.data_dir).map_err(StartError::AuditKey)?;
         let committer = crate::committer::Committer::start(db::side_pool(&settings, 1), settings.committer_queue_max)
             .map_err(StartError::Committer)?;
+        let lagging = db::replica_pool(&settings)?.unwrap_or_else(|| pool.clone());
         Ok(Arc::new(Self {
             limits: crate::limits::Limits::new(&settings),
             settings,
             calendar,
             clock,
             pool,
+            lagging,
             auth,
             keys: RwLock::new(Arc::new(keys)),
             keys_modified: RwLock::default(),
@@ -229,18 +235,34 @@ fn check_keys_open_data(pool: &DbPool, keys: &Keyring) -> Result<(), StartError>
 /// Reads back the sessions ended before this start (sign-outs, admins' endings), so that their
 /// tokens stay refused.
 fn restore_endings(pool: &DbPool, auth: &Authenticator) -> Result<(), StartError> {
-    use crate::db::sessions::{EndedTokenRow, EndedUserRow};
-    let inspect = |e: diesel::result::Error| StartError::Inspect(e.to_string());
     let mut conn = pool.get().map_err(|e| StartError::Inspect(e.to_string()))?;
     let now = auth.now_secs().cast_signed();
-    let tokens = EndedTokenRow::live(&mut conn, now).map_err(inspect)?;
-    let users = EndedUserRow::all(&mut conn).map_err(inspect)?;
+    let expired = crate::db::sessions::EndedTokenRow::drop_expired(&mut conn, now);
+    expired.and_then(|()| read_endings(&mut conn, auth, now)).map_err(|e| StartError::Inspect(e.to_string()))
+}
+
+/// Takes the endings the database holds into memory (adding to those known).
+fn read_endings(conn: &mut db::DbConn, auth: &Authenticator, now: i64) -> diesel::QueryResult<()> {
+    use crate::db::sessions::{EndedTokenRow, EndedUserRow};
+    let tokens = EndedTokenRow::live(conn, now)?;
+    let users = EndedUserRow::all(conn)?;
     let as_secs = |t: i64| u64::try_from(t).unwrap_or(0);
     auth.restore_endings(
         tokens.into_iter().map(|t| (t.digest, as_secs(t.expires_at))).collect(),
         users.into_iter().map(|u| (u.organization_id, u.sub, as_secs(u.ended_at))).collect(),
     );
     Ok(())
+}
+
+impl AppState {
+    /// Takes in the sessions ended since the last look, by this instance or another on the same
+    /// database: the wiring calls it every second, so an ending served elsewhere is refused here
+    /// within about a second.
+    pub async fn refresh_endings(self: &Arc<Self>) -> Result<(), ApiError> {
+        let st = self.clone();
+        let now = self.clock.now().unix_timestamp();
+        db::run(&self.pool, move |conn| Ok(read_endings(conn, &st.auth, now)?)).await
+    }
 }
 
 fn create_data_dir(settings: &Settings) -> Result<(), StartError> {

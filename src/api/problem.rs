@@ -27,7 +27,7 @@ impl ResponseError for ApiError {
         }
         // Every 503 here is a passing condition (a full committer queue, a busy pool, a failed
         // commit): say when to come back, so clients back off instead of retrying at once.
-        if let Self::ServiceUnavailable(_) = self {
+        if let Self::ServiceUnavailable(_) | Self::Contended(_) = self {
             response.insert_header((header::RETRY_AFTER, "1"));
         }
         response.body(serde_json::to_vec(&self.problem()).unwrap_or_default())

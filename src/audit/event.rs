@@ -24,7 +24,7 @@ pub struct Event {
     /// event itself stays about the request as a whole.
     pub disclosed: Vec<String>,
     /// What an access rested on, or the condition that refused it: JSON text set by
-    /// `access::authorise` (see `access::Basis`). None where no access rule was asked.
+    /// `gate::authorize` (see `access::Basis`). None where no access rule was asked.
     pub basis: Option<String>,
     /// The digest of the consent version this event created (`consent.create`, `consent.revoke`).
     pub digest: Option<String>,

@@ -31,7 +31,7 @@ fn outcome_of(error: &ApiError) -> (&'static str, u16) {
     let status = error.status();
     let outcome = match error {
         ApiError::Forbidden(_) | ApiError::NotFound(_) | ApiError::Unauthorized(_) => "denied",
-        ApiError::Internal(_) | ApiError::ServiceUnavailable(_) => "failed",
+        ApiError::Internal(_) | ApiError::ServiceUnavailable(_) | ApiError::Contended(_) => "failed",
         _ => "rejected",
     };
     (outcome, status)

@@ -4,10 +4,10 @@
 //! console and the API share: a token ended here is refused in both.
 //!
 //! Checked in memory (a lock and a hash lookup per request). Sign-outs and admins' endings are
-//! also written to the database (`db::sessions`) and read back at start, so a restart does not
-//! bring them back; idle endings and live sessions are memory only (after a restart a session's
-//! idle clock starts again at its next sign-in). Several instances each know only the endings
-//! they served or read at start; docs/roles.md says so.
+//! also written to the database (`db::sessions`) and read back at start and every second after,
+//! so a restart does not bring them back and an ending served by another instance is refused
+//! here within about a second; idle endings and live sessions are memory only (after a restart
+//! a session's idle clock starts again at its next sign-in). docs/roles.md says so.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};

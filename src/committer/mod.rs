@@ -13,10 +13,16 @@
 //! The queue is bounded (`--committer-queue-max`): past the bound a job is refused at once with
 //! 503 and `Retry-After`, rather than every request waiting longer and memory growing while the
 //! one writer falls behind.
+//!
+//! On PostgreSQL several instances' committers share the database. A batch the database fails to
+//! break a deadlock or a serialisation conflict (`ApiError::Contended`) has answered nobody yet,
+//! so it is rolled back and run again whole, a few times with a short random pause, before
+//! anyone hears of it. That is why a job is `Fn`: it may run more than once, and only the result
+//! of the run that committed is answered.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diesel::Connection;
 use tokio::sync::oneshot;
@@ -28,6 +34,11 @@ use crate::metrics;
 
 /// Jobs one transaction gathers at most, so that it stays short and a failing batch costs little.
 const MAX_BATCH: usize = 256;
+
+/// Runs of one batch at most when the database keeps failing it for contention. A deadlock
+/// between committers cannot happen (they lock in one order, `db::lock_batch`); what is left is a
+/// writer outside the committer, which holds its locks for one short statement.
+const ATTEMPTS: u32 = 5;
 
 /// The handle writers and readers commit through. Dropping the last one stops the thread.
 pub struct Committer {
@@ -55,10 +66,10 @@ impl Committer {
     pub async fn run<T, F>(&self, work: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+        F: Fn(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
-        self.submit(Box::new(Pending { work: Some(work), savepoint: true, result: None, reply }))?;
+        self.submit(Box::new(Pending { work, savepoint: true, result: None, reply }))?;
         answer.await.map_err(|_| stopped())?
     }
 
@@ -67,11 +78,13 @@ impl Committer {
     pub async fn write<T, F>(&self, event: Event, success_status: u16, work: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut DbConn, &mut Event) -> Result<T, ApiError> + Send + 'static,
+        F: Fn(&mut DbConn, &mut Event) -> Result<T, ApiError> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
-        let work = move |tx: &mut DbConn| audit::write(tx, event, success_status, work);
-        self.submit(Box::new(Pending { work: Some(work), savepoint: false, result: None, reply }))?;
+        // Each run starts from the event as submitted: a run that was rolled back may have
+        // filled it in.
+        let work = move |tx: &mut DbConn| audit::write(tx, event.clone(), success_status, &work);
+        self.submit(Box::new(Pending { work, savepoint: false, result: None, reply }))?;
         answer.await.map_err(|_| stopped())?
     }
 
@@ -85,7 +98,7 @@ impl Committer {
     pub fn record_blocking(&self, event: Event, outcome: &'static str, status: u16) -> Result<(), ApiError> {
         let (reply, answer) = oneshot::channel();
         let work = move |tx: &mut DbConn| audit::append(tx, &event, outcome, status).map(drop);
-        self.submit(Box::new(Pending { work: Some(work), savepoint: true, result: None, reply }))?;
+        self.submit(Box::new(Pending { work, savepoint: true, result: None, reply }))?;
         answer.blocking_recv().map_err(|_| stopped())?.map_err(unrecorded)
     }
 
@@ -116,14 +129,16 @@ fn unrecorded(e: ApiError) -> ApiError {
 
 /// One unit of a batch, its result kept until the batch has committed.
 trait Job: Send {
-    /// Runs inside the batch transaction.
+    /// Runs inside the batch transaction (again, when the batch is run again).
     fn run(&mut self, tx: &mut DbConn);
+    /// Whether the last run was failed by the database for contention: the batch is run again.
+    fn contended(&self) -> bool;
     /// Answers the waiting request: its result if the batch committed, 503 if it did not.
     fn answer(self: Box<Self>, committed: bool);
 }
 
 struct Pending<T, F> {
-    work: Option<F>,
+    work: F,
     /// Whether the work needs a savepoint from here (false when it keeps its own).
     savepoint: bool,
     result: Option<Result<T, ApiError>>,
@@ -133,13 +148,16 @@ struct Pending<T, F> {
 impl<T, F> Job for Pending<T, F>
 where
     T: Send,
-    F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send,
+    F: Fn(&mut DbConn) -> Result<T, ApiError> + Send,
 {
     fn run(&mut self, tx: &mut DbConn) {
-        if let Some(work) = self.work.take() {
-            // A nested diesel transaction is a savepoint: on error only this job rolls back.
-            self.result = Some(if self.savepoint { tx.transaction(work) } else { work(tx) });
-        }
+        let work = &self.work;
+        // A nested diesel transaction is a savepoint: on error only this job rolls back.
+        self.result = Some(if self.savepoint { tx.transaction(work) } else { work(tx) });
+    }
+
+    fn contended(&self) -> bool {
+        matches!(self.result, Some(Err(ApiError::Contended(_))))
     }
 
     fn answer(self: Box<Self>, committed: bool) {
@@ -165,10 +183,7 @@ fn run(pool: &DbPool, rx: &mpsc::Receiver<Box<dyn Job>>, queued: &AtomicUsize) {
         let left = queued.fetch_sub(batch.len(), Ordering::Relaxed).saturating_sub(batch.len());
         metrics::committer_queue_depth(left);
         metrics::committer_batch(batch.len());
-        let committed = match connection(pool, &mut conn) {
-            Ok(c) => commit(c, &mut batch),
-            Err(e) => Err(e),
-        };
+        let committed = commit_retrying(pool, &mut conn, &mut batch);
         if let Err(e) = &committed {
             tracing::error!(error = %e, jobs = batch.len(), "a commit batch failed; its requests are answered 503");
             // A connection that failed mid-batch is not trusted with the next one.
@@ -178,6 +193,38 @@ fn run(pool: &DbPool, rx: &mpsc::Receiver<Box<dyn Job>>, queued: &AtomicUsize) {
             job.answer(committed.is_ok());
         }
     }
+}
+
+/// Commits the batch, running it again while the database fails it for contention (at most
+/// [`ATTEMPTS`] runs). Nothing was answered yet, so no request learns of a run that failed.
+fn commit_retrying(
+    pool: &DbPool,
+    conn: &mut Option<db::PooledConn>,
+    batch: &mut [Box<dyn Job>],
+) -> Result<(), ApiError> {
+    let mut attempt = 1;
+    loop {
+        let result = connection(pool, conn).and_then(|c| commit(c, batch));
+        match result {
+            Err(ApiError::Contended(cause)) if attempt < ATTEMPTS => {
+                tracing::warn!(%cause, attempt, jobs = batch.len(), "a commit batch met contention; running it again");
+                metrics::committer_retry();
+                std::thread::sleep(backoff(attempt));
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// A pause that doubles with each attempt (5, 10, 20, 40 ms) and is drawn at random below that,
+/// so two committers that met once do not meet again in step.
+fn backoff(attempt: u32) -> Duration {
+    use ring::rand::SecureRandom;
+    let ceiling_us = 5_000u64 << (attempt - 1).min(4);
+    let mut bytes = [0u8; 8];
+    let drawn = ring::rand::SystemRandom::new().fill(&mut bytes).map_or(ceiling_us, |()| u64::from_le_bytes(bytes));
+    Duration::from_micros(ceiling_us / 2 + drawn % (ceiling_us / 2))
 }
 
 /// The write connection, connected (again) when there is none.
@@ -192,7 +239,9 @@ fn connection<'a>(pool: &DbPool, conn: &'a mut Option<db::PooledConn>) -> Result
 /// Runs the batch in one transaction, each job under its own savepoint.
 fn commit(conn: &mut DbConn, batch: &mut [Box<dyn Job>]) -> Result<(), ApiError> {
     db::write_tx(conn, |tx| {
+        let started = Instant::now();
         db::lock_batch(tx)?;
+        metrics::committer_lock_wait(started.elapsed());
         for job in batch.iter_mut() {
             // A bug that panics in one job must not take the only writer down with it: the
             // batch is rolled back and answered 503, and the thread goes on.
@@ -202,6 +251,11 @@ fn commit(conn: &mut DbConn, batch: &mut [Box<dyn Job>]) -> Result<(), ApiError>
             }
             if db::is_broken(tx) {
                 return Err(ApiError::ServiceUnavailable("the transaction broke mid-batch".into()));
+            }
+            // Its savepoint was rolled back, but what the batch locked before it is still held
+            // and the other side waits for it: the whole batch gives way and is run again.
+            if job.contended() {
+                return Err(ApiError::Contended("a job of the batch met contention".into()));
             }
         }
         Ok(())
@@ -271,5 +325,35 @@ mod tests {
         assert!(matches!(panicked.await, Err(ApiError::ServiceUnavailable(_))));
         committer.run(insert).await.unwrap();
         assert_eq!(count(&pool), 3, "the panicking batch rolled back; the thread still commits");
+    }
+
+    #[tokio::test]
+    async fn a_batch_failed_for_contention_is_run_again_and_only_its_last_run_kept() {
+        let (_dir, committer, pool) = committer();
+        committer
+            .run(|tx| Ok(diesel::sql_query("CREATE TABLE scratch (x INTEGER)").execute(tx).map(drop)?))
+            .await
+            .unwrap();
+        let runs = Arc::new(AtomicUsize::new(0));
+        let seen = runs.clone();
+        let answer = committer
+            .run(move |tx| {
+                insert(tx)?;
+                // The database's verdict on the first two runs: a deadlock was broken by failing us.
+                match seen.fetch_add(1, Ordering::Relaxed) {
+                    0 | 1 => Err(ApiError::Contended("deadlock detected".into())),
+                    n => Ok(n),
+                }
+            })
+            .await;
+        assert_eq!(answer.unwrap(), 2, "answered from the third run");
+        assert_eq!(count(&pool), 1, "the failed runs' inserts were rolled back with their batch");
+
+        let always = committer.run(|tx| -> Result<(), ApiError> {
+            insert(tx)?;
+            Err(ApiError::Contended("deadlock detected".into()))
+        });
+        assert!(matches!(always.await, Err(ApiError::ServiceUnavailable(_))), "bounded: then a 503");
+        assert_eq!(count(&pool), 1);
     }
 }

@@ -176,6 +176,25 @@ pub fn connect(settings: &Settings) -> Result<DbConn, StoreError> {
     Ok(conn)
 }
 
+/// The pool of the read replica (`--read-database-url`), if one is given: connected on first use,
+/// never migrated (a standby is read-only; it follows the primary's schema by replication).
+/// Only PostgreSQL streams to replicas, so another URL is refused.
+pub fn replica_pool(settings: &Settings) -> Result<Option<DbPool>, StoreError> {
+    let Some(url) = settings.replica.read_database_url.clone() else { return Ok(None) };
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return Err(StoreError::Connect("--read-database-url must be a postgres:// URL (a streaming replica)".into()));
+    }
+    let manager = Manager { backend: Backend::Postgres, url, statement_timeout_ms: settings.statement_timeout_ms() };
+    Ok(Some(
+        Pool::builder()
+            .max_size(settings.db_pool_size)
+            .min_idle(Some(0))
+            .connection_timeout(settings.db_timeout())
+            .test_on_check_out(true)
+            .build_unchecked(manager),
+    ))
+}
+
 /// A pool that connects on first use, without migrating.
 pub fn lazy_pool(settings: &Settings) -> DbPool {
     Pool::builder()

@@ -1,7 +1,8 @@
 //! Ended sessions, kept so that a restart does not bring them back: tokens signed out before
 //! their `exp` (by digest) and users whose sessions an admin ended. `auth::Authenticator` holds
 //! them in memory and checks every token against them; these rows are written when a session
-//! ends and read once at start.
+//! ends and read at start and every second after, so that every instance on the database refuses
+//! an ending any of them served.
 
 use diesel::prelude::*;
 
@@ -23,10 +24,14 @@ impl EndedTokenRow {
         diesel::insert_into(ended_tokens::table).values(self).execute(conn).map(drop)
     }
 
-    /// The endings that still matter at `now`, after dropping those of expired tokens.
+    /// Drops the endings of tokens expired at `now` (at start: one instance's sweep is enough).
+    pub fn drop_expired(conn: &mut DbConn, now: i64) -> QueryResult<()> {
+        diesel::delete(ended_tokens::table.filter(ended_tokens::expires_at.lt(now))).execute(conn).map(drop)
+    }
+
+    /// The endings that still matter at `now`.
     pub fn live(conn: &mut DbConn, now: i64) -> QueryResult<Vec<Self>> {
-        diesel::delete(ended_tokens::table.filter(ended_tokens::expires_at.lt(now))).execute(conn)?;
-        ended_tokens::table.load(conn)
+        ended_tokens::table.filter(ended_tokens::expires_at.ge(now)).load(conn)
     }
 }
 

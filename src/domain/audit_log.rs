@@ -212,7 +212,7 @@ pub async fn review(state: &Arc<AppState>, ctx: Context, seq: i64, input: Review
             event_seq: seq,
             reviewer_sub: ctx.caller.sub.clone(),
             reviewer_org: ctx.caller.org.clone(),
-            comment: input.comment,
+            comment: input.comment.clone(),
             reviewed_at: st.clock.stamp(),
         };
         review.insert(tx)?;

@@ -163,7 +163,8 @@ pub async fn replace(
         input.check_references(tx)?;
         let rows: Vec<CareTeamRow> = input
             .members
-            .into_iter()
+            .iter()
+            .cloned()
             .zip(0..)
             .map(|(m, position)| CareTeamRow {
                 patient_id: patient.id.clone(),

@@ -48,7 +48,7 @@ words!(
 );
 
 /// An organisation as registered or replaced.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrganizationInput {
     /// The organisation's name, at most 200 characters.
@@ -137,7 +137,7 @@ pub struct OrganizationFilter {
 }
 
 /// A practitioner as registered or replaced.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PractitionerInput {
     /// The practitioner's name, at most 200 characters.
@@ -242,7 +242,7 @@ pub async fn create_organization(
         input.check()?;
         unique_name(tx, &input.name, None)?;
         let now = st.clock.stamp();
-        let row = input.into_row(uuid::Uuid::new_v4().to_string(), now.clone(), now)?;
+        let row = input.clone().into_row(uuid::Uuid::new_v4().to_string(), now.clone(), now)?;
         name_resource(ev, "organization", &row.id);
         row.insert(tx)?;
         Ok(row)
@@ -315,7 +315,7 @@ pub async fn replace_organization(
             return Err(ApiError::field("/kind", "only the operator's admin changes an organisation's kind"));
         }
         unique_name(tx, &input.name, Some(&existing.id))?;
-        let row = input.into_row(id.into_string(), existing.created_at, st.clock.stamp())?;
+        let row = input.clone().into_row(id.clone().into_string(), existing.created_at, st.clock.stamp())?;
         row.update(tx)?;
         Ok(row)
     })
@@ -334,7 +334,7 @@ pub async fn create_practitioner(
         let write = DirectoryWrite::CreatePractitioner { into: &input.organization };
         access::may_write_directory(&ctx.caller, &st.settings.operator_org, write)?;
         input.check()?;
-        let row = input.into_row(tx, uuid::Uuid::new_v4().to_string(), (st.clock.stamp(), st.clock.stamp()))?;
+        let row = input.clone().into_row(tx, uuid::Uuid::new_v4().to_string(), (st.clock.stamp(), st.clock.stamp()))?;
         name_resource(ev, "practitioner", &row.id);
         row.insert(tx)?;
         Ok(row)
@@ -388,7 +388,7 @@ pub async fn replace_practitioner(
         let write = DirectoryWrite::ReplacePractitioner { from: &existing.organization_id, into: &input.organization };
         access::may_write_directory(&ctx.caller, &st.settings.operator_org, write)?;
         input.check()?;
-        let row = input.into_row(tx, id.into_string(), (existing.created_at, st.clock.stamp()))?;
+        let row = input.clone().into_row(tx, id.clone().into_string(), (existing.created_at, st.clock.stamp()))?;
         row.update(tx)?;
         Ok(row)
     })

@@ -34,8 +34,27 @@ where
     T: Send + 'static,
     F: FnOnce(&mut DbConn, &AppState, &mut Event) -> Result<T, ApiError> + Send + 'static,
 {
+    read_from(&state.pool, state, event, f).await
+}
+
+/// [`read`] from the read replica when there is one (`AppState::lagging`): only for a read whose
+/// answer may be a little behind (a report's counts), and that authorises without a patient's
+/// consent, which must always be the latest. Its audit event is still committed on the primary.
+pub async fn read_lagging<T, F>(state: &Arc<AppState>, event: Event, f: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConn, &AppState, &mut Event) -> Result<T, ApiError> + Send + 'static,
+{
+    read_from(&state.lagging, state, event, f).await
+}
+
+async fn read_from<T, F>(pool: &db::DbPool, state: &Arc<AppState>, event: Event, f: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConn, &AppState, &mut Event) -> Result<T, ApiError> + Send + 'static,
+{
     let st = state.clone();
-    let (result, event) = db::run(&state.pool, move |conn| {
+    let (result, event) = db::run(pool, move |conn| {
         let mut event = event;
         let result = f(conn, &st, &mut event);
         Ok((result, event))
@@ -47,11 +66,13 @@ where
 }
 
 /// Runs a write with its audit event in the committer's next batch; a refused write is recorded
-/// alone. `status` is the HTTP status the success will be answered with, kept in the event.
+/// alone. `status` is the HTTP status the success will be answered with, kept in the event. `f`
+/// may run more than once (the committer runs a batch again that the database failed for
+/// contention), so it borrows what it was given rather than consuming it.
 pub async fn write<T, F>(state: &Arc<AppState>, event: Event, status: u16, f: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
-    F: FnOnce(&mut DbConn, &AppState, &mut Event) -> Result<T, ApiError> + Send + 'static,
+    F: Fn(&mut DbConn, &AppState, &mut Event) -> Result<T, ApiError> + Send + 'static,
 {
     let st = state.clone();
     state.committer.write(event, status, move |tx, ev| f(tx, &st, ev)).await

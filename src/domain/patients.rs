@@ -24,7 +24,7 @@ use crate::ids::PatientId;
 use crate::state::AppState;
 
 /// A patient to register.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct PatientInput {
     /// The identifying fields, at the top level of the body.
     #[serde(flatten)]
@@ -118,7 +118,7 @@ pub struct EraseInput {
 /// identity sealed under a new data key, the insured number blind-indexed. A refusal is audited.
 pub async fn create(state: &Arc<AppState>, ctx: Context, input: PatientInput) -> Result<Patient, ApiError> {
     super::write(state, Event::new(&ctx, "patient.create"), 201, move |tx, st, ev| {
-        let (row, patient) = registration(st, &ctx, input)?;
+        let (row, patient) = registration(st, &ctx, input.clone())?;
         // Named only once allowed: a refused registration names no patient that never existed.
         ev.patient_id = Some(row.id.clone());
         ev.resource_type = Some("patient");

@@ -51,7 +51,7 @@ pub async fn end_user_sessions(
         )?;
         input.check()?;
         // Kept with its audit event, so that a restart does not revive the user's tokens.
-        let row = EndedUserRow { organization_id: org.into_string(), sub: input.sub, ended_at: at };
+        let row = EndedUserRow { organization_id: org.clone().into_string(), sub: input.sub.clone(), ended_at: at };
         row.upsert(tx)?;
         Ok(row)
     })

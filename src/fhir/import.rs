@@ -26,7 +26,7 @@ use crate::state::AppState;
 
 /// What the work before the committer decided.
 enum Prepared {
-    /// The rule will refuse the caller: the committer's `authorise` records how.
+    /// The rule will refuse the caller: the committer's `authorize` records how.
     Stranger,
     /// Admitted, and the Bundle cannot be filed (unmappable, another patient, invalid).
     Refused(ApiError),
@@ -88,11 +88,11 @@ pub async fn import(
     };
     let event = Event::new(&ctx, "document.create");
     let written = crate::domain::write(state, event, 201, move |tx, st, ev| {
-        let mapped = match prepared {
+        let mapped = match &prepared {
             Prepared::Ready(mapped) => mapped,
             Prepared::Refused(e) => {
                 authorize(tx, st, &ctx.caller, &patient, want(), ev)?;
-                return Err(e);
+                return Err(e.clone());
             }
             Prepared::Stranger => {
                 authorize(tx, st, &ctx.caller, &patient, want(), ev)?;

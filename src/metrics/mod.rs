@@ -30,6 +30,8 @@ struct Metrics {
     long_polls: IntGauge,
     committer_queue: IntGauge,
     committer_batch: Histogram,
+    committer_retries: IntCounter,
+    committer_lock_wait: Histogram,
     rewrap_pending: IntGauge,
 }
 
@@ -81,6 +83,17 @@ impl Metrics {
                 HistogramOpts::new("committer_batch_size", "Writes committed together in one transaction")
                     .buckets(BATCH_BUCKETS.to_vec()),
             )?,
+            committer_retries: IntCounter::new(
+                "committer_retries_total",
+                "Commit batches run again because the database failed them for a deadlock or a serialisation conflict",
+            )?,
+            committer_lock_wait: Histogram::with_opts(
+                HistogramOpts::new(
+                    "committer_lock_wait_seconds",
+                    "Time a commit batch waited for the rows every batch locks (other instances' batches hold them)",
+                )
+                .buckets(WAIT_BUCKETS.to_vec()),
+            )?,
             rewrap_pending: IntGauge::new(
                 "keys_rewrap_pending",
                 "Data keys still wrapped by an older master key (a key rotation's remaining work)",
@@ -98,6 +111,8 @@ impl Metrics {
         m.registry.register(Box::new(m.long_polls.clone()))?;
         m.registry.register(Box::new(m.committer_queue.clone()))?;
         m.registry.register(Box::new(m.committer_batch.clone()))?;
+        m.registry.register(Box::new(m.committer_retries.clone()))?;
+        m.registry.register(Box::new(m.committer_lock_wait.clone()))?;
         m.registry.register(Box::new(m.rewrap_pending.clone()))?;
         Ok(m)
     }
@@ -116,6 +131,20 @@ fn metrics() -> Option<&'static Metrics> {
 pub fn committer_batch(size: usize) {
     if let Some(m) = metrics() {
         m.committer_batch.observe(size as f64);
+    }
+}
+
+/// A commit batch is run again after the database failed it for contention.
+pub fn committer_retry() {
+    if let Some(m) = metrics() {
+        m.committer_retries.inc();
+    }
+}
+
+/// A commit batch waited `waited` for the rows every batch locks.
+pub fn committer_lock_wait(waited: Duration) {
+    if let Some(m) = metrics() {
+        m.committer_lock_wait.observe(waited.as_secs_f64());
     }
 }
 

@@ -133,3 +133,62 @@ async fn the_chain_verifies_while_writers_commit() {
         }
     }
 }
+
+/// Issue 29: an ended session is refused by every instance, not only the one that ended it. Each
+/// checks tokens in memory; the endings are in the database, and each instance reads them every
+/// second (`startup`'s background tasks, started here by building the second instance's server).
+#[actix_web::test]
+async fn a_session_ended_on_one_instance_is_refused_by_another_within_seconds() {
+    let t = TestApp::new();
+    let a = init_service(carepath::startup::app(t.state.clone())).await;
+    let other = carepath::state::AppState::open(t.state.settings.clone()).unwrap();
+    let _background = carepath::startup::Application::build(other.clone()).unwrap();
+    let b = init_service(carepath::startup::app(other)).await;
+    let org = send(
+        &a,
+        TestRequest::post()
+            .uri("/v1/organizations")
+            .insert_header(auth(&t.operator()))
+            .set_json(json!({"name": "clinic", "kind": "clinic"})),
+    )
+    .await
+    .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let token = |sub: &str| {
+        carepath::auth::issue_local_token(&t.state.settings.data_dir, sub, "nurse".parse().unwrap(), &org, 600).unwrap()
+    };
+    let (signed_out, ended_by_admin, colleague) = (token("ns-1"), token("ns-2"), token("ns-3"));
+    let status = |app, token: String| async move {
+        send(app, TestRequest::get().uri("/v1/patients").insert_header(auth(&token))).await.status.as_u16()
+    };
+    for tok in [&signed_out, &ended_by_admin, &colleague] {
+        assert_eq!(status(&b, tok.clone()).await, 200, "known on B before any ending");
+    }
+
+    // On A: one token signed out in the console, one user's sessions ended by the admin.
+    let cookie = ("cookie", format!("cp_session={signed_out}"));
+    let page = send(&a, TestRequest::get().uri("/console/patients").insert_header(cookie.clone())).await;
+    let page = String::from_utf8_lossy(&page.raw).into_owned();
+    let field = "name=\"csrf\" value=\"";
+    let csrf = page[page.find(field).expect("a sign-out form") + field.len()..].split('"').next().unwrap().to_owned();
+    let out = TestRequest::post().uri("/console/logout").insert_header(cookie).set_form([("csrf", csrf.as_str())]);
+    assert_eq!(send(&a, out).await.status, 303);
+    let admin =
+        carepath::auth::issue_local_token(&t.state.settings.data_dir, "adm", "admin".parse().unwrap(), &org, 600)
+            .unwrap();
+    let end = TestRequest::post()
+        .uri(&format!("/v1/organizations/{org}/sessions/end"))
+        .insert_header(auth(&admin))
+        .set_json(json!({"sub": "ns-2"}));
+    assert_eq!(send(&a, end).await.status, 204);
+    assert_eq!(status(&a, signed_out.clone()).await, 401);
+
+    let started = std::time::Instant::now();
+    while status(&b, signed_out.clone()).await != 401 || status(&b, ended_by_admin.clone()).await != 401 {
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "B still accepts a session A ended");
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(status(&b, colleague).await, 200, "only the ended ones");
+}

@@ -193,7 +193,7 @@ async fn a_full_committer_queue_answers_503_with_retry_after() {
     clinic!(t, app, org, |s| s.committer_queue_max = 1);
     let _ = org;
     // Hold the one writer until released, then take the one place in its queue.
-    let (started, running) = tokio::sync::oneshot::channel();
+    let (started, mut running) = tokio::sync::mpsc::unbounded_channel();
     let (release, held) = std::sync::mpsc::channel::<()>();
     let state = t.state.clone();
     let hold = actix_web::rt::spawn(async move {
@@ -204,7 +204,7 @@ async fn a_full_committer_queue_answers_503_with_retry_after() {
         };
         state.committer.run(work).await
     });
-    running.await.unwrap();
+    running.recv().await.unwrap();
     // One poll submits the job (it waits behind the held one): the queue is full.
     let mut queued = Box::pin(t.state.committer.run(|_| Ok(())));
     assert!(tokio::time::timeout(Duration::ZERO, &mut queued).await.is_err());

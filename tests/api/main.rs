@@ -14,6 +14,7 @@ mod consent;
 mod consent_log;
 mod console;
 mod contact_hours;
+mod contention;
 mod coordination;
 mod demo;
 mod denials;

@@ -50,7 +50,7 @@ pub async fn create(
         input.check(st)?;
         input.check_organizations(tx)?;
         let key = st.data_key(&access.patient)?;
-        let row = input.into_row(&key, &access.patient.id, &ctx, st.clock.stamp())?;
+        let row = input.clone().into_row(&key, &access.patient.id, &ctx, st.clock.stamp())?;
         ev.resource_type = Some("consent");
         ev.resource_id = Some(row.id.clone());
         row.insert(tx)?;

@@ -221,7 +221,7 @@ fn state_of(sheet: &SheetRow) -> Result<State, ApiError> {
 }
 
 /// What a state-changing request does to a sheet it may act on.
-type Change = Box<dyn FnOnce(&mut DbConn, &SheetKey, &mut SheetRow, &Caller, i64) -> Result<(), ApiError> + Send>;
+type Change = Box<dyn Fn(&mut DbConn, &SheetKey, &mut SheetRow, &Caller, i64) -> Result<(), ApiError> + Send>;
 
 async fn apply(
     state: &Arc<AppState>,

@@ -369,7 +369,7 @@ pub async fn indicators(
     let mut event = Event::new(&ctx, "report.indicators");
     event.resource_type = Some("report");
     event.resource_id = Some("indicators".into());
-    super::super::read(state, event, move |conn, st, _ev| {
+    super::super::read_lagging(state, event, move |conn, st, _ev| {
         super::authorize(st, &ctx, Action::Read)?;
         compute(conn, st, days, granularity)
     })

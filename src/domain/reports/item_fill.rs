@@ -150,7 +150,7 @@ pub async fn item_fill(state: &Arc<AppState>, ctx: Context, query: ItemFillQuery
     let mut event = Event::new(&ctx, "report.item_fill");
     event.resource_type = Some("report");
     event.resource_id = Some("item-fill".into());
-    super::super::read(state, event, move |conn, st, _ev| {
+    super::super::read_lagging(state, event, move |conn, st, _ev| {
         super::authorize(st, &ctx, Action::Read)?;
         count(conn, st, &query)
     })

@@ -57,7 +57,9 @@ pub async fn search(state: &Arc<AppState>, ctx: Context, query: SearchQuery) -> 
     let from = clock::format_day(query.from);
     let to = clock::format_day(query.to);
     let (f, t) = (from.clone(), to.clone());
-    let items = db::run(&state.pool, move |conn| find(conn, &st, &query, &f, &t)).await?;
+    // From the replica when there is one: a search may be a moment behind (its answers carry
+    // their postings' age anyway); a facility reading its own posting reads the primary.
+    let items = db::run(&state.lagging, move |conn| find(conn, &st, &query, &f, &t)).await?;
     Ok(VacancySearchResult { from, to, stale_after_secs: state.settings.vacancy_stale_secs, items })
 }
 
