@@ -223,3 +223,43 @@ async fn bulk_data_kicks_off_at_three_levels_as_the_guide_says() {
     get(&app, &w.nurse, &format!("/v1/fhir/Group/managed-{}", w.clinic)).await.outcome(404);
     assert_eq!(get(&app, &w.nurse, &format!("/v1/fhir/Group/team-{}", w.station)).await.body["type"], "person");
 }
+
+#[actix_web::test]
+async fn a_group_export_gives_its_pooled_connection_back_between_chunks() {
+    // One pooled connection and one patient a chunk: an export that held its connection for its
+    // whole run would starve every other read until it ended.
+    let t = TestApp::with(|s| {
+        s.db_pool_size = 1;
+        s.exports.chunk_patients = 1;
+    });
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let op = t.operator();
+    let clinic = post(&app, &op, "/v1/organizations", json!({"name": "clinic", "kind": "clinic"})).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let physician = t.token("physician", &clinic);
+    let mut patients = Vec::new();
+    for i in 0..120 {
+        let body = json!({"name": format!("患者 {i}"), "birth_date": "1940-01-01", "sex": "female", "managing_organization": clinic});
+        patients.push(post(&app, &physician, "/v1/patients", body).await.body["id"].as_str().unwrap().to_owned());
+    }
+    let kick = get(&app, &physician, &format!("/v1/fhir/Group/managed-{clinic}/$export?_type=Patient")).await;
+    assert_eq!(kick.status, 202, "{}", kick.body);
+    let location = kick.header("content-location").unwrap().to_owned();
+    let mut reads_while_running = 0;
+    loop {
+        let read = get(&app, &physician, &format!("/v1/patients/{}", patients[reads_while_running % 120])).await;
+        assert_eq!(read.status, 200, "{}", read.body);
+        let status = get(&app, &physician, path(&location)).await;
+        match status.status.as_u16() {
+            202 => reads_while_running += 1,
+            200 => {
+                assert_eq!(status.body["output"][0]["count"], 120);
+                break;
+            }
+            other => panic!("{other}: {}", status.body),
+        }
+    }
+    assert!(reads_while_running > 0, "the export ended before any read could be made beside it");
+}
