@@ -15,6 +15,7 @@ use crate::audit::Event;
 use crate::context::Context;
 use crate::domain::patients::{self, PatientSearch};
 use crate::error::{ApiError, FieldError};
+use crate::fhir::record::{Parts, gather_parts};
 use crate::fhir::{OURS, people};
 use crate::state::AppState;
 
@@ -120,6 +121,21 @@ fn admits(e: &Entry, s: &Search) -> bool {
     s.tokens.iter().all(|t| t.admits(&e.resource)) && s.last_updated.iter().all(|b| b.admits(e.last_updated.as_deref()))
 }
 
+/// What a search of `kind` is made from: the documents for what they hold, the team for the care
+/// team (and the care plan, which names it), the consents for consents.
+fn parts(kind: &str) -> Parts {
+    let only = Parts { team: false, consents: false, documents: false, directory: false };
+    match kind {
+        "Condition" | "MedicationStatement" | "AllergyIntolerance" | "Composition" | "DocumentReference" => {
+            Parts { documents: true, ..only }
+        }
+        "CarePlan" => Parts { documents: true, team: true, ..only },
+        "CareTeam" => Parts { team: true, ..only },
+        "Consent" => Parts { consents: true, ..only },
+        _ => Parts::ALL,
+    }
+}
+
 /// A search of type `t`. `strict`: `Prefer: handling=strict`.
 pub async fn search(
     state: &Arc<AppState>,
@@ -148,7 +164,7 @@ pub async fn search(
     let kind = t.name;
     let filter = s.clone();
     let found = crate::domain::read(state, event, move |conn, st, ev| {
-        let record = crate::fhir::gather(conn, st, &ctx.caller, &patient, None, ev)?;
+        let record = gather_parts(conn, st, &ctx.caller, &patient, None, parts(kind), ev)?;
         Ok(stamp::entries(&record).into_iter().filter(|e| e.kind() == kind && admits(e, &filter)).collect::<Vec<_>>())
     })
     .await;
