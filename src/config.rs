@@ -14,6 +14,12 @@ pub struct Settings {
     #[arg(long, env = "CAREPATH_BIND", default_value = "127.0.0.1:8080")]
     pub bind: String,
 
+    /// The origin clients reach this server at (`https://carepath.example.org`), for the
+    /// absolute URLs of FHIR answers (`fullUrl`, links, `Content-Location`). Default: the scheme
+    /// and host of each request.
+    #[arg(long, env = "CAREPATH_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
     /// Database: a `postgres://` URL selects PostgreSQL (add `?sslmode=require` for TLS);
     /// anything else is a SQLite file path. Default: `carepath.db` in the data directory.
     #[arg(long, env = "CAREPATH_DATABASE_URL")]
@@ -444,6 +450,7 @@ impl Settings {
             sessions: SessionSettings::default(),
             exports: ExportSettings::default(),
             replica: ReplicaSettings::default(),
+            public_url: None,
         }
     }
 

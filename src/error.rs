@@ -69,6 +69,10 @@ pub struct Problem {
 pub enum ApiError {
     #[error("{0}")]
     BadRequest(String),
+    /// A 400 naming the parameters it is about (FHIR answers a search it cannot run with 400,
+    /// where our JSON API answers 422).
+    #[error("the request's parameters are wrong")]
+    BadParameters(Vec<FieldError>),
     #[error("{0}")]
     Unauthorized(String),
     #[error("{0}")]
@@ -77,6 +81,9 @@ pub enum ApiError {
     NotFound(String),
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// None of the formats the request accepts is served (FHIR's XML, for one).
+    #[error("{0}")]
+    NotAcceptable(String),
     #[error("{0}")]
     Conflict(String),
     #[error("{0}")]
@@ -122,11 +129,12 @@ impl ApiError {
     /// The HTTP status this error stands for.
     pub fn status(&self) -> u16 {
         match self {
-            Self::BadRequest(_) => 400,
+            Self::BadRequest(_) | Self::BadParameters(_) => 400,
             Self::Unauthorized(_) => 401,
             Self::Forbidden(_) => 403,
             Self::NotFound(_) => 404,
             Self::MethodNotAllowed => 405,
+            Self::NotAcceptable(_) => 406,
             Self::Conflict(_) => 409,
             Self::Gone(_) => 410,
             Self::PreconditionFailed { .. } => 412,
@@ -145,11 +153,12 @@ impl ApiError {
 impl ApiError {
     fn slug_and_title(&self) -> (&'static str, &'static str) {
         match self {
-            Self::BadRequest(_) => ("bad-request", "Bad request"),
+            Self::BadRequest(_) | Self::BadParameters(_) => ("bad-request", "Bad request"),
             Self::Unauthorized(_) => ("unauthorized", "Unauthorized"),
             Self::Forbidden(_) => ("forbidden", "Forbidden"),
             Self::NotFound(_) => ("not-found", "Not found"),
             Self::MethodNotAllowed => ("method-not-allowed", "Method not allowed"),
+            Self::NotAcceptable(_) => ("not-acceptable", "Not acceptable"),
             Self::Conflict(_) => ("conflict", "Conflict"),
             Self::Gone(_) => ("gone", "Gone"),
             Self::PreconditionFailed { .. } => ("precondition-failed", "Precondition failed"),
@@ -170,7 +179,7 @@ impl ApiError {
             Self::Internal(_) => {
                 "the request could not be completed; quote the X-Request-Id header when reporting this".to_owned()
             }
-            Self::Validation(errors) => match errors.as_slice() {
+            Self::Validation(errors) | Self::BadParameters(errors) => match errors.as_slice() {
                 [one] => format!("{}: {}", one.pointer, one.message),
                 many if many.len() > MAX_REPORTED_ERRORS => {
                     format!("more than {MAX_REPORTED_ERRORS} fields failed validation; the first are listed")
@@ -185,7 +194,7 @@ impl ApiError {
             status: self.status(),
             detail,
             errors: match self {
-                Self::Validation(errors) => errors.clone(),
+                Self::Validation(errors) | Self::BadParameters(errors) => errors.clone(),
                 _ => Vec::new(),
             },
             current: match self {

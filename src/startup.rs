@@ -128,10 +128,12 @@ fn bare_error_as_problem<B: MessageBody + 'static>(
     res: ServiceResponse<B>,
 ) -> actix_web::Result<ErrorHandlerResponse<B>> {
     // The console's own error pages are HTML and stay HTML.
-    let is_problem = res
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()) || v.as_bytes().starts_with(b"text/html"));
+    let is_problem = res.headers().get(header::CONTENT_TYPE).is_some_and(|v| {
+        // FHIR routes answer OperationOutcomes, which stay as they are too.
+        [PROBLEM_JSON.as_bytes(), b"text/html", crate::fhir::FHIR_JSON.as_bytes()]
+            .iter()
+            .any(|kind| v.as_bytes().starts_with(kind))
+    });
     if is_problem {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }

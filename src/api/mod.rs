@@ -114,9 +114,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/v1/patients/{id}/care-team/reachable").get(contact_hours::get_reachable))
         .service(web::resource("/v1/patients/{id}/fhir").get(fhir::get_patient_bundle).post(fhir::import_bundle))
         .service(web::resource("/v1/audit-events/fhir").get(fhir::audit_events))
-        .service(web::resource("/v1/fhir/$export").post(fhir::export_kick_off))
-        .service(web::resource("/v1/fhir/export-jobs/{id}").get(fhir::export_status).delete(fhir::export_delete))
-        .service(web::resource("/v1/fhir/export-jobs/{id}/files/{type}").get(fhir::export_file))
+        .service(
+            web::scope("/v1/fhir")
+                .wrap(actix_web::middleware::from_fn(fhir::edge::fhir_edge))
+                .configure(fhir::server::routes)
+                .default_service(web::to(fhir::server::unknown)),
+        )
         .service(web::resource("/v1/reports/item-fill").get(reports::item_fill))
         .service(web::resource("/v1/reports/indicators").get(reports::indicators))
         .service(web::resource("/v1/plans/{year}").get(plans::get_plan).put(plans::put_plan));

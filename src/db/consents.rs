@@ -51,6 +51,11 @@ impl ConsentRow {
         consents::table.find(id).filter(consents::patient_id.eq(patient_id)).first(conn).optional()
     }
 
+    /// The patient a consent is of (the FHIR read `Consent/{id}` starts from the id alone).
+    pub fn patient_of(conn: &mut DbConn, id: &str) -> QueryResult<Option<String>> {
+        consents::table.find(id).select(consents::patient_id).first(conn).optional()
+    }
+
     /// Revokes an active consent, making the next version; false if it was not active.
     pub fn revoke(conn: &mut DbConn, id: &str, by: &str, at: &str, reason: &str) -> QueryResult<bool> {
         let n = diesel::update(consents::table.find(id).filter(consents::status.eq("active")))

@@ -64,6 +64,40 @@ impl PatientRow {
         query.load(conn)
     }
 
+    /// Patients `org` manages, in id order after `after`.
+    pub fn list_managed_by(conn: &mut DbConn, org: &str, after: Option<&str>, limit: i64) -> QueryResult<Vec<Self>> {
+        let mut query = patients::table
+            .filter(patients::managing_organization_id.eq(org.to_owned()))
+            .order(patients::id)
+            .limit(limit)
+            .into_boxed();
+        if let Some(after) = after {
+            query = query.filter(patients::id.gt(after.to_owned()));
+        }
+        query.load(conn)
+    }
+
+    /// Patients on whose care team `org` serves on `today`, in id order after `after`.
+    pub fn list_on_team_of(
+        conn: &mut DbConn,
+        org: &str,
+        today: &str,
+        after: Option<&str>,
+        limit: i64,
+    ) -> QueryResult<Vec<Self>> {
+        let on_team = care_team_members::table
+            .filter(care_team_members::organization_id.eq(org.to_owned()))
+            .filter(care_team_members::since.le(today.to_owned()))
+            .filter(care_team_members::until.is_null().or(care_team_members::until.ge(today.to_owned())))
+            .select(care_team_members::patient_id);
+        let mut query =
+            patients::table.filter(patients::id.eq_any(on_team)).order(patients::id).limit(limit).into_boxed();
+        if let Some(after) = after {
+            query = query.filter(patients::id.gt(after.to_owned()));
+        }
+        query.load(conn)
+    }
+
     /// Whether any patient exists: the keyring refuses to invent a master key over sealed data.
     pub fn any(conn: &mut DbConn) -> QueryResult<bool> {
         diesel::select(diesel::dsl::exists(patients::table.select(patients::id))).get_result(conn)

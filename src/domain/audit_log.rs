@@ -119,6 +119,9 @@ pub struct AccessEntry {
 const READS: &[&str] = &[
     "patient.read",
     "patient.fhir",
+    "fhir.read",
+    "fhir.search",
+    "fhir.everything",
     "patient.list",
     "patient.search",
     "care_team.read",

@@ -40,6 +40,22 @@ pub struct Output {
     pub patients: Vec<u32>,
 }
 
+/// Whose patients an export walks (Bulk Data's levels). Every level holds only the patients the
+/// caller may read one by one; the level only narrows which are asked about.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// `$export`: the patients the caller's organisation manages or serves.
+    #[default]
+    System,
+    /// `Patient/$export`: the same patients (the patient compartment of each).
+    Patient,
+    /// `Group/managed-{org}/$export`: the patients the organisation manages.
+    Managed(String),
+    /// `Group/team-{org}/$export`: the patients on whose care team the organisation serves today.
+    Team(String),
+}
+
 /// A job as `job.json` keeps it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Job {
@@ -70,6 +86,15 @@ pub struct Job {
     pub key_blob: String,
     /// The files, once complete.
     pub output: Vec<Output>,
+    /// Whose patients it walks.
+    #[serde(default)]
+    pub scope: Scope,
+    /// The file of OperationOutcomes (what was left out, and why), once complete.
+    #[serde(default)]
+    pub errors: Vec<Output>,
+    /// Patients of the scope left out because the caller may not read them.
+    #[serde(default)]
+    pub left_out: u64,
     /// Why it failed, in words for its owner.
     pub error: Option<String>,
 }

@@ -28,7 +28,7 @@ use crate::clock;
 use crate::context::Context;
 use crate::crypto::{FileKey, SealedWriter};
 use crate::db::patients::PatientRow;
-use crate::domain::exports::{self, Job, Output};
+use crate::domain::exports::{self, Job, Output, Scope};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -84,6 +84,7 @@ pub async fn kick_off(
     request: String,
     types: Vec<String>,
     since: Option<String>,
+    scope: Scope,
 ) -> Result<String, ApiError> {
     let id = uuid::Uuid::new_v4().to_string();
     let event = Event::new(&ctx, "fhir.export.start").resource("fhir_export", &id);
@@ -111,6 +112,9 @@ pub async fn kick_off(
             key_blob: wrapped.blob,
             output: Vec::new(),
             error: None,
+            scope,
+            errors: Vec::new(),
+            left_out: 0,
         };
         let dir = exports::create_dir(&st, &job_id)?;
         exports::save(&dir, &job)?;
@@ -136,7 +140,7 @@ pub async fn kick_off(
                 latest.error = Some("the export failed; start another".into());
                 latest.output.clear();
                 // A failed export keeps no data: its files go, its job.json says why.
-                for kind in TYPES {
+                for kind in TYPES.iter().chain(&[ERRORS]) {
                     let _absent_is_fine = std::fs::remove_file(dir.join(format!("{kind}.ndjson")));
                 }
             }
@@ -220,7 +224,12 @@ fn chunk(
     }
     let today = clock::format_day(st.calendar.today());
     let size = i64::try_from(st.settings.exports.chunk_patients).unwrap_or(50);
-    let rows = PatientRow::list_for_org(conn, &caller.org, &today, p.after.as_deref(), size)?;
+    let after = p.after.as_deref();
+    let rows = match &p.job.scope {
+        Scope::System | Scope::Patient => PatientRow::list_for_org(conn, &caller.org, &today, after, size)?,
+        Scope::Managed(org) => PatientRow::list_managed_by(conn, org, after, size)?,
+        Scope::Team(org) => PatientRow::list_on_team_of(conn, org, &today, after, size)?,
+    };
     let Some(last) = rows.last() else {
         p.done = true;
         return Ok(Vec::new());
@@ -232,11 +241,15 @@ fn chunk(
         let record = match super::record::gather(conn, st, caller, &row.id, p.job.since.as_deref(), &mut scratch) {
             Ok(record) => record,
             // Not readable one by one (no relationship, erased): not in the export either.
-            Err(ApiError::NotFound(_) | ApiError::Gone(_) | ApiError::Forbidden(_)) => continue,
+            Err(ApiError::NotFound(_) | ApiError::Gone(_) | ApiError::Forbidden(_)) => {
+                p.job.left_out += 1;
+                continue;
+            }
             Err(e) => return Err(e),
         };
         // Readable only through an open break-glass grant: an export never rests on one.
         if scratch.break_glass {
+            p.job.left_out += 1;
             continue;
         }
         let index = u32::try_from(p.job.patients.len()).map_err(ApiError::internal)?;
@@ -295,7 +308,11 @@ fn chunk(
 
 /// Closes the files and completes the job; the event gets the counts.
 fn finish(p: Progress, ev: &mut Event) -> Result<Job, ApiError> {
-    let Progress { mut job, mut files, .. } = p;
+    let Progress { mut job, mut files, dir, key, .. } = p;
+    if job.left_out > 0 {
+        // By count only: which patients the caller may not read is not theirs to learn.
+        job.errors.push(error_file(&dir, &key, &job)?);
+    }
     let mut counts = serde_json::Map::new();
     for kind in TYPES {
         if let Some(writing) = files.remove(*kind) {
@@ -314,4 +331,34 @@ fn finish(p: Progress, ev: &mut Event) -> Result<Job, ApiError> {
     // By count, never content: how many patients and resources of each type left.
     ev.basis = Some(json!({"kind": "bulk_export", "patients": ev.disclosed.len(), "resources": counts}).to_string());
     Ok(job)
+}
+
+/// The type of the error file (the manifest's `error`): OperationOutcomes.
+pub const ERRORS: &str = "OperationOutcome";
+
+/// Writes the error file: one OperationOutcome saying how many patients were left out.
+fn error_file(dir: &std::path::Path, key: &FileKey, job: &Job) -> Result<Output, ApiError> {
+    let issue = super::server::outcome::issue(
+        "warning",
+        "suppressed",
+        &format!("{} patients of this export were left out: you may not read them one by one", job.left_out),
+        None,
+    );
+    let mut line = super::server::outcome::outcome(vec![issue]).to_string().into_bytes();
+    line.push(b'\n');
+    let file = exports::create_file(&dir.join(format!("{ERRORS}.ndjson")))?;
+    let mut file =
+        SealedWriter::new(key, &sealed_name(&job.id, ERRORS), BufWriter::new(file)).map_err(ApiError::internal)?;
+    let mut record = Vec::with_capacity(4 + line.len());
+    record.extend_from_slice(&SHARED.to_be_bytes());
+    record.extend_from_slice(&line);
+    file.record(&record).map_err(ApiError::internal)?;
+    let out = file.finish().map_err(ApiError::internal)?;
+    out.into_inner().map_err(ApiError::internal)?.sync_all().map_err(ApiError::internal)?;
+    Ok(Output {
+        resource_type: ERRORS.to_owned(),
+        url: format!("/v1/fhir/export-jobs/{}/files/{ERRORS}", job.id),
+        count: 1,
+        patients: Vec::new(),
+    })
 }

@@ -65,7 +65,7 @@ pub async fn file(
     let event = Event::new(&ctx, "fhir.export.download").resource("fhir_export", &id);
     crate::domain::read(state, event, move |conn, st, ev| {
         let (dir, job) = exports::owned(st, &ctx.caller, &id)?;
-        let output = job.output.iter().find(|o| o.resource_type == resource_type);
+        let output = job.output.iter().chain(&job.errors).find(|o| o.resource_type == resource_type);
         let Some(output) = output.filter(|_| job.status == "complete") else {
             return Err(ApiError::NotFound("no such file in this export".into()));
         };

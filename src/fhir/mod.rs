@@ -18,6 +18,7 @@ pub mod jobs;
 pub mod people;
 pub mod plan;
 pub mod record;
+pub mod server;
 pub mod subject;
 
 use serde_json::{Value, json};
@@ -116,15 +117,23 @@ pub fn resources(record: &Record) -> Vec<Value> {
     }
     let current = plan::current_care_path(&record.documents);
     for doc in &record.documents {
-        let derived = clinical::derived(doc);
-        if doc.doc_type == "care-path" {
-            out.push(plan::care_plan(doc, current == Some(doc.id.as_str()), &derived, record.team.is_some()));
-        } else {
-            out.push(documents::composition(doc, &derived));
-            out.push(documents::document_reference(doc));
-        }
-        out.extend(derived.into_iter().map(|d| d.resource));
+        out.extend(document_resources(doc, current == Some(doc.id.as_str()), record.team.is_some()));
     }
+    out
+}
+
+/// The resources made from one document: a CarePlan (a care path; `current` when it is the
+/// patient's current one) or a Composition and a DocumentReference, then what its lists hold.
+pub fn document_resources(doc: &crate::domain::documents::Document, current: bool, with_team: bool) -> Vec<Value> {
+    let derived = clinical::derived(doc);
+    let mut out = Vec::with_capacity(derived.len() + 2);
+    if doc.doc_type == "care-path" {
+        out.push(plan::care_plan(doc, current, &derived, with_team));
+    } else {
+        out.push(documents::composition(doc, &derived));
+        out.push(documents::document_reference(doc));
+    }
+    out.extend(derived.into_iter().map(|d| d.resource));
     out
 }
 

@@ -36,6 +36,21 @@ pub struct Record {
 /// Documents fetched per page while gathering (the listing's own consent filter runs per page).
 const PAGE: i64 = 200;
 
+/// Which parts of the record a read needs. A search of one type reads only what that type is
+/// made from; what it leaves out is left out of the record, never shown unchecked.
+#[derive(Debug, Clone, Copy)]
+pub struct Parts {
+    pub team: bool,
+    pub consents: bool,
+    pub documents: bool,
+    pub directory: bool,
+}
+
+impl Parts {
+    /// The whole record (the Bundle, an export, a read, `$everything`).
+    pub const ALL: Self = Self { team: true, consents: true, documents: true, directory: true };
+}
+
 /// Gathers the record inside a read on `conn`. A caller who may not read the patient gets the
 /// same 404 (or 410) as `GET /v1/patients/{id}`; the event names the patient and the basis of
 /// the patient read.
@@ -47,33 +62,45 @@ pub fn gather(
     since: Option<&str>,
     event: &mut Event,
 ) -> Result<Record, ApiError> {
+    gather_parts(conn, state, caller, patient_id, since, Parts::ALL, event)
+}
+
+/// [`gather`] of the parts asked for only (the patient always).
+pub fn gather_parts(
+    conn: &mut DbConn,
+    state: &AppState,
+    caller: &Caller,
+    patient_id: &str,
+    since: Option<&str>,
+    parts: Parts,
+    event: &mut Event,
+) -> Result<Record, ApiError> {
     let access = authorize(conn, state, caller, patient_id, Want::read(Resource::Patient), event)?;
     let patient = Patient::reveal(state, &access.patient)?;
     let allowed = |resource| crate::gate::allows(state, caller, &access.facts, Want::read(resource), event.break_glass);
     let team = match allowed(Resource::CareTeam) {
-        Ok(_) => {
+        Ok(_) if parts.team => {
             Some(team_of(&access.patient, CareTeamRow::for_patient(conn, &access.patient.id)?, state.calendar.today())?)
         }
-        Err(_) => None,
+        _ => None,
     };
     let consents = match allowed(Resource::Consent) {
-        Ok(_) => {
+        Ok(_) if parts.consents => {
             let key = state.data_key(&access.patient)?;
             let rows = ConsentRow::for_patient(conn, &access.patient.id)?;
             Some(rows.iter().map(|row| reveal_consent(&key, row)).collect::<Result<Vec<_>, _>>()?)
         }
-        Err(_) => None,
+        _ => None,
     };
     let basis = event.basis.clone();
     let mut docs = Vec::new();
     let mut filter = ListFilter { updated_since: since.map(str::to_owned), ..ListFilter::default() };
-    loop {
+    let mut more = parts.documents;
+    while more {
         let (page, next) = documents::list(conn, state, caller, &access.patient.id, &filter, PAGE, event)?;
         docs.extend(page);
-        match next {
-            Some(cursor) => filter.after = Some(cursor),
-            None => break,
-        }
+        more = next.is_some();
+        filter.after = next;
     }
     // The listing notes its own basis; the event is about the patient's record as a whole.
     event.basis = basis;
@@ -91,6 +118,10 @@ pub fn gather(
     practitioner_ids.sort();
     practitioner_ids.dedup();
     let mut organizations = Vec::new();
+    if !parts.directory {
+        org_ids.clear();
+        practitioner_ids.clear();
+    }
     for id in &org_ids {
         organizations.extend(OrganizationRow::find(conn, id)?);
     }

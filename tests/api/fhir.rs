@@ -225,8 +225,8 @@ async fn bulk_export_holds_what_the_caller_may_read_and_is_audited_by_count() {
 
     // Another caller sees neither the job nor its files.
     let colleague = t.token("care_manager", &org);
-    send(&app, TestRequest::get().uri(&location).insert_header(auth(&colleague))).await.problem(404);
-    send(&app, TestRequest::get().uri(path).insert_header(auth(&colleague))).await.problem(404);
+    send(&app, TestRequest::get().uri(&location).insert_header(auth(&colleague))).await.outcome(404);
+    send(&app, TestRequest::get().uri(path).insert_header(auth(&colleague))).await.outcome(404);
     // A caller of an organisation without the patient exports nothing of it.
     let other = send(
         &app,
@@ -246,7 +246,7 @@ async fn bulk_export_holds_what_the_caller_may_read_and_is_audited_by_count() {
     assert_eq!(manifest(&app, &stranger, &location2).await["output"], json!([]));
     send(&app, TestRequest::post().uri("/v1/fhir/$export?_type=Observation").insert_header(auth(&physician)))
         .await
-        .problem(422);
+        .outcome(422);
 
     let city = send(
         &app,
@@ -273,7 +273,7 @@ async fn bulk_export_holds_what_the_caller_may_read_and_is_audited_by_count() {
 
     let gone = send(&app, TestRequest::delete().uri(&location).insert_header(auth(&physician))).await;
     assert_eq!(gone.status, 202);
-    send(&app, TestRequest::get().uri(&location).insert_header(auth(&physician))).await.problem(404);
+    send(&app, TestRequest::get().uri(&location).insert_header(auth(&physician))).await.outcome(404);
 }
 
 /// The discharge summary of a patient's Bundle, as a FHIR document Bundle of its own.

@@ -147,7 +147,7 @@ async fn export_files_are_sealed_owner_only_and_expire() {
     let mut job: Value = serde_json::from_slice(&std::fs::read(&job_file).unwrap()).unwrap();
     job["expires_at"] = json!("2020-01-01T00:00:00Z");
     std::fs::write(&job_file, serde_json::to_vec(&job).unwrap()).unwrap();
-    send(&app, TestRequest::get().uri(&location).insert_header(auth(&w.physician))).await.problem(404);
+    send(&app, TestRequest::get().uri(&location).insert_header(auth(&w.physician))).await.outcome(404);
     assert!(!dir.exists(), "an expired job is deleted when reached");
     let (location, _) = export(&app, &w.physician).await;
     let dir = job_dir(&t, &location);
@@ -209,7 +209,7 @@ async fn a_download_applies_the_access_rule_of_now_and_erasure_purges_jobs() {
     .await;
     assert_eq!(res.status, 204, "{}", res.body);
     for (job, token) in [(&location, &w.nurse), (&physicians_job, &w.physician)] {
-        send(&app, TestRequest::get().uri(job).insert_header(auth(token))).await.problem(404);
+        send(&app, TestRequest::get().uri(job).insert_header(auth(token))).await.outcome(404);
         assert!(!job_dir(&t, job).exists(), "{job} was purged");
     }
 }
@@ -227,19 +227,23 @@ async fn exports_are_limited_per_caller_per_organisation_and_by_disk() {
     let owner = (w.clinic.clone(), format!("{role:?}-tester"), "physician".to_owned());
     let running = t.state.exports.start(owner, 2).unwrap();
     let res = send(&app, kick(&w.physician)).await;
-    assert!(res.problem(429)["detail"].as_str().unwrap().contains("already have an export running"), "{}", res.body);
+    assert!(
+        res.outcome(429)["diagnostics"].as_str().unwrap().contains("already have an export running"),
+        "{}",
+        res.body
+    );
     assert!(res.header("retry-after").is_some());
     // The global cap: two running in all, so a second caller is refused while both places are taken.
     let other = ("elsewhere".to_owned(), "x".to_owned(), "nurse".to_owned());
     let second = t.state.exports.start(other, 2).unwrap();
-    send(&app, kick(&w.nurse)).await.problem(429);
+    send(&app, kick(&w.nurse)).await.outcome(429);
     drop((running, second));
 
     // The organisation's quota of kept jobs.
     export(&app, &w.physician).await;
     let (first, _) = export(&app, &w.physician).await;
     let res = send(&app, kick(&t.token("nurse", &w.clinic))).await;
-    assert!(res.problem(429)["detail"].as_str().unwrap().contains("quota is 2"), "{}", res.body);
+    assert!(res.outcome(429)["diagnostics"].as_str().unwrap().contains("quota is 2"), "{}", res.body);
     assert!(send(&app, kick(&w.nurse)).await.status == 202, "another organisation has a quota of its own");
     assert_eq!(send(&app, TestRequest::delete().uri(&first).insert_header(auth(&w.physician))).await.status, 202);
     assert_eq!(send(&app, kick(&w.physician)).await.status, 202, "a deleted job frees its place");
@@ -249,7 +253,7 @@ async fn exports_are_limited_per_caller_per_organisation_and_by_disk() {
     let app = init_service(carepath::startup::app(t.state.clone())).await;
     let w = world(&t, &app).await;
     let res = send(&app, kick(&w.physician)).await;
-    assert!(res.problem(507)["detail"].as_str().unwrap().contains("disk"), "{}", res.body);
+    assert!(res.outcome(507)["diagnostics"].as_str().unwrap().contains("disk"), "{}", res.body);
     let jobs = t.state.settings.data_dir.join("fhir-exports");
     assert!(!jobs.exists() || std::fs::read_dir(&jobs).unwrap().next().is_none());
 }

@@ -22,6 +22,8 @@ mod directory;
 mod documents;
 mod fhir;
 mod fhir_export;
+mod fhir_search;
+mod fhir_server;
 mod foundation;
 mod hardening;
 mod instances;

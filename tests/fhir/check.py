@@ -59,6 +59,12 @@ REQUIRED = {
     ("AuditEvent", "action"): {"C", "R", "U", "D", "E"},
     ("AuditEvent", "outcome"): {"0", "4", "8", "12"},
 }
+ISSUE_TYPES = {
+    "invalid", "structure", "required", "value", "invariant", "security", "login", "unknown", "expired",
+    "forbidden", "suppressed", "processing", "not-supported", "duplicate", "multiple-matches", "not-found",
+    "deleted", "too-long", "code-invalid", "extension", "too-costly", "business-rule", "conflict",
+    "transient", "lock-error", "no-store", "exception", "timeout", "incomplete", "throttled", "informational",
+}
 CLINICAL = {
     "Condition": {"active", "recurrence", "relapse", "inactive", "remission", "resolved"},
     "AllergyIntolerance": {"active", "inactive", "resolved"},
@@ -88,6 +94,11 @@ def check_codes(resource: dict, where: str) -> None:
         for c in resource.get("clinicalStatus", {}).get("coding", []):
             if c.get("code") not in CLINICAL[kind]:
                 problems.append(f"{where}: {kind}.clinicalStatus {c.get('code')!r}")
+    for issue in resource.get("issue", []) if kind == "OperationOutcome" else []:
+        if issue.get("severity") not in ("fatal", "error", "warning", "information"):
+            problems.append(f"{where}: issue severity {issue.get('severity')!r}")
+        if issue.get("code") not in ISSUE_TYPES:
+            problems.append(f"{where}: issue code {issue.get('code')!r}")
     for a in resource.get("reaction", []):
         if a.get("severity") not in (None, "mild", "moderate", "severe"):
             problems.append(f"{where}: reaction severity {a.get('severity')!r}")
@@ -250,6 +261,47 @@ if kstatus == 202 and location:
             expect(r["resourceType"] == out["type"], f"export {out['type']} line {i} is a {r['resourceType']}")
             validate(r, f"export {out['type']} line {i}")
     call("DELETE", location.removeprefix(BASE), physician, expect=(202, 204), raw=True)
+
+# The FHIR server (issue 32): the CapabilityStatement, a read of every fullUrl of every
+# caller's Bundle, a searchset of every searchable type for every caller, $everything, and the
+# OperationOutcomes of refusals, each through the validator.
+status, text, ctype = call("GET", "/v1/fhir/metadata", physician, raw=True)
+expect(ctype.startswith("application/fhir+json"), f"metadata is {ctype}")
+cs = json.loads(text)
+validate(cs, "metadata")
+served = {r["type"]: r for r in cs["rest"][0]["resource"]}
+for who, b in bundles.items():
+    tok = callers[who]
+    for i, e in enumerate(b["entry"]):
+        status, text, _ = call("GET", e["fullUrl"].removeprefix(BASE), tok, raw=True)
+        validate(json.loads(text), f"{who} read {e['fullUrl']}")
+    for kind, r in served.items():
+        if not r.get("searchParam"):
+            continue
+        q = {"Patient": f"_id={patient}", "Group": ""}.get(kind, f"patient={patient}&_count=3")
+        url = f"/v1/fhir/{kind}?{q}"
+        while url:
+            page = call("GET", url, tok)
+            validate_bundle(page, f"{who} search {url}")
+            nxt = [l["url"] for l in page.get("link", []) if l["relation"] == "next"]
+            url = nxt[0].removeprefix(BASE) if nxt else None
+    validate_bundle(call("GET", f"/v1/fhir/Patient/{patient}/$everything?_count=200", tok), f"{who} $everything")
+refusals = [
+    ("GET", f"/v1/fhir/Patient/{patient}", stranger, {}, 404),
+    ("GET", "/v1/fhir/Condition", physician, {}, 400),
+    ("GET", f"/v1/fhir/Condition?patient={patient}&x=1", physician, {"prefer": "handling=strict"}, 400),
+    ("GET", "/v1/fhir/Observation", physician, {}, 404),
+    ("GET", "/v1/fhir/metadata?_format=xml", physician, {}, 406),
+    ("DELETE", "/v1/fhir/metadata", physician, {}, 405),
+    ("GET", "/v1/fhir/$export?_typeFilter=x", physician, {}, 400),
+]
+for method, path, tok, headers, code in refusals:
+    status, text, ctype = call(method, path, tok, expect=(code,), headers=dict(headers), raw=True)
+    expect(ctype.startswith("application/fhir+json"), f"{method} {path}: {ctype}")
+    validate(json.loads(text), f"{method} {path} ({code})")
+Path(os.environ["FX_STATE"]).write_text(json.dumps({
+    "base": BASE, "patient": patient, "ltc": "9876543210", "physician": physician,
+}))
 
 for p in problems:
     print(p, file=sys.stderr)

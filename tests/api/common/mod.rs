@@ -16,6 +16,8 @@ use serde_json::Value;
 use carepath::config::Settings;
 use carepath::state::AppState;
 
+pub mod fhir_world;
+
 pub const PG_ENV: &str = "CAREPATH_TEST_DATABASE_URL";
 
 /// A database that exists for one test.
@@ -135,6 +137,19 @@ impl Resp {
         assert_eq!(self.body["status"], status);
         assert!(self.body["type"].is_string() && self.body["title"].is_string() && self.body["detail"].is_string());
         &self.body
+    }
+}
+
+impl Resp {
+    /// Asserts a FHIR OperationOutcome answer with this status (every error of `/v1/fhir`), and
+    /// returns its first issue.
+    pub fn outcome(&self, status: u16) -> &Value {
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
+        assert_eq!(self.header("content-type"), Some("application/fhir+json"), "not FHIR JSON: {self:?}");
+        assert_eq!(self.body["resourceType"], "OperationOutcome", "{}", self.body);
+        let issue = &self.body["issue"][0];
+        assert!(issue["severity"].is_string() && issue["code"].is_string() && issue["diagnostics"].is_string());
+        issue
     }
 }
 

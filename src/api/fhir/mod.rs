@@ -3,24 +3,33 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::Deserialize;
 use serde_json::json;
-use utoipa::{IntoParams, ToSchema};
 
 use crate::api::extract::json::ApiJson;
 use crate::api::extract::query::ApiQuery;
 use crate::context::Context;
 use crate::domain::audit_log::{self, AuditQuery};
 use crate::domain::documents::Document;
+use crate::domain::exports::Scope;
 use crate::domain::params;
 use crate::error::{ApiError, Problem};
 use crate::fhir::{self, FHIR_JSON, export, jobs};
 use crate::state::AppState;
 
-/// Where the resources of an answer say they are from: this server's FHIR base.
+pub mod edge;
+pub mod server;
+
+/// Where the resources of an answer say they are from: this server's FHIR base, under the
+/// configured public origin (`--public-url`) or else the request's scheme and host.
 pub fn base_url(req: &HttpRequest) -> String {
-    let info = req.connection_info();
-    format!("{}://{}/v1/fhir", info.scheme(), info.host())
+    let configured = req.app_data::<web::Data<AppState>>().and_then(|s| s.settings.public_url.clone());
+    match configured {
+        Some(origin) => format!("{}/v1/fhir", origin.trim_end_matches('/')),
+        None => {
+            let info = req.connection_info();
+            format!("{}://{}/v1/fhir", info.scheme(), info.host())
+        }
+    }
 }
 
 /// Whether the request asks for FHIR JSON (`Accept: application/fhir+json`) over our JSON.
@@ -84,66 +93,139 @@ pub async fn audit_events(
     Ok(res.body(fhir::audit::ndjson(&page.items)))
 }
 
-/// The one output format of an export, and the short forms the Bulk Data specification allows.
-#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
-pub enum OutputFormat {
-    #[serde(rename = "application/fhir+ndjson")]
-    FhirNdjson,
-    #[serde(rename = "application/ndjson")]
-    Ndjson,
-    #[serde(rename = "ndjson")]
-    Short,
+/// The parameters of a bulk export kick-off, from the query (GET, or POST without a body) or
+/// from a `Parameters` resource (POST, as the Bulk Data IG has it).
+fn export_request(req: &HttpRequest, body: &[u8]) -> Result<(Vec<String>, Option<String>), ApiError> {
+    let mut pairs: Vec<(String, String)> = form_urlencoded::parse(req.query_string().as_bytes()).into_owned().collect();
+    if !body.iter().all(u8::is_ascii_whitespace) {
+        let parameters: serde_json::Value = serde_json::from_slice(body)
+            .map_err(|_| ApiError::field("", "the body must be a FHIR Parameters resource (JSON)"))?;
+        if parameters["resourceType"] != "Parameters" {
+            return Err(ApiError::field("/resourceType", "must be Parameters"));
+        }
+        for (i, p) in parameters["parameter"].as_array().into_iter().flatten().enumerate() {
+            let name = p["name"].as_str().unwrap_or_default().to_owned();
+            let value = ["valueString", "valueInstant", "valueCode", "valueDateTime"]
+                .iter()
+                .find_map(|k| p[*k].as_str())
+                .ok_or_else(|| ApiError::field(format!("/parameter/{i}"), "a parameter needs a string value"))?;
+            pairs.push((name, value.to_owned()));
+        }
+    }
+    let lenient = req
+        .headers()
+        .get_all("prefer")
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.split([',', ';']).any(|p| p.trim().eq_ignore_ascii_case("handling=lenient")));
+    let mut types: Option<String> = None;
+    let mut since = None;
+    for (name, value) in pairs {
+        match name.as_str() {
+            "_type" => types = Some(types.map_or(value.clone(), |t| format!("{t},{value}"))),
+            "_since" => since = params::optional_instant("/query/_since", Some(&value))?,
+            "_outputFormat" => {
+                if !matches!(value.as_str(), "application/fhir+ndjson" | "application/ndjson" | "ndjson") {
+                    return Err(ApiError::field(
+                        "/query/_outputFormat",
+                        "this server writes application/fhir+ndjson only",
+                    ));
+                }
+            }
+            "_format" => {}
+            other if lenient => tracing::debug!(parameter = other, "export kick-off: ignored (lenient)"),
+            other => {
+                return Err(ApiError::BadParameters(vec![crate::error::FieldError::new(
+                    format!("/query/{other}"),
+                    "not an export parameter this server takes (_type, _since, _outputFormat); send Prefer: handling=lenient to have it ignored",
+                )]));
+            }
+        }
+    }
+    Ok((export::parse_types(types.as_deref())?, since))
 }
 
-/// The parameters of a bulk export kick-off.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ExportParams {
-    /// Comma-separated resource types to export (default: every type an export holds).
-    #[serde(rename = "_type")]
-    #[param(
-        rename = "_type",
-        pattern = r"^(Patient|Organization|Practitioner|PractitionerRole|CareTeam|Consent|CarePlan|Composition|DocumentReference|Condition|MedicationStatement|AllergyIntolerance)(,(Patient|Organization|Practitioner|PractitionerRole|CareTeam|Consent|CarePlan|Composition|DocumentReference|Condition|MedicationStatement|AllergyIntolerance))*$"
-    )]
-    pub types: Option<String>,
-    /// Only documents (and what derives from them) changed at or after this instant (RFC 3339).
-    #[serde(rename = "_since")]
-    #[param(rename = "_since", format = DateTime)]
-    pub since: Option<String>,
-    /// `application/fhir+ndjson` (the only format; the short forms too).
-    #[serde(rename = "_outputFormat")]
-    #[param(rename = "_outputFormat", inline)]
-    pub output_format: Option<OutputFormat>,
-}
-
-/// Start a bulk export (FHIR Bulk Data kick-off) of every patient the caller may read, as
-/// NDJSON files per resource type: 202 with `Content-Location` of the job. The export holds
-/// exactly what the caller could read patient by patient (`GET /v1/patients/{id}/fhir`), never
-/// by break-glass, and is audited as `fhir.export` with its counts per type. Its files are sealed
-/// on disk and expire (`export_ttl_hours`). Refused with 429 (and `Retry-After`) while the caller
-/// already runs an export, while the server runs as many as it allows, or when the organisation
-/// keeps its quota of jobs; with 507 when the data directory is low on free disk.
-#[utoipa::path(post, path = "/v1/fhir/$export", tag = "fhir", params(ExportParams), security(("bearer" = [])),
-    responses((status = 202, description = "Started", headers(("Content-Location" = String))),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "An export limit", body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = String))),
-        (status = 507, description = "Too little free disk", body = Problem, content_type = "application/problem+json")))]
-pub async fn export_kick_off(
+/// Starts an export at `scope` and answers the Bulk Data IG's 202 with the absolute URL of
+/// its status in `Content-Location`.
+async fn kick_off(
     state: web::Data<AppState>,
     ctx: Context,
     req: HttpRequest,
-    params: ApiQuery<ExportParams>,
+    body: web::Bytes,
+    scope: Scope,
 ) -> Result<HttpResponse, ApiError> {
-    let params = params.into_inner();
-    let types = export::parse_types(params.types.as_deref())?;
-    let since = params::optional_instant("/query/_since", params.since.as_deref())?;
-    let request = format!("{}{}", base_url(&req).trim_end_matches("/v1/fhir"), req.uri());
-    let id = export::kick_off(&state, ctx, request, types, since).await?;
-    Ok(HttpResponse::Accepted()
-        .insert_header((header::CONTENT_LOCATION, format!("/v1/fhir/export-jobs/{id}")))
-        .finish())
+    let (types, since) = export_request(&req, &body)?;
+    let base = base_url(&req);
+    let request = format!("{}{}", base.trim_end_matches("/v1/fhir"), req.uri());
+    let id = export::kick_off(&state, ctx, request, types, since, scope).await?;
+    Ok(HttpResponse::Accepted().insert_header((header::CONTENT_LOCATION, format!("{base}/export-jobs/{id}"))).finish())
+}
+
+/// Start a bulk export (FHIR Bulk Data kick-off, `GET` or `POST`, `Prefer: respond-async`) of
+/// every patient the caller may read, as NDJSON files per resource type: 202 with the absolute
+/// `Content-Location` of the job. Parameters: `_type`, `_since`, `_outputFormat` (in the query,
+/// or a `Parameters` body on POST); `_typeFilter` and any other are refused with 400 unless
+/// `Prefer: handling=lenient`. The export holds exactly what the caller could read patient by
+/// patient (`GET /v1/patients/{id}/fhir`), never by break-glass, and is audited as `fhir.export`
+/// with its counts per type. Its files are sealed on disk and expire (`export_ttl_hours`).
+/// Refused with 429 (and `Retry-After`) while the caller already runs an export, while the
+/// server runs as many as it allows, or when the organisation keeps its quota of jobs; with 507
+/// when the data directory is low on free disk. Errors are OperationOutcomes.
+#[utoipa::path(post, path = "/v1/fhir/$export", tag = "fhir", security(("bearer" = [])),
+    request_body(content = Option<Object>, content_type = "application/fhir+json", description = "An optional FHIR Parameters resource (POST)"),
+    params(("_type" = Option<String>, Query, description = "Comma-separated resource types (default: every type an export holds)"),
+        ("_since" = Option<String>, Query, description = "Only documents (and what derives from them) changed at or after this instant"),
+        ("_outputFormat" = Option<String>, Query, description = "application/fhir+ndjson (the only format; the short forms too)")),
+    responses((status = 202, description = "Started", headers(("Content-Location" = String))),
+        (status = 400, description = "An OperationOutcome", content_type = "application/fhir+json", body = Object),
+        (status = 403, description = "An OperationOutcome", content_type = "application/fhir+json", body = Object),
+        (status = 422, description = "An OperationOutcome", content_type = "application/fhir+json", body = Object),
+        (status = 429, description = "An export limit", content_type = "application/fhir+json", body = Object,
+            headers(("Retry-After" = String))),
+        (status = 507, description = "Too little free disk", content_type = "application/fhir+json", body = Object)))]
+pub async fn export_system(
+    state: web::Data<AppState>,
+    ctx: Context,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    kick_off(state, ctx, req, body, Scope::System).await
+}
+
+/// `Patient/$export`: the kick-off of `$export` for the patients the caller may read (each
+/// patient's compartment and the directory entries it refers to), with the same parameters,
+/// limits and security.
+#[utoipa::path(post, path = "/v1/fhir/Patient/$export", tag = "fhir", security(("bearer" = [])),
+    request_body(content = Option<Object>, content_type = "application/fhir+json", description = "An optional FHIR Parameters resource (POST)"),
+    responses((status = 202, description = "Started", headers(("Content-Location" = String))),
+        (status = 400, description = "An OperationOutcome", content_type = "application/fhir+json", body = Object),
+        (status = 429, description = "An export limit", content_type = "application/fhir+json", body = Object)))]
+pub async fn export_patients(
+    state: web::Data<AppState>,
+    ctx: Context,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    kick_off(state, ctx, req, body, Scope::Patient).await
+}
+
+/// `Group/{id}/$export`: the kick-off for one group of the caller's organisation
+/// (`managed-{org}`, `team-{org}`; `GET /v1/fhir/Group` lists them), each of its patients only
+/// if the caller may read them; the rest are counted in the error file.
+#[utoipa::path(post, path = "/v1/fhir/Group/{id}/$export", tag = "fhir", security(("bearer" = [])),
+    request_body(content = Option<Object>, content_type = "application/fhir+json", description = "An optional FHIR Parameters resource (POST)"),
+    params(("id" = String, Path, description = "A group of GET /v1/fhir/Group")),
+    responses((status = 202, description = "Started", headers(("Content-Location" = String))),
+        (status = 404, description = "No such group of the caller's organisation", content_type = "application/fhir+json", body = Object),
+        (status = 429, description = "An export limit", content_type = "application/fhir+json", body = Object)))]
+pub async fn export_group(
+    state: web::Data<AppState>,
+    ctx: Context,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let scope = fhir::server::groups::owned(&ctx, &id)?;
+    kick_off(state, ctx, req, body, scope).await
 }
 
 /// Poll a bulk export: 202 with `X-Progress` while it runs, 200 with the manifest once
@@ -174,7 +256,9 @@ pub async fn export_status(
                 "request": job.request,
                 "requiresAccessToken": true,
                 "output": output,
-                "error": [],
+                "error": job.errors.iter()
+                    .map(|o| json!({"type": o.resource_type, "url": format!("{origin}{}", o.url)}))
+                    .collect::<Vec<_>>(),
             })))
         }
         "failed" => Err(ApiError::internal(job.error.unwrap_or_default())),
