@@ -175,6 +175,20 @@ async fn checkpoints(state: Arc<AppState>) {
     }
 }
 
+/// SIGTERM or SIGINT (Ctrl-C): both stop gracefully. Without a handler this never resolves
+/// (rather than stopping a server that merely cannot hear signals).
+async fn stop_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        tracing::warn!("cannot listen for SIGTERM/SIGINT: stop the server by other means");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM: stopping"),
+        _ = int.recv() => tracing::info!("SIGINT: stopping"),
+    }
+}
+
 /// A server bound and ready to run; `port` tells which port a `:0` bind received, and
 /// `metrics_port` the port of `--metrics-bind`, if given.
 pub struct Application {
@@ -192,7 +206,13 @@ impl Application {
         let port = listener.local_addr().map_err(|source| StartError::Bind { bind: bind.clone(), source })?.port();
         let workers = state.settings.workers;
         let state_for_workers = state.clone();
+        let stopping = state.clone();
         let mut server = HttpServer::new(move || app(state_for_workers.clone()))
+            // Streams and long-polls end first: they would otherwise count as in flight.
+            .shutdown_signal(async move {
+                stop_signal().await;
+                stopping.stop_streams();
+            })
             // In-flight requests get this long to finish after SIGTERM/SIGINT.
             .shutdown_timeout(30);
         if let Some(n) = workers {
