@@ -29,6 +29,7 @@ mod limits;
 mod metrics;
 mod patients;
 mod reports;
+mod reports_fiscal;
 mod reports_bench;
 mod signing_keys;
 mod strict_input;

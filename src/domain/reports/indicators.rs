@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 
 use super::Days;
 use super::facts::{self, Facts};
-use super::suppression::{Group, Hidden, suppress};
+use super::suppression::{Group, Hidden, suppress_keeping};
 use crate::access::Action;
 use crate::audit::Event;
 use crate::auth::Role;
@@ -33,6 +33,20 @@ pub enum Granularity {
     Quarter,
     /// Calendar months.
     Month,
+    /// Fiscal years (年度), April to March, as municipalities plan: `FY2026` is 2026-04-01 to
+    /// 2027-03-31.
+    FiscalYear,
+}
+
+impl Granularity {
+    /// The granularity when none is asked for: fiscal years when `days` runs from an April 1 to
+    /// a March 31 (a 年度 asked for as dates must not split into two calendar years), else
+    /// calendar years.
+    pub fn default_for(days: Days) -> Self {
+        let april_first = days.first.month() == Month::April && days.first.day() == 1;
+        let march_last = days.last.month() == Month::March && days.last.day() == 31;
+        if april_first && march_last { Self::FiscalYear } else { Self::Year }
+    }
 }
 
 /// The indicators, in answer order: (id, what it is). Cells after `SHOWN` are helpers, never
@@ -77,7 +91,13 @@ pub const IDS: [&str; 14] = [
 const ADDITIVE: [usize; 13] = [0, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14];
 /// Within one area: (total, parts).
 /// Every difference of two shown cells is a cell too: deaths - at home - (at home or facility).
-const SPLITS: [(usize, [usize; 2]); 5] = [(3, [5, 10]), (5, [4, 11]), (3, [4, 14]), (6, [7, 12]), (8, [9, 13])];
+/// Not at home = elsewhere + in a facility closes the deaths' splits: with deaths and deaths at
+/// home shown, it is known, and a facility's small count must not be its difference.
+const SPLITS: [(usize, [usize; 2]); 6] =
+    [(3, [5, 10]), (5, [4, 11]), (3, [4, 14]), (14, [10, 11]), (6, [7, 12]), (8, [9, 13])];
+/// The region's headline (在宅看取り率: deaths at home over deaths): its cells are hidden as
+/// complements only when no other cell of a group can be (docs/indicators.md).
+const HEADLINE: [usize; 2] = [3, 4];
 /// Shares and medians derived from cells: (id, numerator, denominator).
 const RATES: [(&str, usize, usize); 3] = [
     ("home_death_rate", 4, 3),
@@ -133,7 +153,7 @@ pub struct AreaValues {
 /// One period.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct IndicatorPeriod {
-    /// `2026`, `2026-Q2` or `2026-05`.
+    /// `2026`, `2026-Q2`, `2026-05` or `FY2026` (the 年度 from April 2026 to March 2027).
     pub period: String,
     /// First and last day of the period (clipped to the request), in the region's calendar.
     pub from: String,
@@ -157,20 +177,23 @@ pub struct Indicators {
 }
 
 /// The whole period `day` falls in: its label, first and last day.
-fn period_of(day: Date, granularity: Granularity) -> Option<(String, Date, Date)> {
+pub fn period_of(day: Date, granularity: Granularity) -> Option<(String, Date, Date)> {
     let (y, m) = (day.year(), u8::from(day.month()));
-    let (label, first_month, months) = match granularity {
-        Granularity::Year => (format!("{y}"), 1, 12),
-        Granularity::Quarter => ((format!("{y}-Q{}", (m - 1) / 3 + 1)), (m - 1) / 3 * 3 + 1, 3),
-        Granularity::Month => (format!("{y}-{m:02}"), m, 1),
+    // The year and month the period starts in, and how many months it lasts.
+    let (label, start_year, first_month, months) = match granularity {
+        Granularity::Year => (format!("{y}"), y, 1, 12),
+        Granularity::Quarter => ((format!("{y}-Q{}", (m - 1) / 3 + 1)), y, (m - 1) / 3 * 3 + 1, 3),
+        Granularity::Month => (format!("{y}-{m:02}"), y, m, 1),
+        Granularity::FiscalYear => {
+            let fy = if m >= 4 { y } else { y - 1 };
+            (format!("FY{fy}"), fy, 4, 12)
+        }
     };
-    let first = Date::from_calendar_date(y, Month::try_from(first_month).ok()?, 1).ok()?;
-    let after = first_month + months;
-    let next = match after {
-        13 => Date::from_calendar_date(y + 1, Month::January, 1),
-        m => Date::from_calendar_date(y, Month::try_from(m).ok()?, 1),
-    }
-    .ok()?;
+    let first = Date::from_calendar_date(start_year, Month::try_from(first_month).ok()?, 1).ok()?;
+    let after = u32::from(first_month) - 1 + months;
+    let next_year = start_year + i32::try_from(after / 12).ok()?;
+    let next_month = Month::try_from(u8::try_from(after % 12 + 1).ok()?).ok()?;
+    let next = Date::from_calendar_date(next_year, next_month, 1).ok()?;
     Some((label, first, next.previous_day()?))
 }
 
@@ -314,7 +337,8 @@ fn period(f: &Facts, areas: &[String], (label, first, last): (String, Date, Date
     for cell in ADDITIVE {
         groups.push(Group { total: cell, parts: (1..areas.len()).map(|a| a * n + cell).collect() });
     }
-    let hidden = suppress(&flat, &groups);
+    // The region is area 0, so its cells are the first ones.
+    let hidden = suppress_keeping(&flat, &groups, &HEADLINE);
     let out = areas
         .iter()
         .enumerate()
