@@ -175,6 +175,22 @@ async fn checkpoints(state: Arc<AppState>) {
     }
 }
 
+/// Checks that `--bind` is an address `serve` may and can listen on, before it creates anything:
+/// a bare port gets the address it probably meant, `--demo` keeps to loopback
+/// (`demo::check_bind`), and the address is bound once to see that it can be.
+pub fn check_bind(settings: &crate::config::Settings) -> Result<(), String> {
+    let bind = settings.bind.trim();
+    if !bind.is_empty() && bind.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!(
+            "--bind {bind} is a port without an address: give 127.0.0.1:{bind} (this machine only) or \
+             0.0.0.0:{bind} (every interface)"
+        ));
+    }
+    crate::demo::check_bind(settings)?;
+    // Let go at once: the server binds it again a moment later.
+    TcpListener::bind(bind).map(drop).map_err(|e| format!("cannot listen on {bind}: {e}"))
+}
+
 /// SIGTERM or SIGINT (Ctrl-C): both stop gracefully. Without a handler this never resolves
 /// (rather than stopping a server that merely cannot hear signals).
 async fn stop_signal() {

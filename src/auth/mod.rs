@@ -111,7 +111,7 @@ impl fmt::Display for Role {
 
 /// A `role` value outside [`Role::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown role '{}'", printable(.0))]
+#[error("unknown role '{}'; the roles are {}", printable(.0), Role::ALL.map(|r| r.as_str()).join(", "))]
 pub struct UnknownRole(pub String);
 
 impl FromStr for Role {
@@ -227,7 +227,8 @@ mod tests {
             assert_eq!(role.as_str().parse::<Role>().unwrap(), role);
             assert_eq!(serde_json::from_value::<Role>(json!(role.as_str())).unwrap(), role);
         }
-        assert_eq!("wizard".parse::<Role>().unwrap_err().to_string(), "unknown role 'wizard'");
+        let unknown = "wizard".parse::<Role>().unwrap_err().to_string();
+        assert!(unknown.starts_with("unknown role 'wizard'; the roles are physician, dentist,"), "{unknown}");
         assert!("Physician".parse::<Role>().is_err());
     }
 }
