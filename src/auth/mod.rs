@@ -155,6 +155,15 @@ pub enum AuthError {
     /// No trusted key matches the header's `kid`.
     #[error("unknown signing key")]
     UnknownKey,
+    /// A `carepath-local` token this service's local key did not sign: one `carepath token`
+    /// minted for another data directory (each has its own key).
+    #[error(
+        "unknown signing key: this `carepath-local` token was not signed by this service's local key (was it \
+         minted for another data directory?); mint one for the data directory this service runs on: \
+         `carepath token --data-dir DIR ...` with DIR as given to `carepath serve --data-dir` (default \
+         ./carepath-data)"
+    )]
+    OtherDataDir,
     /// The `iss` claim is not a trusted issuer, or not the issuer of the signing key.
     #[error("untrusted issuer")]
     UntrustedIssuer,
