@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use carepath::config::{DataDirArgs, KeyFileArgs, Settings, StoreArgs};
+use carepath::config::{DataDirArgs, DemoArgs, KeyFileArgs, Settings, StoreArgs};
 use carepath::{openapi, telemetry};
 use carepath::{startup::Application, state::AppState};
 
@@ -21,8 +21,8 @@ enum Command {
     /// Serve the HTTP API. First start creates the data directory, database and keys.
     Serve(Box<Settings>),
     /// Fill an empty data directory with a demo region (synthetic names, `--demo-seed`), print
-    /// a token per role, and exit. Takes the flags of `serve`.
-    Demo(Box<Settings>),
+    /// a token per role, and exit. `serve --demo` does the same, then serves it.
+    Demo(Box<DemoArgs>),
     /// Print the OpenAPI 3.1 document (the content of openapi/openapi.json).
     Openapi,
     /// Print a token signed by the local issuer (`carepath-local`), for trying the API.
@@ -136,7 +136,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(settings) => serve(*settings),
-        Command::Demo(settings) => {
+        Command::Demo(args) => {
+            let settings = args.into_settings();
             // No request log: the loader's thousands of in-process requests would bury the tokens.
             let loaded = actix_web::rt::System::new().block_on(async { carepath::startup::load_demo(&settings).await });
             match loaded {
@@ -281,7 +282,8 @@ fn print_json<T: serde::Serialize>(result: Result<T, String>, good: impl Fn(&T) 
 }
 
 fn serve(settings: Settings) -> ExitCode {
-    if let Err(e) = carepath::demo::check_bind(&settings) {
+    // Before anything is created: a typo in --bind should not leave a data directory behind.
+    if let Err(e) = carepath::startup::check_bind(&settings) {
         eprintln!("carepath: {e}");
         return ExitCode::FAILURE;
     }

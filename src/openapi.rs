@@ -1,6 +1,7 @@
 //! The OpenAPI 3.1 document, generated from the handlers' `#[utoipa::path]` attributes.
 //! `carepath openapi` prints it; `openapi/openapi.json` is that output, checked by a test.
 
+mod clients;
 mod contract;
 mod documents;
 mod examples;

@@ -190,6 +190,36 @@ async fn endings(state: Arc<AppState>) {
     }
 }
 
+/// Checks that `--bind` is an address `serve` may and can listen on, before it creates anything:
+/// a bare port gets the address it probably meant, `--demo` keeps to loopback
+/// (`demo::check_bind`), and the address is bound once to see that it can be.
+pub fn check_bind(settings: &crate::config::Settings) -> Result<(), String> {
+    let bind = settings.bind.trim();
+    if !bind.is_empty() && bind.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!(
+            "--bind {bind} is a port without an address: give 127.0.0.1:{bind} (this machine only) or \
+             0.0.0.0:{bind} (every interface)"
+        ));
+    }
+    crate::demo::check_bind(settings)?;
+    // Let go at once: the server binds it again a moment later.
+    TcpListener::bind(bind).map(drop).map_err(|e| format!("cannot listen on {bind}: {e}"))
+}
+
+/// SIGTERM or SIGINT (Ctrl-C): both stop gracefully. Without a handler this never resolves
+/// (rather than stopping a server that merely cannot hear signals).
+async fn stop_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        tracing::warn!("cannot listen for SIGTERM/SIGINT: stop the server by other means");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM: stopping"),
+        _ = int.recv() => tracing::info!("SIGINT: stopping"),
+    }
+}
+
 /// A server bound and ready to run; `port` tells which port a `:0` bind received, and
 /// `metrics_port` the port of `--metrics-bind`, if given.
 pub struct Application {
@@ -207,7 +237,13 @@ impl Application {
         let port = listener.local_addr().map_err(|source| StartError::Bind { bind: bind.clone(), source })?.port();
         let workers = state.settings.workers;
         let state_for_workers = state.clone();
+        let stopping = state.clone();
         let mut server = HttpServer::new(move || app(state_for_workers.clone()))
+            // Streams and long-polls end first: they would otherwise count as in flight.
+            .shutdown_signal(async move {
+                stop_signal().await;
+                stopping.stop_streams();
+            })
             // In-flight requests get this long to finish after SIGTERM/SIGINT.
             .shutdown_timeout(30);
         if let Some(n) = workers {

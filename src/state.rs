@@ -43,6 +43,9 @@ pub struct AppState {
     pub limits: crate::limits::Limits,
     /// Fans committed vacancy changes out to the connected streams (`GET /v1/vacancies/stream`).
     pub vacancies: crate::live::Hub,
+    /// `true` once the server stops: open streams and long-polls end at once instead of holding
+    /// the stop for its whole grace period.
+    pub stopping: tokio::sync::watch::Sender<bool>,
     /// Bulk exports running in this process (`domain::exports`).
     pub exports: crate::limits::RunningExports,
     /// Organisations known to exist. The directory never deletes one, so a hit never goes stale
@@ -123,6 +126,7 @@ impl AppState {
             facts: crate::access::FactsCache::default(),
             changes: tokio::sync::watch::Sender::new(0),
             vacancies: crate::live::Hub::default(),
+            stopping: tokio::sync::watch::Sender::new(false),
             exports: crate::limits::RunningExports::default(),
             known_orgs: RwLock::default(),
         }))
@@ -186,6 +190,18 @@ impl AppState {
     /// Wakes the change feed's long-polls: call after a document change has committed.
     pub fn notify_change(&self) {
         self.changes.send_modify(|tick| *tick = tick.wrapping_add(1));
+    }
+
+    /// Ends open streams and long-polls: the server is stopping.
+    pub fn stop_streams(&self) {
+        self.stopping.send_replace(true);
+    }
+
+    /// Resolves once the server is stopping (at once if it already is).
+    pub async fn stopped(&self) {
+        let mut stopping = self.stopping.subscribe();
+        // An error means the sender is gone, which is the state being dropped: stopping too.
+        let _stopped = stopping.wait_for(|stop| *stop).await;
     }
 
     /// Whether the caller's organisation exists (the operator's need not). Cached positively.

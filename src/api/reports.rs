@@ -43,7 +43,8 @@ pub struct IndicatorParams {
     /// Last day, included; default 31 December of this year.
     #[param(format = Date)]
     pub to: Option<String>,
-    /// Length of each period; default `year`.
+    /// Length of each period; default `fiscal_year` when `from` is an April 1 and `to` a March
+    /// 31, else `year`.
     #[param(inline)]
     pub granularity: Option<Granularity>,
 }
@@ -123,7 +124,8 @@ pub async fn indicators(
 ) -> Result<HttpResponse, ApiError> {
     let p = params.into_inner();
     let days = Days::parse(p.from.as_deref(), p.to.as_deref(), state.calendar.today())?;
-    let report = indicators::indicators(&state, ctx, days, p.granularity.unwrap_or_default()).await?;
+    let granularity = p.granularity.unwrap_or_else(|| Granularity::default_for(days));
+    let report = indicators::indicators(&state, ctx, days, granularity).await?;
     if wants_csv(&req) {
         csv(&indicators::csv_rows(&report), "indicators")
     } else {

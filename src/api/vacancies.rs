@@ -300,6 +300,7 @@ pub async fn stream_vacancies(
                 Some((Ok(Bytes::from(event)), (None, follower)))
             }
             Ok(Next::Heartbeat) => Some((Ok(Bytes::from_static(b": heartbeat\n\n")), (None, follower))),
+            Ok(Next::End) => None,
             Err(e) => {
                 tracing::warn!(error = %e, "vacancy stream ended");
                 None

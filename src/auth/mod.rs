@@ -111,7 +111,7 @@ impl fmt::Display for Role {
 
 /// A `role` value outside [`Role::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown role '{}'", printable(.0))]
+#[error("unknown role '{}'; the roles are {}", printable(.0), Role::ALL.map(|r| r.as_str()).join(", "))]
 pub struct UnknownRole(pub String);
 
 impl FromStr for Role {
@@ -155,6 +155,15 @@ pub enum AuthError {
     /// No trusted key matches the header's `kid`.
     #[error("unknown signing key")]
     UnknownKey,
+    /// A `carepath-local` token this service's local key did not sign: one `carepath token`
+    /// minted for another data directory (each has its own key).
+    #[error(
+        "unknown signing key: this `carepath-local` token was not signed by this service's local key (was it \
+         minted for another data directory?); mint one for the data directory this service runs on: \
+         `carepath token --data-dir DIR ...` with DIR as given to `carepath serve --data-dir` (default \
+         ./carepath-data)"
+    )]
+    OtherDataDir,
     /// The `iss` claim is not a trusted issuer, or not the issuer of the signing key.
     #[error("untrusted issuer")]
     UntrustedIssuer,
@@ -227,7 +236,8 @@ mod tests {
             assert_eq!(role.as_str().parse::<Role>().unwrap(), role);
             assert_eq!(serde_json::from_value::<Role>(json!(role.as_str())).unwrap(), role);
         }
-        assert_eq!("wizard".parse::<Role>().unwrap_err().to_string(), "unknown role 'wizard'");
+        let unknown = "wizard".parse::<Role>().unwrap_err().to_string();
+        assert!(unknown.starts_with("unknown role 'wizard'; the roles are physician, dentist,"), "{unknown}");
         assert!("Physician".parse::<Role>().is_err());
     }
 }

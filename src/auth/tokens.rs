@@ -218,7 +218,13 @@ impl Authenticator {
                 }
             }
         }
+        // Local keys are Ed25519: an ES256 token naming the local issuer is no mix-up of data
+        // directories.
+        let local_trusted =
+            iss == super::LOCAL_ISSUER && alg == Algorithm::EdDSA && self.keys.iter().any(|k| k.issuer == iss);
         Err(match failure {
+            Some(AuthError::UnknownKey) if local_trusted => AuthError::OtherDataDir,
+            None if local_trusted && !signer_known => AuthError::OtherDataDir,
             Some(error) => error,
             None if signer_known => AuthError::UntrustedIssuer,
             None => AuthError::UnknownKey,
@@ -349,9 +355,10 @@ mod tests {
         // Posing as the local key, without a kid, and with an unknown kid.
         for kid in [Some(kid.as_str()), None, Some("nobody")] {
             let token = sign_ed(&stranger, kid, &local_claims());
+            // Another data directory's `carepath token`, as far as anyone can tell: said so.
             let error = f.reject(&token);
-            assert_eq!(error, AuthError::UnknownKey);
-            assert_eq!(error.to_string(), "unknown signing key");
+            assert_eq!(error, AuthError::OtherDataDir);
+            assert!(error.to_string().starts_with("unknown signing key"), "{error}");
         }
         // An ES256 token where only EdDSA keys are trusted.
         let (pkcs8, _) = new_p256_key();
@@ -364,7 +371,7 @@ mod tests {
         let token = f.sign_local(&local_claims());
         let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
         parts[1] = b64(&with(local_claims(), json!({"role": "admin"})));
-        assert_eq!(f.reject(&parts.join(".")), AuthError::UnknownKey);
+        assert_eq!(f.reject(&parts.join(".")), AuthError::OtherDataDir);
     }
 
     #[test]

@@ -142,6 +142,17 @@ pub fn backup(settings: &Settings, to: &Path) -> Result<Manifest, BackupError> {
     if backend == Backend::Postgres {
         return Err(BackupError::Postgres);
     }
+    let created = !to.exists();
+    let written = write_backup(settings, to);
+    if written.is_err() && created {
+        // A failed backup leaves no directory behind that it made (a retry would find it
+        // "not empty"); one that was given, empty, stays.
+        let _gone_or_never_made = std::fs::remove_dir_all(to);
+    }
+    written
+}
+
+fn write_backup(settings: &Settings, to: &Path) -> Result<Manifest, BackupError> {
     ensure_empty_dir(to)?;
     let signer = crate::audit::Signer::open_existing(&settings.data_dir).map_err(BackupError::Refused)?;
     let public_key = signer.public_key();

@@ -7,6 +7,7 @@ mod people;
 mod plan;
 mod records;
 mod region;
+mod story;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use crate::auth::Role;
 use crate::config::Settings;
 use crate::state::{AppState, StartError};
 use api::{Api, Caller};
+pub use people::is_womans_name;
 pub use records::Counts;
 
 /// Patients written at once: their writes share the committer's batches.
@@ -180,6 +182,7 @@ where
     if let (Some((patient, _)), Some(first)) = (written.first(), plans.first()) {
         records::break_glass(&api, &region, patient, first.town).await?;
     }
+    records::annual_plan(&api, &tokens, &region).await?;
     let counts = Counts::sum(written.iter().map(|(_, c)| c));
     let manifest = Manifest {
         seed: settings.demo.seed,

@@ -70,35 +70,103 @@ const OLDER_MEN: [Name; 12] = [
     ("昭", "アキラ"),
     ("勝", "マサル"),
 ];
-/// Given names of the working generation (staff, family members).
-const YOUNGER: [Name; 14] = [
+/// Given names of the working generation (staff, family members), by sex.
+const YOUNGER_MEN: [Name; 10] = [
     ("健", "ケン"),
     ("亮", "リョウ"),
+    ("翔", "ショウ"),
+    ("大輔", "ダイスケ"),
+    ("直樹", "ナオキ"),
+    ("誠", "マコト"),
+    ("拓也", "タクヤ"),
+    ("修", "オサム"),
+    ("浩二", "コウジ"),
+    ("隆", "タカシ"),
+];
+const YOUNGER_WOMEN: [Name; 10] = [
     ("恵", "メグミ"),
     ("由美", "ユミ"),
     ("真理", "マリ"),
-    ("翔", "ショウ"),
     ("彩", "アヤ"),
-    ("大輔", "ダイスケ"),
     ("美穂", "ミホ"),
-    ("直樹", "ナオキ"),
     ("裕子", "ユウコ"),
-    ("誠", "マコト"),
     ("久美子", "クミコ"),
-    ("拓也", "タクヤ"),
+    ("陽子", "ヨウコ"),
+    ("直子", "ナオコ"),
+    ("智子", "トモコ"),
 ];
 
-/// A member of staff's name.
-pub fn staff_name(rng: &mut impl Rng) -> String {
-    let (surname, _) = pick(rng, &SURNAMES);
-    let (given, _) = pick(rng, &YOUNGER);
-    format!("{surname} {given}")
+/// Whether a given name of these lists is a woman's (`None`: not one of them).
+pub fn is_womans_name(given: &str) -> Option<bool> {
+    let listed = |names: &[Name]| names.iter().any(|(kanji, _)| *kanji == given);
+    if listed(&OLDER_WOMEN) || listed(&YOUNGER_WOMEN) {
+        Some(true)
+    } else if listed(&OLDER_MEN) || listed(&YOUNGER_MEN) {
+        Some(false)
+    } else {
+        None
+    }
 }
 
-/// A family member sharing the patient's surname.
-pub fn relative(rng: &mut impl Rng, surname: &str) -> String {
-    let (given, _) = pick(rng, &YOUNGER);
-    format!("{surname} {given}")
+/// A member of staff's name, not yet taken by anyone in `taken` (which it joins): a name names
+/// one person of the region.
+pub fn staff_name(rng: &mut impl Rng, taken: &mut std::collections::HashSet<String>) -> String {
+    loop {
+        let (surname, _) = pick(rng, &SURNAMES);
+        let (given, _) = if rng.gen_bool(0.5) { pick(rng, &YOUNGER_MEN) } else { pick(rng, &YOUNGER_WOMEN) };
+        let name = format!("{surname} {given}");
+        if taken.insert(name.clone()) {
+            return name;
+        }
+    }
+}
+
+/// A family member: the name, the relation to the patient (続柄) and the age, consistent with
+/// each other and with the patient (a 長男 has a man's name; a spouse is of the patient's
+/// generation and shares the surname).
+pub struct Relative {
+    pub name: String,
+    pub relation: &'static str,
+    pub age: i32,
+}
+
+/// The patient's key person: a spouse for some who do not live alone, else a son or daughter.
+pub fn relative_of(
+    rng: &mut impl Rng,
+    surname: &str,
+    (patient_female, age): (bool, i32),
+    lives_alone: bool,
+    staff: &std::collections::HashSet<String>,
+) -> Relative {
+    let spouse = !lives_alone && age < 90 && rng.gen_bool(0.4);
+    let (relation, female, age) = if spouse {
+        (if patient_female { "夫" } else { "妻" }, !patient_female, age + rng.gen_range(-3..=3))
+    } else {
+        let son = rng.gen_bool(0.5);
+        let first = rng.gen_bool(0.7);
+        let relation = match (son, first) {
+            (true, true) => "長男",
+            (true, false) => "次男",
+            (false, true) => "長女",
+            (false, false) => "次女",
+        };
+        (relation, !son, age - rng.gen_range(25..=35))
+    };
+    let names: &[Name] = match (spouse, female) {
+        (true, true) => &OLDER_WOMEN,
+        (true, false) => &OLDER_MEN,
+        (false, true) => &YOUNGER_WOMEN,
+        (false, false) => &YOUNGER_MEN,
+    };
+    // Never a name of the staff: one name, one person.
+    let name = loop {
+        let (given, _) = pick(rng, names);
+        let name = format!("{surname} {given}");
+        if !staff.contains(&name) {
+            break name;
+        }
+    };
+    Relative { name, relation, age }
 }
 
 fn pick<T: Copy>(rng: &mut impl Rng, from: &[T]) -> T {
@@ -122,18 +190,31 @@ pub const TOWNS: [Town; 2] = [
     },
 ];
 
-/// A patient's registration (the body of `POST /v1/patients`) and the surname that family members
-/// share. `town` picks the municipality.
-pub fn patient(rng: &mut impl Rng, serial: u32, town: &Town, managing_org: &str, care_level: &str) -> (Value, String) {
+/// Who a patient is: what the registration says and the story is drawn from.
+pub struct Registered {
+    /// The body of `POST /v1/patients`.
+    pub body: Value,
+    /// The family's surname.
+    pub surname: String,
+    pub female: bool,
+    pub birth: time::Date,
+}
+
+/// A patient's registration. `town` picks the municipality.
+pub fn patient(rng: &mut impl Rng, serial: u32, town: &Town, managing_org: &str, care_level: &str) -> Registered {
     let female = rng.gen_bool(0.6);
     let (surname, surname_kana) = pick(rng, &SURNAMES);
     let (given, given_kana) = pick(rng, if female { &OLDER_WOMEN } else { &OLDER_MEN });
-    let birth = format!("{}-{:02}-{:02}", rng.gen_range(1926..=1946), rng.gen_range(1..=12), rng.gen_range(1..=28));
+    let (year, month, day) = (rng.gen_range(1926..=1946), rng.gen_range(1..=12u8), rng.gen_range(1..=28u8));
+    let birth = time::Month::try_from(month)
+        .ok()
+        .and_then(|m| time::Date::from_calendar_date(year, m, day).ok())
+        .unwrap_or(time::Date::MIN);
     let district = pick(rng, &town.districts);
     let body = json!({
         "name": format!("{surname} {given}"),
         "name_kana": format!("{surname_kana} {given_kana}"),
-        "birth_date": birth,
+        "birth_date": crate::clock::format_day(birth),
         "sex": if female { "female" } else { "male" },
         "address": {
             "postal_code": format!("{}{:02}", town.postal_prefix, rng.gen_range(1..=99)),
@@ -148,5 +229,5 @@ pub fn patient(rng: &mut impl Rng, serial: u32, town: &Town, managing_org: &str,
         "care_level": care_level,
         "managing_organization": managing_org,
     });
-    (body, surname.to_owned())
+    Registered { body, surname: surname.to_owned(), female, birth }
 }

@@ -9,6 +9,7 @@ use time::{Date, Duration};
 
 use super::people::{self, TOWNS};
 use super::region::Region;
+use super::story::Story;
 use crate::clock;
 
 const CARE_PATH_1_0: &str = include_str!("../../schemas/care-path/examples/1.0.0-full.json");
@@ -18,13 +19,6 @@ const DISCHARGE: &str = include_str!("../../schemas/discharge-summary/examples/1
 const END_OF_LIFE: &str = include_str!("../../schemas/end-of-life-record/examples/1.0.0-home.json");
 
 const CARE_LEVELS: [&str; 7] = ["support_1", "support_2", "care_1", "care_2", "care_3", "care_4", "care_5"];
-
-#[rustfmt::skip]
-const DIAGNOSES: [(&str, &str); 10] = [
-    ("I50.0", "うっ血性心不全"), ("G30.1", "アルツハイマー型認知症"), ("I63.9", "脳梗塞後遺症"),
-    ("E11.9", "2型糖尿病"), ("J44.9", "慢性閉塞性肺疾患"), ("C34.9", "肺癌"), ("M81.0", "骨粗鬆症"),
-    ("N18.5", "慢性腎臓病"), ("G20", "パーキンソン病"), ("C16.9", "胃癌"),
-];
 
 #[rustfmt::skip]
 const QUESTIONS: [(&str, &str, &str); 4] = [
@@ -52,6 +46,8 @@ pub struct Member {
     pub staff: Option<usize>,
     pub role: &'static str,
     pub since: Date,
+    /// The team of a patient who died ended that day.
+    pub until: Option<Date>,
 }
 
 pub struct SheetPlan {
@@ -71,6 +67,8 @@ pub struct Plan {
     pub consent: ConsentPlan,
     pub by_proxy: Option<String>,
     pub care_path: (&'static str, Value),
+    /// A later version of the care path (the care level reviewed), for some: the diff to show.
+    pub care_path_update: Option<Value>,
     /// (nurse, content)
     pub nursing_report: Option<(usize, Value)>,
     /// (hospital physician, content)
@@ -95,8 +93,14 @@ pub fn patient(rng: &mut impl Rng, region: &Region, serial: u32, today: Date) ->
     let clinic = one_of(rng, &region.orgs_of("clinic", Some(town)));
     let managing_doctor = staff_index(region, clinic, "physician", rng).unwrap_or_default();
     let care_level = CARE_LEVELS[rng.gen_range(0..CARE_LEVELS.len())];
-    let (registration, surname) = people::patient(rng, serial, &TOWNS[town], &region.orgs[clinic].id, care_level);
-    let ago = |rng: &mut dyn rand::RngCore, max: i64| today - Duration::days(rng.gen_range(7..max));
+    let who = people::patient(rng, serial, &TOWNS[town], &region.orgs[clinic].id, care_level);
+    let story = Story::draw(rng, &who, &region.names, today);
+    let death = rng.gen_bool(0.12).then(|| today - Duration::days(rng.gen_range(1..300)));
+    // Everyone joined before the end, and a team ends with its patient.
+    let ago = |rng: &mut dyn rand::RngCore, max: i64| {
+        let since = today - Duration::days(rng.gen_range(7..max));
+        death.map_or(since, |d| since.min(d - Duration::days(30)))
+    };
 
     let station = one_of(rng, &region.orgs_of("visiting_nurse_station", Some(town)));
     let office = one_of(rng, &region.orgs_of("care_management_office", Some(town)));
@@ -104,13 +108,14 @@ pub fn patient(rng: &mut impl Rng, region: &Region, serial: u32, today: Date) ->
     let nurse = staff_index(region, station, "nurse", rng);
     let care_manager = staff_index(region, office, "care_manager", rng);
     let mut team = vec![
-        Member { org: station, staff: nurse, role: "nurse", since: ago(rng, 700) },
-        Member { org: office, staff: care_manager, role: "care_manager", since: ago(rng, 700) },
-        Member { org: pharmacy, staff: None, role: "pharmacist", since: ago(rng, 400) },
+        Member { org: station, staff: nurse, role: "nurse", since: ago(rng, 700), until: death },
+        Member { org: office, staff: care_manager, role: "care_manager", since: ago(rng, 700), until: death },
+        Member { org: pharmacy, staff: None, role: "pharmacist", since: ago(rng, 400), until: death },
     ];
     if rng.gen_bool(0.15) {
         let dental = one_of(rng, &region.orgs_of("dental_clinic", None));
-        team.push(Member { org: dental, staff: None, role: "dentist", since: ago(rng, 300) });
+        let dentist = staff_index(region, dental, "dentist", rng);
+        team.push(Member { org: dental, staff: dentist, role: "dentist", since: ago(rng, 300), until: death });
     }
 
     let consent = match rng.gen_range(0..100) {
@@ -119,23 +124,45 @@ pub fn patient(rng: &mut impl Rng, region: &Region, serial: u32, today: Date) ->
         88..=94 => ConsentPlan::Revoked,
         _ => ConsentPlan::None,
     };
-    let by_proxy = rng.gen_bool(0.3).then(|| people::relative(rng, &surname));
+    let by_proxy = rng.gen_bool(0.3).then(|| story.key_person.name.clone());
 
-    let care_path = care_path(rng, care_level, &surname, town, today);
+    // Who the care path names as the team: people of the directory, as the directory has them.
+    let contact = |staff: usize| {
+        let s = &region.staff[staff];
+        let org = &region.orgs[s.org];
+        (s.name.clone(), org.name.to_owned(), s.role, org.phone.clone())
+    };
+    let contacts: Vec<_> =
+        std::iter::once(managing_doctor).chain(team.iter().filter_map(|m| m.staff)).map(contact).collect();
+    let version = if rng.gen_bool(0.33) { "1.0.0" } else { "1.1.0" };
+    let content = if rng.gen_bool(0.1) {
+        json!({"care_level": care_level, "diagnoses": story.diagnoses()})
+    } else {
+        let example = if version == "1.0.0" { CARE_PATH_1_0 } else { CARE_PATH_1_1 };
+        story.care_path(example, care_level, &contacts, TOWNS[town].city, rng, today)
+    };
+    let care_path_update = (death.is_none() && rng.gen_bool(0.3)).then(|| reviewed(&content, care_level, today));
+    let care_path = (version, content);
     let shared = consent == ConsentPlan::Full || consent == ConsentPlan::Revoked;
     let nursing_report = (consent != ConsentPlan::None && rng.gen_bool(0.7))
-        .then(|| nurse.map(|n| (n, nursing_report(rng, today))))
+        .then(|| nurse.map(|n| (n, nursing_report(rng, region, (n, managing_doctor), &story, today))))
         .flatten();
     let mut discharge = None;
-    if shared && rng.gen_bool(0.3) {
+    if shared && death.is_none() && rng.gen_bool(0.3) {
         let hospital = one_of(rng, &region.orgs_of("hospital", Some(town)));
         if let Some(doctor) = staff_index(region, hospital, "physician", rng) {
-            team.push(Member { org: hospital, staff: Some(doctor), role: "physician", since: ago(rng, 60) });
-            discharge = Some((doctor, discharge_summary(rng, region.orgs[hospital].name, today)));
+            team.push(Member {
+                org: hospital,
+                staff: Some(doctor),
+                role: "physician",
+                since: ago(rng, 60),
+                until: None,
+            });
+            discharge = Some((doctor, discharge_summary(rng, region, (doctor, managing_doctor), &story, today)));
         }
     }
-    let end_of_life = rng.gen_bool(0.12).then(|| end_of_life(rng, today));
-    let sheet = (consent == ConsentPlan::Full && rng.gen_bool(0.35)).then(|| {
+    let end_of_life = death.map(|d| end_of_life(rng, region, managing_doctor, &story, d));
+    let sheet = (consent == ConsentPlan::Full && death.is_none() && rng.gen_bool(0.35)).then(|| {
         let (category, body, reply) = QUESTIONS[rng.gen_range(0..QUESTIONS.len())];
         let state = rng.gen_range(0..3);
         SheetPlan {
@@ -148,12 +175,13 @@ pub fn patient(rng: &mut impl Rng, region: &Region, serial: u32, today: Date) ->
     });
     Plan {
         town,
-        registration,
+        registration: who.body,
         managing_doctor,
         team,
         consent,
         by_proxy,
         care_path,
+        care_path_update,
         nursing_report,
         discharge,
         end_of_life,
@@ -161,41 +189,17 @@ pub fn patient(rng: &mut impl Rng, region: &Region, serial: u32, today: Date) ->
     }
 }
 
-fn day(d: Date) -> Value {
-    Value::String(clock::format_day(d))
-}
-
-/// A care path from the shipped full examples (schema 1.0.0 for a third of the patients, as an
-/// older tablet would write), with this patient's care level, diagnoses and family; one in ten
-/// only the required fields.
-fn care_path(rng: &mut impl Rng, care_level: &str, surname: &str, town: usize, today: Date) -> (&'static str, Value) {
-    let version = if rng.gen_bool(0.33) { "1.0.0" } else { "1.1.0" };
-    let how_many = rng.gen_range(1..=3);
-    let mut diagnoses: Vec<Value> = DIAGNOSES
-        .choose_multiple(rng, how_many)
-        .map(|(code, name)| json!({"icd10_code": code, "name": name}))
-        .collect();
-    diagnoses[0]["primary"] = Value::Bool(true);
-    if rng.gen_bool(0.1) {
-        return (version, json!({"care_level": care_level, "diagnoses": diagnoses}));
+/// The care path after the care manager's review: the care level one step up, and why.
+fn reviewed(content: &Value, care_level: &str, today: Date) -> Value {
+    let mut next = content.clone();
+    let step = CARE_LEVELS.iter().position(|l| *l == care_level).map_or(care_level, |i| CARE_LEVELS[(i + 1).min(6)]);
+    next["care_level"] = json!(step);
+    let note = format!("{} 区分変更申請の結果、要介護度を見直した。", clock::format_day(today - Duration::days(3)));
+    // A minimal care path has no notes to add to: its care level alone changes.
+    if let Some(before) = content["notes"].as_str() {
+        next["notes"] = json!(format!("{before}{note}"));
     }
-    let example = if version == "1.0.0" { CARE_PATH_1_0 } else { CARE_PATH_1_1 };
-    let mut content: Value = serde_json::from_str(example).unwrap_or_default();
-    content["care_level"] = json!(care_level);
-    content["diagnoses"] = Value::Array(diagnoses);
-    let start = today - Duration::days(rng.gen_range(30..300));
-    content["certification_period"] = json!({"start": day(start), "end": day(start + Duration::days(364))});
-    content["key_person"]["name"] = json!(people::relative(rng, surname));
-    content["key_person"]["address"]["city"] = json!(TOWNS[town].city);
-    content["living_situation"]["lives_alone"] = json!(rng.gen_bool(0.3));
-    if let Some(map) = content.as_object_mut() {
-        for optional in ["home_procedures", "infections", "oral_care", "nutrition", "advance_care_planning"] {
-            if rng.gen_bool(0.4) {
-                map.remove(optional);
-            }
-        }
-    }
-    (version, content)
+    next
 }
 
 /// Moves every `YYYY-MM-DD` string of an example by the same number of days, so that its dates
@@ -222,20 +226,60 @@ fn example_on(example: &str, pointer: &str, on: Date) -> Value {
     content
 }
 
-fn nursing_report(rng: &mut impl Rng, today: Date) -> Value {
-    example_on(NURSING_REPORT, "/period/end", today - Duration::days(rng.gen_range(1..45)))
+/// The example with the patient's family named by its relation and its people from the
+/// directory: (staff, family doctor).
+fn example_of(example: &str, story: &Story) -> String {
+    example.replace("長男", story.key_person.relation)
+}
+
+fn person(region: &Region, staff: usize) -> Value {
+    let s = &region.staff[staff];
+    let org = &region.orgs[s.org];
+    json!({"name": s.name, "organization": org.name, "role": s.role, "phone": org.phone})
+}
+
+fn nursing_report(
+    rng: &mut impl Rng,
+    region: &Region,
+    (nurse, doctor): (usize, usize),
+    story: &Story,
+    today: Date,
+) -> Value {
+    let text = example_of(NURSING_REPORT, story);
+    let mut content = example_on(&text, "/period/end", today - Duration::days(rng.gen_range(1..45)));
+    let station = &region.orgs[region.staff[nurse].org];
+    content["station"] =
+        json!({"name": station.name, "phone": station.phone, "nurse_in_charge": region.staff[nurse].name});
+    content["addressed_to"] = person(region, doctor);
+    content
 }
 
 /// Discharged in the last ten days, most of them shared within two days.
-fn discharge_summary(rng: &mut impl Rng, hospital: &str, today: Date) -> Value {
-    let mut content = example_on(DISCHARGE, "/discharge_date", today - Duration::days(rng.gen_range(0..10)));
-    content["hospital"]["name"] = json!(hospital);
+fn discharge_summary(
+    rng: &mut impl Rng,
+    region: &Region,
+    (physician, family_doctor): (usize, usize),
+    story: &Story,
+    today: Date,
+) -> Value {
+    let text = example_of(DISCHARGE, story);
+    let mut content = example_on(&text, "/discharge_date", today - Duration::days(rng.gen_range(0..10)));
+    let hospital = &region.orgs[region.staff[physician].org];
+    content["hospital"]["name"] = json!(hospital.name);
+    content["hospital"]["phone"] = json!(hospital.phone);
+    content["attending_physician"] = person(region, physician);
+    if let Some(map) = content.as_object_mut() {
+        map.remove("discharge_nurse");
+    }
+    if content.pointer("/follow_up/family_doctor").is_some() {
+        content["follow_up"]["family_doctor"] = person(region, family_doctor);
+    }
     content
 }
 
 /// Deaths of the last ten months: at home about half, in hospital a third, the rest in a facility.
-fn end_of_life(rng: &mut impl Rng, today: Date) -> Value {
-    let mut content = example_on(END_OF_LIFE, "/date_of_death", today - Duration::days(rng.gen_range(1..300)));
+fn end_of_life(rng: &mut impl Rng, region: &Region, doctor: usize, story: &Story, died: Date) -> Value {
+    let mut content = example_on(END_OF_LIFE, "/date_of_death", died);
     let place = match rng.gen_range(0..100) {
         0..=47 => "home",
         48..=79 => "hospital",
@@ -248,5 +292,10 @@ fn end_of_life(rng: &mut impl Rng, today: Date) -> Value {
         map.remove("place_of_death_detail");
     }
     content["preferred_place_met"] = json!(place == "home" || rng.gen_bool(0.3));
+    content["attending_physician"] = person(region, doctor);
+    if let Some(cause) = story.diagnoses().get(0) {
+        content["cause_of_death"] = json!({"icd10_code": cause["icd10_code"], "name": cause["name"]});
+    }
+    content["notes"] = json!(format!("{}が付き添う中、穏やかに永眠", story.key_person.relation));
     content
 }

@@ -22,6 +22,8 @@ pub struct Counts {
     pub consents_revoked: u32,
     pub contact_sheets: u32,
     pub deaths: u32,
+    /// Care paths given a second version (so that the console can show a difference).
+    pub care_path_versions: u32,
 }
 
 impl Counts {
@@ -33,6 +35,7 @@ impl Counts {
         self.consents_revoked += other.consents_revoked;
         self.contact_sheets += other.contact_sheets;
         self.deaths += other.deaths;
+        self.care_path_versions += other.care_path_versions;
     }
 
     pub fn sum<'a>(all: impl IntoIterator<Item = &'a Counts>) -> Counts {
@@ -68,7 +71,8 @@ where
             member
         })
         .collect();
-    api.put(&doctor.caller, &format!("/v1/patients/{patient}/care-team"), json!({"members": members}), &[]).await?;
+    let team = format!("/v1/patients/{patient}/care-team");
+    api.put(&doctor.caller, &team, json!({"members": members.clone()}), &[]).await?;
 
     let consent = match plan.consent {
         ConsentPlan::None => None,
@@ -94,8 +98,13 @@ where
     let documents = format!("/v1/patients/{patient}/documents");
     let (version, content) = &plan.care_path;
     let doc = json!({"type": "care-path", "schema_version": version, "content": content});
-    api.post(&doctor.caller, &documents, doc).await?;
+    let care_path = id(&api.post(&doctor.caller, &documents, doc).await?)?;
     counts.documents += 1;
+    if let Some(content) = &plan.care_path_update {
+        let doc = json!({"type": "care-path", "schema_version": version, "content": content});
+        api.put(&doctor.caller, &format!("/v1/documents/{care_path}"), doc, &[("if-match", "\"1\"")]).await?;
+        counts.care_path_versions += 1;
+    }
     if let Some((nurse, content)) = &plan.nursing_report {
         let doc = json!({"type": "visiting-nursing-report", "schema_version": "1.0.0", "content": content});
         api.post(&region.staff[*nurse].caller, &documents, doc).await?;
@@ -130,6 +139,21 @@ where
         counts.contact_sheets += 1;
     }
 
+    // A team ends with its patient: once the records are written, each membership gets its end.
+    if plan.team.iter().any(|m| m.until.is_some()) {
+        let ended: Vec<_> = members
+            .into_iter()
+            .zip(&plan.team)
+            .map(|(mut member, m)| {
+                if let Some(until) = m.until {
+                    member["until"] = json!(clock::format_day(until));
+                }
+                member
+            })
+            .collect();
+        api.put(&doctor.caller, &team, json!({"members": ended}), &[]).await?;
+    }
+
     if let (ConsentPlan::Revoked, Some(consent)) = (plan.consent, consent) {
         let path = format!("/v1/patients/{patient}/consents/{consent}/revoke");
         api.post(&doctor.caller, &path, json!({"reason": "家族の意向により共有を中止"})).await?;
@@ -152,4 +176,37 @@ where
     api.get(&doctor.caller, &format!("/v1/patients/{patient}"), &[("x-break-glass", &header)]).await?;
     api.get(&doctor.caller, &format!("/v1/patients/{patient}/documents"), &[("x-break-glass", &header)]).await?;
     Ok(())
+}
+
+/// The council's annual plan for this 年度 (fiscal year, from April), kept by the secretariat
+/// (the town hall's analyst), each item linked to the indicators that judge it: so
+/// `GET /v1/plans/{year}` answers with the plan and its values side by side.
+pub async fn annual_plan<S, B>(api: &Api<S>, tokens: &super::Tokens, region: &Region) -> Result<i32, DemoError>
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let Some(&town_hall) = region.orgs_of("municipality", Some(0)).first() else {
+        return Err(DemoError::Call("no town hall for the annual plan".into()));
+    };
+    let secretariat = tokens.caller("demo-analyst", "analyst", &region.orgs[town_hall].id, "協議会事務局")?;
+    let today = tokens.today;
+    let year = if today.month() >= time::Month::April { today.year() } else { today.year() - 1 };
+    let ids =
+        |kind: &str| -> Vec<String> { region.orgs_of(kind, None).iter().map(|&i| region.orgs[i].id.clone()).collect() };
+    let body = json!({"items": [
+        {"area": "A", "what": "在宅医療・介護連携推進協議会の開催", "by": ids("municipality"), "schedule": "6月・10月・2月",
+         "times": 3, "status": "in_progress",
+         "indicators": [{"indicator": "organizations_active", "group": "structure"}]},
+        {"area": "C", "what": "退院時の情報共有（退院時サマリーの2日以内共有）", "by": ids("hospital"), "status": "in_progress",
+         "indicators": [{"indicator": "discharge_summaries_within_2_days_share", "group": "process", "target": 0.8}]},
+        {"area": "D", "what": "ケアマネタイムと連絡票による医師・ケアマネ連携", "by": ids("care_management_office"), "status": "in_progress",
+         "indicators": [{"indicator": "contact_sheets_answered", "group": "process"},
+                        {"indicator": "contact_sheets_median_reply_hours", "group": "process", "target": 24.0}]},
+        {"area": "H", "what": "在宅看取りの推進（ACP・人生会議の普及啓発）", "by": ids("clinic"), "schedule": "通年", "status": "planned",
+         "indicators": [{"indicator": "home_death_rate", "group": "outcome", "target": 0.5},
+                        {"indicator": "family_doctors_active", "group": "structure"}]},
+    ]});
+    api.put(&secretariat, &format!("/v1/plans/{year}"), body, &[]).await?;
+    Ok(year)
 }

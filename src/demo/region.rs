@@ -55,6 +55,7 @@ pub struct Org {
     pub name: &'static str,
     pub kind: &'static str,
     pub town: usize,
+    pub phone: String,
 }
 
 pub struct Staff {
@@ -69,6 +70,8 @@ pub struct Staff {
 pub struct Region {
     pub orgs: Vec<Org>,
     pub staff: Vec<Staff>,
+    /// Every member of staff's name: each names one person.
+    pub names: std::collections::HashSet<String>,
 }
 
 impl Region {
@@ -105,19 +108,19 @@ where
     B: MessageBody,
 {
     let admin = tokens.operator()?;
-    let mut region = Region { orgs: Vec::new(), staff: Vec::new() };
+    let mut region = Region { orgs: Vec::new(), staff: Vec::new(), names: Default::default() };
     for (index, spec) in ORGS.iter().enumerate() {
         let town = &TOWNS[spec.town];
+        let phone = format!("0867-{:02}-{:04}", 70 + index, 1000 + index * 111);
         let body = json!({
-            "name": spec.name, "kind": spec.kind,
-            "phone": format!("0867-{:02}-{:04}", 70 + index, 1000 + index * 111),
+            "name": spec.name, "kind": spec.kind, "phone": phone,
             "address": {"postal_code": format!("{}{:02}", town.postal_prefix, 10 + index), "prefecture": people::PREFECTURE, "city": town.city},
         });
         let org = id(&api.post(&admin, "/v1/organizations", body).await?)?;
-        region.orgs.push(Org { id: org.clone(), name: spec.name, kind: spec.kind, town: spec.town });
+        region.orgs.push(Org { id: org.clone(), name: spec.name, kind: spec.kind, town: spec.town, phone });
         for &(role, count) in spec.staff {
             for _ in 0..count {
-                let name = people::staff_name(rng);
+                let name = people::staff_name(rng, &mut region.names);
                 let body = json!({"name": name, "profession": role, "organization": org});
                 let id = id(&api.post(&admin, "/v1/practitioners", body).await?)?;
                 let caller = tokens.caller(&id, role, &org, &format!("{name} ({role}, {})", spec.name))?;
@@ -168,9 +171,9 @@ where
         let days: Vec<Value> = (0..14)
             .map(|d| {
                 let accepts: &[&str] = if service == "medical_care" {
-                    &["suction", "tube_feeding", "insulin", "home_oxygen", "gastrostomy"]
+                    &["suction", "tube_feeding", "insulin", "home_oxygen", "gastrostomy", "urinary_catheter"]
                 } else if d % 3 == 0 {
-                    &["insulin"]
+                    &["insulin", "urinary_catheter"]
                 } else {
                     &["insulin", "dementia_bpsd"]
                 };

@@ -156,7 +156,16 @@ pub fn load(dir: &Path) -> Option<Job> {
 
 /// Deletes a job and its files (a running one stops at its next chunk).
 pub fn delete(dir: &Path) -> Result<(), ApiError> {
-    match fs::remove_dir_all(dir) {
+    // Moved aside first: a running export writes by the job's path, so from here on it cannot add
+    // a file to what is being removed (`remove_dir_all` beside it failed "directory not empty",
+    // a 500 to a DELETE right after the kick-off).
+    let doomed = dir.with_extension("deleting");
+    match fs::rename(dir, &doomed) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(ApiError::internal(e)),
+        Ok(()) => {}
+    }
+    match fs::remove_dir_all(&doomed) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(ApiError::internal(e)),
         _ => Ok(()),
     }

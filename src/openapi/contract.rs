@@ -57,8 +57,10 @@ pub struct Contract;
 
 impl utoipa::Modify for Contract {
     fn modify(&self, openapi: &mut OpenApi) {
-        let mut server = Server::new("http://127.0.0.1:8080");
-        server.description = Some("The default local service (`carepath serve`)".to_owned());
+        // Relative: Swagger UI's "Try it out" and generated clients resolve it against wherever
+        // the document was fetched from (localhost, another port, a deployment behind a proxy).
+        let mut server = Server::new("/");
+        server.description = Some("The service this document was fetched from".to_owned());
         openapi.servers = Some(vec![server]);
 
         let components = openapi.components.get_or_insert_with(Default::default);
@@ -97,6 +99,8 @@ impl utoipa::Modify for Contract {
         }
         close_type_lists(openapi, &types);
         inline_flattened(openapi);
+        super::clients::name_batch_operations(openapi);
+        super::clients::describe_event_stream(openapi);
         drop_unused_schemas(openapi);
     }
 }

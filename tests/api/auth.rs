@@ -91,7 +91,10 @@ async fn token_of_an_unknown_issuer_key_is_401() {
     let token =
         issue_local_token(elsewhere.path(), "op-admin", Role::Admin, &t.state.settings.operator_org, 600).unwrap();
     let resp = get_organizations(&t, &[("authorization", format!("Bearer {token}").as_bytes())]).await;
-    assert_eq!(unauthorized(&resp), "unknown signing key");
+    // It says how to mint one this service trusts (issue 35 item 4).
+    let detail = unauthorized(&resp);
+    assert!(detail.starts_with("unknown signing key"), "{detail}");
+    assert!(detail.contains("another data directory") && detail.contains("carepath token --data-dir"), "{detail}");
 }
 
 #[actix_web::test]

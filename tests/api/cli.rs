@@ -212,3 +212,73 @@ fn audit_commands_never_create_a_signing_key() {
         assert_eq!(std::fs::read_dir(&data).unwrap().count(), 0, "{args:?} made a file");
     }
 }
+
+/// Issue 35 item 6: a stop does not wait out the 30 s grace for an open vacancy stream or a
+/// change-feed long-poll: both end at once (the stream closes, the long-poll answers), and the
+/// process exits within a few seconds.
+#[test]
+fn sigterm_ends_open_streams_and_long_polls_at_once() {
+    let db = common::TestDb::new();
+    let data_dir = db.dir.path().join("carepath-data");
+    let port = free_port();
+    let mut child = start(&db, &data_dir, port);
+    wait_healthy(port);
+    let data = data_dir.to_str().unwrap();
+    let mint = |sub: &str, role: &str, org: &str| {
+        let (ok, token, stderr) =
+            run_in(db.dir.path(), &["token", "--data-dir", data, "--sub", sub, "--role", role, "--org", org]);
+        assert!(ok, "{stderr}");
+        token.trim().to_owned()
+    };
+    // A clinic and its physician, who may follow both the board and the change feed.
+    let admin = mint("ops", "admin", "carepath-operator");
+    let mut post = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let body = r#"{"name":"新見クリニック","kind":"clinic"}"#;
+    write!(
+        post,
+        "POST /v1/organizations HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nAuthorization: Bearer {admin}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut created = String::new();
+    post.read_to_string(&mut created).unwrap();
+    let json: serde_json::Value = serde_json::from_str(created.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    let token = mint("dr-1", "physician", json["id"].as_str().unwrap());
+    let open = |path: &str| {
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nAuthorization: Bearer {token}\r\n\r\n"
+        )
+        .unwrap();
+        stream
+    };
+    let mut board = open("/v1/vacancies/stream");
+    let mut first = [0u8; 512];
+    let n = board.read(&mut first).unwrap();
+    let head = String::from_utf8_lossy(&first[..n]).into_owned();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let mut poll = open("/v1/changes?wait=60");
+    // The long-poll is waiting (no answer yet) when the stop comes.
+    std::thread::sleep(Duration::from_millis(300));
+
+    let stopped_at = Instant::now();
+    assert!(Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap().success());
+    let mut rest = Vec::new();
+    board.read_to_end(&mut rest).expect("the stream ends rather than time out");
+    let mut answer = String::new();
+    poll.read_to_string(&mut answer).expect("the long-poll answers rather than time out");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let exit = loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(stopped_at.elapsed() < Duration::from_secs(10), "still running 10 s after SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(exit.success(), "carepath exited with {exit}");
+    // Well under the 30 s grace that in-flight requests get.
+    assert!(stopped_at.elapsed() < Duration::from_secs(5), "stopping took {:?}", stopped_at.elapsed());
+}

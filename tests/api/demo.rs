@@ -181,3 +181,131 @@ fn serve_demo_refuses_a_public_address_without_demo_public() {
     settings.demo.public = true;
     assert_eq!(demo::check_bind(&settings), Ok(()));
 }
+
+/// Issue 35 item 7: the region tells one story, checked through the API as its people see it.
+#[actix_web::test]
+async fn the_demo_region_tells_one_story() {
+    let db = TestDb::new();
+    let mut settings = small(&db, 11);
+    settings.demo.patients = 60;
+    carepath::startup::load_demo(&settings).await.expect("demo loads");
+    let t = TestApp { state: AppState::open(settings.clone()).unwrap(), db };
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let get = |token: &str, uri: &str| {
+        let req = TestRequest::get().uri(uri).insert_header(auth(token));
+        let (app, uri) = (&app, uri.to_owned());
+        async move {
+            let res = send(app, req).await;
+            assert_eq!(res.status, 200, "{uri}: {}", res.body);
+            res.body
+        }
+    };
+    let users = demo::users(&t.state.settings.data_dir);
+    let admin = token(&t, user(&users, "admin"));
+    let staff = get(&admin, "/v1/practitioners?limit=500").await;
+    let staff = staff["items"].as_array().unwrap().clone();
+    let orgs = get(&admin, "/v1/organizations?limit=500").await;
+    let org_name = |id: &str| {
+        orgs["items"].as_array().unwrap().iter().find(|o| o["id"] == id).unwrap()["name"].as_str().unwrap().to_owned()
+    };
+    // One name, one person.
+    let mut names: Vec<&str> = staff.iter().map(|p| p["name"].as_str().unwrap()).collect();
+    names.sort_unstable();
+    let before = names.len();
+    names.dedup();
+    assert_eq!(names.len(), before, "a name repeats in the directory");
+    let directory: Vec<(String, String)> = staff
+        .iter()
+        .map(|p| (p["name"].as_str().unwrap().to_owned(), org_name(p["organization"].as_str().unwrap())))
+        .collect();
+
+    let today = t.state.calendar.today();
+    let (mut paths, mut revised, mut deaths) = (0, 0, 0);
+    for doctor in staff.iter().filter(|p| p["profession"] == "physician") {
+        let tok = carepath::auth::issue_local_token(
+            &t.state.settings.data_dir,
+            doctor["id"].as_str().unwrap(),
+            carepath::auth::Role::Physician,
+            doctor["organization"].as_str().unwrap(),
+            600,
+        )
+        .unwrap();
+        let mine = get(&tok, "/v1/patients?limit=500").await;
+        for patient in mine["items"].as_array().unwrap() {
+            if patient["managing_organization"] != doctor["organization"] {
+                continue;
+            }
+            let pid = patient["id"].as_str().unwrap();
+            let docs = get(&tok, &format!("/v1/patients/{pid}/documents?limit=500")).await;
+            let docs = docs["items"].as_array().unwrap();
+            let Some(path) = docs.iter().find(|d| d["type"] == "care-path" && d["version"].as_i64() >= Some(1)) else {
+                continue;
+            };
+            paths += 1;
+            revised += usize::from(path["version"].as_i64().unwrap() > 1);
+            let c = &path["content"];
+            let birth = carepath::clock::parse_day(patient["birth_date"].as_str().unwrap()).unwrap();
+            let mut age = today.year() - birth.year();
+            if (today.month(), today.day()) < (birth.month(), birth.day()) {
+                age -= 1;
+            }
+            if let Some(notes) = c["notes"].as_str() {
+                let sex = if patient["sex"] == "female" { "女性" } else { "男性" };
+                assert!(notes.starts_with(&format!("{age}歳{sex}")), "{notes} for a {} born {birth}", patient["sex"]);
+            }
+            if let (Some(name), Some(relation)) =
+                (c["key_person"]["name"].as_str(), c["key_person"]["relation"].as_str())
+            {
+                let given = name.split(' ').nth(1).unwrap();
+                let woman = demo::is_womans_name(given).expect("a name of the demo's lists");
+                let expected = matches!(relation, "長女" | "次女" | "妻");
+                assert_eq!(woman, expected, "key person {name} is the {relation}");
+            }
+            let codes: Vec<&str> =
+                c["diagnoses"].as_array().unwrap().iter().map(|d| d["icd10_code"].as_str().unwrap()).collect();
+            for procedure in c["home_procedures"].as_array().into_iter().flatten() {
+                let needs: &[&str] = match procedure["kind"].as_str().unwrap() {
+                    "insulin" => &["E11.9"],
+                    "home_oxygen" => &["J44.9", "C34.9"],
+                    "urinary_catheter" => &["N31.9"],
+                    "gastrostomy" => &["I63.9"],
+                    other => panic!("a procedure no condition brings: {other}"),
+                };
+                assert!(
+                    needs.iter().any(|n| codes.contains(n)),
+                    "{} without its condition: {codes:?}",
+                    procedure["kind"]
+                );
+            }
+            for contact in c["team_contacts"].as_array().into_iter().flatten() {
+                let who = (
+                    contact["name"].as_str().unwrap().to_owned(),
+                    contact["organization"].as_str().unwrap().to_owned(),
+                );
+                assert!(directory.contains(&who), "team contact {who:?} is not in the directory");
+            }
+            if docs.iter().any(|d| d["type"] == "end-of-life-record") {
+                deaths += 1;
+                let team = get(&tok, &format!("/v1/patients/{pid}/care-team")).await;
+                let active: Vec<&serde_json::Value> =
+                    team["members"].as_array().unwrap().iter().filter(|m| m["active"] == true).collect();
+                assert!(active.is_empty(), "a patient who died still has an active team: {active:?}");
+            }
+        }
+    }
+    assert!(paths >= 30, "care paths read: {paths}");
+    assert!(revised > 0, "some care path has a later version");
+    assert!(deaths > 0, "some patient has an end-of-life record");
+
+    // The annual plan of this 年度 answers, with its indicators beside it.
+    let analyst = token(&t, user(&users, "analyst"));
+    let year = if today.month() >= time::Month::April { today.year() } else { today.year() - 1 };
+    let plan = get(&analyst, &format!("/v1/plans/{year}")).await;
+    let links: usize =
+        plan["items"].as_array().unwrap().iter().map(|i| i["indicators"].as_array().unwrap().len()).sum();
+    assert!(links >= 4, "{plan}");
+    // A short-stay bed that takes a urinary catheter.
+    let cm = token(&t, user(&users, "care_manager"));
+    let board = get(&cm, "/v1/vacancies?accepts=urinary_catheter").await;
+    assert!(!board["items"].as_array().unwrap().is_empty(), "no facility takes a urinary catheter: {board}");
+}

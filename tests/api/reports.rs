@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use carepath::db::schema::{audit_events, document_versions};
 
-async fn call<S, B>(app: &S, method: &str, uri: &str, token: &str, body: Option<Value>) -> Resp
+pub(crate) async fn call<S, B>(app: &S, method: &str, uri: &str, token: &str, body: Option<Value>) -> Resp
 where
     S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
     B: actix_web::body::MessageBody,
@@ -33,18 +33,18 @@ where
     send(app, req).await
 }
 
-fn token(t: &TestApp, sub: &str, role: &str, org: &str) -> String {
+pub(crate) fn token(t: &TestApp, sub: &str, role: &str, org: &str) -> String {
     carepath::auth::issue_local_token(&t.state.settings.data_dir, sub, role.parse().unwrap(), org, 600).unwrap()
 }
 
 /// The seeded region: clinic A (which manages every patient), a visiting-nurse station, the city.
-struct Region {
-    clinic: String,
-    station: String,
-    city: String,
+pub(crate) struct Region {
+    pub(crate) clinic: String,
+    pub(crate) station: String,
+    pub(crate) city: String,
 }
 
-async fn region<S, B>(app: &S, t: &TestApp) -> Region
+pub(crate) async fn region<S, B>(app: &S, t: &TestApp) -> Region
 where
     S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
     B: actix_web::body::MessageBody,
@@ -61,7 +61,7 @@ where
 }
 
 /// A patient of clinic A living in `city` (none: no address), on a team since `since`.
-async fn patient<S, B>(app: &S, t: &TestApp, r: &Region, city: Option<&str>, since: &str) -> String
+pub(crate) async fn patient<S, B>(app: &S, t: &TestApp, r: &Region, city: Option<&str>, since: &str) -> String
 where
     S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
     B: actix_web::body::MessageBody,
@@ -81,7 +81,7 @@ where
     p
 }
 
-async fn document<S, B>(app: &S, token: &str, patient: &str, doc_type: &str, content: Value) -> String
+pub(crate) async fn document<S, B>(app: &S, token: &str, patient: &str, doc_type: &str, content: Value) -> String
 where
     S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
     B: actix_web::body::MessageBody,
@@ -276,7 +276,7 @@ async fn indicator_periods_are_whole_so_windows_a_day_apart_cannot_be_subtracted
     assert_eq!(q.body["periods"][1]["to"], "2025-06-30");
 }
 
-fn area<'a>(period: &'a Value, name: &str) -> &'a Value {
+pub(crate) fn area<'a>(period: &'a Value, name: &str) -> &'a Value {
     let found = period["areas"].as_array().unwrap().iter().find(|a| a["area"] == name);
     &found.unwrap_or_else(|| panic!("no area {name}: {period}"))["values"]
 }

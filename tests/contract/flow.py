@@ -1,6 +1,8 @@
 """The README's "Try it" flow through a client generated from /openapi.json by
 openapi-python-client: organisation, patient, care-path document, read back, update with
-If-Match, a stale update (412), a bad body (422 with its pointer). Each answer is asserted."""
+If-Match, a stale update (412), a bad body (422 with its pointer). Then every other write of the
+API through its generated function and models, the batch a nurse-station vendor syncs with first
+(`writes.py`). Each answer is asserted."""
 
 import datetime
 import os
@@ -87,3 +89,7 @@ assert r.status_code == 422 and isinstance(r.parsed, Problem), r
 assert [e.pointer for e in r.parsed.errors] == ["/content/diagnoses/0/name"], r.parsed.errors
 
 print("flow: organisation, patient, care path, read back, If-Match update, 412, 422: all as documented")
+
+import writes  # noqa: E402 - the rest of the writes, on the world this flow made
+
+writes.run(BASE, admin, doctor, org, patient, doc, token)

@@ -59,7 +59,7 @@ pub struct Document {
     /// Version number, from 1, one more with every change; also the `ETag` (`"<version>"`).
     pub version: i32,
     /// `null` for a deleted document's tombstone.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>, required = true)]
     pub content: Value,
     /// Pointers into `content` of values withheld from this caller (restricted fields).
     #[serde(skip_serializing_if = "Vec::is_empty")]

@@ -6,13 +6,14 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
-use time::{Date, Month};
+use serde::Serialize;
+use time::Date;
 use utoipa::ToSchema;
 
 use super::Days;
 use super::facts::{self, Facts};
-use super::suppression::{Group, Hidden, suppress};
+pub use super::periods::{Granularity, period_of, periods, whole};
+use super::suppression::{Group, Hidden, suppress_keeping};
 use crate::access::Action;
 use crate::audit::Event;
 use crate::auth::Role;
@@ -21,19 +22,6 @@ use crate::context::Context;
 use crate::db::DbConn;
 use crate::error::ApiError;
 use crate::state::AppState;
-
-/// The length of each period reported.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Granularity {
-    /// Calendar years.
-    #[default]
-    Year,
-    /// Calendar quarters (January–March is Q1).
-    Quarter,
-    /// Calendar months.
-    Month,
-}
 
 /// The indicators, in answer order: (id, what it is). Cells after `SHOWN` are helpers, never
 /// shown, that make the complements of shares suppressible (deaths elsewhere, and so on).
@@ -77,7 +65,13 @@ pub const IDS: [&str; 14] = [
 const ADDITIVE: [usize; 13] = [0, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14];
 /// Within one area: (total, parts).
 /// Every difference of two shown cells is a cell too: deaths - at home - (at home or facility).
-const SPLITS: [(usize, [usize; 2]); 5] = [(3, [5, 10]), (5, [4, 11]), (3, [4, 14]), (6, [7, 12]), (8, [9, 13])];
+/// Not at home = elsewhere + in a facility closes the deaths' splits: with deaths and deaths at
+/// home shown, it is known, and a facility's small count must not be its difference.
+const SPLITS: [(usize, [usize; 2]); 6] =
+    [(3, [5, 10]), (5, [4, 11]), (3, [4, 14]), (14, [10, 11]), (6, [7, 12]), (8, [9, 13])];
+/// The region's headline (在宅看取り率: deaths at home over deaths): its cells are hidden as
+/// complements only when no other cell of a group can be (docs/indicators.md).
+const HEADLINE: [usize; 2] = [3, 4];
 /// Shares and medians derived from cells: (id, numerator, denominator).
 const RATES: [(&str, usize, usize); 3] = [
     ("home_death_rate", 4, 3),
@@ -133,7 +127,7 @@ pub struct AreaValues {
 /// One period.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct IndicatorPeriod {
-    /// `2026`, `2026-Q2` or `2026-05`.
+    /// `2026`, `2026-Q2`, `2026-05` or `FY2026` (the 年度 from April 2026 to March 2027).
     pub period: String,
     /// First and last day of the period (clipped to the request), in the region's calendar.
     pub from: String,
@@ -154,46 +148,6 @@ pub struct Indicators {
     pub granularity: Granularity,
     /// The periods, oldest first.
     pub periods: Vec<IndicatorPeriod>,
-}
-
-/// The whole period `day` falls in: its label, first and last day.
-fn period_of(day: Date, granularity: Granularity) -> Option<(String, Date, Date)> {
-    let (y, m) = (day.year(), u8::from(day.month()));
-    let (label, first_month, months) = match granularity {
-        Granularity::Year => (format!("{y}"), 1, 12),
-        Granularity::Quarter => ((format!("{y}-Q{}", (m - 1) / 3 + 1)), (m - 1) / 3 * 3 + 1, 3),
-        Granularity::Month => (format!("{y}-{m:02}"), m, 1),
-    };
-    let first = Date::from_calendar_date(y, Month::try_from(first_month).ok()?, 1).ok()?;
-    let after = first_month + months;
-    let next = match after {
-        13 => Date::from_calendar_date(y + 1, Month::January, 1),
-        m => Date::from_calendar_date(y, Month::try_from(m).ok()?, 1),
-    }
-    .ok()?;
-    Some((label, first, next.previous_day()?))
-}
-
-/// `days` widened to whole periods. Periods are fixed and never clipped: two windows that differ
-/// by a day would differ by that day's deaths, and subtracting one answer from the other would
-/// show what the threshold hides (see docs/indicators.md).
-pub fn whole(days: Days, granularity: Granularity) -> Days {
-    let first = period_of(days.first, granularity).map_or(days.first, |p| p.1);
-    let last = period_of(days.last, granularity).map_or(days.last, |p| p.2);
-    Days { first, last }
-}
-
-/// The whole periods `days` touches, oldest first.
-pub fn periods(days: Days, granularity: Granularity) -> Vec<(String, Date, Date)> {
-    let mut out = Vec::new();
-    let mut day = days.first;
-    while day <= days.last {
-        let Some(p) = period_of(day, granularity) else { break };
-        let Some(next) = p.2.next_day() else { break };
-        out.push(p);
-        day = next;
-    }
-    out
 }
 
 /// The cell values of one period: `areas[0]` is the region.
@@ -314,7 +268,8 @@ fn period(f: &Facts, areas: &[String], (label, first, last): (String, Date, Date
     for cell in ADDITIVE {
         groups.push(Group { total: cell, parts: (1..areas.len()).map(|a| a * n + cell).collect() });
     }
-    let hidden = suppress(&flat, &groups);
+    // The region is area 0, so its cells are the first ones.
+    let hidden = suppress_keeping(&flat, &groups, &HEADLINE);
     let out = areas
         .iter()
         .enumerate()

@@ -7,6 +7,7 @@
 mod facts;
 pub mod indicators;
 pub mod item_fill;
+pub mod periods;
 pub mod plans;
 pub mod suppression;
 

@@ -30,18 +30,27 @@ pub struct Group {
 
 /// Decides, for every cell of `values`, whether and why it is hidden.
 pub fn suppress(values: &[u64], groups: &[Group]) -> Vec<Hidden> {
-    complete(values, groups, values.iter().map(|&v| if v < THRESHOLD { Hidden::Small } else { Hidden::No }).collect())
+    suppress_keeping(values, groups, &[])
+}
+
+/// [`suppress`], choosing the complementary cells so that the cells of `keep` (a headline) are
+/// hidden only when nothing else can be: where a group needs a second hidden cell, any other
+/// visible member of it (the total included) goes first. Which cell is chosen does not weaken
+/// the rule: every group still ends with no hidden cell or at least two.
+pub fn suppress_keeping(values: &[u64], groups: &[Group], keep: &[usize]) -> Vec<Hidden> {
+    let primary = values.iter().map(|&v| if v < THRESHOLD { Hidden::Small } else { Hidden::No }).collect();
+    complete(values, groups, primary, keep)
 }
 
 /// [`suppress`] showing zeros: for counts of records' structure (item fill), where a zero holds
 /// no one's record and hiding it would hide that a field is never used.
 pub fn suppress_but_zero(values: &[u64], groups: &[Group]) -> Vec<Hidden> {
     let small = |v: u64| v > 0 && v < THRESHOLD;
-    complete(values, groups, values.iter().map(|&v| if small(v) { Hidden::Small } else { Hidden::No }).collect())
+    complete(values, groups, values.iter().map(|&v| if small(v) { Hidden::Small } else { Hidden::No }).collect(), &[])
 }
 
 /// Complementary suppression on top of the primary `hidden`.
-fn complete(values: &[u64], groups: &[Group], mut hidden: Vec<Hidden>) -> Vec<Hidden> {
+fn complete(values: &[u64], groups: &[Group], mut hidden: Vec<Hidden>, keep: &[usize]) -> Vec<Hidden> {
     let is_hidden = |h: &[Hidden], i: usize| h.get(i).is_some_and(|x| *x != Hidden::No);
     // Each pass hides at least one more cell or stops, so it ends within `values.len()` passes.
     for _ in 0..=values.len() {
@@ -51,13 +60,15 @@ fn complete(values: &[u64], groups: &[Group], mut hidden: Vec<Hidden>) -> Vec<Hi
             if members.filter(|&i| is_hidden(&hidden, i)).count() != 1 {
                 continue;
             }
+            // The smallest visible part, else the total; a kept cell only when nothing else is left.
             let next = g
                 .parts
                 .iter()
                 .copied()
                 // A zero hidden beside a small cell would hide nothing: the small one is the rest.
                 .filter(|&i| !is_hidden(&hidden, i) && values.get(i).is_some_and(|&v| v > 0))
-                .min_by_key(|&i| values.get(i).copied().unwrap_or(0))
+                .chain(std::iter::once(g.total).filter(|&t| !is_hidden(&hidden, t)))
+                .min_by_key(|&i| (keep.contains(&i), i == g.total, values.get(i).copied().unwrap_or(0)))
                 .unwrap_or(g.total);
             if let Some(slot) = hidden.get_mut(next) {
                 *slot = Hidden::Complement;
@@ -97,6 +108,18 @@ mod tests {
         assert_eq!(h, vec![Hidden::Small, Hidden::Small]);
         let h = suppress(&[9, 2], &[Group { total: 0, parts: vec![1] }]);
         assert_eq!(h, vec![Hidden::Complement, Hidden::Small]);
+    }
+
+    #[test]
+    fn a_kept_cell_gives_way_to_the_total() {
+        // at home or in a facility 23 = at home 20 + facility 3: the 3 is hidden, and its
+        // complement is the total rather than the kept headline 20.
+        let groups = [Group { total: 0, parts: vec![1, 2] }];
+        assert_eq!(suppress(&[23, 20, 3], &groups), vec![Hidden::No, Hidden::Complement, Hidden::Small]);
+        assert_eq!(suppress_keeping(&[23, 20, 3], &groups, &[1]), vec![Hidden::Complement, Hidden::No, Hidden::Small]);
+        // Kept, and nothing else left: hidden all the same.
+        let h = suppress_keeping(&[9, 9, 0], &[Group { total: 0, parts: vec![1, 2] }], &[0, 1]);
+        assert_eq!(h.iter().filter(|x| **x != Hidden::No).count(), 2, "{h:?}");
     }
 
     #[test]

@@ -251,10 +251,14 @@ pub async fn follow(
         // The tick only hears this process's commits; the periodic rescan catches those of other
         // instances on the same PostgreSQL database.
         let next = (Instant::now() + RESCAN_EVERY).min(deadline);
-        last = match timeout_at(next, ticks.changed()).await {
-            Ok(Ok(())) => false,
-            Ok(Err(_)) => true,
-            Err(_) => next >= deadline,
+        // A stopping server answers what there is now rather than hold the stop up.
+        last = tokio::select! {
+            woken = timeout_at(next, ticks.changed()) => match woken {
+                Ok(Ok(())) => false,
+                Ok(Err(_)) => true,
+                Err(_) => next >= deadline,
+            },
+            () = state.stopped() => true,
         };
     }
 }

@@ -93,6 +93,8 @@ pub enum Next {
     Change(VacancyChange),
     /// Nothing happened for a heartbeat period: say so, to keep proxies from closing the line.
     Heartbeat,
+    /// The server is stopping: end the stream (the client reconnects with `Last-Event-ID`).
+    End,
 }
 
 /// One connected follower: sends each change once, in order, none missed, from where it began.
@@ -156,7 +158,11 @@ impl Stream {
                 self.backlog.extend(rows);
                 continue;
             }
-            match timeout_at(self.next_beat, self.live.recv()).await {
+            let received = tokio::select! {
+                received = timeout_at(self.next_beat, self.live.recv()) => received,
+                () = self.state.stopped() => return Ok(Next::End),
+            };
+            match received {
                 Err(_elapsed) => {
                     self.next_beat = Instant::now() + self.heartbeat;
                     return Ok(Next::Heartbeat);

@@ -1,7 +1,19 @@
 //! Typed settings: flags > environment > defaults. Nothing secret is ever printed.
 
+mod demo;
+mod exports;
+mod sessions;
+mod store;
+mod webhooks;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+pub use demo::{DemoArgs, DemoSettings};
+pub use exports::ExportSettings;
+pub use sessions::SessionSettings;
+pub use store::{Backend, DataDirArgs, KeyFileArgs, StoreArgs};
+pub use webhooks::WebhookSettings;
 
 /// Settings of `carepath serve`.
 #[derive(Debug, Clone, clap::Args)]
@@ -184,227 +196,6 @@ pub struct ReplicaSettings {
     /// consent (every read of a patient's record) stay on `--database-url`. Default: none.
     #[arg(long = "read-database-url", env = "CAREPATH_READ_DATABASE_URL")]
     pub read_database_url: Option<String>,
-}
-
-/// Limits of FHIR bulk exports (docs/fhir.md, "Bulk export limits").
-#[derive(Debug, Clone, clap::Args)]
-pub struct ExportSettings {
-    /// Hours an export job and its files are kept after it was started; then they are deleted.
-    #[arg(long = "export-ttl-hours", env = "CAREPATH_EXPORT_TTL_HOURS", default_value_t = 24,
-        value_parser = clap::value_parser!(u64).range(1..=24 * 30))]
-    pub ttl_hours: u64,
-
-    /// Exports running at the same time in this instance, over all callers (one per caller).
-    #[arg(long = "export-max-running", env = "CAREPATH_EXPORT_MAX_RUNNING", default_value_t = 2,
-        value_parser = clap::value_parser!(u64).range(1..=64))]
-    pub max_running: u64,
-
-    /// Export jobs one organisation may keep (running or complete, until deleted or expired).
-    #[arg(long = "export-jobs-per-org", env = "CAREPATH_EXPORT_JOBS_PER_ORG", default_value_t = 10,
-        value_parser = clap::value_parser!(u64).range(1..=10_000))]
-    pub jobs_per_org: u64,
-
-    /// Free space (MiB) the data directory's file system must have for an export to start.
-    #[arg(long = "export-min-free-mib", env = "CAREPATH_EXPORT_MIN_FREE_MIB", default_value_t = 2048)]
-    pub min_free_mib: u64,
-
-    /// Patients gathered per pooled connection; the connection goes back between chunks.
-    #[arg(long = "export-chunk-patients", env = "CAREPATH_EXPORT_CHUNK_PATIENTS", default_value_t = 50,
-        value_parser = clap::value_parser!(u64).range(1..=1000))]
-    pub chunk_patients: u64,
-}
-
-impl Default for ExportSettings {
-    fn default() -> Self {
-        Self { ttl_hours: 24, max_running: 2, jobs_per_org: 10, min_free_mib: 2048, chunk_patients: 50 }
-    }
-}
-
-/// Delivery of webhooks (docs/webhooks.md).
-#[derive(Debug, Clone, clap::Args)]
-pub struct WebhookSettings {
-    /// Seconds a subscription keeps retrying a failing delivery before it is marked failing.
-    #[arg(long = "webhook-retry-secs", env = "CAREPATH_WEBHOOK_RETRY_SECS", default_value_t = 24 * 3600)]
-    pub retry_secs: u64,
-
-    /// First retry delay in milliseconds; it doubles per failed attempt (with jitter)...
-    #[arg(long = "webhook-backoff-ms", env = "CAREPATH_WEBHOOK_BACKOFF_MS", default_value_t = 1000)]
-    pub backoff_ms: u64,
-
-    /// ...up to this many seconds.
-    #[arg(long = "webhook-backoff-max-secs", env = "CAREPATH_WEBHOOK_BACKOFF_MAX_SECS", default_value_t = 3600)]
-    pub backoff_max_secs: u64,
-
-    /// Seconds one delivery (connect, send, answer) may take.
-    #[arg(long = "webhook-timeout-secs", env = "CAREPATH_WEBHOOK_TIMEOUT_SECS", default_value_t = 10)]
-    pub timeout_secs: u64,
-
-    /// Seconds an instance's claim on a subscription lasts unless renewed; must exceed the
-    /// time-out, or another instance could take over during a slow delivery.
-    #[arg(long = "webhook-lease-secs", env = "CAREPATH_WEBHOOK_LEASE_SECS", default_value_t = 60)]
-    pub lease_secs: u64,
-
-    /// Milliseconds between looks for due subscriptions when no local commit wakes the worker
-    /// (commits by other instances, retries coming due).
-    #[arg(long = "webhook-poll-ms", env = "CAREPATH_WEBHOOK_POLL_MS", default_value_t = 1000)]
-    pub poll_ms: u64,
-
-    /// Subscriptions delivered at the same time by this instance.
-    #[arg(long = "webhook-concurrency", env = "CAREPATH_WEBHOOK_CONCURRENCY", default_value_t = 16)]
-    pub concurrency: usize,
-
-    /// Deliveries one organisation may have in flight at once on this instance, so that its slow
-    /// receivers cannot take every slot (`--webhook-concurrency`) from the others.
-    #[arg(long = "webhook-org-concurrency", env = "CAREPATH_WEBHOOK_ORG_CONCURRENCY", default_value_t = 4)]
-    pub org_concurrency: usize,
-
-    /// Subscriptions one organisation may hold.
-    #[arg(long = "webhook-max-subscriptions", env = "CAREPATH_WEBHOOK_MAX_SUBSCRIPTIONS", default_value_t = 50)]
-    pub max_per_organization: i64,
-
-    /// Allow endpoints on loopback addresses (and plain `http://` to them): local bridges and
-    /// tests only.
-    #[arg(long = "webhook-allow-loopback", env = "CAREPATH_WEBHOOK_ALLOW_LOOPBACK", default_value_t = false, action = clap::ArgAction::Set)]
-    pub allow_loopback: bool,
-
-    /// Allow endpoints on private networks (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7).
-    /// Link-local and cloud-metadata addresses stay refused.
-    #[arg(long = "webhook-allow-private", env = "CAREPATH_WEBHOOK_ALLOW_PRIVATE", default_value_t = false, action = clap::ArgAction::Set)]
-    pub allow_private: bool,
-}
-
-impl Default for WebhookSettings {
-    fn default() -> Self {
-        Self {
-            retry_secs: 24 * 3600,
-            backoff_ms: 1000,
-            backoff_max_secs: 3600,
-            timeout_secs: 10,
-            lease_secs: 60,
-            poll_ms: 1000,
-            concurrency: 16,
-            org_concurrency: 4,
-            max_per_organization: 50,
-            allow_loopback: false,
-            allow_private: false,
-        }
-    }
-}
-
-/// The data directory, alone: for commands that only read a key kept there.
-#[derive(Debug, Clone, clap::Args)]
-pub struct DataDirArgs {
-    /// Data directory: the SQLite database and the keys live here.
-    #[arg(long, env = "CAREPATH_DATA_DIR", default_value = "./carepath-data")]
-    pub data_dir: PathBuf,
-}
-
-/// Where the store is: the flags of every command that opens the database. The same flags, with
-/// the same environment variables and defaults, as in [`Settings`] (`serve`).
-#[derive(Debug, Clone, clap::Args)]
-pub struct StoreArgs {
-    #[command(flatten)]
-    pub dir: DataDirArgs,
-
-    /// Database: a `postgres://` URL selects PostgreSQL (add `?sslmode=require` for TLS);
-    /// anything else is a SQLite file path. Default: `carepath.db` in the data directory.
-    #[arg(long, env = "CAREPATH_DATABASE_URL")]
-    pub database_url: Option<String>,
-
-    /// Database connections kept in the pool at most.
-    #[arg(long, env = "CAREPATH_DB_POOL_SIZE", default_value_t = 8)]
-    pub db_pool_size: u32,
-
-    /// Seconds to wait for a database connection.
-    #[arg(long, env = "CAREPATH_DB_TIMEOUT", default_value_t = 5)]
-    pub db_timeout_secs: u64,
-}
-
-/// The key files, for commands that open the master keyring.
-#[derive(Debug, Clone, clap::Args)]
-pub struct KeyFileArgs {
-    /// Master key file (production). Default: `master.key` in the data directory.
-    #[arg(long, env = "CAREPATH_MASTER_KEY_FILE")]
-    pub master_key_file: Option<PathBuf>,
-
-    /// Blind-index key file (production). Default: `index.key` in the data directory.
-    #[arg(long, env = "CAREPATH_INDEX_KEY_FILE")]
-    pub index_key_file: Option<PathBuf>,
-}
-
-impl StoreArgs {
-    /// The [`Settings`] of a command that opens the store (and, given them, the key files);
-    /// everything else as [`Settings::for_data_dir`] has it.
-    pub fn into_settings(self, keys: Option<KeyFileArgs>) -> Settings {
-        let mut settings = Settings::for_data_dir(&self.dir.data_dir);
-        settings.database_url = self.database_url;
-        settings.db_pool_size = self.db_pool_size;
-        settings.db_timeout_secs = self.db_timeout_secs;
-        if let Some(keys) = keys {
-            settings.master_key_file = keys.master_key_file;
-            settings.index_key_file = keys.index_key_file;
-        }
-        settings
-    }
-}
-
-/// Which backend a URL selects; decided here, once, from the scheme.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-/// The demo region (`carepath demo`, `carepath serve --demo`).
-#[derive(Debug, Clone, clap::Args)]
-pub struct DemoSettings {
-    /// With `serve`: fill a fresh data directory with the demo region first (as `carepath demo`),
-    /// then serve it. A directory that already holds the demo region is served as it is.
-    #[arg(long = "demo", env = "CAREPATH_DEMO")]
-    pub enabled: bool,
-
-    /// The demo region's seed: the same seed makes the same region (names, records, choices).
-    #[arg(long = "demo-seed", env = "CAREPATH_DEMO_SEED", default_value_t = 1)]
-    pub seed: u64,
-
-    /// Patients in the demo region.
-    #[arg(long = "demo-patients", env = "CAREPATH_DEMO_PATIENTS", default_value_t = 200,
-          value_parser = clap::value_parser!(u32).range(1..=5000))]
-    pub patients: u32,
-
-    /// Allow `serve --demo` on an address other than loopback. The demo's sign-in page hands a
-    /// token to whoever opens it, so by default it is served to this machine only.
-    #[arg(long = "demo-public", env = "CAREPATH_DEMO_PUBLIC")]
-    pub public: bool,
-}
-
-impl Default for DemoSettings {
-    fn default() -> Self {
-        Self { enabled: false, seed: 1, patients: 200, public: false }
-    }
-}
-
-// --- Sessions and the console cookie (issue 26, items 12 and 21a) ---------------------------
-
-/// Console sessions: when they end, and how their cookie is sent.
-#[derive(Debug, Clone, clap::Args)]
-pub struct SessionSettings {
-    /// Seconds without a request after which a console session ends (its token is then refused
-    /// in the console and as an API bearer token); 0: only sign-out, an admin or `exp` end it.
-    #[arg(long = "console-idle-secs", env = "CAREPATH_CONSOLE_IDLE_SECS", default_value_t = 1800)]
-    pub console_idle_secs: u64,
-
-    /// Mark the console's cookies `Secure` (sent over HTTPS only). Always, by default, whatever
-    /// a client or proxy claims; `false` only for plain-HTTP development on loopback.
-    #[arg(long = "console-secure-cookie", env = "CAREPATH_CONSOLE_SECURE_COOKIE", default_value_t = true,
-          action = clap::ArgAction::Set)]
-    pub console_secure_cookie: bool,
-}
-
-impl Default for SessionSettings {
-    fn default() -> Self {
-        Self { console_idle_secs: 1800, console_secure_cookie: true }
-    }
 }
 
 impl Settings {
