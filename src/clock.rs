@@ -52,6 +52,13 @@ impl Clock {
         u64::try_from(self.now().unix_timestamp()).unwrap_or(0)
     }
 
+    /// Sets how far the clock stands from its base: the demo loader writes a region's past this
+    /// way, on a state of its own that serves nobody else.
+    pub fn set_offset(&self, by: time::Duration) {
+        let micros = i64::try_from(by.whole_microseconds()).unwrap_or(0);
+        self.offset_micros.store(micros, Ordering::Relaxed);
+    }
+
     /// Moves the clock forward (tests: time passing without a sleep).
     pub fn advance(&self, by: time::Duration) {
         let micros = i64::try_from(by.whole_microseconds()).unwrap_or(i64::MAX);

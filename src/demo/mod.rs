@@ -179,6 +179,12 @@ where
             written.push(result?);
         }
     }
+    for (plan, (patient, counts)) in plans.iter().zip(written.iter_mut()) {
+        if plan.sheet.is_some() {
+            records::sheet(&api, &region, plan, patient, &state.clock).await?;
+            counts.contact_sheets += 1;
+        }
+    }
     if let (Some((patient, _)), Some(first)) = (written.first(), plans.first()) {
         records::break_glass(&api, &region, patient, first.town).await?;
     }

@@ -56,6 +56,11 @@ pub struct SheetPlan {
     pub body: &'static str,
     pub reply: Option<&'static str>,
     pub opened: bool,
+    /// Sent this many days before today (within the consent and the care manager's time on
+    /// the team), so the region's sheets spread over weeks and some are past their reply-by.
+    pub sent_days_ago: i64,
+    /// Hours the doctor took to answer (half of it to open), never past now.
+    pub reply_after_hours: i64,
 }
 
 pub struct Plan {
@@ -165,12 +170,18 @@ pub fn patient(rng: &mut impl Rng, region: &Region, serial: u32, today: Date) ->
     let sheet = (consent == ConsentPlan::Full && death.is_none() && rng.gen_bool(0.35)).then(|| {
         let (category, body, reply) = QUESTIONS[rng.gen_range(0..QUESTIONS.len())];
         let state = rng.gen_range(0..3);
+        // The consent began 30 days ago; the care manager joined at least 7 days ago.
+        let joined = team.iter().find(|m| m.role == "care_manager").map_or(7, |m| (today - m.since).whole_days());
+        let sent_days_ago = rng.gen_range(1..=joined.clamp(1, 28));
+        let reply_after_hours = rng.gen_range(1..=72).min(sent_days_ago * 24 - 1);
         SheetPlan {
             care_manager: care_manager.unwrap_or_default(),
             category,
             body,
             reply: (state == 0).then_some(reply),
             opened: state < 2,
+            sent_days_ago,
+            reply_after_hours,
         }
     });
     Plan {

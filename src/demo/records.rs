@@ -122,23 +122,6 @@ where
         counts.deaths += 1;
     }
 
-    if let Some(sheet) = &plan.sheet {
-        let cm = &region.staff[sheet.care_manager].caller;
-        let reply_by = clock::format_day(today + time::Duration::days(2));
-        let body = json!({
-            "patient_id": patient, "to": {"practitioner": doctor.id}, "category": sheet.category,
-            "urgency": "soon", "body": sheet.body, "reply_by": format!("{reply_by}T08:00:00Z"),
-        });
-        let sent = id(&api.post(cm, "/v1/contact-sheets", body).await?)?;
-        if sheet.opened {
-            api.get(&doctor.caller, &format!("/v1/contact-sheets/{sent}"), &[]).await?;
-        }
-        if let Some(reply) = sheet.reply {
-            api.post(&doctor.caller, &format!("/v1/contact-sheets/{sent}/reply"), json!({"body": reply})).await?;
-        }
-        counts.contact_sheets += 1;
-    }
-
     // A team ends with its patient: once the records are written, each membership gets its end.
     if plan.team.iter().any(|m| m.until.is_some()) {
         let ended: Vec<_> = members
@@ -160,6 +143,48 @@ where
         counts.consents_revoked += 1;
     }
     Ok((patient, counts))
+}
+
+/// The care manager's contact sheet to the managing doctor, written in the region's past: the
+/// loader's clock stands `sent_days_ago` back while it is sent, and moves on by the hours the
+/// doctor took to open and answer it; it stands at now again when this returns. Sheets are
+/// written one at a time (the clock is the loading state's, shared by its requests).
+pub async fn sheet<S, B>(
+    api: &Api<S>,
+    region: &Region,
+    plan: &Plan,
+    patient: &str,
+    clock: &clock::Clock,
+) -> Result<(), DemoError>
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let Some(sheet) = &plan.sheet else { return Ok(()) };
+    let doctor = &region.staff[plan.managing_doctor];
+    let cm = &region.staff[sheet.care_manager].caller;
+    let sent_at = time::Duration::days(sheet.sent_days_ago);
+    clock.set_offset(-sent_at);
+    let reply_by = clock.now() + time::Duration::days(2);
+    let body = json!({
+        "patient_id": patient, "to": {"practitioner": doctor.id}, "category": sheet.category,
+        "urgency": "soon", "body": sheet.body, "reply_by": clock::format(reply_by),
+    });
+    let result = async {
+        let sent = id(&api.post(cm, "/v1/contact-sheets", body).await?)?;
+        if sheet.opened {
+            clock.set_offset(-sent_at + time::Duration::hours(sheet.reply_after_hours / 2));
+            api.get(&doctor.caller, &format!("/v1/contact-sheets/{sent}"), &[]).await?;
+        }
+        if let Some(reply) = sheet.reply {
+            clock.set_offset(-sent_at + time::Duration::hours(sheet.reply_after_hours));
+            api.post(&doctor.caller, &format!("/v1/contact-sheets/{sent}/reply"), json!({"body": reply})).await?;
+        }
+        Ok(())
+    }
+    .await;
+    clock.set_offset(time::Duration::ZERO);
+    result
 }
 
 /// A hospital physician outside the team opens the first patient's record in an emergency: the

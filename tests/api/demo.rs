@@ -304,6 +304,15 @@ async fn the_demo_region_tells_one_story() {
     let links: usize =
         plan["items"].as_array().unwrap().iter().map(|i| i["indicators"].as_array().unwrap().len()).sum();
     assert!(links >= 4, "{plan}");
+    // Sheets spread over weeks: answered after hours, not at once, and some are past their
+    // reply-by unanswered (the operator sees the region's figures).
+    let stats = get(&t.operator(), "/v1/contact-sheets/stats").await;
+    let rows = stats["rows"].as_array().unwrap();
+    let sum = |key: &str| rows.iter().map(|r| r[key].as_u64().unwrap()).sum::<u64>();
+    assert!(sum("sent") >= 5 && sum("answered") > 0, "{stats}");
+    assert!(sum("overdue") > 0, "no sheet is overdue: {stats}");
+    let answer_secs: Vec<i64> = rows.iter().filter_map(|r| r["median_secs_to_answer"].as_i64()).collect();
+    assert!(answer_secs.iter().all(|s| *s >= 3600), "answered within the second they were sent: {stats}");
     // A short-stay bed that takes a urinary catheter.
     let cm = token(&t, user(&users, "care_manager"));
     let board = get(&cm, "/v1/vacancies?accepts=urinary_catheter").await;
