@@ -13,10 +13,14 @@ use utoipa::openapi::{Content, OpenApi, Ref, RefOr, Response, Schema};
 
 use crate::api::problem::PROBLEM_JSON;
 
+use crate::fhir::FHIR_JSON;
+
 /// Operations anyone may call without a token.
 /// (`/metrics` needs the operator's admin on the API's address; on `--metrics-bind` it needs no
 /// token, but that listener is not this API.)
-const PUBLIC: &[&str] = &["/healthz"];
+const PUBLIC: &[&str] = &["/healthz", "/v1/fhir/metadata"];
+/// The FHIR server's scope: its errors are OperationOutcomes (`application/fhir+json`).
+const FHIR_SCOPE: &str = "/v1/fhir/";
 
 /// What each problem status means on this API, used where an annotation gives no description.
 fn problem_description(status: &str) -> Option<&'static str> {
@@ -81,7 +85,7 @@ impl utoipa::Modify for Contract {
                 if gone {
                     add_problem(operation, "410");
                 }
-                complete(operation, public);
+                complete(operation, public, path.starts_with(FHIR_SCOPE));
                 let examples = match operation.operation_id.as_deref() {
                     Some("create_document" | "put_document") => document_examples.clone(),
                     Some(id) => super::examples::request(id).into_iter().map(|e| ("example".to_owned(), e)).collect(),
@@ -134,7 +138,7 @@ fn state_rule(operation_id: &str) -> Option<&'static str> {
 
 fn describe_422(operation: &mut Operation, rule: &str) {
     let text = format!("{} Also when {rule}.", problem_description("422").unwrap_or_default());
-    let mut response = problem("422");
+    let mut response = problem("422", false);
     response.description = text;
     operation.responses.responses.insert("422".to_owned(), RefOr::T(response));
 }
@@ -160,7 +164,7 @@ fn no_null_parameters(operation: &mut Operation) {
 const GONE: &[&str] = &["/v1/patients/{id}", "/v1/documents/{id}", "/v1/batch"];
 
 fn add_problem(operation: &mut Operation, status: &str) {
-    operation.responses.responses.entry(status.to_owned()).or_insert_with(|| RefOr::T(problem(status)));
+    operation.responses.responses.entry(status.to_owned()).or_insert_with(|| RefOr::T(problem(status, false)));
 }
 
 /// Request examples on an operation's JSON body.
@@ -313,7 +317,7 @@ fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
 }
 
 /// Adds the shared answers an operation can give and a description to every answer.
-fn complete(operation: &mut Operation, public: bool) {
+fn complete(operation: &mut Operation, public: bool, fhir: bool) {
     let params = operation.parameters.as_deref().unwrap_or_default();
     let has_path = params.iter().any(|p| matches!(p, RefOr::T(p) if p.parameter_in == ParameterIn::Path));
     let has_query = params.iter().any(|p| matches!(p, RefOr::T(p) if p.parameter_in == ParameterIn::Query));
@@ -340,7 +344,7 @@ fn complete(operation: &mut Operation, public: bool) {
     }
     let responses = &mut operation.responses.responses;
     for status in shared {
-        responses.entry(status.to_owned()).or_insert_with(|| RefOr::T(problem(status)));
+        responses.entry(status.to_owned()).or_insert_with(|| RefOr::T(problem(status, fhir)));
     }
     for (status, response) in responses.iter_mut() {
         let RefOr::T(response) = response else { continue };
@@ -351,8 +355,17 @@ fn complete(operation: &mut Operation, public: bool) {
     }
 }
 
-fn problem(status: &str) -> Response {
+/// A shared error answer: problem+json, or under the FHIR scope an OperationOutcome (and, for
+/// 503, problem+json too: the request time-out answers before the FHIR edge sees it).
+fn problem(status: &str, fhir: bool) -> Response {
     let mut response = Response::new(problem_description(status).unwrap_or("A problem"));
+    if fhir {
+        let outcome = utoipa::openapi::ObjectBuilder::new().description(Some("A FHIR OperationOutcome")).build();
+        response.content.insert(FHIR_JSON.to_owned(), RefOr::T(Content::new(Some(Schema::Object(outcome)))));
+        if status != "503" {
+            return response;
+        }
+    }
     response.content.insert(PROBLEM_JSON.to_owned(), RefOr::T(Content::new(Some(Ref::from_schema_name("Problem")))));
     response
 }

@@ -233,8 +233,8 @@ pub async fn export_group(
 #[utoipa::path(get, path = "/v1/fhir/export-jobs/{id}", tag = "fhir", security(("bearer" = [])),
     responses((status = 200, description = "The manifest", body = Object),
         (status = 202, description = "Still running", headers(("X-Progress" = String), ("Retry-After" = String))),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 500, body = Problem, content_type = "application/problem+json")))]
+        (status = 404, description = "An OperationOutcome", content_type = "application/fhir+json", body = Object),
+        (status = 500, description = "An OperationOutcome", content_type = "application/fhir+json", body = Object)))]
 pub async fn export_status(
     state: web::Data<AppState>,
     ctx: Context,
@@ -275,7 +275,7 @@ pub async fn export_status(
 #[utoipa::path(get, path = "/v1/fhir/export-jobs/{id}/files/{type}", tag = "fhir", security(("bearer" = [])),
     params(("type" = String, Path, description = "A resource type of the manifest")),
     responses((status = 200, description = "One resource a line", content_type = "application/fhir+ndjson", body = String),
-        (status = 404, body = Problem, content_type = "application/problem+json")))]
+        (status = 404, description = "An OperationOutcome", content_type = "application/fhir+json", body = Object)))]
 pub async fn export_file(
     state: web::Data<AppState>,
     ctx: Context,
@@ -305,7 +305,7 @@ fn records(download: jobs::Download) -> impl futures_util::Stream<Item = Result<
 
 /// Delete a bulk export and its files: 202.
 #[utoipa::path(delete, path = "/v1/fhir/export-jobs/{id}", tag = "fhir", security(("bearer" = [])),
-    responses((status = 202, description = "Deleted"), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 202, description = "Deleted"), (status = 404, description = "An OperationOutcome", content_type = "application/fhir+json", body = Object)))]
 pub async fn export_delete(
     state: web::Data<AppState>,
     ctx: Context,
@@ -340,4 +340,54 @@ pub async fn import_bundle(
     .insert_header((header::ETAG, doc.etag()))
     .insert_header((header::LOCATION, format!("/v1/documents/{}", doc.id)))
     .json(doc))
+}
+
+/// `$export` kicked off by GET, as the Bulk Data guide says a server SHALL support: the same as
+/// the POST, its parameters in the query.
+#[utoipa::path(get, path = "/v1/fhir/$export", tag = "fhir", security(("bearer" = [])),
+    params(("_type" = Option<String>, Query, description = "Comma-separated resource types (default: every type an export holds)"),
+        ("_since" = Option<String>, Query, description = "Only documents (and what derives from them) changed at or after this instant"),
+        ("_outputFormat" = Option<String>, Query, description = "application/fhir+ndjson (the only format; the short forms too)")),
+    responses((status = 202, description = "Started", headers(("Content-Location" = String))),
+        (status = 400, description = "An OperationOutcome", content_type = "application/fhir+json", body = Object),
+        (status = 403, description = "An OperationOutcome", content_type = "application/fhir+json", body = Object),
+        (status = 422, description = "An OperationOutcome", content_type = "application/fhir+json", body = Object),
+        (status = 429, description = "An export limit", content_type = "application/fhir+json", body = Object,
+            headers(("Retry-After" = String))),
+        (status = 507, description = "Too little free disk", content_type = "application/fhir+json", body = Object)))]
+pub async fn export_system_get(
+    state: web::Data<AppState>,
+    ctx: Context,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    kick_off(state, ctx, req, web::Bytes::new(), Scope::System).await
+}
+
+/// `Patient/$export` kicked off by GET.
+#[utoipa::path(get, path = "/v1/fhir/Patient/$export", tag = "fhir", security(("bearer" = [])),
+    responses((status = 202, description = "Started", headers(("Content-Location" = String))),
+        (status = 400, description = "An OperationOutcome", content_type = "application/fhir+json", body = Object),
+        (status = 429, description = "An export limit", content_type = "application/fhir+json", body = Object)))]
+pub async fn export_patients_get(
+    state: web::Data<AppState>,
+    ctx: Context,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    kick_off(state, ctx, req, web::Bytes::new(), Scope::Patient).await
+}
+
+/// `Group/{id}/$export` kicked off by GET.
+#[utoipa::path(get, path = "/v1/fhir/Group/{id}/$export", tag = "fhir", security(("bearer" = [])),
+    params(("id" = String, Path, description = "A group of GET /v1/fhir/Group")),
+    responses((status = 202, description = "Started", headers(("Content-Location" = String))),
+        (status = 404, description = "No such group of the caller's organisation", content_type = "application/fhir+json", body = Object),
+        (status = 429, description = "An export limit", content_type = "application/fhir+json", body = Object)))]
+pub async fn export_group_get(
+    state: web::Data<AppState>,
+    ctx: Context,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let scope = fhir::server::groups::owned(&ctx, &id)?;
+    kick_off(state, ctx, req, web::Bytes::new(), scope).await
 }

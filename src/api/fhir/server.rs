@@ -24,9 +24,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         let resource = web::resource(op.path());
         cfg.service(match (op.name, op.level) {
             ("everything", _) => resource.get(patient_everything),
-            (_, Level::System) => resource.get(super::export_system).post(super::export_system),
-            (_, Level::Type(_)) => resource.get(super::export_patients).post(super::export_patients),
-            (_, Level::Instance(_)) => resource.get(super::export_group).post(super::export_group),
+            (_, Level::System) => resource.get(super::export_system_get).post(super::export_system),
+            (_, Level::Type(_)) => resource.get(super::export_patients_get).post(super::export_patients),
+            (_, Level::Instance(_)) => resource.get(super::export_group_get).post(super::export_group),
         });
     }
     cfg.service(web::resource("/export-jobs/{id}").get(super::export_status).delete(super::export_delete))
