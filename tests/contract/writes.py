@@ -28,7 +28,7 @@ from carepath_client.api.directory import (
     put_practitioner,
 )
 from carepath_client.api.documents import create_document, delete_document, get_document
-from carepath_client.api.fhir import export_delete, export_kick_off, get_patient_bundle, import_bundle
+from carepath_client.api.fhir import export_delete, export_system_get, get_patient_bundle, import_bundle
 from carepath_client.api.patients import create_patient, erase_patient, put_care_team
 from carepath_client.api.reports import get_plan, put_plan
 from carepath_client.api.subscriptions import (
@@ -168,7 +168,7 @@ def run(base, admin, doctor, org, patient, doc, token):
               "entry": composition + rest}
     r = ok(import_bundle.sync_detailed(patient, client=doctor, body=ImportBundleBody.from_dict(bundle)), 201)
     assert isinstance(r, Document) and r.type_ == "discharge-summary", r
-    kick = export_kick_off.sync_detailed(client=doctor)
+    kick = export_system_get.sync_detailed(client=doctor)
     assert kick.status_code == 202, kick
     job = kick.headers["content-location"].rsplit("/", 1)[-1]
     assert export_delete.sync_detailed(job, client=doctor).status_code == 202
