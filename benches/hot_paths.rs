@@ -94,7 +94,7 @@ fn crypto(c: &mut Criterion) {
 fn auth(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let auth = Authenticator::load(&Settings::for_data_dir(&data)).unwrap();
+    let auth = Authenticator::load(&Settings::for_data_dir(&data), carepath::clock::Clock::system()).unwrap();
     let issue = |sub: &str| issue_local_token(&data, sub, Role::Physician, "niimi-clinic", 3600).unwrap();
 
     let mut g = c.benchmark_group("auth");

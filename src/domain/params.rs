@@ -59,6 +59,40 @@ pub fn from_word<T: Copy>(
     all.iter().copied().find(|v| as_str(*v) == word).ok_or_else(|| UnknownWord { kind, word: word.to_owned() })
 }
 
+/// A coded value: an enum whose serde name, stored word (`as_str`) and `FromStr` agree, with
+/// `ALL` in declaration order. Every coded enum of the domain is declared with it.
+macro_rules! words {
+    ($(#[$meta:meta])* $name:ident, $kind:literal, [$($(#[$vmeta:meta])* $variant:ident = $word:literal),+ $(,)?]) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, ::serde::Serialize, ::serde::Deserialize, ::utoipa::ToSchema, PartialEq, Eq, Hash)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name {
+            $($(#[$vmeta])* $variant),+
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The stored word; identical to the serde name (a test keeps them equal).
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $word),+
+                }
+            }
+        }
+
+        impl ::std::str::FromStr for $name {
+            type Err = $crate::domain::params::UnknownWord;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                $crate::domain::params::from_word(Self::ALL, Self::as_str, $kind, s)
+            }
+        }
+    };
+}
+pub(crate) use words;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,37 +130,3 @@ mod tests {
         assert!(pointers(errors).is_empty());
     }
 }
-
-/// A coded value: an enum whose serde name, stored word (`as_str`) and `FromStr` agree, with
-/// `ALL` in declaration order. Every coded enum of the domain is declared with it.
-macro_rules! words {
-    ($(#[$meta:meta])* $name:ident, $kind:literal, [$($(#[$vmeta:meta])* $variant:ident = $word:literal),+ $(,)?]) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, ::serde::Serialize, ::serde::Deserialize, ::utoipa::ToSchema, PartialEq, Eq, Hash)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name {
-            $($(#[$vmeta])* $variant),+
-        }
-
-        impl $name {
-            /// Every value, in declaration order.
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            /// The stored word; identical to the serde name (a test keeps them equal).
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $($name::$variant => $word),+
-                }
-            }
-        }
-
-        impl ::std::str::FromStr for $name {
-            type Err = $crate::domain::params::UnknownWord;
-
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                $crate::domain::params::from_word(Self::ALL, Self::as_str, $kind, s)
-            }
-        }
-    };
-}
-pub(crate) use words;
