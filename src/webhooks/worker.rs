@@ -129,10 +129,10 @@ async fn claim(
     let owner = owner.to_owned();
     let lease = i64::try_from(state.settings.webhooks.lease_secs).unwrap_or(60);
     let share = state.settings.webhooks.org_concurrency.max(1);
-    let clock_now = state.clock.clone();
+    let clock = state.clock.clone();
     let claimed = db::run(&state.pool, move |conn| {
         let head = changes::last_seq(conn)?;
-        let now = clock_now.now();
+        let now = clock.now();
         let (at, until) = (clock::format(now), clock::format(now + time::Duration::seconds(lease)));
         let mut orgs = SubscriptionRow::due_organizations(conn, head, &at)?;
         if !orgs.is_empty() {

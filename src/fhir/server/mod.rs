@@ -81,6 +81,12 @@ const LAST_UPDATED: Param = Param {
     doc: "When the source document last changed (ge, gt, le, lt, eq prefixes)",
 };
 const ID: Param = Param { name: "_id", kind: Kind::Token, path: "id", doc: "The resource id" };
+const DOC_TYPE: Param = Param {
+    name: "type",
+    kind: Kind::Token,
+    path: "type",
+    doc: "The document type: a LOINC code or ours (`[system|]code`)",
+};
 
 /// Every resource type served, in CapabilityStatement order.
 pub const TYPES: &[Type] = &[
@@ -135,34 +141,14 @@ pub const TYPES: &[Type] = &[
         name: "Composition",
         profile: None,
         vread: true,
-        search: &[
-            PATIENT,
-            ID,
-            LAST_UPDATED,
-            Param {
-                name: "type",
-                kind: Kind::Token,
-                path: "type",
-                doc: "The document type: a LOINC code or ours (`[system|]code`)",
-            },
-        ],
+        search: &[PATIENT, ID, LAST_UPDATED, DOC_TYPE],
         sorts: &["_lastUpdated"],
     },
     Type {
         name: "DocumentReference",
         profile: None,
         vread: true,
-        search: &[
-            PATIENT,
-            ID,
-            LAST_UPDATED,
-            Param {
-                name: "type",
-                kind: Kind::Token,
-                path: "type",
-                doc: "The document type: a LOINC code or ours (`[system|]code`)",
-            },
-        ],
+        search: &[PATIENT, ID, LAST_UPDATED, DOC_TYPE],
         sorts: &["_lastUpdated"],
     },
     Type {
