@@ -1,5 +1,5 @@
 //! The one error type, shared by every layer, and the RFC 9457 body that describes it. It knows
-//! nothing of the web framework: `api::problem` sends it as `application/problem+json`.
+//! nothing of the web framework: `edge::problem` sends it as `application/problem+json`.
 
 use serde::Serialize;
 use serde_json::Value;

@@ -18,6 +18,7 @@ pub mod db;
 pub mod demo;
 #[deny(missing_docs)]
 pub mod domain;
+pub mod edge;
 pub mod error;
 pub mod fhir;
 pub mod gate;
@@ -26,7 +27,6 @@ pub mod limits;
 pub mod live;
 pub mod metrics;
 pub mod openapi;
-pub mod request_id;
 pub mod rotation;
 pub mod schemas;
 pub mod startup;

@@ -3,19 +3,17 @@
 use std::net::TcpListener;
 use std::sync::Arc;
 
-use actix_web::body::{EitherBody, MessageBody};
+use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::http::{StatusCode, header};
-use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers, Next, from_fn};
-use actix_web::{App, HttpResponse, HttpServer, ResponseError, web};
+use actix_web::middleware::{ErrorHandlers, from_fn};
+use actix_web::{App, HttpServer, ResponseError, web};
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::api::problem::PROBLEM_JSON;
 use crate::db;
 use crate::error::ApiError;
 use crate::state::{AppState, StartError};
-use crate::{api, openapi, request_id};
+use crate::{api, edge, openapi};
 
 /// The whole application: used by `serve` and, unchanged, by the tests.
 pub fn app(
@@ -44,11 +42,11 @@ pub fn app(
         .service(web::redirect("/docs", "/docs/"))
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi::ApiDoc::openapi()))
         .default_service(web::to(|| async { ApiError::NotFound("no such resource".into()).error_response() }))
-        .wrap(ErrorHandlers::new().default_handler(bare_error_as_problem))
-        .wrap(from_fn(time_limit))
-        .wrap(from_fn(request_id::middleware))
-        .wrap(from_fn(bounded_head))
-        .wrap(from_fn(crate::metrics::track))
+        .wrap(ErrorHandlers::new().default_handler(edge::problem::bare_error_as_problem))
+        .wrap(from_fn(edge::limits::time_limit))
+        .wrap(from_fn(edge::request_id::middleware))
+        .wrap(from_fn(edge::limits::bounded_head))
+        .wrap(from_fn(edge::metrics::track))
 }
 
 /// `GET /metrics` alone, for a separate (private) address: `--metrics-bind`.
@@ -67,96 +65,6 @@ fn metrics_app(
         .app_data(web::Data::from(state))
         .service(web::resource("/metrics").get(api::metrics::metrics))
         .default_service(web::to(|| async { ApiError::NotFound("no such resource".into()).error_response() }))
-}
-
-/// Answers 503 for a request still running after `--request-timeout-secs`. Database work already
-/// handed to a blocking thread still finishes (a write may commit): retry with the same
-/// `Idempotency-Key`. The answer is an error, not a response: building a response needs the
-/// request, and a copy of it kept here would stop the router from routing it.
-async fn time_limit(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let limit = req.app_data::<web::Data<AppState>>().map_or(0, |s| s.settings.request_timeout_secs);
-    if limit == 0 {
-        return next.call(req).await;
-    }
-    match actix_web::rt::time::timeout(std::time::Duration::from_secs(limit), next.call(req)).await {
-        Ok(res) => res,
-        Err(_) => {
-            Err(ApiError::ServiceUnavailable(format!("the request took longer than {limit} s and was abandoned"))
-                .into())
-        }
-    }
-}
-
-/// Request headers (names and values) beyond this many bytes are refused with 431 problem+json.
-/// Heads over actix's own limit (128 KiB, or more than 96 headers) and malformed heads never
-/// reach the application: actix-http's h1 dispatcher answers them itself (a bare 431 or 400
-/// with no body) and offers no hook to render them; see `docs/roles.md`, residual risks.
-pub const MAX_HEAD_BYTES: usize = 32 * 1024;
-
-async fn bounded_head(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let size: usize = req.headers().iter().map(|(name, value)| name.as_str().len() + value.len()).sum();
-    if size > MAX_HEAD_BYTES {
-        let status = StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE;
-        let error = ApiError::BadRequest(format!("the request headers exceed {MAX_HEAD_BYTES} bytes"));
-        let response = problem_response(&error, status);
-        return Ok(req.into_response(response).map_into_right_body());
-    }
-    Ok(next.call(req).await?.map_into_left_body())
-}
-
-/// `error` as problem+json under `status`, which the body states too.
-fn problem_response(error: &ApiError, status: StatusCode) -> HttpResponse {
-    let mut problem = error.problem();
-    if problem.status != status.as_u16() {
-        problem.status = status.as_u16();
-        if let Some(reason) = status.canonical_reason() {
-            problem.title = reason.to_owned();
-        }
-    }
-    HttpResponse::build(status).insert_header((header::CONTENT_TYPE, PROBLEM_JSON)).json(problem)
-}
-
-/// Rewrites any error response that is not already problem+json (the framework's own 404, 405,
-/// 413, ... with their empty or text bodies) as problem+json with the same status and headers.
-fn bare_error_as_problem<B: MessageBody + 'static>(
-    res: ServiceResponse<B>,
-) -> actix_web::Result<ErrorHandlerResponse<B>> {
-    // The console's own error pages are HTML and stay HTML.
-    let is_problem = res.headers().get(header::CONTENT_TYPE).is_some_and(|v| {
-        // FHIR routes answer OperationOutcomes, which stay as they are too.
-        [PROBLEM_JSON.as_bytes(), b"text/html", crate::fhir::FHIR_JSON.as_bytes()]
-            .iter()
-            .any(|kind| v.as_bytes().starts_with(kind))
-    });
-    if is_problem {
-        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
-    }
-    let status = res.status();
-    let error = match status {
-        StatusCode::NOT_FOUND => ApiError::NotFound("no such resource".into()),
-        StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge("the request body is over the size limit".into()),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType("unsupported content type".into()),
-        s if s.is_server_error() => ApiError::internal(format!("framework answered {s}")),
-        s => ApiError::BadRequest(s.canonical_reason().unwrap_or("bad request").to_lowercase()),
-    };
-    let (req, old) = res.into_parts();
-    if error.status() >= 500 {
-        let _logged = error.error_response();
-    }
-    let mut new = problem_response(&error, status);
-    for (name, value) in old.headers() {
-        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
-            new.headers_mut().insert(name.clone(), value.clone());
-        }
-    }
-    Ok(ErrorHandlerResponse::Response(ServiceResponse::new(req, new).map_into_right_body()))
 }
 
 /// Signs the audit chain's head every `audit_checkpoint_every` events or `audit_checkpoint_secs`

@@ -2,12 +2,12 @@
 
 use actix_web::{HttpResponse, web};
 
-use crate::api::extract::json::ApiJson;
-use crate::api::extract::query::ApiQuery;
 use crate::audit::Verification;
 use crate::context::Context;
-use crate::db::audit::ReviewRow;
-use crate::domain::audit_log::{self, AccessEntry, AuditPage, AuditQuery, ReviewInput, SigningKey};
+use crate::edge::json::ApiJson;
+use crate::edge::query::ApiQuery;
+
+use crate::domain::audit_log::{self, AccessEntry, AuditPage, AuditQuery, Review, ReviewInput, SigningKey};
 use crate::domain::paging::{NumberedPageParams, Page};
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
@@ -26,7 +26,7 @@ pub async fn list_events(
 /// Mark a break-glass access reviewed, with a comment (auditor).
 #[utoipa::path(post, path = "/v1/audit-events/{seq}/review", tag = "audit", request_body = ReviewInput,
     security(("bearer" = [])),
-    responses((status = 200, body = ReviewRow), (status = 404, body = Problem, content_type = "application/problem+json"),
+    responses((status = 200, body = Review), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn review_event(

@@ -2,9 +2,9 @@
 
 use actix_web::{HttpResponse, web};
 
-use crate::api::extract::json::ApiJson;
 use crate::context::Context;
 use crate::domain::care_team::{self, CareTeam, CareTeamInput};
+use crate::edge::json::ApiJson;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 

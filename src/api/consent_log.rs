@@ -3,12 +3,12 @@
 
 use actix_web::{HttpResponse, web};
 
-use crate::api::extract::query::ApiQuery;
 use crate::context::Context;
 use crate::domain::consents::accesses::{self as consent_accesses, ConsentAccess};
 use crate::domain::consents::coverage::{self as consent_coverage, ConsentCoverage};
 use crate::domain::consents::log::{self as consent_log, ConsentLogEntry, ConsentLogQuery};
 use crate::domain::paging::{NumberedPageParams, Page};
+use crate::edge::query::ApiQuery;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 

@@ -3,9 +3,9 @@
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 
-use crate::api::extract::json::ApiJson;
 use crate::context::Context;
 use crate::domain::consents::{self, Consent, ConsentInput, ConsentList, RevokeInput};
+use crate::edge::json::ApiJson;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 

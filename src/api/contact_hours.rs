@@ -4,12 +4,12 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::api::extract::json::ApiJson;
-use crate::api::extract::query::ApiQuery;
 use crate::auth::Role;
 use crate::context::Context;
 use crate::domain::coordination::hours::{self, ContactHours, RegionFilter, RegionHours, Weekday};
 use crate::domain::coordination::reachable::{self, Reachability};
+use crate::edge::json::ApiJson;
+use crate::edge::query::ApiQuery;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 

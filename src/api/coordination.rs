@@ -5,14 +5,14 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::api::extract::json::ApiJson;
-use crate::api::extract::query::ApiQuery;
 use crate::context::Context;
 use crate::domain::coordination::inbox::{self, BoxName, SheetList, SheetQuery};
 use crate::domain::coordination::sheets::{self, ForwardInput, ReplyInput, SheetInput};
 use crate::domain::coordination::stats::{self, SheetStats};
 use crate::domain::coordination::{Sheet, State};
 use crate::domain::{paging, params};
+use crate::edge::json::ApiJson;
+use crate::edge::query::ApiQuery;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 

@@ -3,13 +3,13 @@
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 
-use crate::api::extract::json::ApiJson;
-use crate::api::extract::query::ApiQuery;
 use crate::context::Context;
 use crate::domain::directory::{
     self, Organization, OrganizationFilter, OrganizationInput, Practitioner, PractitionerFilter, PractitionerInput,
 };
 use crate::domain::paging::{Page, PageParams};
+use crate::edge::json::ApiJson;
+use crate::edge::query::ApiQuery;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 

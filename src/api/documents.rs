@@ -5,14 +5,14 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::api::extract::if_match::IfMatchHeader;
-use crate::api::extract::json::ApiJson;
-use crate::api::extract::query::ApiQuery;
 use crate::auth::Caller;
 use crate::context::Context;
 use crate::domain::documents::{Document, DocumentInput, Idempotency, IfMatch, ListFilter, Written, audited};
 use crate::domain::paging::{self, NumberedPageParams, Page};
 use crate::domain::params;
+use crate::edge::if_match::IfMatchHeader;
+use crate::edge::json::ApiJson;
+use crate::edge::query::ApiQuery;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 

@@ -3,10 +3,10 @@
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 
-use crate::api::extract::if_match::IfMatchHeader;
-use crate::api::extract::json::ApiJson;
 use crate::context::Context;
 use crate::domain::reports::plans::{self, Plan, PlanInput};
+use crate::edge::if_match::IfMatchHeader;
+use crate::edge::json::ApiJson;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 

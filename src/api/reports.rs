@@ -5,11 +5,11 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::api::extract::query::ApiQuery;
 use crate::context::Context;
 use crate::domain::reports::Days;
 use crate::domain::reports::indicators::{self, Granularity, Indicators};
 use crate::domain::reports::item_fill::{self, ItemFill, ItemFillQuery};
+use crate::edge::query::ApiQuery;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 

@@ -3,8 +3,8 @@
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 
-use crate::api::extract::json::ApiJson;
 use crate::context::Context;
+use crate::edge::json::ApiJson;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 use crate::webhooks::subscriptions::{self, ReplayInput, Subscription, SubscriptionInput, SubscriptionList};

@@ -1,71 +1,32 @@
 //! Sync over HTTP: the change feed and batch upload, thin handlers around `crate::domain::sync`.
 
-use std::time::Duration;
-
 use actix_web::http::header;
 use actix_web::{HttpResponse, ResponseError, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::api::extract::json::ApiJson;
-use crate::api::extract::query::ApiQuery;
 use crate::audit::Event;
 use crate::context::Context;
-use crate::domain::fields::Errors;
+use crate::edge::feed::FeedParams;
+use crate::edge::json::ApiJson;
+use crate::edge::query::ApiQuery;
 
-use crate::api::problem::PROBLEM_JSON;
-use crate::domain::sync::{
-    self, BatchInput, BatchResults, ChangePage, DEFAULT_LIMIT, FeedQuery, MAX_LIMIT, MAX_WAIT_SECS,
-};
+use crate::domain::sync::{self, BatchInput, BatchResults, ChangePage, FeedQuery};
+use crate::edge::problem::PROBLEM_JSON;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 
-/// Taken as text: `since` is an opaque cursor, and a malformed or out-of-range number gets one
-/// message stating the range.
+/// How long a feed request may wait for a change.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct FeedParams {
-    /// The `next_cursor` of the previous answer; `0` (the default) starts at the beginning.
-    #[param(value_type = Option<String>, example = "0", pattern = "^[0-9]{1,18}$")]
-    pub since: Option<String>,
-    /// Changes per answer at most (1–1000, default 100).
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
-    pub limit: Option<String>,
+pub struct WaitParams {
     /// Seconds to wait for a change when there is none yet (0–60, default 0: answer at once).
     #[param(value_type = Option<u32>, minimum = 0, maximum = 60)]
     pub wait: Option<String>,
 }
 
-impl FeedParams {
-    fn parse(&self) -> Result<FeedQuery, ApiError> {
-        let mut errors = Errors::default();
-        let mut number =
-            |name: &str, value: Option<&str>, default: u64, range: std::ops::RangeInclusive<u64>| match value
-                .map_or(Ok(default), str::parse::<u64>)
-            {
-                Ok(n) if range.contains(&n) => n,
-                Ok(_) | Err(_) => {
-                    errors.add(
-                        format!("/query/{name}"),
-                        format!("must be a whole number from {} to {}", range.start(), range.end()),
-                    );
-                    default
-                }
-            };
-        let since = number("since", self.since.as_deref(), 0, 0..=i64::MAX.unsigned_abs());
-        let limit = number("limit", self.limit.as_deref(), DEFAULT_LIMIT as u64, 1..=MAX_LIMIT as u64);
-        let wait = number("wait", self.wait.as_deref(), 0, 0..=MAX_WAIT_SECS);
-        errors.finish()?;
-        Ok(FeedQuery {
-            since: i64::try_from(since).map_err(ApiError::internal)?,
-            limit: usize::try_from(limit).map_err(ApiError::internal)?,
-            wait: Duration::from_secs(wait),
-        })
-    }
-}
-
 /// The changes the caller may see, in commit order, from a cursor; `wait` long-polls.
-#[utoipa::path(get, path = "/v1/changes", tag = "sync", params(FeedParams), security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/changes", tag = "sync", params(FeedParams, WaitParams), security(("bearer" = [])),
     responses(
         (status = 200, description = "Changes after `since` that the access rule lets the caller read, and the cursor to continue from", body = ChangePage),
         (status = 403, description = "The role may not read documents", body = Problem, content_type = "application/problem+json"),
@@ -74,9 +35,10 @@ impl FeedParams {
 pub async fn get_changes(
     state: web::Data<AppState>,
     ctx: Context,
-    params: ApiQuery<FeedParams>,
+    feed: ApiQuery<FeedParams>,
+    wait: ApiQuery<WaitParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = params.parse()?;
+    let query = FeedQuery::parse(feed.since.as_deref(), feed.limit.as_deref(), wait.wait.as_deref())?;
     let event = Event::new(&ctx, "changes.read");
     let page = sync::follow(state.into_inner(), ctx.caller, event, query).await?;
     Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(page))

@@ -1,103 +1,23 @@
-//! The short-stay vacancy board over HTTP: thin handlers around `crate::domain::vacancies`, and
-//! the Server-Sent Events framing of its stream.
+//! The short-stay vacancy board over HTTP: thin handlers around `crate::domain::vacancies`; its
+//! stream is framed by `crate::edge::sse`.
 
 use std::convert::Infallible;
 
 use actix_web::http::header;
-use actix_web::web::Bytes;
-use actix_web::{HttpRequest, HttpResponse, web};
-use serde::Deserialize;
-use utoipa::IntoParams;
+use actix_web::{HttpResponse, web};
 
-use crate::api::extract::if_match::IfMatchHeader;
-use crate::api::extract::json::ApiJson;
-use crate::api::extract::query::ApiQuery;
-use crate::clock;
 use crate::context::Context;
-use crate::domain::fields::{Errors, is_postal_code};
 use crate::domain::vacancies::{
-    self, MAX_SEARCH_DAYS, Next, SearchQuery, ShortStayService, VacancyChangePage, VacancyPosting, VacancyPostingInput,
+    self, Next, SearchParams, ShortStayService, VacancyChangePage, VacancyPosting, VacancyPostingInput,
     VacancySearchResult,
 };
+use crate::edge::feed::{FeedParams, LastEventId};
+use crate::edge::if_match::IfMatchHeader;
+use crate::edge::json::ApiJson;
+use crate::edge::query::ApiQuery;
+use crate::edge::sse;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
-
-/// Taken as text, so that each bad value gets a message naming its parameter and the rule.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct SearchParams {
-    /// The first day a bed is needed, `YYYY-MM-DD` (default: today in the region; not before it).
-    #[param(value_type = Option<String>, format = Date)]
-    pub from: Option<String>,
-    /// The last day a bed is needed (default: `from`); at most 92 days from `from`.
-    #[param(value_type = Option<String>, format = Date)]
-    pub to: Option<String>,
-    /// Only this service: `daily_living` (短期入所生活介護) or `medical_care` (短期入所療養介護).
-    #[param(value_type = Option<ShortStayService>)]
-    pub service: Option<String>,
-    /// Care needs, comma-separated (e.g. `suction,insulin`): the facility must take on every one,
-    /// every day.
-    #[param(value_type = Option<String>, example = "suction,insulin")]
-    pub accepts: Option<String>,
-    /// A postal code (`997-0035`): facilities sharing more of its leading digits come first.
-    #[param(value_type = Option<String>, pattern = r"^[0-9]{3}-?[0-9]{4}$")]
-    pub near: Option<String>,
-}
-
-impl SearchParams {
-    pub fn parse(self, today: time::Date) -> Result<SearchQuery, ApiError> {
-        let mut errors = Errors::default();
-        let mut day = |name: &str, value: Option<&str>, default: time::Date| match value {
-            None => Some(default),
-            Some(text) => {
-                let parsed = clock::parse_day(text);
-                if parsed.is_none() {
-                    errors.add(format!("/query/{name}"), "must be a real date, YYYY-MM-DD");
-                }
-                parsed
-            }
-        };
-        let from = day("from", self.from.as_deref(), today);
-        let to = from.and_then(|f| day("to", self.to.as_deref(), f));
-        if let Some(f) = from
-            && f < today
-        {
-            errors.add("/query/from", format!("must not be before today ({})", clock::format_day(today)));
-        }
-        if let (Some(f), Some(t)) = (from, to) {
-            if t < f {
-                errors.add("/query/to", "must not be before from");
-            } else if (t - f).whole_days() >= MAX_SEARCH_DAYS {
-                errors.add("/query/to", format!("must be less than {MAX_SEARCH_DAYS} days after from"));
-            }
-        }
-        let service = match self.service.as_deref().map(str::parse::<ShortStayService>).transpose() {
-            Ok(s) => s,
-            Err(e) => {
-                errors.add("/query/service", e.to_string());
-                None
-            }
-        };
-        let mut accepts = Vec::new();
-        for word in self.accepts.as_deref().unwrap_or("").split(',').filter(|w| !w.is_empty()) {
-            match word.parse() {
-                Ok(need) if !accepts.contains(&need) => accepts.push(need),
-                Ok(_) => {}
-                Err(e) => errors.add("/query/accepts", format!("{e}")),
-            }
-        }
-        if let Some(near) = &self.near
-            && !is_postal_code(near)
-        {
-            errors.add("/query/near", "must be a postal code like 997-0035");
-        }
-        errors.finish()?;
-        match (from, to) {
-            (Some(from), Some(to)) => Ok(SearchQuery { from, to, service, accepts, near: self.near }),
-            _ => Err(ApiError::internal("search days missing after checks")),
-        }
-    }
-}
 
 /// Find facilities with a short-stay bed free on every day of a range that take on every need.
 ///
@@ -209,29 +129,6 @@ pub async fn confirm_posting(
     Ok(respond(posting, false))
 }
 
-/// Cursor of the board's change feed: a sequence number, as text.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct FeedParams {
-    /// The `next_cursor` of the previous answer, or a stream event's id; `0` (the default) starts
-    /// at the beginning.
-    #[param(value_type = Option<String>, example = "0", pattern = "^[0-9]{1,18}$")]
-    pub since: Option<String>,
-    /// Changes per answer at most (1–1000, default 100).
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
-    pub limit: Option<String>,
-}
-
-fn whole(errors: &mut Errors, name: &str, value: Option<&str>, default: i64, max: i64) -> i64 {
-    match value.map_or(Ok(default), str::parse::<i64>) {
-        Ok(n) if (0..=max).contains(&n) => n,
-        _ => {
-            errors.add(format!("/query/{name}"), format!("must be a whole number from 0 to {max}"));
-            default
-        }
-    }
-}
-
 /// The board's changes after a cursor, for clients that poll instead of streaming.
 #[utoipa::path(get, path = "/v1/vacancies/changes", tag = "vacancies", params(FeedParams), security(("bearer" = [])),
     responses(
@@ -244,14 +141,7 @@ pub async fn get_vacancy_changes(
     ctx: Context,
     params: ApiQuery<FeedParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut errors = Errors::default();
-    let since = whole(&mut errors, "since", params.since.as_deref(), 0, i64::MAX);
-    let limit = whole(&mut errors, "limit", params.limit.as_deref(), 100, 1000);
-    if limit == 0 {
-        errors.add("/query/limit", "must be a whole number from 1 to 1000");
-    }
-    errors.finish()?;
-    let page = vacancies::changes(&state.into_inner(), ctx, since, limit).await?;
+    let page = vacancies::changes(&state.into_inner(), ctx, params.cursor()?).await?;
     Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(page))
 }
 
@@ -274,21 +164,12 @@ pub async fn get_vacancy_changes(
 pub async fn stream_vacancies(
     state: web::Data<AppState>,
     ctx: Context,
-    req: HttpRequest,
+    last: LastEventId,
 ) -> Result<HttpResponse, ApiError> {
-    let last = match req.headers().get("Last-Event-ID") {
-        None => None,
-        Some(v) => Some(
-            v.to_str()
-                .ok()
-                .filter(|t| (1..=18).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_digit()))
-                .and_then(|t| t.parse::<i64>().ok())
-                .ok_or_else(|| ApiError::field("/header/Last-Event-ID", "must be an event id (digits)"))?,
-        ),
-    };
+    let LastEventId(last) = last;
     let follower = vacancies::open_stream(&state.into_inner(), ctx, last).await?;
     // The first bytes go out at once: the client knows it is connected (and following) from here.
-    let hello = Bytes::from(format!("retry: 3000\n: following after {}\n\n", follower.position()));
+    let hello = sse::hello(3000, follower.position());
     let body = futures_util::stream::unfold((Some(hello), follower), |(hello, mut follower)| async move {
         if let Some(hello) = hello {
             return Some((Ok::<_, Infallible>(hello), (None, follower)));
@@ -296,10 +177,9 @@ pub async fn stream_vacancies(
         match follower.next().await {
             Ok(Next::Change(change)) => {
                 let data = serde_json::to_string(&change).unwrap_or_default();
-                let event = format!("id: {}\nevent: vacancy\ndata: {data}\n\n", change.seq);
-                Some((Ok(Bytes::from(event)), (None, follower)))
+                Some((Ok(sse::event(change.seq, "vacancy", &data)), (None, follower)))
             }
-            Ok(Next::Heartbeat) => Some((Ok(Bytes::from_static(b": heartbeat\n\n")), (None, follower))),
+            Ok(Next::Heartbeat) => Some((Ok(sse::heartbeat()), (None, follower))),
             Ok(Next::End) => None,
             Err(e) => {
                 tracing::warn!(error = %e, "vacancy stream ended");
@@ -307,9 +187,5 @@ pub async fn stream_vacancies(
             }
         }
     });
-    Ok(HttpResponse::Ok()
-        .content_type("text/event-stream")
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header(("X-Accel-Buffering", "no"))
-        .streaming(body))
+    Ok(sse::response(body))
 }

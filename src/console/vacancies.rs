@@ -7,8 +7,8 @@ use actix_web::web;
 use askama::Template;
 
 use super::{Console, ConsoleError, PageResult, Ui, ok, word};
-use crate::api::vacancies::{SearchParams, stream_vacancies};
-use crate::domain::vacancies::{self, CareNeed, ShortStayService, Vacancy};
+use crate::api::vacancies::stream_vacancies;
+use crate::domain::vacancies::{self, CareNeed, SearchParams, ShortStayService, Vacancy};
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -65,7 +65,7 @@ struct Board {
 
 /// The form sends each need as its own `accepts` checkbox; the API takes them comma-separated.
 fn params_of(query: &str) -> SearchParams {
-    let mut params = SearchParams { from: None, to: None, service: None, accepts: None, near: None };
+    let mut params = SearchParams::default();
     let mut accepts = Vec::new();
     for (key, value) in form_urlencoded::parse(query.as_bytes()) {
         let value = value.trim().to_owned();

@@ -7,7 +7,9 @@ use utoipa::ToSchema;
 use super::DbConn;
 use super::schema::{audit_checkpoints, audit_events, audit_head, audit_reviews, audit_signing_keys};
 
-#[derive(Debug, Clone, Queryable, Insertable, Serialize, Deserialize, ToSchema)]
+/// An event as stored, and as an audit export's line (`audit::verify::ExportLine`): the export
+/// must carry exactly what the hashes cover. Routes answer `domain::audit_log::RecordedEvent`.
+#[derive(Debug, Clone, Queryable, Insertable, Serialize, Deserialize)]
 #[diesel(table_name = audit_events)]
 pub struct AuditRow {
     pub seq: i64,
@@ -130,7 +132,7 @@ impl AuditRow {
     }
 }
 
-#[derive(Debug, Clone, Queryable, Insertable, Serialize, ToSchema)]
+#[derive(Debug, Clone, Queryable, Insertable)]
 #[diesel(table_name = audit_reviews)]
 pub struct ReviewRow {
     pub event_seq: i64,

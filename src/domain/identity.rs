@@ -1,8 +1,6 @@
 //! A patient's identity (氏名, 生年月日, 住所, 保険): its types, its checks, and the sealing of every
 //! field on its own under the patient's data key, bound to its place in the record.
 
-use std::str::FromStr;
-
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -11,78 +9,40 @@ use crate::clock;
 use crate::crypto::{DataKey, FieldContext};
 use crate::db::patients::PatientRow;
 use crate::domain::fields::{self, Address, Errors};
-use crate::domain::params::{self, UnknownWord};
+use crate::domain::params;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// 要介護度: the long-term-care certification level.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum CareLevel {
-    /// 要支援1
-    #[serde(rename = "support_1")]
-    Support1,
-    /// 要支援2
-    #[serde(rename = "support_2")]
-    Support2,
-    /// 要介護1
-    #[serde(rename = "care_1")]
-    Care1,
-    /// 要介護2
-    #[serde(rename = "care_2")]
-    Care2,
-    /// 要介護3
-    #[serde(rename = "care_3")]
-    Care3,
-    /// 要介護4
-    #[serde(rename = "care_4")]
-    Care4,
-    /// 要介護5
-    #[serde(rename = "care_5")]
-    Care5,
-    /// 非該当: assessed and not certified as needing support or care.
-    NotCertified,
-    /// 申請中: certification applied for, not yet decided.
-    Pending,
-}
-
-impl CareLevel {
-    /// Every level, in declaration order.
-    pub const ALL: [CareLevel; 9] = [
-        Self::Support1,
-        Self::Support2,
-        Self::Care1,
-        Self::Care2,
-        Self::Care3,
-        Self::Care4,
-        Self::Care5,
-        Self::NotCertified,
-        Self::Pending,
-    ];
-
-    /// The stored word; identical to the serde name (a test keeps them equal).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Support1 => "support_1",
-            Self::Support2 => "support_2",
-            Self::Care1 => "care_1",
-            Self::Care2 => "care_2",
-            Self::Care3 => "care_3",
-            Self::Care4 => "care_4",
-            Self::Care5 => "care_5",
-            Self::NotCertified => "not_certified",
-            Self::Pending => "pending",
-        }
-    }
-}
-
-impl FromStr for CareLevel {
-    type Err = UnknownWord;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        params::from_word(&Self::ALL, Self::as_str, "care level", s)
-    }
-}
+params::words!(
+    /// 要介護度: the long-term-care certification level.
+    CareLevel, "care level", [
+        /// 要支援1
+        #[serde(rename = "support_1")]
+        Support1 = "support_1",
+        /// 要支援2
+        #[serde(rename = "support_2")]
+        Support2 = "support_2",
+        /// 要介護1
+        #[serde(rename = "care_1")]
+        Care1 = "care_1",
+        /// 要介護2
+        #[serde(rename = "care_2")]
+        Care2 = "care_2",
+        /// 要介護3
+        #[serde(rename = "care_3")]
+        Care3 = "care_3",
+        /// 要介護4
+        #[serde(rename = "care_4")]
+        Care4 = "care_4",
+        /// 要介護5
+        #[serde(rename = "care_5")]
+        Care5 = "care_5",
+        /// 非該当: assessed and not certified as needing support or care.
+        NotCertified = "not_certified",
+        /// 申請中: certification applied for, not yet decided.
+        Pending = "pending",
+    ]
+);
 
 /// The patient's sex (性別) as recorded.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
@@ -247,7 +207,7 @@ mod tests {
     fn stored_care_levels_are_the_wire_words() {
         for level in CareLevel::ALL {
             assert_eq!(serde_json::to_value(level).unwrap(), Value::String(level.as_str().to_owned()));
-            assert_eq!(level.as_str().parse::<CareLevel>().unwrap(), level);
+            assert_eq!(level.as_str().parse::<CareLevel>().unwrap(), *level);
         }
         assert!("care_6".parse::<CareLevel>().is_err());
     }

@@ -1,6 +1,8 @@
 //! Values that several requests spell the same way and the domain checks the same way: RFC 3339
 //! instants in query strings, day ranges in bodies, and the words that coded enums travel as.
 
+use std::ops::RangeInclusive;
+
 use crate::clock;
 use crate::domain::fields::Errors;
 use crate::error::ApiError;
@@ -35,6 +37,46 @@ pub fn day_range(errors: &mut Errors, start_at: &str, start: &str, end_at: &str,
             errors.add(end_at, format!("must not be before {name}"));
         }
         Some(_) => {}
+    }
+}
+
+/// A whole-number query parameter `name` within `range`, `default` when absent; anything else
+/// adds one message stating the range (and the default stands in, so checking goes on).
+pub fn whole(errors: &mut Errors, name: &str, value: Option<&str>, default: u64, range: RangeInclusive<u64>) -> u64 {
+    match value.map_or(Ok(default), str::parse::<u64>) {
+        Ok(n) if range.contains(&n) => n,
+        Ok(_) | Err(_) => {
+            errors.add(
+                format!("/query/{name}"),
+                format!("must be a whole number from {} to {}", range.start(), range.end()),
+            );
+            default
+        }
+    }
+}
+
+/// Where a change feed is read from: after `since` (a sequence number, 0 from the start), at
+/// most `limit` changes. Both feeds (the record's and the vacancy board's) page this way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    /// Changes after this sequence number.
+    pub since: i64,
+    /// At most this many.
+    pub limit: usize,
+}
+
+impl Cursor {
+    /// Changes per answer when the caller does not say.
+    pub const DEFAULT_LIMIT: u64 = 100;
+    /// Changes per answer at most.
+    pub const MAX_LIMIT: u64 = 1000;
+
+    /// The `since` and `limit` parameters as sent (text), checked into a cursor.
+    pub fn parse(errors: &mut Errors, since: Option<&str>, limit: Option<&str>) -> Cursor {
+        let since = whole(errors, "since", since, 0, 0..=i64::MAX.unsigned_abs());
+        let limit = whole(errors, "limit", limit, Self::DEFAULT_LIMIT, 1..=Self::MAX_LIMIT);
+        // Both fit: the ranges above are those of i64 and of a small usize.
+        Cursor { since: i64::try_from(since).unwrap_or(i64::MAX), limit: usize::try_from(limit).unwrap_or(1000) }
     }
 }
 

@@ -5,10 +5,6 @@
 //! chosen here (route patterns, status codes, methods): never an id, a path or a caller, so the
 //! endpoint discloses nothing about patients and its size does not grow with traffic.
 
-mod http;
-
-pub use http::track;
-
 use std::sync::LazyLock;
 use std::time::Duration;
 
@@ -125,6 +121,14 @@ fn metrics() -> Option<&'static Metrics> {
         Metrics::new().inspect_err(|e| tracing::error!(error = %e, "metrics registry not built")).ok()
     });
     METRICS.as_ref()
+}
+
+/// One request answered: `route` is its pattern (`/v1/documents/{id}`), never its path.
+pub fn http_request(method: &str, route: &str, status: &str, seconds: f64) {
+    if let Some(m) = metrics() {
+        m.requests.with_label_values(&[method, route, status]).inc();
+        m.latency.with_label_values(&[method, route]).observe(seconds);
+    }
 }
 
 /// The committer committed `size` writes in one transaction.

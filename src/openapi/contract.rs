@@ -11,7 +11,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, Secur
 use utoipa::openapi::server::Server;
 use utoipa::openapi::{Content, OpenApi, Ref, RefOr, Response, Schema};
 
-use crate::api::problem::PROBLEM_JSON;
+use crate::edge::problem::PROBLEM_JSON;
 
 use crate::fhir::FHIR_JSON;
 

@@ -265,6 +265,22 @@ where
     res.body
 }
 
+/// Waits until subscription `id` has passed every change committed so far (its `delivered_seq`
+/// at the feed's head): from then on, a change it has not sent is one it never will, so an
+/// absence can be asserted without waiting for time to pass.
+async fn caught_up<S, B>(app: &S, w: &World, id: &str)
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let head = carepath::db::changes::last_seq(&mut w.t.state.pool.get().unwrap()).unwrap();
+    let start = Instant::now();
+    while get_sub(app, w, id).await["delivered_seq"].as_i64().unwrap() < head {
+        assert!(start.elapsed() < Duration::from_secs(30), "the subscription never reached seq {head}");
+        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 fn nurse_sub(r: &Receiver) -> Value {
     json!({"url": r.url(), "role": "nurse"})
 }
@@ -313,7 +329,8 @@ async fn a_change_whose_consent_was_revoked_before_delivery_is_not_delivered() {
     let app = init_service(carepath::startup::app(t.state.clone())).await;
     let w = world(&app, t).await;
     let r = Receiver::start();
-    assert_eq!(subscribe(&app, &w, nurse_sub(&r)).await.status, 201);
+    let created = subscribe(&app, &w, nurse_sub(&r)).await;
+    assert_eq!(created.status, 201);
     // No worker yet: the change waits, and the consent is revoked before it is delivered.
     let hidden = write_doc(&app, &w, &w.patients[0], "care_1").await;
     let req = TestRequest::post()
@@ -324,7 +341,7 @@ async fn a_change_whose_consent_was_revoked_before_delivery_is_not_delivered() {
     let shown = write_doc(&app, &w, &w.patients[1], "care_2").await;
     let worker = Worker::start(w.t.state.clone());
     let got = r.wait_for(1).await;
-    actix_web::rt::time::sleep(Duration::from_millis(300)).await;
+    caught_up(&app, &w, &created.id()).await;
     worker.stop().await;
     let got_ids: Vec<Value> = r.received().iter().map(|m| m.json["document_id"].clone()).collect();
     assert_eq!(got.len(), 1);
@@ -449,14 +466,15 @@ async fn two_instances_on_one_database_deliver_each_change_once() {
     let w = world(&app, t).await;
     let r = Receiver::start();
     r.delay_ms.store(5, Ordering::SeqCst);
-    assert_eq!(subscribe(&app, &w, nurse_sub(&r)).await.status, 201);
+    let created = subscribe(&app, &w, nurse_sub(&r)).await;
+    assert_eq!(created.status, 201);
     let other = AppState::open(w.t.state.settings.clone()).unwrap();
     let (a, b) = (Worker::start(w.t.state.clone()), Worker::start(other));
     for i in 0..20 {
         write_doc(&app, &w, &w.patients[i % 2], "care_1").await;
     }
     r.wait_for(20).await;
-    actix_web::rt::time::sleep(Duration::from_millis(300)).await;
+    caught_up(&app, &w, &created.id()).await;
     a.stop().await;
     b.stop().await;
     let seqs = r.seqs();

@@ -5,13 +5,13 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 
-use crate::api::extract::json::ApiJson;
-use crate::api::extract::query::ApiQuery;
 use crate::context::Context;
 use crate::domain::audit_log::{self, AuditQuery};
 use crate::domain::documents::Document;
 use crate::domain::exports::Scope;
 use crate::domain::params;
+use crate::edge::json::ApiJson;
+use crate::edge::query::ApiQuery;
 use crate::error::{ApiError, Problem};
 use crate::fhir::{self, FHIR_JSON, export, jobs};
 use crate::state::AppState;

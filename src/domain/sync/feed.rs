@@ -21,14 +21,14 @@ use crate::db::changes::{self, ChangeRow, Kind};
 use crate::db::contact_sheets;
 use crate::db::patients::PatientRow;
 use crate::db::{self, DbConn};
+use crate::domain::fields::Errors;
+use crate::domain::params::{self, Cursor};
 use crate::error::ApiError;
 use crate::gate::Want;
 use crate::state::AppState;
 
-/// Changes per feed page when the caller does not say.
-pub const DEFAULT_LIMIT: usize = 100;
 /// The most changes one feed page may hold.
-pub const MAX_LIMIT: usize = 1000;
+const MAX_LIMIT: usize = Cursor::MAX_LIMIT as usize;
 /// The longest a long-poll (`wait`) may hold a feed request open, in seconds.
 pub const MAX_WAIT_SECS: u64 = 60;
 /// How often a waiting long-poll looks again without being woken: the bound on how late it
@@ -111,6 +111,17 @@ pub struct FeedQuery {
     pub limit: usize,
     /// How long to wait for a change when there is none yet.
     pub wait: Duration,
+}
+
+impl FeedQuery {
+    /// The `since`, `limit` and `wait` parameters as sent (text), each bad one named.
+    pub fn parse(since: Option<&str>, limit: Option<&str>, wait: Option<&str>) -> Result<FeedQuery, ApiError> {
+        let mut errors = Errors::default();
+        let Cursor { since, limit } = Cursor::parse(&mut errors, since, limit);
+        let wait = params::whole(&mut errors, "wait", wait, 0, 0..=MAX_WAIT_SECS);
+        errors.finish()?;
+        Ok(FeedQuery { since, limit, wait: Duration::from_secs(wait) })
+    }
 }
 
 /// What one pass over the feed found for a caller.

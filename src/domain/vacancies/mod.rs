@@ -9,11 +9,13 @@
 //! the service, and the organisation keeps its kind.
 
 mod publish;
+mod query;
 mod search;
 mod stream;
 mod types;
 
 pub use publish::{confirm, get, publish};
+pub use query::SearchParams;
 pub use search::{SearchQuery, VacancySearchResult, search};
 pub use stream::{Next, Stream, VacancyChange, VacancyChangePage, changes, open_stream};
 pub use types::{

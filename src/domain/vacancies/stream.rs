@@ -15,6 +15,7 @@ use crate::access::{self, Action, Resource};
 use crate::context::Context;
 use crate::db;
 use crate::db::vacancies::{self, ChangeRow};
+use crate::domain::params::Cursor;
 use crate::error::ApiError;
 use crate::limits::Place;
 use crate::state::AppState;
@@ -74,14 +75,13 @@ pub struct VacancyChangePage {
 pub async fn changes(
     state: &Arc<AppState>,
     ctx: Context,
-    since: i64,
-    limit: i64,
+    Cursor { since, limit }: Cursor,
 ) -> Result<VacancyChangePage, ApiError> {
     access::check(&ctx.caller, Resource::Directory, Action::Read)?;
-    let rows = db::run(&state.pool, move |conn| Ok(ChangeRow::after(conn, since, limit + 1)?)).await?;
-    let has_more = rows.len() > usize::try_from(limit).unwrap_or(usize::MAX);
-    let changes: Vec<VacancyChange> =
-        rows.iter().take(usize::try_from(limit).unwrap_or(0)).map(VacancyChange::try_from).collect::<Result<_, _>>()?;
+    let ask = i64::try_from(limit + 1).map_err(ApiError::internal)?;
+    let rows = db::run(&state.pool, move |conn| Ok(ChangeRow::after(conn, since, ask)?)).await?;
+    let has_more = rows.len() > limit;
+    let changes: Vec<VacancyChange> = rows.iter().take(limit).map(VacancyChange::try_from).collect::<Result<_, _>>()?;
     let next_cursor = changes.last().map_or(since, |c| c.seq).to_string();
     Ok(VacancyChangePage { changes, next_cursor, has_more })
 }

@@ -5,8 +5,8 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest};
 
 use crate::auth::Caller;
 use crate::context::Context;
+use crate::edge::request_id::RequestId;
 use crate::error::ApiError;
-use crate::request_id::RequestId;
 
 const X_BREAK_GLASS: &str = "x-break-glass";
 

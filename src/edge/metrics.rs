@@ -1,4 +1,4 @@
-//! The middleware that counts and times every request.
+//! The middleware that counts and times every request, by route pattern.
 
 use std::time::Instant;
 
@@ -6,8 +6,6 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
 use actix_web::middleware::Next;
-
-use super::metrics;
 
 /// The method as a label: the standard ones by name, anything else (a client may send any
 /// token) as `other`, so the label set stays bounded.
@@ -37,9 +35,6 @@ pub async fn track(
         Ok(res) => res.status(),
         Err(e) => e.as_response_error().status_code(),
     };
-    if let Some(m) = metrics() {
-        m.requests.with_label_values(&[method, route.as_str(), status.as_str()]).inc();
-        m.latency.with_label_values(&[method, route.as_str()]).observe(started.elapsed().as_secs_f64());
-    }
+    crate::metrics::http_request(method, &route, status.as_str(), started.elapsed().as_secs_f64());
     result
 }

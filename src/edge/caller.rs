@@ -8,8 +8,8 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use crate::audit::Event;
 use crate::auth::{Caller, Role};
 use crate::context::Context;
+use crate::edge::request_id::RequestId;
 use crate::error::ApiError;
-use crate::request_id::RequestId;
 use crate::state::AppState;
 
 /// Bounds `X-Purpose`, which ends up in the audit log.

@@ -5,9 +5,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
-
 use crate::access::{self, Action, Resource};
 use crate::audit::{self, Event, Verification};
 use crate::context::Context;
@@ -22,97 +19,9 @@ use crate::gate::{Want, authorize};
 use crate::ids::PatientId;
 use crate::state::AppState;
 
-/// Which events an auditor's query returns, and how many.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct AuditQuery {
-    /// Only events about this patient.
-    pub patient_id: Option<String>,
-    /// Only events by this actor (`sub`).
-    pub actor: Option<String>,
-    /// Only events by members of this organisation.
-    pub organization: Option<String>,
-    /// Only this action, e.g. `document.read`.
-    pub action: Option<String>,
-    /// Events at or after this time (RFC 3339).
-    #[param(format = DateTime)]
-    pub from: Option<String>,
-    /// Events before this time (RFC 3339).
-    #[param(format = DateTime)]
-    pub to: Option<String>,
-    /// Only break-glass accesses (`true`), or none of them (`false`).
-    pub break_glass: Option<bool>,
-    /// Events after this sequence number (the `next_cursor` of the previous page).
-    pub cursor: Option<i64>,
-    /// 1–1000, default 100.
-    #[param(minimum = 1, maximum = 1000)]
-    pub limit: Option<i64>,
-}
+mod types;
 
-/// One event of the log, with its review when it is a reviewed break-glass access.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AuditEvent {
-    /// The event as recorded, at the top level of the object.
-    #[serde(flatten)]
-    pub event: AuditRow,
-    /// For break-glass events: the auditor's review, once made.
-    pub review: Option<ReviewRow>,
-}
-
-/// One page of events in sequence order; the cursor is a sequence number.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AuditPage {
-    /// The events of this page.
-    pub items: Vec<AuditEvent>,
-    /// Pass as `cursor` for the next page; absent on the last page.
-    pub next_cursor: Option<i64>,
-}
-
-/// An auditor's review of a break-glass access.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ReviewInput {
-    /// The auditor's finding, at most 2000 characters.
-    #[schema(
-        min_length = 1,
-        max_length = 2000,
-        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
-    )]
-    pub comment: String,
-}
-
-/// The key that verifies the log's signed checkpoints.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SigningKey {
-    /// Always `Ed25519`.
-    pub algorithm: &'static str,
-    /// The key's id, as named by the checkpoints it signs.
-    pub key_id: String,
-    /// Base64 of the raw 32-byte Ed25519 public key.
-    pub public_key: String,
-    /// Every key that has signed checkpoints, with the checkpoints it may sign: give this whole
-    /// answer to `carepath audit verify --public-key` to check an export spanning a rotation.
-    pub keys: Vec<audit::PublicKey>,
-}
-
-/// One opening of a patient's record, told without clinical content or individual names.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AccessEntry {
-    /// The audit event's sequence number.
-    pub seq: i64,
-    /// When the record was opened; RFC 3339 in UTC.
-    pub at: String,
-    /// The organisation whose member opened the record.
-    pub organization: String,
-    /// Its name in the directory, when it has one.
-    pub organization_name: Option<String>,
-    /// The profession (role) of the member who opened it.
-    pub profession: String,
-    /// What was read, e.g. `document.read` or `care_team.read`.
-    pub action: String,
-    /// Whether it was an emergency (break-glass) access.
-    pub break_glass: bool,
-}
+pub use types::{AccessEntry, AuditEvent, AuditPage, AuditQuery, RecordedEvent, Review, ReviewInput, SigningKey};
 
 /// The actions that open (part of) a patient's record. A list or search shows here through the
 /// per-patient events it records for each patient it disclosed.
@@ -165,7 +74,7 @@ fn with_reviews(conn: &mut DbConn, rows: Vec<AuditRow>) -> Result<Vec<AuditEvent
         .into_iter()
         .map(|event| {
             let review = reviews.iter().position(|r| r.event_seq == event.seq).map(|i| reviews.swap_remove(i));
-            AuditEvent { event, review }
+            AuditEvent { event: event.into(), review: review.map(Review::from) }
         })
         .collect())
 }
@@ -193,7 +102,7 @@ pub async fn list_events(state: &Arc<AppState>, ctx: Context, query: AuditQuery)
 }
 
 /// Marks a break-glass access reviewed, with a comment (auditor); each access is reviewed once.
-pub async fn review(state: &Arc<AppState>, ctx: Context, seq: i64, input: ReviewInput) -> Result<ReviewRow, ApiError> {
+pub async fn review(state: &Arc<AppState>, ctx: Context, seq: i64, input: ReviewInput) -> Result<Review, ApiError> {
     let event = Event::new(&ctx, "audit.review").resource("audit_event", &seq.to_string());
     super::write(state, event, 200, move |tx, st, ev| {
         access::check(&ctx.caller, Resource::Audit, Action::Write)?;
@@ -219,7 +128,7 @@ pub async fn review(state: &Arc<AppState>, ctx: Context, seq: i64, input: Review
             reviewed_at: st.clock.stamp(),
         };
         review.insert(tx)?;
-        Ok(review)
+        Ok(review.into())
     })
     .await
 }

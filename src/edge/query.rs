@@ -8,7 +8,7 @@ use std::ops::Deref;
 use actix_web::{FromRequest, HttpRequest, dev::Payload};
 use serde::de::DeserializeOwned;
 
-use crate::api::extract::json::{field_error, pointer_of};
+use crate::edge::json::{field_error, pointer_of};
 use crate::error::ApiError;
 
 pub struct ApiQuery<T>(pub T);
