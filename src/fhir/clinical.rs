@@ -13,8 +13,10 @@ pub const ICD10: &str = "http://hl7.org/fhir/sid/icd-10";
 pub const YJ: &str = "urn:oid:1.2.392.100495.20.1.73";
 use super::clins::{ICD10_JP, YJ_JP};
 /// The extensions JP Core puts MEDIS modifiers in.
-const PREFIX_MODIFIER: &str = "http://jpfhir.jp/fhir/core/Extension/StructureDefinition/JP_Condition_DiseasePrefixModifier";
-const SUFFIX_MODIFIER: &str = "http://jpfhir.jp/fhir/core/Extension/StructureDefinition/JP_Condition_DiseaseSuffixModifier";
+const PREFIX_MODIFIER: &str =
+    "http://jpfhir.jp/fhir/core/Extension/StructureDefinition/JP_Condition_DiseasePrefixModifier";
+const SUFFIX_MODIFIER: &str =
+    "http://jpfhir.jp/fhir/core/Extension/StructureDefinition/JP_Condition_DiseaseSuffixModifier";
 const CONDITION_CLINICAL: &str = "http://terminology.hl7.org/CodeSystem/condition-clinical";
 const CONDITION_CATEGORY: &str = "http://terminology.hl7.org/CodeSystem/condition-category";
 const ALLERGY_CLINICAL: &str = "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical";
@@ -99,8 +101,7 @@ fn as_sent(r: &mut Value, o: &Map<String, Value>) {
         r["clinicalStatus"] = clinical_status(CONDITION_CLINICAL, st);
     }
     if let Some(v) = s(o, "verification_status") {
-        r["verificationStatus"] =
-            clinical_status("http://terminology.hl7.org/CodeSystem/condition-ver-status", v);
+        r["verificationStatus"] = clinical_status("http://terminology.hl7.org/CodeSystem/condition-ver-status", v);
     }
     if let Some(c) = s(o, "category") {
         r["category"] = json!([{ "coding": [{ "system": CONDITION_CATEGORY, "code": c }] }]);
@@ -138,13 +139,7 @@ fn conditions(doc: &Document, out: &mut Vec<Derived>) {
     // A care path lists what the patient lives with; other documents what they were seen for.
     let category = if doc.doc_type == "care-path" { "problem-list-item" } else { "encounter-diagnosis" };
     for (i, d) in items(doc, "diagnoses") {
-        let mut r = condition(
-            doc,
-            derived_id(&doc.id, &format!("dx{i}")),
-            "active",
-            category,
-            code_of(d, "name"),
-        );
+        let mut r = condition(doc, derived_id(&doc.id, &format!("dx{i}")), "active", category, code_of(d, "name"));
         as_sent(&mut r, d);
         if d.get("primary").and_then(Value::as_bool) == Some(true) {
             r["extension"] = json!([{ "url": format!("{}/StructureDefinition/primary-diagnosis", super::OURS), "valueBoolean": true }]);
@@ -189,13 +184,7 @@ fn conditions(doc: &Document, out: &mut Vec<Derived>) {
         out.push(Derived { member: "infections", resource: r });
     }
     if let Some(c) = doc.content.get("cause_of_death").and_then(Value::as_object) {
-        let r = condition(
-            doc,
-            derived_id(&doc.id, "cod"),
-            "resolved",
-            "encounter-diagnosis",
-            code_of(c, "name"),
-        );
+        let r = condition(doc, derived_id(&doc.id, "cod"), "resolved", "encounter-diagnosis", code_of(c, "name"));
         out.push(Derived { member: "cause_of_death", resource: r });
     }
 }

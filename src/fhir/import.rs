@@ -95,8 +95,7 @@ pub async fn import(
     let (st, caller, id) = (state.clone(), ctx.caller.clone(), patient.clone());
     let glass = ctx.break_glass.is_some();
     let admitted =
-        db::run(&state.pool, move |conn| crate::gate::admits(conn, &st, &caller, &id, want(doc_type), glass))
-            .await?;
+        db::run(&state.pool, move |conn| crate::gate::admits(conn, &st, &caller, &id, want(doc_type), glass)).await?;
     let prepared = match admitted {
         None => Prepared::Stranger,
         Some(row) => {
@@ -125,14 +124,16 @@ pub async fn import(
         let digest = ring::digest::digest(&ring::digest::SHA256, mapped.identifier.as_bytes());
         let key = format!("fhir-bundle:{}", crate::crypto::keyfile::hex(digest.as_ref()));
         let idem = Idempotency::new(&ctx.caller, &key, "POST", &path, &mapped.input)?;
-        let written = documents::create(tx, st, &ctx.caller, &patient, &mapped.input, Some(&idem), ev).map_err(
-            |e| match e {
+        let written =
+            documents::create(tx, st, &ctx.caller, &patient, &mapped.input, Some(&idem), ev).map_err(|e| match e {
                 ApiError::Validation(list) if list.iter().any(|f| f.pointer == "/header/Idempotency-Key") => {
-                    ApiError::field("Bundle.identifier", "a Bundle with this identifier was imported with other content")
+                    ApiError::field(
+                        "Bundle.identifier",
+                        "a Bundle with this identifier was imported with other content",
+                    )
                 }
                 other => inbound::locate(other, &mapped.sections, &mapped.input.doc_type),
-            },
-        )?;
+            })?;
         // The addressee's inbox learns of it in the same commit (not again on a replay).
         if !written.replayed
             && let Some(n) = clins::notice(&mapped.input, &written.document.id, &patient)

@@ -120,7 +120,11 @@ fn item(member: &str, r: &Value) -> Result<Value, String> {
     let mut o = Map::new();
     match (member, kind) {
         ("diagnoses", "Condition") => {
-            put(&mut o, "icd10_code", coded(&r["code"], ICD10).or_else(|| coded(&r["code"], ICD10_JP)).map(Value::from).as_ref());
+            put(
+                &mut o,
+                "icd10_code",
+                coded(&r["code"], ICD10).or_else(|| coded(&r["code"], ICD10_JP)).map(Value::from).as_ref(),
+            );
             put(&mut o, "name", r["code"].get("text"));
             put(&mut o, "onset_date", day(&r["onsetDateTime"]).as_ref());
             put(&mut o, "primary", ext(r, "primary-diagnosis").and_then(|e| e.get("valueBoolean")));
@@ -128,7 +132,11 @@ fn item(member: &str, r: &Value) -> Result<Value, String> {
         }
         ("infections", "Condition") => {
             put(&mut o, "name", r["code"].get("text"));
-            put(&mut o, "icd10_code", coded(&r["code"], ICD10).or_else(|| coded(&r["code"], ICD10_JP)).map(Value::from).as_ref());
+            put(
+                &mut o,
+                "icd10_code",
+                coded(&r["code"], ICD10).or_else(|| coded(&r["code"], ICD10_JP)).map(Value::from).as_ref(),
+            );
             let status = ext(r, "infection-status")
                 .and_then(|e| e["valueCoding"]["code"].as_str())
                 .or_else(|| coded(&r["clinicalStatus"], "condition-clinical"));

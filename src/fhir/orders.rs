@@ -112,7 +112,10 @@ pub(super) fn observations(doc: &Document, out: &mut Vec<Derived>) {
     for (member, prefix) in [("observations", "obs"), ("infection_results", "iobs")] {
         for (i, o) in items(doc, member) {
             let r = observation(doc, derived_id(&doc.id, &format!("{prefix}{i}")), o);
-            out.push(Derived { member: if prefix == "obs" { "observations" } else { "infection_results" }, resource: r });
+            out.push(Derived {
+                member: if prefix == "obs" { "observations" } else { "infection_results" },
+                resource: r,
+            });
         }
     }
 }

@@ -64,7 +64,10 @@ async fn a_referral_letter_is_kept_whole_and_idempotent() {
     // The unknown section (999) is kept as narrative, not refused.
     let structured = c["sections"].as_array().unwrap().iter().find(|s| s["code"] == "300").unwrap();
     let unknown = structured["sections"].as_array().unwrap().iter().find(|s| s["code"] == "999").unwrap();
-    assert_eq!((unknown["known"].as_bool(), unknown["text"].as_str()), (Some(false), Some("訪問看護ステーションへ: 体重を毎日記録。")));
+    assert_eq!(
+        (unknown["known"].as_bool(), unknown["text"].as_str()),
+        (Some(false), Some("訪問看護ステーションへ: 体重を毎日記録。"))
+    );
     // Sealed: no name, code or PDF in clear in the database.
     let db = crate::common::raw_database_text(&t);
     for secret in ["20087512", "J9FC11310000", "JVBERi0", "退院後の在宅医療"] {
@@ -88,8 +91,14 @@ async fn a_referral_letter_is_kept_whole_and_idempotent() {
     let medis = conditions.iter().find(|c| c["code"]["coding"][0]["code"] == "20087512").unwrap();
     assert_eq!(medis["code"]["coding"][0]["system"], "http://medis.or.jp/CodeSystem/master-disease-keyNumber");
     assert_eq!(medis["onsetDateTime"], "2026-10-28");
-    assert!(conditions.iter().any(|c| c["onsetDateTime"] == "2022-05"
-        && c["code"]["coding"].as_array().unwrap().iter().any(|x| x["system"] == "http://jpfhir.jp/fhir/core/mhlw/CodeSystem/ICD10-2013-full")));
+    assert!(conditions.iter().any(|c| {
+        c["onsetDateTime"] == "2022-05"
+            && c["code"]["coding"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|x| x["system"] == "http://jpfhir.jp/fhir/core/mhlw/CodeSystem/ICD10-2013-full")
+    }));
     assert_eq!(of_type(&record, "MedicationRequest").len(), 1);
     assert_eq!(of_type(&record, "Observation").len(), 1);
     for team in of_type(&record, "CareTeam") {
@@ -108,7 +117,10 @@ async fn a_discharge_summary_and_a_patient_summary_are_kept_as_their_types() {
     let w = world(&t, &app).await;
     let res = send(&app, import(&w.patient, &w.physician, &fixture("discharge-summary"))).await;
     assert_eq!(res.status, 201, "{}", res.body);
-    assert_eq!((res.body["type"].as_str(), res.body["schema_version"].as_str()), (Some("discharge-summary"), Some("1.1.0")));
+    assert_eq!(
+        (res.body["type"].as_str(), res.body["schema_version"].as_str()),
+        (Some("discharge-summary"), Some("1.1.0"))
+    );
     let c = &res.body["content"];
     assert_eq!((c["admission_date"].as_str(), c["discharge_date"].as_str()), (Some("2026-10-28"), Some("2026-11-20")));
     assert_eq!(c["hospital"]["name"], "新見中央病院");
@@ -120,7 +132,10 @@ async fn a_discharge_summary_and_a_patient_summary_are_kept_as_their_types() {
     let res = send(&app, import(&w.patient, &w.physician, &fixture("patient-summary"))).await;
     assert_eq!(res.status, 201, "{}", res.body);
     assert_eq!(res.body["type"], "patient-summary");
-    assert_eq!(res.body["content"]["plan_summary"], "心不全の療養計画\n減塩食と毎日の体重測定。心不全増悪時は早期受診。");
+    assert_eq!(
+        res.body["content"]["plan_summary"],
+        "心不全の療養計画\n減塩食と毎日の体重測定。心不全増悪時は早期受診。"
+    );
     assert_eq!(res.body["content"]["other_entries"][0]["resource_type"], "CarePlan");
     // A care manager does not see the Bundle as sent (it holds the infections): the document
     // Bundle is made from what the care manager may read.
@@ -164,14 +179,18 @@ async fn the_addressee_finds_the_referral_in_its_inbox_with_a_read_receipt() {
     let t = TestApp::new();
     let app = init_service(carepath::startup::app(t.state.clone())).await;
     let w = world(&t, &app).await;
-    let home = post(&app, &t.operator(), "/v1/organizations", json!({"name": "にいみ在宅クリニック", "kind": "clinic"}))
-        .await
-        .id();
+    let home =
+        post(&app, &t.operator(), "/v1/organizations", json!({"name": "にいみ在宅クリニック", "kind": "clinic"}))
+            .await
+            .id();
     let team = json!({"members": [
         {"organization": w.clinic, "role": "physician", "since": "2025-04-01"},
         {"organization": home, "role": "physician", "since": "2026-11-20"}]});
     let uri = format!("/v1/patients/{}/care-team", w.patient);
-    assert_eq!(send(&app, TestRequest::put().uri(&uri).insert_header(auth(&w.physician)).set_json(team)).await.status, 200);
+    assert_eq!(
+        send(&app, TestRequest::put().uri(&uri).insert_header(auth(&w.physician)).set_json(team)).await.status,
+        200
+    );
     let consent = json!({"status": "active", "organizations": [home], "purposes": ["treatment"],
         "period": {"start": "2026-11-01"}, "obtained_by": "signed_form"});
     let res = post(&app, &w.physician, &format!("/v1/patients/{}/consents", w.patient), consent).await;

@@ -24,7 +24,8 @@ async fn the_capability_statement_is_what_answers() {
     assert_eq!(cs.body["rest"][0]["security"]["service"][0]["text"], "Bearer JWT");
 
     // A JP-CLINS referral letter, so that prescriptions and observations are there to read.
-    let referral = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/api/fixtures/jp-clins/referral.json"));
+    let referral =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/api/fixtures/jp-clins/referral.json"));
     let import = TestRequest::post()
         .uri(&format!("/v1/patients/{}/fhir", w.patient))
         .insert_header(auth(&w.physician))

@@ -335,8 +335,7 @@ pub async fn import_bundle(
     id: web::Path<String>,
     ApiJsonText(bundle, raw): ApiJsonText<serde_json::Value>,
 ) -> Result<HttpResponse, ApiError> {
-    let written =
-        fhir::import::import(&state, ctx, id.into_inner().into(), bundle, raw, req.path().to_owned()).await?;
+    let written = fhir::import::import(&state, ctx, id.into_inner().into(), bundle, raw, req.path().to_owned()).await?;
     let doc = written.document;
     Ok(HttpResponse::build(
         actix_web::http::StatusCode::from_u16(written.status).unwrap_or(actix_web::http::StatusCode::CREATED),

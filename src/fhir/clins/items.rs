@@ -222,7 +222,11 @@ pub(super) fn medication(r: &Value, section: &str, full: Option<&str>) -> Value 
     if let Some(yj) = yj.filter(|c| c.len() == 12 && c.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_uppercase())) {
         o.insert("yj_code".into(), json!(yj));
     }
-    let hot = m["coding"].as_array().into_iter().flatten().find(|c| c["system"].as_str().is_some_and(|s| s.contains("master-HOT")));
+    let hot = m["coding"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["system"].as_str().is_some_and(|s| s.contains("master-HOT")));
     if let Some(h) = hot {
         put_str(&mut o, "hot_code", &h["code"]);
     }
@@ -253,7 +257,11 @@ pub(super) fn medication(r: &Value, section: &str, full: Option<&str>) -> Value 
             o.insert("dispense".into(), Value::Object(d));
         }
     }
-    let rp = r["identifier"].as_array().into_iter().flatten().find(|i| i["system"].as_str().is_some_and(|s| s.contains("rpNumber")));
+    let rp = r["identifier"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|i| i["system"].as_str().is_some_and(|s| s.contains("rpNumber")));
     if let Some(rp) = rp {
         put_str(&mut o, "rp_number", &rp["value"]);
     }
@@ -290,8 +298,13 @@ pub(super) fn observation(r: &Value, section: &str, full: Option<&str>) -> Value
     } else {
         put_str(&mut o, "value_string", &r["valueCodeableConcept"]["text"]);
     }
-    let interpretation: Vec<Value> =
-        r["interpretation"].as_array().into_iter().flatten().filter_map(|c| c["coding"].get(0).and_then(one)).take(10).collect();
+    let interpretation: Vec<Value> = r["interpretation"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["coding"].get(0).and_then(one))
+        .take(10)
+        .collect();
     if !interpretation.is_empty() {
         o.insert("interpretation".into(), Value::Array(interpretation));
     }
@@ -320,7 +333,10 @@ pub(super) fn attachments(r: &Value, section: &str, full: Option<&str>, at: &str
             o.insert("fhir_id".into(), json!(f));
         }
         let Some(kind) = a["contentType"].as_str() else {
-            errors.add(format!("{at}.content[{k}].attachment.contentType"), "the guide gives every attachment its contentType (application/pdf)");
+            errors.add(
+                format!("{at}.content[{k}].attachment.contentType"),
+                "the guide gives every attachment its contentType (application/pdf)",
+            );
             continue;
         };
         o.insert("content_type".into(), json!(kind));

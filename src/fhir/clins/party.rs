@@ -14,9 +14,11 @@ fn ext<'a>(r: &'a Value, tail: &str) -> Option<&'a Value> {
 fn organization(r: &Value) -> Value {
     let mut o = Map::new();
     put_str(&mut o, "name", &r["name"]);
-    let code = r["identifier"].as_array().into_iter().flatten().find(|i| {
-        i["system"].as_str().is_some_and(|s| s.ends_with("insurance-medical-institution-no"))
-    });
+    let code = r["identifier"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|i| i["system"].as_str().is_some_and(|s| s.ends_with("insurance-medical-institution-no")));
     if let Some(c) = code {
         put_str(&mut o, "institution_code", &c["value"]);
     }

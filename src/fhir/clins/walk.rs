@@ -91,7 +91,8 @@ impl<'a> Walk<'a> {
                 self.references += 1;
                 if self.references > MAX_REFERENCES {
                     if self.references == MAX_REFERENCES + 1 {
-                        self.errors.add(format!("{at}.entry"), format!("at most {MAX_REFERENCES} entry references in all"));
+                        self.errors
+                            .add(format!("{at}.entry"), format!("at most {MAX_REFERENCES} entry references in all"));
                     }
                     break;
                 }
@@ -104,7 +105,9 @@ impl<'a> Walk<'a> {
                     Some((i, resource)) => self.file(code, i, resource),
                     None => self.errors.add(
                         format!("{at}.entry[{j}]"),
-                        format!("{reference} is not in the Bundle: the guide has every referenced resource as an entry"),
+                        format!(
+                            "{reference} is not in the Bundle: the guide has every referenced resource as an entry"
+                        ),
                     ),
                 }
             }
@@ -195,9 +198,10 @@ impl<'a> Walk<'a> {
                 self.push("other_entries", items::other(r, code, full), i);
             }
             ("CarePlan", "422") => {
-                let text = r["description"].as_str().map(str::to_owned).or_else(|| {
-                    r["text"]["div"].as_str().map(text_of).filter(|t| !t.is_empty())
-                });
+                let text = r["description"]
+                    .as_str()
+                    .map(str::to_owned)
+                    .or_else(|| r["text"]["div"].as_str().map(text_of).filter(|t| !t.is_empty()));
                 if let Some(text) = text.filter(|_| self.kind.doc_type == "patient-summary") {
                     self.narrative("422", &text);
                 }
@@ -218,7 +222,8 @@ pub(super) fn finish(
     errors: &mut Errors,
 ) {
     if !content.contains_key("sender") {
-        let refs = composition["author"].as_array().into_iter().flatten().chain(std::iter::once(&composition["custodian"]));
+        let refs =
+            composition["author"].as_array().into_iter().flatten().chain(std::iter::once(&composition["custodian"]));
         for r in refs {
             if let Some((_, resource)) = r["reference"].as_str().and_then(|x| entries.resolve(x)) {
                 party::add(content, "sender", resource, entries);
@@ -256,7 +261,9 @@ pub(super) fn finish(
                     "the guide names the discharging hospital as an author or custodian Organization with a name",
                 ),
             }
-            if let Some(name) = content.get("sender").and_then(|s| s["practitioner"]["name"].as_str()).map(str::to_owned) {
+            if let Some(name) =
+                content.get("sender").and_then(|s| s["practitioner"]["name"].as_str()).map(str::to_owned)
+            {
                 content.insert("attending_physician".into(), json!({ "name": name }));
             }
             for (member, end) in [("admission_date", "start"), ("discharge_date", "end")] {

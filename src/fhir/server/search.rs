@@ -128,10 +128,13 @@ fn admits(e: &Entry, s: &Search) -> bool {
 fn parts(kind: &str) -> Parts {
     let only = Parts { team: false, consents: false, documents: false, directory: false };
     match kind {
-        "Condition" | "MedicationStatement" | "MedicationRequest" | "Observation" | "AllergyIntolerance"
-        | "Composition" | "DocumentReference" => {
-            Parts { documents: true, ..only }
-        }
+        "Condition"
+        | "MedicationStatement"
+        | "MedicationRequest"
+        | "Observation"
+        | "AllergyIntolerance"
+        | "Composition"
+        | "DocumentReference" => Parts { documents: true, ..only },
         "CarePlan" => Parts { documents: true, team: true, ..only },
         "CareTeam" => Parts { team: true, ..only },
         "Consent" => Parts { consents: true, ..only },
