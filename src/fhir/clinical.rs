@@ -251,6 +251,17 @@ fn allergy_category(ours: Option<&str>) -> Option<&'static str> {
     }
 }
 
+/// JP Core's allergy code system; JP Core 1.1 fixes `code.coding.system` to it.
+const JP_ALLERGY_CODE: &str = "http://jpfhir.jp/fhir/Common/CodeSystem/allergyintolerance-code";
+
+/// The profile an allergy may claim: JP Core's, unless it keeps codes of another system (JFAGY,
+/// as JP-CLINS sends them), which JP Core 1.1 does not allow; then none rather than a false one.
+fn allergy_profile(a: &Map<String, Value>) -> Option<&'static str> {
+    let codes = a.get("codes").and_then(Value::as_array);
+    let foreign = codes.into_iter().flatten().any(|c| c["system"] != JP_ALLERGY_CODE);
+    (!foreign).then_some("JP_AllergyIntolerance")
+}
+
 fn allergy_code(a: &Map<String, Value>) -> Value {
     let mut c = json!({ "text": s(a, "substance") });
     let all = codings(a, None);
@@ -265,7 +276,7 @@ fn allergies(doc: &Document, out: &mut Vec<Derived>) {
         let mut r = json!({
             "resourceType": "AllergyIntolerance",
             "id": derived_id(&doc.id, &format!("alg{i}")),
-            "meta": meta(Some("JP_AllergyIntolerance"), None, false),
+            "meta": meta(allergy_profile(a), None, false),
             "clinicalStatus": clinical_status(ALLERGY_CLINICAL, "active"),
             "code": allergy_code(a),
             "patient": reference("Patient", &doc.patient_id),

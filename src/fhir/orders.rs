@@ -8,6 +8,11 @@ use super::clinical::{Derived, codings, items, s};
 use super::{derived_id, meta, reference};
 use crate::domain::documents::Document;
 
+const RP_NUMBER: &str = "urn:oid:1.2.392.100495.20.3.81";
+const ORDER_IN_RP: &str = "urn:oid:1.2.392.100495.20.3.82";
+/// MERIT-9 units (JP Core's system for dispensed quantities).
+const MERIT9: &str = "urn:oid:1.2.392.100495.20.2.101";
+
 /// A prescription kept from a JP-CLINS document, as the MedicationRequest it came as.
 pub(super) fn medication_request(
     doc: &Document,
@@ -25,6 +30,11 @@ pub(super) fn medication_request(
         "intent": s(m, "intent").unwrap_or("order"),
         "medicationCodeableConcept": concept,
         "subject": reference("Patient", &doc.patient_id),
+        // JP Core names a prescription's line by its Rp number and its order within the Rp.
+        "identifier": [
+            { "system": RP_NUMBER, "value": s(m, "rp_number").unwrap_or("1") },
+            { "system": ORDER_IN_RP, "value": (i + 1).to_string() },
+        ],
     });
     if let Some(on) = s(m, "authored_on") {
         r["authoredOn"] = json!(on);
@@ -53,6 +63,12 @@ pub(super) fn medication_request(
         let mut dispense = json!({});
         if let Some(q) = d.get("quantity").filter(|q| q.is_number()) {
             dispense["quantity"] = json!({ "value": q, "unit": d.get("unit") });
+            // The unit's MERIT-9 code, when the dose was sent in the same unit with one.
+            let code = dosage.filter(|x| x.get("dose_unit") == d.get("unit")).and_then(|x| s(x, "dose_unit_code"));
+            if let Some(code) = code {
+                dispense["quantity"]["system"] = json!(MERIT9);
+                dispense["quantity"]["code"] = json!(code);
+            }
         }
         if let Some(days) = d.get("days").filter(|q| q.is_number()) {
             dispense["expectedSupplyDuration"] =
