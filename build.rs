@@ -6,7 +6,10 @@ use std::path::Path;
 fn main() {
     println!("cargo:rerun-if-changed=migrations");
     println!("cargo:rerun-if-changed=schemas");
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas");
+    // Read at run time, not compiled in: a target directory copied from another checkout would
+    // otherwise keep embedding that checkout's schemas.
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into());
+    let root = Path::new(&manifest).join("schemas");
     let mut files = Vec::new();
     if let Ok(types) = std::fs::read_dir(&root) {
         for ty in types.flatten().filter(|e| e.path().is_dir()) {

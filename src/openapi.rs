@@ -96,6 +96,7 @@ use crate::error::{FieldError, Problem};
         api::fhir::server::vread_instance,
         api::fhir::server::search_type,
         api::fhir::server::patient_everything,
+        api::fhir::server::composition_document,
         api::fhir::export_status,
         api::fhir::export_file,
         api::fhir::export_delete,

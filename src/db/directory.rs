@@ -41,6 +41,11 @@ impl OrganizationRow {
         Ok(n == 1)
     }
 
+    /// The organisation of exactly this name (names are unique in the directory).
+    pub fn find_by_name(conn: &mut DbConn, name: &str) -> QueryResult<Option<Self>> {
+        organizations::table.filter(organizations::name.eq(name)).first(conn).optional()
+    }
+
     /// Whether an organisation other than `except` has exactly this name.
     pub fn name_taken(conn: &mut DbConn, name: &str, except: Option<&str>) -> QueryResult<bool> {
         let ids: Vec<String> =

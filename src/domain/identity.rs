@@ -58,7 +58,7 @@ pub enum Sex {
     Unknown,
 }
 
-/// 医療保険: insurer number (保険者番号), symbol (記号) and number (番号).
+/// 医療保険: insurer number (保険者番号), symbol (記号), number (番号) and branch number (枝番).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HealthInsurance {
@@ -79,6 +79,10 @@ pub struct HealthInsurance {
         pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
     )]
     pub number: String,
+    /// 枝番: the 2-digit branch number printed on cards since 2021; absent when not known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = r"^[0-9]{2}$", example = "01")]
+    pub branch: Option<String>,
 }
 
 /// The identifying part of a patient: every field here is sealed at rest.
@@ -148,6 +152,9 @@ impl Identity {
             errors.text("/health_insurance/number", &hi.number, 20);
             if let Some(symbol) = &hi.symbol {
                 errors.text("/health_insurance/symbol", symbol, 20);
+            }
+            if let Some(branch) = &hi.branch {
+                errors.digits("/health_insurance/branch", branch, &[2]);
             }
         }
     }

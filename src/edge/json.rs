@@ -68,25 +68,50 @@ pub(crate) fn field_error(pointer: String, message: String) -> ApiError {
     ApiError::field(pointer, message)
 }
 
+/// The body as JSON, as the whole: refused as [`ApiJson`] refuses it.
+fn body(req: &HttpRequest, payload: &mut Payload) -> impl Future<Output = Result<web::Bytes, ApiError>> + use<> {
+    let json = is_json(req);
+    let bytes = web::Bytes::from_request(req, payload);
+    async move {
+        if !json {
+            return Err(ApiError::UnsupportedMediaType("send the body as application/json".into()));
+        }
+        bytes.await.map_err(|e| {
+            if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge("the request body is over the size limit".into())
+            } else {
+                ApiError::BadRequest("the request body could not be read".into())
+            }
+        })
+    }
+}
+
 impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
     type Error = actix_web::Error;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let json = is_json(req);
-        let bytes = web::Bytes::from_request(req, payload);
+        let bytes = body(req, payload);
+        Box::pin(async move { Ok(ApiJson(parse(&bytes.await?)?)) })
+    }
+}
+
+/// A JSON body parsed, with its text exactly as sent: for a document whose bytes are evidence
+/// (a signed clinical document is kept and returned as it came).
+pub struct ApiJsonText<T>(pub T, pub String);
+
+impl<T: DeserializeOwned + 'static> FromRequest for ApiJsonText<T> {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let bytes = body(req, payload);
         Box::pin(async move {
-            if !json {
-                return Err(ApiError::UnsupportedMediaType("send the body as application/json".into()).into());
-            }
-            let bytes = bytes.await.map_err(|e| {
-                if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::PayloadTooLarge("the request body is over the size limit".into())
-                } else {
-                    ApiError::BadRequest("the request body could not be read".into())
-                }
-            })?;
-            Ok(ApiJson(parse(&bytes)?))
+            let bytes = bytes.await?;
+            let value = parse(&bytes)?;
+            let text = String::from_utf8(bytes.to_vec())
+                .map_err(|_| ApiError::BadRequest("the request body is not UTF-8".into()))?;
+            Ok(ApiJsonText(value, text))
         })
     }
 }

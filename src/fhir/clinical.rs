@@ -7,10 +7,16 @@ use serde_json::{Map, Value, json};
 use super::{derived_id, meta, ours, reference, writer};
 use crate::domain::documents::Document;
 
-/// ICD-10 as FHIR names it (the Japanese MEDIS edition uses the same codes).
+/// ICD-10 as HL7 names it: what carepath wrote before JP-CLINS; still understood on the way in.
 pub const ICD10: &str = "http://hl7.org/fhir/sid/icd-10";
-/// YJ code (個別医薬品コード), as JP Core names it.
+/// YJ code (個別医薬品コード) by its OID: what carepath wrote before; still understood on the way in.
 pub const YJ: &str = "urn:oid:1.2.392.100495.20.1.73";
+use super::clins::{ICD10_JP, YJ_JP};
+/// The extensions JP Core puts MEDIS modifiers in.
+const PREFIX_MODIFIER: &str =
+    "http://jpfhir.jp/fhir/core/Extension/StructureDefinition/JP_Condition_DiseasePrefixModifier";
+const SUFFIX_MODIFIER: &str =
+    "http://jpfhir.jp/fhir/core/Extension/StructureDefinition/JP_Condition_DiseaseSuffixModifier";
 const CONDITION_CLINICAL: &str = "http://terminology.hl7.org/CodeSystem/condition-clinical";
 const CONDITION_CATEGORY: &str = "http://terminology.hl7.org/CodeSystem/condition-category";
 const ALLERGY_CLINICAL: &str = "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical";
@@ -32,11 +38,11 @@ impl Derived {
     }
 }
 
-fn items<'a>(doc: &'a Document, member: &str) -> impl Iterator<Item = (usize, &'a Map<String, Value>)> {
+pub(super) fn items<'a>(doc: &'a Document, member: &str) -> impl Iterator<Item = (usize, &'a Map<String, Value>)> {
     doc.content.get(member).and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_object).enumerate()
 }
 
-fn s<'a>(o: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
+pub(super) fn s<'a>(o: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
     o.get(key).and_then(Value::as_str)
 }
 
@@ -44,15 +50,68 @@ fn clinical_status(system: &str, code: &str) -> Value {
     json!({ "coding": [{ "system": system, "code": code }] })
 }
 
-fn code(icd10: Option<&str>, text: Option<&str>) -> Value {
-    let mut c = json!({});
-    if let Some(icd) = icd10 {
-        c["coding"] = json!([{ "system": ICD10, "code": icd }]);
+/// The codings an item kept as sent (`codes`), then `extra` (system, code) unless one of them
+/// already says it.
+pub(super) fn codings(o: &Map<String, Value>, extra: Option<(&str, &str)>) -> Vec<Value> {
+    let mut out: Vec<Value> = o.get("codes").and_then(Value::as_array).cloned().unwrap_or_default();
+    if let Some((system, code)) = extra
+        && !out.iter().any(|c| c["code"] == code)
+    {
+        out.push(json!({ "system": system, "code": code }));
     }
-    if let Some(t) = text {
+    out
+}
+
+/// A diagnosis' CodeableConcept: every code kept (MEDIS, ICD-10 in JP's system, any other), the
+/// MEDIS modifiers as JP Core's extensions, the name as text.
+fn code_of(o: &Map<String, Value>, name_key: &str) -> Value {
+    let mut c = json!({});
+    let all = codings(o, s(o, "icd10_code").map(|icd| (ICD10_JP, icd)));
+    if !all.is_empty() {
+        c["coding"] = json!(all);
+    }
+    let modifiers: Vec<Value> = o
+        .get("modifiers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|m| {
+            let url = if m["position"] == "suffix" { SUFFIX_MODIFIER } else { PREFIX_MODIFIER };
+            let mut coding = json!({ "code": m["code"] });
+            for k in ["system", "display"] {
+                if m[k].is_string() {
+                    coding[k] = m[k].clone();
+                }
+            }
+            json!({ "url": url, "valueCodeableConcept": { "coding": [coding] } })
+        })
+        .collect();
+    if !modifiers.is_empty() {
+        c["extension"] = json!(modifiers);
+    }
+    if let Some(t) = s(o, name_key) {
         c["text"] = json!(t);
     }
     c
+}
+
+/// What a kept item says of itself beside the defaults: its statuses, category and a partial onset.
+fn as_sent(r: &mut Value, o: &Map<String, Value>) {
+    if let Some(st) = s(o, "clinical_status") {
+        r["clinicalStatus"] = clinical_status(CONDITION_CLINICAL, st);
+    }
+    if let Some(v) = s(o, "verification_status") {
+        r["verificationStatus"] = clinical_status("http://terminology.hl7.org/CodeSystem/condition-ver-status", v);
+    }
+    if let Some(c) = s(o, "category") {
+        r["category"] = json!([{ "coding": [{ "system": CONDITION_CATEGORY, "code": c }] }]);
+    }
+    if let Some(on) = s(o, "onset").or(s(o, "onset_date")) {
+        r["onsetDateTime"] = json!(on);
+    }
+    if let Some(on) = s(o, "abatement") {
+        r["abatementDateTime"] = json!(on);
+    }
 }
 
 fn condition(doc: &Document, id: String, status: &str, category: &str, code: Value) -> Value {
@@ -80,16 +139,8 @@ fn conditions(doc: &Document, out: &mut Vec<Derived>) {
     // A care path lists what the patient lives with; other documents what they were seen for.
     let category = if doc.doc_type == "care-path" { "problem-list-item" } else { "encounter-diagnosis" };
     for (i, d) in items(doc, "diagnoses") {
-        let mut r = condition(
-            doc,
-            derived_id(&doc.id, &format!("dx{i}")),
-            "active",
-            category,
-            code(s(d, "icd10_code"), s(d, "name")),
-        );
-        if let Some(onset) = s(d, "onset_date") {
-            r["onsetDateTime"] = json!(onset);
-        }
+        let mut r = condition(doc, derived_id(&doc.id, &format!("dx{i}")), "active", category, code_of(d, "name"));
+        as_sent(&mut r, d);
         if d.get("primary").and_then(Value::as_bool) == Some(true) {
             r["extension"] = json!([{ "url": format!("{}/StructureDefinition/primary-diagnosis", super::OURS), "valueBoolean": true }]);
         }
@@ -104,7 +155,7 @@ fn conditions(doc: &Document, out: &mut Vec<Derived>) {
             derived_id(&doc.id, &format!("hx{i}")),
             "resolved",
             "problem-list-item",
-            code(s(h, "icd10_code"), s(h, "condition")),
+            code_of(h, "condition"),
         );
         if let Some(year) = h.get("year").and_then(Value::as_i64) {
             r["onsetDateTime"] = json!(format!("{year:04}"));
@@ -117,8 +168,9 @@ fn conditions(doc: &Document, out: &mut Vec<Derived>) {
             derived_id(&doc.id, &format!("inf{i}")),
             infection_status(s(f, "status")),
             "problem-list-item",
-            code(s(f, "icd10_code"), s(f, "name")),
+            code_of(f, "name"),
         );
+        as_sent(&mut r, f);
         r["extension"] = json!([{
             "url": format!("{}/StructureDefinition/infection-status", super::OURS),
             "valueCoding": ours("infection-status", s(f, "status").unwrap_or("unknown")),
@@ -132,13 +184,7 @@ fn conditions(doc: &Document, out: &mut Vec<Derived>) {
         out.push(Derived { member: "infections", resource: r });
     }
     if let Some(c) = doc.content.get("cause_of_death").and_then(Value::as_object) {
-        let r = condition(
-            doc,
-            derived_id(&doc.id, "cod"),
-            "resolved",
-            "encounter-diagnosis",
-            code(s(c, "icd10_code"), s(c, "name")),
-        );
+        let r = condition(doc, derived_id(&doc.id, "cod"), "resolved", "encounter-diagnosis", code_of(c, "name"));
         out.push(Derived { member: "cause_of_death", resource: r });
     }
 }
@@ -147,8 +193,16 @@ fn medications(doc: &Document, out: &mut Vec<Derived>) {
     for member in ["medications", "medications_at_discharge"] {
         for (i, m) in items(doc, member) {
             let mut concept = json!({ "text": s(m, "name") });
-            if let Some(yj) = s(m, "yj_code") {
-                concept["coding"] = json!([{ "system": YJ, "code": yj }]);
+            let all = codings(m, s(m, "yj_code").map(|yj| (YJ_JP, yj)));
+            if !all.is_empty() {
+                concept["coding"] = json!(all);
+            }
+            if m.get("request").and_then(Value::as_bool) == Some(true) {
+                out.push(Derived {
+                    member: if member == "medications" { "medications" } else { "medications_at_discharge" },
+                    resource: super::orders::medication_request(doc, member, i, m, concept),
+                });
+                continue;
             }
             let mut dosage = json!({
                 "text": format!("{} {}", s(m, "dose").unwrap_or(""), s(m, "frequency").unwrap_or("")).trim(),
@@ -197,14 +251,34 @@ fn allergy_category(ours: Option<&str>) -> Option<&'static str> {
     }
 }
 
+/// JP Core's allergy code system; JP Core 1.1 fixes `code.coding.system` to it.
+const JP_ALLERGY_CODE: &str = "http://jpfhir.jp/fhir/Common/CodeSystem/allergyintolerance-code";
+
+/// The profile an allergy may claim: JP Core's, unless it keeps codes of another system (JFAGY,
+/// as JP-CLINS sends them), which JP Core 1.1 does not allow; then none rather than a false one.
+fn allergy_profile(a: &Map<String, Value>) -> Option<&'static str> {
+    let codes = a.get("codes").and_then(Value::as_array);
+    let foreign = codes.into_iter().flatten().any(|c| c["system"] != JP_ALLERGY_CODE);
+    (!foreign).then_some("JP_AllergyIntolerance")
+}
+
+fn allergy_code(a: &Map<String, Value>) -> Value {
+    let mut c = json!({ "text": s(a, "substance") });
+    let all = codings(a, None);
+    if !all.is_empty() {
+        c["coding"] = json!(all);
+    }
+    c
+}
+
 fn allergies(doc: &Document, out: &mut Vec<Derived>) {
     for (i, a) in items(doc, "allergies") {
         let mut r = json!({
             "resourceType": "AllergyIntolerance",
             "id": derived_id(&doc.id, &format!("alg{i}")),
-            "meta": meta(Some("JP_AllergyIntolerance"), None, false),
+            "meta": meta(allergy_profile(a), None, false),
             "clinicalStatus": clinical_status(ALLERGY_CLINICAL, "active"),
-            "code": { "text": s(a, "substance") },
+            "code": allergy_code(a),
             "patient": reference("Patient", &doc.patient_id),
             "recorder": writer(&doc.updated_by),
         });
@@ -231,5 +305,6 @@ pub fn derived(doc: &Document) -> Vec<Derived> {
     conditions(doc, &mut out);
     medications(doc, &mut out);
     allergies(doc, &mut out);
+    super::orders::observations(doc, &mut out);
     out
 }

@@ -15,6 +15,8 @@ const EMPTY_REASON: &str = "http://terminology.hl7.org/CodeSystem/list-empty-rea
 pub fn type_of(doc_type: &str) -> (Option<(&'static str, &'static str)>, &'static str) {
     match doc_type {
         "discharge-summary" => (Some(("18842-5", "Discharge summary")), "退院時サマリー"),
+        "referral-letter" => (Some(("57133-1", "Referral note")), "診療情報提供書"),
+        "patient-summary" => (Some(("56447-6", "Plan of care note")), "患者サマリー"),
         "visiting-nursing-report" => (Some(("34746-8", "Nurse Note")), "訪問看護報告書"),
         "contact-sheet" => (Some(("11488-4", "Consult note")), "連絡票"),
         "care-path" => (Some(("18776-5", "Plan of care note")), "地域連携パス"),
@@ -28,6 +30,10 @@ fn doc_type_concept(doc_type: &str) -> Value {
     let mut codings = vec![ours("document-type", doc_type)];
     if let Some((code, display)) = loinc {
         codings.insert(0, json!({ "system": LOINC, "code": code, "display": display }));
+        // JP-CLINS names its three document types by the same codes in a system of its own.
+        if matches!(doc_type, "discharge-summary" | "referral-letter" | "patient-summary") {
+            codings.insert(0, json!({ "system": super::clins::DOC_TYPECODES, "code": code, "display": title }));
+        }
     }
     json!({ "coding": codings, "text": title })
 }
@@ -40,16 +46,42 @@ pub fn member_text(v: &Value) -> String {
     }
 }
 
+/// The Bundle a JP-CLINS document came in is served whole by `Composition/{id}/$document`, not
+/// repeated in every view of the document.
+const SERVED_WHOLE: &str = "source_bundle";
+
+/// What an attachments member says in narrative: titles and sizes, not the bytes.
+fn attachments_text(v: &Value) -> String {
+    let lines: Vec<String> = v
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|a| {
+            format!(
+                "{} ({}, {} bytes)",
+                a["title"].as_str().unwrap_or("添付"),
+                a["content_type"].as_str().unwrap_or("?"),
+                a["size"].as_u64().unwrap_or(0)
+            )
+        })
+        .collect();
+    lines.join("\n")
+}
+
 /// The document as a Composition: one section per content member (its code is the member's
 /// name), the resources derived from a member as that section's entries, and one empty section
 /// with reason `withheld` for each member withheld from the reader.
 pub fn composition(doc: &Document, derived: &[Derived]) -> Value {
     let mut sections: Vec<Value> = Vec::new();
     for (key, value) in doc.content.as_object().into_iter().flatten() {
+        if key == SERVED_WHOLE {
+            continue;
+        }
+        let text = if key == "attachments" { attachments_text(value) } else { member_text(value) };
         let mut section = json!({
             "title": key,
             "code": { "coding": [ours("document-section", key)] },
-            "text": { "status": "generated", "div": xhtml(&member_text(value)) },
+            "text": { "status": "generated", "div": xhtml(&text) },
         });
         let entries: Vec<Value> = derived.iter().filter(|d| d.member == key).map(Derived::reference).collect();
         if !entries.is_empty() {
@@ -93,8 +125,12 @@ pub fn composition(doc: &Document, derived: &[Derived]) -> Value {
 /// The document as a DocumentReference: the content as the caller reads it (withheld members
 /// absent), attached as JSON, and where our API serves it.
 pub fn document_reference(doc: &Document) -> Value {
-    let data = base64::engine::general_purpose::STANDARD.encode(doc.content.to_string());
-    json!({
+    let mut content = doc.content.clone();
+    if let Some(o) = content.as_object_mut() {
+        o.remove(SERVED_WHOLE);
+    }
+    let data = base64::engine::general_purpose::STANDARD.encode(content.to_string());
+    let mut r = json!({
         "resourceType": "DocumentReference",
         "id": doc.id,
         "meta": meta(None, Some(&doc.updated_at), !doc.withheld.is_empty()),
@@ -116,5 +152,21 @@ pub fn document_reference(doc: &Document) -> Value {
             "format": { "system": format!("{OURS}/CodeSystem/schema"), "code": format!("{}/{}", doc.doc_type, doc.schema_version) },
         }],
         "context": { "related": [reference("Composition", &doc.id)] },
-    })
+    });
+    // Each attached document (a PDF a JP-CLINS document carried) as a content of its own.
+    for a in doc.content.get("attachments").and_then(Value::as_array).into_iter().flatten() {
+        let mut attachment = json!({ "contentType": a["content_type"], "title": a["title"] });
+        for (ours, theirs) in [("data", "data"), ("url", "url"), ("creation", "creation")] {
+            if a[ours].is_string() {
+                attachment[theirs] = a[ours].clone();
+            }
+        }
+        if let Some(size) = a["size"].as_u64() {
+            attachment["size"] = json!(size);
+        }
+        if let Some(content) = r["content"].as_array_mut() {
+            content.push(json!({ "attachment": attachment }));
+        }
+    }
+    r
 }

@@ -45,6 +45,8 @@ pub const TYPES: &[&str] = &[
     "DocumentReference",
     "Condition",
     "MedicationStatement",
+    "MedicationRequest",
+    "Observation",
     "AllergyIntolerance",
 ];
 

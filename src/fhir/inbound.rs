@@ -14,10 +14,11 @@ use std::collections::HashMap;
 use serde_json::{Map, Value, json};
 
 use super::clinical::{ICD10, YJ};
+use super::clins::{ICD10_JP, YJ_JP};
 use crate::domain::documents::DocumentInput;
 use crate::error::{ApiError, FieldError};
 
-pub(super) const COMPOSITION: &str = "Bundle.entry[0].resource";
+pub(crate) const COMPOSITION: &str = "Bundle.entry[0].resource";
 /// Entries a Bundle may hold: a discharge summary has a few dozen; the cap keeps a hostile one cheap.
 pub const MAX_ENTRIES: usize = 1000;
 /// Sections a Composition may hold (a discharge summary has 23 members).
@@ -59,8 +60,9 @@ const LISTS: &[&str] = &["diagnoses", "medications_at_discharge", "allergies", "
 pub struct Mapped {
     pub input: DocumentInput,
     pub identifier: String,
-    /// Content member → the index of the section it came from, to locate schema errors.
-    pub sections: Vec<(String, usize)>,
+    /// Content pointer (`/diagnoses`, `/diagnoses/2`) → the FHIRPath of what it came from, to
+    /// locate schema errors.
+    pub sections: Vec<(String, String)>,
 }
 
 struct Errors(Vec<FieldError>);
@@ -77,7 +79,8 @@ impl Errors {
     }
 }
 
-fn text_of(div: &str) -> String {
+/// The plain text of a narrative's XHTML.
+pub(crate) fn text_of(div: &str) -> String {
     let with_breaks = div.replace("<br/>", "\n").replace("<br />", "\n");
     let mut out = String::new();
     let mut in_tag = false;
@@ -117,7 +120,11 @@ fn item(member: &str, r: &Value) -> Result<Value, String> {
     let mut o = Map::new();
     match (member, kind) {
         ("diagnoses", "Condition") => {
-            put(&mut o, "icd10_code", coded(&r["code"], ICD10).map(Value::from).as_ref());
+            put(
+                &mut o,
+                "icd10_code",
+                coded(&r["code"], ICD10).or_else(|| coded(&r["code"], ICD10_JP)).map(Value::from).as_ref(),
+            );
             put(&mut o, "name", r["code"].get("text"));
             put(&mut o, "onset_date", day(&r["onsetDateTime"]).as_ref());
             put(&mut o, "primary", ext(r, "primary-diagnosis").and_then(|e| e.get("valueBoolean")));
@@ -125,7 +132,11 @@ fn item(member: &str, r: &Value) -> Result<Value, String> {
         }
         ("infections", "Condition") => {
             put(&mut o, "name", r["code"].get("text"));
-            put(&mut o, "icd10_code", coded(&r["code"], ICD10).map(Value::from).as_ref());
+            put(
+                &mut o,
+                "icd10_code",
+                coded(&r["code"], ICD10).or_else(|| coded(&r["code"], ICD10_JP)).map(Value::from).as_ref(),
+            );
             let status = ext(r, "infection-status")
                 .and_then(|e| e["valueCoding"]["code"].as_str())
                 .or_else(|| coded(&r["clinicalStatus"], "condition-clinical"));
@@ -140,7 +151,7 @@ fn item(member: &str, r: &Value) -> Result<Value, String> {
             put(&mut o, "dose", dosage["doseAndRate"][0]["type"].get("text"));
             put(&mut o, "route", coded(&dosage["route"], "/route").map(Value::from).as_ref());
             put(&mut o, "frequency", dosage.get("patientInstruction"));
-            put(&mut o, "yj_code", coded(m, YJ).map(Value::from).as_ref());
+            put(&mut o, "yj_code", coded(m, YJ).or_else(|| coded(m, YJ_JP)).map(Value::from).as_ref());
             put(&mut o, "start_date", day(&r["effectivePeriod"]["start"]).as_ref());
             put(&mut o, "prescriber", r["informationSource"].get("display"));
             put(&mut o, "notes", r["note"].get(0).and_then(|n| n.get("text")));
@@ -285,7 +296,7 @@ pub fn map(bundle: &Value, entries: &Entries<'_>) -> Result<Mapped, ApiError> {
                 _ => Value::String(text),
             }
         };
-        sections.push((member.clone(), i));
+        sections.push((format!("/{member}"), at.clone()));
         content.insert(member, value);
     }
     if let Some(period) = composition["event"][0].get("period") {
@@ -326,18 +337,19 @@ pub fn map(bundle: &Value, entries: &Entries<'_>) -> Result<Mapped, ApiError> {
 
 /// Re-locates schema errors of the mapped content (`/content/<member>/…`) at the section the
 /// member came from.
-pub fn locate(error: ApiError, sections: &[(String, usize)]) -> ApiError {
+pub fn locate(error: ApiError, sections: &[(String, String)], doc_type: &str) -> ApiError {
     let ApiError::Validation(list) = error else { return error };
     let located = list
         .into_iter()
         .map(|mut e| {
             let rest = e.pointer.strip_prefix("/content").unwrap_or(&e.pointer).to_owned();
-            let member = rest.trim_start_matches('/').split('/').next().unwrap_or_default();
-            let at = match sections.iter().find(|(m, _)| m == member) {
-                Some((_, i)) => format!("{COMPOSITION}.section[{i}]"),
-                None => COMPOSITION.to_owned(),
-            };
-            e.message = format!("{} (discharge-summary {rest})", e.message);
+            // The longest recorded pointer that is `rest` or one of its parents.
+            let at = sections
+                .iter()
+                .filter(|(p, _)| rest == *p || rest.starts_with(&format!("{p}/")))
+                .max_by_key(|(p, _)| p.len())
+                .map_or_else(|| COMPOSITION.to_owned(), |(_, at)| at.clone());
+            e.message = format!("{} ({doc_type} {rest})", e.message);
             e.pointer = at;
             e
         })

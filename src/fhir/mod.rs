@@ -8,12 +8,14 @@
 
 pub mod audit;
 pub mod clinical;
+pub mod clins;
 pub mod consent;
 pub mod documents;
 pub mod export;
 pub mod import;
 pub mod inbound;
 pub mod jobs;
+pub mod orders;
 
 pub mod people;
 pub mod plan;
@@ -105,7 +107,8 @@ pub fn xhtml(text: &str) -> String {
 /// Every resource of the record, in bundle order: patient, directory, team, consents, the
 /// current care plan, then each document with what was derived from it.
 pub fn resources(record: &Record) -> Vec<Value> {
-    let mut out = vec![people::patient(&record.patient)];
+    let managing = record.organizations.iter().find(|o| o.id == record.patient.managing_organization);
+    let mut out = vec![people::patient(&record.patient, managing)];
     out.extend(record.organizations.iter().map(people::organization));
     out.extend(record.practitioners.iter().map(people::practitioner));
     if let Some(team) = &record.team {

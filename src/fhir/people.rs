@@ -10,8 +10,25 @@ use crate::domain::patients::Patient;
 /// The ISO 21090 name-representation extension JP Core uses to tell kanji (IDE) from kana (SYL).
 pub(super) const REPRESENTATION: &str = "http://hl7.org/fhir/StructureDefinition/iso21090-EN-representation";
 
-/// JP Core's insured-person identifier: `insurer:symbol:number` (branch number not recorded).
+/// JP Core's insured-person identifier (`insurer:symbol:number`), as carepath wrote it before
+/// JP-CLINS; still understood on the way in.
 pub const INSURED_PERSON: &str = "http://jpfhir.jp/fhir/core/IdSystem/insured-person-identifier";
+
+/// JP-CLINS' insured-person identifier: `insurer:symbol:number:branch` (保険者番号:記号:番号:枝番).
+pub const INSURANCE_MEMBER_ID: &str = "http://jpfhir.jp/fhir/clins/Idsystem/JP_Insurance_memberID";
+
+/// The facility patient id's system, `urn:oid:1.2.392.100495.20.3.51.1` + the managing
+/// organisation's 保険医療機関コード (10 digits).
+pub const FACILITY_PATIENT_ID: &str = "urn:oid:1.2.392.100495.20.3.51.1";
+
+/// The managing organisation's 保険医療機関コード, when the directory records it.
+///
+/// The directory does not record it yet (issue 33 adds the column); until it is wired here the
+/// Patient carries no facility patient id. The lead wires this after merging: return the row's
+/// 10-digit code, and [`patient`] writes `FACILITY_PATIENT_ID` + code with the patient's id.
+pub fn institution_code(_managing: Option<&OrganizationRow>) -> Option<String> {
+    None
+}
 
 fn human_name(text: &str, representation: &str) -> Value {
     let mut name = json!({
@@ -34,15 +51,26 @@ pub(super) fn gender(sex: crate::domain::identity::Sex) -> Option<String> {
 }
 
 /// The patient: identifiers, kanji and kana names, birth date, sex, address, phone.
-pub fn patient(p: &Patient) -> Value {
+/// `managing` is the managing organisation as the directory has it, for the facility patient id.
+pub fn patient(p: &Patient, managing: Option<&OrganizationRow>) -> Value {
     let id = &p.identity;
     let mut identifiers = vec![json!({ "system": format!("{OURS}/sid/patient"), "value": p.id })];
+    if let Some(code) = institution_code(managing) {
+        identifiers.push(json!({ "system": format!("{FACILITY_PATIENT_ID}{code}"), "value": p.id }));
+    }
     if let Some(n) = &id.ltc_insured_number {
         identifiers.push(json!({ "system": format!("{OURS}/sid/ltc-insured-number"), "value": n }));
     }
     if let Some(hi) = &id.health_insurance {
-        let value = format!("{}:{}:{}", hi.insurer_number, hi.symbol.as_deref().unwrap_or(""), hi.number);
-        identifiers.push(json!({ "system": INSURED_PERSON, "value": value }));
+        // Four parts always, an unknown symbol or branch left empty, as the guide writes them.
+        let value = format!(
+            "{}:{}:{}:{}",
+            hi.insurer_number,
+            hi.symbol.as_deref().unwrap_or(""),
+            hi.number,
+            hi.branch.as_deref().unwrap_or("")
+        );
+        identifiers.push(json!({ "system": INSURANCE_MEMBER_ID, "value": value }));
     }
     let mut names = vec![human_name(&id.name, "IDE")];
     if let Some(kana) = &id.name_kana {
@@ -120,7 +148,7 @@ pub fn practitioner(p: &PractitionerRow) -> Value {
         "meta": meta(Some("JP_Practitioner"), None, false),
         "identifier": [{ "system": format!("{OURS}/sid/practitioner"), "value": p.id }],
         "active": true,
-        "name": [{ "text": p.name }],
+        "name": [human_name(&p.name, "IDE")],
         "qualification": [{ "code": { "coding": [ours("profession", &p.profession)] } }],
     })
 }
@@ -160,6 +188,8 @@ pub fn roles(team: &CareTeam) -> Vec<Value> {
 }
 
 /// The care team: every membership as a participant, the managing organisation as manager.
+/// The member is the PractitionerRole, which names the organisation itself: R4's ctm-1 allows
+/// `onBehalfOf` only beside a Practitioner member, so it is not written.
 pub fn care_team(team: &CareTeam, managing: &str) -> Value {
     let participants: Vec<Value> = team
         .members
@@ -169,7 +199,6 @@ pub fn care_team(team: &CareTeam, managing: &str) -> Value {
             json!({
                 "role": [{ "coding": [ours("profession", m.member.role.as_str())] }],
                 "member": reference("PractitionerRole", &role_id(team, i)),
-                "onBehalfOf": reference("Organization", &m.member.organization),
                 "period": period(&m.member.since, m.member.until.as_deref()),
             })
         })

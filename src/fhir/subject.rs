@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use super::inbound::{COMPOSITION, Entries};
-use super::people::{INSURED_PERSON, REPRESENTATION, gender};
+use super::people::{INSURANCE_MEMBER_ID, INSURED_PERSON, REPRESENTATION, gender};
 use crate::domain::identity::Identity;
 use crate::domain::patients::Patient;
 use crate::error::FieldError;
@@ -94,11 +94,14 @@ fn compare_identifiers(patient: &Value, target: &Patient, differs: &mut impl FnM
             Some(value == target.id)
         } else if system.ends_with("/sid/ltc-insured-number") {
             ours.ltc_insured_number.as_ref().map(|n| digits(value) == digits(n))
-        } else if system == INSURED_PERSON {
-            // `insurer:symbol:number`: the symbol is often left off cards, so insurer and number decide.
+        } else if system == INSURED_PERSON || system == INSURANCE_MEMBER_ID {
+            // `insurer:symbol:number[:branch]`: the symbol is often left off cards, so insurer and
+            // number decide (digits compared as digits: EHRs write full-width ones too).
             ours.health_insurance.as_ref().map(|hi| {
                 let parts: Vec<&str> = value.split(':').collect();
-                parts.first() == Some(&hi.insurer_number.as_str()) && parts.last() == Some(&hi.number.as_str())
+                let number = if system == INSURANCE_MEMBER_ID { parts.get(2) } else { parts.last() };
+                parts.first().map(|p| digits(p)) == Some(digits(&hi.insurer_number))
+                    && number.map(|n| normal(&halfwidth(n))) == Some(normal(&halfwidth(&hi.number)))
             })
         } else {
             None
@@ -109,6 +112,18 @@ fn compare_identifiers(patient: &Value, target: &Patient, differs: &mut impl FnM
     }
 }
 
+/// Full-width digits and letters (０-９, Ａ-Ｚ) as ASCII.
+fn halfwidth(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '\u{FF10}'..='\u{FF19}' | '\u{FF21}'..='\u{FF3A}' | '\u{FF41}'..='\u{FF5A}' => {
+                char::from_u32(c as u32 - 0xFEE0).unwrap_or(c)
+            }
+            c => c,
+        })
+        .collect()
+}
+
 fn digits(s: &str) -> String {
-    s.chars().filter(char::is_ascii_digit).collect()
+    halfwidth(s).chars().filter(char::is_ascii_digit).collect()
 }

@@ -87,6 +87,13 @@ const EXAMPLES: &[(&str, &str, &str)] = &[
     ("contact-sheet", "1.0.0-with-reply", include_str!("../../schemas/contact-sheet/examples/1.0.0-with-reply.json")),
     ("discharge-summary", "1.0.0-full", include_str!("../../schemas/discharge-summary/examples/1.0.0-full.json")),
     ("discharge-summary", "1.0.0-minimal", include_str!("../../schemas/discharge-summary/examples/1.0.0-minimal.json")),
+    (
+        "discharge-summary",
+        "1.1.0-jp-clins",
+        include_str!("../../schemas/discharge-summary/examples/1.1.0-jp-clins.json"),
+    ),
+    ("patient-summary", "1.0.0-minimal", include_str!("../../schemas/patient-summary/examples/1.0.0-minimal.json")),
+    ("referral-letter", "1.0.0-minimal", include_str!("../../schemas/referral-letter/examples/1.0.0-minimal.json")),
     ("end-of-life-record", "1.0.0-home", include_str!("../../schemas/end-of-life-record/examples/1.0.0-home.json")),
     (
         "end-of-life-record",

@@ -43,7 +43,12 @@ async fn searches_are_of_one_patient_paged_and_filtered() {
     let problems = get(&app, &w.physician, &format!("{uri}&category=problem-list-item")).await;
     let n = problems.body["total"].as_u64().unwrap() as usize;
     assert!(n > 0 && n < all, "{n} of {all}");
-    let coded = get(&app, &w.physician, &format!("{uri}&code=http://hl7.org/fhir/sid/icd-10|G30.1")).await;
+    let coded = get(
+        &app,
+        &w.physician,
+        &format!("{uri}&code=http://jpfhir.jp/fhir/core/mhlw/CodeSystem/ICD10-2013-full|G30.1"),
+    )
+    .await;
     let g30 = of_type(&bundle.body, "Condition").iter().filter(|c| c["code"]["coding"][0]["code"] == "G30.1").count();
     assert_eq!(coded.body["total"].as_u64(), Some(g30 as u64), "{}", coded.body);
     let count = get(&app, &w.physician, &format!("{uri}&_summary=count")).await;
@@ -121,7 +126,7 @@ async fn everything_takes_since_and_type() {
     let later = get(&app, &w.physician, &format!("{uri}?_since=2999-01-01T00:00:00Z")).await;
     assert_eq!(of_type(&later.body, "Condition").len(), 0);
     assert_eq!(of_type(&later.body, "Patient").len(), 1, "the patient is always there");
-    get(&app, &w.physician, &format!("{uri}?_type=Observation")).await.outcome(400);
+    get(&app, &w.physician, &format!("{uri}?_type=Encounter")).await.outcome(400);
     get(&app, &w.physician, &format!("{uri}?_since=yesterday")).await.outcome(400);
     get(&app, &w.stranger, &uri).await.outcome(404);
 }

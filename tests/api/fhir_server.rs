@@ -23,6 +23,15 @@ async fn the_capability_statement_is_what_answers() {
     assert!(cs.body["format"].as_array().unwrap().iter().all(|f| !f.as_str().unwrap().contains("xml")));
     assert_eq!(cs.body["rest"][0]["security"]["service"][0]["text"], "Bearer JWT");
 
+    // A JP-CLINS referral letter, so that prescriptions and observations are there to read.
+    let referral =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/api/fixtures/jp-clins/referral.json"));
+    let import = TestRequest::post()
+        .uri(&format!("/v1/patients/{}/fhir", w.patient))
+        .insert_header(auth(&w.physician))
+        .insert_header(("content-type", "application/fhir+json"))
+        .set_payload(referral.unwrap());
+    assert_eq!(send(&app, import).await.status, 201);
     // One id of every type the patient's Bundle holds: each is read below.
     let bundle = get(&app, &w.physician, &format!("/v1/patients/{}/fhir", w.patient)).await;
     let mut sample: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
@@ -71,6 +80,7 @@ async fn the_capability_statement_is_what_answers() {
         for op in r["operation"].as_array().into_iter().flatten() {
             let uri = match (kind, op["name"].as_str().unwrap()) {
                 ("Patient", "everything") => format!("/v1/fhir/Patient/{}/$everything", w.patient),
+                ("Composition", "document") => format!("/v1/fhir/Composition/{}/$document", sample["Composition"]),
                 ("Patient", "export") => "/v1/fhir/Patient/$export".to_owned(),
                 ("Group", "export") => format!("/v1/fhir/Group/{id}/$export"),
                 other => panic!("{other:?} is stated but not checked"),
@@ -89,7 +99,7 @@ async fn the_capability_statement_is_what_answers() {
         manifest(&app, &w.physician, res.header("content-location").unwrap()).await;
     }
     // And what is not stated does not answer.
-    for kind in ["Observation", "Encounter", "MedicationRequest", "Immunization", "Procedure", "Location", "Bundle"] {
+    for kind in ["Encounter", "Immunization", "Procedure", "Location", "Bundle"] {
         assert!(!stated.contains(&kind));
         get(&app, &w.physician, &format!("/v1/fhir/{kind}?patient={}", w.patient)).await.outcome(404);
         get(&app, &w.physician, &format!("/v1/fhir/{kind}/{}", w.patient)).await.outcome(404);

@@ -21,6 +21,7 @@ mod denials;
 mod directory;
 mod documents;
 mod fhir;
+mod fhir_clins;
 mod fhir_export;
 mod fhir_search;
 mod fhir_server;

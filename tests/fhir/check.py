@@ -17,6 +17,8 @@ BASE = os.environ["FX_BASE"]
 ROOT = Path(os.environ["FX_ROOT"])
 problems: list[str] = []
 checked = {"resources": 0}
+# Every resource validated here, for the second validator (tests/fhir/validate.mjs).
+for_medplum: list[dict] = []
 
 
 def token(sub: str, role: str, org: str) -> str:
@@ -112,6 +114,7 @@ def check_codes(resource: dict, where: str) -> None:
 
 
 def validate(resource: dict, where: str) -> None:
+    for_medplum.append({"where": where, "resource": resource})
     kind = resource.get("resourceType")
     try:
         get_fhir_model_class(kind).model_validate(resource)
@@ -201,6 +204,21 @@ for path in examples:
         posted += 1
 print(f"seeded: patient {patient}, {posted} documents from {len(examples)} examples")
 
+# The JP-CLINS documents written to the guides (tests/api/fixtures/jp-clins), about this
+# patient: imported, then each read back as the document Bundle it came in, unchanged.
+clins = {}
+for path in sorted((ROOT / "tests/api/fixtures/jp-clins").glob("*.json")):
+    sent = json.loads(path.read_text())
+    for e in sent["entry"]:
+        if e["resource"]["resourceType"] == "Patient":
+            e["resource"]["birthDate"] = "1938-05-10"
+    doc = call("POST", f"/v1/patients/{patient}/fhir", physician, sent, headers={"content-type": "application/fhir+json"})
+    back = call("GET", f"/v1/fhir/Composition/{doc['id']}/$document", physician)
+    expect(back == sent, f"{path.name}: $document is not the Bundle as sent")
+    validate_bundle(back, f"{path.name} $document")
+    clins[path.name] = doc["id"]
+print(f"imported: {len(clins)} JP-CLINS documents")
+
 callers = {"physician": physician, "care_manager": care_manager, "nurse": nurse, "care_worker": care_worker}
 bundles = {}
 for name, tok in callers.items():
@@ -211,7 +229,8 @@ for name, tok in callers.items():
 
 full = types(bundles["physician"])
 for kind in ["Patient", "Organization", "Practitioner", "PractitionerRole", "CareTeam", "CarePlan", "Condition",
-             "MedicationStatement", "AllergyIntolerance", "Consent", "Composition", "DocumentReference"]:
+             "MedicationStatement", "MedicationRequest", "Observation", "AllergyIntolerance", "Consent", "Composition",
+             "DocumentReference"]:
     expect(kind in full, f"physician's bundle has no {kind}")
 pat = full["Patient"][0]
 expect(any("JP_Patient" in p for p in pat["meta"]["profile"]), "Patient lacks the JP Core profile")
@@ -290,7 +309,7 @@ refusals = [
     ("GET", f"/v1/fhir/Patient/{patient}", stranger, {}, 404),
     ("GET", "/v1/fhir/Condition", physician, {}, 400),
     ("GET", f"/v1/fhir/Condition?patient={patient}&x=1", physician, {"prefer": "handling=strict"}, 400),
-    ("GET", "/v1/fhir/Observation", physician, {}, 404),
+    ("GET", "/v1/fhir/Encounter", physician, {}, 404),
     ("GET", "/v1/fhir/metadata?_format=xml", physician, {}, 406),
     ("DELETE", "/v1/fhir/metadata", physician, {}, 405),
     ("GET", "/v1/fhir/$export?_typeFilter=x", physician, {}, 400),
@@ -302,6 +321,8 @@ for method, path, tok, headers, code in refusals:
 Path(os.environ["FX_STATE"]).write_text(json.dumps({
     "base": BASE, "patient": patient, "ltc": "9876543210", "physician": physician,
 }))
+
+Path(os.environ["FX_MEDPLUM"]).write_text(json.dumps(for_medplum, ensure_ascii=False))
 
 for p in problems:
     print(p, file=sys.stderr)

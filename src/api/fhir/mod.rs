@@ -5,6 +5,8 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 
+use crate::edge::json::ApiJsonText;
+use crate::edge::query::ApiQuery;
 use crate::context::Context;
 use crate::domain::audit_log::{self, AuditQuery};
 use crate::domain::documents::Document;
@@ -315,9 +317,12 @@ pub async fn export_delete(
     Ok(HttpResponse::Accepted().finish())
 }
 
-/// Import a discharge summary (退院時サマリー) sent as a FHIR `document` Bundle whose
-/// Composition is of type LOINC 18842-5: it becomes a `discharge-summary` document (201, our
-/// JSON, `Location` of the document). What cannot be mapped, or fails the schema, is a 422
+/// Import a document sent as a FHIR `document` Bundle: a JP-CLINS 診療情報提供書 (doc-typecodes
+/// 57133-1), 退院時サマリー (18842-5) or 患者サマリー (56447-6) becomes a `referral-letter`,
+/// `discharge-summary` 1.1.0 or `patient-summary` kept whole (the Bundle as received, sender,
+/// addressee, every section nested or not, every entry with its codes); a Composition of type
+/// LOINC 18842-5 in our own shape becomes a `discharge-summary` 1.0.0 (201, our JSON,
+/// `Location` of the document). What cannot be mapped, or fails the schema, is a 422
 /// located FHIRPath-style (`Bundle.entry[0].resource.section[2]`). Idempotent on
 /// `Bundle.identifier` for the same caller: the same Bundle again answers the first document.
 #[utoipa::path(post, path = "/v1/patients/{id}/fhir", tag = "fhir", security(("bearer" = [])),
@@ -330,9 +335,9 @@ pub async fn import_bundle(
     ctx: Context,
     req: HttpRequest,
     id: web::Path<String>,
-    ApiJson(bundle): ApiJson<serde_json::Value>,
+    ApiJsonText(bundle, raw): ApiJsonText<serde_json::Value>,
 ) -> Result<HttpResponse, ApiError> {
-    let written = fhir::import::import(&state, ctx, id.into_inner().into(), bundle, req.path().to_owned()).await?;
+    let written = fhir::import::import(&state, ctx, id.into_inner().into(), bundle, raw, req.path().to_owned()).await?;
     let doc = written.document;
     Ok(HttpResponse::build(
         actix_web::http::StatusCode::from_u16(written.status).unwrap_or(actix_web::http::StatusCode::CREATED),

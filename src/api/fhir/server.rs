@@ -24,6 +24,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         let resource = web::resource(op.path());
         cfg.service(match (op.name, op.level) {
             ("everything", _) => resource.get(patient_everything),
+            ("document", _) => resource.get(composition_document),
             (_, Level::System) => resource.get(super::export_system_get).post(super::export_system),
             (_, Level::Type(_)) => resource.get(super::export_patients_get).post(super::export_patients),
             (_, Level::Instance(_)) => resource.get(super::export_group_get).post(super::export_group),
@@ -148,6 +149,23 @@ pub async fn search_type(
     let here = Here { base: base_url(&req), path: t.name.to_owned(), query: query(&req), at: state.clock.stamp() };
     let bundle: Value = search::search(&state, ctx, t, here, strict(&req)).await?;
     Ok(fhir_json(StatusCode::OK, &bundle))
+}
+
+/// A stored document as the FHIR `document` Bundle it is: a JP-CLINS document exactly as it
+/// arrived (the same bytes), any other made from its Composition, Patient and derived
+/// resources. Audited as `fhir.document`; a document the caller may not read is a 404.
+#[utoipa::path(get, path = "/v1/fhir/Composition/{id}/$document", tag = "fhir", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The document (Composition) id")),
+    responses((status = 200, description = "A document Bundle", content_type = "application/fhir+json", body = Object),
+        (status = 404, description = "An OperationOutcome", content_type = "application/fhir+json", body = Object)))]
+pub async fn composition_document(
+    state: web::Data<AppState>,
+    ctx: Context,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let body = crate::fhir::clins::document::document(&state, ctx, id.into_inner(), base_url(&req)).await?;
+    Ok(HttpResponse::Ok().insert_header((header::CONTENT_TYPE, crate::fhir::FHIR_JSON)).body(body))
 }
 
 /// The patient's whole record as the caller may see it (`_since`, `_type`, `_count`), a

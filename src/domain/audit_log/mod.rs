@@ -31,6 +31,7 @@ const READS: &[&str] = &[
     "fhir.read",
     "fhir.search",
     "fhir.everything",
+    "fhir.document",
     "patient.list",
     "patient.search",
     "care_team.read",

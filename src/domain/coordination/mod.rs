@@ -10,6 +10,7 @@
 pub mod hours;
 pub mod inbox;
 mod keys;
+pub mod notice;
 pub mod reachable;
 pub mod sheets;
 pub mod stats;

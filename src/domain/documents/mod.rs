@@ -154,6 +154,8 @@ pub struct Written {
     pub status: u16,
     /// The document as written, as the caller may see it.
     pub document: Document,
+    /// The answer of an earlier request with the same idempotency key, nothing written now.
+    pub replayed: bool,
 }
 
 /// Finds the schema and validates the content: the errors (at most `MAX_REPORTED_ERRORS` and a

@@ -51,7 +51,7 @@ fn replay(
     let version = i32::try_from(version).map_err(ApiError::internal)?;
     let document = read(conn, state, caller, id, Some(version), event)?;
     let status = u16::try_from(row.status).map_err(ApiError::internal)?;
-    Ok(Some(Written { status, document }))
+    Ok(Some(Written { status, document, replayed: true }))
 }
 
 fn remember(
@@ -162,7 +162,7 @@ pub fn create(
     note(event, &v);
     let document = echo(&head, &v, input);
     remember(conn, idem, (201, state.clock.stamp()), &document)?;
-    Ok(Written { status: 201, document })
+    Ok(Written { status: 201, document, replayed: false })
 }
 
 /// The writer's own content, as written (no need to open what was just sealed).
@@ -250,7 +250,7 @@ pub fn update(
     let mut document = echo(&next, &v, input);
     document.withheld = revision.kept;
     remember(conn, idem, (200, state.clock.stamp()), &document)?;
-    Ok(Written { status: 200, document })
+    Ok(Written { status: 200, document, replayed: false })
 }
 
 /// The content an update stores, checked.

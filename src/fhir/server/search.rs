@@ -128,9 +128,13 @@ fn admits(e: &Entry, s: &Search) -> bool {
 fn parts(kind: &str) -> Parts {
     let only = Parts { team: false, consents: false, documents: false, directory: false };
     match kind {
-        "Condition" | "MedicationStatement" | "AllergyIntolerance" | "Composition" | "DocumentReference" => {
-            Parts { documents: true, ..only }
-        }
+        "Condition"
+        | "MedicationStatement"
+        | "MedicationRequest"
+        | "Observation"
+        | "AllergyIntolerance"
+        | "Composition"
+        | "DocumentReference" => Parts { documents: true, ..only },
         "CarePlan" => Parts { documents: true, team: true, ..only },
         "CareTeam" => Parts { team: true, ..only },
         "Consent" => Parts { consents: true, ..only },
@@ -233,7 +237,7 @@ async fn patient_search(state: &Arc<AppState>, ctx: Context, s: Search, here: &H
         .collect();
     let matches = found
         .iter()
-        .map(|p| stamp::stamped(people::patient(p), None, Some(p.updated_at.clone())))
+        .map(|p| stamp::stamped(people::patient(p, None), None, Some(p.updated_at.clone())))
         .filter(|e| s.last_updated.iter().all(|b| b.admits(e.last_updated.as_deref())))
         .collect();
     Ok(searchset(matches, &s, here, extra))

@@ -49,7 +49,14 @@ impl Entry {
 pub fn from_document(kind: &str) -> bool {
     matches!(
         kind,
-        "CarePlan" | "Composition" | "DocumentReference" | "Condition" | "MedicationStatement" | "AllergyIntolerance"
+        "CarePlan"
+            | "Composition"
+            | "DocumentReference"
+            | "Condition"
+            | "MedicationStatement"
+            | "MedicationRequest"
+            | "Observation"
+            | "AllergyIntolerance"
     )
 }
 
@@ -58,7 +65,7 @@ pub fn from_document(kind: &str) -> bool {
 pub fn document_id(kind: &str, id: &str) -> Option<String> {
     match kind {
         "CarePlan" | "Composition" | "DocumentReference" => Some(id.to_owned()),
-        "Condition" | "MedicationStatement" | "AllergyIntolerance" => {
+        "Condition" | "MedicationStatement" | "MedicationRequest" | "Observation" | "AllergyIntolerance" => {
             // Document ids are UUIDs (36 characters); the place follows after a dash.
             let (doc, rest) = id.split_at_checked(36)?;
             rest.starts_with('-').then(|| doc.to_owned())
