@@ -166,6 +166,12 @@ async fn callback(req: HttpRequest, state: web::Data<AppState>, query: web::Quer
             Ok(with_cookie(res, &clear))
         }
         Err(error) => {
+            // Shown as a page that says why (a 401 would send the browser back to the sign-in
+            // page without a word): the sign-in was refused, not merely unauthenticated.
+            let error = match error {
+                ApiError::Unauthorized(why) => ApiError::Forbidden(why),
+                other => other,
+            };
             // A security event: who tried is unknown (or unproven), the provider is named.
             let caller =
                 Caller { sub: "anonymous".into(), org: "unknown".into(), role: Role::CareWorker, purpose: None };
