@@ -28,6 +28,9 @@ use crate::error::{FieldError, Problem};
         api::directory::get_practitioner,
         api::directory::put_practitioner,
         api::sessions::end_sessions,
+        api::service_clients::register_client,
+        api::service_clients::token,
+        api::service_clients::smart_configuration,
         api::patients::create_patient,
         api::patients::list_patients,
         api::patients::get_patient,
@@ -110,6 +113,7 @@ use crate::error::{FieldError, Problem};
     tags(
         (name = "health", description = "Liveness, readiness and metrics"),
         (name = "directory", description = "Organisations and practitioners of the region"),
+        (name = "auth", description = "Tokens for service clients (SMART Backend Services: client credentials with a signed assertion)"),
         (name = "patients", description = "Patients (identifiers sealed at rest) and their care teams"),
         (name = "documents", description = "Versioned, schema-validated care documents"),
         (name = "schemas", description = "The document schema registry"),

@@ -98,6 +98,20 @@ async fn endings(state: Arc<AppState>) {
     }
 }
 
+/// Fetches identity providers' keys when due (at start, then as `Cache-Control` says), on a
+/// blocking thread: a slow or down provider never holds an async worker. Failures are logged
+/// by `auth` and retried a minute later; the keys held are kept until they expire.
+async fn key_refresh(state: Arc<AppState>) {
+    let mut tick = actix_web::rt::time::interval(std::time::Duration::from_secs(5));
+    loop {
+        tick.tick().await;
+        let st = state.clone();
+        if web::block(move || st.auth.refresh_due()).await.is_err() {
+            tracing::warn!("the key refresh task's thread failed");
+        }
+    }
+}
+
 /// Checks that `--bind` is an address `serve` may and can listen on, before it creates anything:
 /// a bare port gets the address it probably meant, `--demo` keeps to loopback
 /// (`demo::check_bind`), and the address is bound once to see that it can be.
@@ -165,6 +179,9 @@ impl Application {
         let webhooks = crate::webhooks::Worker::start(state.clone());
         actix_web::rt::spawn(crate::domain::exports::sweeper(state.clone()));
         actix_web::rt::spawn(endings(state.clone()));
+        if state.auth.fetches_keys() {
+            actix_web::rt::spawn(key_refresh(state.clone()));
+        }
         actix_web::rt::spawn(checkpoints(state));
         Ok(Self { port, metrics_port, server, webhooks })
     }

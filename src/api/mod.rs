@@ -15,6 +15,7 @@ pub mod patients;
 pub mod plans;
 pub mod reports;
 pub mod schemas;
+pub mod service_clients;
 pub mod sessions;
 pub mod subscriptions;
 pub mod sync;
@@ -33,6 +34,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::resource("/v1/organizations/{id}").get(directory::get_organization).put(directory::put_organization),
         )
         .service(web::resource("/v1/organizations/{id}/sessions/end").post(sessions::end_sessions))
+        .service(web::resource("/v1/organizations/{id}/service-clients").post(service_clients::register_client))
+        .service(web::resource(service_clients::TOKEN_PATH).post(service_clients::token))
+        .service(web::resource("/.well-known/smart-configuration").get(service_clients::smart_configuration))
         .service(
             web::resource("/v1/practitioners").get(directory::list_practitioners).post(directory::create_practitioner),
         )

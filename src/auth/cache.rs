@@ -39,6 +39,11 @@ impl TokenCache {
         cache.get(digest).filter(|c| c.exp > now).map(|c| (c.caller.clone(), c.exp, c.iat))
     }
 
+    /// Forgets every token (after an issuer's key set changed).
+    pub(super) fn clear(&self) {
+        self.entries.write().unwrap_or_else(PoisonError::into_inner).clear();
+    }
+
     pub(super) fn insert(&self, digest: [u8; 32], caller: &Caller, exp: u64, iat: Option<u64>, now: u64) {
         if exp <= now {
             return;

@@ -26,14 +26,16 @@ pub(super) struct RawHeader {
 pub(super) struct RawClaims {
     #[serde(default)]
     pub(super) iss: Option<String>,
+    // Any JSON here, checked in `into_caller`: an issuer with mapping rules may put other
+    // shapes in these names (a `role` array), which only its rules read.
     #[serde(default)]
-    sub: Option<String>,
+    sub: Option<serde_json::Value>,
     #[serde(default)]
-    org: Option<String>,
+    org: Option<serde_json::Value>,
     #[serde(default)]
-    role: Option<String>,
+    role: Option<serde_json::Value>,
     #[serde(default)]
-    purpose: Option<String>,
+    purpose: Option<serde_json::Value>,
     #[serde(default)]
     exp: Option<f64>,
     #[serde(default)]
@@ -43,19 +45,30 @@ pub(super) struct RawClaims {
 impl RawClaims {
     /// The caller, the token's `exp` and its `iat` (when given).
     pub(super) fn into_caller(self) -> Result<(Caller, u64, Option<u64>), AuthError> {
-        let non_empty = |value: Option<String>, name: &'static str| {
-            value.filter(|v| !v.trim().is_empty()).ok_or(AuthError::MissingClaim(name))
+        let non_empty = |value: Option<serde_json::Value>, name: &'static str| match value {
+            None | Some(serde_json::Value::Null) => Err(AuthError::MissingClaim(name)),
+            Some(serde_json::Value::String(v)) if v.trim().is_empty() => Err(AuthError::MissingClaim(name)),
+            Some(serde_json::Value::String(v)) => Ok(v),
+            Some(_) => Err(AuthError::MalformedClaim(name.to_owned())),
         };
+        let (exp, iat) = self.times()?;
         let sub = non_empty(self.sub, "sub")?;
         let org = non_empty(self.org, "org")?;
         let role = non_empty(self.role, "role")?;
         let role = role.parse::<Role>().map_err(|e| AuthError::UnknownRole(printable(&e.0)))?;
+        let purpose = match self.purpose {
+            Some(serde_json::Value::String(p)) if !p.trim().is_empty() => Some(p),
+            None | Some(serde_json::Value::Null | serde_json::Value::String(_)) => None,
+            Some(_) => return Err(AuthError::MalformedClaim("purpose".into())),
+        };
+        Ok((Caller { sub, org, role, purpose }, exp, iat))
+    }
+
+    /// `exp` (required) and `iat`, in whole seconds.
+    pub(super) fn times(&self) -> Result<(u64, Option<u64>), AuthError> {
         let exp = self.exp.ok_or(AuthError::MissingClaim("exp"))?;
         // Float-to-int casts saturate (and NaN gives 0), so a hostile value cannot wrap.
-        let exp = exp as u64;
-        let iat = self.iat.map(|iat| iat as u64);
-        let purpose = self.purpose.filter(|p| !p.trim().is_empty());
-        Ok((Caller { sub, org, role, purpose }, exp, iat))
+        Ok((exp as u64, self.iat.map(|iat| iat as u64)))
     }
 }
 
@@ -90,6 +103,12 @@ pub(super) fn parse_claims(claims_b64: &str) -> Result<RawClaims, AuthError> {
             }
         }
     }
+}
+
+/// The claims as JSON, for an issuer whose mapping rules read claims carepath does not name.
+pub(super) fn parse_claims_value(claims_b64: &str) -> Result<serde_json::Value, AuthError> {
+    let bytes = URL_SAFE_NO_PAD.decode(claims_b64).map_err(|_| AuthError::Malformed("claims are not base64url"))?;
+    serde_json::from_slice(&bytes).map_err(|_| AuthError::Malformed("claims are not a JSON object"))
 }
 
 /// Serde would also fill a struct from a JSON array, by position; a JWT part is an object.

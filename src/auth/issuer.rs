@@ -3,15 +3,30 @@
 
 use std::path::Path;
 
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
 use serde::Serialize;
 
-use super::{AuthSetupError, LOCAL_AUDIENCE, LOCAL_ISSUER, LOCAL_KEY_FILE, Role, now_secs};
+use super::binding::Binding;
+use super::trusted::TrustedKey;
+use super::{
+    AuthSetupError, Authenticator, Caller, ISSUED_ISSUER, LOCAL_AUDIENCE, LOCAL_ISSUER, LOCAL_KEY_FILE, Role, now_secs,
+};
 use crate::crypto::keyfile::KeyFile;
 
 /// The local issuer's key, made on first use; errors name its file.
 pub(super) fn local_key(data_dir: &Path) -> Result<KeyFile, AuthSetupError> {
     KeyFile::open(data_dir, LOCAL_KEY_FILE, "local token issuer key").map_err(|problem| AuthSetupError::LocalKey {
+        path: data_dir.join(LOCAL_KEY_FILE).display().to_string(),
+        problem,
+    })
+}
+
+/// The local key if it exists (never made here); an unreadable one is an error naming its file.
+pub(super) fn existing_key(data_dir: &Path) -> Result<Option<KeyFile>, AuthSetupError> {
+    if !data_dir.is_dir() {
+        return Ok(None);
+    }
+    KeyFile::open_existing(data_dir, LOCAL_KEY_FILE).map_err(|problem| AuthSetupError::LocalKey {
         path: data_dir.join(LOCAL_KEY_FILE).display().to_string(),
         problem,
     })
@@ -69,6 +84,78 @@ pub fn issue_local_token(
     header.kid = Some(key.kid.clone());
     jsonwebtoken::encode(&header, &claims, &EncodingKey::from_ed_der(&key.pkcs8))
         .map_err(|e| AuthSetupError::Issue(format!("signing failed: {e}")))
+}
+
+/// The verifier of `carepath-issued` tokens: the local key, trusted for that issuer alone, for
+/// whatever the issuing code checked (a registered client, a mapped sign-in).
+pub(super) fn issued_key(local: &KeyFile, leeway: u64) -> TrustedKey {
+    TrustedKey::new(
+        ISSUED_ISSUER,
+        LOCAL_AUDIENCE,
+        Some(local.kid.clone()),
+        Algorithm::EdDSA,
+        DecodingKey::from_ed_der(&local.public),
+        leeway,
+        std::sync::Arc::new(Binding::any()),
+    )
+}
+
+/// What a `carepath-issued` token says beyond the caller: its lifetime, and the scopes granted
+/// (a service client's).
+pub struct Issue<'a> {
+    /// Who the token names.
+    pub caller: &'a Caller,
+    /// Seconds until its `exp`.
+    pub ttl_secs: u64,
+    /// The `scope` claim (space-separated), if any.
+    pub scope: Option<&'a str>,
+}
+
+impl Authenticator {
+    /// Signs a `carepath-issued` token for a caller some other proof established (a service
+    /// client's assertion, an OpenID Connect sign-in) with the local key, making the key on first
+    /// use; from then on this authenticator trusts it for that issuer.
+    pub fn issue(&self, issue: &Issue<'_>) -> Result<String, AuthSetupError> {
+        let key = local_key(&self.data_dir)?;
+        {
+            let mut slot = self.issued.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if slot.is_none() {
+                *slot = Some(std::sync::Arc::new(issued_key(&key, self.leeway)));
+            }
+        }
+        let now = self.clock.unix_secs();
+        let claims = IssuedClaims {
+            iss: ISSUED_ISSUER,
+            aud: LOCAL_AUDIENCE,
+            iat: now,
+            nbf: now,
+            exp: now.saturating_add(issue.ttl_secs),
+            jti: uuid::Uuid::new_v4().simple().to_string(),
+            sub: &issue.caller.sub,
+            org: &issue.caller.org,
+            role: issue.caller.role,
+            scope: issue.scope,
+        };
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(key.kid.clone());
+        jsonwebtoken::encode(&header, &claims, &EncodingKey::from_ed_der(&key.pkcs8))
+            .map_err(|e| AuthSetupError::Issue(format!("signing failed: {e}")))
+    }
+}
+
+#[derive(Serialize)]
+struct IssuedClaims<'a> {
+    iss: &'a str,
+    aud: &'a str,
+    iat: u64,
+    nbf: u64,
+    exp: u64,
+    jti: String,
+    sub: &'a str,
+    org: &'a str,
+    role: Role,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<&'a str>,
 }
 
 #[derive(Serialize)]

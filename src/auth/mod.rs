@@ -2,9 +2,10 @@
 //! to believe it and turns it into a [`Caller`], which the API layer's request extractor hands to
 //! the handlers. Nothing here knows about HTTP.
 //!
-//! Only asymmetric signatures are accepted (ES256, EdDSA): carepath holds public keys only, so a
-//! leaked configuration cannot mint tokens, and the classic confusions (`alg: none`, an HMAC
-//! "signed" with a public key, RSA padding oracles) are impossible by construction.
+//! Only asymmetric signatures are accepted (ES256, EdDSA, RS256, PS256; RSA keys of 2048 bits or
+//! more): carepath holds public keys only, so a leaked configuration cannot mint tokens, and the
+//! classic confusions (`alg: none`, an HMAC "signed" with a public key) are impossible by
+//! construction; a key verifies only the algorithm it was loaded for.
 //!
 //! Several issuers are trusted at once: the built-in `carepath-local` issuer (for a single
 //! installation and for tests) and any identity providers listed in the trust file. A token picks
@@ -13,12 +14,19 @@
 mod binding;
 mod cache;
 mod claims;
+mod fetch;
 mod issuer;
+mod keys;
+mod mapping;
+mod providers;
+mod remote;
+pub mod service_clients;
 mod sessions;
 #[cfg(test)]
 mod test_support;
 mod tokens;
 mod trust;
+mod trusted;
 
 use std::fmt;
 use std::str::FromStr;
@@ -28,11 +36,19 @@ use serde::{Deserialize, Serialize};
 
 use crate::crypto::keyfile::printable;
 
-pub use issuer::issue_local_token;
+pub use fetch::post_form;
+pub use issuer::{Issue, issue_local_token};
+pub use keys::MIN_RSA_BITS;
+pub use remote::{MIN_INTERVAL_SECS, ProviderMetadata};
 pub use tokens::Authenticator;
+pub use trusted::ConsoleClient;
 
 /// `iss` of the tokens that `carepath token` signs.
 pub const LOCAL_ISSUER: &str = "carepath-local";
+/// `iss` of the tokens carepath issues itself after checking another proof: the token endpoint's
+/// (a service client's signed assertion) and the console's (an OpenID Connect sign-in). Signed
+/// by the local key, and trusted whether or not `--local-issuer` is.
+pub const ISSUED_ISSUER: &str = "carepath-issued";
 /// `aud` that carepath's own tokens carry; external issuers name theirs in the trust file.
 pub const LOCAL_AUDIENCE: &str = "carepath";
 /// Name of the built-in issuer's private key inside the data directory.
@@ -189,6 +205,14 @@ pub enum AuthError {
     /// organisation or role.
     #[error("the token's issuer may not assert its organisation or role")]
     NotBound,
+    /// The issuer's mapping rules find no (or no single) `sub`, `org` or `role` in the token;
+    /// the message names the rule.
+    #[error("{0}")]
+    Unmapped(String),
+    /// The issuer's keys are fetched and none is held now (never fetched, or expired after
+    /// failed fetches); the message names the failure.
+    #[error("{0}")]
+    KeysUnavailable(String),
     /// The token was ended before its `exp`: signed out, ended by an admin, or idle too long.
     #[error("the session has ended; sign in again")]
     Revoked,

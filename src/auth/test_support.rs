@@ -10,7 +10,7 @@ use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyP
 use serde_json::{Value, json};
 
 use super::issuer::local_key;
-use super::trust::P256_SPKI_PREFIX;
+use super::keys::P256_SPKI_PREFIX;
 use super::{AuthError, Authenticator, LOCAL_AUDIENCE, LOCAL_ISSUER, now_secs};
 use crate::config::Settings;
 use crate::crypto::keyfile::{KeyFile, pem_encode};

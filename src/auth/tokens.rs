@@ -2,7 +2,9 @@
 //! signature and the registered claims, and saying which check failed.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -12,11 +14,13 @@ use serde::de::IgnoredAny;
 
 use super::binding::Binding;
 use super::cache::{TokenCache, token_digest};
-use super::claims::{RawHeader, is_json_object, parse_claims};
-use super::issuer::local_key;
+use super::claims::{RawHeader, is_json_object, parse_claims, parse_claims_value};
+use super::issuer::{existing_key, issued_key, local_key};
+use super::remote::RemoteKeys;
 use super::sessions::Sessions;
-use super::trust::{TrustedKey, load_trust_file};
-use super::{AuthError, AuthSetupError, Caller, LOCAL_AUDIENCE, LOCAL_ISSUER};
+use super::trust::load_trust_file;
+use super::trusted::TrustedKey;
+use super::{AuthError, AuthSetupError, Caller, ISSUED_ISSUER, LOCAL_AUDIENCE, LOCAL_ISSUER};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::crypto::keyfile::printable;
@@ -28,15 +32,23 @@ pub(super) const MAX_TOKEN_LEN: usize = 16 * 1024;
 /// disk only then) and shared by all workers.
 pub struct Authenticator {
     keys: Vec<TrustedKey>,
+    /// Issuers whose keys are fetched (`jwks_uri`, discovery).
+    pub(super) remote: Vec<RemoteKeys>,
+    /// The key of the tokens carepath issues itself (`carepath-issued`: the token endpoint's,
+    /// the console's after an OpenID Connect sign-in): the local key, once it exists.
+    pub(super) issued: RwLock<Option<Arc<TrustedKey>>>,
+    pub(super) data_dir: PathBuf,
+    pub(super) leeway: u64,
     /// Only an issuer bound to it exactly (or the local issuer) asserts this organisation.
-    operator_org: String,
+    pub(super) operator_org: String,
     /// Console sessions and tokens ended before their `exp`.
     sessions: Sessions,
     pub(super) cache: TokenCache,
     /// Full (uncached) verifications attempted: shows in tests that the cache is used.
     pub(super) verifications: AtomicU64,
-    /// Sessions' idle time and endings are read from it (token `exp` is checked on the wall clock).
-    clock: Clock,
+    /// Sessions' idle time, endings and fetched keys' lifetimes are read from it (token `exp` is
+    /// checked on the wall clock).
+    pub(super) clock: Clock,
 }
 
 impl fmt::Debug for Authenticator {
@@ -57,8 +69,11 @@ impl Authenticator {
     pub fn load(settings: &Settings, clock: Clock) -> Result<Self, AuthSetupError> {
         let leeway = settings.jwt_leeway_secs;
         let mut keys = Vec::new();
+        let mut remote = Vec::new();
+        let mut issued = None;
         if settings.local_issuer {
             let local = local_key(&settings.data_dir)?;
+            issued = Some(Arc::new(issued_key(&local, leeway)));
             keys.push(TrustedKey::new(
                 LOCAL_ISSUER,
                 LOCAL_AUDIENCE,
@@ -67,17 +82,26 @@ impl Authenticator {
                 DecodingKey::from_ed_der(&local.public),
                 leeway,
                 // The operator's own issuer: it mints the operator's admin.
-                std::sync::Arc::new(Binding::any()),
+                Arc::new(Binding::any()),
             ));
+        } else if let Some(local) = existing_key(&settings.data_dir)? {
+            // Made earlier by the token endpoint or a console sign-in: their tokens still verify.
+            issued = Some(Arc::new(issued_key(&local, leeway)));
         }
         if let Some(path) = &settings.trust_file {
-            keys.extend(load_trust_file(path, leeway)?);
+            let trusted = load_trust_file(path, leeway)?;
+            keys.extend(trusted.keys);
+            remote = trusted.remote;
         }
-        if keys.is_empty() {
+        if keys.is_empty() && remote.is_empty() {
             tracing::warn!("no token issuer is trusted: every authenticated request will get 401");
         }
         Ok(Self {
             keys,
+            remote,
+            issued: RwLock::new(issued),
+            data_dir: settings.data_dir.clone(),
+            leeway,
             operator_org: settings.operator_org.clone(),
             sessions: Sessions::new(settings.sessions.console_idle_secs, leeway),
             cache: TokenCache::new(),
@@ -176,6 +200,8 @@ impl Authenticator {
         let alg = match header.alg.as_str() {
             "ES256" => Algorithm::ES256,
             "EdDSA" => Algorithm::EdDSA,
+            "RS256" => Algorithm::RS256,
+            "PS256" => Algorithm::PS256,
             other => return Err(AuthError::UnsupportedAlgorithm(printable(other))),
         };
         // RFC 7515: a recipient that does not understand a critical extension must reject.
@@ -186,10 +212,19 @@ impl Authenticator {
         // signature over these very bytes has been verified below.
         let claims = parse_claims(claims_b64)?;
         let iss = claims.iss.as_deref().ok_or(AuthError::MissingClaim("iss"))?;
+        let now = self.clock.unix_secs();
+        let fetched: Vec<Arc<Vec<TrustedKey>>> =
+            self.remote.iter().filter(|r| r.issuer() == iss).filter_map(|r| r.keys(now)).collect();
+        let issued = if iss == ISSUED_ISSUER {
+            self.issued.read().unwrap_or_else(PoisonError::into_inner).clone()
+        } else {
+            None
+        };
 
         let mut signer_known = false;
         let mut failure: Option<AuthError> = None;
-        for key in &self.keys {
+        let candidates = self.keys.iter().chain(fetched.iter().flat_map(|keys| keys.iter())).chain(issued.as_deref());
+        for key in candidates {
             let kid_matches = match (&key.kid, &header.kid) {
                 (Some(ours), Some(theirs)) => ours == theirs,
                 _ => true,
@@ -204,7 +239,7 @@ impl Authenticator {
             self.verifications.fetch_add(1, Ordering::Relaxed);
             match jsonwebtoken::decode::<IgnoredAny>(token, &key.key, &key.validation) {
                 // The same issuer may be listed again (another audience, another binding).
-                Ok(_) => match claims.caller_if_bound(&key.binding, &self.operator_org)? {
+                Ok(_) => match self.caller_of(&claims, claims_b64, key)? {
                     Some(verified) => return Ok(verified),
                     None => failure = Some(AuthError::NotBound),
                 },
@@ -222,6 +257,12 @@ impl Authenticator {
         // directories.
         let local_trusted =
             iss == super::LOCAL_ISSUER && alg == Algorithm::EdDSA && self.keys.iter().any(|k| k.issuer == iss);
+        // An issuer whose fetched keys are missing or expired: say so, with the fetch's failure.
+        if failure.is_none()
+            && let Some(why) = self.remote.iter().filter(|r| r.issuer() == iss).find_map(|r| r.unavailable(now))
+        {
+            return Err(AuthError::KeysUnavailable(why));
+        }
         Err(match failure {
             Some(AuthError::UnknownKey) if local_trusted => AuthError::OtherDataDir,
             None if local_trusted && !signer_known => AuthError::OtherDataDir,
@@ -229,6 +270,23 @@ impl Authenticator {
             None if signer_known => AuthError::UntrustedIssuer,
             None => AuthError::UnknownKey,
         })
+    }
+}
+
+impl Authenticator {
+    /// The caller a verified token names under `key`'s issuer rules, if the issuer may assert it.
+    fn caller_of(
+        &self,
+        claims: &super::claims::RawClaims,
+        claims_b64: &str,
+        key: &TrustedKey,
+    ) -> Result<Option<(Caller, u64, Option<u64>)>, AuthError> {
+        let Some(mapping) = &key.mapping else {
+            return claims.caller_if_bound(&key.binding, &self.operator_org);
+        };
+        let caller = mapping.caller(&parse_claims_value(claims_b64)?)?;
+        let (exp, iat) = claims.times()?;
+        Ok(key.binding.allows(&caller.org, caller.role, &self.operator_org).then_some((caller, exp, iat)))
     }
 }
 
@@ -244,11 +302,12 @@ fn unhex(text: &str) -> Option<[u8; 32]> {
     Some(out)
 }
 
-fn map_jwt_error(kind: &JwtErrorKind) -> AuthError {
+pub(super) fn map_jwt_error(kind: &JwtErrorKind) -> AuthError {
     match kind {
-        JwtErrorKind::InvalidSignature | JwtErrorKind::InvalidEcdsaKey | JwtErrorKind::InvalidEddsaKey => {
-            AuthError::UnknownKey
-        }
+        JwtErrorKind::InvalidSignature
+        | JwtErrorKind::InvalidEcdsaKey
+        | JwtErrorKind::InvalidEddsaKey
+        | JwtErrorKind::InvalidRsaKey(_) => AuthError::UnknownKey,
         JwtErrorKind::ExpiredSignature => AuthError::Expired,
         JwtErrorKind::ImmatureSignature => AuthError::NotYetValid,
         JwtErrorKind::InvalidIssuer => AuthError::UntrustedIssuer,
@@ -276,160 +335,5 @@ fn static_claim_name(claim: &str) -> &'static str {
 }
 
 #[cfg(test)]
-mod tests {
-    use jsonwebtoken::{EncodingKey, Header};
-    use ring::signature::Ed25519KeyPair;
-    use serde_json::json;
-
-    use super::*;
-    use crate::auth::test_support::*;
-    use crate::auth::{Role, issue_local_token};
-
-    #[test]
-    fn accepts_a_local_eddsa_token() {
-        let f = Fixture::local();
-        let token = issue_local_token(&f.data_dir(), "dr-tanaka", Role::Physician, "niimi-clinic", 600).unwrap();
-        let caller = f.auth.verify(&token).unwrap();
-        assert_eq!(caller.sub, "dr-tanaka");
-        assert_eq!(caller.org, "niimi-clinic");
-        assert_eq!(caller.role, Role::Physician);
-        assert_eq!(caller.purpose, None);
-    }
-
-    #[test]
-    fn carries_the_purpose_claim() {
-        let f = Fixture::local();
-        let token = f.sign_local(&with(local_claims(), json!({"purpose": "退院前カンファレンス"})));
-        assert_eq!(f.auth.verify(&token).unwrap().purpose.as_deref(), Some("退院前カンファレンス"));
-    }
-
-    #[test]
-    fn accepts_a_token_without_kid_and_fractional_times() {
-        let f = Fixture::local();
-        let exp = now() as f64 + 600.5;
-        let token = sign_ed(&f.local_key().pkcs8, None, &with(local_claims(), json!({"exp": exp})));
-        assert_eq!(f.auth.verify(&token).unwrap().role, Role::Physician);
-    }
-
-    #[test]
-    fn rejects_alg_none() {
-        let f = Fixture::local();
-        let token = format!("{}.{}.", b64(&json!({"alg": "none", "typ": "JWT"})), b64(&local_claims()));
-        let error = f.reject(&token);
-        assert_eq!(error, AuthError::UnsupportedAlgorithm("none".into()));
-        assert_eq!(error.to_string(), "unsupported algorithm none");
-        // Spelling variants fare no better.
-        let token = format!("{}.{}.", b64(&json!({"alg": "None"})), b64(&local_claims()));
-        assert_eq!(f.reject(&token), AuthError::UnsupportedAlgorithm("None".into()));
-    }
-
-    #[test]
-    fn rejects_hmac_even_keyed_with_the_public_key() {
-        let f = Fixture::local();
-        let secret = f.local_key().public;
-        for alg in [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512] {
-            let mut header = Header::new(alg);
-            header.kid = Some(f.local_key().kid);
-            let token = jsonwebtoken::encode(&header, &local_claims(), &EncodingKey::from_secret(&secret)).unwrap();
-            assert_eq!(f.reject(&token).to_string(), format!("unsupported algorithm {alg:?}"));
-        }
-    }
-
-    #[test]
-    fn rejects_rsa_and_other_algorithms() {
-        let f = Fixture::local();
-        for alg in ["RS256", "PS256", "ES384", "ES512", "Ed25519", ""] {
-            let token = format!("{}.{}.c2ln", b64(&json!({"alg": alg})), b64(&local_claims()));
-            assert_eq!(f.reject(&token), AuthError::UnsupportedAlgorithm(alg.into()));
-        }
-        let long = "X".repeat(500);
-        let token = format!("{}.{}.c2ln", b64(&json!({"alg": long})), b64(&local_claims()));
-        assert!(f.reject(&token).to_string().len() < 80, "echoed alg must be truncated");
-    }
-
-    #[test]
-    fn rejects_a_signature_by_an_unknown_key() {
-        let f = Fixture::local();
-        let stranger = new_ed_key();
-        let kid = f.local_key().kid;
-        // Posing as the local key, without a kid, and with an unknown kid.
-        for kid in [Some(kid.as_str()), None, Some("nobody")] {
-            let token = sign_ed(&stranger, kid, &local_claims());
-            // Another data directory's `carepath token`, as far as anyone can tell: said so.
-            let error = f.reject(&token);
-            assert_eq!(error, AuthError::OtherDataDir);
-            assert!(error.to_string().starts_with("unknown signing key"), "{error}");
-        }
-        // An ES256 token where only EdDSA keys are trusted.
-        let (pkcs8, _) = new_p256_key();
-        assert_eq!(f.reject(&sign_es(&pkcs8, None, &local_claims())), AuthError::UnknownKey);
-    }
-
-    #[test]
-    fn rejects_a_tampered_token() {
-        let f = Fixture::local();
-        let token = f.sign_local(&local_claims());
-        let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
-        parts[1] = b64(&with(local_claims(), json!({"role": "admin"})));
-        assert_eq!(f.reject(&parts.join(".")), AuthError::OtherDataDir);
-    }
-
-    #[test]
-    fn rejects_wrong_issuer_and_audience() {
-        let f = Fixture::local();
-        let token = f.sign_local(&with(local_claims(), json!({"iss": "https://evil.example"})));
-        assert_eq!(f.reject(&token).to_string(), "untrusted issuer");
-        let token = f.sign_local(&with(local_claims(), json!({"aud": "billing"})));
-        assert_eq!(f.reject(&token).to_string(), "wrong audience");
-        let token = f.sign_local(&with(local_claims(), json!({"aud": ["billing", "reports"]})));
-        assert_eq!(f.reject(&token), AuthError::WrongAudience);
-        // An audience list that includes ours is fine.
-        let token = f.sign_local(&with(local_claims(), json!({"aud": ["billing", LOCAL_AUDIENCE]})));
-        assert!(f.auth.verify(&token).is_ok());
-    }
-
-    #[test]
-    fn rejects_critical_headers() {
-        let f = Fixture::local();
-        let key = f.local_key();
-        let header = b64(&json!({"alg": "EdDSA", "kid": key.kid, "crit": ["exp"], "exp": 1}));
-        let message = format!("{header}.{}", b64(&local_claims()));
-        let pair = Ed25519KeyPair::from_pkcs8(&key.pkcs8).unwrap();
-        let token = format!("{message}.{}", URL_SAFE_NO_PAD.encode(pair.sign(message.as_bytes())));
-        assert_eq!(f.reject(&token), AuthError::CriticalHeader);
-    }
-
-    // --- timing (run: cargo test --release --lib auth -- --ignored --nocapture) -----------
-
-    #[test]
-    #[ignore = "timing, not a check"]
-    fn timing_of_verification() {
-        const N: u32 = 1000;
-        let (pkcs8, point) = new_p256_key();
-        let trust = json!({"issuers": [
-            {"issuer": "https://idp.example", "audience": "carepath-prod", "public_key_pem_file": "idp.pem",
-             "organizations": ["*"], "roles": ["nurse"]},
-        ]});
-        let f = with_trust_file(trust, &[("idp.pem", p256_spki_pem(&point))]);
-        let ed = issue_local_token(&f.data_dir(), "dr-tanaka", Role::Physician, "niimi-clinic", 600).unwrap();
-        let es = sign_es(&pkcs8, Some("k"), &idp_claims());
-
-        let time = |label: &str, run: &dyn Fn()| {
-            run();
-            let start = std::time::Instant::now();
-            for _ in 0..N {
-                run();
-            }
-            println!("{label}: {:?} per verification", start.elapsed() / N);
-        };
-        time("EdDSA uncached", &|| {
-            f.auth.verify_uncached(&ed).unwrap();
-        });
-        time("ES256 uncached", &|| {
-            f.auth.verify_uncached(&es).unwrap();
-        });
-        time("cache hit", &|| {
-            f.auth.verify(&ed).unwrap();
-        });
-    }
-}
+#[path = "tokens_tests.rs"]
+mod tests;

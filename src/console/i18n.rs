@@ -82,6 +82,7 @@ pub const LABELS: &[(&str, &str, &str)] = &[
         "Paste the token issued by the region's identity provider.",
     ),
     ("demo_users", "デモ利用者", "Demo users"),
+    ("sign_in_oidc", "地域の認証基盤でログイン", "Sign in with the region's identity provider"),
     ("bad_token", "トークンを確認できませんでした", "The token could not be verified"),
     ("patients", "利用者", "Patients"),
     ("patient", "利用者", "Patient"),

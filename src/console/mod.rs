@@ -9,6 +9,7 @@
 mod auditor;
 mod careform;
 mod i18n;
+mod oidc;
 mod patients;
 mod session;
 mod sheets;
@@ -47,6 +48,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/assets/console.css").get(|| async { asset(CSS, "text/css; charset=utf-8") }))
             .service(web::resource("/assets/console.js").get(|| async { asset(JS, "text/javascript; charset=utf-8") }))
             .configure(session::routes)
+            .configure(oidc::routes)
             .configure(patients::routes)
             .configure(sheets::routes)
             .configure(auditor::routes)

@@ -14,6 +14,7 @@ pub mod patients;
 pub mod plans;
 pub mod reports;
 pub mod schema;
+pub mod service_clients;
 pub mod sessions;
 pub mod subscriptions;
 pub mod vacancies;

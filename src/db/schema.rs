@@ -415,3 +415,24 @@ diesel::table! {
         ended_at -> BigInt,
     }
 }
+
+diesel::table! {
+    service_clients (id) {
+        id -> Text,
+        organization_id -> Text,
+        name -> Text,
+        role -> Text,
+        scopes -> Text,
+        public_keys -> Text,
+        created_at -> Text,
+        created_by -> Text,
+    }
+}
+
+diesel::table! {
+    client_assertions (client_id, jti) {
+        client_id -> Text,
+        jti -> Text,
+        expires_at -> BigInt,
+    }
+}

@@ -15,6 +15,7 @@ pub mod paging;
 pub mod params;
 pub mod patients;
 pub mod reports;
+pub mod service_clients;
 pub mod sessions;
 pub mod sync;
 pub mod vacancies;

@@ -24,16 +24,26 @@ impl FromRequest for Caller {
     type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let verified = caller_from_request(req).inspect_err(|e| {
-            if matches!(e, ApiError::Unauthorized(_)) {
-                crate::telemetry::count_unauthenticated();
-            }
-        });
+        let verified = caller_from_request(req).inspect_err(counted);
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let refused = Refused::of(req);
         Box::pin(async move {
-            let caller = verified?;
             let state = state.ok_or_else(|| ApiError::internal("the application state is not registered"))?;
+            let caller = match verified? {
+                Verified::Caller(caller) => caller,
+                // A key the issuer published since its keys were last fetched: fetched once
+                // (at most once a minute per issuer), off the async workers.
+                Verified::Refresh { token, purpose } => {
+                    let st = state.clone();
+                    let mut caller = web::block(move || st.auth.verify_after_refresh(&token))
+                        .await
+                        .map_err(|_| ApiError::internal("the key refresh did not finish"))?
+                        .map_err(unauthorized)
+                        .inspect_err(counted)?;
+                    caller.purpose = purpose.or(caller.purpose);
+                    caller
+                }
+            };
             // Counted once the token is verified, so nobody can spend another caller's allowance.
             state.limits.admit(&caller.sub, &caller.org)?;
             // The operator's admin acts before any organisation exists; everyone else must
@@ -91,19 +101,40 @@ impl Refused {
     }
 }
 
-fn caller_from_request(req: &HttpRequest) -> Result<Caller, ApiError> {
+/// A verified caller, or a token to verify again after one fetch of its issuer's keys.
+enum Verified {
+    Caller(Caller),
+    Refresh { token: String, purpose: Option<String> },
+}
+
+fn counted(e: &ApiError) {
+    if matches!(e, ApiError::Unauthorized(_)) {
+        crate::telemetry::count_unauthenticated();
+    }
+}
+
+fn unauthorized(e: crate::auth::AuthError) -> ApiError {
+    tracing::debug!(reason = %e, "bearer token rejected");
+    ApiError::Unauthorized(e.to_string())
+}
+
+fn caller_from_request(req: &HttpRequest) -> Result<Verified, ApiError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| ApiError::internal("the application state is not registered"))?;
     let token = bearer_token(req).map_err(|m| ApiError::Unauthorized(m.to_owned()))?;
-    let mut caller = state.auth.verify(token).map_err(|e| {
-        tracing::debug!(reason = %e, "bearer token rejected");
-        ApiError::Unauthorized(e.to_string())
-    })?;
-    if let Some(purpose) = purpose_header(req)? {
+    let purpose = purpose_header(req)?;
+    let mut caller = match state.auth.verify(token) {
+        Ok(caller) => caller,
+        Err(e) if state.auth.may_refresh_for(token, &e) => {
+            return Ok(Verified::Refresh { token: token.to_owned(), purpose });
+        }
+        Err(e) => return Err(unauthorized(e)),
+    };
+    if let Some(purpose) = purpose {
         caller.purpose = Some(purpose);
     }
-    Ok(caller)
+    Ok(Verified::Caller(caller))
 }
 
 fn bearer_token(req: &HttpRequest) -> Result<&str, &'static str> {

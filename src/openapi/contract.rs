@@ -18,7 +18,7 @@ use crate::fhir::FHIR_JSON;
 /// Operations anyone may call without a token.
 /// (`/metrics` needs the operator's admin on the API's address; on `--metrics-bind` it needs no
 /// token, but that listener is not this API.)
-const PUBLIC: &[&str] = &["/healthz", "/v1/fhir/metadata"];
+const PUBLIC: &[&str] = &["/healthz", "/v1/fhir/metadata", "/v1/auth/token", "/.well-known/smart-configuration"];
 /// The FHIR server's scope: its errors are OperationOutcomes (`application/fhir+json`).
 const FHIR_SCOPE: &str = "/v1/fhir/";
 

@@ -21,7 +21,10 @@ async fn the_capability_statement_is_what_answers() {
     assert_eq!(cs.body["resourceType"], "CapabilityStatement");
     assert_eq!(cs.body["fhirVersion"], "4.0.1");
     assert!(cs.body["format"].as_array().unwrap().iter().all(|f| !f.as_str().unwrap().contains("xml")));
-    assert_eq!(cs.body["rest"][0]["security"]["service"][0]["text"], "Bearer JWT");
+    let security = &cs.body["rest"][0]["security"];
+    assert_eq!(security["service"][0]["coding"][0]["code"], "SMART-on-FHIR");
+    let token = security["extension"][0]["extension"][0]["valueUri"].as_str().unwrap();
+    assert!(token.ends_with("/v1/auth/token"), "{token}");
 
     // A JP-CLINS referral letter, so that prescriptions and observations are there to read.
     let referral =

@@ -5,9 +5,8 @@ use serde_json::{Value, json};
 
 use super::{Level, OPERATIONS, TYPES, Type};
 
-/// The token endpoint of the sign-in work, once the server has one; until then callers bring a
-/// bearer JWT from an issuer the trust file names.
-pub const TOKEN_ENDPOINT: Option<&str> = None;
+/// The token endpoint's path (service clients, SMART Backend Services), under the server's origin.
+pub const TOKEN_PATH: &str = "/v1/auth/token";
 
 /// The formats served; XML is not (it answers 406).
 pub const FORMATS: &[&str] = &["application/fhir+json", "json"];
@@ -54,25 +53,24 @@ fn resource(t: &Type) -> Value {
     r
 }
 
-fn security() -> Value {
-    let mut s = json!({
+/// Bearer JWTs from a trusted issuer, or from the token endpoint (SMART Backend Services:
+/// client credentials with a signed assertion), which the oauth-uris extension names.
+fn security(base: &str) -> Value {
+    let origin = base.strip_suffix("/v1/fhir").unwrap_or(base);
+    json!({
         "cors": false,
-        "description": "Every request carries `Authorization: Bearer <JWT>` from an issuer the server trusts; \
-                        the same access rule, consent and audit as the JSON API apply to every read, search and export",
-    });
-    match TOKEN_ENDPOINT {
-        Some(token) => {
-            s["service"] = json!([{"coding": [{
-                "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
-                "code": "SMART-on-FHIR"}]}]);
-            s["extension"] = json!([{
-                "url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
-                "extension": [{"url": "token", "valueUri": token}],
-            }]);
-        }
-        None => s["service"] = json!([{"text": "Bearer JWT"}]),
-    }
-    s
+        "description": "Every request carries `Authorization: Bearer <JWT>` from an issuer the server trusts, \
+                        or from the token endpoint (SMART Backend Services, private_key_jwt; see \
+                        /.well-known/smart-configuration); the same access rule, consent and audit as the \
+                        JSON API apply to every read, search and export",
+        "service": [{"coding": [{
+            "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+            "code": "SMART-on-FHIR"}], "text": "Bearer JWT; SMART Backend Services"}],
+        "extension": [{
+            "url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
+            "extension": [{"url": "token", "valueUri": format!("{origin}{TOKEN_PATH}")}],
+        }],
+    })
 }
 
 /// The CapabilityStatement of the server at `base` (…`/v1/fhir`), dated `date` (YYYY-MM-DD).
@@ -103,7 +101,7 @@ pub fn statement(base: &str, date: &str) -> Value {
         "format": FORMATS,
         "rest": [{
             "mode": "server",
-            "security": security(),
+            "security": security(base),
             "resource": TYPES.iter().map(resource).collect::<Vec<_>>(),
             "operation": system_ops,
         }],

@@ -17,6 +17,7 @@ use carepath::config::Settings;
 use carepath::state::AppState;
 
 pub mod fhir_world;
+pub mod idp;
 
 pub const PG_ENV: &str = "CAREPATH_TEST_DATABASE_URL";
 
