@@ -7,6 +7,7 @@
 //! same request through the API. Routes are HTML, not API, so they are not in the OpenAPI document.
 
 mod auditor;
+mod care_plans;
 mod careform;
 mod i18n;
 mod patients;
@@ -48,6 +49,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/assets/console.js").get(|| async { asset(JS, "text/javascript; charset=utf-8") }))
             .configure(session::routes)
             .configure(patients::routes)
+            .configure(care_plans::routes)
             .configure(sheets::routes)
             .configure(auditor::routes)
             .configure(vacancies::routes),
