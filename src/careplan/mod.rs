@@ -14,9 +14,9 @@
 pub mod columns;
 pub mod content;
 pub mod files;
+#[cfg(test)]
+mod properties;
 pub mod records;
 pub mod service_types;
 pub mod sjis;
 pub mod units;
-#[cfg(test)]
-mod properties;

@@ -15,8 +15,8 @@ use super::records::{self, Row};
 /// Characters a field may hold: kana of both widths, kanji, MS932's own symbols, the CSV's
 /// specials (comma, quote, line breaks) and plain ASCII.
 const POOL: &[char] = &[
-    'a', 'Z', '0', '9', ' ', ',', '"', '\r', '\n', '-', 'ｱ', 'ﾞ', 'ﾟ', 'ｰ', 'ア', 'ン', 'ヴ', 'が', '山', '田', '髙', '﨑',
-    '①', 'Ⅰ', '㈱', '～', '・', '「', '」', '、', '。', '〒', '♪', '※', '○', '※', 'ｶ', '\u{3000}',
+    'a', 'Z', '0', '9', ' ', ',', '"', '\r', '\n', '-', 'ｱ', 'ﾞ', 'ﾟ', 'ｰ', 'ア', 'ン', 'ヴ', 'が', '山', '田', '髙',
+    '﨑', '①', 'Ⅰ', '㈱', '～', '・', '「', '」', '、', '。', '〒', '♪', '※', '○', '※', 'ｶ', '\u{3000}',
 ];
 
 fn text(rng: &mut ChaCha8Rng, max: usize) -> String {
@@ -38,7 +38,9 @@ fn value(rng: &mut ChaCha8Rng, column: &Column) -> Option<Value> {
         Kind::Text(max) => s(text(rng, max)),
         Kind::ServiceKind => s(text(rng, 100)),
         Kind::Digits(n) => s(digits(rng, n)),
-        Kind::Date => s(format!("{:04}-{:02}-{:02}", rng.gen_range(1900..2100), rng.gen_range(1..=12), rng.gen_range(1..=28))),
+        Kind::Date => {
+            s(format!("{:04}-{:02}-{:02}", rng.gen_range(1900..2100), rng.gen_range(1..=12), rng.gen_range(1..=28)))
+        }
         Kind::Month => s(format!("{:04}-{:02}", rng.gen_range(2000..2100), rng.gen_range(1..=12))),
         Kind::Time => s(format!("{:02}{:02}", rng.gen_range(0..24), rng.gen_range(0..60))),
         Kind::Int(n) => Some(Value::from(rng.gen_range(0..10u64.pow(u32::try_from(n.min(9)).unwrap_or(9))))),

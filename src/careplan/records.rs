@@ -81,7 +81,8 @@ fn row_of(line: usize, columns: &[Column], record: &csv::StringRecord) -> Result
     for (i, (column, raw)) in columns.iter().zip(record.iter()).enumerate() {
         let no = i + 1;
         if no == 1 && !CSV_VERSIONS.contains(&raw) {
-            let reason = if raw.is_empty() { "missing CSV version".to_owned() } else { format!("unknown CSV version {raw:?}") };
+            let reason =
+                if raw.is_empty() { "missing CSV version".to_owned() } else { format!("unknown CSV version {raw:?}") };
             problems.push(Problem::new(line, no, reason));
             continue;
         }
@@ -154,7 +155,10 @@ fn value_of(column: &Column, raw: &str) -> Result<Option<Value>, String> {
             }
         }
         Kind::Code(codes) if codes.contains(&raw) => text(raw),
-        Kind::Code(codes) => Err(format!("must be one of {}", codes.iter().filter(|c| !c.is_empty()).cloned().collect::<Vec<_>>().join(", "))),
+        Kind::Code(codes) => Err(format!(
+            "must be one of {}",
+            codes.iter().filter(|c| !c.is_empty()).cloned().collect::<Vec<_>>().join(", ")
+        )),
         Kind::ServiceCode => match service_types::code_problem(raw) {
             None => text(raw),
             Some(problem) => Err(problem),

@@ -26,7 +26,9 @@ impl std::fmt::Display for SjisError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Malformed { offset } => write!(f, "byte {offset} is not Shift-JIS (MS932)"),
-            Self::Gaiji { offset } => write!(f, "byte {offset} is a 外字 (user-defined character), which is not allowed"),
+            Self::Gaiji { offset } => {
+                write!(f, "byte {offset} is a 外字 (user-defined character), which is not allowed")
+            }
             Self::Unmappable { character } => {
                 write!(f, "the character {character:?} (U+{:04X}) is outside MS932", u32::from(*character))
             }

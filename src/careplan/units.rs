@@ -103,7 +103,8 @@ pub fn units(files: Vec<Parsed>) -> Result<Vec<Unit>, Vec<Located>> {
                 for (k, table1) in firsts {
                     let supplement = supplement_for(&k, &table1, &supplements, one.index, &mut problems);
                     let Some(table2) = seconds.remove(&k) else {
-                        let problem = Problem::new(table1.line, 3, "no 居宅サービス計画2表 record for this 被保険者番号");
+                        let problem =
+                            Problem::new(table1.line, 3, "no 居宅サービス計画2表 record for this 被保険者番号");
                         problems.push(Located { file: one.index, problem });
                         continue;
                     };
@@ -152,7 +153,11 @@ pub fn units(files: Vec<Parsed>) -> Result<Vec<Unit>, Vec<Located>> {
                 let month = file.name.month.clone().unwrap_or_default();
                 let month = format!("{}-{}", &month[..4.min(month.len())], &month[4.min(month.len())..]);
                 for row in file.rows.iter().filter(|r| r.values["provider_number"].as_str() != Some(from.as_str())) {
-                    let problem = Problem::new(row.line, 10, "a provider sends its own 実績: the 事業所番号 must be the sender's");
+                    let problem = Problem::new(
+                        row.line,
+                        10,
+                        "a provider sends its own 実績: the 事業所番号 must be the sender's",
+                    );
                     problems.push(Located { file: file.index, problem });
                 }
                 let rows = by_patient(&file.rows).into_values().collect();

@@ -120,9 +120,8 @@ async fn plan(state: web::Data<AppState>, console: Console, id: web::Path<String
     let plan = current(&state, &console, &id, CARE_PLAN, None).await.map_err(fail)?;
     let diff = match &plan {
         Some(doc) if doc.version > 1 => {
-            let history = documents::history(&state, console.ctx.clone(), doc.id.clone().into(), None, 2)
-                .await
-                .map_err(fail)?;
+            let history =
+                documents::history(&state, console.ctx.clone(), doc.id.clone().into(), None, 2).await.map_err(fail)?;
             match history.as_slice() {
                 [new, old, ..] => careform::diff(None, &old.content, &new.content),
                 _ => Vec::new(),
@@ -256,7 +255,12 @@ struct UploadForm {
     payload: String,
 }
 
-async fn upload(req: HttpRequest, state: web::Data<AppState>, console: Console, form: web::Form<UploadForm>) -> PageResult {
+async fn upload(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    console: Console,
+    form: web::Form<UploadForm>,
+) -> PageResult {
     check_csrf(&req, &form.csrf)?;
     let Console { ctx, ui } = console;
     let files: ExchangeFiles = serde_json::from_str(&form.payload)

@@ -59,15 +59,17 @@ where
         ("ほかの事業所", "care_facility", OTHER),
     ] {
         let res =
-            post(app, &op, "/v1/organizations", json!({"name": name, "kind": kind, "ltc_provider_number": number})).await;
+            post(app, &op, "/v1/organizations", json!({"name": name, "kind": kind, "ltc_provider_number": number}))
+                .await;
         assert_eq!(res.status, 201, "{}", res.body);
         ids.push(res.id());
     }
     let care_manager = t.token("care_manager", &ids[0]);
     let mut patients = Vec::new();
-    for (name, kana, birth, number) in
-        [("山田 花子", "ヤマダ ハナコ", "1939-04-01", "9900000001"), ("佐藤 一郎", "サトウ イチロウ", "1935-09-12", "9900000002")]
-    {
+    for (name, kana, birth, number) in [
+        ("山田 花子", "ヤマダ ハナコ", "1939-04-01", "9900000001"),
+        ("佐藤 一郎", "サトウ イチロウ", "1935-09-12", "9900000002"),
+    ] {
         let body = json!({"name": name, "name_kana": kana, "birth_date": birth, "sex": "female",
             "ltc_insured_number": number, "ltc_insurer_number": "332106", "managing_organization": ids[0]});
         let res = post(app, &care_manager, "/v1/patients", body).await;
@@ -75,7 +77,7 @@ where
         let patient = res.id();
         let team = json!({"members": [
             {"organization": ids[0], "role": "care_manager", "since": "2025-04-01"},
-            {"organization": ids[1], "role": "care_worker", "since": "2025-04-01"},
+            {"organization": ids[1], "role": "social_worker", "since": "2025-04-01"},
             {"organization": ids[2], "role": "nurse", "since": "2025-04-01"}]});
         let uri = format!("/v1/patients/{patient}/care-team");
         let res = send(app, TestRequest::put().uri(&uri).insert_header(auth(&care_manager)).set_json(team)).await;
@@ -90,7 +92,8 @@ where
     }
     World {
         care_manager,
-        day_service: t.token("care_worker", &ids[1]),
+        // The day service's 生活相談員: care workers read documents but do not write them.
+        day_service: t.token("social_worker", &ids[1]),
         nurse: t.token("nurse", &ids[2]),
         other: t.token("care_worker", &ids[3]),
         patients,
@@ -113,24 +116,103 @@ fn r(fields: &[&str]) -> Vec<String> {
 }
 
 pub fn supplement(number: &str, kana: &str, birth: &str) -> Vec<String> {
-    r(&[V, "332106", number, "20260325", kana, "山田 花子", "2", birth, "718-0003", "岡山県新見市高尾", "2400番地",
-        "0867-72-1234", "20260220", "20260301", "20270228", "22", "19705", "VND001", ""])
+    r(&[
+        V,
+        "332106",
+        number,
+        "20260325",
+        kana,
+        "山田 花子",
+        "2",
+        birth,
+        "718-0003",
+        "岡山県新見市高尾",
+        "2400番地",
+        "0867-72-1234",
+        "20260220",
+        "20260301",
+        "20270228",
+        "22",
+        "19705",
+        "VND001",
+        "",
+    ])
 }
 
 pub fn table1(number: &str, policy: &str) -> Vec<String> {
-    r(&[V, "332106", number, "20260325", "718-0003", "岡山県新見市高尾", "2400番地", "中村 由美", "居宅介護支援事業所みどり",
-        "718-0011", "岡山県新見市新見", "1-2-3", OFFICE, "20260325", "20240401", "3", "1", "20260220", "20260301",
-        "20270228", "22", "住み慣れた家で暮らしたい。\"できること\"は自分で。", "特になし", policy, "", "VND001", "PLAN-1"])
+    r(&[
+        V,
+        "332106",
+        number,
+        "20260325",
+        "718-0003",
+        "岡山県新見市高尾",
+        "2400番地",
+        "中村 由美",
+        "居宅介護支援事業所みどり",
+        "718-0011",
+        "岡山県新見市新見",
+        "1-2-3",
+        OFFICE,
+        "20260325",
+        "20240401",
+        "3",
+        "1",
+        "20260220",
+        "20260301",
+        "20270228",
+        "22",
+        "住み慣れた家で暮らしたい。\"できること\"は自分で。",
+        "特になし",
+        policy,
+        "",
+        "VND001",
+        "PLAN-1",
+    ])
 }
 
 pub fn table2(number: &str, service: &str, provider: &str, kind: &str) -> Vec<String> {
-    r(&[V, "332106", number, "20260325", "20260325", "1", "一人での入浴が不安", "1", "安心して入浴できる",
-        "週2回、見守りのもと入浴する", "R8.3.1～R9.2.28", "R8.3.1～R8.8.31", service, "入浴の見守り・一部介助", "1", kind,
-        provider, "デイサービスたかお", "週2回", "R8.3.1～R8.8.31", "VND001", ""])
+    r(&[
+        V,
+        "332106",
+        number,
+        "20260325",
+        "20260325",
+        "1",
+        "一人での入浴が不安",
+        "1",
+        "安心して入浴できる",
+        "週2回、見守りのもと入浴する",
+        "R8.3.1～R9.2.28",
+        "R8.3.1～R8.8.31",
+        service,
+        "入浴の見守り・一部介助",
+        "1",
+        kind,
+        provider,
+        "デイサービスたかお",
+        "週2回",
+        "R8.3.1～R8.8.31",
+        "VND001",
+        "",
+    ])
 }
 
 pub fn usage6(number: &str, provider: &str, code: &str, days: &[u8]) -> Vec<String> {
-    let mut row = r(&[V, "332106", number, "202604", OFFICE, "20260325", "0930", "1630", "通所介護", provider, "デイサービスたかお", code]);
+    let mut row = r(&[
+        V,
+        "332106",
+        number,
+        "202604",
+        OFFICE,
+        "20260325",
+        "0930",
+        "1630",
+        "通所介護",
+        provider,
+        "デイサービスたかお",
+        code,
+    ]);
     for d in 1..=31u8 {
         row.push(if days.contains(&d) { "1".into() } else { String::new() });
     }
@@ -139,8 +221,33 @@ pub fn usage6(number: &str, provider: &str, code: &str, days: &[u8]) -> Vec<Stri
 }
 
 pub fn usage7(number: &str, provider: &str, code: &str) -> Vec<String> {
-    r(&[V, "332106", number, "202604", provider, "デイサービスたかお", code, "通所介護Ⅱ32", "754", "", "", "9", "6786", "",
-        "6786", "", "6786", "10.27", "69692", "90", "62722", "6970", "", "VND001", ""])
+    r(&[
+        V,
+        "332106",
+        number,
+        "202604",
+        provider,
+        "デイサービスたかお",
+        code,
+        "通所介護Ⅱ32",
+        "754",
+        "",
+        "",
+        "9",
+        "6786",
+        "",
+        "6786",
+        "",
+        "6786",
+        "10.27",
+        "69692",
+        "90",
+        "62722",
+        "6970",
+        "",
+        "VND001",
+        "",
+    ])
 }
 
 pub fn file(name: &str, bytes: &[u8]) -> Value {
@@ -153,7 +260,10 @@ pub fn bytes_of(file: &Value) -> Vec<u8> {
 
 /// The plan unit for both patients, to the day service.
 pub fn plan_unit(stamp: &str, policy: &str) -> (Vec<u8>, Vec<u8>, Vec<u8>, Value) {
-    let s = csv(&[supplement("9900000001", "ﾔﾏﾀﾞ ﾊﾅｺ", "19390401"), supplement("9900000002", "サトウ イチロウ", "19350912")]);
+    let s = csv(&[
+        supplement("9900000001", "ﾔﾏﾀﾞ ﾊﾅｺ", "19390401"),
+        supplement("9900000002", "サトウ イチロウ", "19350912"),
+    ]);
     let one = csv(&[table1("9900000001", policy), table1("9900000002", "見守りを続けます")]);
     let two = csv(&[
         table2("9900000001", "1", DAY, "通所介護"),
@@ -293,9 +403,7 @@ async fn bad_files_are_refused_by_row_and_column_and_nothing_is_stored() {
     let names = |kind: &str| format!("{kind}_{OFFICE}_{DAY}_{stamp}.CSV");
     let sname = format!("UPHOSOKU_000000_{OFFICE}_{DAY}_{stamp}.CSV");
     let (s, one, two, _) = plan_unit(stamp, "方針");
-    let unit = |s: &[u8], one: &[u8], two: &[u8]| {
-        json!({"files": [file(&sname, s), file(&names("UP1KYO"), one), file(&names("UP2KYO"), two)]})
-    };
+    let unit = |s: &[u8], one: &[u8], two: &[u8]| json!({"files": [file(&sname, s), file(&names("UP1KYO"), one), file(&names("UP2KYO"), two)]});
 
     // Not Shift-JIS: a byte that is no MS932, in the second record.
     let mut bad = csv(&[table1("9900000001", "方針")]);
@@ -310,15 +418,28 @@ async fn bad_files_are_refused_by_row_and_column_and_nothing_is_stored() {
     missing[0] = String::new();
     let short = r(&[V, "332106", "9900000001"]);
     let errors = refused(&app, &w.care_manager, unit(&s, &csv(&[wrong, missing]), &csv(&[short]))).await;
-    assert!(errors.iter().any(|(p, m)| p == "/files/1/rows/1/columns/1" && m.contains("unknown CSV version")), "{errors:?}");
-    assert!(errors.iter().any(|(p, m)| p == "/files/1/rows/2/columns/1" && m.contains("missing CSV version")), "{errors:?}");
+    assert!(
+        errors.iter().any(|(p, m)| p == "/files/1/rows/1/columns/1" && m.contains("unknown CSV version")),
+        "{errors:?}"
+    );
+    assert!(
+        errors.iter().any(|(p, m)| p == "/files/1/rows/2/columns/1" && m.contains("missing CSV version")),
+        "{errors:?}"
+    );
     assert!(errors.iter().any(|(p, m)| p == "/files/2/rows/1/columns/0" && m.contains("3 columns")), "{errors:?}");
 
     // A provider not in the directory (2表 column 17), and a patient whose birth date differs.
-    let stranger = csv(&[table2("9900000001", "1", "3379999990", "通所介護"), table2("9900000002", "1", DAY, "通所介護")]);
-    let s2 = csv(&[supplement("9900000001", "ﾔﾏﾀﾞ ﾊﾅｺ", "19390401"), supplement("9900000002", "サトウ イチロウ", "19350913")]);
+    let stranger =
+        csv(&[table2("9900000001", "1", "3379999990", "通所介護"), table2("9900000002", "1", DAY, "通所介護")]);
+    let s2 = csv(&[
+        supplement("9900000001", "ﾔﾏﾀﾞ ﾊﾅｺ", "19390401"),
+        supplement("9900000002", "サトウ イチロウ", "19350913"),
+    ]);
     let errors = refused(&app, &w.care_manager, unit(&s2, &one, &stranger)).await;
-    assert!(errors.iter().any(|(p, m)| p == "/files/2/rows/1/columns/17" && m.contains("not in the directory")), "{errors:?}");
+    assert!(
+        errors.iter().any(|(p, m)| p == "/files/2/rows/1/columns/17" && m.contains("not in the directory")),
+        "{errors:?}"
+    );
     // The mismatch names the record and the 被保険者番号, not which of name kana and birth date differs.
     let mismatch = errors.iter().find(|(p, _)| p == "/files/0/rows/2/columns/3").expect("the mismatch");
     assert!(mismatch.1.contains("with the same name kana and birth date"), "{mismatch:?}");
@@ -331,7 +452,10 @@ async fn bad_files_are_refused_by_row_and_column_and_nothing_is_stored() {
         file(&format!("UPBEPYO_202604_{OFFICE}_{DAY}_{stamp}.CSV"), &csv(&[])),
     ]});
     let errors = refused(&app, &w.care_manager, body).await;
-    assert!(errors.iter().any(|(p, m)| p == "/files/1/rows/1/columns/12" && m.contains("unknown サービス種類コード 99")), "{errors:?}");
+    assert!(
+        errors.iter().any(|(p, m)| p == "/files/1/rows/1/columns/12" && m.contains("unknown サービス種類コード 99")),
+        "{errors:?}"
+    );
 
     // A sender that is not the caller's organisation.
     let errors = refused(&app, &w.nurse, unit(&s, &one, &two)).await;
@@ -359,7 +483,8 @@ async fn directory_codes_are_checked_unique_and_searchable() {
     // A wrong check digit, a wrong length, a code another organisation has.
     let bad = json!({"name": "別の医院", "kind": "clinic", "medical_institution_code": "0110113718", "ltc_provider_number": "331010001"});
     let res = post(&app, &op, "/v1/organizations", bad).await;
-    let pointers: Vec<&str> = res.problem(422)["errors"].as_array().unwrap().iter().map(|e| e["pointer"].as_str().unwrap()).collect();
+    let pointers: Vec<&str> =
+        res.problem(422)["errors"].as_array().unwrap().iter().map(|e| e["pointer"].as_str().unwrap()).collect();
     assert_eq!(pointers, ["/medical_institution_code", "/ltc_provider_number"]);
     let taken = json!({"name": "別の医院", "kind": "clinic", "ltc_provider_number": "3310100011"});
     let res = post(&app, &op, "/v1/organizations", taken).await;

@@ -125,7 +125,13 @@ fn numbered(rows: impl IntoIterator<Item = Row>) -> Vec<Row> {
 
 fn encode(name: FileName, rows: Vec<Row>) -> Result<ExchangeFile, ApiError> {
     let bytes = records::write(name.kind, &rows).map_err(|p| {
-        ApiError::Conflict(format!("{} cannot be written in MS932: row {} column {}: {}", name.format(), p.row, p.column, p.reason))
+        ApiError::Conflict(format!(
+            "{} cannot be written in MS932: row {} column {}: {}",
+            name.format(),
+            p.row,
+            p.column,
+            p.reason
+        ))
     })?;
     Ok(ExchangeFile { name: name.format(), content: base64::engine::general_purpose::STANDARD.encode(bytes) })
 }
@@ -166,9 +172,15 @@ fn files(
             let mut plans = sends.plans.clone();
             plans.sort_by_key(|p| key(&p.supplement));
             let zero = Some("000000".to_owned());
-            out.push(encode(name(FileKind::Supplement, zero, &created), numbered(plans.iter().map(|p| p.supplement.clone())))?);
+            out.push(encode(
+                name(FileKind::Supplement, zero, &created),
+                numbered(plans.iter().map(|p| p.supplement.clone())),
+            )?);
             out.push(encode(name(FileKind::Plan1, None, &created), numbered(plans.iter().map(|p| p.table1.clone())))?);
-            out.push(encode(name(FileKind::Plan2, None, &created), numbered(plans.iter().flat_map(|p| p.table2.clone())))?);
+            out.push(encode(
+                name(FileKind::Plan2, None, &created),
+                numbered(plans.iter().flat_map(|p| p.table2.clone())),
+            )?);
         }
         if let Some(first) = sends.usages.first() {
             let created = stamp();
@@ -177,8 +189,14 @@ fn files(
             usages.sort_by_key(|u| key(&u.supplement));
             let supplements = numbered(usages.iter().map(|u| u.supplement.clone()));
             out.push(encode(name(FileKind::Supplement, month.clone(), &created), supplements)?);
-            out.push(encode(name(FileKind::Usage6, month.clone(), &created), numbered(usages.iter().flat_map(|u| u.planned.clone())))?);
-            out.push(encode(name(FileKind::Usage7, month, &created), numbered(usages.iter().flat_map(|u| u.table7.clone())))?);
+            out.push(encode(
+                name(FileKind::Usage6, month.clone(), &created),
+                numbered(usages.iter().flat_map(|u| u.planned.clone())),
+            )?);
+            out.push(encode(
+                name(FileKind::Usage7, month, &created),
+                numbered(usages.iter().flat_map(|u| u.table7.clone())),
+            )?);
         }
     }
     Ok(ExchangeFiles { files: out })

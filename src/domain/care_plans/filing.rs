@@ -39,7 +39,12 @@ pub fn existing(
         };
         // The member is an unmarked one (the month), so it reads without opening anything.
         let stored = VersionRow::find(conn, &head.id, head.version)?.and_then(|v| v.content);
-        let stored: Value = stored.as_deref().map(serde_json::from_str::<Value>).transpose().map_err(ApiError::internal)?.unwrap_or_default();
+        let stored: Value = stored
+            .as_deref()
+            .map(serde_json::from_str::<Value>)
+            .transpose()
+            .map_err(ApiError::internal)?
+            .unwrap_or_default();
         if stored[member].as_str() == Some(value) {
             found.push(head);
         }

@@ -99,7 +99,14 @@ pub(super) fn parties(
 }
 
 /// Every `key` number in `rows` must be an organisation of the directory.
-fn known_offices(tx: &mut DbConn, kind: FileKind, file: usize, rows: &[Row], key: &str, findings: &mut Findings) -> Result<(), ApiError> {
+fn known_offices(
+    tx: &mut DbConn,
+    kind: FileKind,
+    file: usize,
+    rows: &[Row],
+    key: &str,
+    findings: &mut Findings,
+) -> Result<(), ApiError> {
     for row in rows {
         if let Some(number) = row.values.get(key).and_then(|v| v.as_str())
             && OrganizationRow::by_ltc_provider_number(tx, number)?.is_none()
@@ -150,7 +157,13 @@ fn problem_of(unmatched: &Unmatched, line: usize) -> Problem {
 
 /// A filing's refusal (no access, an invalid document) as a problem of the patient's first
 /// record, and its event recorded after the rollback.
-pub(super) fn refused(error: ApiError, ev: Event, file: usize, line: usize, findings: &mut Findings) -> Result<(), ApiError> {
+pub(super) fn refused(
+    error: ApiError,
+    ev: Event,
+    file: usize,
+    line: usize,
+    findings: &mut Findings,
+) -> Result<(), ApiError> {
     match error {
         e @ (ApiError::Internal(_) | ApiError::Contended(_) | ApiError::ServiceUnavailable(_)) => Err(e),
         ApiError::Validation(errors) => {
@@ -163,7 +176,8 @@ pub(super) fn refused(error: ApiError, ev: Event, file: usize, line: usize, find
         other => {
             // No access reads as an unknown patient, as it does everywhere else.
             let status = other.status();
-            let outcome = if matches!(other, ApiError::NotFound(_) | ApiError::Forbidden(_)) { "denied" } else { "rejected" };
+            let outcome =
+                if matches!(other, ApiError::NotFound(_) | ApiError::Forbidden(_)) { "denied" } else { "rejected" };
             findings.at(file, line, 3, "no patient in the record the caller may file this for has this 被保険者番号");
             findings.refusals.push((ev, outcome, status));
             Ok(())
@@ -200,13 +214,26 @@ fn file_unit(
             }
             for plan in plans {
                 if plan.table1.values.get("office_number").and_then(|v| v.as_str()) != Some(from.as_str()) {
-                    findings.at(*one, plan.table1.line, column_of(FileKind::Plan1, "office_number"), "介護支援事業者コード must be the sender's");
+                    findings.at(
+                        *one,
+                        plan.table1.line,
+                        column_of(FileKind::Plan1, "office_number"),
+                        "介護支援事業者コード must be the sender's",
+                    );
                 }
                 known_offices(tx, FileKind::Plan2, *two, &plan.table2, "provider_number", findings)?;
                 let Some(patient) = patient_of(tx, state, &plan.supplement, *supp, event, findings)? else { continue };
                 let heads = filing::existing(tx, &patient.id, CARE_PLAN, None)?;
                 let mut ev = event.clone();
-                match filing::file(tx, state, caller, (&patient.id, CARE_PLAN), heads.first(), content::plan_content(plan), &mut ev) {
+                match filing::file(
+                    tx,
+                    state,
+                    caller,
+                    (&patient.id, CARE_PLAN),
+                    heads.first(),
+                    content::plan_content(plan),
+                    &mut ev,
+                ) {
                     Ok(filed) => note(findings, names, *one, plan.table1.line, &patient.id, filed),
                     Err(e) => refused(e, ev, *one, plan.table1.line, findings)?,
                 }
@@ -242,7 +269,16 @@ fn file_unit(
                 return Ok(());
             }
             for patient_rows in rows {
-                super::returns::file_actual(tx, state, caller, (from.as_str(), month.as_str()), patient_rows, (*file, names), event, findings)?;
+                super::returns::file_actual(
+                    tx,
+                    state,
+                    caller,
+                    (from.as_str(), month.as_str()),
+                    patient_rows,
+                    (*file, names),
+                    event,
+                    findings,
+                )?;
             }
         }
         Unit::Delete { kind, from, to, rows, file } => {
@@ -250,7 +286,16 @@ fn file_unit(
                 return Ok(());
             }
             for row in rows {
-                super::returns::withdraw(tx, state, caller, (*kind, from.as_str()), row, (*file, names), event, findings)?;
+                super::returns::withdraw(
+                    tx,
+                    state,
+                    caller,
+                    (*kind, from.as_str()),
+                    row,
+                    (*file, names),
+                    event,
+                    findings,
+                )?;
             }
         }
     }

@@ -96,9 +96,8 @@ pub(super) fn withdraw(
 ) -> Result<(), ApiError> {
     let month = row.values.get("month").and_then(Value::as_str);
     let by_office = |c: &Value| c["table1"]["office_number"].as_str() == Some(from);
-    let month_of_office = |c: &Value| {
-        c["planned"].as_array().into_iter().flatten().any(|r| r["office_number"].as_str() == Some(from))
-    };
+    let month_of_office =
+        |c: &Value| c["planned"].as_array().into_iter().flatten().any(|r| r["office_number"].as_str() == Some(from));
     let provider_here = |c: &Value| content::usage_providers(c).iter().any(|p| p == from);
     let found = match kind {
         FileKind::Plan1Delete => documents_for(tx, state, caller, row, (CARE_PLAN, None), event, by_office)?,
