@@ -33,13 +33,14 @@ pub async fn import_files(
 
 /// Export the files of the caller's organisation (a provider): the plans of the patients it
 /// serves whose 2表 names its 介護保険事業所番号, and with `month` that month's 6・7表 rows of its
-/// own services; only what each patient's consent shares with it.
+/// own services; only what each patient's consent shares with it. An organisation without a
+/// 介護保険事業所番号 receives no files.
 #[utoipa::path(get, path = "/v1/care-plan-exchange/exports", tag = "care-plans", params(ExportQuery),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The files, by the naming convention", body = ExchangeFiles),
         (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The month is not YYYYMM, or the organisation has no 介護保険事業所番号", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The month is not YYYYMM", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn export_files(
     state: web::Data<AppState>,

@@ -316,6 +316,12 @@ async fn care_plan_import_is_stored_versioned_and_exports_byte_exact() {
     // The files it exported import back to the same plans (the office sends them again).
     let back = post(&app, &w.care_manager, "/v1/care-plan-exchange/imports", files.body.clone()).await;
     assert!(back.body["stored"].as_array().unwrap().iter().all(|s| s["outcome"] == "unchanged"), "{}", back.body);
+    // An organisation without a 介護保険事業所番号 receives nothing (and is not refused).
+    let clinic =
+        post(&app, &t.operator(), "/v1/organizations", json!({"name": "新見クリニック", "kind": "clinic"})).await;
+    let none = get(&app, &t.token("physician", &clinic.id()), "/v1/care-plan-exchange/exports?month=202604").await;
+    assert_eq!(none.status, 200, "{}", none.body);
+    assert_eq!(none.body["files"], json!([]));
     // A provider the 2表 does not name receives nothing.
     let none = get(&app, &w.other, "/v1/care-plan-exchange/exports").await;
     assert_eq!(none.body["files"], json!([]));
