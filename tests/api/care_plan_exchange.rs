@@ -502,3 +502,39 @@ async fn directory_codes_are_checked_unique_and_searchable() {
     let res = send(&app, TestRequest::put().uri(&uri).insert_header(auth(&admin)).set_json(change)).await;
     assert_eq!(res.problem(422)["errors"][0]["pointer"], "/ltc_provider_number");
 }
+
+#[actix_web::test]
+async fn the_console_shows_the_plan_the_month_and_the_upload_page() {
+    let t = TestApp::new();
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let w = world(&t, &app).await;
+    let (_, _, _, body) = plan_unit("20260325101500", "転倒を防ぎ在宅生活を続けます");
+    assert_eq!(post(&app, &w.care_manager, "/v1/care-plan-exchange/imports", body).await.status, 200);
+    let (_, _, _, changed) = plan_unit("20260410090000", "入浴の回数を週3回に増やします");
+    assert_eq!(post(&app, &w.care_manager, "/v1/care-plan-exchange/imports", changed).await.status, 200);
+    let stamp = "20260325101500";
+    let s = csv(&[supplement("9900000001", "ﾔﾏﾀﾞ ﾊﾅｺ", "19390401")]);
+    let body = json!({"files": [
+        file(&format!("UPHOSOKU_202604_{OFFICE}_{DAY}_{stamp}.CSV"), &s),
+        file(&format!("UPPLAN_202604_{OFFICE}_{DAY}_{stamp}.CSV"), &csv(&[usage6("9900000001", DAY, "151234", &[3, 7])])),
+        file(&format!("UPBEPYO_202604_{OFFICE}_{DAY}_{stamp}.CSV"), &csv(&[usage7("9900000001", DAY, "151234")])),
+    ]});
+    assert_eq!(post(&app, &w.care_manager, "/v1/care-plan-exchange/imports", body).await.status, 200);
+    let page =
+        |uri: String| TestRequest::get().uri(&uri).insert_header(("cookie", format!("cp_session={}", w.care_manager)));
+    let patient = &w.patients[0];
+    let plan = send(&app, page(format!("/console/patients/{patient}/care-plan"))).await;
+    assert_eq!(plan.status, 200);
+    let html = String::from_utf8(plan.raw.clone()).unwrap();
+    assert!(
+        html.contains("第2表") && html.contains("一人での入浴が不安") && html.contains("入浴の回数を週3回に増やします")
+    );
+    assert!(html.contains("data-testid=\"diff\""), "the change between the two versions is shown");
+    let month = send(&app, page(format!("/console/patients/{patient}/service-use?month=2026-04"))).await;
+    assert_eq!(month.status, 200);
+    let html = String::from_utf8(month.raw.clone()).unwrap();
+    assert!(html.contains("data-testid=\"calendar\"") && html.contains("通所介護"), "{html}");
+    let upload = send(&app, page("/console/care-plan-exchange".into())).await;
+    assert_eq!(upload.status, 200);
+    assert!(String::from_utf8(upload.raw.clone()).unwrap().contains("ケアプランデータ連携ファイルの取込"));
+}
