@@ -38,8 +38,8 @@ pub struct ExchangeFile {
     /// The file name by the convention, e.g. `UPPLAN_202604_3370100015_3370200014_20260325101500.CSV`.
     #[schema(min_length = 1, max_length = 100, example = "UP2KYO_3370100015_3370200014_20260325101500.CSV")]
     pub name: String,
-    /// The file's bytes (Shift-JIS CSV), in standard base64.
-    #[schema(min_length = 1, max_length = 2_000_000)]
+    /// The file's bytes (Shift-JIS CSV), in standard base64 (empty for a file with no records).
+    #[schema(max_length = 2_000_000)]
     pub content: String,
 }
 
@@ -47,8 +47,8 @@ pub struct ExchangeFile {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExchangeFiles {
-    /// The files, at most 50.
-    #[schema(min_items = 1, max_items = 50)]
+    /// The files: an upload has 1 to 50 (else a 422 naming `/files`); an export has one send unit
+    /// per office, possibly none.
     pub files: Vec<ExchangeFile>,
 }
 
