@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 pub mod backup;
 pub mod calendar;
+pub mod careplan;
 pub mod clock;
 pub mod committer;
 pub mod config;

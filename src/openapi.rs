@@ -19,6 +19,8 @@ use crate::error::{FieldError, Problem};
     paths(
         api::health::healthz,
         api::metrics::metrics_on_api,
+        api::care_plans::import_files,
+        api::care_plans::export_files,
         api::directory::create_organization,
         api::directory::list_organizations,
         api::directory::get_organization,
@@ -124,6 +126,7 @@ use crate::error::{FieldError, Problem};
         (name = "coordination", description = "Contact sheets between doctors, care managers and consultation desks; contact hours"),
         (name = "subscriptions", description = "Signed webhooks: the change feed pushed to an organisation's endpoint"),
         (name = "fhir", description = "The same record as HL7 FHIR R4 (JP Core where it exists), under the same access rule and audit"),
+        (name = "care-plans", description = "The care side's national format: care plans in and out as the care-plan data exchange CSV (ケアプランデータ連携)"),
         (name = "reports", description = "De-identified reports for the region: item fill, indicators, the annual plan"),
     ),
 )]

@@ -1,6 +1,7 @@
 //! HTTP handlers, one file per resource. Handlers parse, authorize, call the domain, map the result.
 
 pub mod audit;
+pub mod care_plans;
 pub mod care_team;
 pub mod consent_log;
 pub mod consents;
@@ -124,5 +125,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(web::resource("/v1/reports/item-fill").get(reports::item_fill))
         .service(web::resource("/v1/reports/indicators").get(reports::indicators))
-        .service(web::resource("/v1/plans/{year}").get(plans::get_plan).put(plans::put_plan));
+        .service(web::resource("/v1/plans/{year}").get(plans::get_plan).put(plans::put_plan))
+        .service(web::resource("/v1/care-plan-exchange/imports").post(care_plans::import_files))
+        .service(web::resource("/v1/care-plan-exchange/exports").get(care_plans::export_files));
 }

@@ -7,6 +7,7 @@
 //! same request through the API. Routes are HTML, not API, so they are not in the OpenAPI document.
 
 mod auditor;
+mod care_plans;
 mod careform;
 mod i18n;
 mod oidc;
@@ -50,6 +51,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .configure(session::routes)
             .configure(oidc::routes)
             .configure(patients::routes)
+            .configure(care_plans::routes)
             .configure(sheets::routes)
             .configure(auditor::routes)
             .configure(vacancies::routes),

@@ -156,7 +156,7 @@ struct TokenAnswer {
 /// Where the provider sends the browser back: finish the sign-in, or say why not.
 async fn callback(req: HttpRequest, state: web::Data<AppState>, query: web::Query<CallbackQuery>) -> PageResult {
     let lang = Lang::of(&req);
-    let request_id = req.extensions().get::<crate::request_id::RequestId>().map(|r| r.0.clone()).unwrap_or_default();
+    let request_id = req.extensions().get::<crate::edge::request_id::RequestId>().map(|r| r.0.clone()).unwrap_or_default();
     let flow = req.cookie_value(FLOW_COOKIE).and_then(|c| open(&state, &c));
     let issuer = flow.as_ref().map_or_else(|| "unknown".to_owned(), |f| f.iss.clone());
     match finish(&state, flow, query.into_inner()).await {

@@ -16,6 +16,10 @@ pub struct OrganizationRow {
     pub phone: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+    /// 保険医療機関コード (10 digits), unique in the region.
+    pub medical_institution_code: Option<String>,
+    /// 介護保険事業所番号 (10 digits), unique in the region.
+    pub ltc_provider_number: Option<String>,
 }
 
 impl OrganizationRow {
@@ -36,6 +40,8 @@ impl OrganizationRow {
                 organizations::address.eq(&self.address),
                 organizations::phone.eq(&self.phone),
                 organizations::updated_at.eq(&self.updated_at),
+                organizations::medical_institution_code.eq(&self.medical_institution_code),
+                organizations::ltc_provider_number.eq(&self.ltc_provider_number),
             ))
             .execute(conn)?;
         Ok(n == 1)
@@ -44,6 +50,21 @@ impl OrganizationRow {
     /// The organisation of exactly this name (names are unique in the directory).
     pub fn find_by_name(conn: &mut DbConn, name: &str) -> QueryResult<Option<Self>> {
         organizations::table.filter(organizations::name.eq(name)).first(conn).optional()
+    }
+
+    /// The organisation with this 保険医療機関コード, if any.
+    pub fn by_medical_institution_code(conn: &mut DbConn, code: &str) -> QueryResult<Option<Self>> {
+        organizations::table.filter(organizations::medical_institution_code.eq(code)).first(conn).optional()
+    }
+
+    /// The organisation with this 介護保険事業所番号, if any.
+    pub fn by_ltc_provider_number(conn: &mut DbConn, number: &str) -> QueryResult<Option<Self>> {
+        organizations::table.filter(organizations::ltc_provider_number.eq(number)).first(conn).optional()
+    }
+
+    /// Those of `numbers` that name an organisation, with it (one query for a whole file).
+    pub fn by_ltc_provider_numbers(conn: &mut DbConn, numbers: &[String]) -> QueryResult<Vec<Self>> {
+        organizations::table.filter(organizations::ltc_provider_number.eq_any(numbers)).load(conn)
     }
 
     /// Whether an organisation other than `except` has exactly this name.
@@ -57,17 +78,31 @@ impl OrganizationRow {
         diesel::select(diesel::dsl::exists(organizations::table.find(id))).get_result(conn)
     }
 
-    /// One page in id order, after the cursor.
-    pub fn list(conn: &mut DbConn, kind: Option<&str>, after: Option<&str>, limit: i64) -> QueryResult<Vec<Self>> {
+    /// One page in id order, after the cursor, optionally of one kind or with one code.
+    pub fn list(conn: &mut DbConn, by: ListBy<'_>, after: Option<&str>, limit: i64) -> QueryResult<Vec<Self>> {
         let mut query = organizations::table.order(organizations::id).limit(limit).into_boxed();
-        if let Some(kind) = kind {
+        if let Some(kind) = by.kind {
             query = query.filter(organizations::kind.eq(kind.to_owned()));
+        }
+        if let Some(code) = by.medical_institution_code {
+            query = query.filter(organizations::medical_institution_code.eq(code.to_owned()));
+        }
+        if let Some(number) = by.ltc_provider_number {
+            query = query.filter(organizations::ltc_provider_number.eq(number.to_owned()));
         }
         if let Some(after) = after {
             query = query.filter(organizations::id.gt(after.to_owned()));
         }
         query.load(conn)
     }
+}
+
+/// What an organisation listing is narrowed by (each `None` narrows nothing).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ListBy<'a> {
+    pub kind: Option<&'a str>,
+    pub medical_institution_code: Option<&'a str>,
+    pub ltc_provider_number: Option<&'a str>,
 }
 
 #[derive(Debug, Clone, Queryable, Insertable)]

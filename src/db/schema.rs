@@ -9,6 +9,8 @@ diesel::table! {
         phone -> Nullable<Text>,
         created_at -> Text,
         updated_at -> Text,
+        medical_institution_code -> Nullable<Text>,
+        ltc_provider_number -> Nullable<Text>,
     }
 }
 

@@ -118,6 +118,10 @@ pub struct Identity {
     /// 介護保険被保険者番号: 10 digits.
     #[schema(pattern = r"^[0-9]{10}$", example = "9876543210")]
     pub ltc_insured_number: Option<String>,
+    /// 介護保険の保険者番号: 6 digits (the municipality that insures the patient). With the insured
+    /// number it names the patient in the care-plan exchange files.
+    #[schema(pattern = r"^[0-9]{6}$", example = "332106")]
+    pub ltc_insurer_number: Option<String>,
     /// 医療保険 card details.
     pub health_insurance: Option<HealthInsurance>,
 }
@@ -146,6 +150,9 @@ impl Identity {
         }
         if let Some(number) = &self.ltc_insured_number {
             errors.digits("/ltc_insured_number", number, &[10]);
+        }
+        if let Some(number) = &self.ltc_insurer_number {
+            errors.digits("/ltc_insurer_number", number, &[6]);
         }
         if let Some(hi) = &self.health_insurance {
             errors.digits("/health_insurance/insurer_number", &hi.insurer_number, &[6, 8]);

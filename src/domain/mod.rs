@@ -3,6 +3,7 @@
 //! audited together, so the HTTP layer only parses and renders.
 
 pub mod audit_log;
+pub mod care_plans;
 pub mod care_team;
 pub mod consents;
 pub mod coordination;
@@ -11,6 +12,7 @@ pub mod documents;
 pub mod exports;
 pub mod fields;
 pub mod identity;
+pub mod insured_match;
 pub mod paging;
 pub mod params;
 pub mod patients;

@@ -79,6 +79,8 @@ fn shipped() -> Vec<(String, String, Value)> {
 
 /// The shipped examples: (type, `<version>-<name>`, file).
 const EXAMPLES: &[(&str, &str, &str)] = &[
+    ("care-plan", "1.0.0-full", include_str!("../../schemas/care-plan/examples/1.0.0-full.json")),
+    ("care-plan", "1.0.0-minimal", include_str!("../../schemas/care-plan/examples/1.0.0-minimal.json")),
     ("care-path", "1.0.0-full", include_str!("../../schemas/care-path/examples/1.0.0-full.json")),
     ("care-path", "1.0.0-minimal", include_str!("../../schemas/care-path/examples/1.0.0-minimal.json")),
     ("care-path", "1.1.0-full", include_str!("../../schemas/care-path/examples/1.1.0-full.json")),
@@ -99,6 +101,12 @@ const EXAMPLES: &[(&str, &str, &str)] = &[
         "end-of-life-record",
         "1.0.0-minimal",
         include_str!("../../schemas/end-of-life-record/examples/1.0.0-minimal.json"),
+    ),
+    ("service-use", "1.0.0-minimal", include_str!("../../schemas/service-use/examples/1.0.0-minimal.json")),
+    (
+        "service-use",
+        "1.0.0-planned-and-actual",
+        include_str!("../../schemas/service-use/examples/1.0.0-planned-and-actual.json"),
     ),
     (
         "visiting-nursing-report",

@@ -9,6 +9,7 @@ mod access;
 mod audit;
 mod auth;
 mod backup;
+mod care_plan_exchange;
 mod cli;
 mod consent;
 mod consent_log;

@@ -28,3 +28,32 @@
   source.addEventListener("vacancy", refresh);
   source.addEventListener("open", function () { live.setAttribute("data-connected", "true"); });
 })();
+
+// The care-plan upload: the chosen CSV files go up as base64 in one JSON payload (the form has no
+// multipart body), so the server answers with the whole send unit's result at once.
+(function () {
+  "use strict";
+  var form = document.getElementById("plan-upload");
+  var input = document.getElementById("plan-files");
+  var payload = document.getElementById("plan-payload");
+  if (!form || !input || !payload || !window.FileReader) { return; }
+  form.addEventListener("submit", function (event) {
+    if (payload.value) { return; }
+    event.preventDefault();
+    var files = Array.prototype.slice.call(input.files);
+    Promise.all(files.map(function (file) {
+      return new Promise(function (resolve, reject) {
+        var reader = new FileReader();
+        reader.onload = function () {
+          var url = String(reader.result);
+          resolve({ name: file.name, content: url.slice(url.indexOf(",") + 1) });
+        };
+        reader.onerror = reject;
+        reader.readAsDataURL(file);
+      });
+    })).then(function (list) {
+      payload.value = JSON.stringify({ files: list });
+      form.submit();
+    });
+  });
+})();

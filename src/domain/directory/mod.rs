@@ -3,6 +3,8 @@
 //! refusals are audited. Every authenticated caller reads (finding each other is its point), so
 //! reads are not audited.
 
+pub mod codes;
+
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -12,7 +14,7 @@ use crate::access::{self, Action, DirectoryWrite, Resource};
 use crate::audit::Event;
 use crate::auth::Role;
 use crate::context::Context;
-use crate::db::directory::{OrganizationRow, PractitionerRow};
+use crate::db::directory::{ListBy, OrganizationRow, PractitionerRow};
 use crate::db::{self, DbConn};
 use crate::domain::fields::{Address, Errors};
 use crate::domain::paging::Page;
@@ -65,6 +67,13 @@ pub struct OrganizationInput {
     /// Digits and hyphens, an optional leading `+`; at least 7 digits, 7 to 20 characters.
     #[schema(min_length = 7, max_length = 20, pattern = r"^\+?-*[0-9](-*[0-9]){6,}-*$")]
     pub phone: Option<String>,
+    /// 保険医療機関コード: 10 digits (prefecture, 点数表番号 1/3/4/6, the 7-digit code whose last
+    /// digit is its check digit); unique in the region.
+    #[schema(pattern = r"^[0-9]{10}$", example = "0110113719")]
+    pub medical_institution_code: Option<String>,
+    /// 介護保険事業所番号: 10 digits beginning with the prefecture number; unique in the region.
+    #[schema(pattern = r"^[0-9]{10}$", example = "3370100015")]
+    pub ltc_provider_number: Option<String>,
 }
 
 /// An organisation of the directory.
@@ -80,6 +89,10 @@ pub struct Organization {
     pub address: Option<Address>,
     /// Its phone number.
     pub phone: Option<String>,
+    /// 保険医療機関コード (10 digits), if it has one.
+    pub medical_institution_code: Option<String>,
+    /// 介護保険事業所番号 (10 digits), if it has one.
+    pub ltc_provider_number: Option<String>,
     /// When it was registered; RFC 3339 in UTC, e.g. `2025-04-01T09:30:00.000000Z`.
     pub created_at: String,
     /// When its details last changed; same format.
@@ -96,6 +109,7 @@ impl OrganizationInput {
         if let Some(phone) = &self.phone {
             errors.phone("/phone", phone);
         }
+        codes::check(self.medical_institution_code.as_deref(), self.ltc_provider_number.as_deref(), &mut errors);
         errors.finish()
     }
 
@@ -109,6 +123,8 @@ impl OrganizationInput {
             phone: self.phone,
             created_at,
             updated_at: now,
+            medical_institution_code: self.medical_institution_code,
+            ltc_provider_number: self.ltc_provider_number,
         })
     }
 }
@@ -124,6 +140,8 @@ impl TryFrom<OrganizationRow> for Organization {
             phone: row.phone,
             created_at: row.created_at,
             updated_at: row.updated_at,
+            medical_institution_code: row.medical_institution_code,
+            ltc_provider_number: row.ltc_provider_number,
         })
     }
 }
@@ -134,6 +152,12 @@ impl TryFrom<OrganizationRow> for Organization {
 pub struct OrganizationFilter {
     /// Only organisations of this kind.
     pub kind: Option<OrganizationKind>,
+    /// Only the organisation with this 保険医療機関コード (exact, 10 digits).
+    #[param(pattern = "^[0-9]{10}$")]
+    pub medical_institution_code: Option<String>,
+    /// Only the organisation with this 介護保険事業所番号 (exact, 10 digits).
+    #[param(pattern = "^[0-9]{10}$")]
+    pub ltc_provider_number: Option<String>,
 }
 
 /// A practitioner as registered or replaced.
@@ -243,6 +267,7 @@ pub async fn create_organization(
         unique_name(tx, &input.name, None)?;
         let now = st.clock.stamp();
         let row = input.clone().into_row(uuid::Uuid::new_v4().to_string(), now.clone(), now)?;
+        codes::unique(tx, &row)?;
         name_resource(ev, "organization", &row.id);
         row.insert(tx)?;
         Ok(row)
@@ -277,9 +302,23 @@ pub async fn list_organizations(
     limit: i64,
 ) -> Result<Page<Organization>, ApiError> {
     access::check(&ctx.caller, Resource::Directory, Action::Read)?;
-    let kind = filter.kind.map(OrganizationKind::as_str);
-    let rows =
-        db::run(&state.pool, move |conn| Ok(OrganizationRow::list(conn, kind, cursor.as_deref(), limit)?)).await?;
+    let mut errors = Errors::default();
+    if let Some(code) = &filter.medical_institution_code {
+        errors.digits("/query/medical_institution_code", code, &[10]);
+    }
+    if let Some(number) = &filter.ltc_provider_number {
+        errors.digits("/query/ltc_provider_number", number, &[10]);
+    }
+    errors.finish()?;
+    let rows = db::run(&state.pool, move |conn| {
+        let by = ListBy {
+            kind: filter.kind.map(OrganizationKind::as_str),
+            medical_institution_code: filter.medical_institution_code.as_deref(),
+            ltc_provider_number: filter.ltc_provider_number.as_deref(),
+        };
+        Ok(OrganizationRow::list(conn, by, cursor.as_deref(), limit)?)
+    })
+    .await?;
     let items = rows.into_iter().map(Organization::try_from).collect::<Result<Vec<_>, _>>()?;
     Ok(Page::new(items, limit, |o: &Organization| o.id.clone()))
 }
@@ -314,8 +353,18 @@ pub async fn replace_organization(
         if input.kind.as_str() != existing.kind && !access::is_operator(&ctx.caller, &st.settings.operator_org) {
             return Err(ApiError::field("/kind", "only the operator's admin changes an organisation's kind"));
         }
+        // The codes name the organisation in exchange files (what it is sent, whose plans it
+        // files), so like the kind they are the operator's to set.
+        let operator = access::is_operator(&ctx.caller, &st.settings.operator_org);
+        if !operator && input.medical_institution_code != existing.medical_institution_code {
+            return Err(ApiError::field("/medical_institution_code", "only the operator's admin changes the codes"));
+        }
+        if !operator && input.ltc_provider_number != existing.ltc_provider_number {
+            return Err(ApiError::field("/ltc_provider_number", "only the operator's admin changes the codes"));
+        }
         unique_name(tx, &input.name, Some(&existing.id))?;
         let row = input.clone().into_row(id.clone().into_string(), existing.created_at, st.clock.stamp())?;
+        codes::unique(tx, &row)?;
         row.update(tx)?;
         Ok(row)
     })

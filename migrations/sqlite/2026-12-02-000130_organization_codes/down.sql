@@ -1,0 +1,4 @@
+DROP INDEX organizations_ltc_provider_number;
+DROP INDEX organizations_medical_institution_code;
+ALTER TABLE organizations DROP COLUMN ltc_provider_number;
+ALTER TABLE organizations DROP COLUMN medical_institution_code;
