@@ -1,5 +1,6 @@
 //! HTTP handlers, one file per resource. Handlers parse, authorize, call the domain, map the result.
 
+pub mod accounts;
 pub mod audit;
 pub mod care_team;
 pub mod consent_log;
@@ -35,6 +36,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::resource("/v1/organizations/{id}").get(directory::get_organization).put(directory::put_organization),
         )
         .service(web::resource("/v1/organizations/{id}/sessions/end").post(sessions::end_sessions))
+        .service(web::resource("/v1/organizations/{id}/accounts").get(accounts::list_accounts))
+        .service(web::resource("/v1/accounts").post(accounts::invite))
+        .service(web::resource("/v1/accounts/{id}/reset-factor").post(accounts::reset_factor))
+        .service(web::resource("/v1/accounts/{id}/sessions").get(accounts::account_sessions))
+        .service(web::resource("/v1/me/sessions").get(accounts::my_sessions))
+        .service(web::resource("/v1/sessions/{id}").delete(accounts::revoke_session))
         .service(
             web::resource("/v1/practitioners").get(directory::list_practitioners).post(directory::create_practitioner),
         )

@@ -14,10 +14,13 @@ mod binding;
 mod cache;
 mod claims;
 mod issuer;
+pub mod password;
+mod session_cache;
 mod sessions;
 #[cfg(test)]
 mod test_support;
 mod tokens;
+pub mod totp;
 mod trust;
 
 use std::fmt;
@@ -29,6 +32,7 @@ use serde::{Deserialize, Serialize};
 use crate::crypto::keyfile::printable;
 
 pub use issuer::issue_local_token;
+pub use session_cache::{CachedSession, SessionCache};
 pub use tokens::Authenticator;
 
 /// `iss` of the tokens that `carepath token` signs.
@@ -134,6 +138,12 @@ pub struct Caller {
     /// Why the record is opened (header `X-Purpose`, else claim `purpose`); kept for the audit log.
     pub purpose: Option<String>,
 }
+
+/// The caller of a console request, from its server-side session: set by the console's guard
+/// (which also drops any `Authorization` header), so it exists only on `/console` routes. The
+/// API's `Caller` extractor takes it instead of a bearer token there; the API itself stays bearer.
+#[derive(Debug, Clone)]
+pub struct SessionCaller(pub Caller);
 
 /// Why a token was refused. The message goes back to the client in the 401, so it says which
 /// check failed (integrators need that to fix their side) but never echoes the token, and

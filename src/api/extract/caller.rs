@@ -6,7 +6,7 @@ use actix_web::http::header::AUTHORIZATION;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 
 use crate::audit::Event;
-use crate::auth::{Caller, Role};
+use crate::auth::{Caller, Role, SessionCaller};
 use crate::context::Context;
 use crate::error::ApiError;
 use crate::request_id::RequestId;
@@ -95,11 +95,19 @@ fn caller_from_request(req: &HttpRequest) -> Result<Caller, ApiError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| ApiError::internal("the application state is not registered"))?;
-    let token = bearer_token(req).map_err(|m| ApiError::Unauthorized(m.to_owned()))?;
-    let mut caller = state.auth.verify(token).map_err(|e| {
-        tracing::debug!(reason = %e, "bearer token rejected");
-        ApiError::Unauthorized(e.to_string())
-    })?;
+    // A console request's caller comes from its server-side session (the console's guard put
+    // it there, having dropped any Authorization header); every other request's from its token.
+    let session = req.extensions().get::<SessionCaller>().map(|s| s.0.clone());
+    let mut caller = match session {
+        Some(caller) => caller,
+        None => {
+            let token = bearer_token(req).map_err(|m| ApiError::Unauthorized(m.to_owned()))?;
+            state.auth.verify(token).map_err(|e| {
+                tracing::debug!(reason = %e, "bearer token rejected");
+                ApiError::Unauthorized(e.to_string())
+            })?
+        }
+    };
     if let Some(purpose) = purpose_header(req)? {
         caller.purpose = Some(purpose);
     }
