@@ -43,7 +43,13 @@ impl Sessions {
     }
 
     /// Refuses a token that was ended, or that an admin's ending of its user covers.
-    pub(super) fn check(&self, digest: &[u8; 32], caller: &Caller, iat: Option<u64>, now: u64) -> Result<(), AuthError> {
+    pub(super) fn check(
+        &self,
+        digest: &[u8; 32],
+        caller: &Caller,
+        iat: Option<u64>,
+        now: u64,
+    ) -> Result<(), AuthError> {
         let inner = self.lock();
         if inner.ended.get(digest).is_some_and(|exp| exp.saturating_add(self.leeway) >= now) {
             return Err(AuthError::Revoked);

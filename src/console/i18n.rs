@@ -84,13 +84,21 @@ pub const LABELS: &[(&str, &str, &str)] = &[
     ("demo_users", "デモ利用者", "Demo users"),
     ("login", "ログイン名", "Login"),
     ("password", "パスワード", "Password"),
-    ("otp_code", "確認コード（認証アプリのコード、またはリカバリーコード）", "Code (from the authenticator app, or a recovery code)"),
+    (
+        "otp_code",
+        "確認コード（認証アプリのコード、またはリカバリーコード）",
+        "Code (from the authenticator app, or a recovery code)",
+    ),
     ("token_sign_in", "トークンでログイン（開発用）", "Sign in with a token (development)"),
     ("invite", "招待を受ける", "Accept the invitation"),
     ("invite_code", "招待コード", "Invitation code"),
     ("new_password", "新しいパスワード", "New password"),
     ("password_again", "パスワード（確認）", "New password, again"),
-    ("password_help", "12文字以上。よく使われるパスワードは使えません。", "At least 12 characters; common passwords are refused."),
+    (
+        "password_help",
+        "12文字以上。よく使われるパスワードは使えません。",
+        "At least 12 characters; common passwords are refused.",
+    ),
     ("continue", "次へ", "Continue"),
     ("enrol", "認証アプリの登録", "Set up the authenticator app"),
     (

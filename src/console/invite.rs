@@ -123,7 +123,10 @@ async fn confirm_factor(req: HttpRequest, state: web::Data<AppState>, form: web:
     let done = accounts::confirm_factor(&st, &form.code, &form.otp, &request_id(&req))
         .await
         .map_err(|e| ConsoleError::new(e, lang))?;
-    let page =
-        EnrolledPage { ui: Ui::anonymous(lang, String::new(), "/console/login"), login: done.login, recovery_codes: done.recovery_codes };
+    let page = EnrolledPage {
+        ui: Ui::anonymous(lang, String::new(), "/console/login"),
+        login: done.login,
+        recovery_codes: done.recovery_codes,
+    };
     Ok(html(StatusCode::OK, &page))
 }

@@ -12,8 +12,8 @@ mod i18n;
 mod invite;
 mod patients;
 pub mod session;
-mod sign_in;
 mod sheets;
+mod sign_in;
 mod vacancies;
 
 use actix_web::body::MessageBody;

@@ -143,7 +143,10 @@ async fn token_sign_in(req: &HttpRequest, state: &std::sync::Arc<AppState>, toke
     }
     let (caller, exp) = match state.auth.verify_with_exp(token) {
         Ok(verified) => verified,
-        Err(e) => return Ok(sign_in_form(req, state, Some(e.to_string()))),
+        Err(e) => {
+            let why = format!("{}: {e}", super::i18n::label(Lang::of(req), "bad_token"));
+            return Ok(sign_in_form(req, state, Some(why)));
+        }
     };
     let ctx = Context { caller, request_id: request_id(req), break_glass: None };
     match start_until(state, ctx, How::Token, i64::try_from(exp).ok()).await {

@@ -89,7 +89,11 @@ impl AccountRow {
 
     /// The master keys that wrap TOTP secrets: rotation must not retire them.
     pub fn secret_kids(conn: &mut DbConn) -> QueryResult<Vec<String>> {
-        accounts::table.filter(accounts::totp_kid.is_not_null()).select(accounts::totp_kid.assume_not_null()).distinct().load(conn)
+        accounts::table
+            .filter(accounts::totp_kid.is_not_null())
+            .select(accounts::totp_kid.assume_not_null())
+            .distinct()
+            .load(conn)
     }
 }
 
@@ -103,10 +107,7 @@ impl RecoveryCodes {
             .execute(conn)?;
         for hash in hashes {
             diesel::insert_into(account_recovery_codes::table)
-                .values((
-                    account_recovery_codes::account_id.eq(account),
-                    account_recovery_codes::code_hash.eq(hash),
-                ))
+                .values((account_recovery_codes::account_id.eq(account), account_recovery_codes::code_hash.eq(hash)))
                 .execute(conn)?;
         }
         Ok(())

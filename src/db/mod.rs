@@ -4,9 +4,9 @@
 pub mod accounts;
 pub mod audit;
 pub mod changes;
-pub mod console_sessions;
 pub mod consent_versions;
 pub mod consents;
+pub mod console_sessions;
 pub mod contact_hours;
 pub mod contact_sheets;
 pub mod directory;

@@ -21,7 +21,6 @@ where
     send(app, if let Some(b) = body { req.set_json(b) } else { req }).await
 }
 
-
 fn text(res: &Resp) -> String {
     String::from_utf8_lossy(&res.raw).into_owned()
 }
@@ -38,15 +37,23 @@ fn set_cookies(res: &Resp) -> Vec<String> {
 
 /// A server-side console session for a token's caller, made as the token sign-in makes it
 /// (without its form, so it can be had inside a request builder); one per token.
-fn session_of(t: &TestApp, memo: &std::cell::RefCell<std::collections::HashMap<String, String>>, token: &str) -> (&'static str, String) {
-    let cookie = memo.borrow_mut().entry(token.to_owned()).or_insert_with(|| {
-        let (caller, _) = t.state.auth.verify_with_exp(token).expect("a valid token");
-        let now = t.state.clock.now().unix_timestamp();
-        let how = carepath::domain::console_sessions::How::Token;
-        let (id, row) = carepath::domain::console_sessions::new_row(&caller, how, None, now, now + 3600).unwrap();
-        row.insert(&mut t.state.pool.get().unwrap()).unwrap();
-        format!("cp_session={id}")
-    }).clone();
+fn session_of(
+    t: &TestApp,
+    memo: &std::cell::RefCell<std::collections::HashMap<String, String>>,
+    token: &str,
+) -> (&'static str, String) {
+    let cookie = memo
+        .borrow_mut()
+        .entry(token.to_owned())
+        .or_insert_with(|| {
+            let (caller, _) = t.state.auth.verify_with_exp(token).expect("a valid token");
+            let now = t.state.clock.now().unix_timestamp();
+            let how = carepath::domain::console_sessions::How::Token;
+            let (id, row) = carepath::domain::console_sessions::new_row(&caller, how, None, now, now + 3600).unwrap();
+            row.insert(&mut t.state.pool.get().unwrap()).unwrap();
+            format!("cp_session={id}")
+        })
+        .clone();
     ("cookie", cookie)
 }
 
@@ -143,8 +150,7 @@ async fn token_sign_in_keeps_a_server_side_session_in_a_strict_http_only_cookie(
     assert!(set_cookies(&bad).iter().all(|c| !c.starts_with("cp_session=")));
 
     // The session reaches pages; without it, the console sends the browser to sign in.
-    let home =
-        send(&app, TestRequest::get().uri("/console/patients").insert_header(("cookie", session_cookie))).await;
+    let home = send(&app, TestRequest::get().uri("/console/patients").insert_header(("cookie", session_cookie))).await;
     assert_eq!(home.status, 200);
     assert!(text(&home).contains("山田 花子"));
     // Where people sign in with accounts (the default), a pasted token signs nobody in.
@@ -283,9 +289,11 @@ async fn a_console_page_view_is_audited_exactly_like_the_api_request() {
     assert_eq!(res.status, 200);
     let by_api = events_since(&app, &w, start).await;
     let mark = last(&by_api);
-    let res =
-        send(&app, TestRequest::get().uri(&format!("/console/patients/{}", w.patient)).insert_header(w.session(&token)))
-            .await;
+    let res = send(
+        &app,
+        TestRequest::get().uri(&format!("/console/patients/{}", w.patient)).insert_header(w.session(&token)),
+    )
+    .await;
     assert_eq!(res.status, 200, "{}", text(&res));
     let by_console = events_since(&app, &w, mark).await;
     let strip = |e: &(String, String, String, String, i64)| (e.0.clone(), e.1.clone(), e.2.clone(), e.3.clone());
@@ -352,7 +360,8 @@ where
     S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
     B: actix_web::body::MessageBody,
 {
-    let page = send(app, TestRequest::get().uri("/console/patients").insert_header(("cookie", cookie.to_owned()))).await;
+    let page =
+        send(app, TestRequest::get().uri("/console/patients").insert_header(("cookie", cookie.to_owned()))).await;
     let api = send(app, TestRequest::get().uri("/v1/patients").insert_header(auth(token))).await;
     if api.status == 401 {
         assert_eq!(api.problem(401)["detail"], "the session has ended; sign in again");

@@ -208,8 +208,7 @@ pub async fn reset_factor(state: &Arc<AppState>, ctx: Context, account: String) 
     let code_hash = sha256_hex(&code);
     let (row, ended) = super::write(state, event, 200, move |tx, st, _| {
         let mut row = AccountRow::find(tx, &account)?.ok_or_else(|| ApiError::NotFound("no such account".into()))?;
-        may_manage(&ctx.caller, st, &row.organization_id)
-            .map_err(|_| ApiError::NotFound("no such account".into()))?;
+        may_manage(&ctx.caller, st, &row.organization_id).map_err(|_| ApiError::NotFound("no such account".into()))?;
         row.password_hash = None;
         row.totp_secret = None;
         row.totp_kid = None;

@@ -25,8 +25,7 @@ pub const BASE_LOCK_SECS: i64 = 30;
 pub const MAX_LOCK_SECS: i64 = 3600;
 
 /// The one answer to every failed sign-in.
-pub const FAILED: &str =
-    "sign-in failed: the login, password or code is wrong, or the account is locked for a while after repeated failures";
+pub const FAILED: &str = "sign-in failed: the login, password or code is wrong, or the account is locked for a while after repeated failures";
 
 /// What the sign-in form sent.
 #[derive(Debug, Clone)]
@@ -83,8 +82,9 @@ pub async fn sign_in(state: &Arc<AppState>, input: SignInInput, request_id: &str
     let usable = found.as_ref().filter(|a| a.totp_enrolled && a.locked_until <= now);
     let stored = usable.and_then(|a| a.password_hash.clone());
     let pw = input.password.chars().take(password::MAX_LEN + 1).collect::<String>();
-    let password_ok =
-        tokio::task::spawn_blocking(move || password::verify(&pw, stored.as_deref())).await.map_err(ApiError::internal)?;
+    let password_ok = tokio::task::spawn_blocking(move || password::verify(&pw, stored.as_deref()))
+        .await
+        .map_err(ApiError::internal)?;
     let second = match usable {
         Some(a) if password_ok => second_factor(state, a, &input.code, now)?,
         _ => Second::Wrong,
