@@ -78,6 +78,8 @@ pub fn rotate(settings: &Settings, mut progress: impl FnMut(u64, i64)) -> Result
     // Webhook signing secrets are wrapped by master keys too, and are not re-wrapped here: the
     // keys that wrap them stay until the subscription is deleted.
     in_use.extend(crate::db::subscriptions::SubscriptionRow::kids_in_use(&mut conn)?);
+    // So are console accounts' TOTP secrets, likewise kept under their key until re-enrolment.
+    in_use.extend(crate::db::accounts::AccountRow::secret_kids(&mut conn)?);
     let retired = keys.retire_unused(&in_use)?;
     let event = Event::system("keys.rotate").resource("master_key", &current);
     write_tx(&mut conn, |tx| {

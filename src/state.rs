@@ -48,6 +48,8 @@ pub struct AppState {
     pub stopping: tokio::sync::watch::Sender<bool>,
     /// Bulk exports running in this process (`domain::exports`).
     pub exports: crate::limits::RunningExports,
+    /// Console sessions as last read (trusted for a second; `auth::session_cache`).
+    pub console_sessions: crate::auth::SessionCache,
     /// Organisations known to exist. The directory never deletes one, so a hit never goes stale
     /// and the per-request check stays off the database.
     known_orgs: RwLock<HashSet<String>>,
@@ -129,6 +131,7 @@ impl AppState {
             stopping: tokio::sync::watch::Sender::new(false),
             exports: crate::limits::RunningExports::default(),
             known_orgs: RwLock::default(),
+            console_sessions: crate::auth::SessionCache::default(),
         }))
     }
 

@@ -4,10 +4,10 @@
 
 use actix_web::{HttpResponse, web};
 
-use crate::edge::json::ApiJson;
-use crate::edge::query::ApiQuery;
 use crate::context::Context;
 use crate::domain::care_plans::{self, ExchangeFiles, ExportQuery, ImportReport};
+use crate::edge::json::ApiJson;
+use crate::edge::query::ApiQuery;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 

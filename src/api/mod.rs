@@ -1,5 +1,6 @@
 //! HTTP handlers, one file per resource. Handlers parse, authorize, call the domain, map the result.
 
+pub mod accounts;
 pub mod audit;
 pub mod care_plans;
 pub mod care_team;
@@ -38,6 +39,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/v1/organizations/{id}/service-clients").post(service_clients::register_client))
         .service(web::resource(service_clients::TOKEN_PATH).post(service_clients::token))
         .service(web::resource("/.well-known/smart-configuration").get(service_clients::smart_configuration))
+        .service(web::resource("/v1/organizations/{id}/accounts").get(accounts::list_accounts))
+        .service(web::resource("/v1/accounts").post(accounts::invite))
+        .service(web::resource("/v1/accounts/{id}/reset-factor").post(accounts::reset_factor))
+        .service(web::resource("/v1/accounts/{id}/sessions").get(accounts::account_sessions))
+        .service(web::resource("/v1/me/sessions").get(accounts::my_sessions))
+        .service(web::resource("/v1/sessions/{id}").delete(accounts::revoke_session))
         .service(
             web::resource("/v1/practitioners").get(directory::list_practitioners).post(directory::create_practitioner),
         )

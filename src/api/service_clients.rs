@@ -8,10 +8,10 @@ use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::edge::json::ApiJson;
 use crate::auth::service_clients::ASSERTION_ALGS;
 use crate::context::Context;
 use crate::domain::service_clients::{self, ServiceClient, ServiceClientInput, TokenRequest, TokenResponse};
+use crate::edge::json::ApiJson;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 
@@ -83,7 +83,8 @@ pub async fn token(req: HttpRequest, state: web::Data<AppState>, body: web::Byte
     }
     let request: TokenRequest =
         serde_urlencoded::from_bytes(&body).map_err(|e| ApiError::BadRequest(format!("malformed form: {e}")))?;
-    let request_id = req.extensions().get::<crate::edge::request_id::RequestId>().map(|r| r.0.clone()).unwrap_or_default();
+    let request_id =
+        req.extensions().get::<crate::edge::request_id::RequestId>().map(|r| r.0.clone()).unwrap_or_default();
     let answer = service_clients::token(&state, request, token_endpoint(&req), request_id).await?;
     // RFC 6749 section 5.1: tokens are not cached by anyone on the way.
     Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(answer))

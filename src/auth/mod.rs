@@ -18,13 +18,16 @@ mod fetch;
 mod issuer;
 mod keys;
 mod mapping;
+pub mod password;
 mod providers;
 mod remote;
 pub mod service_clients;
+mod session_cache;
 mod sessions;
 #[cfg(test)]
 mod test_support;
 mod tokens;
+pub mod totp;
 mod trust;
 mod trusted;
 
@@ -40,6 +43,7 @@ pub use fetch::post_form;
 pub use issuer::{Issue, issue_local_token};
 pub use keys::MIN_RSA_BITS;
 pub use remote::{MIN_INTERVAL_SECS, ProviderMetadata};
+pub use session_cache::{CachedSession, SessionCache};
 pub use tokens::Authenticator;
 pub use trusted::ConsoleClient;
 
@@ -150,6 +154,12 @@ pub struct Caller {
     /// Why the record is opened (header `X-Purpose`, else claim `purpose`); kept for the audit log.
     pub purpose: Option<String>,
 }
+
+/// The caller of a console request, from its server-side session: set by the console's guard
+/// (which also drops any `Authorization` header), so it exists only on `/console` routes. The
+/// API's `Caller` extractor takes it instead of a bearer token there; the API itself stays bearer.
+#[derive(Debug, Clone)]
+pub struct SessionCaller(pub Caller);
 
 /// Why a token was refused. The message goes back to the client in the 401, so it says which
 /// check failed (integrators need that to fix their side) but never echoes the token, and

@@ -41,7 +41,7 @@ pub struct Authenticator {
     pub(super) leeway: u64,
     /// Only an issuer bound to it exactly (or the local issuer) asserts this organisation.
     pub(super) operator_org: String,
-    /// Console sessions and tokens ended before their `exp`.
+    /// Tokens ended before their `exp`.
     sessions: Sessions,
     pub(super) cache: TokenCache,
     /// Full (uncached) verifications attempted: shows in tests that the cache is used.
@@ -103,7 +103,7 @@ impl Authenticator {
             data_dir: settings.data_dir.clone(),
             leeway,
             operator_org: settings.operator_org.clone(),
-            sessions: Sessions::new(settings.sessions.console_idle_secs, leeway),
+            sessions: Sessions::new(leeway),
             cache: TokenCache::new(),
             verifications: AtomicU64::new(0),
             clock,
@@ -122,6 +122,16 @@ impl Authenticator {
         Ok(caller)
     }
 
+    /// [`Authenticator::verify`], with the token's `exp`: a console session started from a
+    /// token (demo and development sign-in) ends no later than the token.
+    pub fn verify_with_exp(&self, token: &str) -> Result<(Caller, u64), AuthError> {
+        if token.len() > MAX_TOKEN_LEN {
+            return Err(AuthError::TooLarge);
+        }
+        let digest = token_digest(token);
+        self.verify_at(token, &digest, self.clock.unix_secs())
+    }
+
     /// The caller and `exp` of a token that is valid and not ended.
     fn verify_at(&self, token: &str, digest: &[u8; 32], now: u64) -> Result<(Caller, u64), AuthError> {
         let (caller, exp, iat) = match self.cache.get(digest, now) {
@@ -134,30 +144,6 @@ impl Authenticator {
         };
         self.sessions.check(digest, &caller, iat, now)?;
         Ok((caller, exp))
-    }
-
-    /// Verifies a token offered at console sign-in and starts its session (ended by sign-out,
-    /// by an admin, or when idle).
-    pub fn begin_session(&self, token: &str) -> Result<Caller, AuthError> {
-        if token.len() > MAX_TOKEN_LEN {
-            return Err(AuthError::TooLarge);
-        }
-        let digest = token_digest(token);
-        let now = self.clock.unix_secs();
-        let (caller, exp) = self.verify_at(token, &digest, now)?;
-        self.sessions.start(digest, &caller, exp, now);
-        Ok(caller)
-    }
-
-    /// Console sign-out: this token is refused everywhere from now until its `exp`. Returns the
-    /// ending to keep (`db::sessions`): the token's hex digest and `exp`. A token that does not
-    /// verify is ignored (it is refused anyway).
-    pub fn end_session(&self, token: &str) -> Option<(String, u64)> {
-        let digest = token_digest(token);
-        let now = self.clock.unix_secs();
-        let (_, exp) = self.verify_at(token, &digest, now).ok()?;
-        self.sessions.end(digest, exp, now);
-        Some((crate::crypto::keyfile::hex(&digest), exp))
     }
 
     /// The time sessions are judged by, in Unix seconds.

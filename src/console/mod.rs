@@ -1,8 +1,8 @@
 //! The web console at `/console`: server-rendered pages for care managers, nurses and auditors.
 //!
-//! The console is a second face of the API, not a second API: the session cookie carries the
-//! bearer token itself, the guard turns it back into the `Authorization` header, and the pages
-//! take the same `Context` extractor and call the same domain functions as the JSON handlers. A
+//! The console is a second face of the API, not a second API: the session cookie carries the id
+//! of a server-side session, the guard turns it into the session's `Caller` (the one a bearer
+//! token with those claims makes), and the pages take the same `Context` extractor and call the same domain functions as the JSON handlers. A
 //! console request is therefore authenticated, rate-limited, authorised and audited exactly as the
 //! same request through the API. Routes are HTML, not API, so they are not in the OpenAPI document.
 
@@ -10,10 +10,12 @@ mod auditor;
 mod care_plans;
 mod careform;
 mod i18n;
+mod invite;
 mod oidc;
 mod patients;
-mod session;
+pub mod session;
 mod sheets;
+mod sign_in;
 mod vacancies;
 
 use actix_web::body::MessageBody;
@@ -21,7 +23,7 @@ use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::{Next, from_fn};
-use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError, web};
 use askama::Template;
 
 use crate::auth::Role;
@@ -29,7 +31,7 @@ use crate::context::Context;
 use crate::error::ApiError;
 
 pub use i18n::Lang;
-pub use session::{DemoUser, demo_users};
+pub use sign_in::{DemoUser, demo_users};
 
 /// Every console response carries this policy: only the binary's own CSS and JS, no inline
 /// script or style, no framing, forms posting back here only.
@@ -48,8 +50,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/").get(home))
             .service(web::resource("/assets/console.css").get(|| async { asset(CSS, "text/css; charset=utf-8") }))
             .service(web::resource("/assets/console.js").get(|| async { asset(JS, "text/javascript; charset=utf-8") }))
-            .configure(session::routes)
             .configure(oidc::routes)
+            .configure(sign_in::routes)
+            .configure(invite::routes)
             .configure(patients::routes)
             .configure(care_plans::routes)
             .configure(sheets::routes)
@@ -65,19 +68,21 @@ fn asset(body: &'static str, content_type: &'static str) -> HttpResponse {
         .body(body)
 }
 
-/// Puts the session's token where the API's extractor looks for it, and adds the security
-/// headers to whatever the page answers. A header the browser sent itself is dropped: the
-/// console authenticates by its cookie only.
+/// Looks up the request's session and puts its caller where the API's extractor looks for it
+/// (`auth::SessionCaller`), and adds the security headers to whatever the page answers. An
+/// `Authorization` header the browser sent itself is dropped: the console authenticates by its
+/// cookie only.
 async fn guard(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     req.headers_mut().remove(header::AUTHORIZATION);
     req.headers_mut().remove("x-break-glass");
-    if let Some(token) = session::token_of(req.request())
-        && let Ok(value) = HeaderValue::from_str(&format!("Bearer {token}"))
+    if let Some(id) = session::session_id_of(req.request())
+        && let Some(state) = req.app_data::<web::Data<crate::state::AppState>>().cloned()
+        && let Some(caller) = crate::domain::console_sessions::resolve(&state.into_inner(), &id).await?
     {
-        req.headers_mut().insert(header::AUTHORIZATION, value);
+        req.extensions_mut().insert(crate::auth::SessionCaller(caller));
     }
     let chosen = i18n::Lang::from_query(req.query_string());
     let secure = req.app_data::<web::Data<crate::state::AppState>>().is_none_or(|s| session::secure_cookies(s));
@@ -112,6 +117,11 @@ pub struct Ui {
 }
 
 impl Ui {
+    /// The `Ui` of a page shown before anyone is signed in.
+    pub fn anonymous(lang: Lang, csrf: String, path: &str) -> Self {
+        Self { lang, csrf, user: String::new(), org: String::new(), role: None, path: path.to_owned() }
+    }
+
     pub fn t(&self, key: &str) -> &'static str {
         i18n::label(self.lang, key)
     }
@@ -145,14 +155,14 @@ impl FromRequest for Console {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let lang = Lang::of(req);
-        let token = session::token_of(req);
+        let session_id = session::session_id_of(req);
         let path = req.path().to_owned();
         let ctx = Context::from_request(req, payload);
         let state = req.app_data::<web::Data<crate::state::AppState>>().cloned();
         Box::pin(async move {
             let ctx = ctx.await.map_err(|e| ConsoleError::new(e, lang))?;
             let state = state.ok_or_else(|| ConsoleError::new(ApiError::internal("no application state"), lang))?;
-            let csrf = token.as_deref().map(|t| session::csrf_for(&state, t)).unwrap_or_default();
+            let csrf = session_id.as_deref().map(|t| session::csrf_for(&state, t)).unwrap_or_default();
             let state = state.into_inner();
             let (sub, org) = (ctx.caller.sub.clone(), ctx.caller.org.clone());
             let names = Names::of(&state, &ctx, [org.clone()], [sub.clone()]).await;

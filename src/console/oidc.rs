@@ -7,6 +7,8 @@
 //! `exp`, `nonce`), maps its claims by the trust file's rules, then starts a console session
 //! ([`start_console_session`]). Every refusal is a page, and audited (`console.oidc`).
 
+use std::sync::Arc;
+
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
@@ -15,19 +17,18 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 
 use super::i18n::{CookieValue, Lang};
-use super::session::{SESSION_COOKIE, secure_cookies};
+use super::session::secure_cookies;
 use super::{ConsoleError, PageResult};
 use crate::audit::Event;
-use crate::auth::{Caller, Issue, Role};
+use crate::auth::{Caller, Role};
 use crate::context::Context;
+use crate::domain::console_sessions::{self, How};
 use crate::error::ApiError;
 use crate::state::AppState;
 
 const FLOW_COOKIE: &str = "cp_oidc";
 /// Seconds a sign-in may take at the provider.
 const FLOW_SECS: u64 = 600;
-/// Seconds a console session started through the provider lasts at most (idle time ends it sooner).
-const SESSION_SECS: u64 = 8 * 3600;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/oidc/start").get(start)).service(web::resource("/oidc/callback").get(callback));
@@ -156,12 +157,16 @@ struct TokenAnswer {
 /// Where the provider sends the browser back: finish the sign-in, or say why not.
 async fn callback(req: HttpRequest, state: web::Data<AppState>, query: web::Query<CallbackQuery>) -> PageResult {
     let lang = Lang::of(&req);
-    let request_id = req.extensions().get::<crate::edge::request_id::RequestId>().map(|r| r.0.clone()).unwrap_or_default();
+    let request_id =
+        req.extensions().get::<crate::edge::request_id::RequestId>().map(|r| r.0.clone()).unwrap_or_default();
     let flow = req.cookie_value(FLOW_COOKIE).and_then(|c| open(&state, &c));
     let issuer = flow.as_ref().map_or_else(|| "unknown".to_owned(), |f| f.iss.clone());
     match finish(&state, flow, query.into_inner()).await {
         Ok(caller) => {
-            let res = start_console_session(&state, &caller).await.map_err(|e| ConsoleError::new(e, lang))?;
+            let ctx = Context { caller, request_id: request_id.clone(), break_glass: None };
+            let res = start_console_session(&state.clone().into_inner(), ctx)
+                .await
+                .map_err(|e| ConsoleError::new(e, lang))?;
             let clear = cookie(FLOW_COOKIE, "", "/console/oidc", 0, "Lax", secure_cookies(&state));
             Ok(with_cookie(res, &clear))
         }
@@ -250,27 +255,20 @@ fn printable(s: &str) -> String {
     crate::crypto::keyfile::printable(s)
 }
 
-/// Starts the console session of a caller the provider vouched for: the ONE place the OIDC
-/// sign-in meets the session store. Today the session is the token-in-cookie of
-/// `console/session.rs`, so this mints a `carepath-issued` token for the caller, registers its
-/// session with the authenticator (idle time, sign-out) and sets the session cookie; a
-/// server-side session store replaces the body of this function, nothing else.
-pub async fn start_console_session(state: &AppState, caller: &Caller) -> Result<HttpResponse, ApiError> {
+/// Starts the console session of a caller the provider vouched for: a server-side session like
+/// an account's (`session::start`), kept as signed in through the provider.
+pub async fn start_console_session(state: &Arc<AppState>, ctx: Context) -> Result<HttpResponse, ApiError> {
+    let caller = &ctx.caller;
     let operator = caller.role == Role::Admin && caller.org == state.settings.operator_org;
     if !operator && !state.organization_known(&caller.org).await? {
         return Err(ApiError::Forbidden("your organisation is not in the directory".into()));
     }
-    let token = state
-        .auth
-        .issue(&Issue { caller, ttl_secs: SESSION_SECS, scope: None })
-        .map_err(|e| ApiError::internal(e.to_string()))?;
-    state.auth.begin_session(&token).map_err(|e| ApiError::Unauthorized(e.to_string()))?;
+    let cookie_id = console_sessions::start(state, ctx, How::Oidc, None).await?;
     // A page that moves on by itself rather than a redirect: the callback was reached from the
     // provider's site, and a SameSite=Strict cookie set in a cross-site redirect chain is not
     // sent on its next hop; a same-site navigation from this page does carry it.
     let page = "<!doctype html><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"0;url=/console/\">\
                 <title>carepath</title><p><a href=\"/console/\" id=\"continue\">/console/</a></p>";
     let res = HttpResponse::build(StatusCode::OK).content_type("text/html; charset=utf-8").body(page);
-    let value = cookie(SESSION_COOKIE, &token, "/console", SESSION_SECS, "Strict", secure_cookies(state));
-    Ok(with_cookie(res, &value))
+    Ok(super::session::signed_in(state, res, &cookie_id))
 }

@@ -1,10 +1,12 @@
 //! Storage: one diesel `MultiConnection` over SQLite and PostgreSQL, an r2d2 pool, embedded
 //! migrations per backend. Everything that differs between the two backends lives in this module.
 
+pub mod accounts;
 pub mod audit;
 pub mod changes;
 pub mod consent_versions;
 pub mod consents;
+pub mod console_sessions;
 pub mod contact_hours;
 pub mod contact_sheets;
 pub mod directory;

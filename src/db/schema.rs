@@ -432,9 +432,55 @@ diesel::table! {
 }
 
 diesel::table! {
+    accounts (id) {
+        id -> Text,
+        login -> Text,
+        organization_id -> Text,
+        sub -> Text,
+        role -> Text,
+        password_hash -> Nullable<Text>,
+        totp_secret -> Nullable<Text>,
+        totp_kid -> Nullable<Text>,
+        totp_enrolled -> Bool,
+        totp_last_step -> BigInt,
+        invite_hash -> Nullable<Text>,
+        invite_expires_at -> Nullable<BigInt>,
+        failures -> Integer,
+        locked_until -> BigInt,
+        factor_reset_at -> Nullable<BigInt>,
+        created_at -> BigInt,
+        created_by -> Text,
+    }
+}
+
+diesel::table! {
     client_assertions (client_id, jti) {
         client_id -> Text,
         jti -> Text,
         expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    account_recovery_codes (account_id, code_hash) {
+        account_id -> Text,
+        code_hash -> Text,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    console_sessions (id_hash) {
+        id_hash -> Text,
+        public_id -> Text,
+        account_id -> Nullable<Text>,
+        organization_id -> Text,
+        sub -> Text,
+        role -> Text,
+        how -> Text,
+        created_at -> BigInt,
+        last_seen_at -> BigInt,
+        expires_at -> BigInt,
+        ended_at -> Nullable<BigInt>,
     }
 }

@@ -2,10 +2,12 @@
 //! events. A public domain function runs whole: authorised, validated, sealed, committed and
 //! audited together, so the HTTP layer only parses and renders.
 
+pub mod accounts;
 pub mod audit_log;
 pub mod care_plans;
 pub mod care_team;
 pub mod consents;
+pub mod console_sessions;
 pub mod coordination;
 pub mod directory;
 pub mod documents;

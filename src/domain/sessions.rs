@@ -1,5 +1,5 @@
 //! Ending a user's sessions: an organisation's admin (or the operator's) ends every console
-//! session and bearer token of one of its users, e.g. when a device is lost or someone leaves.
+//! session (`db::console_sessions`) and bearer token of one of its users, e.g. when a device is lost or someone leaves.
 //! The token check itself is in `auth`; the ending is also kept in the database (`db::sessions`).
 
 use std::sync::Arc;
@@ -53,9 +53,11 @@ pub async fn end_user_sessions(
         // Kept with its audit event, so that a restart does not revive the user's tokens.
         let row = EndedUserRow { organization_id: org.clone().into_string(), sub: input.sub.clone(), ended_at: at };
         row.upsert(tx)?;
+        crate::db::console_sessions::SessionRow::end_all_of(tx, &row.organization_id, &row.sub, at)?;
         Ok(row)
     })
     .await?;
     state.auth.end_user_sessions(&row.organization_id, &row.sub, u64::try_from(at).unwrap_or(0));
+    state.console_sessions.forget_user(&row.organization_id, &row.sub);
     Ok(())
 }

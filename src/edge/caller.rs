@@ -6,7 +6,7 @@ use actix_web::http::header::AUTHORIZATION;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 
 use crate::audit::Event;
-use crate::auth::{Caller, Role};
+use crate::auth::{Caller, Role, SessionCaller};
 use crate::context::Context;
 use crate::edge::request_id::RequestId;
 use crate::error::ApiError;
@@ -122,14 +122,22 @@ fn caller_from_request(req: &HttpRequest) -> Result<Verified, ApiError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| ApiError::internal("the application state is not registered"))?;
-    let token = bearer_token(req).map_err(|m| ApiError::Unauthorized(m.to_owned()))?;
     let purpose = purpose_header(req)?;
-    let mut caller = match state.auth.verify(token) {
-        Ok(caller) => caller,
-        Err(e) if state.auth.may_refresh_for(token, &e) => {
-            return Ok(Verified::Refresh { token: token.to_owned(), purpose });
+    // A console request's caller comes from its server-side session (the console's guard put
+    // it there, having dropped any Authorization header); every other request's from its token.
+    let session = req.extensions().get::<SessionCaller>().map(|s| s.0.clone());
+    let mut caller = match session {
+        Some(caller) => caller,
+        None => {
+            let token = bearer_token(req).map_err(|m| ApiError::Unauthorized(m.to_owned()))?;
+            match state.auth.verify(token) {
+                Ok(caller) => caller,
+                Err(e) if state.auth.may_refresh_for(token, &e) => {
+                    return Ok(Verified::Refresh { token: token.to_owned(), purpose });
+                }
+                Err(e) => return Err(unauthorized(e)),
+            }
         }
-        Err(e) => return Err(unauthorized(e)),
     };
     if let Some(purpose) = purpose {
         caller.purpose = Some(purpose);

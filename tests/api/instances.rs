@@ -139,7 +139,7 @@ async fn the_chain_verifies_while_writers_commit() {
 /// second (`startup`'s background tasks, started here by building the second instance's server).
 #[actix_web::test]
 async fn a_session_ended_on_one_instance_is_refused_by_another_within_seconds() {
-    let t = TestApp::new();
+    let t = TestApp::with(|s| s.sessions.console_token_sign_in = true);
     let a = init_service(carepath::startup::app(t.state.clone())).await;
     let other = carepath::state::AppState::open(t.state.settings.clone()).unwrap();
     let _background = carepath::startup::Application::build(other.clone()).unwrap();
@@ -167,13 +167,20 @@ async fn a_session_ended_on_one_instance_is_refused_by_another_within_seconds() 
         assert_eq!(status(&b, tok.clone()).await, 200, "known on B before any ending");
     }
 
-    // On A: one token signed out in the console, one user's sessions ended by the admin.
-    let cookie = ("cookie", format!("cp_session={signed_out}"));
-    let page = send(&a, TestRequest::get().uri("/console/patients").insert_header(cookie.clone())).await;
+    // On A: a console session signed out, one user's sessions ended by the admin.
+    let cookie = console_sign_in(&a, &signed_out).await;
+    let console = |app, cookie: String| async move {
+        send(app, TestRequest::get().uri("/console/patients").insert_header(("cookie", cookie))).await.status.as_u16()
+    };
+    assert_eq!(console(&b, cookie.clone()).await, 200, "B answers A's session");
+    let page = send(&a, TestRequest::get().uri("/console/patients").insert_header(("cookie", cookie.clone()))).await;
     let page = String::from_utf8_lossy(&page.raw).into_owned();
     let field = "name=\"csrf\" value=\"";
     let csrf = page[page.find(field).expect("a sign-out form") + field.len()..].split('"').next().unwrap().to_owned();
-    let out = TestRequest::post().uri("/console/logout").insert_header(cookie).set_form([("csrf", csrf.as_str())]);
+    let out = TestRequest::post()
+        .uri("/console/logout")
+        .insert_header(("cookie", cookie.clone()))
+        .set_form([("csrf", csrf.as_str())]);
     assert_eq!(send(&a, out).await.status, 303);
     let admin =
         carepath::auth::issue_local_token(&t.state.settings.data_dir, "adm", "admin".parse().unwrap(), &org, 600)
@@ -183,12 +190,45 @@ async fn a_session_ended_on_one_instance_is_refused_by_another_within_seconds() 
         .insert_header(auth(&admin))
         .set_json(json!({"sub": "ns-2"}));
     assert_eq!(send(&a, end).await.status, 204);
-    assert_eq!(status(&a, signed_out.clone()).await, 401);
+    assert_ne!(console(&a, cookie.clone()).await, 200, "signed out on A");
 
     let started = std::time::Instant::now();
-    while status(&b, signed_out.clone()).await != 401 || status(&b, ended_by_admin.clone()).await != 401 {
+    while console(&b, cookie.clone()).await == 200 || status(&b, ended_by_admin.clone()).await != 401 {
         assert!(started.elapsed() < std::time::Duration::from_secs(5), "B still accepts a session A ended");
         actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+    assert_eq!(status(&b, signed_out).await, 200, "signing out ends the console session, not the token");
     assert_eq!(status(&b, colleague).await, 200, "only the ended ones");
+}
+
+/// Signs in to the console with a token through the form, as a browser does; returns the
+/// session cookie (`name=value`).
+async fn console_sign_in<S, B>(app: &S, token: &str) -> String
+where
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+    B: actix_web::body::MessageBody,
+{
+    let cookies = |res: &common::Resp| -> Vec<String> {
+        res.headers
+            .get_all("set-cookie")
+            .filter_map(|v| v.to_str().ok())
+            .map(|c| c.split(';').next().unwrap_or("").to_owned())
+            .collect()
+    };
+    let form = send(app, TestRequest::get().uri("/console/login")).await;
+    let nonce = cookies(&form).into_iter().find(|c| c.starts_with("cp_login=")).expect("a sign-in nonce");
+    let page = String::from_utf8_lossy(&form.raw).into_owned();
+    let field = "name=\"csrf\" value=\"";
+    let csrf = page[page.find(field).expect("a csrf field") + field.len()..].split('"').next().unwrap().to_owned();
+    let req = TestRequest::post()
+        .uri("/console/login")
+        .insert_header(("cookie", nonce))
+        .set_form([("token", token), ("csrf", csrf.as_str())]);
+    let res = send(app, req).await;
+    assert_eq!(res.status, 303, "{}", String::from_utf8_lossy(&res.raw));
+    cookies(&res).into_iter().find(|c| c.starts_with("cp_session=")).expect("a session cookie")
 }

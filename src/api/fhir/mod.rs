@@ -5,14 +5,12 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 
-use crate::edge::json::ApiJsonText;
-use crate::edge::query::ApiQuery;
 use crate::context::Context;
 use crate::domain::audit_log::{self, AuditQuery};
 use crate::domain::documents::Document;
 use crate::domain::exports::Scope;
 use crate::domain::params;
-use crate::edge::json::ApiJson;
+use crate::edge::json::ApiJsonText;
 use crate::edge::query::ApiQuery;
 use crate::error::{ApiError, Problem};
 use crate::fhir::{self, FHIR_JSON, export, jobs};

@@ -1,0 +1,3 @@
+DROP TABLE console_sessions;
+DROP TABLE account_recovery_codes;
+DROP TABLE accounts;
