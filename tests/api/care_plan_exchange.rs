@@ -505,7 +505,7 @@ async fn directory_codes_are_checked_unique_and_searchable() {
 
 #[actix_web::test]
 async fn the_console_shows_the_plan_the_month_and_the_upload_page() {
-    let t = TestApp::new();
+    let t = TestApp::with(|s| s.sessions.console_token_sign_in = true);
     let app = init_service(carepath::startup::app(t.state.clone())).await;
     let w = world(&t, &app).await;
     let (_, _, _, body) = plan_unit("20260325101500", "転倒を防ぎ在宅生活を続けます");
@@ -520,8 +520,8 @@ async fn the_console_shows_the_plan_the_month_and_the_upload_page() {
         file(&format!("UPBEPYO_202604_{OFFICE}_{DAY}_{stamp}.CSV"), &csv(&[usage7("9900000001", DAY, "151234")])),
     ]});
     assert_eq!(post(&app, &w.care_manager, "/v1/care-plan-exchange/imports", body).await.status, 200);
-    let page =
-        |uri: String| TestRequest::get().uri(&uri).insert_header(("cookie", format!("cp_session={}", w.care_manager)));
+    let cookie = common::console_sign_in(&app, &w.care_manager).await;
+    let page = |uri: String| TestRequest::get().uri(&uri).insert_header(("cookie", cookie.clone()));
     let patient = &w.patients[0];
     let plan = send(&app, page(format!("/console/patients/{patient}/care-plan"))).await;
     assert_eq!(plan.status, 200);

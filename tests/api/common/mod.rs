@@ -226,3 +226,35 @@ pub fn raw_database_text(t: &TestApp) -> String {
         }
     }
 }
+
+/// Signs in to the console with a token through the form, as a browser does; returns the
+/// session cookie (`name=value`). The app needs `sessions.console_token_sign_in`.
+pub async fn console_sign_in<S, B>(app: &S, token: &str) -> String
+where
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+    B: actix_web::body::MessageBody,
+{
+    let cookies = |res: &Resp| -> Vec<String> {
+        res.headers
+            .get_all("set-cookie")
+            .filter_map(|v| v.to_str().ok())
+            .map(|c| c.split(';').next().unwrap_or("").to_owned())
+            .collect()
+    };
+    let form = send(app, TestRequest::get().uri("/console/login")).await;
+    let nonce = cookies(&form).into_iter().find(|c| c.starts_with("cp_login=")).expect("a sign-in nonce");
+    let page = String::from_utf8_lossy(&form.raw).into_owned();
+    let field = "name=\"csrf\" value=\"";
+    let csrf = page[page.find(field).expect("a csrf field") + field.len()..].split('"').next().unwrap().to_owned();
+    let req = TestRequest::post()
+        .uri("/console/login")
+        .insert_header(("cookie", nonce))
+        .set_form([("token", token), ("csrf", csrf.as_str())]);
+    let res = send(app, req).await;
+    assert_eq!(res.status, 303, "{}", String::from_utf8_lossy(&res.raw));
+    cookies(&res).into_iter().find(|c| c.starts_with("cp_session=")).expect("a session cookie")
+}
