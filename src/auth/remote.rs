@@ -71,6 +71,10 @@ pub(super) struct RemoteKeys {
     held: RwLock<Held>,
 }
 
+/// What one fetch brings: the keys, how long they may be kept (`Cache-Control: max-age`), and
+/// the provider's metadata when it was discovered.
+type Fetched = (Vec<TrustedKey>, Option<u64>, Option<ProviderMetadata>);
+
 impl RemoteKeys {
     pub(super) fn new(rules: Arc<IssuerRules>, source: Source) -> Self {
         Self { rules, source, held: RwLock::new(Held::default()) }
@@ -175,7 +179,7 @@ impl RemoteKeys {
         }
     }
 
-    fn fetch_keys(&self) -> Result<(Vec<TrustedKey>, Option<u64>, Option<ProviderMetadata>), String> {
+    fn fetch_keys(&self) -> Result<Fetched, String> {
         let (jwks_uri, metadata) = match &self.source {
             Source::Jwks(uri) => (uri.clone(), None),
             Source::Discovery(url) => {

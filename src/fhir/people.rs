@@ -21,13 +21,10 @@ pub const INSURANCE_MEMBER_ID: &str = "http://jpfhir.jp/fhir/clins/Idsystem/JP_I
 /// organisation's 保険医療機関コード (10 digits).
 pub const FACILITY_PATIENT_ID: &str = "urn:oid:1.2.392.100495.20.3.51.1";
 
-/// The managing organisation's 保険医療機関コード, when the directory records it.
-///
-/// The directory does not record it yet (issue 33 adds the column); until it is wired here the
-/// Patient carries no facility patient id. The lead wires this after merging: return the row's
-/// 10-digit code, and [`patient`] writes `FACILITY_PATIENT_ID` + code with the patient's id.
-pub fn institution_code(_managing: Option<&OrganizationRow>) -> Option<String> {
-    None
+/// The managing organisation's 保険医療機関コード (10 digits), which makes the facility patient
+/// id's system (`FACILITY_PATIENT_ID` + code); none without one.
+pub fn institution_code(managing: Option<&OrganizationRow>) -> Option<String> {
+    managing.and_then(|o| o.medical_institution_code.clone())
 }
 
 fn human_name(text: &str, representation: &str) -> Value {
