@@ -4,14 +4,11 @@
 
 use serde_json::{Map, Value, json};
 
+use super::derived::{Derived, codings, items, s};
+use super::systems::{ICD10_JP, YJ_JP};
 use super::{derived_id, meta, ours, reference, writer};
 use crate::domain::documents::Document;
 
-/// ICD-10 as HL7 names it: what carepath wrote before JP-CLINS; still understood on the way in.
-pub const ICD10: &str = "http://hl7.org/fhir/sid/icd-10";
-/// YJ code (個別医薬品コード) by its OID: what carepath wrote before; still understood on the way in.
-pub const YJ: &str = "urn:oid:1.2.392.100495.20.1.73";
-use super::clins::{ICD10_JP, YJ_JP};
 /// The extensions JP Core puts MEDIS modifiers in.
 const PREFIX_MODIFIER: &str =
     "http://jpfhir.jp/fhir/core/Extension/StructureDefinition/JP_Condition_DiseasePrefixModifier";
@@ -21,45 +18,8 @@ const CONDITION_CLINICAL: &str = "http://terminology.hl7.org/CodeSystem/conditio
 const CONDITION_CATEGORY: &str = "http://terminology.hl7.org/CodeSystem/condition-category";
 const ALLERGY_CLINICAL: &str = "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical";
 
-/// A resource derived from a document, with the content member it came from.
-pub struct Derived {
-    /// The content member, e.g. `diagnoses`.
-    pub member: &'static str,
-    pub resource: Value,
-}
-
-impl Derived {
-    /// `Type/id` of the resource.
-    pub fn reference(&self) -> Value {
-        reference(
-            self.resource["resourceType"].as_str().unwrap_or_default(),
-            self.resource["id"].as_str().unwrap_or_default(),
-        )
-    }
-}
-
-pub(super) fn items<'a>(doc: &'a Document, member: &str) -> impl Iterator<Item = (usize, &'a Map<String, Value>)> {
-    doc.content.get(member).and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_object).enumerate()
-}
-
-pub(super) fn s<'a>(o: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
-    o.get(key).and_then(Value::as_str)
-}
-
 fn clinical_status(system: &str, code: &str) -> Value {
     json!({ "coding": [{ "system": system, "code": code }] })
-}
-
-/// The codings an item kept as sent (`codes`), then `extra` (system, code) unless one of them
-/// already says it.
-pub(super) fn codings(o: &Map<String, Value>, extra: Option<(&str, &str)>) -> Vec<Value> {
-    let mut out: Vec<Value> = o.get("codes").and_then(Value::as_array).cloned().unwrap_or_default();
-    if let Some((system, code)) = extra
-        && !out.iter().any(|c| c["code"] == code)
-    {
-        out.push(json!({ "system": system, "code": code }));
-    }
-    out
 }
 
 /// A diagnosis' CodeableConcept: every code kept (MEDIS, ICD-10 in JP's system, any other), the

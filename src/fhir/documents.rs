@@ -4,7 +4,7 @@
 use base64::Engine;
 use serde_json::{Value, json};
 
-use super::clinical::Derived;
+use super::derived::Derived;
 use super::{OURS, meta, ours, reference, writer, xhtml};
 use crate::domain::documents::Document;
 

@@ -13,8 +13,7 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value, json};
 
-use super::clinical::{ICD10, YJ};
-use super::clins::{ICD10_JP, YJ_JP};
+use super::systems::{ICD10, ICD10_JP, YJ, YJ_JP};
 use crate::domain::documents::DocumentInput;
 use crate::error::{ApiError, FieldError};
 

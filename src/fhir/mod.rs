@@ -10,6 +10,7 @@ pub mod audit;
 pub mod clinical;
 pub mod clins;
 pub mod consent;
+pub mod derived;
 pub mod documents;
 pub mod export;
 pub mod import;
@@ -22,6 +23,7 @@ pub mod plan;
 pub mod record;
 pub mod server;
 pub mod subject;
+pub mod systems;
 
 use serde_json::{Value, json};
 

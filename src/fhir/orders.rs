@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::clinical::{Derived, codings, items, s};
+use super::derived::{Derived, codings, items, s};
 use super::{derived_id, meta, reference};
 use crate::domain::documents::Document;
 

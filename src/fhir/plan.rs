@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::clinical::Derived;
+use super::derived::Derived;
 use super::{meta, ours, reference, writer};
 use crate::domain::documents::Document;
 

@@ -9,6 +9,7 @@
 
 mod export;
 mod filing;
+mod findings;
 mod import;
 mod returns;
 

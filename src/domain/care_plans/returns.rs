@@ -19,7 +19,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 use super::filing;
-use super::import::{Findings, note, refused};
+use super::findings::{Findings, note, refused};
 
 /// The documents of `doc_type` (of `month`, if given) of the patients with this insured
 /// number that `caller` may read and for which `fits` holds, with their content and patient.

@@ -5,8 +5,8 @@
 use base64::Engine;
 use serde_json::{Map, Value, json};
 
-use super::{Errors, ICD10_JP, MEDIS_DISEASE, YJ_JP, coding};
-use crate::fhir::clinical::{ICD10, YJ};
+use super::{Errors, MEDIS_DISEASE, coding};
+use crate::fhir::systems::{ICD10, ICD10_JP, YJ, YJ_JP};
 
 /// Codings kept per concept (the schema's cap).
 const MAX_CODINGS: usize = 20;

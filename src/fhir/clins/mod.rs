@@ -32,10 +32,6 @@ pub const BUNDLE_IDENTIFIER: &str = "http://jpfhir.jp/fhir/clins/bundle-identifi
 /// MEDIS 病名管理番号 and its modifiers (修飾語管理番号).
 pub const MEDIS_DISEASE: &str = "http://medis.or.jp/CodeSystem/master-disease-keyNumber";
 pub const MEDIS_MODIFIER: &str = "http://medis.or.jp/CodeSystem/master-disease-modKeyNumber";
-/// ICD-10 (2013) as JP Core names it.
-pub const ICD10_JP: &str = "http://jpfhir.jp/fhir/core/mhlw/CodeSystem/ICD10-2013-full";
-/// The YJ code as JP Core names it.
-pub const YJ_JP: &str = "http://capstandard.jp/iyaku.info/CodeSystem/YJ-code";
 
 /// One JP-CLINS document type and the carepath type it is kept as.
 #[derive(Debug)]
