@@ -236,12 +236,15 @@ fn allergies(doc: &Document, out: &mut Vec<Derived>) {
         let mut r = json!({
             "resourceType": "AllergyIntolerance",
             "id": derived_id(&doc.id, &format!("alg{i}")),
-            "meta": meta(allergy_profile(a), None, false),
             "clinicalStatus": clinical_status(ALLERGY_CLINICAL, "active"),
             "code": allergy_code(a),
             "patient": reference("Patient", &doc.patient_id),
             "recorder": writer(&doc.updated_by),
         });
+        // No profile claimed, no `meta`: an empty one is invalid FHIR.
+        if let Some(profile) = allergy_profile(a) {
+            r["meta"] = meta(Some(profile), None, false);
+        }
         if let Some(c) = allergy_category(s(a, "category")) {
             r["category"] = json!([c]);
         }
