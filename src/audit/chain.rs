@@ -68,6 +68,7 @@ pub fn append_all(conn: &mut DbConn, events: &[(&Event, &str, u16)]) -> Result<i
     // The log's own times are the wall clock, never the service's movable one: they are evidence
     // of when, and no rule reads them.
     let at = clock::Clock::system().stamp();
+    let mut rows = Vec::with_capacity(events.len());
     for (seq, (event, outcome, status)) in (last - n + 1..).zip(events) {
         let mut row = AuditRow {
             seq,
@@ -92,9 +93,10 @@ pub fn append_all(conn: &mut DbConn, events: &[(&Event, &str, u16)]) -> Result<i
             digest: event.digest.clone(),
         };
         row.hash = chain_hash(&row.prev_hash, &canonical(&row));
-        row.insert(conn)?;
-        prev_hash = row.hash;
+        prev_hash = row.hash.clone();
+        rows.push(row);
     }
+    AuditRow::insert_all(conn, &rows)?;
     set_head_hash(conn, &prev_hash)?;
     Ok(last)
 }

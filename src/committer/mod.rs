@@ -91,14 +91,15 @@ impl Committer {
     /// Appends the event (with one per patient it disclosed, see [`Event::expand`]) and resolves
     /// once it is committed: a read's event is durable before its answer leaves.
     pub async fn record(&self, event: Event, outcome: &'static str, status: u16) -> Result<(), ApiError> {
-        self.run(move |tx| audit::append(tx, &event, outcome, status).map(drop)).await.map_err(unrecorded)
+        let (reply, answer) = oneshot::channel();
+        self.submit(Box::new(Record::new(event, outcome, status, reply)))?;
+        answer.await.map_err(|_| stopped())?.map_err(unrecorded)
     }
 
     /// [`Committer::record`] for code already off the async workers (it blocks the thread).
     pub fn record_blocking(&self, event: Event, outcome: &'static str, status: u16) -> Result<(), ApiError> {
         let (reply, answer) = oneshot::channel();
-        let work = move |tx: &mut DbConn| audit::append(tx, &event, outcome, status).map(drop);
-        self.submit(Box::new(Pending { work, savepoint: true, result: None, reply }))?;
+        self.submit(Box::new(Record::new(event, outcome, status, reply)))?;
         answer.blocking_recv().map_err(|_| stopped())?.map_err(unrecorded)
     }
 
@@ -135,6 +136,11 @@ trait Job: Send {
     fn contended(&self) -> bool;
     /// Answers the waiting request: its result if the batch committed, 503 if it did not.
     fn answer(self: Box<Self>, committed: bool);
+    /// The events of a job that only appends to the audit log: consecutive ones are appended
+    /// together, the chain's head moved once for all (`commit`).
+    fn events(&self) -> Option<&Record> {
+        None
+    }
 }
 
 struct Pending<T, F> {
@@ -167,6 +173,43 @@ where
         };
         // A client that has gone away no longer waits for its answer.
         let _client_gone = self.reply.send(result);
+    }
+}
+
+/// A read's audit event (expanded, see [`Event::expand`]). It needs no savepoint: an append fails
+/// only when the database does, and then the whole batch fails and every job hears 503.
+struct Record {
+    events: Vec<Event>,
+    outcome: &'static str,
+    status: u16,
+    reply: oneshot::Sender<Result<(), ApiError>>,
+}
+
+impl Record {
+    fn new(event: Event, outcome: &'static str, status: u16, reply: oneshot::Sender<Result<(), ApiError>>) -> Self {
+        let events = if event.disclosed.is_empty() { vec![event] } else { event.expand() };
+        Self { events, outcome, status, reply }
+    }
+}
+
+impl Job for Record {
+    fn run(&mut self, _tx: &mut DbConn) {}
+
+    fn contended(&self) -> bool {
+        false
+    }
+
+    fn answer(self: Box<Self>, committed: bool) {
+        let result = if committed {
+            Ok(())
+        } else {
+            Err(ApiError::ServiceUnavailable("the audit event could not be committed".into()))
+        };
+        let _client_gone = self.reply.send(result);
+    }
+
+    fn events(&self) -> Option<&Record> {
+        Some(self)
     }
 }
 
@@ -236,30 +279,54 @@ fn connection<'a>(pool: &DbPool, conn: &'a mut Option<db::PooledConn>) -> Result
     conn.as_deref_mut().ok_or_else(|| ApiError::internal("no write connection"))
 }
 
-/// Runs the batch in one transaction, each job under its own savepoint.
+/// Runs the batch in one transaction, each job under its own savepoint; each run of consecutive
+/// audit-only jobs (reads' events) is one append, in job order, so the chain stays as it would be
+/// job by job.
 fn commit(conn: &mut DbConn, batch: &mut [Box<dyn Job>]) -> Result<(), ApiError> {
     db::write_tx(conn, |tx| {
         let started = Instant::now();
         db::lock_batch(tx)?;
         metrics::committer_lock_wait(started.elapsed());
-        for job in batch.iter_mut() {
-            // A bug that panics in one job must not take the only writer down with it: the
-            // batch is rolled back and answered 503, and the thread goes on.
-            let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.run(tx)));
-            if ran.is_err() {
-                return Err(ApiError::internal("a write panicked"));
+        let mut next = 0;
+        while next < batch.len() {
+            let records = batch[next..].iter().take_while(|job| job.events().is_some()).count();
+            if records > 0 {
+                append_records(tx, &batch[next..next + records])?;
+                next += records;
+                continue;
             }
-            if db::is_broken(tx) {
-                return Err(ApiError::ServiceUnavailable("the transaction broke mid-batch".into()));
-            }
-            // Its savepoint was rolled back, but what the batch locked before it is still held
-            // and the other side waits for it: the whole batch gives way and is run again.
-            if job.contended() {
-                return Err(ApiError::Contended("a job of the batch met contention".into()));
-            }
+            run_job(tx, &mut batch[next])?;
+            next += 1;
         }
         Ok(())
     })
+}
+
+fn append_records(tx: &mut DbConn, jobs: &[Box<dyn Job>]) -> Result<(), ApiError> {
+    let events: Vec<(&Event, &str, u16)> = jobs
+        .iter()
+        .filter_map(|job| job.events())
+        .flat_map(|r| r.events.iter().map(|e| (e, r.outcome, r.status)))
+        .collect();
+    audit::append_all(tx, &events).map(drop)
+}
+
+fn run_job(tx: &mut DbConn, job: &mut Box<dyn Job>) -> Result<(), ApiError> {
+    // A bug that panics in one job must not take the only writer down with it: the batch is
+    // rolled back and answered 503, and the thread goes on.
+    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.run(tx)));
+    if ran.is_err() {
+        return Err(ApiError::internal("a write panicked"));
+    }
+    if db::is_broken(tx) {
+        return Err(ApiError::ServiceUnavailable("the transaction broke mid-batch".into()));
+    }
+    // Its savepoint was rolled back, but what the batch locked before it is still held and the
+    // other side waits for it: the whole batch gives way and is run again.
+    if job.contended() {
+        return Err(ApiError::Contended("a job of the batch met contention".into()));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

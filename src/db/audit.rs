@@ -74,9 +74,26 @@ pub struct AuditFilter {
     pub after_seq: Option<i64>,
 }
 
+/// Rows of one multi-row INSERT at most: 20 columns each stays far below the bound parameters
+/// either backend takes in one statement (SQLite 32,766; PostgreSQL 65,535).
+const ROWS_PER_INSERT: usize = 500;
+
 impl AuditRow {
     pub fn insert(&self, conn: &mut DbConn) -> QueryResult<()> {
         diesel::insert_into(audit_events::table).values(self).execute(conn).map(drop)
+    }
+
+    /// Inserts events in as few statements as the parameter bound allows. Through each backend's
+    /// own connection: the combined one has no multi-row insert.
+    pub fn insert_all(conn: &mut DbConn, rows: &[Self]) -> QueryResult<()> {
+        for chunk in rows.chunks(ROWS_PER_INSERT) {
+            let insert = diesel::insert_into(audit_events::table).values(chunk);
+            match conn {
+                DbConn::Sqlite(c) => insert.execute(c)?,
+                DbConn::Pg(c) => insert.execute(c)?,
+            };
+        }
+        Ok(())
     }
 
     pub fn find(conn: &mut DbConn, seq: i64) -> QueryResult<Option<Self>> {
