@@ -13,6 +13,7 @@ mod i18n;
 mod invite;
 mod oidc;
 mod patients;
+mod received;
 pub mod session;
 mod sheets;
 mod sign_in;
@@ -54,6 +55,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .configure(sign_in::routes)
             .configure(invite::routes)
             .configure(patients::routes)
+            .configure(received::routes)
             .configure(care_plans::routes)
             .configure(sheets::routes)
             .configure(auditor::routes)

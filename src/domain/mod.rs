@@ -13,6 +13,7 @@ pub mod directory;
 pub mod documents;
 pub mod exports;
 pub mod fields;
+pub mod health_index;
 pub mod identity;
 pub mod insured_match;
 pub mod paging;

@@ -65,7 +65,12 @@ fn every_shipped_example_validates() {
         assert!(registry.has_type(ty), "{ty}");
     }
     assert!(registry.get("care-path", "1.1.0").is_some());
-    for (ty, version) in [("referral-letter", "1.0.0"), ("patient-summary", "1.0.0"), ("discharge-summary", "1.1.0")] {
+    for (ty, version) in [
+        ("referral-letter", "1.0.0"),
+        ("patient-summary", "1.0.0"),
+        ("discharge-summary", "1.1.0"),
+        ("clinical-information", "1.0.0"),
+    ] {
         assert!(registry.get(ty, version).is_some(), "{ty} {version}");
     }
 }
