@@ -104,7 +104,9 @@ async fn card_index(state: Arc<AppState>) {
     match crate::domain::health_index::backfill(&state).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(patients = n, "indexed the health-insurance cards of earlier patients"),
-        Err(e) => tracing::warn!(error = %e, "the health-insurance card backfill stopped; it resumes at the next start"),
+        Err(e) => {
+            tracing::warn!(error = %e, "the health-insurance card backfill stopped; it resumes at the next start")
+        }
     }
 }
 

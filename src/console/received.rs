@@ -7,12 +7,12 @@
 
 use std::sync::Arc;
 
-use actix_web::web;
-use askama::Template;
 use super::{Console, ConsoleError, PageResult, Ui, ok};
 use crate::domain::documents::{Document, ListFilter, audited as documents};
 use crate::domain::patients;
 use crate::state::AppState;
+use actix_web::web;
+use askama::Template;
 
 /// Documents read for the page (the newest; a patient receives a few a year).
 const SHOWN: i64 = 100;

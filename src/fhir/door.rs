@@ -87,7 +87,9 @@ pub fn claim_of(bundle: &Value) -> Result<(String, CardClaim), ApiError> {
     let Some(card) = card else {
         return Err(ApiError::field(
             format!("{at}.identifier"),
-            format!("the patient must carry the health-insurance card ({INSURANCE_MEMBER_ID}, insurer:symbol:number:branch) to be found without an id"),
+            format!(
+                "the patient must carry the health-insurance card ({INSURANCE_MEMBER_ID}, insurer:symbol:number:branch) to be found without an id"
+            ),
         ));
     };
     let parts: Vec<&str> = card.split(':').map(str::trim).collect();

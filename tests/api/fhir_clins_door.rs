@@ -104,7 +104,8 @@ async fn every_refusal_is_one_and_the_same_422_and_a_mismatch_is_audited() {
     let kana = with(&|p| p["name"][1]["text"] = json!("ヤマダ ハナエ"));
     let born = with(&|p| p["birthDate"] = json!("1939-04-02"));
     let mut answers = Vec::new();
-    for (token, bundle) in [(&w.physician, &unknown), (&w.physician, &kana), (&w.physician, &born), (&w.stranger, &referral)]
+    for (token, bundle) in
+        [(&w.physician, &unknown), (&w.physician, &kana), (&w.physician, &born), (&w.stranger, &referral)]
     {
         let res = door(&app, token, bundle).await;
         let issue = res.outcome(422);
@@ -119,12 +120,10 @@ async fn every_refusal_is_one_and_the_same_422_and_a_mismatch_is_audited() {
     let events = send(&app, TestRequest::get().uri(&uri).insert_header(auth(&auditor))).await;
     assert_eq!(events.status, 200, "{}", events.body);
     let items = events.body["items"].as_array().unwrap();
-    let mismatches = items
-        .iter()
-        .filter(|e| e["event"]["basis"].as_str().is_some_and(|b| b.contains("insured_identity_mismatch")))
-        .count();
+    let mismatches =
+        items.iter().filter(|e| e["basis"].as_str().is_some_and(|b| b.contains("insured_identity_mismatch"))).count();
     assert_eq!(mismatches, 2, "{}", events.body);
-    assert!(items.iter().all(|e| e["event"]["outcome"] != "allowed"), "{}", events.body);
+    assert!(items.iter().all(|e| e["outcome"] != "allowed"), "{}", events.body);
     let docs = get(&app, &w.physician, &format!("/v1/patients/{patient}/documents")).await;
     assert_eq!(docs.body["items"].as_array().unwrap().len(), 0, "{}", docs.body);
 
@@ -165,7 +164,10 @@ async fn a_collection_of_clinical_information_is_kept_and_read_back() {
     let labs = fixture("clinical-information");
     let first = door(&app, &w.physician, &labs).await;
     assert_eq!(first.status, 201, "{}", first.body);
-    assert_eq!((first.body["type"].as_str(), first.body["schema_version"].as_str()), (Some("clinical-information"), Some("1.0.0")));
+    assert_eq!(
+        (first.body["type"].as_str(), first.body["schema_version"].as_str()),
+        (Some("clinical-information"), Some("1.0.0"))
+    );
     assert_eq!(first.body["patient_id"], patient.as_str());
     let id = first.id();
     let again = door(&app, &w.physician, &labs).await;
@@ -206,14 +208,18 @@ async fn the_console_lists_received_documents_with_withheld_parts_as_such() {
         let patient = patient.clone();
         async move {
             let cookie = crate::common::console_sign_in(app, &token).await;
-            let req = TestRequest::get().uri(&format!("/console/patients/{patient}/received")).insert_header(("cookie", cookie));
+            let req = TestRequest::get()
+                .uri(&format!("/console/patients/{patient}/received"))
+                .insert_header(("cookie", cookie));
             let res = send(app, req).await;
             assert_eq!(res.status, 200, "{}", String::from_utf8_lossy(&res.raw));
             String::from_utf8_lossy(&res.raw).into_owned()
         }
     };
     let doctor = page(w.physician.clone()).await;
-    for said in ["受信文書", "診療情報提供書", "臨床情報", "新見中央病院", "3312345678^2026^LAB-000045", "感染症検査結果: 1件"] {
+    for said in
+        ["受信文書", "診療情報提供書", "臨床情報", "新見中央病院", "3312345678^2026^LAB-000045", "感染症検査結果: 1件"]
+    {
         assert!(doctor.contains(said), "{said} not on the page");
     }
     assert!(!doctor.contains("非開示"), "the physician is cleared for restricted fields");

@@ -7,11 +7,11 @@ use serde_json::Value;
 
 use super::{base_url, fhir_json};
 use crate::context::Context;
+use crate::domain::documents::Written;
+use crate::edge::json::ApiJsonText;
 use crate::error::ApiError;
 use crate::fhir::server::search::Here;
 use crate::fhir::server::stamp::Entry;
-use crate::domain::documents::Written;
-use crate::edge::json::ApiJsonText;
 use crate::fhir::server::{CREATES, Level, OPERATIONS, TYPES, capability, everything, read, search, type_named};
 use crate::state::AppState;
 

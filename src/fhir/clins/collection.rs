@@ -36,7 +36,11 @@ fn names_infection(r: &Value) -> bool {
 
 /// Whether an Observation is an infection's result (see the module).
 fn infection_result(r: &Value) -> bool {
-    let jlac = r["code"]["coding"].as_array().into_iter().flatten().filter(|c| c["system"].as_str().is_some_and(|s| JLAC10.contains(&s)));
+    let jlac = r["code"]["coding"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["system"].as_str().is_some_and(|s| JLAC10.contains(&s)));
     let by_code = jlac.filter_map(|c| c["code"].as_str()).any(|code| {
         let code = code.to_ascii_uppercase();
         code.starts_with("5E") || code.starts_with("5F") || code.starts_with('6')
@@ -91,8 +95,14 @@ pub fn map(bundle: &Value, raw: &str, entries: &Entries<'_>) -> Result<Mapped, c
     source.insert("bundle_type".into(), json!("collection"));
     source.insert("bundle_identifier".into(), json!(id));
     items::put_str(&mut source, "bundle_identifier_system", &bundle["identifier"]["system"]);
-    let profiles: Vec<Value> =
-        bundle["meta"]["profile"].as_array().into_iter().flatten().filter(|p| p.is_string()).take(10).cloned().collect();
+    let profiles: Vec<Value> = bundle["meta"]["profile"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| p.is_string())
+        .take(10)
+        .cloned()
+        .collect();
     if !profiles.is_empty() {
         source.insert("profiles".into(), Value::Array(profiles));
     }
