@@ -333,7 +333,8 @@ async fn a_discharge_summary_bundle_round_trips() {
         res.problem(422)["errors"].as_array().unwrap().iter().map(|e| e["pointer"].as_str().unwrap()).collect();
     assert!(pointers.contains(&"Bundle.entry[0].resource.type"), "{pointers:?}");
     assert!(pointers.contains(&"Bundle.entry[0].resource.section[1]"), "{pointers:?}");
-    let not_a_document = send(&app, import(json!({"resourceType": "Bundle", "type": "collection"}))).await;
+    // (A collection is clinical information now, taken as such: fhir_clins_door.)
+    let not_a_document = send(&app, import(json!({"resourceType": "Bundle", "type": "searchset"}))).await;
     let pointers: Vec<&str> = not_a_document.problem(422)["errors"]
         .as_array()
         .unwrap()
