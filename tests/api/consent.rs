@@ -463,7 +463,7 @@ async fn paging_under_a_type_limited_consent_finds_every_visible_document() {
         )
         .await;
         assert_eq!(page.status, 200, "{}", page.body);
-        seen.extend(page.body["items"].as_array().unwrap().iter().map(|d| crate::common::id(d)));
+        seen.extend(page.body["items"].as_array().unwrap().iter().map(crate::common::id));
         match page.body["next_cursor"].as_str() {
             Some(c) => cursor = format!("&cursor={}", c.replace(':', "%3A").replace('|', "%7C").replace('+', "%2B")),
             None => break,

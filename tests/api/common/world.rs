@@ -50,6 +50,7 @@ pub struct World {
 
 impl World {
     /// A builder for a world in `t`, made through `app`.
+    #[expect(clippy::new_ret_no_self, reason = "World::new(..)...build() reads as what it makes")]
     pub fn new<'a, S>(t: &'a TestApp, app: &'a S) -> Builder<'a, S> {
         Builder {
             t,
