@@ -317,6 +317,11 @@ impl Names {
         Self(names)
     }
 
+    /// Names the caller already read (with a record, say), by id.
+    pub fn known(names: impl IntoIterator<Item = (String, String)>) -> Self {
+        Self(names.into_iter().collect())
+    }
+
     /// The name of `id`, or `id` itself.
     pub fn get<'a>(&'a self, id: &'a str) -> &'a str {
         self.0.get(id).map_or(id, String::as_str)

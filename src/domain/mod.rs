@@ -19,6 +19,7 @@ pub mod insured_match;
 pub mod paging;
 pub mod params;
 pub mod patients;
+pub mod record;
 pub mod reports;
 pub mod service_clients;
 pub mod sessions;
