@@ -35,3 +35,4 @@ pub mod state;
 pub mod telemetry;
 #[deny(missing_docs)]
 pub mod webhooks;
+pub mod words;

@@ -13,6 +13,9 @@ use std::time::{Duration, Instant};
 
 use crate::config::Settings;
 
+/// The prefix of a long-poll's key in the table of open places.
+const LONG_POLL: &str = "poll\u{0}";
+
 /// Buckets kept before full (idle) ones are swept out.
 const SWEEP_AT: usize = 10_000;
 
@@ -134,9 +137,16 @@ impl Limits {
 
     /// A place among the caller's open long-polls, held until the permit is dropped.
     pub fn long_poll(&self, subject: &str, org: &str) -> Result<LongPollPermit, Refusal> {
-        let keys = [(format!("poll\u{0}{org}\u{0}{subject}"), self.max_long_polls, "long_poll")];
+        let keys = [(format!("{LONG_POLL}{org}\u{0}{subject}"), self.max_long_polls, "long_poll")];
         let permit = self.place(keys, 1)?;
         Ok(LongPollPermit { _place: permit, _gauge: crate::metrics::LongPollGauge::start() })
+    }
+
+    /// How many long-polls of this process are open (waiting, or about to): what a test waits
+    /// for before the commit that should wake them, instead of sleeping and hoping.
+    pub fn long_polls(&self) -> usize {
+        let open = self.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        open.iter().filter(|(key, _)| key.starts_with(LONG_POLL)).map(|(_, n)| *n).sum()
     }
 
     /// A place for one vacancy stream of the caller, within the caller's, its organisation's

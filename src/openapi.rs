@@ -108,6 +108,7 @@ use crate::error::{FieldError, Problem};
         api::fhir::server::search_type,
         api::fhir::server::patient_everything,
         api::fhir::server::composition_document,
+        api::fhir::server::create_bundle,
         api::fhir::export_status,
         api::fhir::export_file,
         api::fhir::export_delete,

@@ -98,6 +98,18 @@ async fn endings(state: Arc<AppState>) {
     }
 }
 
+/// Indexes the health-insurance cards of patients registered before the card index existed
+/// (`domain::health_index::backfill`), once at start; an interrupted backfill resumes next start.
+async fn card_index(state: Arc<AppState>) {
+    match crate::domain::health_index::backfill(&state).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(patients = n, "indexed the health-insurance cards of earlier patients"),
+        Err(e) => {
+            tracing::warn!(error = %e, "the health-insurance card backfill stopped; it resumes at the next start")
+        }
+    }
+}
+
 /// Fetches identity providers' keys when due (at start, then as `Cache-Control` says), on a
 /// blocking thread: a slow or down provider never holds an async worker. Failures are logged
 /// by `auth` and retried a minute later; the keys held are kept until they expire.
@@ -179,6 +191,7 @@ impl Application {
         let webhooks = crate::webhooks::Worker::start(state.clone());
         actix_web::rt::spawn(crate::domain::exports::sweeper(state.clone()));
         actix_web::rt::spawn(endings(state.clone()));
+        actix_web::rt::spawn(card_index(state.clone()));
         if state.auth.fetches_keys() {
             actix_web::rt::spawn(key_refresh(state.clone()));
         }

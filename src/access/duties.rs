@@ -113,7 +113,7 @@ mod tests {
 
     #[test]
     fn other_roles_never_write_the_directory_even_at_the_operator() {
-        for role in Role::ALL.into_iter().filter(|r| *r != Role::Admin) {
+        for role in Role::ALL.iter().copied().filter(|r| *r != Role::Admin) {
             for org in ["a", OPERATOR] {
                 let write = DirectoryWrite::ReplaceOrganization { id: org };
                 assert_eq!(may_write_directory(&caller(role, org), OPERATOR, write), Err(Denial::Role), "{role:?}");

@@ -35,8 +35,6 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde::{Deserialize, Serialize};
-
 use crate::crypto::keyfile::printable;
 
 pub use fetch::post_form;
@@ -58,70 +56,38 @@ pub const LOCAL_AUDIENCE: &str = "carepath";
 /// Name of the built-in issuer's private key inside the data directory.
 pub const LOCAL_KEY_FILE: &str = "local-issuer.pem";
 
-/// The caller's profession, as the JWT claim `role` spells it; what each may do is in
-/// docs/roles.md. The set is closed: a token with any other role is refused (401) rather than
-/// silently getting no rights.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Physician.
-    Physician,
-    /// Dentist.
-    Dentist,
-    /// Pharmacist.
-    Pharmacist,
-    /// Nurse, including visiting nurses.
-    Nurse,
-    /// Physical, occupational or speech therapist.
-    Therapist,
-    /// Care manager (ケアマネジャー), who draws up the care plan.
-    CareManager,
-    /// Care worker, home helper; reads only.
-    CareWorker,
-    /// Social worker.
-    SocialWorker,
-    /// Administrator: keeps the directory, registers patients and care teams, erases; sees no documents.
-    Admin,
-    /// Auditor: reads the audit log and marks break-glass accesses reviewed; sees no patient data.
-    Auditor,
-    /// Analyst (the municipality or the council secretariat): reads de-identified reports and
-    /// keeps the annual plan; sees no patient data.
-    Analyst,
-}
-
-impl Role {
-    /// Every role, in the order of docs/roles.md.
-    pub const ALL: [Role; 11] = [
-        Role::Physician,
-        Role::Dentist,
-        Role::Pharmacist,
-        Role::Nurse,
-        Role::Therapist,
-        Role::CareManager,
-        Role::CareWorker,
-        Role::SocialWorker,
-        Role::Admin,
-        Role::Auditor,
-        Role::Analyst,
-    ];
-
-    /// The claim value; identical to the serde name (a test keeps them equal).
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Role::Physician => "physician",
-            Role::Dentist => "dentist",
-            Role::Pharmacist => "pharmacist",
-            Role::Nurse => "nurse",
-            Role::Therapist => "therapist",
-            Role::CareManager => "care_manager",
-            Role::CareWorker => "care_worker",
-            Role::SocialWorker => "social_worker",
-            Role::Admin => "admin",
-            Role::Auditor => "auditor",
-            Role::Analyst => "analyst",
-        }
-    }
-}
+crate::words::words!(
+    /// The caller's profession, as the JWT claim `role` spells it; what each may do is in
+    /// docs/roles.md. The set is closed: a token with any other role is refused (401) rather than
+    /// silently getting no rights.
+    Role,
+    own from_str,
+    [
+        /// Physician.
+        Physician = "physician",
+        /// Dentist.
+        Dentist = "dentist",
+        /// Pharmacist.
+        Pharmacist = "pharmacist",
+        /// Nurse, including visiting nurses.
+        Nurse = "nurse",
+        /// Physical, occupational or speech therapist.
+        Therapist = "therapist",
+        /// Care manager (ケアマネジャー), who draws up the care plan.
+        CareManager = "care_manager",
+        /// Care worker, home helper; reads only.
+        CareWorker = "care_worker",
+        /// Social worker.
+        SocialWorker = "social_worker",
+        /// Administrator: keeps the directory, registers patients and care teams, erases; sees no documents.
+        Admin = "admin",
+        /// Auditor: reads the audit log and marks break-glass accesses reviewed; sees no patient data.
+        Auditor = "auditor",
+        /// Analyst (the municipality or the council secretariat): reads de-identified reports and
+        /// keeps the annual plan; sees no patient data.
+        Analyst = "analyst",
+    ]
+);
 
 impl fmt::Display for Role {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -131,14 +97,14 @@ impl fmt::Display for Role {
 
 /// A `role` value outside [`Role::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown role '{}'; the roles are {}", printable(.0), Role::ALL.map(|r| r.as_str()).join(", "))]
+#[error("unknown role '{}'; the roles are {}", printable(.0), Role::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", "))]
 pub struct UnknownRole(pub String);
 
 impl FromStr for Role {
     type Err = UnknownRole;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Role::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| UnknownRole(s.to_owned()))
+        Role::ALL.iter().copied().find(|r| r.as_str() == s).ok_or_else(|| UnknownRole(s.to_owned()))
     }
 }
 
@@ -265,7 +231,7 @@ mod tests {
 
     #[test]
     fn role_names_match_serde_and_parse_back() {
-        for role in Role::ALL {
+        for &role in Role::ALL {
             assert_eq!(serde_json::to_value(role).unwrap(), json!(role.as_str()));
             assert_eq!(role.as_str().parse::<Role>().unwrap(), role);
             assert_eq!(serde_json::from_value::<Role>(json!(role.as_str())).unwrap(), role);

@@ -277,6 +277,13 @@ pub const LABELS: &[(&str, &str, &str)] = &[
     ("skip", "本文へ移動", "Skip to content"),
     ("yes", "はい", "yes"),
     ("no", "いいえ", "no"),
+    ("received", "受信文書", "Received documents"),
+    ("received_at", "受信日時", "Received"),
+    ("sender", "送信元", "Sender"),
+    ("doc_kind", "文書種別", "Document"),
+    ("bundle_id", "文書ID", "Document id"),
+    ("contents", "内容", "Contents"),
+    ("no_received", "受信した文書はありません", "No documents received"),
 ];
 
 #[cfg(test)]

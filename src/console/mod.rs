@@ -13,6 +13,7 @@ mod i18n;
 mod invite;
 mod oidc;
 mod patients;
+mod received;
 pub mod session;
 mod sheets;
 mod sign_in;
@@ -54,6 +55,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .configure(sign_in::routes)
             .configure(invite::routes)
             .configure(patients::routes)
+            .configure(received::routes)
             .configure(care_plans::routes)
             .configure(sheets::routes)
             .configure(auditor::routes)
@@ -313,6 +315,11 @@ impl Names {
             }
         }
         Self(names)
+    }
+
+    /// Names the caller already read (with a record, say), by id.
+    pub fn known(names: impl IntoIterator<Item = (String, String)>) -> Self {
+        Self(names.into_iter().collect())
     }
 
     /// The name of `id`, or `id` itself.

@@ -22,7 +22,7 @@ use super::{ConsoleError, PageResult};
 use crate::audit::Event;
 use crate::auth::{Caller, Role};
 use crate::context::Context;
-use crate::domain::console_sessions::{self, How};
+use crate::domain::console_sessions::How;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -256,14 +256,10 @@ fn printable(s: &str) -> String {
 }
 
 /// Starts the console session of a caller the provider vouched for: a server-side session like
-/// an account's (`session::start`), kept as signed in through the provider.
+/// an account's (`session::open`, which also refuses an organisation not in the directory), kept
+/// as signed in through the provider.
 pub async fn start_console_session(state: &Arc<AppState>, ctx: Context) -> Result<HttpResponse, ApiError> {
-    let caller = &ctx.caller;
-    let operator = caller.role == Role::Admin && caller.org == state.settings.operator_org;
-    if !operator && !state.organization_known(&caller.org).await? {
-        return Err(ApiError::Forbidden("your organisation is not in the directory".into()));
-    }
-    let cookie_id = console_sessions::start(state, ctx, How::Oidc, None).await?;
+    let cookie_id = super::session::open(state, ctx, How::Oidc, None).await?;
     // A page that moves on by itself rather than a redirect: the callback was reached from the
     // provider's site, and a SameSite=Strict cookie set in a cross-site redirect chain is not
     // sent on its next hop; a same-site navigation from this page does carry it.

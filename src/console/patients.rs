@@ -1,7 +1,8 @@
 //! Patients: the caller's list (its organisation's patients and those whose team it is on), the
 //! search by insured number, and a patient's page (care path as a form, versions and their
-//! difference, care team, consents). Each part is read through the same domain call as its API
-//! route, so each leaves the same audit event.
+//! difference, care team, consents). The page is one domain read of the record as the caller may
+//! see it (`domain::record`), one audit event (`patient.record`); each part is decided by the
+//! same rule as its API route.
 
 use std::sync::Arc;
 
@@ -11,11 +12,13 @@ use serde::Deserialize;
 
 use super::careform::{self, Change, Form};
 use super::{Console, ConsoleError, Names, PageResult, Ui, ok, word};
-use crate::domain::care_team::{self, Member};
-use crate::domain::consents::{self, Consent};
-use crate::domain::documents::{Document, ListFilter, audited as documents};
+use crate::access::Denial;
+use crate::domain::care_team::Member;
+use crate::domain::consents::Consent;
+use crate::domain::documents::Document;
 use crate::domain::paging;
 use crate::domain::patients::{self, Patient, PatientSearch};
+use crate::domain::record::{self, Ask, Parts, Record};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -115,9 +118,10 @@ struct PatientPage {
     names: Names,
 }
 
-/// A part of the page that the caller may not see shows why instead of failing the page.
-fn part<T>(result: Result<T, ApiError>) -> Result<T, String> {
-    result.map_err(|e| e.problem().detail)
+/// A part of the page that the caller may not see shows why (what its own route would answer)
+/// instead of failing the page.
+fn part<T>(shown: Option<T>, refused: Option<Denial>) -> Result<T, String> {
+    shown.ok_or_else(|| ApiError::from(refused.unwrap_or(Denial::Role)).problem().detail)
 }
 
 async fn show(
@@ -131,31 +135,21 @@ async fn show(
     let fail = |e| ConsoleError::new(e, lang);
     let id = id.into_inner();
     let state: Arc<AppState> = state.into_inner();
-    let patient = patients::get(&state, ctx.clone(), id.clone().into()).await.map_err(fail)?;
-    let filter = ListFilter { doc_type: Some(CARE_PATH.into()), ..ListFilter::default() };
-    let (docs, _) = documents::list(&state, ctx.clone(), id.clone().into(), filter, 1).await.map_err(fail)?;
-    let current: Option<Document> = docs.into_iter().find(|d| !d.deleted);
-    let history = match &current {
-        Some(doc) => {
-            documents::history(&state, ctx.clone(), doc.id.clone().into(), None, HISTORY).await.map_err(fail)?
-        }
-        None => Vec::new(),
-    };
+    let ask = Ask { parts: Parts::ALL, doc_type: Some(CARE_PATH), history: HISTORY };
+    let record = record::read(&state, ctx, id.into(), "patient.record", ask).await.map_err(fail)?;
+    let Record { patient, organizations, practitioners, team, consents, documents, history, refused } = record;
+    let current: Option<Document> = documents.into_iter().find(|d| !d.deleted);
     let form = current.as_ref().and_then(|d| Form::new(&state.schemas, &d.doc_type, &d.schema_version, lang));
     let care_path = current.as_ref().map(|d| match &form {
         Some(form) => form.render(&d.content, &d.withheld),
         None => careform::esc(&d.content.to_string()),
     });
     let diff = compare(&history, form.as_ref(), q.from, q.to);
-    let team = part(care_team::get(&state, ctx.clone(), id.clone().into()).await).map(|t| t.members);
-    let consents = part(consents::list(&state, ctx.clone(), id.into()).await).map(|c| c.items);
-    let mut orgs = vec![patient.managing_organization.clone()];
-    let mut people: Vec<String> = history.iter().map(|d| d.updated_by.clone()).collect();
-    if let Ok(members) = &team {
-        orgs.extend(members.iter().map(|m| m.member.organization.clone()));
-        people.extend(members.iter().filter_map(|m| m.member.practitioner.clone()));
-    }
-    let names = Names::of(&state, &ctx, orgs, people).await;
+    let team = part(team.map(|t| t.members), refused.team);
+    let consents = part(consents, refused.consents);
+    let names = Names::known(
+        organizations.into_iter().map(|o| (o.id, o.name)).chain(practitioners.into_iter().map(|p| (p.id, p.name))),
+    );
     let page = PatientPage {
         ui,
         sex: word(&patient.identity.sex),

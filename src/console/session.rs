@@ -23,28 +23,34 @@ pub(super) const LOGIN_COOKIE: &str = "cp_login";
 /// Characters of a session id: 32 bytes in base64url without padding.
 const ID_LEN: usize = 43;
 
-/// Starts a console session for `ctx.caller`, already authenticated by `how` (the OpenID
-/// Connect callback, a pasted token), and answers the browser: 303 to `/console/` with the
-/// session cookie. The session is a server-side row like an account's (audited
-/// `session.start`), ends by the same time-outs, sign-out and revocations, and maps to the
-/// same `Caller`. Refuses (403) an organisation not in the directory, as every request would.
-pub async fn start(state: &Arc<AppState>, ctx: Context, how: How) -> Result<HttpResponse, ApiError> {
-    start_until(state, ctx, how, None).await
+/// Opens a console session for `ctx.caller`, already authenticated by `how` (the OpenID
+/// Connect callback, a pasted token), ending by `ends_by` (Unix seconds: a token's `exp`) at the
+/// latest, and returns the cookie's id; the face answers the browser with [`signed_in`]. The
+/// session is a server-side row like an account's (audited `session.start`), ends by the same
+/// time-outs, sign-out and revocations, and maps to the same `Caller`. Refuses (403) an
+/// organisation not in the directory, as every request would: both ways in check it here.
+pub(super) async fn open(
+    state: &Arc<AppState>,
+    ctx: Context,
+    how: How,
+    ends_by: Option<i64>,
+) -> Result<String, ApiError> {
+    let caller = &ctx.caller;
+    let operator = caller.role == crate::auth::Role::Admin && caller.org == state.settings.operator_org;
+    if !operator && !state.organization_known(&caller.org).await? {
+        return Err(ApiError::Forbidden("your organisation is not in the directory".into()));
+    }
+    console_sessions::start(state, ctx, how, ends_by).await
 }
 
-/// [`start`], ending by `ends_by` (Unix seconds) at the latest: a token's `exp`.
+/// [`open`], answered with 303 to `/console/` and the session cookie.
 pub(super) async fn start_until(
     state: &Arc<AppState>,
     ctx: Context,
     how: How,
     ends_by: Option<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = &ctx.caller;
-    let operator = caller.role == crate::auth::Role::Admin && caller.org == state.settings.operator_org;
-    if !operator && !state.organization_known(&caller.org).await? {
-        return Err(ApiError::Forbidden("your organisation is not in the directory".into()));
-    }
-    let cookie_id = console_sessions::start(state, ctx, how, ends_by).await?;
+    let cookie_id = open(state, ctx, how, ends_by).await?;
     Ok(signed_in(state, see_other("/console/"), &cookie_id))
 }
 

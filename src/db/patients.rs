@@ -25,6 +25,9 @@ pub struct PatientRow {
     /// Moves (by trigger, in the same transaction) whenever the patient's care team or consents
     /// change: facts loaded at one revision hold until it moves.
     pub access_rev: i64,
+    /// The health-insurance card's blind index (`domain::health_index`): `None` not yet indexed
+    /// (registered before the index existed), `Some("")` no card.
+    pub hi_index: Option<String>,
 }
 
 impl PatientRow {
@@ -38,6 +41,30 @@ impl PatientRow {
 
     pub fn find_by_index(conn: &mut DbConn, ltc_index: &str) -> QueryResult<Vec<Self>> {
         patients::table.filter(patients::ltc_index.eq(ltc_index)).order(patients::id).load(conn)
+    }
+
+    /// Patients whose health-insurance card has this blind index.
+    pub fn find_by_hi_index(conn: &mut DbConn, hi_index: &str) -> QueryResult<Vec<Self>> {
+        patients::table.filter(patients::hi_index.eq(hi_index)).order(patients::id).load(conn)
+    }
+
+    /// Up to `limit` patients (not erased) whose card is not indexed yet, in id order.
+    pub fn not_hi_indexed(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<Self>> {
+        patients::table
+            .filter(patients::hi_index.is_null())
+            .filter(patients::erased_at.is_null())
+            .filter(patients::data_key.is_not_null())
+            .order(patients::id)
+            .limit(limit)
+            .load(conn)
+    }
+
+    /// Sets the card's index where it is still unset (a registration that set it wins).
+    pub fn set_hi_index(conn: &mut DbConn, id: &str, hi_index: &str) -> QueryResult<bool> {
+        let n = diesel::update(patients::table.find(id).filter(patients::hi_index.is_null()))
+            .set(patients::hi_index.eq(hi_index))
+            .execute(conn)?;
+        Ok(n == 1)
     }
 
     /// Patients that `org` manages or serves on an active care-team membership on `today`.
@@ -198,6 +225,7 @@ impl PatientRow {
                 patients::data_key.eq(None::<String>),
                 patients::sealed.eq("{}"),
                 patients::ltc_index.eq(None::<String>),
+                patients::hi_index.eq(None::<String>),
                 patients::erased_at.eq(at),
                 patients::updated_at.eq(at),
                 patients::updated_by.eq(by),

@@ -40,6 +40,7 @@ diesel::table! {
         updated_by -> Text,
         erased_at -> Nullable<Text>,
         access_rev -> BigInt,
+        hi_index -> Nullable<Text>,
     }
 }
 

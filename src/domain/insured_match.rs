@@ -1,6 +1,7 @@
 //! Finding a patient by the numbers on their long-term-care insurance card (保険者番号 +
-//! 被保険者番号), the way files from outside name a patient (the care-plan exchange CSV, the
-//! JP-CLINS documents), with the identity check that keeps a file about someone else out of
+//! 被保険者番号, [`find_by_insured`]: the care-plan exchange CSV) or their health-insurance card
+//! (保険者番号 + 番号, [`find_by_card`]: the JP-CLINS documents of `POST /v1/fhir/Bundle`), the way
+//! files from outside name a patient, with the identity check that keeps a file about someone else out of
 //! this patient's record: the name in kana and the birth date the file gives must agree with
 //! the record.
 //!
@@ -20,6 +21,7 @@ use crate::audit::Event;
 use crate::crypto::Keyring;
 use crate::db::DbConn;
 use crate::db::patients::PatientRow;
+use crate::domain::health_index;
 use crate::domain::identity::Identity;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -84,18 +86,78 @@ pub fn find_by_insured(
             candidates.push((row, identity));
         }
     }
+    Ok(settle(candidates, &claim.name_kana, &claim.birth_date, event))
+}
+
+/// The one candidate whose name kana and birth date agree, or why not (a disagreeing identity
+/// marks `event` as the refusal about that patient).
+fn settle(
+    mut candidates: Vec<(PatientRow, Identity)>,
+    name_kana: &str,
+    birth_date: &str,
+    event: &mut Event,
+) -> Result<PatientRow, Unmatched> {
     // Two records under one pair of numbers cannot be told apart by a file: neither is chosen.
     if candidates.len() != 1 {
-        return Ok(Err(Unmatched::NoSuchInsured));
+        return Err(Unmatched::NoSuchInsured);
     }
-    let Some((row, identity)) = candidates.pop() else { return Ok(Err(Unmatched::NoSuchInsured)) };
-    let kana_agrees = identity.name_kana.as_deref().is_some_and(|k| same_kana(k, &claim.name_kana));
-    if kana_agrees && identity.birth_date == claim.birth_date {
-        return Ok(Ok(row));
+    let Some((row, identity)) = candidates.pop() else { return Err(Unmatched::NoSuchInsured) };
+    let kana_agrees = identity.name_kana.as_deref().is_some_and(|k| same_kana(k, name_kana));
+    if kana_agrees && identity.birth_date == birth_date {
+        return Ok(row);
     }
     event.patient_id = Some(row.id.clone());
     event.basis = Some(json!({"refused": "insured_identity_mismatch"}).to_string());
-    Ok(Err(Unmatched::Disagrees))
+    Err(Unmatched::Disagrees)
+}
+
+/// Who a document says the patient is, by the health-insurance card (医療保険; JP-CLINS'
+/// `JP_Insurance_memberID`, `insurer:symbol:number:branch`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardClaim {
+    /// 保険者番号 (6 or 8 digits).
+    pub insurer_number: String,
+    /// 記号, when the document gives one.
+    pub symbol: Option<String>,
+    /// 番号.
+    pub number: String,
+    /// 枝番, when the document gives one.
+    pub branch: Option<String>,
+    /// The name in kana as the document has it.
+    pub name_kana: String,
+    /// The birth date, `YYYY-MM-DD`.
+    pub birth_date: String,
+}
+
+/// [`find_by_insured`] by the health-insurance card: the patient whose card has this insurer
+/// number and number (through `health_index`), whose 記号 and 枝番 agree where both sides have
+/// one, and whose name kana and birth date agree with the claim. The same refusals, the same
+/// marking of `event` on a disagreeing identity.
+pub fn find_by_card(
+    conn: &mut DbConn,
+    state: &AppState,
+    claim: &CardClaim,
+    event: &mut Event,
+) -> Result<Result<PatientRow, Unmatched>, ApiError> {
+    let index = health_index::index_of(&state.keys(), &claim.insurer_number, &claim.number);
+    let agrees = |ours: Option<&String>, theirs: Option<&String>| match (ours, theirs) {
+        (Some(a), Some(b)) => health_index::normal_part(a) == health_index::normal_part(b),
+        _ => true,
+    };
+    let mut candidates = Vec::new();
+    for row in PatientRow::find_by_hi_index(conn, &index)? {
+        if row.erased_at.is_some() {
+            continue;
+        }
+        let identity = Identity::open(state, &row)?;
+        let same = identity.health_insurance.as_ref().is_some_and(|hi| {
+            agrees(hi.symbol.as_ref(), claim.symbol.as_ref()) && agrees(hi.branch.as_ref(), claim.branch.as_ref())
+        });
+        if same {
+            candidates.push((row, identity));
+        }
+    }
+    Ok(settle(candidates, &claim.name_kana, &claim.birth_date, event))
 }
 
 /// Whether two kana spellings are one name: half-width katakana composed to full width,

@@ -80,60 +80,10 @@ impl Cursor {
     }
 }
 
-/// A word (stored, or sent in a query) that names no value of a coded enum. Stored words come
-/// from `as_str`, so meeting one is a fault of the database, not of the caller.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown {kind} '{word}'")]
-pub struct UnknownWord {
-    /// What the word should have named, e.g. `care level`.
-    pub kind: &'static str,
-    /// The word as met.
-    pub word: String,
-}
-
-/// Finds the value of `all` whose word is `word`: the shared body of the coded enums' `FromStr`.
-pub fn from_word<T: Copy>(
-    all: &[T],
-    as_str: impl Fn(T) -> &'static str,
-    kind: &'static str,
-    word: &str,
-) -> Result<T, UnknownWord> {
-    all.iter().copied().find(|v| as_str(*v) == word).ok_or_else(|| UnknownWord { kind, word: word.to_owned() })
-}
-
-/// A coded value: an enum whose serde name, stored word (`as_str`) and `FromStr` agree, with
-/// `ALL` in declaration order. Every coded enum of the domain is declared with it.
-macro_rules! words {
-    ($(#[$meta:meta])* $name:ident, $kind:literal, [$($(#[$vmeta:meta])* $variant:ident = $word:literal),+ $(,)?]) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, ::serde::Serialize, ::serde::Deserialize, ::utoipa::ToSchema, PartialEq, Eq, Hash)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name {
-            $($(#[$vmeta])* $variant),+
-        }
-
-        impl $name {
-            /// Every value, in declaration order.
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            /// The stored word; identical to the serde name (a test keeps them equal).
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $($name::$variant => $word),+
-                }
-            }
-        }
-
-        impl ::std::str::FromStr for $name {
-            type Err = $crate::domain::params::UnknownWord;
-
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                $crate::domain::params::from_word(Self::ALL, Self::as_str, $kind, s)
-            }
-        }
-    };
-}
-pub(crate) use words;
+// The coded words live in a leaf module so lower floors (auth's `Role`) declare theirs the same
+// way; the domain keeps reaching them here.
+pub(crate) use crate::words::words;
+pub use crate::words::{UnknownWord, from_word};
 
 #[cfg(test)]
 mod tests {

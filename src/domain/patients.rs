@@ -171,6 +171,7 @@ fn registration(state: &AppState, ctx: &Context, input: PatientInput) -> Result<
         updated_by: caller.sub.clone(),
         erased_at: None,
         access_rev: 0,
+        hi_index: Some(super::health_index::of_card(&state.keys(), input.identity.health_insurance.as_ref())),
         id: id.clone(),
     };
     let patient = Patient {

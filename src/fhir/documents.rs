@@ -21,6 +21,7 @@ pub fn type_of(doc_type: &str) -> (Option<(&'static str, &'static str)>, &'stati
         "contact-sheet" => (Some(("11488-4", "Consult note")), "連絡票"),
         "care-path" => (Some(("18776-5", "Plan of care note")), "地域連携パス"),
         "end-of-life-record" => (None, "看取りの記録"),
+        "clinical-information" => (None, "臨床情報"),
         _ => (None, "文書"),
     }
 }

@@ -12,6 +12,7 @@ pub mod clins;
 pub mod consent;
 pub mod derived;
 pub mod documents;
+pub mod door;
 pub mod export;
 pub mod import;
 pub mod inbound;

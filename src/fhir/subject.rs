@@ -37,11 +37,21 @@ fn representation(name: &Value) -> Option<&str> {
 pub fn mismatches(entries: &Entries<'_>, target: &Patient) -> Vec<FieldError> {
     let subject = format!("{COMPOSITION}.subject");
     let composition = entries.list.first().map_or(&Value::Null, |e| &e["resource"]);
-    let Some(reference) = composition["subject"]["reference"].as_str() else {
-        return vec![FieldError::new(subject, "a document Bundle must name its patient (a Patient reference)")];
-    };
-    let Some((i, patient)) = entries.resolve(reference).filter(|(_, r)| r["resourceType"] == "Patient") else {
-        return vec![FieldError::new(subject, format!("{reference} is not a Patient in the Bundle"))];
+    let (i, patient) = if composition["resourceType"] == "Composition" {
+        let Some(reference) = composition["subject"]["reference"].as_str() else {
+            return vec![FieldError::new(subject, "a document Bundle must name its patient (a Patient reference)")];
+        };
+        let Some(found) = entries.resolve(reference).filter(|(_, r)| r["resourceType"] == "Patient") else {
+            return vec![FieldError::new(subject, format!("{reference} is not a Patient in the Bundle"))];
+        };
+        found
+    } else {
+        // A collection (clinical information) has no Composition: its Patient entry says whose.
+        let found = entries.list.iter().enumerate().find(|(_, e)| e["resource"]["resourceType"] == "Patient");
+        let Some((i, e)) = found else {
+            return vec![FieldError::new("Bundle.entry", "the Bundle must hold the Patient it is about")];
+        };
+        (i, &e["resource"])
     };
     let at = format!("Bundle.entry[{i}].resource");
     let mut out = Vec::new();

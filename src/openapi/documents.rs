@@ -96,6 +96,12 @@ const EXAMPLES: &[(&str, &str, &str)] = &[
     ),
     ("patient-summary", "1.0.0-minimal", include_str!("../../schemas/patient-summary/examples/1.0.0-minimal.json")),
     ("referral-letter", "1.0.0-minimal", include_str!("../../schemas/referral-letter/examples/1.0.0-minimal.json")),
+    (
+        "clinical-information",
+        "1.0.0-minimal",
+        include_str!("../../schemas/clinical-information/examples/1.0.0-minimal.json"),
+    ),
+    ("clinical-information", "1.0.0-labs", include_str!("../../schemas/clinical-information/examples/1.0.0-labs.json")),
     ("end-of-life-record", "1.0.0-home", include_str!("../../schemas/end-of-life-record/examples/1.0.0-home.json")),
     (
         "end-of-life-record",

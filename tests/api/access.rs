@@ -57,7 +57,7 @@ fn role_matrix_matches_the_table() {
 /// and at another one on the team.
 #[test]
 fn only_a_cleared_consent_writer_of_the_managing_organisation_releases_restricted_fields() {
-    for role in Role::ALL {
+    for &role in Role::ALL {
         let expected = role == Role::Physician;
         assert_eq!(access::may_release_restricted(&caller(role, "clinic"), "clinic"), expected, "{role:?} managing");
         assert!(!access::may_release_restricted(&caller(role, "station"), "clinic"), "{role:?} on the team");
@@ -66,7 +66,7 @@ fn only_a_cleared_consent_writer_of_the_managing_organisation_releases_restricte
 
 #[test]
 fn every_role_has_exactly_one_row() {
-    for role in Role::ALL {
+    for &role in Role::ALL {
         assert_eq!(access::MATRIX.iter().filter(|g| g.role == role).count(), 1, "{role:?}");
     }
 }

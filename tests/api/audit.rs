@@ -6,34 +6,34 @@ use crate::common;
 
 use std::process::Command;
 
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
 use actix_web::test::{TestRequest, init_service};
-use common::{TestApp, auth, send};
+use common::{TestApp, World, auth, hanako, send};
 use diesel::RunQueryDsl;
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_carepath");
 
 /// A clinic, a patient, a care path read a few times: about ten events.
-macro_rules! world {
-    ($t:ident, $app:ident, $clinic:ident, $patient:ident) => {
-        let $t = TestApp::new();
-        let $app = init_service(carepath::startup::app($t.state.clone())).await;
-        let op = $t.operator();
-        let $clinic = send(&$app, TestRequest::post().uri("/v1/organizations").insert_header(auth(&op))
-            .set_json(json!({"name": "新見クリニック", "kind": "clinic"}))).await.id();
-        let physician = $t.token("physician", &$clinic);
-        let $patient = send(&$app, TestRequest::post().uri("/v1/patients").insert_header(auth(&physician))
-            .set_json(json!({"name": "山田 花子", "birth_date": "1939-04-01", "sex": "female", "managing_organization": $clinic})))
-            .await.id();
-        let doc = send(&$app, TestRequest::post().uri(&format!("/v1/patients/{}/documents", $patient)).insert_header(auth(&physician))
-            .set_json(json!({"type": "care-path", "schema_version": "1.0.0", "content": {"care_level": "care_2", "diagnoses": []}}))).await;
-        assert_eq!(doc.status, 201, "{}", doc.body);
-        let doc = doc.id();
-        for _ in 0..4 {
-            let res = send(&$app, TestRequest::get().uri(&format!("/v1/documents/{doc}")).insert_header(auth(&physician))).await;
-            assert_eq!(res.status, 200);
-        }
-    };
+async fn world<S, B>(t: &TestApp, app: &S) -> (String, String)
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let w = World::new(t, app)
+        .org("新見クリニック", "clinic")
+        .patient(hanako())
+        .document("care-path", "1.0.0", json!({"care_level": "care_2", "diagnoses": []}))
+        .build()
+        .await;
+    let doc = w.document();
+    for _ in 0..4 {
+        let res =
+            send(app, TestRequest::get().uri(&format!("/v1/documents/{doc}")).insert_header(auth(&w.author))).await;
+        assert_eq!(res.status, 200);
+    }
+    (w.org("新見クリニック"), w.patient.clone())
 }
 
 /// What an attacker with database access (and the will to drop the triggers) does.
@@ -93,7 +93,9 @@ async fn verify_and_the_cli_name_the_first_broken_event_after_an_edit_a_delete_o
         // Cutting the newest event off the end: the chain's head no longer matches.
         (Tamper::Delete(8), 8, "the log's head is at 8 but its events end at 7: events were cut off"),
     ] {
-        world!(t, app, clinic, _patient);
+        let t = TestApp::new();
+        let app = init_service(carepath::startup::app(t.state.clone())).await;
+        let (clinic, _patient) = world(&t, &app).await;
         let auditor = t.token("auditor", &clinic);
         let verify = || TestRequest::get().uri("/v1/audit-events/verify").insert_header(auth(&auditor));
         let before = send(&app, verify()).await;
@@ -123,7 +125,9 @@ async fn verify_and_the_cli_name_the_first_broken_event_after_an_edit_a_delete_o
 
 #[actix_web::test]
 async fn an_export_verifies_offline_with_only_the_public_key() {
-    world!(t, app, clinic, _patient);
+    let t = TestApp::new();
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let (clinic, _patient) = world(&t, &app).await;
     let auditor = t.token("auditor", &clinic);
     send(&app, TestRequest::get().uri("/v1/audit-events/export").insert_header(auth(&t.token("physician", &clinic))))
         .await
@@ -221,7 +225,9 @@ async fn an_export_verifies_offline_with_only_the_public_key() {
 
 #[actix_web::test]
 async fn checkpoints_are_signed_on_schedule_and_catch_a_cut_off_tail() {
-    world!(t, app, clinic, _patient);
+    let t = TestApp::new();
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let (clinic, _patient) = world(&t, &app).await;
     let signer = &t.state.audit_signer;
     let mut conn = t.state.pool.get().unwrap();
     let first = signer.checkpoint(&mut conn, 5, time::Duration::hours(1)).unwrap().expect("seven events: due");
@@ -253,7 +259,9 @@ async fn checkpoints_are_signed_on_schedule_and_catch_a_cut_off_tail() {
 
 #[actix_web::test]
 async fn an_auditor_reconstructs_who_read_a_patient_and_the_patient_sees_who_opened_the_record() {
-    world!(t, app, clinic, patient);
+    let t = TestApp::new();
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let (clinic, patient) = world(&t, &app).await;
     let auditor = t.token("auditor", &clinic);
     let week_ago = carepath::clock::format(time::OffsetDateTime::now_utc() - time::Duration::days(7));
     let tomorrow = carepath::clock::format(time::OffsetDateTime::now_utc() + time::Duration::days(1));

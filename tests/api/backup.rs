@@ -9,7 +9,7 @@ use crate::common;
 use std::path::Path;
 
 use actix_web::test::{TestRequest, init_service};
-use common::{TestApp, auth, send};
+use common::{TestApp, World, auth, hanako, send};
 use serde_json::{Value, json};
 
 use carepath::config::Settings;
@@ -32,31 +32,8 @@ where
         >,
     B: actix_web::body::MessageBody,
 {
-    let org = send(
-        app,
-        TestRequest::post()
-            .uri("/v1/organizations")
-            .insert_header(auth(&t.operator()))
-            .set_json(json!({"name": "clinic", "kind": "clinic"})),
-    )
-    .await
-    .body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let physician = t.token("physician", &org);
-    let patient = send(
-        app,
-        TestRequest::post().uri("/v1/patients").insert_header(auth(&physician)).set_json(json!({
-            "name": "山田 花子", "birth_date": "1939-04-01", "sex": "female", "managing_organization": org
-        })),
-    )
-    .await
-    .body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    (physician, t.token("auditor", &org), patient)
+    let w = World::new(t, app).org("clinic", "clinic").patient(hanako()).build().await;
+    (w.author.clone(), t.token("auditor", &w.org("clinic")), w.patient)
 }
 
 fn sign_checkpoint(state: &AppState) {

@@ -44,6 +44,7 @@ fn wait_healthy(port: u16) {
             assert!(body.contains(r#""database":"ok""#), "{body}");
             return;
         }
+        // Spaces the polls of a condition the loop checks; no outcome waits on the time itself.
         std::thread::sleep(Duration::from_millis(50));
     }
     panic!("carepath did not become healthy on port {port}");
@@ -59,6 +60,7 @@ fn terminate(mut child: Child) {
             return;
         }
         assert!(Instant::now() < deadline, "carepath did not stop after SIGTERM");
+        // Spaces the polls of a condition the loop checks; no outcome waits on the time itself.
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -261,8 +263,25 @@ fn sigterm_ends_open_streams_and_long_polls_at_once() {
     let head = String::from_utf8_lossy(&first[..n]).into_owned();
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     let mut poll = open("/v1/changes?wait=60");
-    // The long-poll is waiting (no answer yet) when the stop comes.
-    std::thread::sleep(Duration::from_millis(300));
+    // The long-poll is waiting (no answer yet) when the stop comes: the server's gauge says so.
+    let waiting = || {
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        write!(
+            stream,
+            "GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nAuthorization: Bearer {admin}\r\n\r\n"
+        )
+        .unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        answer.lines().any(|l| l == "carepath_changes_long_poll_waiters 1")
+    };
+    let asked = Instant::now();
+    while !waiting() {
+        assert!(asked.elapsed() < Duration::from_secs(20), "the long-poll never waited");
+        // Spaces the polls of a condition the loop checks; no outcome waits on the time itself.
+        std::thread::sleep(Duration::from_millis(20));
+    }
 
     let stopped_at = Instant::now();
     assert!(Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap().success());
@@ -276,6 +295,7 @@ fn sigterm_ends_open_streams_and_long_polls_at_once() {
             break exit;
         }
         assert!(stopped_at.elapsed() < Duration::from_secs(10), "still running 10 s after SIGTERM");
+        // Spaces the polls of a condition the loop checks; no outcome waits on the time itself.
         std::thread::sleep(Duration::from_millis(20));
     };
     assert!(exit.success(), "carepath exited with {exit}");

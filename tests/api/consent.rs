@@ -3,8 +3,10 @@
 
 use crate::common;
 
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
 use actix_web::test::{TestRequest, init_service};
-use common::{TestApp, auth, send};
+use common::{TestApp, World, auth, hanako, send};
 use serde_json::{Value, json};
 
 fn today_plus(days: i64) -> String {
@@ -19,28 +21,27 @@ fn care_path() -> Value {
 }
 
 /// A clinic managing a patient with a care path; a visiting-nurse station on the care team.
-macro_rules! world {
-    ($t:ident, $app:ident, $clinic:ident, $station:ident, $patient:ident, $doc:ident) => {
-        let $t = TestApp::new();
-        let $app = init_service(carepath::startup::app($t.state.clone())).await;
-        let op = $t.operator();
-        let mk = |name: &str, kind: &str| TestRequest::post().uri("/v1/organizations").insert_header(auth(&op)).set_json(json!({"name": name, "kind": kind}));
-        let $clinic = send(&$app, mk("clinic", "clinic")).await.id();
-        let $station = send(&$app, mk("station", "visiting_nurse_station")).await.id();
-        let physician = $t.token("physician", &$clinic);
-        let $patient = send(&$app, TestRequest::post().uri("/v1/patients").insert_header(auth(&physician))
-            .set_json(json!({"name": "山田 花子", "birth_date": "1939-04-01", "sex": "female", "managing_organization": $clinic}))).await.id();
-        let res = send(&$app, TestRequest::put().uri(&format!("/v1/patients/{}/care-team", $patient)).insert_header(auth(&physician))
-            .set_json(json!({"members": [{"organization": $station, "role": "nurse", "since": today_plus(-10)}]}))).await;
-        assert_eq!(res.status, 200, "{}", res.body);
-        let $doc = send(&$app, TestRequest::post().uri(&format!("/v1/patients/{}/documents", $patient)).insert_header(auth(&physician))
-            .set_json(json!({"type": "care-path", "schema_version": "1.0.0", "content": care_path()}))).await.id();
-    };
+async fn world<S, B>(t: &TestApp, app: &S) -> (String, String, String, String)
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let w = World::new(t, app)
+        .org("clinic", "clinic")
+        .org("station", "visiting_nurse_station")
+        .patient(hanako())
+        .member("station", "nurse", &today_plus(-10))
+        .document("care-path", "1.0.0", care_path())
+        .build()
+        .await;
+    (w.org("clinic"), w.org("station"), w.patient.clone(), w.document())
 }
 
 #[actix_web::test]
 async fn consent_opens_and_revocation_closes_documents_to_the_care_team() {
-    world!(t, app, clinic, station, patient, doc);
+    let t = TestApp::new();
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let (clinic, station, patient, doc) = world(&t, &app).await;
     let physician = t.token("physician", &clinic);
     let nurse = t.token("nurse", &station);
     let read = || TestRequest::get().uri(&format!("/v1/documents/{doc}")).insert_header(auth(&nurse));
@@ -114,7 +115,7 @@ async fn consent_opens_and_revocation_closes_documents_to_the_care_team() {
             .set_json(json!({"name": "other station", "kind": "visiting_nurse_station"})),
     )
     .await;
-    let stranger = t.token("nurse", other.body["id"].as_str().unwrap());
+    let stranger = t.token("nurse", &other.id());
     let listed =
         send(&app, TestRequest::get().uri(&format!("/v1/patients/{patient}/documents")).insert_header(auth(&stranger)))
             .await;
@@ -139,7 +140,9 @@ async fn consent_opens_and_revocation_closes_documents_to_the_care_team() {
 
 #[actix_web::test]
 async fn consent_input_errors_name_their_fields() {
-    world!(t, app, clinic, station, patient, doc);
+    let t = TestApp::new();
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let (clinic, station, patient, doc) = world(&t, &app).await;
     let _ = (&station, &doc);
     let physician = t.token("physician", &clinic);
     let res = send(
@@ -164,7 +167,9 @@ async fn consent_input_errors_name_their_fields() {
 
 #[actix_web::test]
 async fn restricted_fields_are_withheld_unless_released() {
-    world!(t, app, clinic, station, patient, doc);
+    let t = TestApp::new();
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let (clinic, station, patient, doc) = world(&t, &app).await;
     let physician = t.token("physician", &clinic);
     let pharmacy = send(
         &app,
@@ -226,7 +231,9 @@ async fn restricted_fields_are_withheld_unless_released() {
 
 #[actix_web::test]
 async fn break_glass_opens_a_record_and_is_flagged_for_review() {
-    world!(t, app, clinic, station, patient, doc);
+    let t = TestApp::new();
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let (clinic, station, patient, doc) = world(&t, &app).await;
     let _ = (&clinic, &station, &patient);
     let er = send(
         &app,
@@ -309,7 +316,9 @@ async fn break_glass_opens_a_record_and_is_flagged_for_review() {
 
 #[actix_web::test]
 async fn every_access_is_audited_and_the_chain_detects_tampering() {
-    world!(t, app, clinic, station, patient, doc);
+    let t = TestApp::new();
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let (clinic, station, patient, doc) = world(&t, &app).await;
     let nurse = t.token("nurse", &station);
     send(&app, TestRequest::get().uri(&format!("/v1/documents/{doc}")).insert_header(auth(&nurse))).await.problem(404);
     let auditor = t.token("auditor", &clinic);
@@ -366,7 +375,9 @@ async fn every_access_is_audited_and_the_chain_detects_tampering() {
 
 #[actix_web::test]
 async fn a_care_manager_on_the_team_records_consent_and_one_off_the_team_cannot() {
-    world!(t, app, clinic, station, patient, doc);
+    let t = TestApp::new();
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let (clinic, station, patient, doc) = world(&t, &app).await;
     let _ = (&clinic, &doc);
     let consent = json!({
         "status": "active", "organizations": "care_team", "purposes": ["treatment"],
@@ -404,7 +415,9 @@ async fn a_care_manager_on_the_team_records_consent_and_one_off_the_team_cannot(
 /// never end a page early: paging with a small limit finds every visible document.
 #[actix_web::test]
 async fn paging_under_a_type_limited_consent_finds_every_visible_document() {
-    world!(t, app, clinic, station, patient, doc);
+    let t = TestApp::new();
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let (clinic, station, patient, doc) = world(&t, &app).await;
     let physician = t.token("physician", &clinic);
     let nurse = t.token("nurse", &station);
     let consent = json!({"status": "active", "organizations": "care_team", "permitted_types": ["care-path"],
@@ -450,7 +463,7 @@ async fn paging_under_a_type_limited_consent_finds_every_visible_document() {
         )
         .await;
         assert_eq!(page.status, 200, "{}", page.body);
-        seen.extend(page.body["items"].as_array().unwrap().iter().map(|d| d["id"].as_str().unwrap().to_owned()));
+        seen.extend(page.body["items"].as_array().unwrap().iter().map(crate::common::id));
         match page.body["next_cursor"].as_str() {
             Some(c) => cursor = format!("&cursor={}", c.replace(':', "%3A").replace('|', "%7C").replace('+', "%2B")),
             None => break,
@@ -463,7 +476,9 @@ async fn paging_under_a_type_limited_consent_finds_every_visible_document() {
 /// warning, and that organisation reads nothing until it is on the team too.
 #[actix_web::test]
 async fn a_consent_naming_an_organisation_off_the_team_warns_and_shares_once_it_joins() {
-    world!(t, app, clinic, station, patient, doc);
+    let t = TestApp::new();
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let (clinic, station, patient, doc) = world(&t, &app).await;
     let physician = t.token("physician", &clinic);
     let op = t.operator();
     let pharmacy = send(
@@ -530,7 +545,9 @@ async fn a_consent_naming_an_organisation_off_the_team_warns_and_shares_once_it_
 /// of a stranger, never a validation answer about its body.
 #[actix_web::test]
 async fn strangers_get_404_before_any_validation_of_their_body() {
-    world!(t, app, clinic, station, patient, doc);
+    let t = TestApp::new();
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let (clinic, station, patient, doc) = world(&t, &app).await;
     let _ = (&clinic, &station, &doc);
     let op = t.operator();
     let other = send(
@@ -594,7 +611,9 @@ async fn strangers_get_404_before_any_validation_of_their_body() {
 /// first at once, and a care-team change through the second must open it there at once.
 #[actix_web::test]
 async fn a_revocation_on_one_instance_closes_the_record_on_another_at_once() {
-    world!(t, app, clinic, station, patient, doc);
+    let t = TestApp::new();
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let (clinic, station, patient, doc) = world(&t, &app).await;
     let second = carepath::state::AppState::open(t.state.settings.clone()).unwrap();
     let other = init_service(carepath::startup::app(second)).await;
     let physician = t.token("physician", &clinic);
@@ -647,7 +666,9 @@ async fn a_revocation_on_one_instance_closes_the_record_on_another_at_once() {
 /// auditor's review. The proxy's relation is a code; free text is refused.
 #[actix_web::test]
 async fn only_the_managing_physician_releases_restricted_fields_and_each_release_is_reviewed() {
-    world!(t, app, clinic, station, patient, doc);
+    let t = TestApp::new();
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let (clinic, station, patient, doc) = world(&t, &app).await;
     let post = |token: &str, body: Value| {
         TestRequest::post().uri(&format!("/v1/patients/{patient}/consents")).insert_header(auth(token)).set_json(body)
     };

@@ -4,8 +4,10 @@
 
 use crate::common;
 
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
 use actix_web::test::{TestRequest, init_service};
-use common::{TestApp, auth, send};
+use common::{TestApp, World, auth, hanako, send};
 use diesel::RunQueryDsl;
 use serde_json::{Value, json};
 
@@ -22,35 +24,27 @@ fn care_path() -> Value {
 
 /// A clinic managing a patient with a care path; a visiting-nurse station and a pharmacy on the
 /// care team; a consent (given by a proxy) naming the station, ending in ten days.
-macro_rules! world {
-    ($t:ident, $app:ident, $clinic:ident, $station:ident, $pharmacy:ident, $patient:ident, $doc:ident, $cid:ident) => {
-        let $t = TestApp::new();
-        let $app = init_service(carepath::startup::app($t.state.clone())).await;
-        let op = $t.operator();
-        let mk = |name: &str, kind: &str| TestRequest::post().uri("/v1/organizations").insert_header(auth(&op)).set_json(json!({"name": name, "kind": kind}));
-        let $clinic = send(&$app, mk("clinic", "clinic")).await.id();
-        let $station = send(&$app, mk("station", "visiting_nurse_station")).await.id();
-        let $pharmacy = send(&$app, mk("pharmacy", "pharmacy")).await.id();
-        let physician = $t.token("physician", &$clinic);
-        let $patient = send(&$app, TestRequest::post().uri("/v1/patients").insert_header(auth(&physician))
-            .set_json(json!({"name": "山田 花子", "birth_date": "1939-04-01", "sex": "female", "managing_organization": $clinic}))).await.id();
-        let res = send(&$app, TestRequest::put().uri(&format!("/v1/patients/{}/care-team", $patient)).insert_header(auth(&physician))
-            .set_json(json!({"members": [
-                {"organization": $station, "role": "nurse", "since": today_plus(-10)},
-                {"organization": $pharmacy, "role": "pharmacist", "since": today_plus(-10)}
-            ]}))).await;
-        assert_eq!(res.status, 200, "{}", res.body);
-        let $doc = send(&$app, TestRequest::post().uri(&format!("/v1/patients/{}/documents", $patient)).insert_header(auth(&physician))
-            .set_json(json!({"type": "care-path", "schema_version": "1.0.0", "content": care_path()}))).await.id();
-        let res = send(&$app, TestRequest::post().uri(&format!("/v1/patients/{}/consents", $patient)).insert_header(auth(&physician))
-            .set_json(json!({
-                "status": "active", "organizations": [$station], "permitted_types": ["care-path"], "purposes": ["treatment"],
-                "period": {"start": today_plus(-1), "end": today_plus(10)}, "obtained_by": "proxy",
-                "proxy": {"name": "山田 太郎PROXYMARK", "relation": "eldest_son"}
-            }))).await;
-        assert_eq!(res.status, 201, "{}", res.body);
-        let $cid = res.id();
-    };
+async fn world<S, B>(t: &TestApp, app: &S) -> (String, String, String, String, String, String)
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let w = World::new(t, app)
+        .org("clinic", "clinic")
+        .org("station", "visiting_nurse_station")
+        .org("pharmacy", "pharmacy")
+        .patient(hanako())
+        .member("station", "nurse", &today_plus(-10))
+        .member("pharmacy", "pharmacist", &today_plus(-10))
+        .document("care-path", "1.0.0", care_path())
+        .consent(json!({
+            "status": "active", "organizations": ["station"], "permitted_types": ["care-path"], "purposes": ["treatment"],
+            "period": {"start": today_plus(-1), "end": today_plus(10)}, "obtained_by": "proxy",
+            "proxy": {"name": "山田 太郎PROXYMARK", "relation": "eldest_son"}
+        }))
+        .build()
+        .await;
+    (w.org("clinic"), w.org("station"), w.org("pharmacy"), w.patient.clone(), w.document(), w.consents[0].clone())
 }
 
 fn basis(event: &Value) -> Value {
@@ -59,7 +53,9 @@ fn basis(event: &Value) -> Value {
 
 #[actix_web::test]
 async fn an_auditor_reconstructs_each_consent_version_and_the_consent_behind_each_read() {
-    world!(t, app, clinic, station, pharmacy, patient, doc, cid);
+    let t = TestApp::new();
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let (clinic, station, pharmacy, patient, doc, cid) = world(&t, &app).await;
     let _ = &pharmacy;
     let physician = t.token("physician", &clinic);
     let nurse = t.token("nurse", &station);
@@ -161,7 +157,9 @@ async fn an_auditor_reconstructs_each_consent_version_and_the_consent_behind_eac
 
 #[actix_web::test]
 async fn the_consent_log_filters_pages_refuses_clinicians_and_exports_what_the_chain_vouches_for() {
-    world!(t, app, clinic, station, pharmacy, patient, doc, cid);
+    let t = TestApp::new();
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let (clinic, station, pharmacy, patient, doc, cid) = world(&t, &app).await;
     let _ = (&doc, &cid);
     let auditor = t.token("auditor", &clinic);
     let get = |q: &str, token: &str| TestRequest::get().uri(&format!("/v1/consent-log{q}")).insert_header(auth(token));
@@ -216,7 +214,9 @@ async fn the_consent_log_filters_pages_refuses_clinicians_and_exports_what_the_c
 
 #[actix_web::test]
 async fn editing_a_consent_row_in_the_database_is_detected_by_verify_naming_the_event() {
-    world!(t, app, clinic, station, pharmacy, patient, doc, cid);
+    let t = TestApp::new();
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let (clinic, station, pharmacy, patient, doc, cid) = world(&t, &app).await;
     let _ = (&station, &pharmacy, &patient, &doc);
     let auditor = t.token("auditor", &clinic);
     let verify = || TestRequest::get().uri("/v1/audit-events/verify").insert_header(auth(&auditor));
@@ -239,7 +239,9 @@ async fn editing_a_consent_row_in_the_database_is_detected_by_verify_naming_the_
 
 #[actix_web::test]
 async fn coverage_shows_a_member_without_consent_and_an_expiring_one() {
-    world!(t, app, clinic, station, pharmacy, patient, doc, cid);
+    let t = TestApp::new();
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let (clinic, station, pharmacy, patient, doc, cid) = world(&t, &app).await;
     let _ = &doc;
     let care_manager = t.token("care_manager", &clinic);
     let res = send(
@@ -269,7 +271,7 @@ async fn coverage_shows_a_member_without_consent_and_an_expiring_one() {
             .set_json(json!({"name": "elsewhere", "kind": "clinic"})),
     )
     .await;
-    let stranger = t.token("care_manager", other.body["id"].as_str().unwrap());
+    let stranger = t.token("care_manager", &other.id());
     let coverage = |token: &str| {
         TestRequest::get().uri(&format!("/v1/patients/{patient}/consents/coverage")).insert_header(auth(token))
     };

@@ -1,25 +1,16 @@
 //! The web console through the HTTP stack, on either backend: the session cookie's flags, CSRF
-//! refusals, the Content-Security-Policy on every console response, and a console page view
-//! audited exactly like the same API request. The pages themselves are walked in a real browser
-//! by tests/console/run.
+//! refusals, the Content-Security-Policy on every console response, and a patient's page as one
+//! audited read of the record, decided as the same API request is. The pages themselves are
+//! walked in a real browser by tests/console/run.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
 use crate::common;
 
+use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::test::{TestRequest, init_service};
-use common::{Resp, TestApp, auth, send};
+use common::{Resp, TestApp, auth, call, hanako, send};
 use serde_json::{Value, json};
-
-async fn api<S, B>(app: &S, method: &str, uri: &str, token: &str, body: Option<Value>) -> Resp
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: actix_web::body::MessageBody,
-{
-    let req =
-        if method == "GET" { TestRequest::get() } else { TestRequest::post() }.uri(uri).insert_header(auth(token));
-    send(app, if let Some(b) = body { req.set_json(b) } else { req }).await
-}
 
 fn text(res: &Resp) -> String {
     String::from_utf8_lossy(&res.raw).into_owned()
@@ -33,28 +24,6 @@ fn csrf_of(page: &str) -> String {
 
 fn set_cookies(res: &Resp) -> Vec<String> {
     res.headers.get_all("set-cookie").map(|v| v.to_str().unwrap().to_owned()).collect()
-}
-
-/// A server-side console session for a token's caller, made as the token sign-in makes it
-/// (without its form, so it can be had inside a request builder); one per token.
-fn session_of(
-    t: &TestApp,
-    memo: &std::cell::RefCell<std::collections::HashMap<String, String>>,
-    token: &str,
-) -> (&'static str, String) {
-    let cookie = memo
-        .borrow_mut()
-        .entry(token.to_owned())
-        .or_insert_with(|| {
-            let (caller, _) = t.state.auth.verify_with_exp(token).expect("a valid token");
-            let now = t.state.clock.now().unix_timestamp();
-            let how = carepath::domain::console_sessions::How::Token;
-            let (id, row) = carepath::domain::console_sessions::new_row(&caller, how, None, now, now + 3600).unwrap();
-            row.insert(&mut t.state.pool.get().unwrap()).unwrap();
-            format!("cp_session={id}")
-        })
-        .clone();
-    ("cookie", cookie)
 }
 
 /// A clinic with a physician's patient, an unrelated clinic, and the city's auditor.
@@ -75,34 +44,57 @@ impl World {
     fn doctor(&self) -> String {
         self.token("dr-1", "physician", &self.clinic)
     }
-    fn session(&self, token: &str) -> (&'static str, String) {
-        session_of(&self.t, &self.sessions, token)
+    /// The cookie of a console session for a token's caller, signed in through the form once
+    /// per token.
+    async fn session<S, B>(&self, app: &S, token: &str) -> (&'static str, String)
+    where
+        S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+        B: MessageBody,
+    {
+        let known = self.sessions.borrow().get(token).cloned();
+        let cookie = match known {
+            Some(cookie) => cookie,
+            None => {
+                let cookie = common::console_sign_in(app, token).await;
+                self.sessions.borrow_mut().insert(token.to_owned(), cookie.clone());
+                cookie
+            }
+        };
+        ("cookie", cookie)
     }
 }
 
-macro_rules! world {
-    ($w:ident, $app:ident) => {
-        let t = TestApp::with(|s| s.sessions.console_token_sign_in = true);
-        let $app = init_service(carepath::startup::app(t.state.clone())).await;
-        let op = t.operator();
-        let mut ids = Vec::new();
-        for (name, kind) in [("clinic", "clinic"), ("other clinic", "clinic"), ("city", "municipality")] {
-            let res = api(&$app, "POST", "/v1/organizations", &op, Some(json!({"name": name, "kind": kind}))).await;
-            assert_eq!(res.status, 201, "{}", res.body);
-            ids.push(res.id());
-        }
-        let mut $w =
-            World { sessions: Default::default(), t, clinic: ids[0].clone(), other: ids[1].clone(), city: ids[2].clone(), patient: String::new() };
-        let body = json!({"name": "山田 花子", "birth_date": "1939-04-01", "sex": "female", "managing_organization": $w.clinic});
-        let res = api(&$app, "POST", "/v1/patients", &$w.doctor(), Some(body)).await;
-        assert_eq!(res.status, 201, "{}", res.body);
-        $w.patient = res.id();
+async fn world<S, B>(t: TestApp, app: &S) -> World
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let mut w = World {
+        sessions: Default::default(),
+        t,
+        clinic: String::new(),
+        other: String::new(),
+        city: String::new(),
+        patient: String::new(),
     };
+    let built = common::World::new(&w.t, app)
+        .org("clinic", "clinic")
+        .org("other clinic", "clinic")
+        .org("city", "municipality")
+        .build()
+        .await;
+    (w.clinic, w.other, w.city) = (built.org("clinic"), built.org("other clinic"), built.org("city"));
+    let mut patient = hanako();
+    patient["managing_organization"] = json!(w.clinic);
+    w.patient = common::World::new(&w.t, app).patient(patient).author(w.doctor()).build().await.patient;
+    w
 }
 
 #[actix_web::test]
 async fn token_sign_in_keeps_a_server_side_session_in_a_strict_http_only_cookie() {
-    world!(w, app);
+    let t = TestApp::with(|s| s.sessions.console_token_sign_in = true);
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let w = world(t, &app).await;
     let form = send(&app, TestRequest::get().uri("/console/login")).await;
     assert_eq!(form.status, 200);
     let nonce = set_cookies(&form).into_iter().find(|c| c.starts_with("cp_login=")).expect("a sign-in nonce");
@@ -176,12 +168,15 @@ async fn token_sign_in_keeps_a_server_side_session_in_a_strict_http_only_cookie(
 
 #[actix_web::test]
 async fn forms_without_the_sessions_csrf_token_are_refused() {
-    world!(w, app);
+    let t = TestApp::with(|s| s.sessions.console_token_sign_in = true);
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let w = world(t, &app).await;
     let token = w.doctor();
-    let page = send(&app, TestRequest::get().uri("/console/sheets").insert_header(w.session(&token))).await;
+    let session = w.session(&app, &token).await;
+    let page = send(&app, TestRequest::get().uri("/console/sheets").insert_header(session.clone())).await;
     let csrf = csrf_of(&text(&page));
     let sheet = |csrf: &str| {
-        TestRequest::post().uri("/console/sheets").insert_header(w.session(&token)).set_form([
+        TestRequest::post().uri("/console/sheets").insert_header(session.clone()).set_form([
             ("csrf", csrf),
             ("patient_id", w.patient.as_str()),
             ("to_organization", w.clinic.as_str()),
@@ -197,7 +192,8 @@ async fn forms_without_the_sessions_csrf_token_are_refused() {
     }
     // Another session's token does not fit this session.
     let other = w.token("dr-2", "physician", &w.clinic);
-    let other_page = send(&app, TestRequest::get().uri("/console/sheets").insert_header(w.session(&other))).await;
+    let other_page =
+        send(&app, TestRequest::get().uri("/console/sheets").insert_header(w.session(&app, &other).await)).await;
     let res = send(&app, sheet(&csrf_of(&text(&other_page)))).await;
     assert_eq!(res.status, 403);
     let res = send(&app, sheet(&csrf)).await;
@@ -208,9 +204,9 @@ async fn forms_without_the_sessions_csrf_token_are_refused() {
     let no_nonce =
         TestRequest::post().uri("/console/login").set_form([("token", token.as_str()), ("csrf", csrf.as_str())]);
     assert_eq!(send(&app, no_nonce).await.status, 403);
-    let out = TestRequest::post().uri("/console/logout").insert_header(w.session(&token)).set_form([("csrf", "x")]);
+    let out = TestRequest::post().uri("/console/logout").insert_header(session.clone()).set_form([("csrf", "x")]);
     assert_eq!(send(&app, out).await.status, 403);
-    let out = TestRequest::post().uri("/console/logout").insert_header(w.session(&token)).set_form([("csrf", &csrf)]);
+    let out = TestRequest::post().uri("/console/logout").insert_header(session.clone()).set_form([("csrf", &csrf)]);
     let out = send(&app, out).await;
     assert_eq!(out.status, 303);
     assert!(set_cookies(&out).iter().any(|c| c.starts_with("cp_session=;") && c.contains("Max-Age=0")));
@@ -218,7 +214,9 @@ async fn forms_without_the_sessions_csrf_token_are_refused() {
 
 #[actix_web::test]
 async fn every_console_response_carries_a_strict_content_security_policy() {
-    world!(w, app);
+    let t = TestApp::with(|s| s.sessions.console_token_sign_in = true);
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let w = world(t, &app).await;
     let token = w.doctor();
     let uris = [
         ("/console/login", None),
@@ -234,7 +232,7 @@ async fn every_console_response_carries_a_strict_content_security_policy() {
     for (uri, token) in uris {
         let mut req = TestRequest::get().uri(uri);
         if let Some(token) = token {
-            req = req.insert_header(w.session(token));
+            req = req.insert_header(w.session(&app, token).await);
         }
         let res = send(&app, req).await;
         assert!([200, 303, 404].contains(&res.status.as_u16()), "{uri}: {}", res.status);
@@ -250,8 +248,11 @@ async fn every_console_response_carries_a_strict_content_security_policy() {
             assert!(!page.contains("<script>") && !page.contains(" style=") && !page.contains(" onclick="), "{uri}");
         }
     }
-    let missing =
-        send(&app, TestRequest::get().uri("/console/patients/no-such-patient").insert_header(w.session(&token))).await;
+    let missing = send(
+        &app,
+        TestRequest::get().uri("/console/patients/no-such-patient").insert_header(w.session(&app, &token).await),
+    )
+    .await;
     assert_eq!(missing.status, 404);
     assert!(missing.header("content-type").unwrap().starts_with("text/html"), "console errors are pages");
 }
@@ -264,7 +265,7 @@ where
 {
     let auditor = w.token("auditor-1", "auditor", &w.city);
     let uri = format!("/v1/audit-events?patient_id={}&cursor={after}", w.patient);
-    let res = api(app, "GET", &uri, &auditor, None).await;
+    let res = call(app, "GET", &uri, &auditor, None).await;
     assert_eq!(res.status, 200, "{}", res.body);
     res.body["items"]
         .as_array()
@@ -278,20 +279,24 @@ where
 }
 
 #[actix_web::test]
-async fn a_console_page_view_is_audited_exactly_like_the_api_request() {
-    world!(w, app);
+async fn a_console_page_view_is_one_audited_read_decided_like_the_api_request() {
+    let t = TestApp::with(|s| s.sessions.console_token_sign_in = true);
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let w = world(t, &app).await;
     let last = |events: &[(String, String, String, String, i64)]| events.last().map_or(0, |e| e.4);
     let start = last(&events_since(&app, &w, 0).await);
 
     // Allowed: the patient's own doctor.
     let token = w.doctor();
-    let res = api(&app, "GET", &format!("/v1/patients/{}", w.patient), &token, None).await;
+    let res = call(&app, "GET", &format!("/v1/patients/{}", w.patient), &token, None).await;
     assert_eq!(res.status, 200);
     let by_api = events_since(&app, &w, start).await;
     let mark = last(&by_api);
     let res = send(
         &app,
-        TestRequest::get().uri(&format!("/console/patients/{}", w.patient)).insert_header(w.session(&token)),
+        TestRequest::get()
+            .uri(&format!("/console/patients/{}", w.patient))
+            .insert_header(w.session(&app, &token).await),
     )
     .await;
     assert_eq!(res.status, 200, "{}", text(&res));
@@ -301,56 +306,33 @@ async fn a_console_page_view_is_audited_exactly_like_the_api_request() {
         by_api.iter().map(strip).collect::<Vec<_>>(),
         [("patient.read".into(), "allowed".into(), w.patient.clone(), "dr-1".into())]
     );
-    let read = by_console.iter().find(|e| e.0 == "patient.read").expect("the console's patient.read event");
-    assert_eq!(strip(read), strip(&by_api[0]), "the page's read is the API's read");
-    // The page shows more than the patient (its care path, team, consents): each part is the
-    // event of the API route that reads it, and nothing else is recorded.
-    for e in &by_console {
-        assert!(
-            ["patient.read", "document.list", "care_team.read", "consent.list"].contains(&e.0.as_str()),
-            "unexpected event {e:?}"
-        );
-        assert_eq!((e.1.as_str(), e.3.as_str()), ("allowed", "dr-1"));
-    }
+    // The page shows more than the patient (its care path, history, team, consents) in one read
+    // of the record: one event of its own action, decided as the API's patient read is.
+    let record =
+        |e: &(String, String, String, String, i64)| ("patient.read".to_owned(), e.1.clone(), e.2.clone(), e.3.clone());
+    assert_eq!(by_console.iter().map(|e| e.0.as_str()).collect::<Vec<_>>(), ["patient.record"], "{by_console:?}");
+    assert_eq!(record(&by_console[0]), strip(&by_api[0]), "the page's read is decided as the API's read");
 
     // Denied: a physician of an unrelated clinic, through the API and through the console.
     let outsider = w.token("dr-x", "physician", &w.other);
-    let res = api(&app, "GET", &format!("/v1/patients/{}", w.patient), &outsider, None).await;
+    let res = call(&app, "GET", &format!("/v1/patients/{}", w.patient), &outsider, None).await;
     let api_status = res.status;
     let denied_api = events_since(&app, &w, last(&by_console)).await;
     assert_eq!(denied_api.len(), 1, "{denied_api:?}");
     let mark = last(&denied_api);
     let res = send(
         &app,
-        TestRequest::get().uri(&format!("/console/patients/{}", w.patient)).insert_header(w.session(&outsider)),
+        TestRequest::get()
+            .uri(&format!("/console/patients/{}", w.patient))
+            .insert_header(w.session(&app, &outsider).await),
     )
     .await;
     assert_eq!(res.status, api_status, "the console refuses as the API does");
     let denied_console = events_since(&app, &w, mark).await;
     assert_eq!(denied_console.len(), 1, "{denied_console:?}");
-    assert_eq!(strip(&denied_console[0]), strip(&denied_api[0]));
-    assert_eq!(denied_console[0].0, "patient.read");
+    assert_eq!(record(&denied_console[0]), strip(&denied_api[0]));
+    assert_eq!(denied_console[0].0, "patient.record");
     assert_ne!(denied_console[0].1, "allowed");
-}
-
-/// Signs in with a token through the form, as a browser does; returns the session cookie.
-async fn sign_in<S, B>(app: &S, token: &str) -> String
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: actix_web::body::MessageBody,
-{
-    let form = send(app, TestRequest::get().uri("/console/login")).await;
-    let nonce = set_cookies(&form).into_iter().find(|c| c.starts_with("cp_login=")).expect("a sign-in nonce");
-    let nonce = nonce.split(';').next().unwrap().to_owned();
-    let csrf = csrf_of(&text(&form));
-    let req = TestRequest::post()
-        .uri("/console/login")
-        .insert_header(("cookie", nonce))
-        .set_form([("token", token), ("csrf", csrf.as_str())]);
-    let res = send(app, req).await;
-    assert_eq!(res.status, 303, "{}", text(&res));
-    let cookie = set_cookies(&res).into_iter().find(|c| c.starts_with("cp_session=")).expect("a session cookie");
-    cookie.split(';').next().unwrap().to_owned()
 }
 
 /// Whether the session cookie still opens the console (200, else 303), and the token the API
@@ -373,9 +355,11 @@ where
 /// token it was started from is another matter, and lives on as a bearer token).
 #[actix_web::test]
 async fn sign_out_ends_the_session_at_once() {
-    world!(w, app);
+    let t = TestApp::with(|s| s.sessions.console_token_sign_in = true);
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let w = world(t, &app).await;
     let token = w.doctor();
-    let cookie = sign_in(&app, &token).await;
+    let cookie = common::console_sign_in(&app, &token).await;
     assert_eq!(opens(&app, &cookie, &token).await, (200, 200));
     let page = send(&app, TestRequest::get().uri("/console/patients").insert_header(("cookie", cookie.clone()))).await;
     let out = TestRequest::post()
@@ -384,7 +368,7 @@ async fn sign_out_ends_the_session_at_once() {
         .set_form([("csrf", csrf_of(&text(&page)))]);
     assert_eq!(send(&app, out).await.status, 303);
     assert_eq!(opens(&app, &cookie, &token).await, (303, 200), "the old cookie opens nothing");
-    let again = sign_in(&app, &token).await;
+    let again = common::console_sign_in(&app, &token).await;
     assert_ne!(again, cookie);
     assert_eq!(opens(&app, &again, &token).await, (200, 200));
 }
@@ -392,11 +376,13 @@ async fn sign_out_ends_the_session_at_once() {
 /// Issue 26, item 12: an organisation's admin ends a user's sessions; others' admins may not.
 #[actix_web::test]
 async fn an_admin_ends_a_users_sessions() {
-    world!(w, app);
+    let t = TestApp::with(|s| s.sessions.console_token_sign_in = true);
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let w = world(t, &app).await;
     let token = w.doctor();
-    let cookie = sign_in(&app, &token).await;
+    let cookie = common::console_sign_in(&app, &token).await;
     let colleague = w.token("dr-2", "physician", &w.clinic);
-    let colleague_cookie = sign_in(&app, &colleague).await;
+    let colleague_cookie = common::console_sign_in(&app, &colleague).await;
     let end = |admin: &str, org: &str, body: Value| {
         TestRequest::post()
             .uri(&format!("/v1/organizations/{org}/sessions/end"))
@@ -431,7 +417,7 @@ async fn an_idle_console_session_ends() {
     });
     let app = init_service(carepath::startup::app(t.state.clone())).await;
     let op = t.operator();
-    let res = api(&app, "POST", "/v1/organizations", &op, Some(json!({"name": "clinic", "kind": "clinic"}))).await;
+    let res = call(&app, "POST", "/v1/organizations", &op, Some(json!({"name": "clinic", "kind": "clinic"}))).await;
     let clinic = res.id();
     let token = carepath::auth::issue_local_token(
         &t.state.settings.data_dir,
@@ -441,7 +427,7 @@ async fn an_idle_console_session_ends() {
         600,
     )
     .unwrap();
-    let cookie = sign_in(&app, &token).await;
+    let cookie = common::console_sign_in(&app, &token).await;
     assert_eq!(opens(&app, &cookie, &token).await, (200, 200));
     t.state.clock.advance(time::Duration::seconds(3));
     assert_eq!(opens(&app, &cookie, &token).await, (303, 200), "the session ends; the token is no session");
@@ -469,9 +455,11 @@ async fn the_secure_flag_follows_the_setting_only() {
 /// (a new application state on the same database) does not bring their sessions back.
 #[actix_web::test]
 async fn ended_sessions_stay_ended_after_a_restart() {
-    world!(w, app);
+    let t = TestApp::with(|s| s.sessions.console_token_sign_in = true);
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let w = world(t, &app).await;
     let signed_out = w.doctor();
-    let cookie = sign_in(&app, &signed_out).await;
+    let cookie = common::console_sign_in(&app, &signed_out).await;
     let page = send(&app, TestRequest::get().uri("/console/patients").insert_header(("cookie", cookie.clone()))).await;
     let out = TestRequest::post()
         .uri("/console/logout")

@@ -77,7 +77,7 @@ async fn a_batch_failed_for_a_deadlock_is_run_again_and_answered_once() {
     )
     .await;
     assert_eq!(created.status, 201, "{}", created.body);
-    let doc = created.body["id"].as_str().unwrap().to_owned();
+    let doc = created.id();
     let before = retries();
 
     // The other side takes the document's row first.
@@ -102,6 +102,7 @@ async fn a_batch_failed_for_a_deadlock_is_run_again_and_answered_once() {
                        AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()";
         while diesel::sql_query(waiting).get_result::<N>(&mut other).unwrap().n == 0 {
             assert!(started.elapsed() < Duration::from_secs(20), "the committer never waited for the row");
+            // Spaces the polls of a condition the loop checks; no outcome waits on the time itself.
             std::thread::sleep(Duration::from_millis(20));
         }
         diesel::sql_query("SELECT id FROM audit_head WHERE id = 1 FOR UPDATE").execute(&mut other).unwrap();

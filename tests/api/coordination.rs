@@ -5,9 +5,10 @@
 
 use crate::common;
 
+use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
-use actix_web::test::{TestRequest, init_service};
-use common::{Resp, TestApp, auth, send};
+use actix_web::test::init_service;
+use common::{TestApp, call, hanako};
 use serde_json::{Value, json};
 
 fn today_plus(days: i64) -> String {
@@ -53,61 +54,36 @@ impl World {
     }
 }
 
-async fn call<S, B>(app: &S, method: &str, uri: &str, token: &str, body: Option<Value>) -> Resp
+async fn world<S, B>(t: TestApp, app: &S) -> World
 where
     S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: actix_web::body::MessageBody,
+    B: MessageBody,
 {
-    let req = match method {
-        "GET" => TestRequest::get(),
-        "PUT" => TestRequest::put(),
-        _ => TestRequest::post(),
-    }
-    .uri(uri)
-    .insert_header(auth(token));
-    let req = match body {
-        Some(b) => req.set_json(b),
-        None => req,
+    let built = common::World::new(&t, app)
+        .org("clinic", "clinic")
+        .org("cmo", "care_management_office")
+        .org("station", "visiting_nurse_station")
+        .org("desk", "consultation_desk")
+        .org("other", "clinic")
+        .org("city", "municipality")
+        .practitioner("doctor", "医師 一郎", "physician", "clinic")
+        .practitioner("manager", "介護 花子", "care_manager", "cmo")
+        .build()
+        .await;
+    let mut w = World {
+        clinic: built.org("clinic"),
+        cmo: built.org("cmo"),
+        station: built.org("station"),
+        desk: built.org("desk"),
+        other: built.org("other"),
+        auditor_org: built.org("city"),
+        doctor: built.practitioner("doctor"),
+        manager: built.practitioner("manager"),
+        patient: String::new(),
+        t,
     };
-    send(app, req).await
-}
-
-macro_rules! world {
-    ($w:ident, $app:ident) => {
-        let t = TestApp::new();
-        let $app = init_service(carepath::startup::app(t.state.clone())).await;
-        let op = t.operator();
-        let mut ids = Vec::new();
-        for (name, kind) in [
-            ("clinic", "clinic"),
-            ("cmo", "care_management_office"),
-            ("station", "visiting_nurse_station"),
-            ("desk", "consultation_desk"),
-            ("other", "clinic"),
-            ("city", "municipality"),
-        ] {
-            let res = call(&$app, "POST", "/v1/organizations", &op, Some(json!({"name": name, "kind": kind}))).await;
-            assert_eq!(res.status, 201, "{}", res.body);
-            ids.push(res.id());
-        }
-        let mk = |name: &str, profession: &str, org: &str| json!({"name": name, "profession": profession, "organization": org});
-        let doctor = call(&$app, "POST", "/v1/practitioners", &op, Some(mk("医師 一郎", "physician", &ids[0]))).await;
-        assert_eq!(doctor.status, 201, "{}", doctor.body);
-        let manager = call(&$app, "POST", "/v1/practitioners", &op, Some(mk("介護 花子", "care_manager", &ids[1]))).await;
-        let mut $w = World {
-            clinic: ids[0].clone(),
-            cmo: ids[1].clone(),
-            station: ids[2].clone(),
-            desk: ids[3].clone(),
-            other: ids[4].clone(),
-            auditor_org: ids[5].clone(),
-            doctor: doctor.id(),
-            manager: manager.id(),
-            patient: String::new(),
-            t,
-        };
-        $w.patient = patient(&$app, &$w, true).await;
-    };
+    w.patient = patient(app, &w, true).await;
+    w
 }
 
 /// A patient of the clinic with the office and the station on its team; with `consent`, the
@@ -117,24 +93,20 @@ where
     S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
     B: actix_web::body::MessageBody,
 {
-    let dr = w.dr();
-    let body =
-        json!({"name": "山田 花子", "birth_date": "1939-04-01", "sex": "female", "managing_organization": w.clinic});
-    let p = call(app, "POST", "/v1/patients", &dr, Some(body)).await.id();
-    let team = json!({"members": [
-        {"organization": w.cmo, "practitioner": w.manager, "role": "care_manager", "since": today_plus(-10)},
-        {"organization": w.station, "role": "nurse", "since": today_plus(-10)}]});
-    let res = call(app, "PUT", &format!("/v1/patients/{p}/care-team"), &dr, Some(team)).await;
-    assert_eq!(res.status, 200, "{}", res.body);
+    let mut patient = hanako();
+    patient["managing_organization"] = json!(w.clinic);
+    let mut built = common::World::new(&w.t, app)
+        .patient(patient)
+        .author(w.dr())
+        .member_as(&w.cmo, &w.manager, "care_manager", &today_plus(-10))
+        .member(&w.station, "nurse", &today_plus(-10));
     if consent {
         for orgs in [json!("care_team"), json!([w.desk])] {
-            let c = json!({"status": "active", "organizations": orgs, "purposes": ["treatment"],
-                "period": {"start": today_plus(-1)}, "obtained_by": "signed_form"});
-            let res = call(app, "POST", &format!("/v1/patients/{p}/consents"), &dr, Some(c)).await;
-            assert_eq!(res.status, 201, "{}", res.body);
+            built = built.consent(json!({"status": "active", "organizations": orgs, "purposes": ["treatment"],
+                "period": {"start": today_plus(-1)}, "obtained_by": "signed_form"}));
         }
     }
-    p
+    built.build().await.patient
 }
 
 fn sheet(patient: Option<&str>, to: Value, body: &str) -> Value {
@@ -151,7 +123,9 @@ fn ops(thread: &Value) -> Vec<String> {
 
 #[actix_web::test]
 async fn a_sheet_lives_sent_read_answered_closed_audited_and_in_the_feed() {
-    world!(w, app);
+    let t = TestApp::new();
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let w = world(t, &app).await;
     let (dr, cm) = (w.dr(), w.cm());
     let body = sheet(Some(&w.patient), json!({"practitioner": w.doctor}), "BODYMARK 血圧が高めです。ご指示を");
     let sent = call(&app, "POST", "/v1/contact-sheets", &cm, Some(body)).await;
@@ -248,7 +222,9 @@ async fn a_sheet_lives_sent_read_answered_closed_audited_and_in_the_feed() {
 
 #[actix_web::test]
 async fn a_sheet_is_forwarded_keeping_its_thread_or_withdrawn_before_it_is_read() {
-    world!(w, app);
+    let t = TestApp::new();
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let w = world(t, &app).await;
     let (dr, cm) = (w.dr(), w.cm());
     let sent = call(
         &app,
@@ -323,7 +299,9 @@ async fn a_sheet_is_forwarded_keeping_its_thread_or_withdrawn_before_it_is_read(
 
 #[actix_web::test]
 async fn a_sheet_past_reply_by_is_overdue_for_both_sides_until_answered() {
-    world!(w, app);
+    let t = TestApp::new();
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let w = world(t, &app).await;
     let (dr, cm) = (w.dr(), w.cm());
     let mut late = sheet(Some(&w.patient), json!({"practitioner": w.doctor}), "急ぎです");
     late["reply_by"] = json!(in_secs(1));
@@ -366,7 +344,9 @@ async fn a_sheet_past_reply_by_is_overdue_for_both_sides_until_answered() {
 
 #[actix_web::test]
 async fn an_addressee_who_may_not_see_the_patient_is_refused_with_a_reason() {
-    world!(w, app);
+    let t = TestApp::new();
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let w = world(t, &app).await;
     let dr = w.dr();
     let bare = patient(&app, &w, false).await;
     // On the team, but no consent names the office.
@@ -413,7 +393,9 @@ async fn an_addressee_who_may_not_see_the_patient_is_refused_with_a_reason() {
 
 #[actix_web::test]
 async fn the_desk_answers_or_forwards_and_the_thread_shows_who_answered() {
-    world!(w, app);
+    let t = TestApp::new();
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let w = world(t, &app).await;
     let (dr, cm, desk) = (w.dr(), w.cm(), w.desk_staff());
     // A general question, about no patient.
     let q = call(
@@ -498,7 +480,9 @@ async fn the_desk_answers_or_forwards_and_the_thread_shows_who_answered() {
 
 #[actix_web::test]
 async fn stats_count_sent_read_answered_by_organisation_without_patient_data() {
-    world!(w, app);
+    let t = TestApp::new();
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let w = world(t, &app).await;
     let (dr, cm) = (w.dr(), w.cm());
     for i in 0..3 {
         let s = call(
@@ -536,7 +520,9 @@ async fn stats_count_sent_read_answered_by_organisation_without_patient_data() {
 /// sheet addressed to the organisation stays the organisation's.
 #[actix_web::test]
 async fn a_sheet_addressed_to_a_practitioner_opens_only_to_them_and_their_forwardee() {
-    world!(w, app);
+    let t = TestApp::new();
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let w = world(t, &app).await;
     let cm = w.cm();
     let personal = sheet(Some(&w.patient), json!({"practitioner": w.doctor}), "BODYMARK 先生だけに");
     let id = call(&app, "POST", "/v1/contact-sheets", &cm, Some(personal)).await.id();

@@ -5,7 +5,7 @@
 use crate::common;
 
 use actix_web::test::{TestRequest, init_service};
-use common::{TestApp, auth, send};
+use common::{TestApp, World, auth, send};
 use serde_json::{Value, json};
 
 /// The events of `action` (every event for `""`), as an auditor of `org` lists them.
@@ -58,16 +58,7 @@ where
         >,
     B: actix_web::body::MessageBody,
 {
-    let res = send(
-        app,
-        TestRequest::post()
-            .uri("/v1/organizations")
-            .insert_header(auth(&t.operator()))
-            .set_json(json!({"name": "新見クリニック", "kind": "clinic"})),
-    )
-    .await;
-    assert_eq!(res.status, 201, "{}", res.body);
-    res.id()
+    World::new(t, app).org("新見クリニック", "clinic").build().await.org("新見クリニック")
 }
 
 #[actix_web::test]

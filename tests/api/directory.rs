@@ -55,7 +55,7 @@ async fn organizations_round_trip_and_page() {
         )
         .await;
         let items = res.body["items"].as_array().unwrap();
-        seen.extend(items.iter().map(|o| o["id"].as_str().unwrap().to_owned()));
+        seen.extend(items.iter().map(crate::common::id));
         match res.body["next_cursor"].as_str() {
             Some(next) => cursor = format!("&cursor={next}"),
             None => break,

@@ -3,8 +3,10 @@
 
 use crate::common;
 
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
 use actix_web::test::{TestRequest, init_service};
-use common::{TestApp, auth, send};
+use common::{TestApp, auth, hanako, send};
 use serde_json::{Value, json};
 
 /// A clinic with a patient, and tokens for its physician and care manager.
@@ -22,19 +24,14 @@ fn full_care_path() -> Value {
     serde_json::from_str(&text).unwrap()
 }
 
-macro_rules! world {
-    ($w:ident, $app:ident) => {
-        let t = TestApp::new();
-        let $app = init_service(carepath::startup::app(t.state.clone())).await;
-        let org = send(&$app, TestRequest::post().uri("/v1/organizations").insert_header(auth(&t.operator()))
-            .set_json(json!({"name": "clinic", "kind": "clinic"}))).await.id();
-        let physician = t.token("physician", &org);
-        let care_manager = t.token("care_manager", &org);
-        let patient = send(&$app, TestRequest::post().uri("/v1/patients").insert_header(auth(&physician)).set_json(json!({
-            "name": "山田 花子", "birth_date": "1939-04-01", "sex": "female", "managing_organization": org
-        }))).await.id();
-        let $w = World { t, patient, physician, care_manager };
-    };
+async fn world<S, B>(t: TestApp, app: &S) -> World
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let built = common::World::new(&t, app).org("clinic", "clinic").patient(hanako()).build().await;
+    let care_manager = t.token("care_manager", &built.org("clinic"));
+    World { patient: built.patient, physician: built.author, care_manager, t }
 }
 
 fn post_doc(w: &World, body: Value) -> TestRequest {
@@ -65,7 +62,12 @@ fn every_shipped_example_validates() {
         assert!(registry.has_type(ty), "{ty}");
     }
     assert!(registry.get("care-path", "1.1.0").is_some());
-    for (ty, version) in [("referral-letter", "1.0.0"), ("patient-summary", "1.0.0"), ("discharge-summary", "1.1.0")] {
+    for (ty, version) in [
+        ("referral-letter", "1.0.0"),
+        ("patient-summary", "1.0.0"),
+        ("discharge-summary", "1.1.0"),
+        ("clinical-information", "1.0.0"),
+    ] {
         assert!(registry.get(ty, version).is_some(), "{ty} {version}");
     }
 }
@@ -85,7 +87,9 @@ fn a_broken_extra_schema_stops_start_naming_the_file() {
 
 #[actix_web::test]
 async fn create_read_update_delete_with_versions() {
-    world!(w, app);
+    let t = TestApp::new();
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let w = world(t, &app).await;
     let res =
         send(&app, post_doc(&w, json!({"type": "care-path", "schema_version": "1.0.0", "content": full_care_path()})))
             .await;
@@ -169,7 +173,9 @@ async fn create_read_update_delete_with_versions() {
 
 #[actix_web::test]
 async fn validation_reports_every_error_with_its_pointer() {
-    world!(w, app);
+    let t = TestApp::new();
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let w = world(t, &app).await;
     let mut content = full_care_path();
     content["medications"][0].as_object_mut().unwrap().remove("dose");
     content["care_level"] = json!("care_9");
@@ -223,7 +229,9 @@ async fn validation_reports_every_error_with_its_pointer() {
 
 #[actix_web::test]
 async fn exactly_one_of_two_concurrent_updates_wins() {
-    world!(w, app);
+    let t = TestApp::new();
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let w = world(t, &app).await;
     let res = send(&app, post_doc(&w, json!({"type": "care-path", "schema_version": "1.0.0", "content": {"care_level": "care_1", "diagnoses": []}}))).await;
     let id = res.id();
     for round in 1..=5 {
@@ -244,7 +252,9 @@ async fn exactly_one_of_two_concurrent_updates_wins() {
 
 #[actix_web::test]
 async fn idempotency_key_replays_and_refuses_another_body() {
-    world!(w, app);
+    let t = TestApp::new();
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let w = world(t, &app).await;
     let body =
         json!({"type": "care-path", "schema_version": "1.0.0", "content": {"care_level": "care_1", "diagnoses": []}});
     let first = send(&app, post_doc(&w, body.clone()).insert_header(("idempotency-key", "k-1"))).await;
@@ -276,7 +286,9 @@ async fn idempotency_key_replays_and_refuses_another_body() {
 
 #[actix_web::test]
 async fn listing_filters_by_type_and_pages() {
-    world!(w, app);
+    let t = TestApp::new();
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let w = world(t, &app).await;
     for level in ["care_1", "care_2", "care_3"] {
         send(&app, post_doc(&w, json!({"type": "care-path", "schema_version": "1.0.0", "content": {"care_level": level, "diagnoses": []}}))).await;
     }
@@ -333,7 +345,9 @@ fn urlencode(s: &str) -> String {
 
 #[actix_web::test]
 async fn sensitive_fields_are_sealed_at_rest() {
-    world!(w, app);
+    let t = TestApp::new();
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let w = world(t, &app).await;
     let mut content = full_care_path();
     content["notes"] = json!("NOTEMARKER-7731");
     content["infections"][0]["name"] = json!("INFECTIONMARKER-7731");
@@ -350,7 +364,9 @@ async fn sensitive_fields_are_sealed_at_rest() {
 
 #[actix_web::test]
 async fn schemas_are_listed_and_served() {
-    world!(w, app);
+    let t = TestApp::new();
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let w = world(t, &app).await;
     let list = send(&app, TestRequest::get().uri("/v1/schemas").insert_header(auth(&w.physician))).await;
     let care_path = list.body["types"].as_array().unwrap().iter().find(|t| t["type"] == "care-path").unwrap().clone();
     assert_eq!(care_path["versions"], json!(["1.0.0", "1.1.0"]));
@@ -367,7 +383,9 @@ async fn schemas_are_listed_and_served() {
 /// values withheld from it stay, sealed, for everyone; setting one is refused, naming it.
 #[actix_web::test]
 async fn a_write_back_keeps_the_restricted_values_the_writer_could_not_see() {
-    world!(w, app);
+    let t = TestApp::new();
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let w = world(t, &app).await;
     let mut full = full_care_path();
     full["infections"][0]["name"] = json!("INFECTIONMARKER-4411");
     let res = send(&app, post_doc(&w, json!({"type": "care-path", "schema_version": "1.0.0", "content": full}))).await;
@@ -427,7 +445,9 @@ async fn a_write_back_keeps_the_restricted_values_the_writer_could_not_see() {
 /// missing patient, and audited); an allowed caller gets at most 100 errors and a count of the rest.
 #[actix_web::test]
 async fn validation_comes_after_authorisation_and_is_capped() {
-    world!(w, app);
+    let t = TestApp::new();
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let w = world(t, &app).await;
     let huge = json!({"type": "care-path", "schema_version": "1.0.0",
         "content": {"care_level": "care_1", "diagnoses": vec![1; 150_000]}});
     let op = w.t.operator();

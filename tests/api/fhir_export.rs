@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::test::{TestRequest, init_service};
-use common::{TestApp, auth, send};
+use common::{TestApp, auth, hanako, send};
 use serde_json::{Value, json};
 
 fn care_path() -> Value {
@@ -34,46 +34,22 @@ where
     S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
     B: MessageBody,
 {
-    let op = t.operator();
-    let mut ids = Vec::new();
-    for (name, kind) in [("clinic", "clinic"), ("station", "visiting_nurse_station")] {
-        let req = TestRequest::post().uri("/v1/organizations").insert_header(auth(&op));
-        let res = send(app, req.set_json(json!({"name": name, "kind": kind}))).await;
-        ids.push(res.id());
-    }
-    let (clinic, station) = (ids[0].clone(), ids[1].clone());
-    let physician = t.token("physician", &clinic);
-    let res = send(
-        app,
-        TestRequest::post().uri("/v1/patients").insert_header(auth(&physician)).set_json(json!({
-            "name": "山田 花子", "birth_date": "1939-04-01", "sex": "female",
-            "ltc_insured_number": "9876543210", "managing_organization": clinic
-        })),
-    )
-    .await;
-    let patient = res.id();
-    let team = json!({"members": [{"organization": station, "role": "nurse", "since": "2025-04-01"}]});
-    let uri = format!("/v1/patients/{patient}/care-team");
-    assert_eq!(
-        send(app, TestRequest::put().uri(&uri).insert_header(auth(&physician)).set_json(team)).await.status,
-        200
-    );
-    let doc = json!({"type": "care-path", "schema_version": "1.0.0", "content": care_path()});
-    let uri = format!("/v1/patients/{patient}/documents");
-    assert_eq!(
-        send(app, TestRequest::post().uri(&uri).insert_header(auth(&physician)).set_json(doc)).await.status,
-        201
-    );
-    let consent = json!({
-        "status": "active", "organizations": "care_team", "permitted_types": ["care-path"], "purposes": ["treatment"],
-        "period": {"start": "2025-04-01"}, "obtained_by": "signed_form"
-    });
-    let uri = format!("/v1/patients/{patient}/consents");
-    let res = send(app, TestRequest::post().uri(&uri).insert_header(auth(&physician)).set_json(consent)).await;
-    assert_eq!(res.status, 201, "{}", res.body);
-    let consent = res.id();
-    let nurse = t.token("nurse", &station);
-    World { clinic, patient, consent, physician, nurse }
+    let mut patient = hanako();
+    patient["ltc_insured_number"] = json!("9876543210");
+    let w = common::World::new(t, app)
+        .org("clinic", "clinic")
+        .org("station", "visiting_nurse_station")
+        .patient(patient)
+        .member("station", "nurse", "2025-04-01")
+        .document("care-path", "1.0.0", care_path())
+        .consent(json!({
+            "status": "active", "organizations": "care_team", "permitted_types": ["care-path"],
+            "purposes": ["treatment"], "period": {"start": "2025-04-01"}, "obtained_by": "signed_form"
+        }))
+        .build()
+        .await;
+    let nurse = t.token("nurse", &w.org("station"));
+    World { clinic: w.org("clinic"), patient: w.patient, consent: w.consents[0].clone(), physician: w.author, nurse }
 }
 
 /// Kicks off an export and waits for its manifest; (job location, manifest).
@@ -92,6 +68,7 @@ where
             202 => {}
             other => panic!("status {other}: {}", res.body),
         }
+        // Spaces the polls of a condition the loop checks; no outcome waits on the time itself.
         actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     panic!("the export did not finish");

@@ -31,7 +31,7 @@ async fn searches_are_of_one_patient_paged_and_filtered() {
         let page = get(&app, &w.physician, path(&url)).await;
         assert_eq!(page.status, 200, "{}", page.body);
         assert!(page.body["entry"].as_array().unwrap().len() <= 2);
-        seen.extend(of_type(&page.body, "Condition").iter().map(|c| c["id"].as_str().unwrap().to_owned()));
+        seen.extend(of_type(&page.body, "Condition").iter().map(|c| crate::common::id(c)));
         let links = page.body["link"].as_array().unwrap();
         assert!(links.iter().any(|l| l["relation"] == "self"));
         next = links.iter().find(|l| l["relation"] == "next").map(|l| l["url"].as_str().unwrap().to_owned());
@@ -247,7 +247,7 @@ async fn a_group_export_gives_its_pooled_connection_back_between_chunks() {
     let mut patients = Vec::new();
     for i in 0..120 {
         let body = json!({"name": format!("患者 {i}"), "birth_date": "1940-01-01", "sex": "female", "managing_organization": clinic});
-        patients.push(post(&app, &physician, "/v1/patients", body).await.body["id"].as_str().unwrap().to_owned());
+        patients.push(post(&app, &physician, "/v1/patients", body).await.id());
     }
     let kick = get(&app, &physician, &format!("/v1/fhir/Group/managed-{clinic}/$export?_type=Patient")).await;
     assert_eq!(kick.status, 202, "{}", kick.body);

@@ -5,8 +5,10 @@
 
 use crate::common;
 
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
 use actix_web::test::{TestRequest, init_service};
-use common::{TestApp, auth, send};
+use common::{TestApp, World, auth, hanako, send};
 use serde_json::{Value, json};
 
 const NAME: &str = "消去 対象子NAMEMARK";
@@ -25,31 +27,31 @@ fn document() -> Value {
 }
 
 /// A clinic managing a patient (with a care team and a document) and an emergency hospital.
-macro_rules! world {
-    ($t:ident, $app:ident, $clinic:ident, $er:ident, $patient:ident, $doc:ident) => {
-        let $t = TestApp::new();
-        let $app = init_service(carepath::startup::app($t.state.clone())).await;
-        let op = $t.operator();
-        let mk = |name: &str, kind: &str| TestRequest::post().uri("/v1/organizations").insert_header(auth(&op)).set_json(json!({"name": name, "kind": kind}));
-        let $clinic = send(&$app, mk("clinic", "clinic")).await.id();
-        let $er = send(&$app, mk("救急病院", "hospital")).await.id();
-        let physician = $t.token("physician", &$clinic);
-        let res = send(&$app, TestRequest::post().uri("/v1/patients").insert_header(auth(&physician))
-            .set_json(json!({"name": NAME, "birth_date": "1939-04-01", "sex": "female", "care_level": "support_2", "managing_organization": $clinic}))).await;
-        assert_eq!(res.status, 201, "{}", res.body);
-        let $patient = res.id();
-        let res = send(&$app, TestRequest::put().uri(&format!("/v1/patients/{}/care-team", $patient)).insert_header(auth(&physician))
-            .set_json(json!({"members": [{"organization": $clinic, "role": "physician", "since": "2020-01-01"}]}))).await;
-        assert_eq!(res.status, 200, "{}", res.body);
-        let res = send(&$app, TestRequest::post().uri(&format!("/v1/patients/{}/documents", $patient)).insert_header(auth(&physician)).set_json(document())).await;
-        assert_eq!(res.status, 201, "{}", res.body);
-        let $doc = res.id();
-    };
+async fn world<S, B>(t: &TestApp, app: &S) -> (String, String, String, String)
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let mut patient = hanako();
+    patient["name"] = json!(NAME);
+    patient["care_level"] = json!("support_2");
+    let doc = document();
+    let w = World::new(t, app)
+        .org("clinic", "clinic")
+        .org("救急病院", "hospital")
+        .patient(patient)
+        .member("clinic", "physician", "2020-01-01")
+        .document(doc["type"].as_str().unwrap(), doc["schema_version"].as_str().unwrap(), doc["content"].clone())
+        .build()
+        .await;
+    (w.org("clinic"), w.org("救急病院"), w.patient.clone(), w.document())
 }
 
 #[actix_web::test]
 async fn break_glass_reasons_are_bounded_stored_once_sealed_and_opened_for_auditors() {
-    world!(t, app, clinic, er, _patient, doc);
+    let t = TestApp::new();
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let (clinic, er, _patient, doc) = world(&t, &app).await;
     let doctor = token(&t, "er-doctor", "physician", &er);
     let read = |reason: &str| {
         TestRequest::get()
@@ -105,7 +107,9 @@ async fn break_glass_reasons_are_bounded_stored_once_sealed_and_opened_for_audit
 /// travels percent-encoded after `UTF-8''` (RFC 8187); the auditor reads it decoded.
 #[actix_web::test]
 async fn a_percent_encoded_japanese_break_glass_reason_is_decoded() {
-    world!(t, app, clinic, er, _patient, doc);
+    let t = TestApp::new();
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let (clinic, er, _patient, doc) = world(&t, &app).await;
     let reason = "救急搬送、意識レベル低下のため服薬歴を確認";
     assert!(reason.chars().count() >= 10);
     let encoded: String = reason.bytes().map(|b| format!("%{b:02X}")).collect();
@@ -137,7 +141,9 @@ async fn a_percent_encoded_japanese_break_glass_reason_is_decoded() {
 
 #[actix_web::test]
 async fn break_glass_grants_belong_to_the_full_caller() {
-    world!(t, app, _clinic, er, _patient, doc);
+    let t = TestApp::new();
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let (_clinic, er, _patient, doc) = world(&t, &app).await;
     // The same subject at the same organisation under another role does not inherit the grant.
     let as_physician = token(&t, "er-1", "physician", &er);
     let as_nurse = token(&t, "er-1", "nurse", &er);
@@ -149,7 +155,9 @@ async fn break_glass_grants_belong_to_the_full_caller() {
 
 #[actix_web::test]
 async fn idempotency_keys_belong_to_the_full_caller() {
-    world!(t, app, clinic, _er, patient, _doc);
+    let t = TestApp::new();
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let (clinic, _er, patient, _doc) = world(&t, &app).await;
     // The same subject at the same organisation under another role: its own request, not a
     // replay of the physician's.
     let post = |tok: &str| {
@@ -168,7 +176,9 @@ async fn idempotency_keys_belong_to_the_full_caller() {
 
 #[actix_web::test]
 async fn erasure_leaves_nothing_readable_and_the_record_answers_410() {
-    world!(t, app, clinic, er, patient, doc);
+    let t = TestApp::new();
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let (clinic, er, patient, doc) = world(&t, &app).await;
     let physician = t.token("physician", &clinic);
     let doctor = token(&t, "er-doctor", "physician", &er);
     let res = send(
@@ -230,7 +240,9 @@ async fn erasure_leaves_nothing_readable_and_the_record_answers_410() {
 #[actix_web::test]
 async fn database_files_are_private_to_the_owner() {
     use std::os::unix::fs::PermissionsExt;
-    world!(t, app, clinic, _er, _patient, _doc);
+    let t = TestApp::new();
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let (clinic, _er, _patient, _doc) = world(&t, &app).await;
     let _ = (&app, &clinic);
     if t.db.is_postgres() {
         return t.db.skip(

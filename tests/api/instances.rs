@@ -195,6 +195,7 @@ async fn a_session_ended_on_one_instance_is_refused_by_another_within_seconds() 
     let started = std::time::Instant::now();
     while console(&b, cookie.clone()).await == 200 || status(&b, ended_by_admin.clone()).await != 401 {
         assert!(started.elapsed() < std::time::Duration::from_secs(5), "B still accepts a session A ended");
+        // Spaces the polls of a condition the loop checks; no outcome waits on the time itself.
         actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert_eq!(status(&b, signed_out).await, 200, "signing out ends the console session, not the token");

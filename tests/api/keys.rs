@@ -4,32 +4,36 @@
 
 use crate::common;
 
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
 use actix_web::test::{TestRequest, init_service};
-use common::{TestApp, auth, send};
+use common::{TestApp, World, auth, post, send};
 use diesel::RunQueryDsl;
 use serde_json::json;
 
-macro_rules! world {
-    ($t:ident, $app:ident, $physician:ident, $patients:ident, $docs:ident) => {
-        let $t = TestApp::new();
-        let $app = init_service(carepath::startup::app($t.state.clone())).await;
-        let clinic = send(&$app, TestRequest::post().uri("/v1/organizations").insert_header(auth(&$t.operator()))
-            .set_json(json!({"name": "clinic", "kind": "clinic"}))).await.id();
-        let $physician = $t.token("physician", &clinic);
-        let mut $patients = Vec::new();
-        let mut $docs = Vec::new();
-        for i in 0..3 {
-            let p = send(&$app, TestRequest::post().uri("/v1/patients").insert_header(auth(&$physician)).set_json(json!({
-                "name": format!("患者{i}"), "birth_date": "1940-01-01", "sex": "male", "managing_organization": clinic,
-                "ltc_insured_number": format!("000000000{i}")
-            }))).await.id();
-            let d = send(&$app, TestRequest::post().uri(&format!("/v1/patients/{p}/documents")).insert_header(auth(&$physician))
-                .set_json(json!({"type": "care-path", "schema_version": "1.0.0", "content": {"care_level": "care_1", "diagnoses": [], "notes": format!("note {i}")}}))).await;
-            assert_eq!(d.status, 201, "{}", d.body);
-            $patients.push(p);
-            $docs.push(d.id());
-        }
-    };
+async fn world<S, B>(t: &TestApp, app: &S) -> (String, Vec<String>, Vec<String>)
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let clinic = World::new(t, app).org("clinic", "clinic").build().await.org("clinic");
+    let physician = t.token("physician", &clinic);
+    let mut patients = Vec::new();
+    let mut docs = Vec::new();
+    for i in 0..3 {
+        let body = json!({
+            "name": format!("患者{i}"), "birth_date": "1940-01-01", "sex": "male", "managing_organization": clinic,
+            "ltc_insured_number": format!("000000000{i}")
+        });
+        let p = post(app, &physician, "/v1/patients", body).await.id();
+        let content = json!({"care_level": "care_1", "diagnoses": [], "notes": format!("note {i}")});
+        let doc = json!({"type": "care-path", "schema_version": "1.0.0", "content": content});
+        let d = post(app, &physician, &format!("/v1/patients/{p}/documents"), doc).await;
+        assert_eq!(d.status, 201, "{}", d.body);
+        patients.push(p);
+        docs.push(d.id());
+    }
+    (physician, patients, docs)
 }
 
 fn master_kids(t: &TestApp) -> Vec<String> {
@@ -40,7 +44,9 @@ fn master_kids(t: &TestApp) -> Vec<String> {
 
 #[actix_web::test]
 async fn rotation_while_serving_keeps_everything_readable() {
-    world!(t, app, physician, patients, docs);
+    let t = TestApp::new();
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let (physician, patients, docs) = world(&t, &app).await;
     let before = master_kids(&t);
     assert_eq!(before.len(), 1);
     let settings = t.state.settings.clone();
@@ -73,7 +79,9 @@ async fn rotation_while_serving_keeps_everything_readable() {
 
 #[actix_web::test]
 async fn an_interrupted_rotation_resumes() {
-    world!(t, app, physician, patients, docs);
+    let t = TestApp::new();
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let (physician, patients, docs) = world(&t, &app).await;
     // Interrupt by hand: a new key made current, one data key re-wrapped, then "killed".
     let mut keys = carepath::crypto::Keyring::load_or_create(&t.state.settings, true).unwrap();
     let old = keys.current_kid().to_owned();
@@ -106,7 +114,9 @@ async fn an_interrupted_rotation_resumes() {
 
 #[actix_web::test]
 async fn erasure_shreds_the_patient_and_keeps_the_audit_trail() {
-    world!(t, app, physician, patients, docs);
+    let t = TestApp::new();
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let (physician, patients, docs) = world(&t, &app).await;
     let admin = t.operator();
     send(
         &app,
@@ -160,7 +170,9 @@ async fn erasure_shreds_the_patient_and_keeps_the_audit_trail() {
 
 #[actix_web::test]
 async fn refuses_to_start_without_the_right_master_key() {
-    world!(t, app, physician, patients, docs);
+    let t = TestApp::new();
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let (physician, patients, docs) = world(&t, &app).await;
     let _ = (&app, &physician, &patients, &docs);
     let settings = t.state.settings.clone();
     let key_file = settings.data_dir.join("master.key");
@@ -185,7 +197,9 @@ async fn refuses_to_start_without_the_right_master_key() {
 
 #[actix_web::test]
 async fn a_sealed_value_moved_to_another_document_does_not_open() {
-    world!(t, app, physician, patients, docs);
+    let t = TestApp::new();
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let (physician, patients, docs) = world(&t, &app).await;
     let _ = &patients;
     // Copy document 0's sealed content over document 1's, at the database.
     let mut conn = t.state.pool.get().unwrap();

@@ -7,17 +7,18 @@ use crate::common;
 
 use std::time::Duration;
 
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
 use actix_web::test::{TestRequest, call_service, init_service};
-use common::{TestApp, auth, send};
+use common::{TestApp, World, auth, send};
 use serde_json::json;
 
-macro_rules! clinic {
-    ($t:ident, $app:ident, $org:ident, $adjust:expr) => {
-        let $t = TestApp::with($adjust);
-        let $app = init_service(carepath::startup::app($t.state.clone())).await;
-        let $org = send(&$app, TestRequest::post().uri("/v1/organizations").insert_header(auth(&$t.operator()))
-            .set_json(json!({"name": "clinic", "kind": "clinic"}))).await.id();
-    };
+async fn clinic<S, B>(t: &TestApp, app: &S) -> String
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    World::new(t, app).org("clinic", "clinic").build().await.org("clinic")
 }
 
 fn list(token: &str) -> TestRequest {
@@ -26,7 +27,9 @@ fn list(token: &str) -> TestRequest {
 
 #[actix_web::test]
 async fn a_caller_over_its_rate_gets_429_with_retry_after_and_others_carry_on() {
-    clinic!(t, app, org, |s| s.rate_limit_per_minute = 3);
+    let t = TestApp::with(|s| s.rate_limit_per_minute = 3);
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let org = clinic(&t, &app).await;
     let nurse = t.token("nurse", &org);
     for _ in 0..3 {
         assert_eq!(send(&app, list(&nurse)).await.status, 200);
@@ -46,10 +49,12 @@ async fn a_caller_over_its_rate_gets_429_with_retry_after_and_others_carry_on() 
 
 #[actix_web::test]
 async fn an_organisation_shares_one_allowance_and_zero_turns_limits_off() {
-    clinic!(t, app, org, |s| {
+    let t = TestApp::with(|s| {
         s.org_rate_limit_per_minute = 4;
         s.caller_share_percent = 100;
     });
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let org = clinic(&t, &app).await;
     let (a, b) = (t.token("nurse", &org), t.token("physician", &org));
     // The operator's organisation created the clinic; the clinic's own allowance is untouched.
     for token in [&a, &b, &a, &b] {
@@ -58,10 +63,12 @@ async fn an_organisation_shares_one_allowance_and_zero_turns_limits_off() {
     let refused = send(&app, list(&b)).await;
     assert!(refused.problem(429)["detail"].as_str().unwrap().contains("organisation"));
 
-    clinic!(t, app, org, |s| {
+    let t = TestApp::with(|s| {
         s.rate_limit_per_minute = 0;
         s.org_rate_limit_per_minute = 0;
     });
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let org = clinic(&t, &app).await;
     let nurse = t.token("nurse", &org);
     for _ in 0..50 {
         assert_eq!(send(&app, list(&nurse)).await.status, 200);
@@ -70,7 +77,9 @@ async fn an_organisation_shares_one_allowance_and_zero_turns_limits_off() {
 
 #[actix_web::test]
 async fn a_caller_holds_a_bounded_number_of_long_polls() {
-    clinic!(t, app, org, |s| s.max_long_polls_per_caller = 1);
+    let t = TestApp::with(|s| s.max_long_polls_per_caller = 1);
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let org = clinic(&t, &app).await;
     let nurse = t.token("nurse", &org);
     let poll = |wait: u32| TestRequest::get().uri(&format!("/v1/changes?wait={wait}")).insert_header(auth(&nurse));
     let (first, second) = tokio::join!(send(&app, poll(2)), send(&app, poll(2)));
@@ -85,7 +94,9 @@ async fn a_caller_holds_a_bounded_number_of_long_polls() {
 
 #[actix_web::test]
 async fn a_request_over_the_time_out_gets_503() {
-    clinic!(t, app, org, |s| s.request_timeout_secs = 1);
+    let t = TestApp::with(|s| s.request_timeout_secs = 1);
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let org = clinic(&t, &app).await;
     let nurse = t.token("nurse", &org);
     let req = TestRequest::get().uri("/v1/changes?wait=3").insert_header(auth(&nurse)).to_request();
     // The time-out answers as an error, which the server renders as problem+json.
@@ -121,10 +132,12 @@ async fn postgresql_connections_carry_the_statement_time_out() {
 
 #[actix_web::test]
 async fn one_caller_may_use_only_its_share_of_the_organisations_rate() {
-    clinic!(t, app, org, |s| {
+    let t = TestApp::with(|s| {
         s.org_rate_limit_per_minute = 4;
         s.caller_share_percent = 50;
     });
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let org = clinic(&t, &app).await;
     let (runaway, colleague) = (t.token("nurse", &org), t.token("physician", &org));
     for _ in 0..2 {
         assert_eq!(send(&app, list(&runaway)).await.status, 200);
@@ -139,11 +152,13 @@ async fn one_caller_may_use_only_its_share_of_the_organisations_rate() {
 
 #[actix_web::test]
 async fn vacancy_streams_are_bounded_per_caller_organisation_and_server() {
-    clinic!(t, app, org, |s| {
+    let t = TestApp::with(|s| {
         s.max_streams_per_caller = 2;
         s.max_streams_per_org = 3;
         s.max_streams = 4;
     });
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let org = clinic(&t, &app).await;
     let other = send(
         &app,
         TestRequest::post()
@@ -190,7 +205,9 @@ async fn vacancy_streams_are_bounded_per_caller_organisation_and_server() {
 
 #[actix_web::test]
 async fn a_full_committer_queue_answers_503_with_retry_after() {
-    clinic!(t, app, org, |s| s.committer_queue_max = 1);
+    let t = TestApp::with(|s| s.committer_queue_max = 1);
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let org = clinic(&t, &app).await;
     let _ = org;
     // Hold the one writer until released, then take the one place in its queue.
     let (started, mut running) = tokio::sync::mpsc::unbounded_channel();

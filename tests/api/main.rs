@@ -24,6 +24,7 @@ mod directory;
 mod documents;
 mod fhir;
 mod fhir_clins;
+mod fhir_clins_door;
 mod fhir_export;
 mod fhir_search;
 mod fhir_server;

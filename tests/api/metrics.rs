@@ -117,6 +117,7 @@ fn metrics_on_their_own_address_and_logs_to_a_file_without_colour() {
     let deadline = Instant::now() + Duration::from_secs(30);
     while get(port, "/healthz").is_none_or(|(s, _)| s != 200) {
         assert!(Instant::now() < deadline, "carepath did not start");
+        // Spaces the polls of a condition the loop checks; no outcome waits on the time itself.
         std::thread::sleep(Duration::from_millis(50));
     }
     let (status, body) = get(metrics_port, "/metrics").unwrap();

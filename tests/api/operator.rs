@@ -120,7 +120,7 @@ fn an_unknown_role_lists_the_roles() {
     let dir = tempfile::tempdir().unwrap();
     let (ok, _, stderr) = run_in(dir.path(), &["token", "--sub", "x", "--role", "doctor", "--org", "o"]);
     assert!(!ok);
-    for role in carepath::auth::Role::ALL {
+    for &role in carepath::auth::Role::ALL {
         assert!(stderr.contains(role.as_str()), "lacks {}: {stderr}", role.as_str());
     }
 }

@@ -331,7 +331,7 @@ async fn paging_the_patient_list_skips_erased_patients_without_stopping() {
         )
         .await;
         assert_eq!(page.status, 200, "{}", page.body);
-        seen.extend(page.body["items"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap().to_owned()));
+        seen.extend(page.body["items"].as_array().unwrap().iter().map(crate::common::id));
         match page.body["next_cursor"].as_str() {
             Some(c) => cursor = format!("&cursor={c}"),
             None => break,

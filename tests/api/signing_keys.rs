@@ -4,22 +4,21 @@
 
 use crate::common;
 
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
 use actix_web::test::{TestRequest, init_service};
 use carepath::audit::{KeySet, verify_export_with};
-use common::{TestApp, auth, send};
+use common::{TestApp, World, auth, send};
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_carepath");
 
-macro_rules! clinic {
-    ($t:ident, $app:ident, $auditor:ident, $physician:ident) => {
-        let $t = TestApp::new();
-        let $app = init_service(carepath::startup::app($t.state.clone())).await;
-        let org = send(&$app, TestRequest::post().uri("/v1/organizations").insert_header(auth(&$t.operator()))
-            .set_json(json!({"name": "clinic", "kind": "clinic"}))).await.id();
-        let $auditor = $t.token("auditor", &org);
-        let $physician = $t.token("physician", &org);
-    };
+async fn clinic<S, B>(t: &TestApp, app: &S) -> String
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    World::new(t, app).org("clinic", "clinic").build().await.org("clinic")
 }
 
 fn sign(t: &TestApp) -> i64 {
@@ -42,7 +41,10 @@ fn rotate_with_the_cli(t: &TestApp) -> String {
 
 #[actix_web::test]
 async fn after_a_rotation_new_checkpoints_use_the_new_key_and_an_export_spanning_it_verifies() {
-    clinic!(t, app, auditor, physician);
+    let t = TestApp::new();
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let org = clinic(&t, &app).await;
+    let (auditor, physician) = (t.token("auditor", &org), t.token("physician", &org));
     let old = t.state.audit_signer.key_id();
     let first = sign(&t);
     let new = rotate_with_the_cli(&t);
@@ -87,7 +89,10 @@ async fn after_a_rotation_new_checkpoints_use_the_new_key_and_an_export_spanning
 
 #[actix_web::test]
 async fn an_export_from_a_signed_checkpoint_verifies_on_its_own() {
-    clinic!(t, app, auditor, physician);
+    let t = TestApp::new();
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let org = clinic(&t, &app).await;
+    let (auditor, physician) = (t.token("auditor", &org), t.token("physician", &org));
     let anchor = sign(&t);
     for _ in 0..3 {
         send(&app, TestRequest::get().uri("/v1/organizations").insert_header(auth(&physician))).await;

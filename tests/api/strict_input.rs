@@ -80,7 +80,7 @@ async fn a_review_comment_of_nothing_but_a_byte_order_mark_is_blank() {
             .set_json(json!({"name": "audit office", "kind": "municipality"})),
     )
     .await;
-    let auditor = t.token("auditor", office.body["id"].as_str().unwrap());
+    let auditor = t.token("auditor", &office.id());
     // The schema's pattern asks for one character outside ECMAScript's `\s`, which has U+FEFF.
     let res = send(
         &app,

@@ -226,6 +226,8 @@ async fn concurrent_writers_neither_skip_nor_repeat_a_change() {
                 return (seen, pages, while_writing);
             }
             if caught_up {
+                // Paces a caught-up reader (each poll is an audited read): it waits for nothing,
+                // and the test's outcome does not depend on how long this is.
                 actix_web::rt::time::sleep(Duration::from_millis(2)).await;
             }
         }
@@ -264,6 +266,9 @@ async fn a_sequence_number_is_given_out_only_after_the_previous_commit() {
         db::write_tx(&mut conn, |c| {
             let seq = next_seq(c)?;
             tx.send(()).unwrap();
+            // Holds the transaction open while the second writer asks for its number: there is
+            // nothing to observe of a writer blocked inside the database, so only time lets it
+            // get as far as waiting (if it got no further, the test would pass without proving).
             std::thread::sleep(Duration::from_millis(300));
             Ok::<_, diesel::result::Error>((seq, Instant::now()))
         })
@@ -315,6 +320,16 @@ async fn ending_care_team_membership_or_revoking_consent_hides_changes() {
     assert_eq!(drain(&app, &w.physician, "0", 100).await.0.len(), 3, "the managing clinic still sees all");
 }
 
+/// Waits until `n` long-polls of the app are open, so that a write after this is one they wait
+/// for (an observable count, not a guess at how long parking takes).
+async fn parked(t: &TestApp, n: usize) {
+    let start = Instant::now();
+    while t.state.limits.long_polls() < n {
+        assert!(start.elapsed() < Duration::from_secs(20), "the long-poll never parked");
+        tokio::task::yield_now().await;
+    }
+}
+
 #[actix_web::test]
 async fn a_long_poll_wakes_on_a_commit() {
     let t = TestApp::new();
@@ -327,7 +342,7 @@ async fn a_long_poll_wakes_on_a_commit() {
         (res, Instant::now())
     };
     let write = async {
-        actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+        parked(&w.t, 1).await;
         let res = send(&app, create(&w, &w.patient, "care_4")).await;
         (res, Instant::now())
     };
@@ -343,7 +358,7 @@ async fn a_long_poll_wakes_on_a_commit() {
     let start = Instant::now();
     let poll = send(&app, feed(&w.nurse, &format!("since={cursor}&wait=1")));
     let hidden = async {
-        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+        parked(&w.t, 1).await;
         send(&app, create(&w, &w.other, "care_1")).await
     };
     let (polled, _) = tokio::join!(poll, hidden);
@@ -364,7 +379,7 @@ async fn a_long_poll_sees_a_commit_made_by_another_instance() {
     let start = Instant::now();
     let poll = send(&app, feed(&w.nurse, &format!("since={cursor}&wait=20")));
     let write = async {
-        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+        parked(&w.t, 1).await;
         send(&other, create(&w, &w.patient, "care_4")).await
     };
     let (polled, written) = tokio::join!(poll, write);
@@ -523,7 +538,7 @@ async fn bench_commit_to_long_poll_latency() {
             (res, Instant::now())
         };
         let write = async {
-            actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+            parked(&w.t, 1).await;
             let sent = Instant::now();
             send(&app, create(&w, &w.patient, "care_1")).await;
             (sent, Instant::now())

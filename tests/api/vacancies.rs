@@ -29,12 +29,6 @@ fn posting(t: &TestApp, days: i64, free: impl Fn(i64) -> u16, accepts: &[&str]) 
     json!({"days": days, "contact": {"name": "生活相談員", "phone": "0235-22-0000"}, "notes": "送迎は市内のみ"})
 }
 
-macro_rules! app {
-    ($t:expr) => {
-        init_service(carepath::startup::app($t.state.clone())).await
-    };
-}
-
 async fn facility<S, B>(app: &S, t: &TestApp, name: &str, kind: &str, postal: &str) -> String
 where
     S: actix_web::dev::Service<
@@ -65,7 +59,7 @@ fn put(org: &str, service: &str, token: &str, body: &Value) -> TestRequest {
 #[actix_web::test]
 async fn a_facility_publishes_versions_with_if_match_and_every_publish_is_audited() {
     let t = TestApp::new();
-    let app = app!(t);
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
     let home = facility(&app, &t, "特養 鶴岡荘", "care_facility", "997-0035").await;
     let staff = t.token("care_worker", &home);
     let body = posting(&t, 3, |_| 2, &["suction", "insulin"]);
@@ -137,7 +131,7 @@ async fn a_facility_publishes_versions_with_if_match_and_every_publish_is_audite
 #[actix_web::test]
 async fn search_finds_beds_free_every_day_with_every_need_nearest_first() {
     let t = TestApp::new();
-    let app = app!(t);
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
     let a = facility(&app, &t, "A 特養", "care_facility", "997-0035").await;
     let b = facility(&app, &t, "B 老健", "care_facility", "997-0036").await;
     let c = facility(&app, &t, "C 病院", "hospital", "997-0811").await;
@@ -203,7 +197,7 @@ async fn search_finds_beds_free_every_day_with_every_need_nearest_first() {
 #[actix_web::test]
 async fn only_the_facilitys_own_staff_or_the_operator_publish() {
     let t = TestApp::new();
-    let app = app!(t);
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
     let a = facility(&app, &t, "A 特養", "care_facility", "997-0035").await;
     let b = facility(&app, &t, "B 特養", "care_facility", "997-0036").await;
     let body = posting(&t, 2, |_| 1, &[]);
@@ -237,7 +231,7 @@ async fn only_the_facilitys_own_staff_or_the_operator_publish() {
 #[actix_web::test]
 async fn a_posting_not_confirmed_in_time_is_stale_until_confirmed() {
     let t = TestApp::with(|s| s.vacancy_stale_secs = 3);
-    let app = app!(t);
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
     let a = facility(&app, &t, "A 特養", "care_facility", "997-0035").await;
     let staff = t.token("care_worker", &a);
     let published = send(&app, put(&a, "daily_living", &staff, &posting(&t, 2, |_| 1, &[]))).await;
@@ -341,6 +335,7 @@ async fn next(rx: &mpsc::Receiver<Block>) -> Block {
         match rx.try_recv() {
             Ok(block) => return block,
             Err(mpsc::TryRecvError::Empty) if Instant::now() < deadline => {
+                // Spaces the polls of a condition the loop checks; no outcome waits on the time itself.
                 actix_web::rt::time::sleep(Duration::from_millis(2)).await;
             }
             Err(e) => panic!("no block from the stream: {e}"),
@@ -361,7 +356,7 @@ async fn next_event(rx: &mpsc::Receiver<Block>) -> Block {
 #[actix_web::test]
 async fn the_stream_delivers_a_change_soon_after_its_commit_and_resumes_exactly() {
     let t = TestApp::with(|s| s.vacancy_heartbeat_secs = 1);
-    let app = app!(t);
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
     let server = carepath::startup::Application::build(t.state.clone()).unwrap();
     let port = server.port;
     let handle = server.server.handle();

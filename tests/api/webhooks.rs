@@ -96,6 +96,7 @@ impl Receiver {
                 return;
             }
             self.attempts.fetch_add(1, Ordering::SeqCst);
+            // A slow receiver is what some tests are about: the delay is the receiver's answer time.
             std::thread::sleep(Duration::from_millis(self.delay_ms.load(Ordering::SeqCst)));
             let answer: &[u8] = if self.failing.load(Ordering::SeqCst) {
                 b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 4\r\n\r\ndown"
@@ -133,6 +134,7 @@ impl Receiver {
                 return got;
             }
             assert!(start.elapsed() < Duration::from_secs(30), "only {} of {n} deliveries arrived", got.len());
+            // Spaces the polls of a condition the loop checks; no outcome waits on the time itself.
             actix_web::rt::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -277,6 +279,7 @@ where
     let start = Instant::now();
     while get_sub(app, w, id).await["delivered_seq"].as_i64().unwrap() < head {
         assert!(start.elapsed() < Duration::from_secs(30), "the subscription never reached seq {head}");
+        // Spaces the polls of a condition the loop checks; no outcome waits on the time itself.
         actix_web::rt::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -364,6 +367,7 @@ async fn a_receiver_down_for_a_while_gets_everything_in_order_when_back() {
     let start = Instant::now();
     while r.attempts.load(Ordering::SeqCst) < 3 {
         assert!(start.elapsed() < Duration::from_secs(20), "no retries");
+        // Spaces the polls of a condition the loop checks; no outcome waits on the time itself.
         actix_web::rt::time::sleep(Duration::from_millis(20)).await;
     }
     let sub = get_sub(&app, &w, &id).await;
@@ -397,6 +401,7 @@ async fn retries_run_out_into_failing_then_enable_resumes_where_it_stopped() {
             break sub;
         }
         assert!(start.elapsed() < Duration::from_secs(20), "never marked failing: {sub}");
+        // Spaces the polls of a condition the loop checks; no outcome waits on the time itself.
         actix_web::rt::time::sleep(Duration::from_millis(50)).await;
     };
     assert!(sub["last_error"].as_str().unwrap().contains("503"));
@@ -413,6 +418,8 @@ async fn retries_run_out_into_failing_then_enable_resumes_where_it_stopped() {
 
     // Failing: nothing is attempted any more.
     let attempts = r.attempts.load(Ordering::SeqCst);
+    // An absence over time: a retry that does not happen leaves nothing to wait on, so this
+    // waits out several of the worker's retry intervals (`fast`) and counts again.
     actix_web::rt::time::sleep(Duration::from_millis(400)).await;
     assert_eq!(r.attempts.load(Ordering::SeqCst), attempts);
 
@@ -532,6 +539,7 @@ async fn an_address_the_policy_refuses_is_never_connected_to() {
             break sub;
         }
         assert!(start.elapsed() < Duration::from_secs(20), "no attempt recorded: {sub}");
+        // Spaces the polls of a condition the loop checks; no outcome waits on the time itself.
         actix_web::rt::time::sleep(Duration::from_millis(20)).await;
     };
     worker.stop().await;

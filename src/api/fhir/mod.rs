@@ -318,7 +318,8 @@ pub async fn export_delete(
 /// Import a document sent as a FHIR `document` Bundle: a JP-CLINS 診療情報提供書 (doc-typecodes
 /// 57133-1), 退院時サマリー (18842-5) or 患者サマリー (56447-6) becomes a `referral-letter`,
 /// `discharge-summary` 1.1.0 or `patient-summary` kept whole (the Bundle as received, sender,
-/// addressee, every section nested or not, every entry with its codes); a Composition of type
+/// addressee, every section nested or not, every entry with its codes); a JP-CLINS `collection`
+/// of clinical information (lab results, …) a `clinical-information`; a Composition of type
 /// LOINC 18842-5 in our own shape becomes a `discharge-summary` 1.0.0 (201, our JSON,
 /// `Location` of the document). What cannot be mapped, or fails the schema, is a 422
 /// located FHIRPath-style (`Bundle.entry[0].resource.section[2]`). Idempotent on
@@ -336,13 +337,7 @@ pub async fn import_bundle(
     ApiJsonText(bundle, raw): ApiJsonText<serde_json::Value>,
 ) -> Result<HttpResponse, ApiError> {
     let written = fhir::import::import(&state, ctx, id.into_inner().into(), bundle, raw, req.path().to_owned()).await?;
-    let doc = written.document;
-    Ok(HttpResponse::build(
-        actix_web::http::StatusCode::from_u16(written.status).unwrap_or(actix_web::http::StatusCode::CREATED),
-    )
-    .insert_header((header::ETAG, doc.etag()))
-    .insert_header((header::LOCATION, format!("/v1/documents/{}", doc.id)))
-    .json(doc))
+    Ok(server::created(written))
 }
 
 /// `$export` kicked off by GET, as the Bulk Data guide says a server SHALL support: the same as

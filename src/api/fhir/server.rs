@@ -7,10 +7,12 @@ use serde_json::Value;
 
 use super::{base_url, fhir_json};
 use crate::context::Context;
+use crate::domain::documents::Written;
+use crate::edge::json::ApiJsonText;
 use crate::error::ApiError;
 use crate::fhir::server::search::Here;
 use crate::fhir::server::stamp::Entry;
-use crate::fhir::server::{Level, OPERATIONS, TYPES, capability, everything, read, search, type_named};
+use crate::fhir::server::{CREATES, Level, OPERATIONS, TYPES, capability, everything, read, search, type_named};
 use crate::state::AppState;
 
 /// A FHIR id: at most 64 of `[A-Za-z0-9.-]` (so `$export` is never read as one).
@@ -29,6 +31,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             (_, Level::Type(_)) => resource.get(super::export_patients_get).post(super::export_patients),
             (_, Level::Instance(_)) => resource.get(super::export_group_get).post(super::export_group),
         });
+    }
+    for create in CREATES {
+        // One type takes a post today; another would name its handler here.
+        if create.name == "Bundle" {
+            cfg.service(web::resource("/Bundle").post(create_bundle));
+        }
     }
     cfg.service(web::resource("/export-jobs/{id}").get(super::export_status).delete(super::export_delete))
         .service(web::resource("/export-jobs/{id}/files/{type}").get(super::export_file));
@@ -190,4 +198,35 @@ pub async fn patient_everything(
     };
     let bundle = everything::everything(&state, ctx, id, here).await?;
     Ok(fhir_json(StatusCode::OK, &bundle))
+}
+
+/// A document written by an import: 201 (200 on a replay) with `ETag`, `Location` and the
+/// document as our JSON, through either door.
+pub fn created(written: Written) -> HttpResponse {
+    let doc = written.document;
+    HttpResponse::build(StatusCode::from_u16(written.status).unwrap_or(StatusCode::CREATED))
+        .insert_header((header::ETAG, doc.etag()))
+        .insert_header((header::LOCATION, format!("/v1/documents/{}", doc.id)))
+        .json(doc)
+}
+
+/// Import a JP-CLINS Bundle from an EHR that does not know carepath's ids: the document Bundles
+/// of `POST /v1/patients/{id}/fhir`, or a collection of clinical information, whose patient is
+/// found by the Bundle's Patient: the health-insurance card (`JP_Insurance_memberID`,
+/// `insurer:symbol:number:branch`) with the name in kana and the birth date, which must agree
+/// with the record. Then exactly that door's import (access rule, mapping, sealing, audit,
+/// idempotency on `Bundle.identifier`). An unknown card, a disagreeing name kana or birth date
+/// and a patient the caller may not file for are one and the same 422 (the disagreement is
+/// audited as `insured_identity_mismatch` of that patient). Errors are OperationOutcomes.
+#[utoipa::path(post, path = "/v1/fhir/Bundle", tag = "fhir", security(("bearer" = [])),
+    request_body(content = Object, content_type = "application/fhir+json", description = "A JP-CLINS Bundle (document, or collection)"),
+    responses((status = 201, body = crate::domain::documents::Document, headers(("ETag" = String), ("Location" = String))),
+        (status = 403, description = "An OperationOutcome: the role may not write documents", content_type = "application/fhir+json", body = Object),
+        (status = 422, description = "An OperationOutcome naming the element (FHIRPath)", content_type = "application/fhir+json", body = Object)))]
+pub async fn create_bundle(
+    state: web::Data<AppState>,
+    ctx: Context,
+    ApiJsonText(bundle, raw): ApiJsonText<Value>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(created(crate::fhir::door::import(&state, ctx, bundle, raw).await?))
 }

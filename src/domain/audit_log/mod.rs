@@ -27,6 +27,7 @@ pub use types::{AccessEntry, AuditEvent, AuditPage, AuditQuery, RecordedEvent, R
 /// per-patient events it records for each patient it disclosed.
 const READS: &[&str] = &[
     "patient.read",
+    "patient.record",
     "patient.fhir",
     "fhir.read",
     "fhir.search",

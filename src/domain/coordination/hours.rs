@@ -295,7 +295,7 @@ pub async fn region(state: &Arc<AppState>, filter: RegionFilter) -> Result<Regio
         let rows = contact_hours::region(
             conn,
             filter.organization.as_deref(),
-            filter.profession.as_ref().map(Role::as_str),
+            filter.profession.map(Role::as_str),
             filter.weekday.map(Weekday::number),
         )?;
         let items = rows

@@ -11,6 +11,7 @@
 //! The walk is linear and capped as `inbound`'s is (entries, sections, references, errors), and
 //! what cannot be filed is a 422 located FHIRPath-style with what the guide expects.
 
+mod collection;
 mod items;
 mod party;
 mod walk;
@@ -62,10 +63,14 @@ pub(crate) fn coding<'a>(concept: &'a Value, system: &str) -> Option<&'a Value> 
 }
 
 /// Whether `bundle` is a JP-CLINS document, and of which kind: read off the first entry's
-/// `Composition.type` alone, so it is cheap enough to decide before the caller is admitted.
+/// `Composition.type` alone (a `collection` without a Composition is clinical information), so it is cheap enough to decide before the caller is admitted.
 /// `Err` names a doc-typecodes type this server does not take.
 pub fn detect(bundle: &Value) -> Result<Option<&'static Kind>, ApiError> {
     let composition = &bundle["entry"][0]["resource"];
+    // A collection of clinical information has no Composition to name a type: it is one itself.
+    if bundle["type"] == "collection" && composition["resourceType"] != "Composition" {
+        return Ok(Some(&collection::KIND));
+    }
     // Our own Compositions name the JP-CLINS type too; our own type system says they are ours.
     if coding(&composition["type"], "/CodeSystem/document-type").is_some() {
         return Ok(None);
@@ -164,6 +169,9 @@ fn source(bundle: &Value, composition: &Value, kind: &Kind, id: Option<String>) 
 /// Maps a JP-CLINS document Bundle (`raw` is its text exactly as received) to the document
 /// it is kept as, or every reason it cannot be, each located FHIRPath-style.
 pub fn map(bundle: &Value, raw: &str, entries: &Entries<'_>, kind: &'static Kind) -> Result<Mapped, ApiError> {
+    if std::ptr::eq(kind, &collection::KIND) {
+        return collection::map(bundle, raw, entries);
+    }
     let mut errors = Errors(Vec::new());
     if bundle["type"] != "document" {
         errors.add("Bundle.type", "a JP-CLINS document Bundle has type document");

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::{Level, OPERATIONS, TYPES, Type};
+use super::{CREATES, Create, Level, OPERATIONS, TYPES, Type};
 
 /// The token endpoint's path (service clients, SMART Backend Services), under the server's origin.
 pub const TOKEN_PATH: &str = "/v1/auth/token";
@@ -53,6 +53,19 @@ fn resource(t: &Type) -> Value {
     r
 }
 
+/// A type that only takes a post (`create`): no read, no versions, no search.
+fn create_only(c: &Create) -> Value {
+    json!({
+        "type": c.name,
+        "interaction": [{"code": "create", "documentation": c.doc}],
+        "versioning": "no-version",
+        "readHistory": false,
+        "updateCreate": false,
+        "conditionalCreate": false,
+        "conditionalRead": "not-supported",
+    })
+}
+
 /// Bearer JWTs from a trusted issuer, or from the token endpoint (SMART Backend Services:
 /// client credentials with a signed assertion), which the oauth-uris extension names.
 fn security(base: &str) -> Value {
@@ -92,7 +105,7 @@ pub fn statement(base: &str, date: &str) -> Value {
         "date": date,
         "publisher": "carepath",
         "description": "A FHIR R4 view of the regional care-path record: read, search one patient at a time, \
-                        Patient/$everything and Bulk Data export (system, patient and group level). JSON only.",
+                        JP-CLINS Bundles in (POST Bundle), Patient/$everything and Bulk Data export (system, patient and group level). JSON only.",
         "kind": "instance",
         "instantiates": ["http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data"],
         "software": {"name": "carepath", "version": env!("CARGO_PKG_VERSION")},
@@ -102,7 +115,7 @@ pub fn statement(base: &str, date: &str) -> Value {
         "rest": [{
             "mode": "server",
             "security": security(base),
-            "resource": TYPES.iter().map(resource).collect::<Vec<_>>(),
+            "resource": TYPES.iter().map(resource).chain(CREATES.iter().map(create_only)).collect::<Vec<_>>(),
             "operation": system_ops,
         }],
     })

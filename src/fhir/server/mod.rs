@@ -245,6 +245,24 @@ pub const TYPES: &[Type] = &[
     Type { name: "Group", profile: None, vread: false, search: &[ID], sorts: &[] },
 ];
 
+/// A type a client may post to (the `create` interaction, `POST /v1/fhir/{name}`).
+#[derive(Debug)]
+pub struct Create {
+    pub name: &'static str,
+    /// What a post of it does, for the CapabilityStatement.
+    pub doc: &'static str,
+}
+
+/// Every type that takes a post. A Bundle is not kept as a Bundle resource: it is imported as
+/// the carepath document it is (`fhir::door`), so it has no read or search.
+pub const CREATES: &[Create] = &[Create {
+    name: "Bundle",
+    doc: "Import a JP-CLINS document Bundle (eReferral 57133-1, eDischargeSummary 18842-5, ePCS 56447-6) or a \
+          collection of clinical information, its patient found by the Patient's health-insurance card \
+          (JP_Insurance_memberID) with the name in kana and the birth date; idempotent on Bundle.identifier. \
+          Any patient not found, not matching or not open to the caller is the same 422",
+}];
+
 /// The type of this name, when served.
 pub fn type_named(name: &str) -> Option<&'static Type> {
     TYPES.iter().find(|t| t.name == name)

@@ -28,6 +28,10 @@ fn code(status: u16) -> &'static str {
 /// A JSON Pointer of ours as a FHIRPath-ish expression: `/query/_since` is the parameter
 /// `_since`, `/entry/0/resource` is `entry[0].resource`.
 pub fn expression(pointer: &str) -> Option<String> {
+    // The imports locate what they refuse FHIRPath-style already (`Bundle.entry[1].resource`).
+    if !pointer.is_empty() && !pointer.starts_with('/') {
+        return Some(pointer.to_owned());
+    }
     let rest = pointer.strip_prefix("/query/").or_else(|| pointer.strip_prefix("/header/"));
     if let Some(name) = rest {
         return Some(name.to_owned());
@@ -94,6 +98,10 @@ mod tests {
         assert_eq!(expression("/query/_since").as_deref(), Some("_since"));
         assert_eq!(expression("/entry/3/resource/birthDate").as_deref(), Some("entry[3].resource.birthDate"));
         assert_eq!(expression(""), None);
+        assert_eq!(
+            expression("Bundle.entry[1].resource.identifier").as_deref(),
+            Some("Bundle.entry[1].resource.identifier")
+        );
     }
 
     #[test]

@@ -3,10 +3,9 @@
 //! paths, a stranger's hospital; and the requests those tests make.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
-use super::{Resp, TestApp, auth, send};
+use super::{TestApp, hanako};
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
-use actix_web::test::TestRequest;
 use serde_json::{Value, json};
 
 pub fn example(path: &str) -> Value {
@@ -27,94 +26,43 @@ pub struct World {
     pub stranger: String,
 }
 
-pub async fn post<S, B>(app: &S, token: &str, uri: &str, body: Value) -> Resp
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    send(app, TestRequest::post().uri(uri).insert_header(auth(token)).set_json(body)).await
-}
-
-pub async fn get<S, B>(app: &S, token: &str, uri: &str) -> Resp
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    send(app, TestRequest::get().uri(uri).insert_header(auth(token))).await
-}
+pub use super::{get, post};
 
 pub async fn world<S, B>(t: &TestApp, app: &S) -> World
 where
     S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
     B: MessageBody,
 {
-    let op = t.operator();
-    let mut ids = Vec::new();
-    for (name, kind) in [("clinic", "clinic"), ("station", "visiting_nurse_station"), ("hospital", "hospital")] {
-        let res = post(app, &op, "/v1/organizations", json!({"name": name, "kind": kind})).await;
-        ids.push(res.body["id"].as_str().unwrap().to_owned());
-    }
-    let physician = t.token("physician", &ids[0]);
-    let patient = post(
-        app,
-        &physician,
-        "/v1/patients",
-        json!({
-            "name": "山田 花子", "name_kana": "ヤマダ ハナコ", "birth_date": "1939-04-01", "sex": "female",
-            "ltc_insured_number": "9876543210", "managing_organization": ids[0]
-        }),
-    )
-    .await
-    .body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let doctor = post(
-        app,
-        &op,
-        "/v1/practitioners",
-        json!({"name": "高橋 健", "profession": "physician", "organization": ids[0]}),
-    )
-    .await
-    .body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let team = json!({"members": [
-        {"organization": ids[0], "practitioner": doctor, "role": "physician", "since": "2025-04-01"},
-        {"organization": ids[1], "role": "nurse", "since": "2025-04-01"}]});
-    let uri = format!("/v1/patients/{patient}/care-team");
-    assert_eq!(
-        send(app, TestRequest::put().uri(&uri).insert_header(auth(&physician)).set_json(team)).await.status,
-        200
-    );
     let mut care_path = example("care-path/examples/1.1.0-full.json");
     care_path["infections"] = json!([{"name": "MRSA保菌", "status": "carrier"}]);
-    let mut docs = Vec::new();
-    for (ty, version, content) in [
-        ("care-path", "1.1.0", care_path),
-        ("discharge-summary", "1.0.0", example("discharge-summary/examples/1.0.0-full.json")),
-    ] {
-        let doc = json!({"type": ty, "schema_version": version, "content": content});
-        let res = post(app, &physician, &format!("/v1/patients/{patient}/documents"), doc).await;
-        assert_eq!(res.status, 201, "{}", res.body);
-        docs.push(res.body["id"].as_str().unwrap().to_owned());
-    }
-    let consent = json!({
-        "status": "active", "organizations": "care_team", "permitted_types": ["care-path"], "purposes": ["treatment"],
-        "period": {"start": "2025-04-01"}, "obtained_by": "signed_form"
-    });
-    let res = post(app, &physician, &format!("/v1/patients/{patient}/consents"), consent).await;
-    assert_eq!(res.status, 201, "{}", res.body);
+    let mut patient = hanako();
+    patient["name_kana"] = json!("ヤマダ ハナコ");
+    patient["ltc_insured_number"] = json!("9876543210");
+    let w = super::World::new(t, app)
+        .org("clinic", "clinic")
+        .org("station", "visiting_nurse_station")
+        .org("hospital", "hospital")
+        .practitioner("doctor", "高橋 健", "physician", "clinic")
+        .patient(patient)
+        .member_as("clinic", "doctor", "physician", "2025-04-01")
+        .member("station", "nurse", "2025-04-01")
+        .document("care-path", "1.1.0", care_path)
+        .document("discharge-summary", "1.0.0", example("discharge-summary/examples/1.0.0-full.json"))
+        .consent(json!({
+            "status": "active", "organizations": "care_team", "permitted_types": ["care-path"],
+            "purposes": ["treatment"], "period": {"start": "2025-04-01"}, "obtained_by": "signed_form"
+        }))
+        .build()
+        .await;
     World {
-        clinic: ids[0].clone(),
-        station: ids[1].clone(),
-        patient,
-        care_path: docs[0].clone(),
-        physician,
-        care_manager: t.token("care_manager", &ids[0]),
-        nurse: t.token("nurse", &ids[1]),
-        stranger: t.token("physician", &ids[2]),
+        clinic: w.org("clinic"),
+        station: w.org("station"),
+        patient: w.patient.clone(),
+        care_path: w.document(),
+        physician: w.author.clone(),
+        care_manager: t.token("care_manager", &w.org("clinic")),
+        nurse: t.token("nurse", &w.org("station")),
+        stranger: t.token("physician", &w.org("hospital")),
     }
 }
 
@@ -146,6 +94,7 @@ where
             202 => assert!(res.header("x-progress").is_some()),
             other => panic!("status {other}: {}", res.body),
         }
+        // Spaces the polls of a condition the loop checks; no outcome waits on the time itself.
         actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     panic!("the export did not finish");

@@ -1,23 +1,22 @@
 //! The test harness: the real application on a fresh database per test. The backend is SQLite
 //! in a temporary directory, or PostgreSQL when `CAREPATH_TEST_DATABASE_URL` names a server
 //! (each test then gets a database of its own, dropped at the end).
-#![allow(dead_code, reason = "each test binary uses its own part of the harness")]
 
 use std::sync::Arc;
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{Service, ServiceResponse};
-use actix_web::http::StatusCode;
-use actix_web::http::header::HeaderMap;
-use actix_web::test::{self, TestRequest};
+use actix_web::test::TestRequest;
 use diesel::{Connection, PgConnection, RunQueryDsl};
-use serde_json::Value;
 
 use carepath::config::Settings;
 use carepath::state::AppState;
 
 pub mod fhir_world;
 pub mod idp;
+mod request;
+pub mod world;
+
+pub use request::{Resp, auth, call, get, id, post, send};
+pub use world::{World, hanako};
 
 pub const PG_ENV: &str = "CAREPATH_TEST_DATABASE_URL";
 
@@ -109,64 +108,6 @@ impl TestApp {
     }
 }
 
-/// A response, read whole.
-#[derive(Debug)]
-pub struct Resp {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub body: Value,
-    pub raw: Vec<u8>,
-}
-
-impl Resp {
-    /// The `id` of the resource the answer carries (a create's, most often).
-    pub fn id(&self) -> String {
-        match self.body["id"].as_str() {
-            Some(id) => id.to_owned(),
-            None => panic!("no id in the answer ({}): {}", self.status, self.body),
-        }
-    }
-
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-
-    /// Asserts a problem+json answer with this status, and returns its body.
-    pub fn problem(&self, status: u16) -> &Value {
-        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
-        assert_eq!(self.header("content-type"), Some("application/problem+json"), "not problem+json: {self:?}");
-        assert_eq!(self.body["status"], status);
-        assert!(self.body["type"].is_string() && self.body["title"].is_string() && self.body["detail"].is_string());
-        &self.body
-    }
-}
-
-impl Resp {
-    /// Asserts a FHIR OperationOutcome answer with this status (every error of `/v1/fhir`), and
-    /// returns its first issue.
-    pub fn outcome(&self, status: u16) -> &Value {
-        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
-        assert_eq!(self.header("content-type"), Some("application/fhir+json"), "not FHIR JSON: {self:?}");
-        assert_eq!(self.body["resourceType"], "OperationOutcome", "{}", self.body);
-        let issue = &self.body["issue"][0];
-        assert!(issue["severity"].is_string() && issue["code"].is_string() && issue["diagnostics"].is_string());
-        issue
-    }
-}
-
-pub async fn send<S, B>(app: &S, req: TestRequest) -> Resp
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    let res = test::call_service(app, req.to_request()).await;
-    let status = res.status();
-    let headers = res.headers().clone();
-    let raw = test::read_body(res).await.to_vec();
-    let body = serde_json::from_slice(&raw).unwrap_or(Value::Null);
-    Resp { status, headers, body, raw }
-}
-
 impl TestApp {
     /// A token from the local issuer for `role` at `org`.
     pub fn token(&self, role: &str, org: &str) -> String {
@@ -179,10 +120,6 @@ impl TestApp {
     pub fn operator(&self) -> String {
         self.token("admin", &self.state.settings.operator_org.clone())
     }
-}
-
-pub fn auth(token: &str) -> (&'static str, String) {
-    ("authorization", format!("Bearer {token}"))
 }
 
 /// Every byte the database holds for patients, as text: the SQLite files (WAL included) or,

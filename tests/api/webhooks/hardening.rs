@@ -170,6 +170,7 @@ async fn an_unreadable_filter_list_delivers_nothing() {
             break;
         }
         assert!(start.elapsed() < Duration::from_secs(20), "the worker never went past the changes");
+        // Spaces the polls of a condition the loop checks; no outcome waits on the time itself.
         actix_web::rt::time::sleep(Duration::from_millis(50)).await;
     }
     worker.stop().await;
