@@ -8,9 +8,6 @@ use carepath::config::{DataDirArgs, DemoArgs, KeyFileArgs, Settings, StoreArgs};
 use carepath::{openapi, telemetry};
 use carepath::{startup::Application, state::AppState};
 
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// carepath: the shared care-path record of a home-care team.
 #[derive(Parser)]
 #[command(version, about)]
