@@ -95,17 +95,7 @@ pub fn map(bundle: &Value, raw: &str, entries: &Entries<'_>) -> Result<Mapped, c
     source.insert("bundle_type".into(), json!("collection"));
     source.insert("bundle_identifier".into(), json!(id));
     items::put_str(&mut source, "bundle_identifier_system", &bundle["identifier"]["system"]);
-    let profiles: Vec<Value> = bundle["meta"]["profile"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|p| p.is_string())
-        .take(10)
-        .cloned()
-        .collect();
-    if !profiles.is_empty() {
-        source.insert("profiles".into(), Value::Array(profiles));
-    }
+    items::put_profiles(&mut source, &[&bundle["meta"]["profile"]]);
     items::put_str(&mut source, "timestamp", &bundle["timestamp"]);
     content.insert("source".into(), Value::Object(source));
     content.insert("source_bundle".into(), Value::String(raw.to_owned()));

@@ -11,6 +11,16 @@ use crate::fhir::systems::{ICD10, ICD10_JP, YJ, YJ_JP};
 /// Codings kept per concept (the schema's cap).
 const MAX_CODINGS: usize = 20;
 
+/// Keeps the profiles the sender claimed (of the Bundle and, for a document, its Composition), at
+/// most ten, under `profiles`.
+pub(super) fn put_profiles(o: &mut Map<String, Value>, claimed: &[&Value]) {
+    let profiles: Vec<Value> =
+        claimed.iter().filter_map(|p| p.as_array()).flatten().filter(|p| p.is_string()).take(10).cloned().collect();
+    if !profiles.is_empty() {
+        o.insert("profiles".into(), Value::Array(profiles));
+    }
+}
+
 pub(super) fn put_str(o: &mut Map<String, Value>, key: &str, v: &Value) {
     if let Some(s) = v.as_str().filter(|s| !s.is_empty()) {
         o.insert(key.to_owned(), json!(s));

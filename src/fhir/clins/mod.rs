@@ -134,17 +134,7 @@ fn source(bundle: &Value, composition: &Value, kind: &Kind, id: Option<String>) 
     s.insert("bundle_type".into(), json!("document"));
     s.insert("bundle_identifier".into(), json!(id));
     items::put_str(&mut s, "bundle_identifier_system", &bundle["identifier"]["system"]);
-    let profiles: Vec<Value> = [&bundle["meta"]["profile"], &composition["meta"]["profile"]]
-        .into_iter()
-        .filter_map(Value::as_array)
-        .flatten()
-        .filter(|p| p.is_string())
-        .take(10)
-        .cloned()
-        .collect();
-    if !profiles.is_empty() {
-        s.insert("profiles".into(), Value::Array(profiles));
-    }
+    items::put_profiles(&mut s, &[&bundle["meta"]["profile"], &composition["meta"]["profile"]]);
     s.insert("doc_type_code".into(), json!(kind.code));
     if let Some(c) = composition["category"][0]["coding"][0]["code"].as_str() {
         s.insert("category_code".into(), json!(c));
