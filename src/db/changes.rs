@@ -1,12 +1,19 @@
 //! The change feed's reads: document versions and contact-sheet thread entries in change-sequence
 //! order, metadata only (sealed content never leaves these queries). The unique indexes on both
 //! tables' `seq` serve them; the two streams are merged here, so the feed above sees one sequence.
+//!
+//! Each read is bounded by the committed head of the change counter, read first. On PostgreSQL
+//! every statement sees its own snapshot, so without the bound the sheet query could see a
+//! change committed after the document query ran, and a cursor moved past it would skip the
+//! document version committed between the two. Every number up to the committed head belongs to
+//! a committed transaction (the counter's row lock is held to commit), so below it both streams
+//! are complete.
 
 use diesel::prelude::*;
 
 use super::DbConn;
 use super::contact_sheets::SheetEventRow;
-use super::schema::document_versions;
+use super::schema::{counters, document_versions};
 
 /// What a change is a change of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,10 +39,13 @@ pub struct ChangeRow {
 
 type DocChange = (i64, String, String, String, i32, String, String);
 
-/// Up to `limit` changes with a sequence number above `since`, lowest first.
-pub fn after(conn: &mut DbConn, since: i64, limit: i64) -> QueryResult<Vec<ChangeRow>> {
+/// Up to `limit` changes with a sequence number above `since`, lowest first, and the head they
+/// were read below: with fewer than `limit` rows, every change up to the head is in them.
+pub fn after(conn: &mut DbConn, since: i64, limit: i64) -> QueryResult<(Vec<ChangeRow>, i64)> {
+    let head = last_seq(conn)?;
     let docs: Vec<DocChange> = document_versions::table
         .filter(document_versions::seq.gt(since))
+        .filter(document_versions::seq.le(head))
         .order(document_versions::seq)
         .limit(limit)
         .select((
@@ -48,7 +58,7 @@ pub fn after(conn: &mut DbConn, since: i64, limit: i64) -> QueryResult<Vec<Chang
             document_versions::created_at,
         ))
         .load(conn)?;
-    let sheets = SheetEventRow::after(conn, since, limit)?;
+    let sheets = SheetEventRow::after(conn, since, head, limit)?;
     let mut all: Vec<ChangeRow> = docs
         .into_iter()
         .map(|(seq, patient_id, document_id, doc_type, version, op, created_at)| ChangeRow {
@@ -76,7 +86,7 @@ pub fn after(conn: &mut DbConn, since: i64, limit: i64) -> QueryResult<Vec<Chang
     // lower of the two: cut there.
     all.sort_by_key(|c| c.seq);
     all.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-    Ok(all)
+    Ok((all, head))
 }
 
 /// Whether any change lies beyond `since`.
@@ -88,8 +98,8 @@ pub fn any_after(conn: &mut DbConn, since: i64) -> QueryResult<bool> {
     Ok(docs || SheetEventRow::any_after(conn, since)?)
 }
 
-/// The highest sequence number given out so far (0 before any change).
+/// The highest sequence number committed so far, of a document version or a sheet's thread
+/// entry alike (0 before any change).
 pub fn last_seq(conn: &mut DbConn) -> QueryResult<i64> {
-    let max: Option<i64> = document_versions::table.select(diesel::dsl::max(document_versions::seq)).first(conn)?;
-    Ok(max.unwrap_or(0))
+    counters::table.find("change_seq").select(counters::value).first(conn)
 }

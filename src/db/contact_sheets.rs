@@ -201,10 +201,12 @@ impl SheetEventRow {
             .load(conn)
     }
 
-    /// Up to `limit` thread entries with a sequence number above `since`, lowest first.
-    pub fn after(conn: &mut DbConn, since: i64, limit: i64) -> QueryResult<Vec<Self>> {
+    /// Up to `limit` thread entries with a sequence number above `since` and up to `head`,
+    /// lowest first.
+    pub fn after(conn: &mut DbConn, since: i64, head: i64, limit: i64) -> QueryResult<Vec<Self>> {
         contact_sheet_events::table
             .filter(contact_sheet_events::seq.gt(since))
+            .filter(contact_sheet_events::seq.le(head))
             .order(contact_sheet_events::seq)
             .limit(limit)
             .load(conn)

@@ -466,6 +466,32 @@ async fn a_restart_mid_stream_loses_nothing() {
     assert_eq!(distinct.len(), 12, "every change delivered: {seqs:?}");
 }
 
+/// A contact sheet's entries are changes of the feed like document versions: sent after the last
+/// document (so the document table's highest number is not the head), they are still due and
+/// delivered, and the subscription catches up to them.
+#[actix_web::test]
+async fn a_sheet_sent_after_the_last_document_is_delivered() {
+    let t = TestApp::with(|s| fast(s, 3600));
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let w = world(&app, t).await;
+    let r = Receiver::start();
+    write_doc(&app, &w, &w.patients[0], "care_1").await;
+    let created = subscribe(&app, &w, nurse_sub(&r)).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let worker = Worker::start(w.t.state.clone());
+    let sheet = json!({"to": {"organization": w.station}, "category": "question", "urgency": "soon",
+        "body": "訪問看護の調整を", "patient_id": w.patients[0]});
+    let res =
+        send(&app, TestRequest::post().uri("/v1/contact-sheets").insert_header(auth(&w.physician)).set_json(sheet))
+            .await;
+    assert_eq!(res.status, 201, "{}", res.body);
+    let got = r.wait_for(1).await;
+    caught_up(&app, &w, &created.id()).await;
+    worker.stop().await;
+    assert_eq!(got[0].json["resource"], "contact_sheet", "{}", got[0].body);
+    assert_eq!(got[0].json["document_id"], res.body["id"]);
+}
+
 #[actix_web::test]
 async fn two_instances_on_one_database_deliver_each_change_once() {
     let t = TestApp::with(|s| fast(s, 3600));

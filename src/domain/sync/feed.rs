@@ -3,7 +3,10 @@
 //!
 //! A cursor never skips a change because `next_seq` locks the counter row first in every write
 //! transaction and holds it to commit: sequence numbers become visible in the order given out, so
-//! once a reader sees N, everything below N has committed or never will (docs/sync.md).
+//! once a reader sees N, everything below N has committed or never will (docs/sync.md). The two
+//! streams (document versions, sheet entries) are read in two statements, each below the head
+//! read first (`changes::after`), so a commit between them cannot be seen in one and missed in
+//! the other.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -151,7 +154,7 @@ pub fn scan(conn: &mut DbConn, state: &AppState, caller: &Caller, since: i64, li
     let mut out = Scan { changes: Vec::new(), cursor: since, has_more: false };
     let mut scanned = 0;
     loop {
-        let rows = changes::after(conn, out.cursor, i64::try_from(chunk).map_err(ApiError::internal)?)?;
+        let (rows, head) = changes::after(conn, out.cursor, i64::try_from(chunk).map_err(ApiError::internal)?)?;
         let complete = rows.len() < chunk;
         for row in rows {
             out.cursor = row.seq;
@@ -165,6 +168,8 @@ pub fn scan(conn: &mut DbConn, state: &AppState, caller: &Caller, since: i64, li
             }
         }
         if complete {
+            // Everything up to the head was examined: the next pass starts there.
+            out.cursor = out.cursor.max(head);
             return Ok(out);
         }
     }
