@@ -27,7 +27,7 @@ use crate::db::DbConn;
 use crate::error::ApiError;
 
 /// The outcome word and status an error stands for.
-fn outcome_of(error: &ApiError) -> (&'static str, u16) {
+pub fn outcome_of(error: &ApiError) -> (&'static str, u16) {
     let status = error.status();
     let outcome = match error {
         ApiError::Forbidden(_) | ApiError::NotFound(_) | ApiError::Unauthorized(_) => "denied",

@@ -33,7 +33,7 @@ use crate::metrics;
 
 mod jobs;
 
-use jobs::{Job, Pending, Record};
+use jobs::{Job, Pending, Record, Write};
 
 /// Jobs one transaction gathers at most, so that it stays short and a failing batch costs little.
 const MAX_BATCH: usize = 256;
@@ -72,22 +72,20 @@ impl Committer {
         F: Fn(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
-        self.submit(Box::new(Pending { work, savepoint: true, result: None, reply }))?;
+        self.submit(Box::new(Pending { work, result: None, reply }))?;
         answer.await.map_err(|_| stopped())?
     }
 
-    /// A write with its audit event ([`audit::write`], which keeps its own savepoints): the
-    /// refusal of a refused write is committed in its place.
+    /// A write with its audit event, under a savepoint of its own: the refusal of a refused
+    /// write is committed in its place (as [`audit::write`] does inside a transaction).
     pub async fn write<T, F>(&self, event: Event, success_status: u16, work: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
         F: Fn(&mut DbConn, &mut Event) -> Result<T, ApiError> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
-        // Each run starts from the event as submitted: a run that was rolled back may have
-        // filled it in.
-        let work = move |tx: &mut DbConn| audit::write(tx, event.clone(), success_status, &work);
-        self.submit(Box::new(Pending { work, savepoint: false, result: None, reply }))?;
+        let job = Write { event, success_status, work, result: None, entries: Vec::new(), reply };
+        self.submit(Box::new(job))?;
         answer.await.map_err(|_| stopped())?
     }
 
@@ -197,35 +195,34 @@ fn connection<'a>(pool: &DbPool, conn: &'a mut Option<db::PooledConn>) -> Result
     conn.as_deref_mut().ok_or_else(|| ApiError::internal("no write connection"))
 }
 
-/// Runs the batch in one transaction, each job under its own savepoint; each run of consecutive
-/// audit-only jobs (reads' events) is one append, in job order, so the chain stays as it would be
-/// job by job.
+/// Runs the batch in one transaction, each job under its own savepoint. The events of each run
+/// of consecutive jobs that defer them (writes', reads') are one append after the run, in job
+/// order, so the chain is as it would be job by job and its head moves once per run (three
+/// statements, not three an event). A job that appends for itself runs after the events before
+/// it are appended.
 fn commit(conn: &mut DbConn, batch: &mut [Box<dyn Job>]) -> Result<(), ApiError> {
     db::write_tx(conn, |tx| {
         let started = Instant::now();
         db::lock_batch(tx)?;
         metrics::committer_lock_wait(started.elapsed());
-        let mut next = 0;
-        while next < batch.len() {
-            let records = batch[next..].iter().take_while(|job| job.events().is_some()).count();
-            if records > 0 {
-                append_records(tx, &batch[next..next + records])?;
-                next += records;
-                continue;
+        let mut from = 0;
+        for i in 0..batch.len() {
+            if !batch[i].defers_audit() {
+                append_entries(tx, &batch[from..i])?;
+                from = i + 1;
             }
-            run_job(tx, &mut batch[next])?;
-            next += 1;
+            run_job(tx, &mut batch[i])?;
         }
-        Ok(())
+        append_entries(tx, &batch[from..])
     })
 }
 
-fn append_records(tx: &mut DbConn, jobs: &[Box<dyn Job>]) -> Result<(), ApiError> {
-    let events: Vec<(&Event, &str, u16)> = jobs
-        .iter()
-        .filter_map(|job| job.events())
-        .flat_map(|r| r.events.iter().map(|e| (e, r.outcome, r.status)))
-        .collect();
+fn append_entries(tx: &mut DbConn, jobs: &[Box<dyn Job>]) -> Result<(), ApiError> {
+    let events: Vec<(&Event, &str, u16)> =
+        jobs.iter().flat_map(|job| job.entries().iter().map(|(e, outcome, status)| (e, *outcome, *status))).collect();
+    if events.is_empty() {
+        return Ok(());
+    }
     audit::append_all(tx, &events).map(drop)
 }
 

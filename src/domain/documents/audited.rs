@@ -7,6 +7,7 @@ use std::sync::Arc;
 use super::{Document, DocumentInput, Idempotency, IfMatch, ListCursor, ListFilter, Written};
 use crate::audit::Event;
 use crate::context::Context;
+use crate::db;
 use crate::domain;
 use crate::error::ApiError;
 use crate::ids::{DocumentId, PatientId};
@@ -20,11 +21,20 @@ pub async fn create(
     input: DocumentInput,
     idem: Option<Idempotency>,
 ) -> Result<Written, ApiError> {
-    let written = domain::write(state, Event::new(&ctx, "document.create"), 201, move |tx, st, ev| {
-        super::create(tx, st, &ctx.caller, &patient, &input, idem.as_ref(), ev)
+    // Validated and sealed here, beside the other requests, not on the one writer's thread.
+    let input = Arc::new(input);
+    let (st, pid, shared) = (state.clone(), patient.clone(), input.clone());
+    let prepared = db::run(&state.pool, move |conn| super::prepare(conn, &st, &pid, &shared)).await?;
+    let shared = input.clone();
+    let mut written = domain::write(state, Event::new(&ctx, "document.create"), 201, move |tx, st, ev| {
+        super::create_prepared(tx, st, &ctx.caller, (&patient, &shared, &prepared), idem.as_ref(), ev)
     })
     .await?;
     state.notify_change();
+    if !written.replayed {
+        // The committer dropped its share before answering, so the content moves, uncopied.
+        written.document.content = Arc::try_unwrap(input).map_or_else(|shared| shared.content.clone(), |i| i.content);
+    }
     Ok(written)
 }
 

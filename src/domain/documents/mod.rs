@@ -20,12 +20,14 @@ use crate::schemas::SchemaEntry;
 use crate::state::AppState;
 
 pub mod audited;
+mod prepare;
 mod read;
 mod withheld;
 mod write;
 
 pub use read::{history, list, read};
-pub use write::{Update, create, delete, examine_create, examine_update, remembered, update};
+pub use prepare::{Prepared, prepare};
+pub use write::{Update, create, create_prepared, delete, examine_create, examine_update, remembered, update};
 
 /// Content nested deeper than this is refused (422) before validation.
 pub const MAX_DEPTH: usize = 32;

@@ -75,33 +75,33 @@ fn remember(
 }
 
 /// One version about to be stored: the head it makes current, the head version it replaces
-/// (`None` for a new document), what happened, its content with the schema that marks what to
-/// seal (`None` for a deletion), and its place in the change feed.
+/// (`None` for a new document), what happened, its sealed content (`None` for a deletion), and
+/// its place in the change feed.
 struct NewVersion<'a> {
     head: &'a DocumentRow,
     replaces: Option<i32>,
     op: &'a str,
-    body: Option<(&'a SchemaEntry, &'a Value)>,
+    content: Option<String>,
     seq: i64,
 }
 
-/// Seals and stores one version, moving the head on (in the committer's batch, under the job's
-/// savepoint, after `next_seq`).
-fn store_version(
-    conn: &mut DbConn,
+/// Seals content for the version `head` is about to become.
+fn seal(
     state: &AppState,
     patient: &PatientRow,
-    new: NewVersion<'_>,
-) -> Result<VersionRow, ApiError> {
-    let NewVersion { head, replaces: expected, op, body, seq } = new;
-    let sealed = match body {
-        Some((entry, content)) => {
-            let key = state.data_key(patient)?;
-            let place = Place { patient_id: &patient.id, document_id: &head.id, version: i64::from(head.version) };
-            Some(sealing::seal(&entry.marked, content, &key, place).map_err(ApiError::internal)?.to_string())
-        }
-        None => None,
-    };
+    head: &DocumentRow,
+    entry: &SchemaEntry,
+    content: &Value,
+) -> Result<String, ApiError> {
+    let key = state.data_key(patient)?;
+    let place = Place { patient_id: &patient.id, document_id: &head.id, version: i64::from(head.version) };
+    Ok(sealing::seal(&entry.marked, content, &key, place).map_err(ApiError::internal)?.to_string())
+}
+
+/// Stores one version, moving the head on (in the committer's batch, under the job's
+/// savepoint, after `next_seq`).
+fn store_version(conn: &mut DbConn, patient: &PatientRow, new: NewVersion<'_>) -> Result<VersionRow, ApiError> {
+    let NewVersion { head, replaces: expected, op, content, seq } = new;
     let version = VersionRow {
         document_id: head.id.clone(),
         version: head.version,
@@ -109,7 +109,7 @@ fn store_version(
         doc_type: head.doc_type.clone(),
         schema_version: head.schema_version.clone(),
         op: op.to_owned(),
-        content: sealed,
+        content,
         seq,
         created_at: head.updated_at.clone(),
         created_by: head.updated_by.clone(),
@@ -126,13 +126,33 @@ fn store_version(
     Ok(version)
 }
 
-/// Creates a document as version 1 (in the committer's batch, under the job's savepoint).
+/// Creates a document as version 1 (in the committer's batch, under the job's savepoint),
+/// validating and sealing it here.
 pub fn create(
     conn: &mut DbConn,
     state: &AppState,
     caller: &Caller,
     patient_id: &str,
     input: &DocumentInput,
+    idem: Option<&Idempotency>,
+    event: &mut Event,
+) -> Result<Written, ApiError> {
+    let prepared = super::prepare(conn, state, patient_id, input)?;
+    let mut written = create_prepared(conn, state, caller, (patient_id, input, &prepared), idem, event)?;
+    if !written.replayed {
+        written.document.content = input.content.clone();
+    }
+    Ok(written)
+}
+
+/// [`create`] of content already validated and sealed ([`super::prepare`]). The answer's content
+/// is left `null` when it is not a replay: the caller echoes the content it holds, so the
+/// committer neither copies nor drops it.
+pub fn create_prepared(
+    conn: &mut DbConn,
+    state: &AppState,
+    caller: &Caller,
+    (patient_id, input, prepared): (&str, &DocumentInput, &super::Prepared),
     idem: Option<&Idempotency>,
     event: &mut Event,
 ) -> Result<Written, ApiError> {
@@ -143,10 +163,11 @@ pub fn create(
     let patient =
         authorize(conn, state, caller, patient_id, Want::write(Resource::Document).of_type(&input.doc_type), event)?
             .patient;
-    let entry = check(state, input)?;
+    prepared.verdict.clone()?;
+    let entry = check_schema(state, input)?;
     let now = state.clock.stamp();
     let head = DocumentRow {
-        id: uuid::Uuid::new_v4().to_string(),
+        id: prepared.id.clone(),
         patient_id: patient.id.clone(),
         doc_type: input.doc_type.clone(),
         schema_version: input.schema_version.clone(),
@@ -157,23 +178,32 @@ pub fn create(
         updated_at: now,
         updated_by: caller.sub.clone(),
     };
-    let new = NewVersion { head: &head, replaces: None, op: "created", body: Some((entry, &input.content)), seq };
-    let v = store_version(conn, state, &patient, new)?;
+    let sealed = match prepared.sealed_for(&patient) {
+        Some(sealed) => sealed,
+        None => seal(state, &patient, &head, entry, &input.content)?,
+    };
+    let new = NewVersion { head: &head, replaces: None, op: "created", content: Some(sealed), seq };
+    let v = store_version(conn, &patient, new)?;
     note(event, &v);
-    let document = echo(&head, &v, input);
+    let document = echo(&head, &v, serde_json::Value::Null);
     remember(conn, idem, (201, state.clock.stamp()), &document)?;
     Ok(Written { status: 201, document, replayed: false })
 }
 
+/// The schema of content already validated.
+fn check_schema<'s>(state: &'s AppState, input: &DocumentInput) -> Result<&'s SchemaEntry, ApiError> {
+    state.schemas.get(&input.doc_type, &input.schema_version).ok_or_else(|| ApiError::internal("validated schema is gone"))
+}
+
 /// The writer's own content, as written (no need to open what was just sealed).
-fn echo(head: &DocumentRow, v: &VersionRow, input: &DocumentInput) -> Document {
+fn echo(head: &DocumentRow, v: &VersionRow, content: Value) -> Document {
     Document {
         id: head.id.clone(),
         patient_id: head.patient_id.clone(),
         doc_type: head.doc_type.clone(),
         schema_version: v.schema_version.clone(),
         version: v.version,
-        content: input.content.clone(),
+        content,
         withheld: Vec::new(),
         deleted: false,
         created_at: head.created_at.clone(),
@@ -238,16 +268,11 @@ pub fn update(
         updated_by: caller.sub.clone(),
         ..head.clone()
     };
-    let new = NewVersion {
-        head: &next,
-        replaces: Some(head.version),
-        op: "updated",
-        body: Some((revision.entry, &revision.content)),
-        seq,
-    };
-    let v = store_version(conn, state, &access.patient, new)?;
+    let sealed = seal(state, &access.patient, &next, revision.entry, &revision.content)?;
+    let new = NewVersion { head: &next, replaces: Some(head.version), op: "updated", content: Some(sealed), seq };
+    let v = store_version(conn, &access.patient, new)?;
     note(event, &v);
-    let mut document = echo(&next, &v, input);
+    let mut document = echo(&next, &v, input.content.clone());
     document.withheld = revision.kept;
     remember(conn, idem, (200, state.clock.stamp()), &document)?;
     Ok(Written { status: 200, document, replayed: false })
@@ -352,8 +377,8 @@ pub fn delete(
         updated_by: caller.sub.clone(),
         ..head.clone()
     };
-    let new = NewVersion { head: &next, replaces: Some(head.version), op: "deleted", body: None, seq };
-    let v = store_version(conn, state, &access.patient, new)?;
+    let new = NewVersion { head: &next, replaces: Some(head.version), op: "deleted", content: None, seq };
+    let v = store_version(conn, &access.patient, new)?;
     note(event, &v);
     render(state, access.allowed.restricted, &access.patient, &next, &v)
 }
