@@ -25,8 +25,8 @@ mod read;
 mod withheld;
 mod write;
 
-pub use read::{history, list, read};
 pub use prepare::{Prepared, prepare};
+pub use read::{history, list, read};
 pub use write::{Update, create, create_prepared, delete, examine_create, examine_update, remembered, update};
 
 /// Content nested deeper than this is refused (422) before validation.

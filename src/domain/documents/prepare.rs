@@ -47,8 +47,8 @@ pub fn prepare(
 ) -> Result<Prepared, ApiError> {
     let id = uuid::Uuid::new_v4().to_string();
     let checked = super::check(state, input);
-    let wrapped = PatientRow::find(conn, patient_id)?
-        .and_then(|p| Some(WrappedKey { kid: p.data_key_kid, blob: p.data_key? }));
+    let wrapped =
+        PatientRow::find(conn, patient_id)?.and_then(|p| Some(WrappedKey { kid: p.data_key_kid, blob: p.data_key? }));
     let opened = wrapped.as_ref().and_then(|w| state.unwrap_key(patient_id, w).ok());
     let real = opened.is_some();
     let key = match opened {

@@ -192,7 +192,10 @@ pub fn create_prepared(
 
 /// The schema of content already validated.
 fn check_schema<'s>(state: &'s AppState, input: &DocumentInput) -> Result<&'s SchemaEntry, ApiError> {
-    state.schemas.get(&input.doc_type, &input.schema_version).ok_or_else(|| ApiError::internal("validated schema is gone"))
+    state
+        .schemas
+        .get(&input.doc_type, &input.schema_version)
+        .ok_or_else(|| ApiError::internal("validated schema is gone"))
 }
 
 /// The writer's own content, as written (no need to open what was just sealed).
