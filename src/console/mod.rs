@@ -9,6 +9,8 @@
 mod auditor;
 mod care_plans;
 mod careform;
+mod form_errors;
+mod format;
 mod i18n;
 mod invite;
 mod oidc;
@@ -116,12 +118,39 @@ pub struct Ui {
     pub role: Option<Role>,
     /// The path of this page, for the language switch.
     pub path: String,
+    /// The region's calendar, for instants and dates (absent before sign-in: nothing is shown).
+    pub cal: Option<crate::calendar::Calendar>,
 }
 
 impl Ui {
     /// The `Ui` of a page shown before anyone is signed in.
     pub fn anonymous(lang: Lang, csrf: String, path: &str) -> Self {
-        Self { lang, csrf, user: String::new(), org: String::new(), role: None, path: path.to_owned() }
+        Self { lang, csrf, user: String::new(), org: String::new(), role: None, path: path.to_owned(), cal: None }
+    }
+
+    /// A stored instant in the region's time zone, as people write it (`12月2日(水) 08:30`).
+    pub fn at(&self, stamp: &str) -> String {
+        match &self.cal {
+            Some(cal) => format::stamp(cal, self.lang, stamp),
+            None => stamp.to_owned(),
+        }
+    }
+
+    /// A slot from `start` to `end`: the end without its day when both fall on the same one.
+    pub fn span(&self, start: &str, end: &str) -> String {
+        let (from, to) = (self.at(start), self.at(end));
+        match (from.rsplit_once(' '), to.rsplit_once(' ')) {
+            (Some((day, _)), Some((same, time))) if day == same => format!("{from}–{time}"),
+            _ => format!("{from} – {to}"),
+        }
+    }
+
+    /// A stored `YYYY-MM-DD` birth date with its era and the age today.
+    pub fn birth(&self, day: &str) -> String {
+        match &self.cal {
+            Some(cal) => format::birth_text(self.lang, day, cal.today()),
+            None => day.to_owned(),
+        }
     }
 
     pub fn t(&self, key: &str) -> &'static str {
@@ -175,6 +204,7 @@ impl FromRequest for Console {
                 org: names.get(&org).to_owned(),
                 role: Some(ctx.caller.role),
                 path,
+                cal: Some(state.calendar.clone()),
             };
             Ok(Console { ctx, ui })
         })
@@ -230,6 +260,7 @@ impl ResponseError for ConsoleError {
             org: String::new(),
             role: None,
             path: "/console/".into(),
+            cal: None,
         };
         let page = ErrorPage { ui, status: self.error.status(), detail: &detail };
         let mut res = html(self.status_code(), &page);

@@ -2,12 +2,17 @@
 //! thread with its read receipt, reply, a new sheet, and who on a patient's team can be
 //! contacted now. Each calls the domain function its API route calls.
 
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, web};
 use askama::Template;
 use serde::Deserialize;
 
+use super::form_errors::{self, FieldProblem};
 use super::session::check_csrf;
-use super::{Console, ConsoleError, Names, PageResult, Ui, ok, see_other, word};
+use super::{Console, ConsoleError, Names, PageResult, Ui, html, ok, see_other, word};
+use crate::calendar::Calendar;
 use crate::domain::coordination::inbox::{self, BoxName, SheetQuery};
 use crate::domain::coordination::reachable::{self, Contact};
 use crate::domain::coordination::sheets::{self, ReplyInput, SheetInput};
@@ -40,15 +45,33 @@ struct SheetListPage {
     names: Names,
     unread: usize,
     overdue: usize,
-    patient_id: String,
+    /// What the form holds: empty, or what was typed before a refusal.
+    draft: SendForm,
+    problems: Vec<FieldProblem>,
     categories: Vec<&'static str>,
     urgencies: Vec<&'static str>,
 }
 
 async fn list(state: web::Data<AppState>, console: Console, q: web::Query<ListQuery>) -> PageResult {
+    let draft = SendForm {
+        patient_id: q.patient_id.clone().unwrap_or_default(),
+        reply_by_time: DEFAULT_TIME.to_owned(),
+        ..SendForm::default()
+    };
+    let sent_box = q.side.as_deref() == Some("sent");
+    list_page(&state.into_inner(), console, sent_box, draft, Vec::new()).await
+}
+
+/// The boxes with the new-sheet form: 200, or 422 with the typed form and its problems.
+async fn list_page(
+    state: &Arc<AppState>,
+    console: Console,
+    sent_box: bool,
+    draft: SendForm,
+    problems: Vec<FieldProblem>,
+) -> PageResult {
     let Console { ctx, ui } = console;
     let fail = |e| ConsoleError::new(e, ui.lang);
-    let sent_box = q.side.as_deref() == Some("sent");
     let query = SheetQuery {
         side: if sent_box { BoxName::Sent } else { BoxName::Inbox },
         state: None,
@@ -57,26 +80,31 @@ async fn list(state: web::Data<AppState>, console: Console, q: web::Query<ListQu
         limit: paging::page_size(None).map_err(fail)?,
         after: None,
     };
-    let state = state.into_inner();
-    let page = inbox::list(&state, ctx.clone(), query).await.map_err(fail)?;
+    let page = inbox::list(state, ctx.clone(), query).await.map_err(fail)?;
     let orgs = page.items.iter().flat_map(|s| [Some(s.from.organization.clone()), s.to.organization.clone()]).flatten();
     let people =
         page.items.iter().flat_map(|s| [Some(s.from.practitioner.clone()), s.to.practitioner.clone()]).flatten();
-    let names = Names::of(&state, &ctx, orgs.collect::<Vec<_>>(), people.collect::<Vec<_>>()).await;
-    ok(&SheetListPage {
+    let names = Names::of(state, &ctx, orgs.collect::<Vec<_>>(), people.collect::<Vec<_>>()).await;
+    let status = if problems.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let page = SheetListPage {
         ui,
         sent_box,
         names,
         sheets: page.items,
         unread: page.unread,
         overdue: page.overdue,
-        patient_id: q.patient_id.clone().unwrap_or_default(),
+        draft,
+        problems,
         categories: Category::ALL.iter().map(|c| c.as_str()).collect(),
         urgencies: Urgency::ALL.iter().map(|u| u.as_str()).collect(),
-    })
+    };
+    Ok(html(status, &page))
 }
 
-#[derive(Deserialize)]
+/// The time a deadline given as a day alone falls at: the end of the working day.
+const DEFAULT_TIME: &str = "17:00";
+
+#[derive(Deserialize, Default)]
 struct SendForm {
     #[serde(default)]
     csrf: String,
@@ -86,11 +114,18 @@ struct SendForm {
     to_organization: String,
     #[serde(default)]
     to_practitioner: String,
-    category: String,
-    urgency: String,
-    body: String,
     #[serde(default)]
-    reply_by: String,
+    category: String,
+    #[serde(default)]
+    urgency: String,
+    #[serde(default)]
+    body: String,
+    /// The deadline's day in the region (`YYYY-MM-DD`, the date input).
+    #[serde(default)]
+    reply_by_date: String,
+    /// The deadline's time of day in the region (`HH:MM`, the time input).
+    #[serde(default)]
+    reply_by_time: String,
 }
 
 fn blank_none(s: &str) -> Option<String> {
@@ -98,24 +133,62 @@ fn blank_none(s: &str) -> Option<String> {
     (!s.is_empty()).then(|| s.to_owned())
 }
 
+/// The deadline typed as the region's day and time, as the instant the API takes: people give
+/// a deadline in their own zone, and the domain keeps instants in UTC.
+fn reply_by(cal: &Calendar, day: &str, time: &str) -> Result<Option<String>, ApiError> {
+    let (day, time) = (day.trim(), time.trim());
+    if day.is_empty() {
+        return if time.is_empty() || time == DEFAULT_TIME {
+            Ok(None)
+        } else {
+            Err(ApiError::field("/reply_by", "needs a date as well as a time"))
+        };
+    }
+    let day = crate::clock::parse_day(day).ok_or_else(|| ApiError::field("/reply_by", "must be a real date"))?;
+    let time = if time.is_empty() { DEFAULT_TIME } else { time };
+    let minute = time
+        .split_once(':')
+        .and_then(|(h, m)| Some((h.parse::<u16>().ok()?, m.get(..2)?.parse::<u16>().ok()?)))
+        .filter(|(h, m)| *h < 24 && *m < 60)
+        .map(|(h, m)| h * 60 + m)
+        .ok_or_else(|| ApiError::field("/reply_by", "must be a time, HH:MM"))?;
+    let at = cal.instant_at(day, minute).ok_or_else(|| ApiError::field("/reply_by", "must be a time, HH:MM"))?;
+    Ok(Some(crate::clock::format(at)))
+}
+
 async fn send(req: HttpRequest, state: web::Data<AppState>, console: Console, form: web::Form<SendForm>) -> PageResult {
     check_csrf(&req, &form.csrf)?;
-    let Console { ctx, ui } = console;
-    let fail = |e| ConsoleError::new(e, ui.lang);
+    let state = state.into_inner();
     let form = form.into_inner();
-    let input = SheetInput {
-        patient_id: blank_none(&form.patient_id),
-        to: Addressee {
-            organization: blank_none(&form.to_organization),
-            practitioner: blank_none(&form.to_practitioner),
-        },
-        category: form.category.parse().map_err(|e: UnknownWord| fail(ApiError::field("/category", e.to_string())))?,
-        urgency: form.urgency.parse().map_err(|e: UnknownWord| fail(ApiError::field("/urgency", e.to_string())))?,
-        body: form.body,
-        reply_by: blank_none(&form.reply_by),
+    let lang = console.ui.lang;
+    let parsed = (|| {
+        let category = form.category.parse().map_err(|e: UnknownWord| ApiError::field("/category", e.to_string()))?;
+        let urgency = form.urgency.parse().map_err(|e: UnknownWord| ApiError::field("/urgency", e.to_string()))?;
+        let reply_by = reply_by(&state.calendar, &form.reply_by_date, &form.reply_by_time)?;
+        Ok::<_, ApiError>(SheetInput {
+            patient_id: blank_none(&form.patient_id),
+            to: Addressee {
+                organization: blank_none(&form.to_organization),
+                practitioner: blank_none(&form.to_practitioner),
+            },
+            category,
+            urgency,
+            body: form.body.clone(),
+            reply_by,
+        })
+    })();
+    let sent = match parsed {
+        Ok(input) => sheets::send(&state, console.ctx.clone(), input).await,
+        Err(e) => Err(e),
     };
-    let sheet = sheets::send(&state, ctx, input).await.map_err(fail)?;
-    Ok(see_other(&format!("/console/sheets/{}", sheet.summary.id)))
+    match sent {
+        Ok(sheet) => Ok(see_other(&format!("/console/sheets/{}", sheet.summary.id))),
+        // A refused field: the page again, with what was typed and what to change.
+        Err(e) => match form_errors::of(lang, &e) {
+            Some(problems) => list_page(&state, console, false, form, problems).await,
+            None => Err(ConsoleError::new(e, lang)),
+        },
+    }
 }
 
 #[derive(Template)]

@@ -213,6 +213,54 @@ async fn forms_without_the_sessions_csrf_token_are_refused() {
 }
 
 #[actix_web::test]
+async fn a_sheets_deadline_is_a_day_and_a_time_in_the_region_and_a_refusal_keeps_the_text() {
+    let t = TestApp::with(|s| s.sessions.console_token_sign_in = true);
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let w = world(t, &app).await;
+    let session = w.session(&app, &w.doctor()).await;
+    let page = send(&app, TestRequest::get().uri("/console/sheets").insert_header(session.clone())).await;
+    let page = text(&page);
+    assert!(page.contains("type=\"date\"") && page.contains("type=\"time\""), "{page}");
+    let csrf = csrf_of(&page);
+    let today = w.t.state.calendar.today();
+    let next_year = format!("{}-01-05", today.year() + 1);
+    let sheet = |day: &str, time: &str| {
+        TestRequest::post().uri("/console/sheets").insert_header(session.clone()).set_form([
+            ("csrf", csrf.as_str()),
+            ("patient_id", w.patient.as_str()),
+            ("to_organization", w.clinic.as_str()),
+            ("category", "question"),
+            ("urgency", "soon"),
+            ("body", "退院後の服薬について相談です"),
+            ("reply_by_date", day),
+            ("reply_by_time", time),
+        ])
+    };
+    // A day in the past: 422, the page in Japanese naming the field, the text kept.
+    let refused = send(&app, sheet("2020-01-01", "09:00")).await;
+    assert_eq!(refused.status, 422);
+    let body = text(&refused);
+    assert!(body.contains("回答期限: 未来の日時を入力してください"), "{body}");
+    assert!(body.contains("退院後の服薬について相談です") && body.contains("value=\"2020-01-01\""), "{body}");
+    let en = send(&app, sheet("2020-01-01", "9:00").uri("/console/sheets?lang=en")).await;
+    assert!(text(&en).contains("Reply by: must be in the future"), "{}", text(&en));
+    let bad_time = send(&app, sheet(&next_year, "25:00")).await;
+    assert_eq!(bad_time.status, 422);
+    assert!(text(&bad_time).contains("時刻を正しく入力してください"));
+
+    // 08:30 in Tokyo is 23:30 UTC the day before; the sheet page says it as written.
+    let sent = send(&app, sheet(&next_year, "08:30")).await;
+    assert_eq!(sent.status, 303, "{}", text(&sent));
+    let id = sent.header("location").unwrap().rsplit('/').next().unwrap().to_owned();
+    let api = call(&app, "GET", &format!("/v1/contact-sheets/{id}"), &w.doctor(), None).await;
+    assert_eq!(api.body["reply_by"], json!(format!("{}-01-04T23:30:00.000000Z", today.year() + 1)), "{}", api.body);
+    let shown = send(&app, TestRequest::get().uri(&format!("/console/sheets/{id}")).insert_header(session)).await;
+    let shown = text(&shown);
+    assert!(shown.contains(&format!("{}年1月5日", today.year() + 1)) && shown.contains("08:30"), "{shown}");
+    assert!(!shown.contains("T23:30:00"), "no UTC instant on the page: {shown}");
+}
+
+#[actix_web::test]
 async fn every_console_response_carries_a_strict_content_security_policy() {
     let t = TestApp::with(|s| s.sessions.console_token_sign_in = true);
     let app = init_service(carepath::startup::app(t.state.clone())).await;
