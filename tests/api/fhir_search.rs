@@ -50,7 +50,13 @@ async fn searches_are_of_one_patient_paged_and_filtered() {
     )
     .await;
     let g30 = of_type(&bundle.body, "Condition").iter().filter(|c| c["code"]["coding"][0]["code"] == "G30.1").count();
+    assert!(g30 > 0, "the world has a G30.1 diagnosis");
     assert_eq!(coded.body["total"].as_u64(), Some(g30 as u64), "{}", coded.body);
+    // HL7's name for ICD-10, which carepath wrote before JP-CLINS, still finds them.
+    let older = get(&app, &w.physician, &format!("{uri}&code=http://hl7.org/fhir/sid/icd-10|G30.1")).await;
+    assert_eq!(older.body["total"].as_u64(), Some(g30 as u64), "{}", older.body);
+    let other = get(&app, &w.physician, &format!("{uri}&code=http://snomed.info/sct|G30.1")).await;
+    assert_eq!(other.body["total"].as_u64(), Some(0), "{}", other.body);
     let count = get(&app, &w.physician, &format!("{uri}&_summary=count")).await;
     assert_eq!((count.body["total"].as_u64(), count.body.get("entry")), (Some(all as u64), None));
     let cut = get(&app, &w.physician, &format!("{uri}&_elements=code&_count=1")).await;

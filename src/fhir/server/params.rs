@@ -9,6 +9,7 @@ use time::{Date, Month, OffsetDateTime};
 use super::{DEFAULT_COUNT, Kind, MAX_COUNT, Param, Type};
 use crate::clock;
 use crate::error::{ApiError, FieldError};
+use crate::fhir::systems;
 
 /// Parameters every FHIR route takes, that are no filter.
 pub const RESULT: &[&str] = &["_count", "_offset", "_sort", "_summary", "_elements", "_format", "_pretty", "_total"];
@@ -221,7 +222,14 @@ impl TokenFilter {
         let mut held = Vec::new();
         codes(&resource[self.param.path], &mut held);
         self.values.iter().any(|(system, code)| {
-            held.iter().any(|(s, c)| c == code && (system.is_none() || system.as_deref() == s.as_deref()))
+            held.iter().any(|(s, c)| {
+                c == code
+                    && match (system, s) {
+                        (None, _) => true,
+                        (Some(asked), Some(held)) => systems::canonical(asked) == systems::canonical(held),
+                        (Some(_), None) => false,
+                    }
+            })
         })
     }
 }
