@@ -34,6 +34,8 @@ pub enum Kind {
     ServiceKind,
     /// The count on day N of the month (1–31), stored in the row's `days` array.
     Day(u8),
+    /// Left blank: a column of the file's layout that this kind of record does not use.
+    Blank,
 }
 
 /// One column of a file.
@@ -240,6 +242,45 @@ pub const USAGE7: &[Column] = &{
         col("benefit", "保険/事業費請求額", Kind::Int(10), true),
         col("copay", "利用者負担(保険/事業対象分)", Kind::Int(10), true),
         col("copay_full", "利用者負担(全額負担分)", Kind::Int(10), false),
+        VENDOR,
+        IDENTIFIER,
+    ]
+};
+
+/// サービス内容/種類 of the 7表 record that carries the patient's totals rather than a service.
+pub const TOTAL: &str = "合計";
+
+/// 第7表's 合計 record (UPBEPYO, the 別表's 区分支給限度管理 total line; our reading): the same
+/// 25 columns as a service record, so one file holds both, told apart by サービス内容/種類.
+/// Its 単位数 is the 区分支給限度基準額 (units), and each amount is the sum of the patient's
+/// service records of the file (`careplan::totals` checks that). The columns a total has no
+/// value for (the provider, the code, the price, the rates) stay blank.
+pub const USAGE7_TOTAL: &[Column] = &{
+    let [a, b, c] = lead();
+    [
+        a,
+        b,
+        c,
+        col("month", "対象年月", Kind::Month, true),
+        col("", "事業所番号", Kind::Blank, false),
+        col("", "事業所名", Kind::Blank, false),
+        col("", "サービスコード", Kind::Blank, false),
+        col("service_name", "サービス内容/種類", Kind::Code(&[TOTAL]), true),
+        col("limit_units", "区分支給限度基準額(単位)", Kind::Int(7), true),
+        col("", "割引後率(%)", Kind::Blank, false),
+        col("", "割引後単位数", Kind::Blank, false),
+        col("", "回数", Kind::Blank, false),
+        col("service_units", "サービス単位/金額 合計", Kind::Int(9), true),
+        col("over_type_limit", "種類支給限度基準を超える単位数 合計", Kind::Int(9), false),
+        col("within_type_limit", "種類支給限度基準内単位数 合計", Kind::Int(9), false),
+        col("over_limit", "区分支給限度基準を超える単位数 合計", Kind::Int(9), false),
+        col("within_limit", "区分支給限度基準内単位数 合計", Kind::Int(9), false),
+        col("", "単位数単価", Kind::Blank, false),
+        col("total_cost", "費用総額(保険/事業対象分) 合計", Kind::Int(10), true),
+        col("", "給付率(%)", Kind::Blank, false),
+        col("benefit", "保険/事業費請求額 合計", Kind::Int(10), true),
+        col("copay", "利用者負担(保険/事業対象分) 合計", Kind::Int(10), true),
+        col("copay_full", "利用者負担(全額負担分) 合計", Kind::Int(10), false),
         VENDOR,
         IDENTIFIER,
     ]

@@ -11,8 +11,16 @@ use super::records::Row;
 pub const CARE_PLAN: &str = "care-plan";
 /// The document type of a month's service use (6・7表).
 pub const SERVICE_USE: &str = "service-use";
-/// The schema version both are written at.
-pub const SCHEMA_VERSION: &str = "1.0.0";
+/// The schema version a plan is written at.
+pub const CARE_PLAN_VERSION: &str = "1.0.0";
+/// The schema version a month is written at: 1.1.0 adds the 7表's 合計 (`table7_total`);
+/// months filed at 1.0.0 stay valid and are rewritten at 1.1.0 when they next change.
+pub const SERVICE_USE_VERSION: &str = "1.1.0";
+
+/// The schema version `doc_type` is written at.
+pub fn schema_version(doc_type: &str) -> &'static str {
+    if doc_type == SERVICE_USE { SERVICE_USE_VERSION } else { CARE_PLAN_VERSION }
+}
 
 /// The rows about one patient that make one plan.
 #[derive(Debug, Clone)]
@@ -30,6 +38,8 @@ pub struct UsageRows {
     pub month: String,
     pub planned: Vec<Row>,
     pub table7: Vec<Row>,
+    /// The 7表's 合計 record, where the file has one.
+    pub total: Option<Row>,
 }
 
 fn values(rows: &[Row]) -> Value {
@@ -53,7 +63,7 @@ pub fn plan_content(rows: &PlanRows) -> Value {
 /// what the month's document already holds, kept).
 pub fn usage_content(rows: &UsageRows, actual: Value) -> Value {
     let s = &rows.supplement;
-    json!({
+    let mut content = json!({
         "csv_version": s.csv_version,
         "insurer_number": s.insurer_number,
         "insured_number": s.insured_number,
@@ -62,7 +72,11 @@ pub fn usage_content(rows: &UsageRows, actual: Value) -> Value {
         "planned": values(&rows.planned),
         "table7": values(&rows.table7),
         "actual": if actual.is_array() { actual } else { json!([]) },
-    })
+    });
+    if let Some(total) = &rows.total {
+        content["table7_total"] = Value::Object(total.values.clone());
+    }
+    content
 }
 
 fn text(content: &Value, key: &str) -> String {
@@ -96,14 +110,21 @@ pub fn plan_rows(content: &Value) -> PlanRows {
     }
 }
 
-/// A stored month's rows for one provider (or for every provider with `None`).
+/// A stored month's rows for one provider (or for every provider with `None`). The 合計 goes
+/// with the 7表 rows only when they are all of them: a total over other providers' services
+/// would tell this one what they bill, and would not sum the rows it receives.
 pub fn usage_rows(content: &Value, provider: Option<&str>) -> UsageRows {
     let ours = |v: &Value| provider.is_none_or(|p| v["provider_number"].as_str() == Some(p));
+    let table7 = rows_of(content, "table7", ours);
+    let whole = content["table7"].as_array().is_none_or(|all| all.len() == table7.len());
+    let total = (whole && content["table7_total"].is_object())
+        .then(|| row(content, table7.len() + 1, &content["table7_total"]));
     UsageRows {
         supplement: row(content, 1, &content["person"]),
         month: text(content, "month"),
         planned: rows_of(content, "planned", ours),
-        table7: rows_of(content, "table7", ours),
+        table7,
+        total,
     }
 }
 

@@ -78,6 +78,15 @@ impl FileKind {
         }
     }
 
+    /// The columns of one record whose サービス内容/種類 is `service_name`: a 7表 record is a
+    /// service, or with `合計` the patient's totals (the same count of columns, read otherwise).
+    pub fn record_columns(self, service_name: Option<&str>) -> &'static [Column] {
+        match self {
+            Self::Usage7 if service_name == Some(columns::TOTAL) => columns::USAGE7_TOTAL,
+            _ => self.columns(),
+        }
+    }
+
     /// The specification's name of the file, for messages.
     pub fn title(self) -> &'static str {
         match self {

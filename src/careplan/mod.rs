@@ -8,6 +8,7 @@
 //! - `columns`: one column table per kind of file (the one place to correct a column).
 //! - `service_types`: the サービス種類コード a service code must begin with.
 //! - `records`: bytes to rows and back, by the column tables.
+//! - `totals`: the 7表's 合計 record against the rows it sums.
 //! - `units`: files to send units, rows to patients.
 //! - `content`: rows to `care-plan` and `service-use` documents and back.
 
@@ -19,4 +20,5 @@ mod properties;
 pub mod records;
 pub mod service_types;
 pub mod sjis;
+pub mod totals;
 pub mod units;

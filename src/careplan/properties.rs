@@ -7,7 +7,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{Map, Value};
 
-use super::columns::{CARE_LEVELS, Column, Kind, LEAD};
+use super::columns::{CARE_LEVELS, Column, Kind, LEAD, USAGE7_TOTAL};
 use super::content::{self, PlanRows, UsageRows};
 use super::files::{CSV_VERSIONS, FileKind};
 use super::records::{self, Row};
@@ -51,13 +51,23 @@ fn value(rng: &mut ChaCha8Rng, column: &Column) -> Option<Value> {
             s((*codes[rng.gen_range(0..codes.len())]).to_owned())
         }
         Kind::ServiceCode => s(format!("{}{}", ["11", "13", "15", "43", "A2"][rng.gen_range(0..5)], digits(rng, 4))),
+        Kind::Blank => None,
     }
 }
 
 fn row(rng: &mut ChaCha8Rng, kind: FileKind, line: usize, who: (&str, &str)) -> Row {
+    row_of(rng, kind.columns(), line, who)
+}
+
+/// A 7表 合計 record (its sums are not those of any rows: the format does not check them).
+fn total(rng: &mut ChaCha8Rng, line: usize, who: (&str, &str)) -> Row {
+    row_of(rng, USAGE7_TOTAL, line, who)
+}
+
+fn row_of(rng: &mut ChaCha8Rng, columns: &[Column], line: usize, who: (&str, &str)) -> Row {
     let mut values = Map::new();
     let mut days = vec![Value::Null; 31];
-    for column in &kind.columns()[LEAD..] {
+    for column in &columns[LEAD..] {
         let v = value(rng, column);
         match (column.kind, v) {
             (Kind::Day(d), Some(v)) => days[usize::from(d) - 1] = v,
@@ -68,7 +78,7 @@ fn row(rng: &mut ChaCha8Rng, kind: FileKind, line: usize, who: (&str, &str)) -> 
             (_, None) => {}
         }
     }
-    if kind.columns().iter().any(|c| matches!(c.kind, Kind::Day(_))) {
+    if columns.iter().any(|c| matches!(c.kind, Kind::Day(_))) {
         values.insert("days".into(), Value::Array(days));
     }
     Row {
@@ -86,7 +96,10 @@ fn any_rows_write_and_read_back() {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         for kind in FileKind::ALL {
             let n = rng.gen_range(1..5);
-            let rows: Vec<Row> = (1..=n).map(|i| row(&mut rng, kind, i, ("332106", "9900000001"))).collect();
+            let mut rows: Vec<Row> = (1..=n).map(|i| row(&mut rng, kind, i, ("332106", "9900000001"))).collect();
+            if kind == FileKind::Usage7 && rng.gen_bool(0.5) {
+                rows.push(total(&mut rng, n + 1, ("332106", "9900000001")));
+            }
             let bytes = records::write(kind, &rows).unwrap_or_else(|p| panic!("seed {seed} {kind:?}: {p:?}"));
             let back = records::read(kind, &bytes).unwrap_or_else(|p| panic!("seed {seed} {kind:?}: {p:?}"));
             assert_eq!(back, rows, "seed {seed} {kind:?}");
@@ -109,15 +122,18 @@ fn any_stored_plan_or_month_writes_its_rows_again() {
         assert_eq!(again.supplement, plan.supplement, "seed {seed}");
         assert_eq!(again.table1, plan.table1, "seed {seed}");
         assert_eq!(again.table2, plan.table2, "seed {seed}");
+        let n7 = rng.gen_range(0..4);
         let usage = UsageRows {
             supplement: plan.supplement.clone(),
             month: "2026-04".into(),
             planned: (1..=rng.gen_range(1..4)).map(|i| row(&mut rng, FileKind::Usage6, i, who)).collect(),
-            table7: (1..=rng.gen_range(0..4)).map(|i| row(&mut rng, FileKind::Usage7, i, who)).collect(),
+            table7: (1..=n7).map(|i| row(&mut rng, FileKind::Usage7, i, who)).collect(),
+            total: rng.gen_bool(0.5).then(|| total(&mut rng, n7 + 1, who)),
         };
         let stored = content::usage_content(&usage, Value::Array(Vec::new()));
         let back = content::usage_rows(&stored, None);
         assert_eq!((back.planned, back.table7, back.month), (usage.planned, usage.table7, usage.month), "seed {seed}");
+        assert_eq!(back.total, usage.total, "seed {seed}");
     }
 }
 

@@ -66,6 +66,8 @@ pub fn read(kind: FileKind, bytes: &[u8]) -> Result<Vec<Row>, Vec<Problem>> {
             problems.push(Problem::new(line, 0, reason));
             continue;
         }
+        // Where the 7表's サービス内容/種類 sits (column 8) decides which of its tables reads it.
+        let columns = kind.record_columns(record.get(7));
         match row_of(line, columns, &record) {
             Ok(row) => rows.push(row),
             Err(mut more) => problems.append(&mut more),
@@ -163,6 +165,7 @@ fn value_of(column: &Column, raw: &str) -> Result<Option<Value>, String> {
             None => text(raw),
             Some(problem) => Err(problem),
         },
+        Kind::Blank => Err("must be blank on this record".into()),
     }
 }
 
@@ -199,9 +202,9 @@ fn field_of(column: &Column, row: &Row) -> String {
 /// Writes rows as a file of `kind`: quoted fields, CRLF, MS932. The error names the record
 /// (from 1) and column holding a character MS932 cannot hold.
 pub fn write(kind: FileKind, rows: &[Row]) -> Result<Vec<u8>, Problem> {
-    let columns = kind.columns();
     let mut text = String::new();
     for (i, row) in rows.iter().enumerate() {
+        let columns = kind.record_columns(row.values.get("service_name").and_then(Value::as_str));
         let lead = [&row.csv_version, &row.insurer_number, &row.insured_number];
         for (c, column) in columns.iter().enumerate() {
             let field = if c < LEAD { lead[c].clone() } else { field_of(column, row) };

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use super::content::{PlanRows, UsageRows};
 use super::files::{FileKind, FileName};
 use super::records::{Problem, Row};
+use super::totals;
 
 /// One file of an upload, read.
 #[derive(Debug, Clone)]
@@ -137,9 +138,12 @@ pub fn units(files: Vec<Parsed>) -> Result<Vec<Unit>, Vec<Located>> {
                 let mut sevens = by_patient(&seven.rows);
                 let mut usages = Vec::new();
                 for (k, planned) in by_patient(&six.rows) {
-                    let table7 = sevens.remove(&k).unwrap_or_default();
+                    let (table7, total, order) = totals::split(sevens.remove(&k).unwrap_or_default());
+                    let sums = total.as_ref().map(|t| totals::check(&table7, t)).unwrap_or_default();
+                    problems
+                        .extend(order.into_iter().chain(sums).map(|problem| Located { file: seven.index, problem }));
                     if let Some(supplement) = supplement_for(&k, &planned[0], &supplements, six.index, &mut problems) {
-                        usages.push(UsageRows { supplement, month: iso.clone(), planned, table7 });
+                        usages.push(UsageRows { supplement, month: iso.clone(), planned, table7, total });
                     }
                 }
                 for rows in sevens.values() {

@@ -114,6 +114,7 @@ const EXAMPLES: &[(&str, &str, &str)] = &[
         "1.0.0-planned-and-actual",
         include_str!("../../schemas/service-use/examples/1.0.0-planned-and-actual.json"),
     ),
+    ("service-use", "1.1.0-with-totals", include_str!("../../schemas/service-use/examples/1.1.0-with-totals.json")),
     (
         "visiting-nursing-report",
         "1.0.0-full",

@@ -11,6 +11,7 @@ mod audit;
 mod auth;
 mod backup;
 mod care_plan_exchange;
+mod care_plan_totals;
 mod cli;
 mod consent;
 mod consent_log;

@@ -196,7 +196,7 @@ fn files(
             )?);
             out.push(encode(
                 name(FileKind::Usage7, month, &created),
-                numbered(usages.iter().flat_map(|u| u.table7.clone())),
+                numbered(usages.iter().flat_map(|u| u.table7.iter().chain(&u.total).cloned())),
             )?);
         }
     }

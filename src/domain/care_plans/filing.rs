@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::audit::{self, Event};
 use crate::auth::Caller;
-use crate::careplan::content::SCHEMA_VERSION;
+use crate::careplan::content::schema_version;
 use crate::db::DbConn;
 use crate::db::documents::{DocumentRow, VersionRow};
 use crate::domain::documents::{self, DocumentInput, IfMatch, Update};
@@ -76,7 +76,8 @@ pub fn file(
     content: Value,
     event: &mut Event,
 ) -> Result<Filed, ApiError> {
-    let input = DocumentInput { doc_type: doc_type.to_owned(), schema_version: SCHEMA_VERSION.into(), content };
+    let input =
+        DocumentInput { doc_type: doc_type.to_owned(), schema_version: schema_version(doc_type).into(), content };
     let written = match head {
         None => {
             event.action = "document.create";
