@@ -246,7 +246,7 @@ async fn upload_page(console: Console) -> PageResult {
     ok(&UploadPage { ui: console.ui, stored: Vec::new(), errors: Vec::new() })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct UploadForm {
     #[serde(default)]
     csrf: String,
@@ -255,12 +255,11 @@ struct UploadForm {
     payload: String,
 }
 
-async fn upload(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    console: Console,
-    form: web::Form<UploadForm>,
-) -> PageResult {
+/// The form's body is read as bytes under the server's body limit (the API import's), not as a
+/// `web::Form`: that extractor stops at 16 KiB, and a send unit's files in base64 are larger.
+async fn upload(req: HttpRequest, state: web::Data<AppState>, console: Console, body: web::Bytes) -> PageResult {
+    // A body that is no form has no CSRF token either: refused below as forged.
+    let form: UploadForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     check_csrf(&req, &form.csrf)?;
     let Console { ctx, ui } = console;
     let files: ExchangeFiles = serde_json::from_str(&form.payload)
