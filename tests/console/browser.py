@@ -310,6 +310,11 @@ for name, fn in [
 ]:
     step(name, fn)
 
+import care_plans_walk  # noqa: E402 - the care-plan exchange's walks, on this world
+for name, fn in care_plans_walk.steps(base=BASE, driver=driver, wait=wait, page=page, text=text, sign_in=sign_in, call=call,
+                                      admin=admin, office=office, care_manager=care_manager, patient=patient, insured="9876543210"):
+    step(name, fn)
+
 driver.quit()
 print(f"console: {passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)

@@ -2,7 +2,8 @@
 openapi-python-client: organisation, patient, care-path document, read back, update with
 If-Match, a stale update (412), a bad body (422 with its pointer). Then every other write of the
 API through its generated function and models, the batch a nurse-station vendor syncs with first
-(`writes.py`). Each answer is asserted."""
+(`writes.py`), and the care-plan exchange's import and export (`care_plans.py`). Each answer is
+asserted."""
 
 import datetime
 import os
@@ -93,3 +94,7 @@ print("flow: organisation, patient, care path, read back, If-Match update, 412, 
 import writes  # noqa: E402 - the rest of the writes, on the world this flow made
 
 writes.run(BASE, admin, doctor, org, patient, doc, token)
+
+import care_plans  # noqa: E402 - the care-plan exchange's import and export, on a world of its own
+
+care_plans.run(BASE, admin, token)
