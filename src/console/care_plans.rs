@@ -164,6 +164,42 @@ struct MonthPage {
     weeks: Vec<Vec<Day>>,
     weekdays: [&'static str; 7],
     found: bool,
+    /// The 7表's rows, each in the form's column order, and its 合計 with the limit.
+    table7: Vec<[String; 11]>,
+    total: Option<(String, Vec<String>)>,
+    table7_heads: [&'static str; 11],
+}
+
+const TABLE7_HEADS: [&str; 11] = [
+    "t7_provider",
+    "t7_service",
+    "t7_units",
+    "t7_count",
+    "t7_service_units",
+    "t7_within_limit",
+    "t7_unit_price",
+    "t7_total_cost",
+    "t7_benefit_percent",
+    "t7_benefit",
+    "t7_copay",
+];
+
+/// A 7表 record in the form's column order (the 合計 has no provider, price or rate: blank).
+fn table7_cells(row: &Value) -> [String; 11] {
+    [
+        "provider_name",
+        "service_name",
+        "units",
+        "count",
+        "service_units",
+        "within_limit",
+        "unit_price",
+        "total_cost",
+        "benefit_percent",
+        "benefit",
+        "copay",
+    ]
+    .map(|k| text(row, k))
 }
 
 fn count(row: &Value, day: usize) -> String {
@@ -224,6 +260,10 @@ async fn month(
             super::Lang::En => ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"],
         },
         found: doc.is_some(),
+        table7: content["table7"].as_array().map(|rows| rows.iter().map(table7_cells).collect()).unwrap_or_default(),
+        // The 合計's first two cells are the heading's.
+        table7_heads: TABLE7_HEADS,
+        total: content.get("table7_total").map(|t| (text(t, "limit_units"), table7_cells(t)[2..].to_vec())),
         month,
         ui: console.ui,
     })

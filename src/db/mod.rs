@@ -348,3 +348,24 @@ pub fn open_sqlite_file(path: &std::path::Path) -> Result<DbConn, StoreError> {
         Manager { backend: Backend::Sqlite, url: path.to_string_lossy().into_owned(), statement_timeout_ms: 0 };
     manager.connect().map_err(|e| StoreError::Connect(e.to_string()))
 }
+
+#[cfg(test)]
+mod tests {
+    use diesel::{Connection, QueryableByName, RunQueryDsl, SqliteConnection, sql_types::Text};
+
+    #[derive(QueryableByName)]
+    struct CompileOption {
+        #[diesel(sql_type = Text)]
+        compile_options: String,
+    }
+
+    /// `.cargo/config.toml` builds the bundled SQLite with the planner stability guarantee: a
+    /// build without it parses every `first()` again at each step (see the comment there).
+    #[test]
+    fn the_bundled_sqlite_plans_a_statement_once_whatever_is_bound() {
+        let mut conn = SqliteConnection::establish(":memory:").unwrap();
+        let options: Vec<CompileOption> = diesel::sql_query("PRAGMA compile_options").load(&mut conn).unwrap();
+        let options: Vec<&str> = options.iter().map(|o| o.compile_options.as_str()).collect();
+        assert!(options.contains(&"ENABLE_QPSG"), "{options:?}");
+    }
+}

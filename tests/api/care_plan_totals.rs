@@ -4,15 +4,13 @@
 //! does not sum its rows.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
-use actix_web::test::init_service;
+use actix_web::test::{TestRequest, init_service};
 use serde_json::json;
 
-use crate::care_plan_exchange::{bytes_of, csv, file, get, post, supplement, usage6, usage7, world};
-use crate::common::TestApp;
-
-const OFFICE: &str = "3370100015";
-const DAY: &str = "3370200014";
-const NURSE: &str = "3360190017";
+use crate::common::care_plan_files::{
+    DAY, NURSE, OFFICE, bytes_of, csv, file, get, post, supplement, usage6, usage7, world,
+};
+use crate::common::{self, TestApp, send};
 
 /// The 合計 record of a patient's 7表: the limit, then the sums in their columns.
 fn total(number: &str, limit: &str, sums: [&str; 7]) -> Vec<String> {
@@ -59,7 +57,7 @@ fn unit(stamp: &str, seven: &[Vec<String>], six: &[Vec<String>]) -> serde_json::
 
 #[actix_web::test]
 async fn care_plan_totals_are_filed_exported_byte_exact_and_checked_against_their_rows() {
-    let t = TestApp::new();
+    let t = TestApp::with(|s| s.sessions.console_token_sign_in = true);
     let app = init_service(carepath::startup::app(t.state.clone())).await;
     let w = world(&t, &app).await;
     let six = [usage6("9900000001", DAY, "151234", &[3, 7, 10, 14]), usage6("9900000001", DAY, "151235", &[5])];
@@ -75,6 +73,14 @@ async fn care_plan_totals_are_filed_exported_byte_exact_and_checked_against_thei
     assert_eq!(read.body["content"]["table7_total"]["limit_units"], 19705);
     assert_eq!(read.body["content"]["table7_total"]["copay"], 13940);
     assert_eq!(read.body["content"]["table7"].as_array().unwrap().len(), 2);
+
+    // The month's page shows the 7表 under the calendar, its 合計 against the limit.
+    let cookie = common::console_sign_in(&app, &w.care_manager).await;
+    let uri = format!("/console/patients/{}/service-use?month=2026-04", w.patients[0]);
+    let page = send(&app, TestRequest::get().uri(&uri).insert_header(("cookie", cookie))).await;
+    let html = String::from_utf8(page.raw.clone()).unwrap();
+    assert!(html.contains("data-testid=\"table7\"") && html.contains("第7表"), "{html}");
+    assert!(html.contains("区分支給限度基準額 19705 単位の合計") && html.contains("<td>13940</td>"), "{html}");
 
     // The day service holds every service of the month: its 7表 is the office's, 合計 and all.
     let files = get(&app, &w.day_service, "/v1/care-plan-exchange/exports?month=202604").await;
@@ -126,18 +132,15 @@ fn csrf_of(page: &str) -> String {
 
 #[actix_web::test]
 async fn care_plan_console_upload_takes_a_send_unit_past_16_kib_checks_csrf_and_answers_per_row() {
-    use crate::care_plan_exchange::{table1, table2};
-    use actix_web::test::TestRequest;
+    use crate::common::care_plan_files::{table1, table2};
 
     let t = TestApp::with(|s| s.sessions.console_token_sign_in = true);
     let app = init_service(carepath::startup::app(t.state.clone())).await;
     let w = world(&t, &app).await;
-    let cookie = crate::common::console_sign_in(&app, &w.care_manager).await;
-    let page = crate::common::send(
-        &app,
-        TestRequest::get().uri("/console/care-plan-exchange").insert_header(("cookie", cookie.clone())),
-    )
-    .await;
+    let cookie = common::console_sign_in(&app, &w.care_manager).await;
+    let page =
+        send(&app, TestRequest::get().uri("/console/care-plan-exchange").insert_header(("cookie", cookie.clone())))
+            .await;
     let csrf = csrf_of(&String::from_utf8_lossy(&page.raw));
 
     // Long 方針 (as care managers write them): the form's body is past 16 KiB.
@@ -162,9 +165,9 @@ async fn care_plan_console_upload_takes_a_send_unit_past_16_kib_checks_csrf_and_
             .insert_header(("cookie", cookie.clone()))
             .set_form([("csrf", csrf), ("payload", payload)])
     };
-    let forged = crate::common::send(&app, upload("0000", &payload)).await;
+    let forged = send(&app, upload("0000", &payload)).await;
     assert_eq!(forged.status, 403);
-    let res = crate::common::send(&app, upload(&csrf, &payload)).await;
+    let res = send(&app, upload(&csrf, &payload)).await;
     assert_eq!(res.status, 200);
     let html = String::from_utf8_lossy(&res.raw).into_owned();
     assert!(html.contains("data-testid=\"upload-stored\"") && html.contains(&w.patients[1]), "{html}");
@@ -173,7 +176,7 @@ async fn care_plan_console_upload_takes_a_send_unit_past_16_kib_checks_csrf_and_
     let rows = [usage7("9900000001", DAY, "151234")];
     let bad = [rows[0].clone(), total("9900000001", "19705", ["1", "0", "0", "0", "0", "0", ""])];
     let six = [usage6("9900000001", DAY, "151234", &[3])];
-    let res = crate::common::send(&app, upload(&csrf, &unit("20260326101500", &bad, &six).to_string())).await;
+    let res = send(&app, upload(&csrf, &unit("20260326101500", &bad, &six).to_string())).await;
     let html = String::from_utf8_lossy(&res.raw).into_owned();
     assert!(html.contains("data-testid=\"upload-errors\"") && html.contains("/files/2/rows/2/columns/13"), "{html}");
 }

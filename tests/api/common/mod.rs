@@ -10,6 +10,7 @@ use diesel::{Connection, PgConnection, RunQueryDsl};
 use carepath::config::Settings;
 use carepath::state::AppState;
 
+pub mod care_plan_files;
 pub mod fhir_world;
 pub mod idp;
 mod request;
