@@ -16,7 +16,7 @@ import urllib.request
 import zoneinfo
 
 from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
@@ -122,7 +122,14 @@ def page(name):
 
 
 def text():
-    return driver.find_element(By.TAG_NAME, "body").text
+    # A body found just before a navigation replaces the document: Chromium then answers a
+    # generic error, not a stale element. Said as stale, so that `wait` tries again.
+    try:
+        return driver.find_element(By.TAG_NAME, "body").text
+    except WebDriverException as e:
+        if "does not belong to the document" in str(e):
+            raise StaleElementReferenceException(str(e)) from e
+        raise
 
 
 def sign_in(tok):
