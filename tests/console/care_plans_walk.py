@@ -88,10 +88,12 @@ def steps(*, base, driver, wait, page, text, sign_in, call, admin, office, care_
         driver.get(base + f"/console/patients/{patient}/service-use?month=2026-04")
         cal = driver.find_element(By.CSS_SELECTOR, "[data-testid=calendar]").text
         assert "通所介護" in cal, cal
+        seven = driver.find_element(By.CSS_SELECTOR, "[data-testid=table7]").text
+        assert "通所介護Ⅱ32" in seven and "区分支給限度基準額 19705 単位の合計" in seven and "3098" in seven, seven
         page("service-use")
 
     return [
         ("care manager uploads the office's care-plan files", upload),
         ("the plan page shows 1表 and 2表", plan),
-        ("the month's calendar shows the 6表", calendar),
+        ("the month's page shows the 6表 as a calendar and the 7表 with its 合計", calendar),
     ]
