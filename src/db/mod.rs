@@ -325,6 +325,25 @@ where
     .map_err(crate::error::ApiError::internal)?
 }
 
+/// [`run`] for work that only reads. On SQLite it runs in one read transaction: its statements
+/// share one snapshot, and the connection's page cache is checked against the write-ahead log
+/// once. Each statement on its own would begin a read transaction of its own, and after any
+/// commit by the writer (which commits every few milliseconds under load) SQLite empties the
+/// cache at that begin, so every statement read its pages again (issue 32's profile: most of
+/// `PatientRow::find` was `btreeBeginTrans` and page reads). On PostgreSQL each statement stays
+/// its own: a BEGIN and a COMMIT would be two more round trips.
+pub async fn run_read<T, F>(pool: &DbPool, f: F) -> Result<T, crate::error::ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConn) -> Result<T, crate::error::ApiError> + Send + 'static,
+{
+    run(pool, move |conn| match conn {
+        DbConn::Sqlite(_) => conn.transaction(f),
+        DbConn::Pg(_) => f(conn),
+    })
+    .await
+}
+
 /// Writes a consistent copy of a SQLite database to `path` with `VACUUM INTO`: one read
 /// transaction, so writers carry on (WAL) and the copy holds exactly the commits made before it
 /// began. A file copy of a live database could tear a page mid-write; this cannot.

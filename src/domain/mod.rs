@@ -61,7 +61,7 @@ where
     F: FnOnce(&mut DbConn, &AppState, &mut Event) -> Result<T, ApiError> + Send + 'static,
 {
     let st = state.clone();
-    let (result, event) = db::run(pool, move |conn| {
+    let (result, event) = db::run_read(pool, move |conn| {
         let mut event = event;
         let result = f(conn, &st, &mut event);
         Ok((result, event))

@@ -259,6 +259,24 @@ fn allergies(doc: &Document, out: &mut Vec<Derived>) {
     }
 }
 
+/// What is derived from one document that may be of resource type `kind` (a generator makes
+/// one or two types: the medications both statements and requests), in content order; nothing
+/// for a type no document list makes.
+pub fn derived_of(doc: &Document, kind: &str) -> Vec<Derived> {
+    let mut out = Vec::new();
+    if doc.deleted {
+        return out;
+    }
+    match kind {
+        "Condition" => conditions(doc, &mut out),
+        "MedicationStatement" | "MedicationRequest" => medications(doc, &mut out),
+        "AllergyIntolerance" => allergies(doc, &mut out),
+        "Observation" => super::orders::observations(doc, &mut out),
+        _ => {}
+    }
+    out
+}
+
 /// Everything derived from one document, in content order.
 pub fn derived(doc: &Document) -> Vec<Derived> {
     let mut out = Vec::new();

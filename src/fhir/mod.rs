@@ -128,6 +128,19 @@ pub fn resources(record: &Record) -> Vec<Value> {
     out
 }
 
+/// The resources of the record of type `kind`, in the order of [`resources`]. A clinical type
+/// is built from the document lists alone: a search or read of Conditions need not build the
+/// care plan, the medications and the rest only to drop them (a fifth of a search's time).
+pub fn resources_of(record: &Record, kind: &str) -> Vec<Value> {
+    let all = match kind {
+        "Condition" | "MedicationStatement" | "MedicationRequest" | "AllergyIntolerance" | "Observation" => {
+            record.documents.iter().flat_map(|d| clinical::derived_of(d, kind)).map(|d| d.resource).collect()
+        }
+        _ => resources(record),
+    };
+    all.into_iter().filter(|r| r["resourceType"] == kind).collect()
+}
+
 /// The resources made from one document: a CarePlan (a care path; `current` when it is the
 /// patient's current one) or a Composition and a DocumentReference, then what its lists hold.
 pub fn document_resources(doc: &crate::domain::documents::Document, current: bool, with_team: bool) -> Vec<Value> {

@@ -76,7 +76,7 @@ pub async fn read(
     crate::domain::read(state, event, move |conn, st, ev| {
         let patient = patient_of(conn, kind, &id)?.ok_or_else(|| missing(kind, &id))?;
         let record = crate::fhir::gather(conn, st, &ctx.caller, &patient, None, ev)?;
-        let current = stamp::entries(&record).into_iter().find(|e| e.kind() == kind && e.id() == id);
+        let current = stamp::entries_of(&record, kind).into_iter().find(|e| e.id() == id);
         let current = current.ok_or_else(|| missing(kind, &id))?;
         match vid {
             None => Ok(current),

@@ -171,7 +171,7 @@ pub async fn search(
     let filter = s.clone();
     let found = crate::domain::read(state, event, move |conn, st, ev| {
         let record = gather_parts(conn, st, &ctx.caller, &patient, None, parts(kind), ev)?;
-        Ok(stamp::entries(&record).into_iter().filter(|e| e.kind() == kind && admits(e, &filter)).collect::<Vec<_>>())
+        Ok(stamp::entries_of(&record, kind).into_iter().filter(|e| admits(e, &filter)).collect::<Vec<_>>())
     })
     .await;
     // A patient the caller may not read matches nothing, exactly as one that does not exist

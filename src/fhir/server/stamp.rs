@@ -76,6 +76,15 @@ pub fn document_id(kind: &str, id: &str) -> Option<String> {
 
 /// Every resource of the record, each with its version and last change stamped into `meta`.
 pub fn entries(record: &Record) -> Vec<Entry> {
+    stamp_all(record, super::super::resources(record))
+}
+
+/// The record's resources of type `kind`, stamped as [`entries`] stamps them.
+pub fn entries_of(record: &Record, kind: &str) -> Vec<Entry> {
+    stamp_all(record, super::super::resources_of(record, kind))
+}
+
+fn stamp_all(record: &Record, resources: Vec<Value>) -> Vec<Entry> {
     let docs: HashMap<&str, &Document> = record.documents.iter().map(|d| (d.id.as_str(), d)).collect();
     let consents: HashMap<&str, String> = record
         .consents
@@ -89,7 +98,7 @@ pub fn entries(record: &Record) -> Vec<Entry> {
         .map(|o| (("Organization", o.id.as_str()), o.updated_at.as_str()))
         .chain(record.practitioners.iter().map(|p| (("Practitioner", p.id.as_str()), p.updated_at.as_str())))
         .collect();
-    super::super::resources(record)
+    resources
         .into_iter()
         .map(|resource| {
             let kind = resource["resourceType"].as_str().unwrap_or_default().to_owned();
