@@ -2,6 +2,7 @@
 
 use std::time::Instant;
 
+use actix_web::HttpMessage;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
@@ -22,12 +23,26 @@ fn method_label(method: &Method) -> &'static str {
     }
 }
 
+/// The request's route pattern, found once by [`track`] (the outermost middleware): finding it
+/// walks the whole route table's patterns, and the log line needs it too.
+pub struct Route(pub String);
+
+impl Route {
+    pub fn of(req: &ServiceRequest) -> String {
+        match req.extensions().get::<Route>() {
+            Some(route) => route.0.clone(),
+            None => req.match_pattern().unwrap_or_else(|| "unmatched".to_owned()),
+        }
+    }
+}
+
 /// Counts and times every request by its route pattern (`/v1/documents/{id}`), never its path.
 pub async fn track(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let route = req.match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+    req.extensions_mut().insert(Route(route.clone()));
     let method = method_label(req.method());
     let started = Instant::now();
     let result = next.call(req).await;

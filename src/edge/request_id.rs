@@ -29,7 +29,7 @@ pub async fn middleware(
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let id = req.headers().get(HEADER).and_then(accept).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     req.extensions_mut().insert(RequestId(id.clone()));
-    let route = req.match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+    let route = super::metrics::Route::of(&req);
     let span = tracing::info_span!("request", request_id = %id, method = %req.method(), route = %route);
     let started = Instant::now();
     let mut res = next.call(req).instrument(span.clone()).await?;

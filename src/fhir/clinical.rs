@@ -75,16 +75,16 @@ fn as_sent(r: &mut Value, o: &Map<String, Value>) {
 }
 
 fn condition(doc: &Document, id: String, status: &str, category: &str, code: Value) -> Value {
-    json!({
-        "resourceType": "Condition",
-        "id": id,
-        "meta": meta(Some("JP_Condition"), None, false),
-        "clinicalStatus": clinical_status(CONDITION_CLINICAL, status),
-        "category": [{ "coding": [{ "system": CONDITION_CATEGORY, "code": category }] }],
-        "code": code,
-        "subject": reference("Patient", &doc.patient_id),
-        "recorder": writer(&doc.updated_by),
-    })
+    super::object([
+        ("resourceType", json!("Condition")),
+        ("id", Value::String(id)),
+        ("meta", meta(Some("JP_Condition"), None, false)),
+        ("clinicalStatus", clinical_status(CONDITION_CLINICAL, status)),
+        ("category", json!([{ "coding": [{ "system": CONDITION_CATEGORY, "code": category }] }])),
+        ("code", code),
+        ("subject", reference("Patient", &doc.patient_id)),
+        ("recorder", writer(&doc.updated_by)),
+    ])
 }
 
 /// The FHIR clinical status of one of our infection statuses.

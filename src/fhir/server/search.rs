@@ -88,7 +88,11 @@ pub fn searchset(matches: Vec<Entry>, s: &Search, here: &Here, extra: Vec<Value>
             .take(s.count)
             .map(|e| {
                 let url = format!("{}/{}/{}", here.base, e.kind(), e.id());
-                json!({"fullUrl": url, "resource": shaped(e.resource, s), "search": {"mode": "match"}})
+                crate::fhir::object([
+                    ("fullUrl", Value::String(url)),
+                    ("resource", shaped(e.resource, s)),
+                    ("search", json!({"mode": "match"})),
+                ])
             })
             .collect();
     }
@@ -102,7 +106,7 @@ pub fn searchset(matches: Vec<Entry>, s: &Search, here: &Here, extra: Vec<Value>
         "link": links,
     });
     if !entries.is_empty() {
-        bundle["entry"] = json!(entries);
+        bundle["entry"] = Value::Array(entries);
     }
     bundle
 }
