@@ -91,6 +91,18 @@ where
 }
 
 #[actix_web::test]
+async fn the_servers_address_leads_to_the_console_and_signed_out_to_its_sign_in() {
+    let t = TestApp::new();
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let root = send(&app, TestRequest::get().uri("/")).await;
+    assert_eq!(root.status, 303);
+    assert_eq!(root.headers.get("location").unwrap(), "/console/");
+    let console = send(&app, TestRequest::get().uri("/console/")).await;
+    assert_eq!(console.status, 303, "signed out: {}", text(&console));
+    assert!(console.headers.get("location").unwrap().to_str().unwrap().starts_with("/console/login"));
+}
+
+#[actix_web::test]
 async fn token_sign_in_keeps_a_server_side_session_in_a_strict_http_only_cookie() {
     let t = TestApp::with(|s| s.sessions.console_token_sign_in = true);
     let app = init_service(carepath::startup::app(t.state.clone())).await;
