@@ -170,36 +170,24 @@ struct MonthPage {
     table7_heads: [&'static str; 11],
 }
 
-const TABLE7_HEADS: [&str; 11] = [
-    "t7_provider",
-    "t7_service",
-    "t7_units",
-    "t7_count",
-    "t7_service_units",
-    "t7_within_limit",
-    "t7_unit_price",
-    "t7_total_cost",
-    "t7_benefit_percent",
-    "t7_benefit",
-    "t7_copay",
+/// The 7表's columns in the form's order: the member each is kept at, and its heading's word.
+const TABLE7_COLUMNS: [(&str, &str); 11] = [
+    ("provider_name", "t7_provider"),
+    ("service_name", "t7_service"),
+    ("units", "t7_units"),
+    ("count", "t7_count"),
+    ("service_units", "t7_service_units"),
+    ("within_limit", "t7_within_limit"),
+    ("unit_price", "t7_unit_price"),
+    ("total_cost", "t7_total_cost"),
+    ("benefit_percent", "t7_benefit_percent"),
+    ("benefit", "t7_benefit"),
+    ("copay", "t7_copay"),
 ];
 
-/// A 7表 record in the form's column order (the 合計 has no provider, price or rate: blank).
+/// A 7表 record's cells (the 合計 has no provider, price or rate: blank).
 fn table7_cells(row: &Value) -> [String; 11] {
-    [
-        "provider_name",
-        "service_name",
-        "units",
-        "count",
-        "service_units",
-        "within_limit",
-        "unit_price",
-        "total_cost",
-        "benefit_percent",
-        "benefit",
-        "copay",
-    ]
-    .map(|k| text(row, k))
+    TABLE7_COLUMNS.map(|(member, _)| text(row, member))
 }
 
 fn count(row: &Value, day: usize) -> String {
@@ -262,7 +250,7 @@ async fn month(
         found: doc.is_some(),
         table7: content["table7"].as_array().map(|rows| rows.iter().map(table7_cells).collect()).unwrap_or_default(),
         // The 合計's first two cells are the heading's.
-        table7_heads: TABLE7_HEADS,
+        table7_heads: TABLE7_COLUMNS.map(|(_, word)| word),
         total: content.get("table7_total").map(|t| (text(t, "limit_units"), table7_cells(t)[2..].to_vec())),
         month,
         ui: console.ui,
