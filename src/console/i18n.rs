@@ -303,6 +303,22 @@ pub const LABELS: &[(&str, &str, &str)] = &[
     ("vacancy_days", "空床(日別)", "Free beds by day"),
     ("beds_unit", "床", " beds"),
     ("accepts", "受け入れ可能な医療的ケア", "Care taken"),
+    // Contact sheets: filters, pages, pickers and steps.
+    ("sheet_filter", "表示する連絡票", "Sheets shown"),
+    ("all_sheets", "すべて", "All"),
+    ("unanswered", "未回答", "Unanswered"),
+    ("next_page", "次のページ", "Next page"),
+    ("no_patient", "利用者を指定しない(相談窓口への問い合わせなど)", "No patient (a question to a desk, say)"),
+    ("pick_addressee", "宛先を選んでください", "Choose the addressee"),
+    ("pick_team", "この利用者のケアチーム", "This patient's care team"),
+    ("pick_people", "担当者(地域の名簿)", "People (the region's directory)"),
+    ("pick_orgs", "事業所(受信箱あて)", "Organisations (their inbox)"),
+    ("follow_up", "追記する", "Follow up"),
+    ("forward", "転送する", "Forward"),
+    ("forward_to", "転送先", "Forward to"),
+    ("forward_note", "転送先へのひとこと", "A note for the new addressee"),
+    ("close_sheet", "完了にする", "Close"),
+    ("withdraw_sheet", "取り下げる", "Withdraw"),
     // Why a part of a record is not shown (access::Denial), as the reader needs to hear it.
     (
         "care_path_not_shared",

@@ -373,6 +373,11 @@ impl Names {
         Self(names.into_iter().collect())
     }
 
+    /// Adds names the page read otherwise (patients, say).
+    pub fn extend(&mut self, names: impl IntoIterator<Item = (String, String)>) {
+        self.0.extend(names);
+    }
+
     /// The name of `id`, or `id` itself.
     pub fn get<'a>(&'a self, id: &'a str) -> &'a str {
         self.0.get(id).map_or(id, String::as_str)
