@@ -163,3 +163,24 @@ async fn a_sheet_goes_to_a_doctor_picked_by_name_is_answered_followed_up_and_clo
     let page = get(&app, &cm, &second).await;
     assert!(page.contains("data-state=\"withdrawn\"") && page.contains("取り下げ"), "{page}");
 }
+
+#[actix_web::test]
+async fn a_form_sent_on_an_ended_session_leads_to_a_sign_in_that_says_why() {
+    let t = TestApp::with(|s| s.sessions.console_token_sign_in = true);
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let w = common::World::new(&t, &app).org("clinic", "clinic").build().await;
+    let cookie = common::console_sign_in(&app, &t.token("physician", &w.org("clinic"))).await;
+    let page = get(&app, &cookie, "/console/sheets").await;
+    let csrf = csrf_of(&page);
+    assert_eq!(post(&app, &cookie, "/console/logout", &[("csrf", &csrf)]).await.status, 303);
+    let sent = post(&app, &cookie, "/console/sheets", &[("csrf", &csrf), ("body", "書きかけ")]).await;
+    assert_eq!(sent.status, 303);
+    assert_eq!(sent.header("location"), Some("/console/login?again=1"));
+    let again = body(&send(&app, TestRequest::get().uri("/console/login?again=1")).await);
+    assert!(again.contains("data-testid=\"again\"") && again.contains("下書き"), "{again}");
+    // A stranger is only asked to sign in: there was no session to lose.
+    let stranger = send(&app, TestRequest::get().uri("/console/sheets")).await;
+    assert_eq!(stranger.header("location"), Some("/console/login"));
+    let plain = body(&send(&app, TestRequest::get().uri("/console/login")).await);
+    assert!(!plain.contains("data-testid=\"again\""));
+}

@@ -266,6 +266,26 @@ def care_manager_sends_sheet():
     assert driver.find_element(By.CSS_SELECTOR, "[data-testid=read-receipt]").text == "未読"
 
 
+def an_ended_session_keeps_the_draft():
+    """The session ends while a sheet is being written: the sign-in page says why, and the text
+    comes back as a draft in the form after signing in again."""
+    driver.get(BASE + f"/console/sheets?patient_id={patient}")
+    Select(driver.find_element(By.ID, "to")).select_by_visible_text("佐藤 看護（看護師・ひまわり訪問看護ステーション）")
+    driver.find_element(By.ID, "body").send_keys("下書きは残りますか")
+    driver.delete_cookie("cp_session")
+    driver.add_cookie({"name": "cp_session", "value": "ended-session", "path": "/"})
+    driver.find_element(By.ID, "send").click()
+    wait.until(lambda d: "/console/login" in d.current_url)
+    assert "again=1" in driver.current_url, driver.current_url
+    assert driver.find_elements(By.CSS_SELECTOR, "[data-testid=again]"), text()
+    page("session-ended")
+    sign_in(care_manager)
+    driver.get(BASE + "/console/sheets")
+    wait.until(lambda d: d.find_element(By.ID, "body").get_attribute("value") == "下書きは残りますか")
+    assert driver.find_element(By.ID, "new-sheet").get_attribute("data-draft-restored") == "true"
+    driver.find_element(By.ID, "body").clear()
+
+
 def nurse_reads_and_answers():
     sign_in(nurse)
     driver.get(BASE + "/console/sheets")
@@ -361,6 +381,7 @@ for name, fn in [
     ("patient page: care path form, withheld field, diff, team, consents", patient_page_withholds),
     ("English labels on request", english_switch),
     ("care manager sends a contact sheet", care_manager_sends_sheet),
+    ("an ended session keeps the typed sheet as a draft", an_ended_session_keeps_the_draft),
     ("nurse reads (receipt) and answers", nurse_reads_and_answers),
     ("care manager sees the answer", care_manager_sees_answer),
     ("a vacancy appears without reload", vacancy_appears_live),
