@@ -325,6 +325,28 @@ pub const LABELS: &[(&str, &str, &str)] = &[
         "Your session ended (idle, or signed out elsewhere): please sign in again. What you were writing is kept as a draft in this tab.",
     ),
     ("draft_restored", "前回の書きかけを下書きから戻しました。", "Your unsent draft was restored."),
+    // ケアマネタイム, kept by its owner.
+    ("hours", "ケアマネタイム(連絡を受けられる時間)", "Contact hours"),
+    (
+        "hours_help",
+        "ケアマネジャー等が連絡しやすい曜日と時間帯、連絡手段を公開します。時刻は日本時間です。空の行は無視されます。",
+        "The weekdays, times and channels at which care managers and others may reach you (Japan time). Empty rows are ignored.",
+    ),
+    ("hours_nav", "ケアマネタイム", "Contact hours"),
+    ("hours_slots", "毎週の時間帯", "Weekly slots"),
+    ("hours_days", "連絡を受けられない日(休診日など)", "Days without contact hours"),
+    ("hours_weekday", "曜日", "Weekday"),
+    ("hours_start", "開始", "From"),
+    ("hours_end", "終了", "To"),
+    ("hours_audience", "対象", "For"),
+    ("hours_day", "日付", "Day"),
+    ("hours_publish", "公開する", "Publish"),
+    ("hours_saved", "ケアマネタイムを公開しました。", "Your contact hours are published."),
+    ("hours_refused", "公開できませんでした。次の行を確認してください", "Not published: please check these rows"),
+    ("hours_check", "正しく入力してください(終了は開始より後、時刻は00:00〜24:00)", "please check it"),
+    ("reach_at", "この日時に連絡できる人", "Who can I reach at"),
+    ("reach_day", "日付", "Day"),
+    ("reach_time", "時刻(日本時間)", "Time (Japan time)"),
     // Error pages: what happened, for the reader (the API's text is for developers).
     (
         "error_403",

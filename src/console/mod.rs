@@ -11,6 +11,7 @@ mod care_plans;
 mod careform;
 mod form_errors;
 mod format;
+mod hours;
 mod i18n;
 mod invite;
 mod oidc;
@@ -61,6 +62,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .configure(received::routes)
             .configure(care_plans::routes)
             .configure(sheets::routes)
+            .configure(hours::routes)
             .configure(auditor::routes)
             .configure(vacancies::routes),
     );

@@ -239,7 +239,7 @@ def patient_page_withholds():
     assert "MRSA" not in text()
     assert "退院後、訪問看護を週3回に増やした" in driver.find_element(By.CSS_SELECTOR, "[data-testid=diff]").text
     assert "佐藤 看護" in driver.find_element(By.CSS_SELECTOR, "[data-testid=team]").text
-    assert "active" in driver.find_element(By.CSS_SELECTOR, "[data-testid=consents]").text
+    assert "有効" in driver.find_element(By.CSS_SELECTOR, "[data-testid=consents]").text
     page("patient")
     driver.find_element(By.PARTIAL_LINK_TEXT, "今連絡できる人").click()
     wait.until(lambda d: "/reachable" in d.current_url)
@@ -272,8 +272,10 @@ def an_ended_session_keeps_the_draft():
     driver.get(BASE + f"/console/sheets?patient_id={patient}")
     Select(driver.find_element(By.ID, "to")).select_by_visible_text("佐藤 看護（看護師・ひまわり訪問看護ステーション）")
     driver.find_element(By.ID, "body").send_keys("下書きは残りますか")
+    # The session ends on the server: the cookie now names a session that is no more.
+    ended = driver.get_cookie("cp_session")["value"]
     driver.delete_cookie("cp_session")
-    driver.add_cookie({"name": "cp_session", "value": "ended-session", "path": "/"})
+    driver.add_cookie({"name": "cp_session", "value": ended[:-4] + ("zzzz" if ended[-4:] != "zzzz" else "yyyy"), "path": "/"})
     driver.find_element(By.ID, "send").click()
     wait.until(lambda d: "/console/login" in d.current_url)
     assert "again=1" in driver.current_url, driver.current_url
@@ -343,7 +345,7 @@ def auditor_reviews_break_glass():
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "[data-testid=queue-empty]"))
     driver.get(BASE + f"/console/audit/events?patient_id={patient}")
     events = driver.find_element(By.CSS_SELECTOR, "[data-testid=events]").text
-    assert "patient.read" in events and "er-nurse-1" in events, events
+    assert "利用者の閲覧" in events and "er-nurse-1" in events, events
     page("events")
 
 

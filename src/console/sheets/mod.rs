@@ -266,10 +266,25 @@ struct ReachablePage {
     names: Names,
 }
 
-async fn reachable_now(state: web::Data<AppState>, console: Console, id: web::Path<String>) -> PageResult {
+#[derive(Deserialize)]
+struct ReachQuery {
+    /// A day and time in the region to ask about (`YYYY-MM-DD`, `HH:MM`); now when absent.
+    #[serde(default)]
+    day: String,
+    #[serde(default)]
+    time: String,
+}
+
+async fn reachable_now(
+    state: web::Data<AppState>,
+    console: Console,
+    id: web::Path<String>,
+    q: web::Query<ReachQuery>,
+) -> PageResult {
     let Console { ctx, ui } = console;
     let id = id.into_inner();
-    let at = state.calendar.now();
+    let asked = reply_by(&state.calendar, &q.day, &q.time).map_err(|e| ConsoleError::new(e, ui.lang))?;
+    let at = asked.as_deref().and_then(crate::clock::parse).unwrap_or_else(|| state.calendar.now());
     let state = state.into_inner();
     let answer = reachable::reachable(&state, ctx.clone(), id.clone().into(), at)
         .await
