@@ -86,7 +86,7 @@ content["notes"] = "退院後、訪問看護を週3回に増やした"
 call("PUT", f"/v1/documents/{doc['id']}", doctor, {"type": "care-path", "schema_version": "1.1.0", "content": content},
      headers={"if-match": '"1"'})
 er_nurse = token("er-nurse-1", "nurse", hospital)
-call("GET", f"/v1/patients/{patient}", er_nurse, headers={"x-break-glass": "unconscious at home, ambulance call"})
+call("GET", f"/v1/patients/{patient}", er_nurse, headers={"x-break-glass": "unconscious, ambulance call"})
 
 # ---- the browser
 options = webdriver.ChromeOptions()
@@ -136,7 +136,8 @@ ENUM_WORDS = _enum_words()
 
 def no_wire_words(name):
     """No coded value reaches a page as its wire word: never one with `_` or an audit action's
-    `x.y`, and on a Japanese page no enumerated word at all."""
+    `x.y`, and on a Japanese page no enumerated word at all. (The world's own free texts are
+    Japanese, or English without such words, so what this finds the code wrote.)"""
     body = text()
     japanese = driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == "ja"
     import re
@@ -318,6 +319,27 @@ def care_manager_sees_answer():
     page("sheet-closed")
 
 
+def doctor_sets_hours_and_care_manager_asks_who_then():
+    sign_in(doctor)
+    driver.get(BASE + "/console/hours")
+    Select(driver.find_element(By.NAME, "slot-0-weekday")).select_by_visible_text("月曜日")
+    # A time input's typing order follows the browser's locale; its value is what the form sends.
+    for name, value in [("slot-0-start", "13:00"), ("slot-0-end", "14:00")]:
+        driver.execute_script("arguments[0].value = arguments[1];", driver.find_element(By.NAME, name), value)
+    Select(driver.find_element(By.NAME, "slot-0-channel")).select_by_visible_text("電話")
+    driver.find_element(By.NAME, "slot-0-notes").send_keys("受付で「連携の件」とお伝えください")
+    page("hours")
+    driver.find_element(By.ID, "publish-hours").click()
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "[data-testid=saved]"))
+    sign_in(care_manager)
+    today = datetime.datetime.now(zoneinfo.ZoneInfo("Asia/Tokyo")).date()
+    monday = next(today + datetime.timedelta(days=d) for d in range(1, 8) if (today + datetime.timedelta(days=d)).weekday() == 0)
+    driver.get(BASE + f"/console/patients/{patient}/reachable?day={monday.isoformat()}&time=13:30")
+    now = driver.find_element(By.CSS_SELECTOR, "[data-testid=reachable-now]").text
+    assert "新見 一郎" in now and "13:00" in now and "電話" in now, now
+    page("reachable")
+
+
 def vacancy_appears_live():
     tomorrow = (datetime.datetime.now(zoneinfo.ZoneInfo("Asia/Tokyo")).date() + datetime.timedelta(days=1)).isoformat()
     driver.get(BASE + f"/console/vacancies?from={tomorrow}&to={tomorrow}&accepts=insulin")
@@ -338,7 +360,7 @@ def auditor_reviews_break_glass():
     assert "/console/audit" in driver.current_url
     assert "改ざんは検出されませんでした" in driver.find_element(By.CSS_SELECTOR, "[data-testid=chain]").text
     queue = driver.find_element(By.CSS_SELECTOR, "[data-testid=queue]").text
-    assert "unconscious at home" in queue and "er-nurse-1" in queue, queue
+    assert "unconscious" in queue and "er-nurse-1" in queue, queue
     page("audit")
     driver.find_element(By.CSS_SELECTOR, "[data-testid=queue] textarea").send_keys("救急搬送時の正当なアクセスと確認")
     driver.find_element(By.CSS_SELECTOR, "[data-testid=queue] button").click()
@@ -386,6 +408,7 @@ for name, fn in [
     ("an ended session keeps the typed sheet as a draft", an_ended_session_keeps_the_draft),
     ("nurse reads (receipt) and answers", nurse_reads_and_answers),
     ("care manager sees the answer", care_manager_sees_answer),
+    ("the doctor sets his hours; the care manager asks who can be reached then", doctor_sets_hours_and_care_manager_asks_who_then),
     ("a vacancy appears without reload", vacancy_appears_live),
     ("auditor reviews the break-glass", auditor_reviews_break_glass),
     ("sign out ends the session", sign_out),
