@@ -16,6 +16,7 @@ mod cli;
 mod consent;
 mod consent_log;
 mod console;
+mod console_audit;
 mod contact_hours;
 mod contention;
 mod coordination;
