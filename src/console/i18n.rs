@@ -345,6 +345,33 @@ pub const LABELS: &[(&str, &str, &str)] = &[
         "この利用者の記録を、いつ・どの事業所の・どの職種が開いたかを新しい順に表示します。",
         "When, which organisation and which profession opened this patient's record, newest first.",
     ),
+    (
+        "audit_consent_help",
+        "同意の各版(記録・撤回)を新しい記録から表示します。代理人の氏名と撤回理由は伏せられています。",
+        "Every version of every consent (recorded, revoked). The proxy's name and the revocation reason stay sealed.",
+    ),
+    ("audit_consent_active", "有効", "In force"),
+    ("audit_consent_revoked", "撤回", "Revoked"),
+    ("audit_no_consents", "該当する同意はありません", "No consents"),
+    ("audit_named_orgs", "共有先", "Shared with"),
+    ("audit_shared_types", "共有する文書", "Documents shared"),
+    ("audit_obtained_by", "取得方法", "Obtained"),
+    ("audit_recorded", "記録", "Recorded"),
+    ("audit_consent_accesses", "この同意によるアクセス", "Accesses under this consent"),
+    (
+        "audit_consent_accesses_help",
+        "この同意を根拠にしたアクセスと、撤回後に共有先が行ったアクセス(試行を含む)を古い順に表示します。",
+        "Every access this consent was the basis for, and every access or attempt by the organisations it named after its revocation, oldest first.",
+    ),
+    ("audit_after_revocation", "撤回後", "After revocation"),
+    ("audit_this_patients_consents", "この利用者の同意", "This patient's consents"),
+    ("audit_care_team_orgs", "ケアチームの事業所", "The care team's organisations"),
+    ("audit_every_type", "すべて", "all"),
+    ("audit_never", "共有しない", "never"),
+    ("audit_releases_restricted", "制限項目も開示", "Releases restricted fields"),
+    ("audit_vouched_by", "監査ログ", "Audit event"),
+    ("audit_first_page", "« 最初のページ", "« First page"),
+    ("audit_more", "次のページ ›", "Next page ›"),
 ];
 
 #[cfg(test)]

@@ -331,3 +331,34 @@ async fn the_auditors_pages_refuse_others_and_a_clinician_reads_the_access_log_o
     let res = page(&app, &nurse, &format!("/console/patients/{}/access-log", w.patient)).await;
     assert_eq!(res.status, 403, "{}", text(&res));
 }
+
+#[actix_web::test]
+async fn the_consent_log_shows_terms_in_words_and_each_consents_accesses() {
+    let t = TestApp::with(|s| s.sessions.console_token_sign_in = true);
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let w = world(t, &app).await;
+    let consent = json!({
+        "status": "active", "organizations": [w.hospital], "permitted_types": ["care-path"],
+        "purposes": ["treatment"], "period": {"start": "2025-04-01"}, "obtained_by": "signed_form",
+    });
+    let res = call(&app, "POST", &format!("/v1/patients/{}/consents", w.patient), &w.doctor, Some(consent)).await;
+    assert_eq!(res.status, 201, "{}", res.body);
+    let consent_id = res.id();
+    let cookie = common::console_sign_in(&app, &w.auditor).await;
+    let res = page(&app, &cookie, "/console/audit/consents").await;
+    assert_eq!(res.status, 200, "{}", text(&res));
+    let html = text(&res);
+    let seen = visible(&html);
+    for said in ["有効", "県立病院", "地域連携パス", "診療・ケア", "署名した同意書", "新見 一郎", "2025年4月1日("]
+    {
+        assert!(seen.contains(said), "{said}: {seen}");
+    }
+    for wire in ["signed_form", "care-path", "treatment", "active"] {
+        assert!(!seen.contains(wire), "wire word {wire}: {seen}");
+    }
+    assert!(!seen.contains(&w.hospital) && !seen.contains(&w.doctor_id));
+    let res = page(&app, &cookie, &format!("/console/audit/consents/{consent_id}")).await;
+    assert_eq!(res.status, 200, "{}", text(&res));
+    let doctor = common::console_sign_in(&app, &w.doctor).await;
+    assert_eq!(page(&app, &doctor, "/console/audit/consents").await.status, 403);
+}

@@ -6,6 +6,7 @@
 //! `crate::domain::audit_log` and `consents`, as the API.
 
 mod access_log;
+mod consent_log;
 mod events;
 mod export;
 mod wording;
@@ -30,6 +31,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/audit/reviewed").get(reviewed))
         .service(web::resource("/audit/events").get(events::search))
         .service(web::resource("/audit/events.csv").get(export::download))
+        .service(web::resource("/audit/consents").get(consent_log::list))
+        .service(web::resource("/audit/consents/{id}").get(consent_log::accesses))
         .service(web::resource("/audit/{seq}/review").post(review))
         .service(web::resource("/patients/{id}/access-log").get(access_log::show));
 }

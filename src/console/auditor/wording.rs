@@ -99,6 +99,23 @@ const WORDS: &[(&str, &str, &str, &str)] = &[
     ("role", "auditor", "監査担当", "Auditor"),
     ("role", "analyst", "分析担当(市町村・医師会)", "Analyst"),
     ("role", "system", "システム", "System"),
+    ("consent_status", "active", "有効", "In force"),
+    ("consent_status", "revoked", "撤回", "Revoked"),
+    ("obtained_by", "signed_form", "署名した同意書", "Signed form"),
+    ("obtained_by", "verbal", "口頭", "Verbal"),
+    ("obtained_by", "proxy", "代理人による同意", "By a proxy"),
+    ("purpose", "treatment", "診療・ケア", "Treatment and care"),
+    ("purpose", "emergency", "救急", "Emergency"),
+    ("doc_type", "care-path", "地域連携パス", "Care path"),
+    ("doc_type", "care-plan", "居宅サービス計画書", "Care plan"),
+    ("doc_type", "clinical-information", "臨床情報", "Clinical information"),
+    ("doc_type", "contact-sheet", "連絡票", "Contact sheet"),
+    ("doc_type", "discharge-summary", "退院時サマリー", "Discharge summary"),
+    ("doc_type", "end-of-life-record", "看取りの記録", "End-of-life record"),
+    ("doc_type", "patient-summary", "患者サマリー", "Patient summary"),
+    ("doc_type", "referral-letter", "診療情報提供書", "Referral letter"),
+    ("doc_type", "service-use", "サービス利用票", "Monthly service use"),
+    ("doc_type", "visiting-nursing-report", "訪問看護報告書", "Visiting-nursing report"),
 ];
 
 /// The word for `wire` of `kind` in the page's language; an unknown word is shown as it is
