@@ -300,6 +300,48 @@ pub const LABELS: &[(&str, &str, &str)] = &[
     ("bundle_id", "文書ID", "Document id"),
     ("contents", "内容", "Contents"),
     ("no_received", "受信した文書はありません", "No documents received"),
+    ("vacancy_days", "空床(日別)", "Free beds by day"),
+    ("beds_unit", "床", " beds"),
+    ("accepts", "受け入れ可能な医療的ケア", "Care taken"),
+    // Why a part of a record is not shown (access::Denial), as the reader needs to hear it.
+    (
+        "care_path_not_shared",
+        "地域連携パスはあなたの事業所と共有されていません。",
+        "The care path is not shared with your organisation.",
+    ),
+    ("refused_role", "あなたの職種ではこの情報を見ることができません。", "Your profession may not see this."),
+    (
+        "refused_not_managing",
+        "この情報は利用者の管理事業所だけが見られます。",
+        "Only the patient's managing organisation may see this.",
+    ),
+    (
+        "refused_no_relationship",
+        "あなたの事業所はこの利用者のケアチームに入っていません。",
+        "Your organisation is not on this patient's care team.",
+    ),
+    (
+        "refused_no_consent",
+        "あなたの事業所との共有に本人の同意がありません。同意を記録すると共有されます。",
+        "There is no consent to share with your organisation; once one is recorded, it is shared.",
+    ),
+    ("refused_consent_revoked", "共有の同意は撤回されています。", "The consent to share was revoked."),
+    (
+        "refused_consent_period",
+        "共有の同意の期間外です(期限切れ、またはまだ始まっていません)。",
+        "The consent to share is outside its period (ended, or not begun).",
+    ),
+    (
+        "refused_type",
+        "同意の範囲にこの種類の記録が含まれていません。",
+        "The consent does not cover this kind of record.",
+    ),
+    (
+        "refused_purpose",
+        "同意の利用目的にこのアクセスの目的が含まれていません。",
+        "The consent does not cover this purpose.",
+    ),
+    ("refused_other", "この情報は共有されていません。", "This is not shared with you."),
     // The auditor's pages (audit-pages branch): one block, to keep merges easy.
     (
         "audit_form_refused",

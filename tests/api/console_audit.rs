@@ -349,7 +349,7 @@ async fn the_consent_log_shows_terms_in_words_and_each_consents_accesses() {
     assert_eq!(res.status, 200, "{}", text(&res));
     let html = text(&res);
     let seen = visible(&html);
-    for said in ["有効", "県立病院", "地域連携パス", "診療・ケア", "署名した同意書", "新見 一郎", "2025年4月1日("]
+    for said in ["有効", "県立病院", "地域連携パス", "診療・ケア", "同意書への署名", "新見 一郎", "2025年4月1日("]
     {
         assert!(seen.contains(said), "{said}: {seen}");
     }

@@ -7,7 +7,6 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::super::{Console, ConsoleError, PageResult, Ui, ok};
-use super::wording::say;
 use crate::domain::audit_log::{self, Window};
 use crate::state::AppState;
 
@@ -68,8 +67,8 @@ pub async fn show(
             at: ui.at(&e.at),
             // An organisation the directory no longer knows is named by its profession alone.
             organization: e.organization_name.unwrap_or_else(|| ui.t("audit_unknown_org").to_owned()),
-            profession: say(&ui, "role", &e.profession),
-            action: say(&ui, "audit_action", &e.action),
+            profession: ui.say("role", &e.profession).to_owned(),
+            action: ui.say("audit_action", &e.action).to_owned(),
             break_glass: e.break_glass,
         })
         .collect();

@@ -8,9 +8,7 @@ use actix_web::web;
 use askama::Template;
 use serde::Deserialize;
 
-use super::super::format;
-use super::super::{Console, ConsoleError, Lang, Names, PageResult, Ui, ok, word};
-use super::wording::say;
+use super::super::{Console, ConsoleError, Lang, Names, PageResult, Ui, ok, wire};
 use crate::domain::consents::ConsentOrganizations;
 use crate::domain::consents::accesses as consent_accesses;
 use crate::domain::consents::log::{self, ConsentLogEntry, ConsentLogQuery, ConsentStatus};
@@ -56,19 +54,11 @@ struct LogPage {
     paged: bool,
 }
 
-/// A `YYYY-MM-DD` day with its weekday, as the console writes days.
-fn day(ui: &Ui, text: &str) -> String {
-    match (crate::clock::parse_day(text), ui.cal.as_ref()) {
-        (Some(d), Some(cal)) => format::day(ui.lang, d, cal.today().year()),
-        _ => text.to_owned(),
-    }
-}
-
 fn listed(ui: &Ui, kind: &str, words: &[String], all: &str) -> String {
     if words.is_empty() {
         return ui.t(all).to_owned();
     }
-    words.iter().map(|w| say(ui, kind, w)).collect::<Vec<_>>().join("、")
+    words.iter().map(|w| ui.say(kind, w).to_owned()).collect::<Vec<_>>().join("、")
 }
 
 fn row(ui: &Ui, names: &Names, e: ConsentLogEntry) -> VersionRow {
@@ -84,22 +74,22 @@ fn row(ui: &Ui, names: &Names, e: ConsentLogEntry) -> VersionRow {
             listed(ui, "doc_type", &e.denied_types, "audit_every_type")
         );
     }
-    let mut obtained_by = say(ui, "obtained_by", &word(&e.obtained_by));
+    let mut obtained_by = ui.say_of("obtained_by", &e.obtained_by);
     if let Some(relation) = e.proxy_relation {
         let said = match ui.lang {
             Lang::Ja => crate::domain::consents::Relation::ALL
                 .iter()
                 .find(|(r, _)| *r == relation)
-                .map_or_else(|| word(&relation), |(_, ja)| (*ja).to_owned()),
-            Lang::En => word(&relation).replace('_', " "),
+                .map_or_else(|| wire(&relation), |(_, ja)| (*ja).to_owned()),
+            Lang::En => wire(&relation).replace('_', " "),
         };
         obtained_by = format!("{obtained_by}({said})");
     }
     let period =
-        format!("{} – {}", day(ui, &e.period.start), e.period.end.as_deref().map(|d| day(ui, d)).unwrap_or_default());
+        format!("{} – {}", ui.date(&e.period.start), e.period.end.as_deref().map(|d| ui.date(d)).unwrap_or_default());
     VersionRow {
         revoked: e.status == "revoked",
-        status: say(ui, "consent_status", &e.status),
+        status: ui.say("consent_status", &e.status).to_owned(),
         organizations,
         types,
         purposes: listed(ui, "purpose", &e.purposes, "audit_every_type"),
@@ -224,10 +214,10 @@ pub async fn accesses(
         .map(|a| AccessRow {
             at: ui.at(&a.at),
             actor: names.get(&a.actor).to_owned(),
-            role: say(&ui, "role", &a.profession),
+            role: ui.say("role", &a.profession).to_owned(),
             org: names.get(&a.organization).to_owned(),
-            action: say(&ui, "audit_action", &a.action),
-            outcome: say(&ui, "audit_outcome", &a.outcome),
+            action: ui.say("audit_action", &a.action).to_owned(),
+            outcome: ui.say("outcome", &a.outcome).to_owned(),
             after_revocation: a.after_revocation,
         })
         .collect();

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::super::form_errors::FieldProblem;
 use super::super::{Console, ConsoleError, Names, PageResult, Ui, html};
-use super::wording::{actions, say};
+use super::actions;
 use super::{EventRow, rows_of};
 use crate::domain::audit_log::{self, AuditQuery, EventSearch, Found, OUTCOMES, Window};
 use crate::state::AppState;
@@ -163,7 +163,7 @@ impl EventsPage {
 pub async fn search(state: web::Data<AppState>, console: Console, form: web::Query<SearchForm>) -> PageResult {
     let Console { ctx, ui } = console;
     let form = form.into_inner();
-    let outcomes = OUTCOMES.iter().map(|o| (*o, say(&ui, "audit_outcome", o))).collect();
+    let outcomes = OUTCOMES.iter().map(|o| (*o, ui.say("outcome", o).to_owned())).collect();
     let mut page = EventsPage {
         filters: form.filters(),
         actions: actions(&ui),

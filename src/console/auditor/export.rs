@@ -10,7 +10,6 @@ use actix_web::{HttpResponse, web};
 
 use super::super::{Console, ConsoleError, Names, PageResult, Ui};
 use super::events::SearchForm;
-use super::wording::say;
 use crate::domain::audit_log::{self, AuditEvent, MAX_SEARCH, Window};
 use crate::state::AppState;
 
@@ -68,11 +67,11 @@ pub fn csv(ui: &Ui, names: &Names, events: &[AuditEvent]) -> String {
                 ev.seq.to_string(),
                 local(ui, &ev.at),
                 names.get(&ev.actor_sub).to_owned(),
-                say(ui, "role", &ev.actor_role),
+                ui.say("role", &ev.actor_role).to_owned(),
                 names.get(&ev.actor_org).to_owned(),
-                say(ui, "audit_action", &ev.action),
+                ui.say("audit_action", &ev.action).to_owned(),
                 ev.patient_id.clone().unwrap_or_default(),
-                say(ui, "audit_outcome", &ev.outcome),
+                ui.say("outcome", &ev.outcome).to_owned(),
                 if ev.break_glass { ui.t("yes") } else { "" }.to_owned(),
                 ev.break_glass_reason.clone().unwrap_or_default(),
                 e.review.as_ref().map(|r| format!("{} {}", local(ui, &r.reviewed_at), r.comment)).unwrap_or_default(),

@@ -9,7 +9,6 @@ mod access_log;
 mod consent_log;
 mod events;
 mod export;
-mod wording;
 
 use actix_web::{HttpRequest, web};
 use askama::Template;
@@ -21,7 +20,6 @@ use crate::audit::Verification;
 use crate::db::audit::CheckpointRow;
 use crate::domain::audit_log::{self, AuditEvent, Opening, Openings, ReviewInput};
 use crate::state::AppState;
-use wording::say;
 
 /// Openings on one page of the queue or of the reviewed list.
 const OPENINGS_PAGE: usize = 20;
@@ -35,6 +33,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/audit/consents/{id}").get(consent_log::accesses))
         .service(web::resource("/audit/{seq}/review").post(review))
         .service(web::resource("/patients/{id}/access-log").get(access_log::show));
+}
+
+/// The audit actions a search may pick, with their words, in the word table's order.
+pub fn actions(ui: &Ui) -> Vec<(&'static str, String)> {
+    super::words::of_kind("audit_action").map(|w| (w, ui.say("audit_action", w).to_owned())).collect()
 }
 
 /// An event as a table row says it: local time, names, words.
@@ -65,11 +68,11 @@ fn row_of(ui: &Ui, names: &Names, e: &AuditEvent) -> EventRow {
         seq: ev.seq,
         at: ui.at(&ev.at),
         actor: names.get(&ev.actor_sub).to_owned(),
-        role: say(ui, "role", &ev.actor_role),
+        role: ui.say("role", &ev.actor_role).to_owned(),
         org: names.get(&ev.actor_org).to_owned(),
-        action: say(ui, "audit_action", &ev.action),
+        action: ui.say("audit_action", &ev.action).to_owned(),
         patient_id: ev.patient_id.clone(),
-        outcome: say(ui, "audit_outcome", &ev.outcome),
+        outcome: ui.say("outcome", &ev.outcome).to_owned(),
         denied: ev.outcome != "allowed",
         break_glass: ev.break_glass,
         reason: ev.break_glass_reason.clone(),
