@@ -414,6 +414,8 @@ pub const LABELS: &[(&str, &str, &str)] = &[
     ("audit_vouched_by", "監査ログ", "Audit event"),
     ("audit_first_page", "« 最初のページ", "« First page"),
     ("audit_more", "次のページ ›", "Next page ›"),
+    ("audit_review_refused", "確認を記録できませんでした", "The review was not recorded"),
+    ("audit_note_needed", "所見を入力してください(2000文字まで)", "write a finding (at most 2000 characters)"),
 ];
 
 #[cfg(test)]

@@ -275,9 +275,18 @@ async fn break_glass_is_reviewed_once_an_opening_and_the_review_is_shown_with_it
     assert_eq!(html.matches("<dd data-testid=\"opening-events\">3</dd>").count(), 2);
     assert!(html.contains("佐藤 看護") && html.contains("意識がなく自宅で発見"), "{}", visible(&html));
 
-    // Reviewing the first opening (by its first event) leaves the other.
+    // Reviewing the first opening (by its first event) leaves the other; a blank note is
+    // refused on the page, naming the field, and the opening stays.
     let seq: i64 = html.split("data-seq=\"").nth(1).unwrap().split('"').next().unwrap().parse().unwrap();
     let csrf = html.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let blank = TestRequest::post()
+        .uri(&format!("/console/audit/{seq}/review"))
+        .insert_header(("cookie", cookie.clone()))
+        .set_form([("note", "   "), ("csrf", csrf.as_str())]);
+    let refused = send(&app, blank).await;
+    assert_eq!(refused.status, 422);
+    assert!(text(&refused).contains("所見: 所見を入力してください"), "{}", visible(&text(&refused)));
+    assert_eq!(text(&refused).matches("data-testid=\"opening\"").count(), 2);
     let req = TestRequest::post()
         .uri(&format!("/console/audit/{seq}/review"))
         .insert_header(("cookie", cookie.clone()))

@@ -10,15 +10,18 @@ mod consent_log;
 mod events;
 mod export;
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, web};
 use askama::Template;
 use serde::Deserialize;
 
+use super::form_errors::FieldProblem;
 use super::session::check_csrf;
-use super::{Console, ConsoleError, Names, PageResult, Ui, ok, see_other};
+use super::{Console, ConsoleError, Names, PageResult, Ui, html, ok, see_other};
 use crate::audit::Verification;
 use crate::db::audit::CheckpointRow;
 use crate::domain::audit_log::{self, AuditEvent, Opening, Openings, ReviewInput};
+use crate::error::ApiError;
 use crate::state::AppState;
 
 /// Openings on one page of the queue or of the reviewed list.
@@ -162,18 +165,31 @@ struct Dashboard {
     reviewed: usize,
     verification: Verification,
     checkpoint: Option<CheckpointRow>,
+    /// A refused review: which opening, and what to put right.
+    problems: Vec<FieldProblem>,
 }
 
 async fn dashboard(state: web::Data<AppState>, console: Console, q: web::Query<PageQuery>) -> PageResult {
+    dashboard_page(&state.into_inner(), console, q.offset, Vec::new()).await
+}
+
+/// The dashboard: 200, or 422 with a refused review's problems above the queue.
+async fn dashboard_page(
+    state: &std::sync::Arc<AppState>,
+    console: Console,
+    offset: usize,
+    problems: Vec<FieldProblem>,
+) -> PageResult {
     let fail = |e| ConsoleError::new(e, console.ui.lang);
-    let state = state.into_inner();
     // Verification first: it is the auditor-only read that authorises the page.
-    let verification = audit_log::verify(&state, console.ctx.clone()).await.map_err(fail)?;
-    let checkpoint = audit_log::latest_checkpoint(&state, console.ctx.clone()).await.map_err(fail)?;
-    let list = audit_log::openings(&state, console.ctx.clone(), false, q.offset, OPENINGS_PAGE).await.map_err(fail)?;
+    let verification = audit_log::verify(state, console.ctx.clone()).await.map_err(fail)?;
+    let checkpoint = audit_log::latest_checkpoint(state, console.ctx.clone()).await.map_err(fail)?;
+    let list = audit_log::openings(state, console.ctx.clone(), false, offset, OPENINGS_PAGE).await.map_err(fail)?;
     let (paging, reviewed) = (Paging::of(&list), list.others);
-    let queue = opening_items(&state, &console, list.items).await;
-    ok(&Dashboard { ui: console.ui, queue, paging, reviewed, verification, checkpoint })
+    let queue = opening_items(state, &console, list.items).await;
+    let status = if problems.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let page = Dashboard { ui: console.ui, queue, paging, reviewed, verification, checkpoint, problems };
+    Ok(html(status, &page))
 }
 
 #[derive(Template)]
@@ -209,8 +225,15 @@ async fn review(
     form: web::Form<ReviewForm>,
 ) -> PageResult {
     check_csrf(&req, &form.csrf)?;
-    let Console { ctx, ui } = console;
     let input = ReviewInput { comment: form.into_inner().note };
-    audit_log::review(&state, ctx, seq.into_inner(), input).await.map_err(|e| ConsoleError::new(e, ui.lang))?;
-    Ok(see_other("/console/audit"))
+    let state = state.into_inner();
+    match audit_log::review(&state, console.ctx.clone(), seq.into_inner(), input).await {
+        Ok(_) => Ok(see_other("/console/audit")),
+        // A blank or overlong note: the queue again, saying so (the opening stays to review).
+        Err(ApiError::Validation(_)) => {
+            let text = format!("{}: {}", console.ui.t("note"), console.ui.t("audit_note_needed"));
+            dashboard_page(&state, console, 0, vec![FieldProblem { field: "", text }]).await
+        }
+        Err(e) => Err(ConsoleError::new(e, console.ui.lang)),
+    }
 }
