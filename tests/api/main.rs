@@ -17,6 +17,7 @@ mod consent;
 mod consent_log;
 mod console;
 mod console_audit;
+mod console_sheets;
 mod console_words;
 mod contact_hours;
 mod contention;
