@@ -10,6 +10,13 @@ pub fn may_review_consents(caller: &Caller, operator_org: &str) -> Result<(), De
     if caller.role == Role::Auditor || is_operator(caller, operator_org) { Ok(()) } else { Err(Denial::Role) }
 }
 
+/// Who opened a patient's record is told to the organisation that manages the patient (its
+/// doctors, nurses and care managers answer to the patient for it) and to the operator's admin;
+/// the caller must also be let in to the patient (the gate decides that part).
+pub fn may_read_access_log(caller: &Caller, managing_org: &str, operator_org: &str) -> bool {
+    caller.org == managing_org || is_operator(caller, operator_org)
+}
+
 /// Reports and the annual plan are region-wide: the role matrix must allow them, and an admin
 /// must be the operator's (a clinic's admin has no business with the region's figures).
 pub fn may_use_reports(caller: &Caller, operator_org: &str, action: Action) -> Result<(), Denial> {

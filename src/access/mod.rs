@@ -12,6 +12,9 @@ mod rule;
 
 pub use cache::{FactsCache, KeptFacts};
 pub use consent::{Basis, covering};
-pub use duties::{DirectoryWrite, may_publish_vacancies, may_review_consents, may_use_reports, may_write_directory};
+pub use duties::{
+    DirectoryWrite, may_publish_vacancies, may_read_access_log, may_review_consents, may_use_reports,
+    may_write_directory,
+};
 pub use matrix::{Grant, MATRIX, clears_restricted, matrix_markdown, role_allows};
 pub use rule::*;

@@ -72,7 +72,19 @@ pub struct AuditFilter {
     pub actions: Option<&'static [&'static str]>,
     pub outcome: Option<&'static str>,
     pub after_seq: Option<i64>,
+    /// Events before this sequence number (a newest-first page's cursor).
+    pub before_seq: Option<i64>,
+    /// Only events by one of these actors (a name search resolved in the directory).
+    pub actor_subs: Option<Vec<String>>,
+    /// Only events by members of one of these organisations.
+    pub actor_orgs: Option<Vec<String>>,
+    /// Only events with this outcome (`allowed`, `denied`, ...), as a query names it.
+    pub outcome_word: Option<String>,
+    /// Newest first (the console's order); sequence order otherwise.
+    pub newest_first: bool,
 }
+
+type Backend = <DbConn as diesel::Connection>::Backend;
 
 /// Rows of one multi-row INSERT at most: 20 columns each stays far below the bound parameters
 /// either backend takes in one statement (SQLite 32,766; PostgreSQL 65,535).
@@ -114,39 +126,97 @@ impl AuditRow {
     }
 
     pub fn list(conn: &mut DbConn, filter: &AuditFilter, limit: i64) -> QueryResult<Vec<Self>> {
-        let mut query = audit_events::table.order(audit_events::seq).limit(limit).into_boxed();
-        if let Some(p) = &filter.patient_id {
-            query = query.filter(audit_events::patient_id.eq(p.clone()));
+        let query = filtered(filter).limit(limit);
+        if filter.newest_first {
+            query.order(audit_events::seq.desc()).load(conn)
+        } else {
+            query.order(audit_events::seq).load(conn)
         }
-        if let Some(a) = &filter.actor_sub {
-            query = query.filter(audit_events::actor_sub.eq(a.clone()));
-        }
-        if let Some(o) = &filter.actor_org {
-            query = query.filter(audit_events::actor_org.eq(o.clone()));
-        }
-        if let Some(a) = &filter.action {
-            query = query.filter(audit_events::action.eq(a.clone()));
-        }
-        if let Some(from) = &filter.from {
-            query = query.filter(audit_events::at.ge(from.clone()));
-        }
-        if let Some(to) = &filter.to {
-            query = query.filter(audit_events::at.lt(to.clone()));
-        }
-        if let Some(b) = filter.break_glass {
-            query = query.filter(audit_events::break_glass.eq(b));
-        }
-        if let Some(actions) = filter.actions {
-            query = query.filter(audit_events::action.eq_any(actions));
-        }
-        if let Some(outcome) = filter.outcome {
-            query = query.filter(audit_events::outcome.eq(outcome));
-        }
-        if let Some(after) = filter.after_seq {
-            query = query.filter(audit_events::seq.gt(after));
-        }
-        query.load(conn)
     }
+
+    /// How many events match `filter` (its cursors included).
+    pub fn count(conn: &mut DbConn, filter: &AuditFilter) -> QueryResult<i64> {
+        filtered(filter).count().get_result(conn)
+    }
+
+    /// Sequence number, stored reason (the grant reference) and review state of every
+    /// break-glass event, oldest first: the openings are grouped from these few columns, and
+    /// break-glass is rare next to the rest of the log.
+    pub fn break_glass_marks(conn: &mut DbConn) -> QueryResult<Vec<BreakGlassMark>> {
+        audit_events::table
+            .filter(audit_events::break_glass.eq(true))
+            .order(audit_events::seq)
+            .select((
+                audit_events::seq,
+                audit_events::break_glass_reason,
+                audit_events::actor_sub,
+                audit_events::patient_id,
+            ))
+            .load(conn)
+    }
+
+    /// The events of these sequence numbers, in sequence order.
+    pub fn of_seqs(conn: &mut DbConn, seqs: &[i64]) -> QueryResult<Vec<Self>> {
+        audit_events::table.filter(audit_events::seq.eq_any(seqs.to_vec())).order(audit_events::seq).load(conn)
+    }
+}
+
+/// A break-glass event's place and what ties it to its opening.
+#[derive(Debug, Clone, Queryable)]
+pub struct BreakGlassMark {
+    pub seq: i64,
+    /// `grant:<id>` (older events: the reason's text).
+    pub reason: Option<String>,
+    pub actor_sub: String,
+    pub patient_id: Option<String>,
+}
+
+/// The filter as a query, without its order and limit (shared by the listing and its count).
+fn filtered(filter: &AuditFilter) -> audit_events::BoxedQuery<'static, Backend> {
+    let mut query = audit_events::table.into_boxed();
+    if let Some(p) = &filter.patient_id {
+        query = query.filter(audit_events::patient_id.eq(p.clone()));
+    }
+    if let Some(a) = &filter.actor_sub {
+        query = query.filter(audit_events::actor_sub.eq(a.clone()));
+    }
+    if let Some(subs) = &filter.actor_subs {
+        query = query.filter(audit_events::actor_sub.eq_any(subs.clone()));
+    }
+    if let Some(o) = &filter.actor_org {
+        query = query.filter(audit_events::actor_org.eq(o.clone()));
+    }
+    if let Some(orgs) = &filter.actor_orgs {
+        query = query.filter(audit_events::actor_org.eq_any(orgs.clone()));
+    }
+    if let Some(a) = &filter.action {
+        query = query.filter(audit_events::action.eq(a.clone()));
+    }
+    if let Some(from) = &filter.from {
+        query = query.filter(audit_events::at.ge(from.clone()));
+    }
+    if let Some(to) = &filter.to {
+        query = query.filter(audit_events::at.lt(to.clone()));
+    }
+    if let Some(b) = filter.break_glass {
+        query = query.filter(audit_events::break_glass.eq(b));
+    }
+    if let Some(actions) = filter.actions {
+        query = query.filter(audit_events::action.eq_any(actions));
+    }
+    if let Some(outcome) = filter.outcome {
+        query = query.filter(audit_events::outcome.eq(outcome));
+    }
+    if let Some(outcome) = &filter.outcome_word {
+        query = query.filter(audit_events::outcome.eq(outcome.clone()));
+    }
+    if let Some(after) = filter.after_seq {
+        query = query.filter(audit_events::seq.gt(after));
+    }
+    if let Some(before) = filter.before_seq {
+        query = query.filter(audit_events::seq.lt(before));
+    }
+    query
 }
 
 #[derive(Debug, Clone, Queryable, Insertable)]
@@ -166,6 +236,11 @@ impl ReviewRow {
 
     pub fn for_events(conn: &mut DbConn, seqs: &[i64]) -> QueryResult<Vec<Self>> {
         audit_reviews::table.filter(audit_reviews::event_seq.eq_any(seqs.to_vec())).load(conn)
+    }
+
+    /// Every review, oldest first: one a reviewed access, so as many as auditors wrote.
+    pub fn all(conn: &mut DbConn) -> QueryResult<Vec<Self>> {
+        audit_reviews::table.order(audit_reviews::event_seq).load(conn)
     }
 }
 

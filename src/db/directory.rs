@@ -78,6 +78,15 @@ impl OrganizationRow {
         diesel::select(diesel::dsl::exists(organizations::table.find(id))).get_result(conn)
     }
 
+    /// Up to `limit` organisations whose name contains `text`, by name.
+    pub fn named(conn: &mut DbConn, text: &str, limit: i64) -> QueryResult<Vec<Self>> {
+        organizations::table
+            .filter(organizations::name.like(containing(text)).escape('\\'))
+            .order(organizations::name)
+            .limit(limit)
+            .load(conn)
+    }
+
     /// One page in id order, after the cursor, optionally of one kind or with one code.
     pub fn list(conn: &mut DbConn, by: ListBy<'_>, after: Option<&str>, limit: i64) -> QueryResult<Vec<Self>> {
         let mut query = organizations::table.order(organizations::id).limit(limit).into_boxed();
@@ -95,6 +104,19 @@ impl OrganizationRow {
         }
         query.load(conn)
     }
+}
+
+/// A LIKE pattern for names containing `text`, its own `%`, `_` and `\` taken literally.
+fn containing(text: &str) -> String {
+    let mut pattern = String::from("%");
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
 }
 
 /// What an organisation listing is narrowed by (each `None` narrows nothing).
@@ -135,6 +157,15 @@ impl PractitionerRow {
             ))
             .execute(conn)?;
         Ok(n == 1)
+    }
+
+    /// Up to `limit` practitioners whose name contains `text`, by name.
+    pub fn named(conn: &mut DbConn, text: &str, limit: i64) -> QueryResult<Vec<Self>> {
+        practitioners::table
+            .filter(practitioners::name.like(containing(text)).escape('\\'))
+            .order(practitioners::name)
+            .limit(limit)
+            .load(conn)
     }
 
     pub fn list(

@@ -16,6 +16,7 @@ mod cli;
 mod consent;
 mod consent_log;
 mod console;
+mod console_audit;
 mod console_hours;
 mod console_sheets;
 mod console_words;

@@ -204,4 +204,17 @@ pub const CODED: &[Word] = &[
     ("", ">=", "以上", "at least"),
     ("", ">", "超", "above"),
     ("", "合計", "合計", "Total"),
+    // The auditor's pages (audit-pages branch): document types as a consent names them, and
+    // the role of the operator's own tools' events (audit::Event::system).
+    ("doc_type", "care-path", "地域連携パス", "Care path"),
+    ("doc_type", "care-plan", "居宅サービス計画書", "Care plan"),
+    ("doc_type", "clinical-information", "臨床情報", "Clinical information"),
+    ("doc_type", "contact-sheet", "連絡票", "Contact sheet"),
+    ("doc_type", "discharge-summary", "退院時サマリー", "Discharge summary"),
+    ("doc_type", "end-of-life-record", "看取りの記録", "End-of-life record"),
+    ("doc_type", "patient-summary", "患者サマリー", "Patient summary"),
+    ("doc_type", "referral-letter", "診療情報提供書", "Referral letter"),
+    ("doc_type", "service-use", "サービス利用票", "Monthly service use"),
+    ("doc_type", "visiting-nursing-report", "訪問看護報告書", "Visiting-nursing report"),
+    ("role", "system", "システム", "System"),
 ];

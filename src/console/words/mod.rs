@@ -35,9 +35,8 @@ fn knows(kind: &str, wire: &str) -> bool {
     all().any(|w| (w.0 == kind || w.0.is_empty()) && w.1 == wire)
 }
 
-/// The words of one kind, in table order.
-#[cfg(test)]
-fn of_kind(kind: &str) -> impl Iterator<Item = &'static str> + '_ {
+/// The words of one kind, in table order (a select of them, say).
+pub fn of_kind(kind: &str) -> impl Iterator<Item = &'static str> + '_ {
     all().filter(move |w| w.0 == kind).map(|w| w.1)
 }
 

@@ -2,45 +2,27 @@
 //! chain and export it; a patient's managing organisation sees who opened the record. The chain
 //! itself (hashing, signing, recording) is `crate::audit`.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::access::{self, Action, Resource};
 use crate::audit::{self, Event, Verification};
 use crate::context::Context;
-use crate::db::audit::{AuditFilter, AuditRow, ReviewRow};
-use crate::db::directory::OrganizationRow;
+use crate::db::audit::{AuditFilter, AuditRow, CheckpointRow, ReviewRow};
 use crate::db::{self, DbConn};
 use crate::domain::fields::Errors;
-use crate::domain::paging::Page;
 use crate::domain::params;
 use crate::error::ApiError;
-use crate::gate::{Want, authorize};
-use crate::ids::PatientId;
 use crate::state::AppState;
 
+mod openings;
+mod record_access;
+mod search;
 mod types;
 
+pub use openings::{Opening, Openings, openings};
+pub use record_access::{AccessLogPage, access_log, access_log_newest};
+pub use search::{EventSearch, Found, MAX_SEARCH, OUTCOMES, Window, search};
 pub use types::{AccessEntry, AuditEvent, AuditPage, AuditQuery, RecordedEvent, Review, ReviewInput, SigningKey};
-
-/// The actions that open (part of) a patient's record. A list or search shows here through the
-/// per-patient events it records for each patient it disclosed.
-const READS: &[&str] = &[
-    "patient.read",
-    "patient.record",
-    "patient.fhir",
-    "fhir.read",
-    "fhir.search",
-    "fhir.everything",
-    "fhir.document",
-    "patient.list",
-    "patient.search",
-    "care_team.read",
-    "document.read",
-    "document.list",
-    "document.history",
-    "consent.list",
-];
 
 const DEFAULT_LIMIT: i64 = 100;
 const MAX_LIMIT: i64 = 1000;
@@ -81,6 +63,17 @@ fn with_reviews(conn: &mut DbConn, rows: Vec<AuditRow>) -> Result<Vec<AuditEvent
         .collect())
 }
 
+/// Rows as an auditor reads them: with their reviews, and the break-glass reason opened from
+/// the grant the event references.
+fn with_reasons(conn: &mut DbConn, st: &AppState, mut rows: Vec<AuditRow>) -> Result<Vec<AuditEvent>, ApiError> {
+    for row in rows.iter_mut().filter(|r| r.break_glass) {
+        if let Some(stored) = row.break_glass_reason.take() {
+            row.break_glass_reason = crate::gate::break_glass::reveal_reason(conn, st, &stored)?;
+        }
+    }
+    with_reviews(conn, rows)
+}
+
 /// Events matching `query`, in sequence order (auditor).
 pub async fn list_events(state: &Arc<AppState>, ctx: Context, query: AuditQuery) -> Result<AuditPage, ApiError> {
     // The role check runs inside the audited read (as on every audit route), so a refused
@@ -88,14 +81,8 @@ pub async fn list_events(state: &Arc<AppState>, ctx: Context, query: AuditQuery)
     let (items, limit) = super::read(state, Event::new(&ctx, "audit.read"), move |conn, st, _| {
         access::check(&ctx.caller, Resource::Audit, Action::Read)?;
         let (filter, limit) = query.filter()?;
-        let mut rows = AuditRow::list(conn, &filter, limit)?;
-        // Events reference the break-glass grant; the auditor sees the reason opened from it.
-        for row in rows.iter_mut().filter(|r| r.break_glass) {
-            if let Some(stored) = row.break_glass_reason.take() {
-                row.break_glass_reason = crate::gate::break_glass::reveal_reason(conn, st, &stored)?;
-            }
-        }
-        Ok((with_reviews(conn, rows)?, limit))
+        let rows = AuditRow::list(conn, &filter, limit)?;
+        Ok((with_reasons(conn, st, rows)?, limit))
     })
     .await?;
     let full = usize::try_from(limit).is_ok_and(|l| items.len() == l);
@@ -145,6 +132,13 @@ pub async fn verify(state: &Arc<AppState>, ctx: Context) -> Result<Verification,
     .await
 }
 
+/// The last signed checkpoint, if any (auditor): what the console's chain card shows beside
+/// the verification.
+pub async fn latest_checkpoint(state: &Arc<AppState>, ctx: Context) -> Result<Option<CheckpointRow>, ApiError> {
+    access::check(&ctx.caller, Resource::Audit, Action::Read)?;
+    db::run(&state.pool, |conn| Ok(CheckpointRow::latest(conn)?)).await
+}
+
 /// The public key of the checkpoint signer, and every key that ever signed with its validity
 /// (anyone authenticated may have them).
 pub async fn signing_key(state: &Arc<AppState>) -> Result<SigningKey, ApiError> {
@@ -181,58 +175,4 @@ pub async fn export(state: &Arc<AppState>, ctx: Context, from: Option<i64>) -> R
         audit::export(conn, from)
     })
     .await
-}
-
-/// Who (organisation, profession) opened a patient's record, and when, oldest first: for the
-/// managing organisation (or the operator). Paged by sequence number.
-pub async fn access_log(
-    state: &Arc<AppState>,
-    ctx: Context,
-    patient: PatientId,
-    after: Option<i64>,
-    limit: i64,
-) -> Result<Page<AccessEntry>, ApiError> {
-    let event = Event::new(&ctx, "access_log.read").resource("access_log", &patient);
-    let items = super::read(state, event, move |conn, st, ev| {
-        let patient = authorize(conn, st, &ctx.caller, &patient, Want::read(Resource::Patient), ev)?.patient;
-        super::patients::erased_patient_gone(&patient)?;
-        if ctx.caller.org != patient.managing_organization_id
-            && !access::is_operator(&ctx.caller, &st.settings.operator_org)
-        {
-            return Err(ApiError::Forbidden("the access log is for the managing organisation".into()));
-        }
-        let filter = AuditFilter {
-            patient_id: Some(patient.id),
-            actions: Some(READS),
-            outcome: Some("allowed"),
-            after_seq: after,
-            ..AuditFilter::default()
-        };
-        let rows = AuditRow::list(conn, &filter, limit)?;
-        entries(conn, rows)
-    })
-    .await?;
-    Ok(Page::new(items, limit, |e: &AccessEntry| e.seq.to_string()))
-}
-
-/// Each organisation is looked up once per page: a page is mostly a few organisations.
-fn entries(conn: &mut DbConn, rows: Vec<AuditRow>) -> Result<Vec<AccessEntry>, ApiError> {
-    let mut names: HashMap<String, Option<String>> = HashMap::new();
-    let mut items = Vec::new();
-    for row in rows {
-        if !names.contains_key(&row.actor_org) {
-            let name = OrganizationRow::find(conn, &row.actor_org)?.map(|o| o.name);
-            names.insert(row.actor_org.clone(), name);
-        }
-        items.push(AccessEntry {
-            seq: row.seq,
-            at: row.at,
-            organization_name: names.get(&row.actor_org).cloned().flatten(),
-            organization: row.actor_org,
-            profession: row.actor_role,
-            action: row.action,
-            break_glass: row.break_glass,
-        });
-    }
-    Ok(items)
 }
