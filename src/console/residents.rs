@@ -30,7 +30,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/residents")
             .wrap(from_fn(headers))
-            .service(web::resource("").get(|| async { see_other("/residents/") }))
+            .service(web::resource("").get(|state: web::Data<AppState>| async move {
+                if state.settings.residents.residents_page { see_other("/residents/") } else { not_found() }
+            }))
             .service(web::resource("/").get(page)),
     );
 }

@@ -16,6 +16,8 @@ mod cli;
 mod consent;
 mod consent_log;
 mod console;
+mod console_reports;
+mod console_residents;
 mod contact_hours;
 mod contention;
 mod coordination;
