@@ -267,7 +267,7 @@ struct UploadPage {
 }
 
 fn stored_rows(ui: &Ui, stored: Vec<Stored>) -> Vec<(String, usize, &'static str, String)> {
-    stored.into_iter().map(|s| (s.file, s.row, ui.t(&super::word(&s.outcome)), s.patient_id)).collect()
+    stored.into_iter().map(|s| (s.file, s.row, ui.t(&super::wire(&s.outcome)), s.patient_id)).collect()
 }
 
 async fn upload_page(console: Console) -> PageResult {

@@ -45,6 +45,14 @@ pub fn day(lang: Lang, d: Date, this_year: i32) -> String {
     }
 }
 
+/// A date as a form writes it: `2026年12月9日`, in English `9 Dec 2026`.
+pub fn long_date(lang: Lang, d: Date) -> String {
+    match lang {
+        Lang::Ja => format!("{}年{}月{}日", d.year(), u8::from(d.month()), d.day()),
+        Lang::En => format!("{} {} {}", d.day(), month_en(d.month()), d.year()),
+    }
+}
+
 /// A minute of the day as `08:30`.
 pub fn clock_time(minute: u16) -> String {
     format!("{:02}:{:02}", minute / 60, minute % 60)

@@ -23,6 +23,7 @@ pub mod session;
 mod sheets;
 mod sign_in;
 mod vacancies;
+mod words;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
@@ -165,6 +166,24 @@ impl Ui {
 
     pub fn t(&self, key: &str) -> &'static str {
         i18n::label(self.lang, key)
+    }
+
+    /// A coded value of `kind` as people say it (`care_5` is 要介護5): never the wire word.
+    pub fn say<'a>(&self, kind: &str, wire: &'a str) -> &'a str {
+        words::say(self.lang, kind, wire)
+    }
+
+    /// [`Ui::say`] of an enum value.
+    pub fn say_of<T: serde::Serialize>(&self, kind: &str, value: &T) -> String {
+        words::say(self.lang, kind, &wire(value)).to_owned()
+    }
+
+    /// A stored `YYYY-MM-DD` day as people write it (`12月9日(水)`); other text as it is.
+    pub fn date(&self, day: &str) -> String {
+        match (&self.cal, crate::clock::parse_day(day)) {
+            (Some(cal), Some(d)) => format::day(self.lang, d, cal.today().year()),
+            _ => day.to_owned(),
+        }
     }
 
     pub fn is_auditor(&self) -> bool {
@@ -323,8 +342,9 @@ async fn home(console: Console) -> PageResult {
     ok(&Home { ui: console.ui })
 }
 
-/// An enum's wire word (its serde name), e.g. `care_2` or `nurse`, for display.
-pub fn word<T: serde::Serialize>(value: &T) -> String {
+/// An enum's wire word (its serde name), e.g. `care_2` or `nurse`: for a link or a form value,
+/// or for [`Ui::say`] to turn into the page's word; never shown as it is.
+pub fn wire<T: serde::Serialize>(value: &T) -> String {
     match serde_json::to_value(value) {
         Ok(serde_json::Value::String(s)) => s,
         Ok(other) => other.to_string(),

@@ -11,7 +11,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::careform::{self, Change, Form};
-use super::{Console, ConsoleError, Names, PageResult, Ui, ok, word};
+use super::{Console, ConsoleError, Names, PageResult, Ui, ok, wire};
 use crate::access::Denial;
 use crate::domain::care_team::Member;
 use crate::domain::consents::Consent;
@@ -19,7 +19,6 @@ use crate::domain::documents::Document;
 use crate::domain::paging;
 use crate::domain::patients::{self, Patient, PatientSearch};
 use crate::domain::record::{self, Ask, Parts, Record};
-use crate::error::ApiError;
 use crate::state::AppState;
 
 /// The document type shown as the patient's care path.
@@ -59,7 +58,7 @@ struct Row {
 impl From<Patient> for Row {
     fn from(p: Patient) -> Self {
         Row {
-            care_level: p.care_level.map(|c| word(&c)).unwrap_or_default(),
+            care_level: p.care_level.map(|c| wire(&c)).unwrap_or_default(),
             insured: p.identity.ltc_insured_number.unwrap_or_default(),
             kana: p.identity.name_kana.unwrap_or_default(),
             birth_date: p.identity.birth_date,
@@ -113,15 +112,33 @@ struct PatientPage {
     diff: Option<(i32, i32, Vec<Change>)>,
     /// The versions the selects show as chosen.
     compared: (i32, i32),
-    team: Result<Vec<Member>, String>,
-    consents: Result<Vec<Consent>, String>,
+    /// Why no care path is shown when one may exist: the label key of the reason.
+    care_path_refused: Option<&'static str>,
+    team: Result<Vec<Member>, &'static str>,
+    consents: Result<Vec<Consent>, &'static str>,
     names: Names,
 }
 
-/// A part of the page that the caller may not see shows why (what its own route would answer)
-/// instead of failing the page.
-fn part<T>(shown: Option<T>, refused: Option<Denial>) -> Result<T, String> {
-    shown.ok_or_else(|| ApiError::from(refused.unwrap_or(Denial::Role)).problem().detail)
+/// A part of the page that the caller may not see shows why, in the page's words, instead of
+/// failing the page: the label key of the rule's reason.
+fn part<T>(shown: Option<T>, refused: Option<Denial>) -> Result<T, &'static str> {
+    shown.ok_or_else(|| why(refused.unwrap_or(Denial::Role)))
+}
+
+/// The label key that says a denial as the caller needs to hear it (the API's problem text is
+/// for developers, and in English).
+fn why(denial: Denial) -> &'static str {
+    match denial {
+        Denial::Role => "refused_role",
+        Denial::NotManaging => "refused_not_managing",
+        Denial::NoRelationship => "refused_no_relationship",
+        Denial::NoConsent => "refused_no_consent",
+        Denial::ConsentRevoked => "refused_consent_revoked",
+        Denial::ConsentPeriod => "refused_consent_period",
+        Denial::TypeDenied | Denial::TypeNotPermitted => "refused_type",
+        Denial::PurposeNotCovered => "refused_purpose",
+        _ => "refused_other",
+    }
 }
 
 async fn show(
@@ -138,6 +155,7 @@ async fn show(
     let ask = Ask { parts: Parts::ALL, doc_type: Some(CARE_PATH), history: HISTORY };
     let record = record::read(&state, ctx, id.into(), "patient.record", ask).await.map_err(fail)?;
     let Record { patient, organizations, practitioners, team, consents, documents, history, refused } = record;
+    let care_path_refused = refused.care_path.map(why);
     let current: Option<Document> = documents.into_iter().find(|d| !d.deleted);
     let form = current.as_ref().and_then(|d| Form::new(&state.schemas, &d.doc_type, &d.schema_version, lang));
     let care_path = current.as_ref().map(|d| match &form {
@@ -152,7 +170,7 @@ async fn show(
     );
     let page = PatientPage {
         ui,
-        sex: word(&patient.identity.sex),
+        sex: wire(&patient.identity.sex),
         managing: patient.managing_organization.clone(),
         care_path,
         care_path_version: current.as_ref().map_or(0, |d| d.version),
@@ -167,6 +185,7 @@ async fn show(
             .collect(),
         compared: diff.as_ref().map_or((0, 0), |(from, to, _)| (*from, *to)),
         diff,
+        care_path_refused,
         team,
         consents,
         names,

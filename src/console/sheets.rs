@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::form_errors::{self, FieldProblem};
 use super::session::check_csrf;
-use super::{Console, ConsoleError, Names, PageResult, Ui, html, ok, see_other, word};
+use super::{Console, ConsoleError, Names, PageResult, Ui, html, ok, see_other};
 use crate::calendar::Calendar;
 use crate::domain::coordination::inbox::{self, BoxName, SheetQuery};
 use crate::domain::coordination::reachable::{self, Contact};
@@ -245,18 +245,18 @@ struct ReachablePage {
     at: String,
     now: Vec<Contact>,
     later: Vec<Contact>,
+    names: Names,
 }
 
 async fn reachable_now(state: web::Data<AppState>, console: Console, id: web::Path<String>) -> PageResult {
     let Console { ctx, ui } = console;
     let id = id.into_inner();
     let at = state.calendar.now();
-    let answer =
-        reachable::reachable(&state, ctx, id.clone().into(), at).await.map_err(|e| ConsoleError::new(e, ui.lang))?;
-    ok(&ReachablePage { ui, patient_id: id, at: answer.at, now: answer.now, later: answer.later })
-}
-
-/// How a contact is shown: name, profession and organisation.
-pub fn contact_line(c: &Contact) -> String {
-    format!("{} ({}, {})", c.name, word(&c.profession), c.organization_id)
+    let state = state.into_inner();
+    let answer = reachable::reachable(&state, ctx.clone(), id.clone().into(), at)
+        .await
+        .map_err(|e| ConsoleError::new(e, ui.lang))?;
+    let orgs: Vec<String> = answer.now.iter().chain(&answer.later).map(|c| c.organization_id.clone()).collect();
+    let names = Names::of(&state, &ctx, orgs, Vec::new()).await;
+    ok(&ReachablePage { ui, patient_id: id, at: answer.at, now: answer.now, later: answer.later, names })
 }

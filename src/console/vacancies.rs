@@ -6,7 +6,7 @@
 use actix_web::web;
 use askama::Template;
 
-use super::{Console, ConsoleError, PageResult, Ui, ok, word};
+use super::{Console, ConsoleError, PageResult, Ui, ok};
 use crate::api::vacancies::stream_vacancies;
 use crate::domain::vacancies::{self, CareNeed, SearchParams, ShortStayService, Vacancy};
 use crate::state::AppState;
@@ -22,35 +22,6 @@ struct Need {
     checked: bool,
 }
 
-/// One hit as a row.
-struct Hit {
-    facility: String,
-    service: String,
-    beds: String,
-    accepts: String,
-    confirmed_at: String,
-    stale: bool,
-    phone: String,
-}
-
-impl From<Vacancy> for Hit {
-    fn from(v: Vacancy) -> Self {
-        let beds = v.days.iter().map(|d| format!("{}: {}", d.date, d.beds_free)).collect::<Vec<_>>().join(", ");
-        let mut accepts: Vec<String> = v.days.iter().flat_map(|d| d.accepts.iter().map(word)).collect();
-        accepts.sort();
-        accepts.dedup();
-        Hit {
-            facility: v.facility.name,
-            service: word(&v.service),
-            beds,
-            accepts: accepts.join(", "),
-            confirmed_at: v.confirmed_at,
-            stale: v.stale,
-            phone: v.facility.phone.unwrap_or_default(),
-        }
-    }
-}
-
 #[derive(Template)]
 #[template(path = "console/vacancies.html")]
 struct Board {
@@ -60,7 +31,9 @@ struct Board {
     service: String,
     services: Vec<&'static str>,
     needs: Vec<Need>,
-    hits: Vec<Hit>,
+    /// Each hit with its days as posted: beds by room type and sex, and the care taken that day
+    /// (a facility may take oxygen on Monday and not on Tuesday).
+    hits: Vec<Vacancy>,
 }
 
 /// The form sends each need as its own `accepts` checkbox; the API takes them comma-separated.
@@ -104,6 +77,6 @@ async fn board(req: actix_web::HttpRequest, state: web::Data<AppState>, console:
         service,
         services: ShortStayService::ALL.iter().map(|s| s.as_str()).collect(),
         needs,
-        hits: found.items.into_iter().map(Hit::from).collect(),
+        hits: found.items,
     })
 }

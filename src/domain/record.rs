@@ -55,6 +55,9 @@ pub struct Refused {
     pub team: Option<Denial>,
     /// Why the consents were left out.
     pub consents: Option<Denial>,
+    /// Why a care path would not be shown to the caller (no consent shares it, say), so that a
+    /// face can tell "not shared" from "none written yet".
+    pub care_path: Option<Denial>,
 }
 
 /// Documents fetched per page while gathering (the listing's own consent filter runs per page).
@@ -173,6 +176,8 @@ fn gather_asked(
             None
         }
     };
+    let care_path = Want::read(Resource::Document).of_type("care-path");
+    refused.care_path = crate::gate::allows(state, caller, &access.facts, care_path, event.break_glass).err();
     // The listing and the history note their own basis; the event is about the record as a whole.
     let basis = event.basis.clone();
     let mut docs = Vec::new();

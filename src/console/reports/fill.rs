@@ -52,7 +52,7 @@ struct Page {
     to: String,
     problems: Vec<FieldProblem>,
     documents: String,
-    kinds: Vec<&'static str>,
+    kinds: Vec<String>,
     rows: Vec<FieldRow>,
     never_used: usize,
     total: usize,
@@ -134,7 +134,9 @@ pub async fn page(state: web::Data<AppState>, console: Console, q: web::Query<Fi
     let form = Form::new(&state.schemas, &doc_type, &newest(&doc_type), lang);
     let kinds: Vec<String> =
         report.fields.first().map(|f| f.fill.iter().map(|k| k.writer_kind.clone()).collect()).unwrap_or_default();
-    page.kinds = kinds.iter().map(|k| say(lang, "writer_kind", k)).collect();
+    // `all` is the report's own; the rest are the directory's organisation kinds.
+    let kind = |k: &str| if k == "all" { "writer_kind" } else { "org_kind" };
+    page.kinds = kinds.iter().map(|k| say(lang, kind(k), k).to_owned()).collect();
     page.documents = cell_text("", &report.documents);
     page.never_used = report.never_used.len();
     page.total = report.fields.len();

@@ -28,10 +28,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 pub const SMALL: &str = "＊";
 pub const COMPLEMENT: &str = "＊＊";
 
-/// A coded value in the page's language. One place, so that the console's word table
-/// (`words.rs`, `ui.say`) replaces it in one line when it lands.
-pub fn say(lang: Lang, kind: &str, wire: &str) -> &'static str {
-    label(lang, &format!("{kind}.{wire}"))
+/// A coded value in the page's language, from the console's word table.
+pub fn say<'a>(lang: Lang, kind: &str, wire: &'a str) -> &'a str {
+    super::words::say(lang, kind, wire)
 }
 
 /// A cell as the tables show it: a count, a share as a percentage, a median in hours, or the
@@ -62,7 +61,7 @@ pub fn is_share(indicator: &str) -> bool {
 
 /// An indicator's name in the page's language.
 pub fn indicator_name(lang: Lang, id: &str) -> &'static str {
-    say(lang, "indicator", id)
+    label(lang, &format!("indicator.{id}"))
 }
 
 /// A period's label as people write it: `2025年度`, `2025年4〜6月`, `2025年5月`, `2025年`.

@@ -12,7 +12,7 @@ use super::plan_form::{BLANK_ITEMS, Draft, DraftItem, DraftLink, refusals};
 use super::{cell_text, indicator_name, is_share, say};
 use crate::console::form_errors::FieldProblem;
 use crate::console::session::check_csrf;
-use crate::console::{Console, ConsoleError, Lang, Names, PageResult, Ui, html, see_other};
+use crate::console::{Console, ConsoleError, Lang, Names, PageResult, Ui, html, see_other, wire};
 use crate::context::Context;
 use crate::domain::directory::{self, OrganizationFilter};
 use crate::domain::documents::IfMatch;
@@ -36,15 +36,15 @@ pub struct YearQuery {
 
 /// One shown item.
 pub struct ItemView {
-    pub area: &'static str,
+    pub area: String,
     pub what: String,
     pub by: Vec<String>,
     pub schedule: String,
     pub times: String,
-    pub status: &'static str,
+    pub status: String,
     pub notes: String,
     /// (indicator, group, target, this year's value)
-    pub links: Vec<(&'static str, &'static str, String, String)>,
+    pub links: Vec<(&'static str, String, String, String)>,
 }
 
 #[derive(Template)]
@@ -79,12 +79,12 @@ fn view(plan: &Plan, lang: Lang, names: &Names) -> Vec<ItemView> {
         .items
         .iter()
         .map(|i| ItemView {
-            area: say(lang, "plan_area", &crate::console::word(&i.area)),
+            area: say(lang, "plan_area", &wire(&i.area)).to_owned(),
             what: i.what.clone(),
             by: i.by.iter().map(|o| names.get(o).to_owned()).collect(),
             schedule: i.schedule.clone().unwrap_or_default(),
             times: i.times.map(|t| t.to_string()).unwrap_or_default(),
-            status: say(lang, "plan_status", &crate::console::word(&i.status)),
+            status: say(lang, "plan_status", &wire(&i.status)).to_owned(),
             notes: i.notes.clone().unwrap_or_default(),
             links: i
                 .indicators
@@ -92,7 +92,7 @@ fn view(plan: &Plan, lang: Lang, names: &Names) -> Vec<ItemView> {
                 .map(|l| {
                     (
                         indicator_name(lang, &l.indicator),
-                        say(lang, "plan_group", &crate::console::word(&l.group)),
+                        say(lang, "plan_group", &wire(&l.group)).to_owned(),
                         l.target.map(|t| target(&l.indicator, t)).unwrap_or_default(),
                         l.value.as_ref().map(|v| cell_text(&l.indicator, v)).unwrap_or_else(|| "—".to_owned()),
                     )
@@ -102,7 +102,7 @@ fn view(plan: &Plan, lang: Lang, names: &Names) -> Vec<ItemView> {
         .collect();
     // By area, A to H, then the local ones; within an area as written.
     let rank = |a: &str| AREAS.iter().position(|x| say(lang, "plan_area", x) == a).unwrap_or(AREAS.len());
-    items.sort_by_key(|i| rank(i.area));
+    items.sort_by_key(|i| rank(&i.area));
     items
 }
 

@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 
 use crate::console::form_errors::FieldProblem;
 use crate::console::i18n::label;
-use crate::console::{Lang, word};
+use crate::console::{Lang, wire};
 use crate::domain::reports::plans::{IndicatorLink, Plan, PlanInput, PlanItem};
 use crate::error::ApiError;
 
@@ -58,19 +58,19 @@ impl Draft {
             .items
             .iter()
             .map(|i| DraftItem {
-                area: word(&i.area),
+                area: wire(&i.area),
                 what: i.what.clone(),
                 by: i.by.clone(),
                 schedule: i.schedule.clone().unwrap_or_default(),
                 times: i.times.map(|t| t.to_string()).unwrap_or_default(),
-                status: word(&i.status),
+                status: wire(&i.status),
                 notes: i.notes.clone().unwrap_or_default(),
                 links: i
                     .indicators
                     .iter()
                     .map(|l| DraftLink {
                         indicator: l.indicator.clone(),
-                        group: word(&l.group),
+                        group: wire(&l.group),
                         target: l.target.map(target_text).unwrap_or_default(),
                     })
                     .collect(),

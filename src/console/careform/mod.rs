@@ -10,6 +10,9 @@ use super::Lang;
 use super::i18n::label;
 use crate::schemas::Registry;
 
+mod labels;
+mod order;
+
 /// HTML-escapes text for an element's content or a quoted attribute.
 pub fn esc(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -29,25 +32,26 @@ pub fn esc(text: &str) -> String {
 /// A schema and the shared definitions its `$ref`s point into.
 pub struct Form<'a> {
     root: &'a Value,
-    common: Option<&'static Value>,
     lang: Lang,
     /// The top-level properties in the order the schema file writes them (the parsed schema's
     /// map is sorted by name).
     order: Vec<&'a str>,
 }
 
-/// The shared definitions (`common/1.0.0`), which the registry compiles into the validators but
-/// does not list as a document type; parsed once from the embedded copy.
-fn common() -> Option<&'static Value> {
-    static COMMON: std::sync::OnceLock<Option<Value>> = std::sync::OnceLock::new();
-    COMMON
-        .get_or_init(|| {
-            crate::schemas::EMBEDDED
-                .iter()
-                .find(|(path, _)| *path == "common/1.0.0.json")
-                .and_then(|(_, text)| serde_json::from_str(text).ok())
-        })
-        .as_ref()
+/// The shared definitions (`common/{version}`), which the registry compiles into the validators
+/// but does not list as a document type; each version parsed once from the embedded copy.
+fn common(version: &str) -> Option<&'static Value> {
+    static COMMON: std::sync::OnceLock<Vec<(String, Value)>> = std::sync::OnceLock::new();
+    let all = COMMON.get_or_init(|| {
+        crate::schemas::EMBEDDED
+            .iter()
+            .filter_map(|(path, text)| {
+                let version = path.strip_prefix("common/")?.strip_suffix(".json")?;
+                Some((version.to_owned(), serde_json::from_str(text).ok()?))
+            })
+            .collect()
+    });
+    all.iter().find(|(v, _)| v == version).map(|(_, schema)| schema)
 }
 
 impl<'a> Form<'a> {
@@ -63,17 +67,26 @@ impl<'a> Form<'a> {
             .map(|p| p.keys().map(String::as_str).collect())
             .unwrap_or_default();
         order.sort_by_key(|key| text.find(&format!("\"{key}\"")).unwrap_or(usize::MAX));
-        Some(Self { root, common: common(), lang, order })
+        Some(Self { root, lang, order })
     }
 
-    /// The node a `$ref` names (only refs into the common schema's `$defs` are followed).
+    /// The node a `$ref` names (only refs into a common schema's `$defs` are followed, each into
+    /// the version it names).
     fn resolve<'n>(&self, node: &'n Value) -> &'n Value
     where
         'a: 'n,
     {
         let Some(reference) = node.get("$ref").and_then(Value::as_str) else { return node };
         let name = reference.rsplit('/').next().unwrap_or_default();
-        self.common.and_then(|c| c.pointer(&format!("/$defs/{name}"))).unwrap_or(node)
+        let version = reference.split("/common/").nth(1).and_then(|rest| rest.split(".json").next()).unwrap_or("1.0.0");
+        common(version).and_then(|c| c.pointer(&format!("/$defs/{name}"))).unwrap_or(node)
+    }
+
+    /// The kind a coded value of `key` is looked up under: the shared definition it belongs to
+    /// and the key (`infection.status`), so that a word that means two things means the right one.
+    fn kind_of(node: Option<&Value>, key: &str) -> String {
+        let def = node.and_then(|n| n.get("$ref")).and_then(Value::as_str).and_then(|r| r.rsplit('/').next());
+        format!("{}.{key}", def.unwrap_or_default())
     }
 
     fn child<'n>(&self, node: Option<&'n Value>, key: &str) -> Option<&'n Value>
@@ -90,6 +103,9 @@ impl<'a> Form<'a> {
 
     /// The label of a property node, in the page's language; the key when it has none.
     fn label(&self, node: Option<&Value>, key: &str) -> String {
+        if let Some(label) = labels::label(self.lang, key) {
+            return label.to_owned();
+        }
         let text = node
             .and_then(|n| n.get("description").and_then(Value::as_str))
             .or_else(|| node.map(|n| self.resolve(n)).and_then(|n| n.get("description").and_then(Value::as_str)));
@@ -115,7 +131,7 @@ impl<'a> Form<'a> {
                 continue;
             }
             html.push_str(&format!("<section class=\"field-section\"><h3>{}</h3>", esc(&self.label(Some(node), key))));
-            html.push_str(&self.value(Some(node), value, &pointer, withheld));
+            html.push_str(&self.value(Some(node), value, &pointer, withheld, Field { key, kind: key.to_string() }));
             html.push_str("</section>");
         }
         html
@@ -130,7 +146,14 @@ impl<'a> Form<'a> {
         )
     }
 
-    fn value(&self, node: Option<&'a Value>, value: Option<&Value>, pointer: &str, withheld: &[String]) -> String {
+    fn value(
+        &self,
+        node: Option<&'a Value>,
+        value: Option<&Value>,
+        pointer: &str,
+        withheld: &[String],
+        field: Field,
+    ) -> String {
         if withheld.iter().any(|w| w == pointer) {
             return self.withheld_badge(pointer);
         }
@@ -138,11 +161,12 @@ impl<'a> Form<'a> {
         match value {
             None | Some(Value::Null) => String::new(),
             Some(Value::Object(map)) => {
-                let mut keys: Vec<&String> = Vec::new();
+                let mut keys: Vec<&str> = Vec::new();
                 if let Some(props) = resolved.and_then(|n| n.get("properties")).and_then(Value::as_object) {
-                    keys.extend(props.keys());
+                    keys.extend(props.keys().map(String::as_str));
                 }
-                keys.extend(map.keys().filter(|k| !keys.contains(k)).collect::<Vec<_>>());
+                keys = order::in_schema_order(&keys);
+                keys.extend(map.keys().map(String::as_str).filter(|k| !keys.contains(k)).collect::<Vec<_>>());
                 let mut html = String::from("<dl class=\"fields\">");
                 for key in keys {
                     let child_pointer = format!("{pointer}/{key}");
@@ -151,10 +175,11 @@ impl<'a> Form<'a> {
                         continue;
                     }
                     let child = self.child(node, key);
+                    let kind = Self::kind_of(node, key);
                     html.push_str(&format!(
                         "<div><dt>{}</dt><dd>{}</dd></div>",
                         esc(&self.label(child, key)),
-                        self.value(child, child_value, &child_pointer, withheld)
+                        self.value(child, child_value, &child_pointer, withheld, Field { key, kind })
                     ));
                 }
                 html.push_str("</dl>");
@@ -164,17 +189,37 @@ impl<'a> Form<'a> {
                 let item_node = resolved.and_then(|n| n.get("items"));
                 let mut html = String::from("<ol class=\"items\">");
                 for (i, item) in items.iter().enumerate() {
+                    let item_field = Field { key: field.key, kind: field.kind.clone() };
                     html.push_str(&format!(
                         "<li>{}</li>",
-                        self.value(item_node, Some(item), &format!("{pointer}/{i}"), withheld)
+                        self.value(item_node, Some(item), &format!("{pointer}/{i}"), withheld, item_field)
                     ));
                 }
                 html.push_str("</ol>");
                 html
             }
             Some(Value::Bool(b)) => label(self.lang, if *b { "yes" } else { "no" }).to_owned(),
-            Some(Value::String(s)) => esc(s),
-            Some(other) => esc(&other.to_string()),
+            Some(Value::String(s)) => esc(&self.text(resolved, s, &field)),
+            Some(Value::Number(n)) => match labels::unit(field.key) {
+                Some(unit) => esc(&format!("{n} {unit}")),
+                None => esc(&n.to_string()),
+            },
+        }
+    }
+
+    /// A string as a reader wants it: a coded value as its word, a date as a date is written,
+    /// a postal code after 〒; anything else as it is.
+    fn text(&self, node: Option<&Value>, s: &str, field: &Field) -> String {
+        let enumerated = node.and_then(|n| n.get("enum").or_else(|| n.get("items").and_then(|i| i.get("enum"))));
+        if enumerated.is_some() {
+            return super::words::say(self.lang, &field.kind, s).to_owned();
+        }
+        if field.key.ends_with("postal_code") {
+            return format!("〒{s}");
+        }
+        match crate::clock::parse_day(s) {
+            Some(day) if s.len() == 10 => super::format::long_date(self.lang, day),
+            _ => s.to_owned(),
         }
     }
 
@@ -207,6 +252,13 @@ impl<'a> Form<'a> {
         }
         parts.join(" › ")
     }
+}
+
+/// The field a value is shown for: its key (for its unit) and the kind its coded values are
+/// looked up under.
+struct Field<'k> {
+    key: &'k str,
+    kind: String,
 }
 
 /// Every leaf of `value` by JSON pointer, as text.
@@ -293,5 +345,27 @@ mod tests {
         assert_eq!(form.path_label("/medications/0/dose"), "服用薬 › 1 › 1回量");
         let en = Form::new(&registry, "care-path", "1.1.0", Lang::En).unwrap();
         assert!(en.render(&content, &[]).contains("<h3>Care level</h3>"));
+    }
+
+    #[test]
+    fn nested_fields_in_schema_order_coded_values_as_words_and_numbers_with_units() {
+        let registry = Registry::load(None).unwrap();
+        let form = Form::new(&registry, "care-path", "1.1.0", Lang::Ja).unwrap();
+        let content = json!({
+            "care_level": "care_5",
+            "adl": {"eating": "partial_assistance"},
+            "certification_period": {"start": "2026-04-01", "end": "2027-03-31"},
+            "infections": [{"name": "MRSA", "status": "active"}],
+            "nutrition": {"height_cm": 152, "weight_kg": 41.5},
+        });
+        let html = form.render(&content, &[]);
+        for wire in ["care_5", "partial_assistance", ">active<", "2026-04-01"] {
+            assert!(!html.contains(wire), "the wire word {wire} is shown: {html}");
+        }
+        assert!(html.contains("要介護5") && html.contains("一部介助"), "{html}");
+        assert!(html.contains("感染あり"), "an infection's active is its own word: {html}");
+        assert!(html.contains("2026年4月1日"), "{html}");
+        assert!(html.find("2026年4月1日") < html.find("2027年3月31日"), "start before end: {html}");
+        assert!(html.contains("152 cm"), "{html}");
     }
 }
