@@ -437,9 +437,12 @@ pub const LABELS: &[(&str, &str, &str)] = &[
     ("plan_updated", "更新", "updated"),
     (
         "plan_history_help",
-        "保存するたびに版が1つ上がります(だれがいつ更新したかは監査ログに残ります)。",
-        "Each save makes a new version (who saved it and when is kept in the audit log).",
+        "保存するたびに版が1つ上がり、以前の版も下の「変更の履歴」に残ります。",
+        "Each save makes a new version; earlier ones stay in the history below.",
     ),
+    ("plan_history", "変更の履歴", "History"),
+    ("plan_older", "さらに前の版", "Older versions"),
+    ("plan_newest", "最新の版から表示", "Newest versions"),
     (
         "plan_none",
         "この年の計画はまだありません。下のフォームで作成できます。",

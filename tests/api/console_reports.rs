@@ -178,6 +178,12 @@ async fn the_plan_form_stores_a_version_per_save_and_a_stale_one_keeps_what_was_
     assert!(page.contains("G 地域住民への普及啓発") && page.contains("実施中"), "{page}");
     assert!(page.contains("在宅看取り率") && page.contains("目標 30.0%"), "{page}");
     assert!(page.contains("新見市"), "the owner by name: {page}");
+    // Both versions are kept, the newest first, each with what it said.
+    let history = page.split("data-testid=\"plan-history\"").nth(1).expect("a history").split("</ol>").next().unwrap();
+    let (v2, v1) = (history.find("版 2").expect("version 2"), history.find("版 1").expect("version 1"));
+    assert!(v2 < v1, "{history}");
+    assert!(history.contains("G 地域住民への普及啓発: 住民向け講演会「人生会議」</li>"), "{history}");
+    assert!(history.contains("住民向け講演会「人生会議」を2回"), "{history}");
     let shown = page.replace(&format!("value=\"{}\"", r.city), "");
     assert!(!shown.contains(&r.city), "an organisation id shows (other than as a form value): {page}");
     assert!(!page.contains(">in_progress<") && !page.contains(">outcome<"), "a wire word shows: {page}");

@@ -23,6 +23,8 @@ use crate::state::AppState;
 
 /// Organisations offered as owners (a region's directory is smaller).
 const ORGANIZATIONS: i64 = 500;
+/// Versions listed a page.
+const VERSIONS: i64 = 10;
 
 const AREAS: [&str; 9] = ["A", "B", "C", "D", "E", "F", "G", "H", "local"];
 const STATUSES: [&str; 5] = ["planned", "in_progress", "done", "postponed", "dropped"];
@@ -32,6 +34,18 @@ const GROUPS: [&str; 3] = ["structure", "process", "outcome"];
 pub struct YearQuery {
     year: Option<String>,
     saved: Option<String>,
+    /// The history's cursor: versions older than this one.
+    before: Option<i32>,
+}
+
+/// One version in the history.
+pub struct VersionView {
+    pub version: i32,
+    pub at: String,
+    pub by: String,
+    pub reviewed_on: String,
+    /// Its items' area and text.
+    pub items: Vec<(String, String)>,
 }
 
 /// One shown item.
@@ -56,6 +70,11 @@ struct Page {
     /// The stored plan's version, and when and by whom it was written.
     version: Option<(i32, String, String)>,
     items: Vec<ItemView>,
+    history: Vec<VersionView>,
+    /// The link to the history's older versions, when there are more.
+    older: Option<String>,
+    /// The link back to the newest versions, when an older page is shown.
+    newest: Option<String>,
     draft: Draft,
     problems: Vec<FieldProblem>,
     conflict: bool,
@@ -114,7 +133,7 @@ async fn render(
     ui: Ui,
     year: i32,
     typed: Option<(Draft, Vec<FieldProblem>, bool)>,
-    saved: bool,
+    (saved, before): (bool, Option<i32>),
 ) -> PageResult {
     let lang = ui.lang;
     let fail = |e| ConsoleError::new(e, lang);
@@ -127,12 +146,37 @@ async fn render(
     let orgs = directory::list_organizations(state, ctx.clone(), filter, None, ORGANIZATIONS).await.map_err(fail)?;
     let mut organizations: Vec<(String, String)> = orgs.items.into_iter().map(|o| (o.id, o.name)).collect();
     organizations.sort_by(|a, b| a.1.cmp(&b.1));
-    let mut names = Names::known(organizations.iter().cloned());
-    let writer = plan.as_ref().map(|p| p.updated_by.clone());
-    if let Some(sub) = &writer {
-        let found = Names::of(state, &ctx, [], [sub.clone()]).await;
-        names = Names::known(organizations.iter().cloned().chain([(sub.clone(), found.get(sub).to_owned())]));
-    }
+    let history = match &plan {
+        Some(_) => plans::history(state, ctx.clone(), year, before, VERSIONS).await.map_err(fail)?,
+        None => crate::domain::paging::Page { items: Vec::new(), next_cursor: None },
+    };
+    let writers: Vec<String> =
+        plan.iter().map(|p| p.updated_by.clone()).chain(history.items.iter().map(|v| v.updated_by.clone())).collect();
+    let found = Names::of(state, &ctx, [], writers.clone()).await;
+    let names =
+        Names::known(organizations.iter().cloned().chain(writers.iter().map(|w| (w.clone(), found.get(w).to_owned()))));
+    // A writer the directory does not know (an account's id) is not shown.
+    let writer = |sub: &str| {
+        let by = names.get(sub);
+        if by == sub { String::new() } else { by.to_owned() }
+    };
+    let older = history.next_cursor.as_ref().map(|v| format!("/console/reports/plan?year={year}&before={v}#history"));
+    let newest = before.map(|_| format!("/console/reports/plan?year={year}#history"));
+    let history: Vec<VersionView> = history
+        .items
+        .iter()
+        .map(|v| VersionView {
+            version: v.version,
+            at: ui.at(&v.updated_at),
+            by: writer(&v.updated_by),
+            reviewed_on: v.reviewed_on.as_deref().map(|d| ui.date(d)).unwrap_or_default(),
+            items: v
+                .items
+                .iter()
+                .map(|i| (say(lang, "plan_area", &wire(&i.area)).to_owned(), i.what.clone()))
+                .collect(),
+        })
+        .collect();
     let (mut draft, problems, conflict) = match typed {
         Some(t) => t,
         None => (plan.as_ref().map(Draft::of).unwrap_or_default(), Vec::new(), false),
@@ -155,12 +199,11 @@ async fn render(
     let page = Page {
         year,
         saved,
-        version: plan.as_ref().map(|p| {
-            // A writer the directory does not know (an account's id) is not shown.
-            let by = names.get(&p.updated_by);
-            (p.version, ui.at(&p.updated_at), if by == p.updated_by { String::new() } else { by.to_owned() })
-        }),
+        version: plan.as_ref().map(|p| (p.version, ui.at(&p.updated_at), writer(&p.updated_by))),
         items: plan.as_ref().map(|p| view(p, lang, &names)).unwrap_or_default(),
+        history,
+        older,
+        newest,
         draft,
         problems,
         conflict,
@@ -181,7 +224,7 @@ fn year_of(text: Option<&str>, today: time::Date) -> i32 {
 pub async fn page(state: web::Data<AppState>, console: Console, q: web::Query<YearQuery>) -> PageResult {
     let Console { ctx, ui } = console;
     let year = year_of(q.year.as_deref(), state.calendar.today());
-    render(&state.into_inner(), ctx, ui, year, None, q.saved.is_some()).await
+    render(&state.into_inner(), ctx, ui, year, None, (q.saved.is_some(), q.before)).await
 }
 
 pub async fn save(
@@ -198,16 +241,16 @@ pub async fn save(
     let year = year_of(q.year.as_deref(), state.calendar.today());
     let input = match draft.input(ui.lang) {
         Ok(input) => input,
-        Err(problems) => return render(&state, ctx, ui, year, Some((draft, problems, false)), false).await,
+        Err(problems) => return render(&state, ctx, ui, year, Some((draft, problems, false)), (false, None)).await,
     };
     let if_match = draft.version.trim().parse::<i32>().ok().map(IfMatch::Version);
     match plans::put(&state, ctx.clone(), year, if_match, input).await {
         Ok(_) => Ok(see_other(&format!("/console/reports/plan?year={year}&saved=1"))),
         Err(ApiError::PreconditionFailed { .. } | ApiError::PreconditionRequired(_)) => {
-            render(&state, ctx, ui, year, Some((draft, Vec::new(), true)), false).await
+            render(&state, ctx, ui, year, Some((draft, Vec::new(), true)), (false, None)).await
         }
         Err(e) => match refusals(ui.lang, &e) {
-            Some(problems) => render(&state, ctx, ui, year, Some((draft, problems, false)), false).await,
+            Some(problems) => render(&state, ctx, ui, year, Some((draft, problems, false)), (false, None)).await,
             None => Err(ConsoleError::new(e, ui.lang)),
         },
     }
