@@ -176,7 +176,13 @@ async fn page(req: HttpRequest, state: web::Data<AppState>, q: web::Query<PageQu
     let lang = Lang::of(&req);
     let fail = |e| ConsoleError::new(e, lang);
     let client = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
-    state.limits.admit(&client, PUBLIC).map_err(|r| fail(r.into()))?;
+    if let Err(refused) = state.limits.admit(&client, PUBLIC) {
+        // The page in the reader's language, with the API's `Retry-After`.
+        let wait = refused.retry_after_secs;
+        let mut res = fail(refused.into()).error_response();
+        res.headers_mut().insert(actix_web::http::header::RETRY_AFTER, wait.into());
+        return Ok(res);
+    }
     let state = state.into_inner();
     let published: Published = public::published(&state).await.map_err(fail)?;
     let chosen = published.area(&q.area).filter(|a| a.area != "region").map(|a| a.area.clone());

@@ -88,3 +88,24 @@ async fn when_on_anyone_reads_the_towns_numbers_and_where_to_ask_and_no_patient(
     let res = send(&app, TestRequest::get().uri("/residents/?area=nowhere")).await;
     assert_eq!(res.status, 404);
 }
+
+#[actix_web::test]
+async fn the_public_page_is_rate_limited_as_one_caller_per_address() {
+    let t = TestApp::with(|s| {
+        s.residents.residents_page = true;
+        s.rate_limit_per_minute = 2;
+    });
+    let app = init_service(carepath::startup::app(t.state.clone())).await;
+    let peer: std::net::SocketAddr = "192.0.2.7:50000".parse().unwrap();
+    for _ in 0..2 {
+        let res = send(&app, TestRequest::get().uri("/residents/").peer_addr(peer)).await;
+        assert_eq!(res.status, 200, "{}", text(&res));
+    }
+    let res = send(&app, TestRequest::get().uri("/residents/").peer_addr(peer)).await;
+    assert_eq!(res.status, 429, "{}", text(&res));
+    assert!(res.header("retry-after").is_some(), "{:?}", res.headers);
+    // Another address has its own allowance.
+    let other: std::net::SocketAddr = "192.0.2.8:50000".parse().unwrap();
+    let res = send(&app, TestRequest::get().uri("/residents/").peer_addr(other)).await;
+    assert_eq!(res.status, 200);
+}
