@@ -73,6 +73,7 @@ pub async fn list_sheets(
         state: p.state,
         patient_id: p.patient_id,
         overdue: p.overdue.unwrap_or(false),
+        unanswered: false,
         limit: paging::page_size(p.limit)?,
         after: p.cursor.as_deref().map(inbox::parse_cursor).transpose()?,
     };

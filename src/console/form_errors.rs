@@ -22,9 +22,9 @@ const FIELDS: &[(&str, &str, &str)] = &[
     ("/category", "category", "category"),
     ("/urgency", "urgency", "urgency"),
     ("/patient_id", "patient_id", "patient"),
-    ("/to", "to_organization", "to"),
-    ("/to/organization", "to_organization", "to_org"),
-    ("/to/practitioner", "to_practitioner", "to_practitioner"),
+    ("/to", "to", "to"),
+    ("/to/organization", "to", "to"),
+    ("/to/practitioner", "to", "to"),
     ("/note", "note", "note"),
 ];
 
@@ -79,6 +79,29 @@ pub fn of(lang: Lang, error: &ApiError) -> Option<Vec<FieldProblem>> {
     )
 }
 
+/// What an error page says when the refusal is not of a form's fields: a sentence for the
+/// reader in the page's language (the problem's own text is for API clients, in English).
+pub fn page_message(lang: Lang, error: &ApiError) -> String {
+    let key = match error.status() {
+        403 => "error_403",
+        404 => "error_404",
+        409 | 412 | 428 => "error_409",
+        410 => "error_410",
+        422 | 400 => "error_422",
+        429 => "error_429",
+        s if s >= 500 => "error_500",
+        _ => "error_other",
+    };
+    match (lang, of(lang, error)) {
+        (_, Some(problems)) if !problems.is_empty() => {
+            let fields: Vec<String> = problems.into_iter().map(|p| p.text).collect();
+            format!("{} {}", label(lang, key), fields.join(" / "))
+        }
+        (Lang::Ja, _) => label(lang, key).to_owned(),
+        (Lang::En, _) => format!("{} ({})", label(lang, key), error.problem().detail),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,6 +117,18 @@ mod tests {
         let odd = of(Lang::Ja, &ApiError::field("/body", "something new")).unwrap_or_default();
         assert_eq!(odd.first().map(|p| p.text.as_str()), Some("本文: 入力内容を確認してください"));
         assert!(of(Lang::Ja, &ApiError::NotFound("x".into())).is_none());
+    }
+
+    #[test]
+    fn an_error_page_speaks_the_pages_language() {
+        let missing = ApiError::NotFound("no such patient".into());
+        let ja = page_message(Lang::Ja, &missing);
+        assert!(ja.contains("見つかりません") && !ja.contains("no such"), "{ja}");
+        assert!(page_message(Lang::En, &missing).contains("no such patient"));
+        let busy = page_message(Lang::Ja, &ApiError::Conflict("the sheet is closed".into()));
+        assert!(!busy.is_ascii() && !busy.contains("closed"), "{busy}");
+        let field = page_message(Lang::Ja, &ApiError::field("/body", "must not be empty"));
+        assert!(field.contains("本文: 入力してください"), "{field}");
     }
 
     #[test]

@@ -303,6 +303,57 @@ pub const LABELS: &[(&str, &str, &str)] = &[
     ("vacancy_days", "空床(日別)", "Free beds by day"),
     ("beds_unit", "床", " beds"),
     ("accepts", "受け入れ可能な医療的ケア", "Care taken"),
+    // Contact sheets: filters, pages, pickers and steps.
+    ("sheet_filter", "表示する連絡票", "Sheets shown"),
+    ("all_sheets", "すべて", "All"),
+    ("unanswered", "未回答", "Unanswered"),
+    ("next_page", "次のページ", "Next page"),
+    ("no_patient", "利用者を指定しない(相談窓口への問い合わせなど)", "No patient (a question to a desk, say)"),
+    ("pick_addressee", "宛先を選んでください", "Choose the addressee"),
+    ("pick_team", "この利用者のケアチーム", "This patient's care team"),
+    ("pick_people", "担当者(地域の名簿)", "People (the region's directory)"),
+    ("pick_orgs", "事業所(受信箱あて)", "Organisations (their inbox)"),
+    ("follow_up", "追記する", "Follow up"),
+    ("forward", "転送する", "Forward"),
+    ("forward_to", "転送先", "Forward to"),
+    ("forward_note", "転送先へのひとこと", "A note for the new addressee"),
+    ("close_sheet", "完了にする", "Close"),
+    ("withdraw_sheet", "取り下げる", "Withdraw"),
+    (
+        "session_ended",
+        "一定時間操作がなかったか、ログアウトされたため、もう一度ログインしてください。書きかけの内容は、このタブに下書きとして残っています。",
+        "Your session ended (idle, or signed out elsewhere): please sign in again. What you were writing is kept as a draft in this tab.",
+    ),
+    ("draft_restored", "前回の書きかけを下書きから戻しました。", "Your unsent draft was restored."),
+    // Error pages: what happened, for the reader (the API's text is for developers).
+    (
+        "error_403",
+        "この操作は、あなたの職種または所属では行えません。",
+        "Your profession or organisation may not do this.",
+    ),
+    (
+        "error_404",
+        "見つかりません。削除されたか、あなたの事業所とは共有されていません。",
+        "Not found: it was removed, or it is not shared with your organisation.",
+    ),
+    (
+        "error_409",
+        "ほかの人が先に更新したか、いまの状態ではこの操作はできません。画面を開き直してください。",
+        "Someone changed it first, or it cannot be done in its present state. Open the page again.",
+    ),
+    ("error_410", "期限が切れたか、消去されています。", "It has expired, or was erased."),
+    ("error_422", "入力内容を確認してください。", "Please check what was entered."),
+    (
+        "error_429",
+        "操作が集中しています。少し待ってからもう一度お試しください。",
+        "Too many requests: wait a moment and try again.",
+    ),
+    (
+        "error_500",
+        "システムで問題が起きました。時間をおいてもう一度お試しください。",
+        "Something went wrong on our side. Try again later.",
+    ),
+    ("error_other", "この操作は完了できませんでした。", "This could not be done."),
     // Why a part of a record is not shown (access::Denial), as the reader needs to hear it.
     (
         "care_path_not_shared",

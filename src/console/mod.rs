@@ -225,7 +225,10 @@ impl FromRequest for Console {
         let ctx = Context::from_request(req, payload);
         let state = req.app_data::<web::Data<crate::state::AppState>>().cloned();
         Box::pin(async move {
-            let ctx = ctx.await.map_err(|e| ConsoleError::new(e, lang))?;
+            let ctx = ctx.await.map_err(|e| {
+                let ended = session_id.is_some() && matches!(e, ApiError::Unauthorized(_));
+                ConsoleError { session_ended: ended, ..ConsoleError::new(e, lang) }
+            })?;
             let state = state.ok_or_else(|| ConsoleError::new(ApiError::internal("no application state"), lang))?;
             let csrf = session_id.as_deref().map(|t| session::csrf_for(&state, t)).unwrap_or_default();
             let state = state.into_inner();
@@ -251,11 +254,14 @@ impl FromRequest for Console {
 pub struct ConsoleError {
     pub error: ApiError,
     pub lang: Lang,
+    /// The request came with a session that has ended (idle, revoked): the sign-in page says
+    /// so, and that what was being typed is kept as a draft.
+    pub session_ended: bool,
 }
 
 impl ConsoleError {
     pub fn new(error: ApiError, lang: Lang) -> Self {
-        Self { error, lang }
+        Self { error, lang, session_ended: false }
     }
 }
 
@@ -280,13 +286,13 @@ impl ResponseError for ConsoleError {
 
     fn error_response(&self) -> HttpResponse {
         if matches!(self.error, ApiError::Unauthorized(_)) {
-            return session::back_to_sign_in();
+            return session::back_to_sign_in(self.session_ended);
         }
         if self.error.status() >= 500 {
             // Logged as the API logs it; the page says no more than the problem would.
             let _logged = self.error.error_response();
         }
-        let detail = self.error.problem().detail;
+        let detail = form_errors::page_message(self.lang, &self.error);
         let ui = Ui {
             lang: self.lang,
             csrf: String::new(),
@@ -389,6 +395,11 @@ impl Names {
     /// Names the caller already read (with a record, say), by id.
     pub fn known(names: impl IntoIterator<Item = (String, String)>) -> Self {
         Self(names.into_iter().collect())
+    }
+
+    /// Adds names the page read otherwise (patients, say).
+    pub fn extend(&mut self, names: impl IntoIterator<Item = (String, String)>) {
+        self.0.extend(names);
     }
 
     /// The name of `id`, or `id` itself.

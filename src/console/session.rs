@@ -134,8 +134,8 @@ pub fn secure_cookies(state: &AppState) -> bool {
 }
 
 /// Back to the sign-in page, forgetting the session (it ended, or never was).
-pub fn back_to_sign_in() -> HttpResponse {
-    let mut res = see_other("/console/login");
+pub fn back_to_sign_in(session_ended: bool) -> HttpResponse {
+    let mut res = see_other(if session_ended { "/console/login?again=1" } else { "/console/login" });
     if let Ok(value) = HeaderValue::from_str(&cookie(SESSION_COOKIE, "", 0, false)) {
         res.headers_mut().append(header::SET_COOKIE, value);
     }
@@ -165,7 +165,7 @@ pub(super) async fn sign_out(
         let lang = console.ui.lang;
         console_sessions::end(&state.into_inner(), console.ctx, &id).await.map_err(|e| ConsoleError::new(e, lang))?;
     }
-    Ok(back_to_sign_in())
+    Ok(back_to_sign_in(false))
 }
 
 #[cfg(test)]

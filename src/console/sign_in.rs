@@ -71,13 +71,16 @@ struct SignIn {
     demo: Vec<DemoUser>,
     tokens: bool,
     failed: Option<String>,
+    /// Back here because the session ended: say so, and that a draft was kept.
+    again: bool,
 }
 
 fn sign_in_form(req: &HttpRequest, state: &AppState, failed: Option<String>) -> HttpResponse {
     let (nonce, csrf) = nonce_form(state);
     let ui = Ui::anonymous(Lang::of(req), csrf, "/console/login");
     let status = if failed.is_some() { StatusCode::UNAUTHORIZED } else { StatusCode::OK };
-    let page = SignIn { ui, demo: demo_users(state), tokens: tokens_allowed(state), failed };
+    let again = form_urlencoded::parse(req.query_string().as_bytes()).any(|(k, v)| k == "again" && v == "1");
+    let page = SignIn { ui, demo: demo_users(state), tokens: tokens_allowed(state), failed, again };
     with_nonce(state, html(status, &page), &nonce)
 }
 

@@ -158,7 +158,8 @@ where
 {
     let res = send(app, TestRequest::get().uri("/console/patients").insert_header(("cookie", cookie.to_owned()))).await;
     if res.status == 303 {
-        assert_eq!(res.header("location"), Some("/console/login"));
+        // An ended session is sent back to sign in and told why (`again`).
+        assert_eq!(res.header("location"), Some("/console/login?again=1"));
     }
     res.status.as_u16()
 }
@@ -311,7 +312,7 @@ async fn an_expired_invitation_is_refused_and_audited() {
     w.advance(72 * 3600 + 1);
     let res = accept(&app, &code, PASSWORD).await;
     assert_eq!(res.status, 410, "{}", text(&res));
-    assert!(text(&res).contains("expired"));
+    assert!(text(&res).contains("期限が切れた"), "{}", text(&res));
     assert_eq!(accept(&app, "not-a-code", PASSWORD).await.status, 404);
     assert_eq!(audit_count(&w, &app, "account.invite_refused").await, 2);
 }

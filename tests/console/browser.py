@@ -19,7 +19,7 @@ from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 BASE = os.environ["CT_BASE"]
 ARTEFACTS = os.environ["CT_ARTEFACTS"]
@@ -101,9 +101,55 @@ passed, failed = 0, 0
 shots = 0
 
 
+def _enum_words():
+    """Every word a schema enumerates, and the API's own coded words a page could leak."""
+    words = set()
+
+    def walk(node):
+        if isinstance(node, dict):
+            for v in node.get("enum", []):
+                if isinstance(v, str):
+                    words.add(v)
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    schemas = os.path.join(os.path.dirname(__file__), "..", "..", "schemas")
+    for kind in os.listdir(schemas):
+        folder = os.path.join(schemas, kind)
+        if os.path.isdir(folder):
+            for f in os.listdir(folder):
+                if f.endswith(".json"):
+                    walk(json.load(open(os.path.join(folder, f), encoding="utf-8")))
+    words |= {"physician", "nurse", "care_manager", "care_worker", "auditor", "analyst", "support_1", "care_2",
+              "female", "male", "question", "request", "discharge", "routine", "urgent", "delivered", "answered",
+              "forwarded", "withdrawn", "daily_living", "medical_care", "home_oxygen", "insulin", "shared",
+              "unit_private", "signed_form", "verbal", "revoked", "treatment", "care_coordination", "allowed",
+              "denied", "visiting_nurse_station", "care_management_office", "consultation_desk"}
+    return {w for w in words if len(w) >= 4 and all(c.islower() or c in "_-" for c in w)}
+
+
+ENUM_WORDS = _enum_words()
+
+
+def no_wire_words(name):
+    """No coded value reaches a page as its wire word: never one with `_` or an audit action's
+    `x.y`, and on a Japanese page no enumerated word at all."""
+    body = text()
+    japanese = driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == "ja"
+    import re
+    for token in set(re.findall(r"[A-Za-z][A-Za-z_.\-]*[A-Za-z]", body)):
+        dotted = re.fullmatch(r"[a-z_]+\.[a-z_.]+", token) and not token.endswith((".json", ".csv", ".png"))
+        if dotted or ("_" in token and token.islower()) or (japanese and token in ENUM_WORDS):
+            raise AssertionError(f"{name}: the wire word {token!r} is on the page")
+
+
 def page(name):
-    """Screenshot (full height) and axe-core: no serious or critical violation on this page."""
+    """Screenshot (full height), no wire word, and axe-core: no serious or critical violation."""
     global shots
+    no_wire_words(name)
     shots += 1
     driver.save_screenshot(os.path.join(ARTEFACTS, f"{shots:02d}-{name}.png"))
     height = driver.execute_script("return document.documentElement.scrollHeight")
@@ -210,13 +256,34 @@ def english_switch():
 
 def care_manager_sends_sheet():
     driver.get(BASE + f"/console/sheets?patient_id={patient}")
-    driver.find_element(By.ID, "to_organization").send_keys(station)
+    # The addressee by name, from the patient's care team: no id is typed.
+    Select(driver.find_element(By.ID, "to")).select_by_visible_text("佐藤 看護（看護師・ひまわり訪問看護ステーション）")
     driver.find_element(By.ID, "body").send_keys("入浴時の皮膚の状態を教えてください")
     page("sheets")
     driver.find_element(By.ID, "send").click()
     wait.until(lambda d: "/console/sheets/" in d.current_url)
     assert "入浴時の皮膚の状態を教えてください" in text()
     assert driver.find_element(By.CSS_SELECTOR, "[data-testid=read-receipt]").text == "未読"
+
+
+def an_ended_session_keeps_the_draft():
+    """The session ends while a sheet is being written: the sign-in page says why, and the text
+    comes back as a draft in the form after signing in again."""
+    driver.get(BASE + f"/console/sheets?patient_id={patient}")
+    Select(driver.find_element(By.ID, "to")).select_by_visible_text("佐藤 看護（看護師・ひまわり訪問看護ステーション）")
+    driver.find_element(By.ID, "body").send_keys("下書きは残りますか")
+    driver.delete_cookie("cp_session")
+    driver.add_cookie({"name": "cp_session", "value": "ended-session", "path": "/"})
+    driver.find_element(By.ID, "send").click()
+    wait.until(lambda d: "/console/login" in d.current_url)
+    assert "again=1" in driver.current_url, driver.current_url
+    assert driver.find_elements(By.CSS_SELECTOR, "[data-testid=again]"), text()
+    page("session-ended")
+    sign_in(care_manager)
+    driver.get(BASE + "/console/sheets")
+    wait.until(lambda d: d.find_element(By.ID, "body").get_attribute("value") == "下書きは残りますか")
+    assert driver.find_element(By.ID, "new-sheet").get_attribute("data-draft-restored") == "true"
+    driver.find_element(By.ID, "body").clear()
 
 
 def nurse_reads_and_answers():
@@ -230,7 +297,8 @@ def nurse_reads_and_answers():
     assert "佐藤 看護" in driver.find_element(By.CSS_SELECTOR, "[data-testid=read-receipt]").text
     driver.find_element(By.ID, "reply-body").send_keys("仙骨部に発赤があります。除圧を続けます")
     driver.find_element(By.ID, "reply").click()
-    wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=state]").text == "answered")
+    wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=state]").get_attribute("data-state") == "answered")
+    assert "回答あり" in driver.find_element(By.CSS_SELECTOR, "[data-testid=state]").text
     page("sheet")
 
 
@@ -242,6 +310,10 @@ def care_manager_sees_answer():
     wait.until(lambda d: "/console/sheets/" in d.current_url)
     assert "仙骨部に発赤があります" in driver.find_element(By.CSS_SELECTOR, "[data-testid=thread]").text
     assert "佐藤 看護" in driver.find_element(By.CSS_SELECTOR, "[data-testid=read-receipt]").text
+    driver.find_element(By.ID, "close").click()
+    wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=state]").get_attribute("data-state") == "closed")
+    assert not driver.find_elements(By.ID, "reply"), "a closed sheet offers no reply"
+    page("sheet-closed")
 
 
 def vacancy_appears_live():
@@ -309,6 +381,7 @@ for name, fn in [
     ("patient page: care path form, withheld field, diff, team, consents", patient_page_withholds),
     ("English labels on request", english_switch),
     ("care manager sends a contact sheet", care_manager_sends_sheet),
+    ("an ended session keeps the typed sheet as a draft", an_ended_session_keeps_the_draft),
     ("nurse reads (receipt) and answers", nurse_reads_and_answers),
     ("care manager sees the answer", care_manager_sees_answer),
     ("a vacancy appears without reload", vacancy_appears_live),

@@ -57,3 +57,46 @@
     });
   });
 })();
+
+// Drafts: what is typed into a form marked `data-draft` is kept in this tab's sessionStorage
+// (gone when the tab closes) until the form has been sent and the page it leads to says it was
+// taken (`data-draft-done` names the draft); so a session that ends mid-sentence loses nothing,
+// and the next visit to the form after signing in again restores it.
+(function () {
+  "use strict";
+  var store;
+  try { store = window.sessionStorage; } catch (e) { return; }
+  if (!store) { return; }
+  var pending = store.getItem("draft:pending");
+  var done = document.querySelector("[data-draft-done]");
+  if (pending && done && done.getAttribute("data-draft-done").split(" ").indexOf(pending) >= 0) {
+    store.removeItem("draft:" + pending);
+    store.removeItem("draft:pending");
+  }
+  Array.prototype.forEach.call(document.querySelectorAll("form[data-draft]"), function (form) {
+    var name = form.getAttribute("data-draft");
+    var key = "draft:" + name;
+    var fields = Array.prototype.filter.call(form.elements, function (e) {
+      return e.name && e.name !== "csrf" && e.type !== "hidden" && e.type !== "submit";
+    });
+    var saved = null;
+    try { saved = JSON.parse(store.getItem(key) || "null"); } catch (e) { saved = null; }
+    var typed = fields.some(function (e) { return e.tagName === "TEXTAREA" && e.value !== ""; });
+    if (saved && !typed) {
+      fields.forEach(function (e) {
+        if (Object.prototype.hasOwnProperty.call(saved, e.name)) { e.value = saved[e.name]; }
+      });
+      var notice = form.querySelector("[data-draft-notice]");
+      if (notice) { notice.hidden = false; }
+      form.setAttribute("data-draft-restored", "true");
+    }
+    function save() {
+      var values = {};
+      fields.forEach(function (e) { values[e.name] = e.value; });
+      store.setItem(key, JSON.stringify(values));
+    }
+    form.addEventListener("input", save);
+    form.addEventListener("change", save);
+    form.addEventListener("submit", function () { save(); store.setItem("draft:pending", name); });
+  });
+})();

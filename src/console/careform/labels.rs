@@ -81,8 +81,7 @@ mod tests {
                 );
                 assert!(last.chars().count() <= 30, "{doc_type} {pointer}: the label '{last}' is a sentence");
                 assert!(
-                    last.chars().any(|c| !c.is_ascii())
-                        || last.chars().all(|c| c.is_ascii_uppercase() || !c.is_alphabetic()),
+                    !last.is_ascii() || last.chars().all(|c| c.is_ascii_uppercase() || !c.is_alphabetic()),
                     "{doc_type} {pointer}: '{last}' has no Japanese label"
                 );
                 checked += 1;

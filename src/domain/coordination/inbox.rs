@@ -42,6 +42,8 @@ pub struct SheetQuery {
     pub patient_id: Option<String>,
     /// Only overdue sheets.
     pub overdue: bool,
+    /// Only sheets still waiting for an answer (any open state); `state` narrows it no further.
+    pub unanswered: bool,
     /// Page size.
     pub limit: i64,
     /// `(sent_at, id)` of the last sheet of the previous page.
@@ -123,7 +125,10 @@ pub async fn list(state: &Arc<AppState>, ctx: Context, q: SheetQuery) -> Result<
             BoxName::Sent => Side::Sent,
         };
         let mut f = filter(&ctx, side);
-        f.states = q.state.map(|s| vec![s.as_str().to_owned()]).unwrap_or_default();
+        f.states = match (q.unanswered, q.state) {
+            (true, _) => State::OPEN_WORDS.iter().map(|s| (*s).to_owned()).collect(),
+            (false, state) => state.map(|s| vec![s.as_str().to_owned()]).unwrap_or_default(),
+        };
         f.patient_id = q.patient_id.clone();
         f.overdue_at = q.overdue.then(|| now.clone());
         let mut cache = HashMap::new();

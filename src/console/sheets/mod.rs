@@ -1,6 +1,10 @@
-//! Contact sheets (連絡票): inbox and sent box with their unread and overdue counts, a sheet's
-//! thread with its read receipt, reply, a new sheet, and who on a patient's team can be
-//! contacted now. Each calls the domain function its API route calls.
+//! Contact sheets (連絡票): inbox and sent box with their unread and overdue counts, filters and
+//! pages, a new sheet addressed by name (`pickers`), a sheet's thread and its steps (`thread`),
+//! and who on a patient's team can be contacted now. Each calls the domain function its API
+//! route calls.
+
+mod pickers;
+mod thread;
 
 use std::sync::Arc;
 
@@ -9,14 +13,15 @@ use actix_web::{HttpRequest, web};
 use askama::Template;
 use serde::Deserialize;
 
+use self::pickers::{Choice, Group};
 use super::form_errors::{self, FieldProblem};
 use super::session::check_csrf;
 use super::{Console, ConsoleError, Names, PageResult, Ui, html, ok, see_other};
 use crate::calendar::Calendar;
 use crate::domain::coordination::inbox::{self, BoxName, SheetQuery};
 use crate::domain::coordination::reachable::{self, Contact};
-use crate::domain::coordination::sheets::{self, ReplyInput, SheetInput};
-use crate::domain::coordination::{Addressee, Category, Sheet, SheetSummary, Urgency};
+use crate::domain::coordination::sheets::{self, SheetInput};
+use crate::domain::coordination::{Addressee, Category, SheetSummary, Urgency};
 use crate::domain::paging;
 use crate::domain::params::UnknownWord;
 use crate::error::ApiError;
@@ -24,16 +29,42 @@ use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/sheets").get(list).post(send))
-        .service(web::resource("/sheets/{id}").get(show))
-        .service(web::resource("/sheets/{id}/reply").post(reply))
+        .configure(thread::routes)
         .service(web::resource("/patients/{id}/reachable").get(reachable_now));
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default, Clone)]
 struct ListQuery {
     #[serde(rename = "box", default)]
     side: Option<String>,
+    /// The patient the new sheet is about (from the patient's page).
     patient_id: Option<String>,
+    /// `unanswered` or `overdue`; every sheet of the box otherwise.
+    #[serde(default)]
+    show: String,
+    /// The `next_cursor` of the page before.
+    cursor: Option<String>,
+}
+
+impl ListQuery {
+    /// This box and filter's address, for a link to its next page or to another filter.
+    fn link(&self, show: &str, cursor: Option<&str>) -> String {
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        if self.sent_box() {
+            q.append_pair("box", "sent");
+        }
+        if !show.is_empty() {
+            q.append_pair("show", show);
+        }
+        if let Some(c) = cursor {
+            q.append_pair("cursor", c);
+        }
+        format!("/console/sheets?{}", q.finish())
+    }
+
+    fn sent_box(&self) -> bool {
+        self.side.as_deref() == Some("sent")
+    }
 }
 
 #[derive(Template)]
@@ -45,6 +76,14 @@ struct SheetListPage {
     names: Names,
     unread: usize,
     overdue: usize,
+    /// The filter shown (`unanswered`, `overdue` or empty), and the links of the filters.
+    show: String,
+    filters: Vec<(&'static str, String)>,
+    /// The next page, when there is one.
+    next: Option<String>,
+    /// Whom a new sheet may go to, and about whom.
+    addressees: Vec<Group>,
+    patients: Vec<Choice>,
     /// What the form holds: empty, or what was typed before a refusal.
     draft: SendForm,
     problems: Vec<FieldProblem>,
@@ -58,33 +97,38 @@ async fn list(state: web::Data<AppState>, console: Console, q: web::Query<ListQu
         reply_by_time: DEFAULT_TIME.to_owned(),
         ..SendForm::default()
     };
-    let sent_box = q.side.as_deref() == Some("sent");
-    list_page(&state.into_inner(), console, sent_box, draft, Vec::new()).await
+    list_page(&state.into_inner(), console, q.into_inner(), draft, Vec::new()).await
 }
 
 /// The boxes with the new-sheet form: 200, or 422 with the typed form and its problems.
 async fn list_page(
     state: &Arc<AppState>,
     console: Console,
-    sent_box: bool,
+    q: ListQuery,
     draft: SendForm,
     problems: Vec<FieldProblem>,
 ) -> PageResult {
     let Console { ctx, ui } = console;
     let fail = |e| ConsoleError::new(e, ui.lang);
+    let sent_box = q.sent_box();
     let query = SheetQuery {
         side: if sent_box { BoxName::Sent } else { BoxName::Inbox },
         state: None,
         patient_id: None,
-        overdue: false,
+        overdue: q.show == "overdue",
+        unanswered: q.show == "unanswered",
         limit: paging::page_size(None).map_err(fail)?,
-        after: None,
+        after: q.cursor.as_deref().map(inbox::parse_cursor).transpose().map_err(fail)?,
     };
     let page = inbox::list(state, ctx.clone(), query).await.map_err(fail)?;
+    let patients = pickers::patients(state, &ctx).await;
+    let chosen = Some(draft.patient_id.as_str()).filter(|p| !p.is_empty());
+    let addressees = pickers::addressees(state, &ctx, &ui, chosen).await;
     let orgs = page.items.iter().flat_map(|s| [Some(s.from.organization.clone()), s.to.organization.clone()]).flatten();
     let people =
         page.items.iter().flat_map(|s| [Some(s.from.practitioner.clone()), s.to.practitioner.clone()]).flatten();
-    let names = Names::of(state, &ctx, orgs.collect::<Vec<_>>(), people.collect::<Vec<_>>()).await;
+    let mut names = Names::of(state, &ctx, orgs.collect::<Vec<_>>(), people.collect::<Vec<_>>()).await;
+    names.extend(patients.iter().map(|p| (p.value.clone(), p.label.clone())));
     let status = if problems.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     let page = SheetListPage {
         ui,
@@ -93,12 +137,26 @@ async fn list_page(
         sheets: page.items,
         unread: page.unread,
         overdue: page.overdue,
+        filters: ["", "unanswered", "overdue"].into_iter().map(|f| (f, q.link(f, None))).collect(),
+        next: page.next_cursor.as_deref().map(|c| q.link(&q.show, Some(c))),
+        show: q.show,
+        addressees,
+        patients,
         draft,
         problems,
         categories: Category::ALL.iter().map(|c| c.as_str()).collect(),
         urgencies: Urgency::ALL.iter().map(|u| u.as_str()).collect(),
     };
     Ok(html(status, &page))
+}
+
+/// The label key of a filter of the boxes.
+pub fn filter_label(filter: &str) -> &'static str {
+    match filter {
+        "unanswered" => "unanswered",
+        "overdue" => "overdue",
+        _ => "all_sheets",
+    }
 }
 
 /// The time a deadline given as a day alone falls at: the end of the working day.
@@ -110,6 +168,9 @@ struct SendForm {
     csrf: String,
     #[serde(default)]
     patient_id: String,
+    /// The addressee picked by name: `pr:<id>` or `org:<id>` (`pickers::addressee`).
+    #[serde(default)]
+    to: String,
     #[serde(default)]
     to_organization: String,
     #[serde(default)]
@@ -167,9 +228,12 @@ async fn send(req: HttpRequest, state: web::Data<AppState>, console: Console, fo
         let reply_by = reply_by(&state.calendar, &form.reply_by_date, &form.reply_by_time)?;
         Ok::<_, ApiError>(SheetInput {
             patient_id: blank_none(&form.patient_id),
-            to: Addressee {
-                organization: blank_none(&form.to_organization),
-                practitioner: blank_none(&form.to_practitioner),
+            to: match pickers::addressee(&form.to) {
+                (None, None) => Addressee {
+                    organization: blank_none(&form.to_organization),
+                    practitioner: blank_none(&form.to_practitioner),
+                },
+                (organization, practitioner) => Addressee { organization, practitioner },
             },
             category,
             urgency,
@@ -185,56 +249,10 @@ async fn send(req: HttpRequest, state: web::Data<AppState>, console: Console, fo
         Ok(sheet) => Ok(see_other(&format!("/console/sheets/{}", sheet.summary.id))),
         // A refused field: the page again, with what was typed and what to change.
         Err(e) => match form_errors::of(lang, &e) {
-            Some(problems) => list_page(&state, console, false, form, problems).await,
+            Some(problems) => list_page(&state, console, ListQuery::default(), form, problems).await,
             None => Err(ConsoleError::new(e, lang)),
         },
     }
-}
-
-#[derive(Template)]
-#[template(path = "console/sheet.html")]
-struct SheetPage {
-    ui: Ui,
-    sheet: Sheet,
-    names: Names,
-}
-
-async fn show(state: web::Data<AppState>, console: Console, id: web::Path<String>) -> PageResult {
-    let Console { ctx, ui } = console;
-    let state = state.into_inner();
-    let sheet = sheets::get(&state, ctx.clone(), id.into_inner()).await.map_err(|e| ConsoleError::new(e, ui.lang))?;
-    let s = &sheet.summary;
-    let mut orgs = vec![s.from.organization.clone()];
-    orgs.extend(s.to.organization.clone());
-    orgs.extend(sheet.thread.iter().map(|e| e.organization.clone()));
-    let mut people = vec![s.from.practitioner.clone()];
-    people.extend(s.to.practitioner.clone());
-    people.extend(s.read_by.clone());
-    people.extend(sheet.thread.iter().map(|e| e.by.clone()));
-    let names = Names::of(&state, &ctx, orgs, people).await;
-    ok(&SheetPage { ui, sheet, names })
-}
-
-#[derive(Deserialize)]
-struct ReplyForm {
-    #[serde(default)]
-    csrf: String,
-    body: String,
-}
-
-async fn reply(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    console: Console,
-    id: web::Path<String>,
-    form: web::Form<ReplyForm>,
-) -> PageResult {
-    check_csrf(&req, &form.csrf)?;
-    let Console { ctx, ui } = console;
-    let id = id.into_inner();
-    let input = ReplyInput { body: form.into_inner().body };
-    sheets::reply(&state, ctx, id.clone(), input).await.map_err(|e| ConsoleError::new(e, ui.lang))?;
-    Ok(see_other(&format!("/console/sheets/{id}")))
 }
 
 #[derive(Template)]
