@@ -247,4 +247,5 @@ async fn item_fill_names_fields_by_the_schemas_labels_and_writers_by_kind() {
     assert!(page.contains("死亡日"), "no Japanese label for date_of_death: {page}");
     assert!(page.contains("100.0% (10 / 10)"), "{page}");
     assert!(!page.contains(">clinic<"), "a wire word shows: {page}");
+    assert!(!page.contains("date_of_death"), "a field's wire name shows: {page}");
 }

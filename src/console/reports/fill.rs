@@ -35,7 +35,6 @@ pub struct FillQuery {
 
 pub struct FieldRow {
     pub label: String,
-    pub path: String,
     pub sealed: bool,
     pub never_used: bool,
     /// One text per writer kind, in the header's order.
@@ -156,7 +155,6 @@ pub async fn page(state: web::Data<AppState>, console: Console, q: web::Query<Fi
         .take(PER_PAGE)
         .map(|f| FieldRow {
             label: form.as_ref().map_or_else(|| f.path.clone(), |form| form.path_label(&f.path)),
-            path: f.path.clone(),
             sealed: f.sealed,
             never_used: report.never_used.contains(&f.path),
             cells: kinds
