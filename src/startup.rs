@@ -39,8 +39,9 @@ pub fn app(
                 cfg.service(web::resource("/metrics").get(api::metrics::metrics_on_api));
             }
         })
-        // A person who types the server's address meets the console (its sign-in when signed out).
-        .service(web::redirect("/", "/console/").see_other())
+        // A person who types the server's address meets the console (its sign-in when signed out),
+        // or the residents' page when the region publishes one.
+        .service(web::resource("/").get(crate::console::residents::front_door))
         .service(web::redirect("/docs", "/docs/"))
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi::ApiDoc::openapi()))
         .default_service(web::to(|| async { ApiError::NotFound("no such resource".into()).error_response() }))

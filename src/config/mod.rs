@@ -2,6 +2,7 @@
 
 mod demo;
 mod exports;
+mod residents;
 mod sessions;
 mod store;
 mod webhooks;
@@ -11,6 +12,7 @@ use std::time::Duration;
 
 pub use demo::{DemoArgs, DemoSettings};
 pub use exports::ExportSettings;
+pub use residents::ResidentsSettings;
 pub use sessions::SessionSettings;
 pub use store::{Backend, DataDirArgs, KeyFileArgs, StoreArgs};
 pub use webhooks::WebhookSettings;
@@ -182,6 +184,9 @@ pub struct Settings {
     pub sessions: SessionSettings,
 
     #[command(flatten)]
+    pub residents: ResidentsSettings,
+
+    #[command(flatten)]
     pub exports: ExportSettings,
 
     #[command(flatten)]
@@ -239,6 +244,7 @@ impl Settings {
             webhooks: WebhookSettings::default(),
             demo: DemoSettings::default(),
             sessions: SessionSettings::default(),
+            residents: ResidentsSettings::default(),
             exports: ExportSettings::default(),
             replica: ReplicaSettings::default(),
             public_url: None,

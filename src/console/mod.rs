@@ -9,6 +9,7 @@
 mod auditor;
 mod care_plans;
 mod careform;
+mod charts;
 mod form_errors;
 mod format;
 mod hours;
@@ -17,6 +18,8 @@ mod invite;
 mod oidc;
 mod patients;
 mod received;
+mod reports;
+pub mod residents;
 pub mod session;
 mod sheets;
 mod sign_in;
@@ -64,8 +67,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .configure(sheets::routes)
             .configure(hours::routes)
             .configure(auditor::routes)
-            .configure(vacancies::routes),
+            .configure(vacancies::routes)
+            .configure(reports::routes),
     );
+    cfg.configure(residents::routes);
 }
 
 fn asset(body: &'static str, content_type: &'static str) -> HttpResponse {
@@ -95,6 +100,17 @@ async fn guard(
     let secure = req.app_data::<web::Data<crate::state::AppState>>().is_none_or(|s| session::secure_cookies(s));
     let mut res = next.call(req).await?;
     let headers = res.headers_mut();
+    secure_headers(headers);
+    if let Some(lang) = chosen
+        && let Ok(value) = HeaderValue::from_str(&session::lang_cookie(lang, secure))
+    {
+        headers.append(header::SET_COOKIE, value);
+    }
+    Ok(res)
+}
+
+/// The policy and the other security headers of every console page (the residents' too).
+pub(crate) fn secure_headers(headers: &mut header::HeaderMap) {
     headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
@@ -102,12 +118,6 @@ async fn guard(
     if !headers.contains_key(header::CACHE_CONTROL) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
-    if let Some(lang) = chosen
-        && let Ok(value) = HeaderValue::from_str(&session::lang_cookie(lang, secure))
-    {
-        headers.append(header::SET_COOKIE, value);
-    }
-    Ok(res)
 }
 
 /// What every page template needs: the language, the form token and who is signed in.
@@ -180,6 +190,11 @@ impl Ui {
 
     pub fn is_auditor(&self) -> bool {
         self.role == Some(Role::Auditor)
+    }
+
+    /// The analyst's pages are the reports (the programme office sees no patient).
+    pub fn is_analyst(&self) -> bool {
+        self.role == Some(Role::Analyst)
     }
 
     pub fn lang_code(&self) -> &'static str {
@@ -328,6 +343,9 @@ struct Home {
 async fn home(console: Console) -> PageResult {
     if console.ui.is_auditor() {
         return Ok(see_other("/console/audit"));
+    }
+    if console.ui.is_analyst() {
+        return Ok(see_other("/console/reports/indicators"));
     }
     ok(&Home { ui: console.ui })
 }

@@ -1,9 +1,10 @@
-//! The annual plans: one row per year, the body (items) as JSON, replaced whole per version.
+//! The annual plans: one row per year, the body (items) as JSON, replaced whole per version;
+//! and every version kept beside it.
 
 use diesel::prelude::*;
 
 use super::DbConn;
-use super::schema::annual_plans;
+use super::schema::{annual_plan_versions, annual_plans};
 
 #[derive(Debug, Clone, Queryable, Insertable)]
 #[diesel(table_name = annual_plans)]
@@ -38,5 +39,45 @@ impl PlanRow {
             ))
             .execute(conn)?;
         Ok(n == 1)
+    }
+}
+
+/// A version of a year's plan, as it was written.
+#[derive(Debug, Clone, Queryable, Insertable)]
+#[diesel(table_name = annual_plan_versions)]
+pub struct PlanVersionRow {
+    pub year: i32,
+    pub version: i32,
+    pub body: String,
+    pub updated_at: String,
+    pub updated_by: String,
+    pub updated_org: String,
+}
+
+impl PlanVersionRow {
+    /// Keeps `plan` as the version it is.
+    pub fn keep(conn: &mut DbConn, plan: &PlanRow) -> QueryResult<()> {
+        let row = Self {
+            year: plan.year,
+            version: plan.version,
+            body: plan.body.clone(),
+            updated_at: plan.updated_at.clone(),
+            updated_by: plan.updated_by.clone(),
+            updated_org: plan.updated_org.clone(),
+        };
+        diesel::insert_into(annual_plan_versions::table).values(&row).execute(conn).map(drop)
+    }
+
+    /// Up to `limit` versions of `year`, newest first, older than `before` when given.
+    pub fn page(conn: &mut DbConn, year: i32, before: Option<i32>, limit: i64) -> QueryResult<Vec<Self>> {
+        let mut query = annual_plan_versions::table
+            .filter(annual_plan_versions::year.eq(year))
+            .order(annual_plan_versions::version.desc())
+            .limit(limit)
+            .into_boxed();
+        if let Some(before) = before {
+            query = query.filter(annual_plan_versions::version.lt(before));
+        }
+        query.load(conn)
     }
 }

@@ -405,6 +405,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    annual_plan_versions (year, version) {
+        year -> Integer,
+        version -> Integer,
+        body -> Text,
+        updated_at -> Text,
+        updated_by -> Text,
+        updated_org -> Text,
+    }
+}
+
+diesel::table! {
     ended_tokens (digest) {
         digest -> Text,
         expires_at -> BigInt,

@@ -18,6 +18,8 @@ mod consent_log;
 mod console;
 mod console_audit;
 mod console_hours;
+mod console_reports;
+mod console_residents;
 mod console_sheets;
 mod console_words;
 mod contact_hours;

@@ -95,6 +95,7 @@ impl<'a> Form<'a> {
     {
         let node = self.resolve(node?);
         match key.parse::<usize>() {
+            _ if key == "*" => node.get("items"),
             Ok(_) if node.get("items").is_some() => node.get("items"),
             _ => node.get("properties")?.get(key),
         }
@@ -222,12 +223,28 @@ impl<'a> Form<'a> {
         }
     }
 
-    /// A pointer as a path of labels, e.g. "服用薬 › 2 › 薬剤名".
+    /// The document type's name from the schema's `title` ("Care path 1.1.0 (地域連携パス)"):
+    /// the part in brackets in Japanese, the part before the version in English.
+    pub fn title(&self) -> String {
+        let text = self.root.get("title").and_then(Value::as_str).unwrap_or_default();
+        let ja = text.split_once('(').and_then(|(_, rest)| rest.rsplit_once(')')).map(|(inside, _)| inside);
+        let en = text.split(|c: char| c.is_ascii_digit()).next().unwrap_or(text);
+        match (self.lang, ja) {
+            (Lang::Ja, Some(ja)) => ja.trim().to_owned(),
+            _ => en.trim().to_owned(),
+        }
+    }
+
+    /// A pointer as a path of labels, e.g. "服用薬 › 2 › 薬剤名"; a schema path's `*` (every
+    /// element, as item fill names fields) is passed over: "服用薬 › 薬剤名".
     pub fn path_label(&self, pointer: &str) -> String {
         let mut node = Some(self.root);
         let mut parts = Vec::new();
         for segment in pointer.split('/').skip(1) {
             node = self.child(node, segment);
+            if segment == "*" {
+                continue;
+            }
             match segment.parse::<usize>() {
                 Ok(i) => parts.push((i + 1).to_string()),
                 Err(_) => parts.push(self.label(node, segment)),

@@ -68,6 +68,7 @@ pub const ACTIONS: &[Word] = &[
     ("audit_action", "patient.read", "利用者の閲覧", "Patient read"),
     ("audit_action", "patient.record", "利用者記録の閲覧", "Patient record read"),
     ("audit_action", "patient.search", "利用者の検索", "Patient search"),
+    ("audit_action", "plan.history", "年間事業計画の履歴の閲覧", "Annual plan history read"),
     ("audit_action", "plan.read", "年間事業計画の閲覧", "Annual plan read"),
     ("audit_action", "plan.write", "年間事業計画の更新", "Annual plan changed"),
     ("audit_action", "practitioner.create", "担当者の登録", "Practitioner added"),

@@ -9,6 +9,7 @@ pub mod indicators;
 pub mod item_fill;
 pub mod periods;
 pub mod plans;
+pub mod public;
 pub mod suppression;
 
 use time::Date;

@@ -17,9 +17,10 @@ use crate::clock;
 use crate::context::Context;
 use crate::db::DbConn;
 use crate::db::directory::OrganizationRow;
-use crate::db::plans::PlanRow;
+use crate::db::plans::{PlanRow, PlanVersionRow};
 use crate::domain::documents::IfMatch;
 use crate::domain::fields::Errors;
+use crate::domain::paging::Page;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -237,6 +238,57 @@ pub async fn get(state: &Arc<AppState>, ctx: Context, year: i32) -> Result<Plan,
     .await
 }
 
+/// One version of a plan, as its history lists it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PlanVersion {
+    /// The version (its `ETag` was `"<version>"`).
+    pub version: i32,
+    /// When it was written (RFC 3339).
+    pub updated_at: String,
+    /// Who wrote it (token `sub`) ...
+    pub updated_by: String,
+    /// ... at which organisation.
+    pub updated_org: String,
+    /// The day the council had last reviewed it, as it said.
+    pub reviewed_on: Option<String>,
+    /// Its items.
+    pub items: Vec<PlanItem>,
+}
+
+/// The versions of `year`'s plan, newest first, `limit` at a time, older than `before` when
+/// given (the page's cursor is the last version listed). Every write keeps its version, so the
+/// council can read what the plan said when it reviewed it.
+pub async fn history(
+    state: &Arc<AppState>,
+    ctx: Context,
+    year: i32,
+    before: Option<i32>,
+    limit: i64,
+) -> Result<Page<PlanVersion>, ApiError> {
+    let event = Event::new(&ctx, "plan.history").resource("annual_plan", &year.to_string());
+    super::super::read(state, event, move |conn, st, _ev| {
+        super::authorize(st, &ctx, Action::Read)?;
+        year_of(year)?;
+        let rows = PlanVersionRow::page(conn, year, before, limit)?;
+        let items = rows
+            .into_iter()
+            .map(|r| {
+                let input: PlanInput = serde_json::from_str(&r.body).map_err(ApiError::internal)?;
+                Ok(PlanVersion {
+                    version: r.version,
+                    updated_at: r.updated_at,
+                    updated_by: r.updated_by,
+                    updated_org: r.updated_org,
+                    reviewed_on: input.reviewed_on,
+                    items: input.items,
+                })
+            })
+            .collect::<Result<Vec<_>, ApiError>>()?;
+        Ok(Page::new(items, limit, |v: &PlanVersion| v.version.to_string()))
+    })
+    .await
+}
+
 /// Writes the plan of `year`: the first version without `If-Match`, later ones with the `ETag`
 /// they replace. Answers the plan (without values) and whether it was created.
 pub async fn put(
@@ -292,6 +344,7 @@ pub async fn put(
             Some(_) => {}
             None => row.insert(tx)?,
         }
+        PlanVersionRow::keep(tx, &row)?;
         ev.resource_version = Some(version);
         Ok((plan_of(&row)?, version == 1))
     })

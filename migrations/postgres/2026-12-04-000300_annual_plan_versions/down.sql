@@ -1,0 +1,1 @@
+DROP TABLE annual_plan_versions;
