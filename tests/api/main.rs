@@ -16,6 +16,7 @@ mod cli;
 mod consent;
 mod consent_log;
 mod console;
+mod console_morning;
 mod console_words;
 mod contact_hours;
 mod contention;
