@@ -335,3 +335,18 @@ pub async fn erase(state: &Arc<AppState>, ctx: Context, id: PatientId, input: Er
     state.notify_change();
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::folded;
+
+    #[test]
+    fn a_name_is_compared_without_kana_script_width_case_or_spaces() {
+        assert_eq!(folded("ヤマダ　ハナコ"), "やまだはなこ");
+        assert_eq!(folded("やまだ はなこ"), "やまだはなこ");
+        assert_eq!(folded("Ｙａｍａｄａ Hanako"), "yamadahanako");
+        assert_eq!(folded("山田 花子"), "山田花子");
+        // The long-vowel mark and kanji are no kana to fold.
+        assert_eq!(folded("ターミナル"), "たーみなる");
+    }
+}

@@ -189,6 +189,10 @@ async fn the_morning_page_shows_her_answers_overdue_inbox_consents_and_discharge
     // The other office's care manager: her sheet answered too, about her own patient.
     let theirs = sent(&app, &r.other_cm(), sheet(&r.sato, &r.doctor, "別の件", in_secs(86_400))).await;
     answered(&app, &dr, &theirs).await;
+    // A colleague of her office: the office's sent box holds it, her morning does not.
+    let colleague = token(&r.t, "colleague-cm", "care_manager", &r.cmo);
+    let colleagues = sent(&app, &colleague, sheet(&r.suzuki, &r.doctor, "同僚の件", in_secs(86_400))).await;
+    answered(&app, &dr, &colleagues).await;
     r.t.state.clock.advance(time::Duration::seconds(2));
 
     let cookie = common::console_sign_in(&app, &cm).await;
@@ -203,6 +207,7 @@ async fn the_morning_page_shows_her_answers_overdue_inbox_consents_and_discharge
     assert!(new_answers.contains("山田 花子") && new_answers.contains("医師 一郎"), "{new_answers}");
     assert!(new_answers.contains("<span class=\"count\">1</span>"), "{new_answers}");
     assert!(!new_answers.contains(&late_id), "an unanswered sheet is no answer: {new_answers}");
+    assert!(!new_answers.contains(&colleagues), "a colleague's sheet: {new_answers}");
     // Local time as the region writes it (12月2日(水) 08:30), not the stored instant.
     let local = time::OffsetDateTime::now_utc().to_offset(time::UtcOffset::from_hms(9, 0, 0).unwrap());
     let month_day = format!("{}月{}日(", u8::from(local.month()), local.day());
@@ -278,6 +283,12 @@ async fn her_patients_come_first_and_the_name_and_kana_search_finds_by_part() {
     assert_eq!(api.status, 200, "{}", api.body);
     let ids: Vec<&str> = api.body["items"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap()).collect();
     assert_eq!(ids, [r.yamada.as_str()]);
+    // A page of one is filled past the patients the name does not match, whichever id sorts first.
+    for (query, id) in [("%E3%82%B9%E3%82%BA%E3%82%AD", &r.suzuki), ("%E3%83%A4%E3%83%9E%E3%83%80", &r.yamada)] {
+        let one = call(&app, "GET", &format!("/v1/patients?name={query}&limit=1"), &r.cm(), None).await;
+        let ids: Vec<&str> = one.body["items"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap()).collect();
+        assert_eq!(ids, [id.as_str()], "{}", one.body);
+    }
     let mine = call(&app, "GET", "/v1/patients?mine=true", &r.cm(), None).await;
     assert_eq!(mine.body["items"].as_array().unwrap().len(), 1, "{}", mine.body);
     let blank = call(&app, "GET", "/v1/patients?name=%20", &r.cm(), None).await;
