@@ -9,6 +9,7 @@
 //! rule refuses her is left out, as the API would answer it, rather than failing the page.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::Arc;
 
 use askama::Template;
@@ -109,10 +110,11 @@ pub async fn page(state: &Arc<AppState>, console: Console) -> PageResult {
 
     let sheets = answered.iter().chain(&overdue).chain(&waiting);
     for pid in sheets.clone().filter_map(|s| s.patient_id.clone()).collect::<Vec<_>>() {
-        if !patient_names.contains_key(&pid) {
+        if let Entry::Vacant(slot) = patient_names.entry(pid) {
             // A sheet about a patient outside her caseload: the name as the API reads it.
-            let name = unless_refused(patients::get(state, ctx.clone(), pid.clone().into()).await).map_err(fail)?;
-            patient_names.insert(pid, name.map(|p| p.identity.name).unwrap_or_default());
+            let read = patients::get(state, ctx.clone(), slot.key().clone().into()).await;
+            let name = unless_refused(read).map_err(fail)?;
+            slot.insert(name.map(|p| p.identity.name).unwrap_or_default());
         }
     }
     let orgs: Vec<String> = sheets
