@@ -44,8 +44,9 @@ pub async fn get_patient(
     Ok(HttpResponse::Ok().json(patients::get(&state, ctx, id.into_inner().into()).await?))
 }
 
-/// Find patients by insured number, or list the caller's organisation's patients. Only patients
-/// the caller may read appear; others are indistinguishable from absent ones.
+/// Find patients by insured number or by part of the name or kana, or list the caller's
+/// organisation's patients (with `mine=true`, only those whose care team names the caller). Only
+/// patients the caller may read appear; others are indistinguishable from absent ones.
 #[utoipa::path(get, path = "/v1/patients", tag = "patients", params(PatientSearch, PageParams), security(("bearer" = [])),
     responses((status = 200, body = Page<Patient>), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn list_patients(

@@ -15,6 +15,7 @@ mod format;
 mod hours;
 mod i18n;
 mod invite;
+mod morning;
 mod oidc;
 mod patients;
 mod received;
@@ -340,12 +341,17 @@ struct Home {
     ui: Ui,
 }
 
-async fn home(console: Console) -> PageResult {
+/// The auditor's start is the audit page; a clinician's is the morning page; others (the
+/// administrator) get the plain links.
+async fn home(state: web::Data<crate::state::AppState>, console: Console) -> PageResult {
     if console.ui.is_auditor() {
         return Ok(see_other("/console/audit"));
     }
     if console.ui.is_analyst() {
         return Ok(see_other("/console/reports/indicators"));
+    }
+    if morning::serves(&console.ctx) {
+        return morning::page(&state.into_inner(), console).await;
     }
     ok(&Home { ui: console.ui })
 }

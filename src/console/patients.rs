@@ -1,5 +1,6 @@
-//! Patients: the caller's list (its organisation's patients and those whose team it is on), the
-//! search by insured number, and a patient's page (care path as a form, versions and their
+//! Patients: the caller's list (her own patients first, those whose care team names her, then
+//! the rest of her organisation's and those whose team it is on), the search by insured number
+//! and by part of the name or kana, and a patient's page (care path as a form, versions and their
 //! difference, care team, consents). The page is one domain read of the record as the caller may
 //! see it (`domain::record`), one audit event (`patient.record`); each part is decided by the
 //! same rule as its API route.
@@ -34,6 +35,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 struct ListQuery {
     #[serde(default)]
     ltc_insured_number: String,
+    /// Part of the name or kana.
+    #[serde(default)]
+    name: String,
     cursor: Option<String>,
 }
 
@@ -42,7 +46,10 @@ struct ListQuery {
 struct PatientList {
     ui: Ui,
     query: String,
+    /// The part of a name searched for (not `name`: the base template's language switch has one).
+    name_query: String,
     patients: Vec<Row>,
+    /// The link to the next page, with the search it continues.
     next: Option<String>,
 }
 
@@ -53,6 +60,8 @@ struct Row {
     birth_date: String,
     care_level: String,
     insured: String,
+    /// The caller's own patient (its care team names her): listed first.
+    mine: bool,
 }
 
 impl From<Patient> for Row {
@@ -64,24 +73,43 @@ impl From<Patient> for Row {
             birth_date: p.identity.birth_date,
             name: p.identity.name,
             id: p.id,
+            mine: false,
         }
     }
 }
 
+fn blank_none(s: &str) -> Option<String> {
+    let s = s.trim();
+    (!s.is_empty()).then(|| s.to_owned())
+}
+
+/// The caller's own patients first (on the first page), then the office's page without them: two
+/// reads of the same listing, the first narrowed to `mine`.
 async fn list(state: web::Data<AppState>, console: Console, q: web::Query<ListQuery>) -> PageResult {
     let Console { ctx, ui } = console;
-    let number = q.ltc_insured_number.trim().to_owned();
-    let search = PatientSearch { ltc_insured_number: (!number.is_empty()).then(|| number.clone()) };
-    let limit = paging::page_size(None).map_err(|e| ConsoleError::new(e, ui.lang))?;
-    let page = patients::list(&state, ctx, search, q.cursor.clone(), limit)
-        .await
-        .map_err(|e| ConsoleError::new(e, ui.lang))?;
-    ok(&PatientList {
-        ui,
-        query: number,
-        patients: page.items.into_iter().map(Row::from).collect(),
-        next: page.next_cursor,
-    })
+    let fail = |e| ConsoleError::new(e, ui.lang);
+    let (number, name) = (q.ltc_insured_number.trim().to_owned(), q.name.trim().to_owned());
+    let search = |mine| PatientSearch { ltc_insured_number: blank_none(&number), name: blank_none(&name), mine };
+    let mut rows: Vec<Row> = Vec::new();
+    if q.cursor.is_none() {
+        let limit = paging::page_size(Some(paging::MAX_LIMIT)).map_err(fail)?;
+        let mine = patients::list(&state, ctx.clone(), search(true), None, limit).await.map_err(fail)?;
+        rows.extend(mine.items.into_iter().map(|p| Row { mine: true, ..Row::from(p) }));
+    }
+    let limit = paging::page_size(None).map_err(fail)?;
+    let page = patients::list(&state, ctx, search(false), q.cursor.clone(), limit).await.map_err(fail)?;
+    let others: Vec<Row> =
+        page.items.into_iter().map(Row::from).filter(|r| !rows.iter().any(|m| m.id == r.id)).collect();
+    rows.extend(others);
+    let next = page.next_cursor.map(|cursor| {
+        let query = form_urlencoded::Serializer::new(String::new())
+            .append_pair("ltc_insured_number", &number)
+            .append_pair("name", &name)
+            .append_pair("cursor", &cursor)
+            .finish();
+        format!("/console/patients?{query}")
+    });
+    ok(&PatientList { ui, query: number, name_query: name, patients: rows, next })
 }
 
 #[derive(Deserialize)]
@@ -114,6 +142,8 @@ struct PatientPage {
     compared: (i32, i32),
     /// Why no care path is shown when one may exist: the label key of the reason.
     care_path_refused: Option<&'static str>,
+    /// Whether the caller may read who opened this record (its access log).
+    access_log: bool,
     team: Result<Vec<Member>, &'static str>,
     consents: Result<Vec<Consent>, &'static str>,
     names: Names,
@@ -153,9 +183,12 @@ async fn show(
     let id = id.into_inner();
     let state: Arc<AppState> = state.into_inner();
     let ask = Ask { parts: Parts::ALL, doc_type: Some(CARE_PATH), history: HISTORY };
+    let caller = ctx.caller.clone();
     let record = record::read(&state, ctx, id.into(), "patient.record", ask).await.map_err(fail)?;
     let Record { patient, organizations, practitioners, team, consents, documents, history, refused } = record;
     let care_path_refused = refused.care_path.map(why);
+    let access_log =
+        crate::access::may_read_access_log(&caller, &patient.managing_organization, &state.settings.operator_org);
     let current: Option<Document> = documents.into_iter().find(|d| !d.deleted);
     let form = current.as_ref().and_then(|d| Form::new(&state.schemas, &d.doc_type, &d.schema_version, lang));
     let care_path = current.as_ref().map(|d| match &form {
@@ -186,6 +219,7 @@ async fn show(
         compared: diff.as_ref().map_or((0, 0), |(from, to, _)| (*from, *to)),
         diff,
         care_path_refused,
+        access_log,
         team,
         consents,
         names,

@@ -14,7 +14,7 @@ use crate::context::Context;
 use crate::crypto::Keyring;
 use crate::db::DbConn;
 use crate::db::directory::OrganizationRow;
-use crate::db::patients::PatientRow;
+use crate::db::patients::{CareTeamRow, PatientRow};
 use crate::domain::fields::Errors;
 use crate::domain::identity::{CareLevel, Identity};
 use crate::domain::paging::{self, Page};
@@ -92,12 +92,48 @@ impl Patient {
 }
 
 /// The query of the patient listing.
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PatientSearch {
     /// Exact match on the LTC insured number (介護保険被保険者番号), through the blind index.
     #[param(pattern = "^[0-9]{10}$")]
     pub ltc_insured_number: Option<String>,
+    /// Part of the name or of its kana (氏名・フリガナ), at most 100 characters: hiragana and
+    /// katakana match each other, spaces and letter case are ignored. Names are sealed, so the
+    /// match runs over the patients the caller may read, after opening them.
+    #[param(max_length = 100)]
+    pub name: Option<String>,
+    /// Only patients whose active care team names the caller (token `sub`) as its practitioner.
+    #[serde(default)]
+    pub mine: bool,
+}
+
+/// A name as the search compares it: katakana as hiragana, full-width letters and digits as
+/// ASCII, lower case, without spaces, so `ヤマダ　ハナコ` and `やまだはなこ` are the same.
+fn folded(text: &str) -> String {
+    text.chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| match c {
+            '\u{30A1}'..='\u{30F6}' => char::from_u32(u32::from(c) - 0x60).unwrap_or(c),
+            '\u{FF01}'..='\u{FF5E}' => char::from_u32(u32::from(c) - 0xFEE0).unwrap_or(c),
+            _ => c,
+        })
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Whether the name or its kana holds `part` (already [`folded`]).
+fn holds_name(identity: &Identity, part: &str) -> bool {
+    folded(&identity.name).contains(part) || identity.name_kana.as_deref().is_some_and(|k| folded(k).contains(part))
+}
+
+/// Whether the patient's care team names `sub` as a member active on `today`.
+fn names_caller(conn: &mut DbConn, patient_id: &str, sub: &str, today: &str) -> Result<bool, ApiError> {
+    Ok(CareTeamRow::for_patient(conn, patient_id)?.iter().any(|m| {
+        m.practitioner_id.as_deref() == Some(sub)
+            && m.since.as_str() <= today
+            && m.until.as_deref().is_none_or(|until| today <= until)
+    }))
 }
 
 /// A request to erase a patient's record.
@@ -199,8 +235,9 @@ pub async fn get(state: &Arc<AppState>, ctx: Context, id: PatientId) -> Result<P
     Patient::reveal(state, &row)
 }
 
-/// Patients found by insured number, or the caller's organisation's patients; only those the
-/// caller may read appear, others are indistinguishable from absent ones.
+/// Patients found by insured number, or the caller's organisation's patients, narrowed to a
+/// part of the name and to the caller's own (`mine`) when asked; only those the caller may read
+/// appear, others are indistinguishable from absent ones.
 pub async fn list(
     state: &Arc<AppState>,
     ctx: Context,
@@ -208,25 +245,37 @@ pub async fn list(
     cursor: Option<String>,
     limit: i64,
 ) -> Result<Page<Patient>, ApiError> {
-    let action = if search.ltc_insured_number.is_some() { "patient.search" } else { "patient.list" };
+    let searching = search.ltc_insured_number.is_some() || search.name.is_some();
+    let action = if searching { "patient.search" } else { "patient.list" };
     let event = Event::new(&ctx, action);
-    let (rows, next_cursor) = super::read(state, event, move |conn, st, ev| {
+    super::read(state, event, move |conn, st, ev| {
         let caller = &ctx.caller;
         // Inside the audited read, so a role that may not list patients leaves a denied event.
         access::check(caller, Resource::Patient, Action::Read)?;
-        let index = match &search.ltc_insured_number {
-            Some(number) => {
-                let mut errors = Errors::default();
-                errors.digits("/query/ltc_insured_number", number, &[10]);
-                errors.finish()?;
-                Some(ltc_index(&st.keys(), number))
-            }
-            None => None,
-        };
+        let mut errors = Errors::default();
+        if let Some(number) = &search.ltc_insured_number {
+            errors.digits("/query/ltc_insured_number", number, &[10]);
+        }
+        if let Some(name) = &search.name {
+            errors.text("/query/name", name, 100);
+        }
+        errors.finish()?;
+        let index = search.ltc_insured_number.as_deref().map(|number| ltc_index(&st.keys(), number));
+        let part = search.name.as_deref().map(folded);
+        let today = clock::format_day(st.calendar.today());
+        // Names are sealed: the part of the name is matched once the row is opened, so a page is
+        // filled past the patients it does not match as past those the caller may not read.
         let keep = |conn: &mut DbConn, row: PatientRow| {
             let facts = facts(conn, st, &row)?;
             let allowed = crate::gate::allows(st, caller, &facts, Want::read(Resource::Patient), false);
-            Ok((allowed.is_ok() && row.erased_at.is_none()).then_some(row))
+            if allowed.is_err() || row.erased_at.is_some() {
+                return Ok(None);
+            }
+            if search.mine && !names_caller(conn, &row.id, &caller.sub, &today)? {
+                return Ok(None);
+            }
+            let patient = Patient::reveal(st, &row)?;
+            Ok(part.as_deref().is_none_or(|p| holds_name(&patient.identity, p)).then_some(patient))
         };
         let (visible, next) = match index {
             Some(index) => {
@@ -239,7 +288,6 @@ pub async fn list(
             None if access::is_operator(caller, &st.settings.operator_org) => (Vec::new(), None),
             None => {
                 // Erased or no longer visible patients are skipped without ending the page.
-                let today = clock::format_day(st.calendar.today());
                 let fetch = |conn: &mut DbConn, after: Option<&String>, n: i64| {
                     Ok(PatientRow::list_for_org(conn, &caller.org, &today, after.map(String::as_str), n)?)
                 };
@@ -248,12 +296,10 @@ pub async fn list(
         };
         // Each patient the answer discloses gets an event of its own in the same commit, so
         // its access log shows the listing (the request's event names no patient).
-        ev.disclosed = visible.iter().map(|row| row.id.clone()).collect();
-        Ok((visible, next))
+        ev.disclosed = visible.iter().map(|p| p.id.clone()).collect();
+        Ok(Page { items: visible, next_cursor: next })
     })
-    .await?;
-    let items = rows.iter().map(|row| Patient::reveal(state, row)).collect::<Result<Vec<_>, _>>()?;
-    Ok(Page { items, next_cursor })
+    .await
 }
 
 /// Erases a patient by crypto-shredding (admin of the managing organisation or the operator).
@@ -288,4 +334,19 @@ pub async fn erase(state: &Arc<AppState>, ctx: Context, id: PatientId, input: Er
     }
     state.notify_change();
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::folded;
+
+    #[test]
+    fn a_name_is_compared_without_kana_script_width_case_or_spaces() {
+        assert_eq!(folded("ヤマダ　ハナコ"), "やまだはなこ");
+        assert_eq!(folded("やまだ はなこ"), "やまだはなこ");
+        assert_eq!(folded("Ｙａｍａｄａ Hanako"), "yamadahanako");
+        assert_eq!(folded("山田 花子"), "山田花子");
+        // The long-vowel mark and kanji are no kana to fold.
+        assert_eq!(folded("ターミナル"), "たーみなる");
+    }
 }

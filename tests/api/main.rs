@@ -18,6 +18,7 @@ mod consent_log;
 mod console;
 mod console_audit;
 mod console_hours;
+mod console_morning;
 mod console_reports;
 mod console_residents;
 mod console_sheets;

@@ -420,6 +420,21 @@ for name, fn in care_plans_walk.steps(base=BASE, driver=driver, wait=wait, page=
                                       admin=admin, office=office, care_manager=care_manager, patient=patient, insured="9876543210"):
     step(name, fn)
 
+import morning_walk  # noqa: E402 - the care manager's morning page and her patients, on this world
+for name, fn in morning_walk.steps(base=BASE, driver=driver, wait=wait, page=page, text=text, sign_in=sign_in,
+                                   care_manager=care_manager, patient=patient):
+    step(name, fn)
+
+import audit_walk  # noqa: E402 - the auditor's walks, on this world
+for name, fn in audit_walk.steps(base=BASE, driver=driver, wait=wait, page=page, text=text, sign_in=sign_in, call=call,
+                                 token=token, doctor=doctor, auditor=auditor, hospital=hospital, patient=patient):
+    step(name, fn)
+
+import reports_walk  # noqa: E402 - the analyst's reports and the residents' page, on this world
+for name, fn in reports_walk.steps(base=BASE, driver=driver, wait=wait, page=page, text=text, sign_in=sign_in, call=call,
+                                   token=token, admin=admin, city=city, doctor=doctor, clinic=clinic, patient_name="山田 花子"):
+    step(name, fn)
+
 driver.quit()
 print(f"console: {passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)

@@ -108,7 +108,7 @@ pub async fn addressees(state: &Arc<AppState>, ctx: &Context, ui: &Ui, patient: 
 
 /// The patients the caller may see, by name with kana, for the sheet's patient.
 pub async fn patients(state: &Arc<AppState>, ctx: &Context) -> Vec<Choice> {
-    let search = PatientSearch { ltc_insured_number: None };
+    let search = PatientSearch::default();
     let page = patients::list(state, ctx.clone(), search, None, i64::from(paging::MAX_LIMIT)).await;
     page.map(|p| p.items)
         .unwrap_or_default()

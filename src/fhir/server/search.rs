@@ -220,7 +220,7 @@ async fn patient_search(state: &Arc<AppState>, ctx: Context, s: Search, here: &H
             Err(e) => return Err(e),
         }
     } else if let Some(number) = numbers.pop().filter(|n| n.len() == 10 && n.bytes().all(|b| b.is_ascii_digit())) {
-        let search = PatientSearch { ltc_insured_number: Some(number) };
+        let search = PatientSearch { ltc_insured_number: Some(number), ..PatientSearch::default() };
         patients::list(state, ctx, search, None, 1).await?.items
     } else {
         Vec::new()
