@@ -6,7 +6,8 @@ calls `steps(...)` with its world and helpers and runs each walk as one of its s
 
 from selenium.webdriver.common.by import By
 
-REASON = "意識がなく自宅で発見、救急搬送のため"
+# A header carries ASCII only: the reason as an emergency nurse types it on a device without IME.
+REASON = "found unconscious, ambulance transfer"
 FINDING = "救急搬送時の正当なアクセスと確認した"
 
 
