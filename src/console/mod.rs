@@ -16,6 +16,7 @@ mod hours;
 mod i18n;
 mod invite;
 mod morning;
+mod names;
 mod oidc;
 mod patients;
 mod received;
@@ -40,6 +41,7 @@ use crate::context::Context;
 use crate::error::ApiError;
 
 pub use i18n::Lang;
+pub use names::Names;
 pub use sign_in::{DemoUser, demo_users};
 
 /// Every console response carries this policy: only the binary's own CSS and JS, no inline
@@ -363,55 +365,5 @@ pub fn wire<T: serde::Serialize>(value: &T) -> String {
         Ok(serde_json::Value::String(s)) => s,
         Ok(other) => other.to_string(),
         Err(_) => String::new(),
-    }
-}
-
-/// Names for the ids a page shows (organisations, practitioners), read from the directory as
-/// `GET /v1/organizations/{id}` and `GET /v1/practitioners/{id}` read them (unaudited there too).
-/// An id the directory does not know (a token's `sub` that is no practitioner) shows as itself.
-#[derive(Default)]
-pub struct Names(std::collections::HashMap<String, String>);
-
-impl Names {
-    /// Looks up each organisation and practitioner once.
-    pub async fn of(
-        state: &std::sync::Arc<crate::state::AppState>,
-        ctx: &Context,
-        organizations: impl IntoIterator<Item = String>,
-        practitioners: impl IntoIterator<Item = String>,
-    ) -> Self {
-        let mut names = std::collections::HashMap::new();
-        for id in organizations {
-            if id.is_empty() || names.contains_key(&id) {
-                continue;
-            }
-            if let Ok(org) = crate::domain::directory::get_organization(state, ctx.clone(), id.clone().into()).await {
-                names.insert(id, org.name);
-            }
-        }
-        for id in practitioners {
-            if id.is_empty() || names.contains_key(&id) {
-                continue;
-            }
-            if let Ok(p) = crate::domain::directory::get_practitioner(state, ctx.clone(), id.clone().into()).await {
-                names.insert(id, p.name);
-            }
-        }
-        Self(names)
-    }
-
-    /// Names the caller already read (with a record, say), by id.
-    pub fn known(names: impl IntoIterator<Item = (String, String)>) -> Self {
-        Self(names.into_iter().collect())
-    }
-
-    /// Adds names the page read otherwise (patients, say).
-    pub fn extend(&mut self, names: impl IntoIterator<Item = (String, String)>) {
-        self.0.extend(names);
-    }
-
-    /// The name of `id`, or `id` itself.
-    pub fn get<'a>(&'a self, id: &'a str) -> &'a str {
-        self.0.get(id).map_or(id, String::as_str)
     }
 }
