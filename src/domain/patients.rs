@@ -101,7 +101,10 @@ pub struct PatientSearch {
     /// Part of the name or of its kana (氏名・フリガナ), at most 100 characters: hiragana and
     /// katakana match each other, spaces and letter case are ignored. Names are sealed, so the
     /// match runs over the patients the caller may read, after opening them.
-    #[param(max_length = 100)]
+    #[param(
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub name: Option<String>,
     /// Only patients whose active care team names the caller (token `sub`) as its practitioner.
     #[serde(default)]
