@@ -7,16 +7,7 @@
 use actix_web::test::{TestRequest, init_service};
 use serde_json::json;
 
-use crate::common::{self, TestApp, call, hanako, send};
-
-fn body(res: &common::Resp) -> String {
-    String::from_utf8_lossy(&res.raw).into_owned()
-}
-
-fn csrf_of(page: &str) -> String {
-    let field = "name=\"csrf\" value=\"";
-    page[page.find(field).unwrap() + field.len()..].split('"').next().unwrap().to_owned()
-}
+use crate::common::{self, TestApp, call, csrf_of, hanako, page_text as body, send};
 
 #[actix_web::test]
 async fn a_doctor_keeps_his_hours_and_a_care_manager_asks_who_can_be_reached_then() {

@@ -10,16 +10,7 @@ use actix_web::dev::{Service, ServiceResponse};
 use actix_web::test::{TestRequest, init_service};
 use serde_json::json;
 
-use crate::common::{self, TestApp, hanako, send};
-
-fn body(res: &common::Resp) -> String {
-    String::from_utf8_lossy(&res.raw).into_owned()
-}
-
-fn csrf_of(page: &str) -> String {
-    let field = "name=\"csrf\" value=\"";
-    page[page.find(field).unwrap() + field.len()..].split('"').next().unwrap().to_owned()
-}
+use crate::common::{self, TestApp, csrf_of, hanako, page_text as body, send};
 
 async fn get<S, B>(app: &S, cookie: &str, path: &str) -> String
 where

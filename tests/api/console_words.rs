@@ -7,13 +7,9 @@
 use actix_web::test::{TestRequest, init_service};
 use serde_json::{Value, json};
 
-use crate::common::{self, TestApp, hanako, send};
+use crate::common::{self, TestApp, hanako, page_text, send};
 
 const FULL: &str = include_str!("../../schemas/care-path/examples/1.1.0-full.json");
-
-fn page_text(res: &common::Resp) -> String {
-    String::from_utf8_lossy(&res.raw).into_owned()
-}
 
 /// Every string of `value` that a schema enumerates and that reads as a wire word (a
 /// lowercase word, most with `_`), e.g. `partial_assistance`.

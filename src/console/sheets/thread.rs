@@ -17,8 +17,7 @@ use crate::state::AppState;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/sheets/{id}").get(show))
         .service(web::resource("/sheets/{id}/reply").post(reply))
-        .service(web::resource("/sheets/{id}/close").post(close))
-        .service(web::resource("/sheets/{id}/withdraw").post(withdraw))
+        .service(web::resource("/sheets/{id}/{step:close|withdraw}").post(step))
         .service(web::resource("/sheets/{id}/forward").post(forward));
 }
 
@@ -122,29 +121,21 @@ struct StepForm {
     csrf: String,
 }
 
-async fn close(
+/// Closes or withdraws the sheet: the steps without a form of their own.
+async fn step(
     req: HttpRequest,
     state: web::Data<AppState>,
     console: Console,
-    id: web::Path<String>,
+    path: web::Path<(String, String)>,
     form: web::Form<StepForm>,
 ) -> PageResult {
     check_csrf(&req, &form.csrf)?;
-    let id = id.into_inner();
-    sheets::close(&state, console.ctx, id.clone()).await.map_err(|e| ConsoleError::new(e, console.ui.lang))?;
-    Ok(back_to(&id))
-}
-
-async fn withdraw(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    console: Console,
-    id: web::Path<String>,
-    form: web::Form<StepForm>,
-) -> PageResult {
-    check_csrf(&req, &form.csrf)?;
-    let id = id.into_inner();
-    sheets::withdraw(&state, console.ctx, id.clone()).await.map_err(|e| ConsoleError::new(e, console.ui.lang))?;
+    let (id, step) = path.into_inner();
+    let done = match step.as_str() {
+        "close" => sheets::close(&state, console.ctx, id.clone()).await,
+        _ => sheets::withdraw(&state, console.ctx, id.clone()).await,
+    };
+    done.map_err(|e| ConsoleError::new(e, console.ui.lang))?;
     Ok(back_to(&id))
 }
 

@@ -196,3 +196,15 @@ where
     assert_eq!(res.status, 303, "{}", String::from_utf8_lossy(&res.raw));
     cookies(&res).into_iter().find(|c| c.starts_with("cp_session=")).expect("a session cookie")
 }
+
+/// A response's body as the page's text.
+pub fn page_text(res: &Resp) -> String {
+    String::from_utf8_lossy(&res.raw).into_owned()
+}
+
+/// The value of a page's first `name="csrf"` field.
+pub fn csrf_of(page: &str) -> String {
+    let field = "name=\"csrf\" value=\"";
+    let at = page.find(field).expect("a CSRF field") + field.len();
+    page[at..].split('"').next().unwrap_or_default().to_owned()
+}
