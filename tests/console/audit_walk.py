@@ -28,6 +28,8 @@ def steps(*, base, driver, wait, page, text, sign_in, call, token, doctor, audit
         driver.find_element(By.ID, "actor").send_keys("新見")
         driver.find_element(By.CSS_SELECTOR, "#action option[value='patient.read']").click()
         driver.find_element(By.CSS_SELECTOR, "[data-testid=event-filters] button[type=submit]").click()
+        # The unfiltered page has a count too: wait for the search's own page, not the one it leaves.
+        wait.until(lambda d: "actor=" in d.current_url)
         count = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "[data-testid=event-count]"))[0].text
         assert count.startswith("全") and "1–50件目" in count, count
         assert "新見 一郎" in driver.find_element(By.CSS_SELECTOR, "[data-testid=matched-actors]").text
